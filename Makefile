@@ -1,0 +1,56 @@
+# Jixiao — the two commands that matter: `make up` (run the suite) and `make test` (pass the tests).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+SERVICES := goals feedback incentives compliance
+PACKAGES := libs/contracts libs/chassis $(addprefix services/,$(SERVICES)) gateway
+STAMP := $(VENV)/.installed
+
+.PHONY: help install deps up test test-fast lint migrate docs bench clean backup restore
+
+help:
+	@echo "make up        run the whole suite (embedded: one process, no setup; AMQP_URI set: one process per service)"
+	@echo "make test      run every test against the real RabbitMQ and PostgreSQL on localhost"
+	@echo "make migrate   apply every service's database migrations"
+	@echo "make docs      regenerate docs/ (AsyncAPI, JSON Schemas, OpenAPI)"
+	@echo "make bench     run the benchmarks (figures in bench/README.md)"
+	@echo "make lint      ruff"
+
+$(STAMP): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -r requirements-dev.txt $(addprefix -e ,$(PACKAGES))
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# System tools the tests use: promtool (metrics format), node packages (AsyncAPI validation).
+deps: install
+	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+	@if [ -f tools/package.json ]; then cd tools && npm ci --no-audit --no-fund --silent; fi
+
+up: install
+	$(PY) -m chassis.suite up
+
+migrate: install
+	$(PY) -m chassis.suite migrate
+
+test: deps
+	$(PY) -m chassis.testing $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m chassis.testing -m "not slow" $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+docs: install
+	$(PY) -m contracts.catalogue docs
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf var .hypothesis .ruff_cache tools/node_modules

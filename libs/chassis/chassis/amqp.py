@@ -1,0 +1,239 @@
+"""Broker plumbing: connections, exchanges and two publishers.
+
+- `ConfirmingPublisher` is for what must not be lost (outbox relay, retries, dead letters): persistent messages
+  with publisher confirms, pipelined — a whole batch is written, then the confirms are awaited together, instead
+  of one blocking round trip per message.
+- `FastPublisher` is for RPC requests and replies: transient, no confirms (the reply is the acknowledgement and
+  the caller times out), on one long-lived connection instead of a new kombu connection object per publish.
+
+Both hold one connection and serialise access to it: py-amqp is not safe for two greenthreads writing frames to
+the same socket at once.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import eventlet
+from eventlet.semaphore import Semaphore
+from kombu import Connection, Exchange, Producer
+
+log = logging.getLogger(__name__)
+
+PERSISTENT = 2
+TRANSIENT = 1
+
+
+def is_memory(amqp_uri: str) -> bool:
+    return amqp_uri.startswith("memory://")
+
+
+def transport_options(amqp_uri: str) -> dict[str, Any]:
+    if is_memory(amqp_uri):
+        # kombu's virtual transport polls; its default 1 s makes every in-process call take a second.
+        return {"polling_interval": 0.002}
+    return {"max_retries": 3, "interval_start": 0.5, "interval_step": 1, "interval_max": 3}
+
+
+def nameko_amqp_config(amqp_uri: str, heartbeat: int = 30) -> dict[str, Any]:
+    return {"AMQP_URI": amqp_uri, "TRANSPORT_OPTIONS": transport_options(amqp_uri), "HEARTBEAT": heartbeat}
+
+
+def connect(amqp_uri: str, heartbeat: int | None = None) -> Connection:
+    return Connection(amqp_uri, transport_options=transport_options(amqp_uri), heartbeat=heartbeat)
+
+
+def events_exchange(service: str) -> Exchange:
+    """The topic exchange a service's events are published to (nameko's naming, so nameko tools interoperate)."""
+    return Exchange(f"{service}.events", type="topic", durable=True, auto_delete=False)
+
+
+class PublishError(Exception):
+    """The broker did not take the message(s): unreachable, closed the channel or nacked."""
+
+
+@dataclass
+class OutgoingMessage:
+    exchange: str
+    routing_key: str
+    body: bytes | str
+    headers: dict[str, Any] = field(default_factory=dict)
+    message_id: str | None = None
+    type: str | None = None
+    expiration: float | None = None  # seconds
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+class _Channel:
+    """One connection and channel, opened lazily and dropped on any broker error."""
+
+    def __init__(self, amqp_uri: str, declare: Iterable[Any] = ()):
+        self.amqp_uri = amqp_uri
+        self.declare = list(declare)
+        self.lock = Semaphore(1)
+        self.connection: Connection | None = None
+        self.channel = None
+        self.producer: Producer | None = None
+
+    def open(self):
+        if self.producer is not None:
+            return
+        conn = connect(self.amqp_uri)
+        try:
+            conn.ensure_connection(max_retries=1, timeout=5)
+            channel = conn.channel()
+            for entity in self.declare:
+                entity.bind(channel).declare()
+            self.on_open(channel)
+        except Exception:
+            conn.release()
+            raise
+        self.connection, self.channel = conn, channel
+        self.producer = Producer(channel)
+
+    def on_open(self, channel) -> None:
+        pass
+
+    def reset(self):
+        conn, self.connection, self.channel, self.producer = self.connection, None, None, None
+        if conn is not None:
+            try:
+                conn.release()
+            except Exception:  # already broken; nothing more to free
+                pass
+
+    def close(self):
+        with self.lock:
+            self.reset()
+
+    def _publish_one(self, msg: OutgoingMessage, delivery_mode: int):
+        props = dict(msg.properties)
+        if msg.message_id:
+            props["message_id"] = msg.message_id
+        if msg.type:
+            props["type"] = msg.type
+        if msg.expiration is not None:
+            props["expiration"] = max(0.001, msg.expiration)  # kombu takes seconds and sends milliseconds
+        body = msg.body.encode() if isinstance(msg.body, str) else msg.body
+        self.producer.publish(
+            body,
+            exchange=msg.exchange,
+            routing_key=msg.routing_key,
+            content_type="application/json",
+            content_encoding="utf-8",
+            headers=msg.headers,
+            delivery_mode=delivery_mode,
+            retry=False,
+            **props,
+        )
+
+
+class FastPublisher(_Channel):
+    """Transient, unconfirmed publishing on a long-lived connection (RPC requests and replies)."""
+
+    def publish(self, msg: OutgoingMessage) -> None:
+        with self.lock:
+            for attempt in (1, 2):  # one transparent reconnect: a stale connection is the common failure
+                try:
+                    self.open()
+                    self._publish_one(msg, TRANSIENT)
+                    return
+                except Exception as exc:
+                    self.reset()
+                    if attempt == 2:
+                        raise PublishError(str(exc)) from exc
+
+
+class ConfirmingPublisher(_Channel):
+    """Persistent messages with pipelined publisher confirms (no confirms on the in-memory transport)."""
+
+    def __init__(self, amqp_uri: str, declare: Iterable[Any] = (), confirm_timeout: float = 15.0):
+        super().__init__(amqp_uri, declare)
+        self.confirm_timeout = confirm_timeout
+        self.confirms = not is_memory(amqp_uri)
+        self._outstanding: set[int] = set()
+        self._nacked: list[int] = []
+        self._next_tag = 1
+
+    def on_open(self, channel) -> None:
+        if not self.confirms:
+            return
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        self._next_tag = 1
+        self._outstanding = set()
+        self._nacked = []
+
+    def _settle(self, tag: int, multiple: bool) -> list[int]:
+        if multiple:
+            done = [t for t in self._outstanding if t <= tag]
+        else:
+            done = [tag] if tag in self._outstanding else []
+        self._outstanding.difference_update(done)
+        return done
+
+    def _on_ack(self, delivery_tag, multiple):
+        self._settle(delivery_tag, multiple)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self._nacked.extend(self._settle(delivery_tag, multiple))
+
+    def publish(self, msg: OutgoingMessage) -> None:
+        self.publish_batch([msg])
+
+    def publish_batch(self, messages: list[OutgoingMessage]) -> int:
+        """Publish all and wait for every confirm. Returns how many were confirmed, in order from the first;
+        raises PublishError when none could be (the caller keeps the rest and retries later)."""
+        if not messages:
+            return 0
+        with self.lock:
+            try:
+                self.open()
+                tags = []
+                for msg in messages:
+                    self._publish_one(msg, PERSISTENT)
+                    if self.confirms:
+                        tags.append(self._next_tag)
+                        self._outstanding.add(self._next_tag)
+                        self._next_tag += 1
+                if not self.confirms:
+                    return len(messages)
+                deadline = time.monotonic() + self.confirm_timeout
+                while self._outstanding:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise PublishError(f"{len(self._outstanding)} confirms not received in time")
+                    try:
+                        self.connection.drain_events(timeout=min(remaining, 1.0))
+                    except TimeoutError:
+                        continue
+                    except OSError as exc:
+                        if "timed out" in str(exc):
+                            continue
+                        raise
+                if self._nacked:
+                    first_bad = min(self._nacked)
+                    self._nacked = []
+                    good = tags.index(first_bad) if first_bad in tags else 0
+                    if good == 0:
+                        raise PublishError("broker refused the message (nack)")
+                    return good
+                return len(messages)
+            except PublishError:
+                self.reset()
+                raise
+            except Exception as exc:
+                self.reset()
+                raise PublishError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
+    """Exponential backoff with a cap (attempt counts from 1)."""
+    return min(cap, base * (2 ** max(0, attempt - 1)))
+
+
+def sleep(seconds: float) -> None:
+    eventlet.sleep(seconds)

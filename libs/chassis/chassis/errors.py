@@ -1,0 +1,133 @@
+"""Errors a service answers with, as RFC 9457 problem documents.
+
+A service raises these (or a domain error registered with `register_error`); the RPC entrypoint sends the
+problem over the wire and the client raises the same class again, so the gateway maps it to HTTP by `status`
+alone. Anything unexpected becomes `InternalError`, which never carries internals.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+PROBLEM_BASE = "https://jixiao.dev/problems/"
+
+
+class ServiceError(Exception):
+    status = 500
+    code = "internal"
+    title = "Internal error"
+
+    def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None, **extra: Any):
+        self.detail = detail or self.title
+        self.errors = errors or []
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def problem(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            doc["errors"] = self.errors
+        doc.update(self.extra)
+        return doc
+
+    @staticmethod
+    def from_problem(problem: dict[str, Any]) -> "ServiceError":
+        code = str(problem.get("type", "")).removeprefix(PROBLEM_BASE)
+        cls = _BY_CODE.get(code, ServiceError)
+        extra = {k: v for k, v in problem.items() if k not in ("type", "title", "status", "detail", "errors")}
+        error = cls(problem.get("detail"), errors=problem.get("errors"), **extra)
+        if cls is ServiceError:
+            error.status = int(problem.get("status", 500))
+            error.code = code or "internal"
+            error.title = problem.get("title", ServiceError.title)
+        return error
+
+
+class InvalidInput(ServiceError):
+    """The request is malformed; `errors` lists `{"field": "a.b", "message": ...}`."""
+
+    status, code, title = 400, "invalid-input", "Invalid input"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> "InvalidInput":
+        return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+class Unauthenticated(ServiceError):
+    status, code, title = 401, "unauthenticated", "Authentication required"
+
+
+class Forbidden(ServiceError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(ServiceError):
+    status, code, title = 404, "not-found", "Not found"
+
+
+class Conflict(ServiceError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Unprocessable(ServiceError):
+    """Well-formed but breaks a business rule (weights not totalling 100, a locked cycle...)."""
+
+    status, code, title = 422, "rule-violated", "Business rule violated"
+
+
+class RateLimited(ServiceError):
+    status, code, title = 429, "rate-limited", "Too many requests"
+
+
+class ServiceUnavailable(ServiceError):
+    status, code, title = 503, "unavailable", "Service unavailable"
+
+
+class RpcTimeout(ServiceError):
+    status, code, title = 504, "timeout", "Upstream timeout"
+
+
+class InternalError(ServiceError):
+    status, code, title = 500, "internal", "Internal error"
+
+
+_BY_CODE: dict[str, type[ServiceError]] = {
+    cls.code: cls
+    for cls in (InvalidInput, Unauthenticated, Forbidden, NotFound, Conflict, Unprocessable, RateLimited,
+                ServiceUnavailable, RpcTimeout, InternalError)
+}
+
+# Domain errors stay free of the chassis; a service maps them once, here.
+_TRANSLATORS: list[tuple[type[BaseException], Callable[[BaseException], ServiceError]]] = []
+
+
+def register_error(exc_type: type[BaseException], translate: Callable[[BaseException], ServiceError]) -> None:
+    _TRANSLATORS.insert(0, (exc_type, translate))
+
+
+def pydantic_errors(exc: Any) -> list[dict[str, Any]]:
+    """Field paths from a pydantic ValidationError, as `a.b.0.c`."""
+    out = []
+    for err in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        out.append({"field": field, "message": err.get("msg", "invalid")})
+    return out
+
+
+def to_service_error(exc: BaseException) -> ServiceError | None:
+    """The expected error an exception stands for, or None when it is a bug."""
+    if isinstance(exc, ServiceError):
+        return exc
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        errors = pydantic_errors(exc)
+        return InvalidInput("; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors)
+    for exc_type, translate in _TRANSLATORS:
+        if isinstance(exc, exc_type):
+            return translate(exc)
+    return None

@@ -1,0 +1,220 @@
+"""Consuming events: `@event_handler(source, pattern)` with inbox deduplication, retries and a dead-letter queue.
+
+nameko's own handler acks a message whose handler failed, and the event is gone. Here a failure never loses the
+event and never spins on it:
+
+- the handler's unit of work records the event id with its effects (inbox), so a redelivery is a no-op;
+- a failed delivery is re-published to a delay queue (`<queue>.retry.<ms>`: a TTL queue that dead-letters back
+  into the handler's queue) and then acked, with the attempt count in a header; delays come from the
+  `event_retry_delays` setting;
+- after the last retry the event is parked in `<queue>.dlq` with the error, counted in
+  `jixiao_events_dead_lettered_total` and visible as the DLQ depth in `jixiao_dead_letter_queue_messages`;
+- a message that is not a valid envelope is parked at once: retrying cannot fix it.
+
+The copy is published (with a confirm) before the original is acked, so a crash in between duplicates, never
+loses, and the inbox absorbs the duplicate. On the in-memory transport (no TTL queues) the delay is a timer.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from functools import partial
+from typing import Any
+
+import eventlet
+from kombu import Queue, binding
+from nameko.exceptions import ContainerBeingKilled
+from nameko.extensions import SharedExtension
+from nameko.messaging import Consumer
+from prometheus_client.core import GaugeMetricFamily
+from pydantic import ValidationError
+
+from chassis.amqp import ConfirmingPublisher, OutgoingMessage, PublishError, connect, events_exchange, is_memory
+from chassis.consumer import QueueConsumer
+from chassis.metrics import metrics_of
+from chassis.runtime import settings_of
+from chassis.uow import AlreadyProcessed
+from contracts.envelope import Envelope
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-jixiao-attempt"
+ERROR_HEADER = "x-jixiao-error"
+ORIGIN_HEADER = "x-jixiao-origin"
+
+
+class DeadLetters(SharedExtension):
+    """Per container: the confirming publisher for retries and dead letters, and the DLQ depth gauge."""
+
+    def setup(self):
+        settings = settings_of(self.container)
+        self.amqp_uri = settings.amqp_uri
+        self.publisher = ConfirmingPublisher(self.amqp_uri)
+        self.queues: list[str] = []
+        metrics_of(self.container).add_collector(self._depths)
+
+    def stop(self):
+        self.publisher.close()
+
+    def kill(self):
+        self.publisher.close()
+
+    def watch(self, dlq_name: str) -> None:
+        self.queues.append(dlq_name)
+
+    def _depths(self):
+        family = GaugeMetricFamily("jixiao_dead_letter_queue_messages", "Events waiting in a dead-letter queue",
+                                   labels=["service", "queue"])
+        if not self.queues or is_memory(self.amqp_uri):
+            for name in self.queues:  # the in-memory broker has no passive declare; depth is unknown there
+                family.add_metric([self.container.service_name, name], 0.0)
+            return [family]
+        conn = connect(self.amqp_uri)
+        try:
+            channel = conn.channel()
+            for name in self.queues:
+                _, count, _ = channel.queue_declare(name, passive=True)
+                family.add_metric([self.container.service_name, name], float(count))
+        finally:
+            conn.release()
+        return [family]
+
+
+class EventConsumer(Consumer):
+    """Handle events from `source_service` whose type matches `event_types` (topic patterns, e.g.
+    `jixiao.goals.goal.*.v1` or `#`). The handler receives the `Envelope`."""
+
+    queue_consumer = QueueConsumer()
+    dead_letters = DeadLetters()
+
+    def __init__(self, source_service: str, event_types: str | list[str] | tuple[str, ...], **kwargs):
+        self.source_service = source_service
+        self.event_types = [event_types] if isinstance(event_types, str) else list(event_types)
+        super().__init__(queue=None, requeue_on_error=False, **kwargs)
+        self.expected_exceptions = tuple(set(self.expected_exceptions) | {AlreadyProcessed}) \
+            if isinstance(self.expected_exceptions, tuple) else (self.expected_exceptions, AlreadyProcessed)
+
+    @property
+    def handler_name(self) -> str:
+        return f"{self.container.service_name}.{self.method_name}"
+
+    def setup(self):
+        settings = settings_of(self.container)
+        self.memory = is_memory(settings.amqp_uri)
+        self.delays = [float(d) for d in settings.event_retry_delays]
+        exchange = events_exchange(self.source_service)
+        patterns = "+".join(t.replace("*", "_").replace("#", "all") for t in self.event_types)
+        name = f"evt-{self.source_service}-{patterns}--{self.handler_name}"
+        if len(name) > 200:
+            import hashlib
+            name = f"evt-{self.source_service}-{hashlib.sha1(patterns.encode()).hexdigest()[:12]}--{self.handler_name}"
+        self.queue_name = name
+        self.queue = Queue(name, bindings=[binding(exchange, routing_key=t) for t in self.event_types],
+                           durable=True, auto_delete=False)
+        self.dlq_name = f"{name}.dlq"
+        self.retry_queues = {}
+        declare = [exchange, Queue(self.dlq_name, durable=True)]
+        if not self.memory:
+            for delay in self.delays:
+                ms = max(1, int(delay * 1000))
+                retry_name = f"{name}.retry.{ms}"
+                self.retry_queues[delay] = retry_name
+                declare.append(Queue(retry_name, durable=True, queue_arguments={
+                    "x-message-ttl": ms, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name}))
+        conn = connect(settings.amqp_uri)
+        try:
+            channel = conn.channel()
+            for entity in declare:
+                entity.bind(channel).declare()
+            self.queue.bind(channel).declare()  # before any publisher runs, so nothing is dropped as unroutable
+        finally:
+            conn.release()
+        self.dead_letters.watch(self.dlq_name)
+        self.metrics = metrics_of(self.container)
+        self.queue_consumer.register_provider(self)
+
+    # the unit of work asks the entrypoint which inbox row to claim
+    def inbox_key(self, worker_ctx) -> tuple[str, str]:
+        return worker_ctx.args[0].id, self.handler_name
+
+    def handle_message(self, body, message):
+        try:
+            raw = json.loads(body) if isinstance(body, (bytes, str)) else body
+            envelope = Envelope.model_validate(raw)
+        except (ValidationError, ValueError, TypeError) as exc:
+            self._park(message, f"not a valid event envelope: {exc}")
+            return
+        context_data = self.unpack_message_headers(message)
+        context_data = {k: v for k, v in context_data.items() if not k.startswith("x-")}
+        try:
+            self.container.spawn_worker(self, (envelope,), {}, context_data=context_data,
+                                        handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self._count("ok")
+            self.queue_consumer.ack_message(message)
+        elif isinstance(exc_info[1], AlreadyProcessed):
+            self._count("duplicate")
+            self.queue_consumer.ack_message(message)
+            exc_info = None
+        else:
+            self._count("error")
+            self._retry_or_park(message, exc_info[1])
+        return result, exc_info
+
+    def _count(self, outcome: str) -> None:
+        self.metrics.events_handled.labels(self.container.service_name, self.handler_name, outcome).inc()
+
+    def _retry_or_park(self, message, error: BaseException) -> None:
+        headers = dict(message.headers or {})
+        attempt = int(headers.get(ATTEMPT_HEADER, 0)) + 1
+        headers[ATTEMPT_HEADER] = attempt
+        headers[ERROR_HEADER] = f"{type(error).__name__}: {error}"[:500]
+        if attempt > len(self.delays):
+            self._park(message, headers[ERROR_HEADER], headers)
+            return
+        delay = self.delays[attempt - 1]
+        self.metrics.retried.labels(self.container.service_name, self.queue_name).inc()
+        copy = OutgoingMessage("", self.retry_queues.get(delay, self.queue_name), message.body, headers,
+                               message_id=message.properties.get("message_id"),
+                               type=message.properties.get("type"))
+        if self.memory:
+            eventlet.spawn_after(delay, self._republish_quietly, copy)
+            self.queue_consumer.ack_message(message)
+            return
+        self._publish_then_ack(message, copy)
+
+    def _park(self, message, reason: str, headers: dict[str, Any] | None = None) -> None:
+        headers = dict(headers if headers is not None else (message.headers or {}))
+        headers[ERROR_HEADER] = reason[:500]
+        headers[ORIGIN_HEADER] = self.queue_name
+        headers["x-jixiao-parked-at"] = time.time()
+        log.error("event parked in %s: %s", self.dlq_name, reason)
+        self.metrics.dead_lettered.labels(self.container.service_name, self.dlq_name).inc()
+        self._publish_then_ack(message, OutgoingMessage(
+            "", self.dlq_name, message.body, headers, message_id=message.properties.get("message_id"),
+            type=message.properties.get("type")))
+
+    def _publish_then_ack(self, message, copy: OutgoingMessage) -> None:
+        try:
+            self.dead_letters.publisher.publish(copy)
+        except PublishError as exc:
+            # cannot hand it on: give it back to the broker after a pause rather than lose it or spin on it
+            log.warning("could not republish a failed event (%s); requeueing it", exc)
+            eventlet.sleep(1.0)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+    def _republish_quietly(self, copy: OutgoingMessage) -> None:
+        try:
+            self.dead_letters.publisher.publish(copy)
+        except PublishError as exc:  # in-memory broker only; process-local by nature
+            log.error("could not retry an event in memory: %s", exc)
+
+
+event_handler = EventConsumer.decorator

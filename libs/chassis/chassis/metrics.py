@@ -1,0 +1,154 @@
+"""Prometheus metrics, one registry per service container (several services can share a process in the
+embedded mode and must not mix their figures).
+
+Entrypoint latency and errors are recorded for every worker by the `Metrics` dependency, which the `Service`
+base class declares, so no service writes its own timing code.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+from nameko.extensions import DependencyProvider
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _CallbackCollector(Collector):
+    """Gauges read when scraped (pool usage, outbox backlog), cached briefly so a scrape storm stays cheap."""
+
+    def __init__(self, read: Callable[[], list[GaugeMetricFamily]], ttl: float = 2.0):
+        self.read = read
+        self.ttl = ttl
+        self._cached: list[GaugeMetricFamily] = []
+        self._at = 0.0
+
+    def collect(self):
+        now = time.monotonic()
+        if now - self._at > self.ttl:
+            try:
+                self._cached = self.read()
+            except Exception as exc:  # a scrape must never fail because one source is down
+                log.debug("metrics source failed: %s", exc)
+            self._at = now
+        return self._cached
+
+
+class ServiceMetrics:
+    def __init__(self, service: str):
+        self.service = service
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.entrypoint_latency = Histogram(
+            "jixiao_entrypoint_duration_seconds", "Time spent handling one call, by entrypoint",
+            ["service", "kind", "entrypoint"], buckets=LATENCY_BUCKETS, registry=r)
+        self.entrypoint_errors = Counter(
+            "jixiao_entrypoint_errors_total", "Calls that ended in an error, by entrypoint and error class",
+            ["service", "kind", "entrypoint", "error"], registry=r)
+        self.rpc_client_latency = Histogram(
+            "jixiao_rpc_client_duration_seconds", "Outgoing RPC calls as the caller saw them",
+            ["service", "target", "outcome"], buckets=LATENCY_BUCKETS, registry=r)
+        self.outbox_published = Counter(
+            "jixiao_outbox_published_total", "Events the outbox relay published with confirms", registry=r)
+        self.outbox_failures = Counter(
+            "jixiao_outbox_relay_failures_total", "Relay cycles that failed (broker or database down)", registry=r)
+        self.events_handled = Counter(
+            "jixiao_events_consumed_total", "Events consumed, by handler and outcome",
+            ["service", "handler", "outcome"], registry=r)
+        self.dead_lettered = Counter(
+            "jixiao_events_dead_lettered_total", "Events parked in a dead-letter queue after their retries",
+            ["service", "queue"], registry=r)
+        self.retried = Counter(
+            "jixiao_events_retried_total", "Event deliveries scheduled for a retry after a failure",
+            ["service", "queue"], registry=r)
+        self.up = Gauge("jixiao_service_info", "Service identity", ["service"], registry=r)
+        self.up.labels(service).set(1)
+
+    def add_collector(self, read: Callable[[], list[GaugeMetricFamily]]) -> None:
+        self.registry.register(_CallbackCollector(read))
+
+    def watch_pool(self, engine) -> None:
+        pool = engine.pool
+
+        def read():
+            size = GaugeMetricFamily("jixiao_db_pool_size", "Configured database pool size", labels=["service"])
+            out = GaugeMetricFamily("jixiao_db_pool_checked_out", "Connections in use", labels=["service"])
+            size.add_metric([self.service], float(getattr(pool, "size", lambda: 1)()))
+            out.add_metric([self.service], float(getattr(pool, "checkedout", lambda: 0)()))
+            return [size, out]
+
+        self.add_collector(read)
+
+    def watch_outbox(self, relay) -> None:
+        def read():
+            count, age = relay.backlog()
+            pending = GaugeMetricFamily("jixiao_outbox_pending", "Outbox events not yet published",
+                                        labels=["service"])
+            oldest = GaugeMetricFamily("jixiao_outbox_oldest_pending_seconds",
+                                       "Age of the oldest unpublished event", labels=["service"])
+            pending.add_metric([self.service], float(count))
+            oldest.add_metric([self.service], age)
+            return [pending, oldest]
+
+        self.add_collector(read)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def metrics_of(container) -> ServiceMetrics:
+    metrics = getattr(container, "_jixiao_metrics", None)
+    if metrics is None:
+        metrics = ServiceMetrics(container.service_name)
+        container._jixiao_metrics = metrics
+    return metrics
+
+
+def entrypoint_kind(entrypoint) -> str:
+    names = {cls.__name__ for cls in type(entrypoint).__mro__}
+    if "Rpc" in names:
+        return "rpc"
+    if "EventConsumer" in names or "EventHandler" in names:
+        return "event"
+    if "Timer" in names:
+        return "timer"
+    if "HttpRequestHandler" in names:
+        return "http"
+    return "other"
+
+
+class Metrics(DependencyProvider):
+    """Times every worker of the container and counts its errors."""
+
+    def setup(self):
+        self.metrics = metrics_of(self.container)
+        self._started: dict[int, float] = {}
+
+    def get_dependency(self, worker_ctx):
+        return self.metrics
+
+    def worker_setup(self, worker_ctx):
+        self._started[id(worker_ctx)] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        started = self._started.pop(id(worker_ctx), None)
+        entrypoint = worker_ctx.entrypoint
+        if getattr(entrypoint, "untimed", False):
+            return
+        kind = entrypoint_kind(entrypoint)
+        name = entrypoint.method_name
+        if started is not None:
+            self.metrics.entrypoint_latency.labels(self.metrics.service, kind, name).observe(
+                time.perf_counter() - started)
+        if exc_info is not None:
+            self.metrics.entrypoint_errors.labels(self.metrics.service, kind, name, exc_info[0].__name__).inc()
+
+    def worker_teardown(self, worker_ctx):
+        self._started.pop(id(worker_ctx), None)

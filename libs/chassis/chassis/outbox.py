@@ -1,0 +1,218 @@
+"""Transactional outbox: events are rows written in the same transaction as the state change that caused them;
+the relay publishes pending rows in order, with confirms, and only then marks them sent.
+
+At-least-once by construction: a crash after publishing and before marking publishes again, and consumers
+deduplicate on the event id (the inbox). One relay per database publishes at a time (a PostgreSQL advisory lock
+held for as long as it leads), so several replicas of a service keep the order of their shared outbox.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import zlib
+from datetime import timedelta
+from typing import Any, Callable
+
+import eventlet
+from eventlet.event import Event as GreenEvent
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.engine import Engine
+
+from chassis.amqp import ConfirmingPublisher, OutgoingMessage, PublishError, backoff, events_exchange
+from chassis.context import ACTOR_KEY, CORRELATION_KEY
+from chassis.db import outbox_table, utcnow
+from contracts.envelope import Envelope
+
+log = logging.getLogger(__name__)
+
+HEADER_PREFIX = "nameko."  # nameko's context-data header prefix: consumers see actor/correlation as context
+
+
+def outbox_row(envelope: Envelope) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if envelope.actor is not None:
+        headers[HEADER_PREFIX + ACTOR_KEY] = envelope.actor.model_dump(mode="json")
+    if envelope.correlationid:
+        headers[HEADER_PREFIX + CORRELATION_KEY] = envelope.correlationid
+    return {
+        "event_id": envelope.id,
+        "event_type": envelope.type,
+        "subject": envelope.subject,
+        "body": envelope.model_dump_json(exclude_none=True),
+        "headers": json.dumps(headers, separators=(",", ":")),
+        "created_at": envelope.time,
+    }
+
+
+def write_outbox(connection, envelopes: list[Envelope]) -> None:
+    """Insert in the order given; `seq` then orders publication."""
+    if envelopes:
+        connection.execute(insert(outbox_table), [outbox_row(e) for e in envelopes])
+
+
+def advisory_key(name: str) -> int:
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows. `run()` loops until `stop()`; `wake()` makes it look now."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        service_name: str,
+        amqp_uri: str,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        max_backoff: float = 30.0,
+        retention: timedelta = timedelta(hours=72),
+        on_published: Callable[[int], None] | None = None,
+        on_failure: Callable[[Exception], None] | None = None,
+    ):
+        self.engine = engine
+        self.service_name = service_name
+        self.exchange = events_exchange(service_name)
+        self.publisher = ConfirmingPublisher(amqp_uri, declare=[self.exchange])
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self.retention = retention
+        self.on_published = on_published or (lambda n: None)
+        self.on_failure = on_failure or (lambda exc: None)
+        self.postgres = engine.dialect.name == "postgresql"
+        self.lock_key = advisory_key(f"jixiao-outbox-{service_name}")
+        self._wake = GreenEvent()
+        self._running = False
+        self._stopped = GreenEvent()
+        self._leader_conn = None
+        self._last_purge = 0.0
+        self.failures = 0
+
+    # -- control -----------------------------------------------------------------------------------------------
+    def wake(self) -> None:
+        if not self._wake.ready():
+            self._wake.send(True)
+
+    def stop(self) -> None:
+        self._running = False
+        self.wake()
+
+    def run(self) -> None:
+        self._running = True
+        try:
+            while self._running:
+                try:
+                    published = self.publish_pending()
+                    self.failures = 0
+                    if published >= self.batch_size:
+                        continue  # more may be waiting: no pause under load
+                    self._maybe_purge()
+                    self._wait(self.poll_interval)
+                except Exception as exc:  # broker or database down: keep the backlog, back off, try again
+                    self.failures += 1
+                    self.on_failure(exc)
+                    delay = backoff(self.failures, base=0.2, cap=self.max_backoff)
+                    log.warning("outbox relay failed (%s); retrying in %.1fs", exc, delay)
+                    self._release_leadership()
+                    self._wait(delay)
+        finally:
+            self._release_leadership()
+            self.publisher.close()
+            self._stopped.send(True)
+
+    def _wait(self, seconds: float) -> None:
+        if self._running:
+            self._wake.wait(seconds)
+        if self._wake.ready():
+            self._wake = GreenEvent()
+
+    # -- leadership (PostgreSQL only; SQLite is one process) ------------------------------------------------------
+    def _lead(self) -> bool:
+        if not self.postgres:
+            return True
+        if self._leader_conn is not None:
+            return True
+        conn = self.engine.connect()
+        try:
+            got = conn.execute(select(func.pg_try_advisory_lock(self.lock_key))).scalar()
+            conn.commit()
+        except Exception:
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False
+        self._leader_conn = conn
+        return True
+
+    def _release_leadership(self) -> None:
+        conn, self._leader_conn = self._leader_conn, None
+        if conn is not None:
+            try:
+                conn.close()  # closing the session releases the advisory lock
+            except Exception:
+                pass
+
+    # -- work ------------------------------------------------------------------------------------------------
+    def pending_rows(self, limit: int) -> list[Any]:
+        t = outbox_table
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(t.c.seq, t.c.event_id, t.c.event_type, t.c.body, t.c.headers)
+                .where(t.c.sent_at.is_(None)).order_by(t.c.seq).limit(limit)
+            ).all()
+
+    def publish_pending(self) -> int:
+        """One batch: read, publish with confirms, mark sent. Returns how many were published."""
+        if not self._lead():
+            return 0
+        if self._leader_conn is not None:
+            self._leader_conn.execute(text("SELECT 1"))  # still leading: the lock lives on this session
+            self._leader_conn.commit()
+        rows = self.pending_rows(self.batch_size)
+        if not rows:
+            return 0
+        messages = [
+            OutgoingMessage(self.exchange.name, row.event_type, row.body, json.loads(row.headers),
+                            message_id=row.event_id, type=row.event_type)
+            for row in rows
+        ]
+        confirmed = self.publisher.publish_batch(messages)
+        seqs = [row.seq for row in rows[:confirmed]]
+        with self.engine.begin() as conn:
+            for start in range(0, len(seqs), 1000):
+                conn.execute(update(outbox_table).where(outbox_table.c.seq.in_(seqs[start:start + 1000]))
+                             .values(sent_at=utcnow()))
+        self.on_published(len(seqs))
+        if confirmed < len(rows):
+            raise PublishError(f"{len(rows) - confirmed} events refused by the broker")
+        return len(seqs)
+
+    def _maybe_purge(self) -> None:
+        now = time.monotonic()
+        if now - self._last_purge < 600:
+            return
+        self._last_purge = now
+        cutoff = utcnow() - self.retention
+        with self.engine.begin() as conn:
+            conn.execute(delete(outbox_table).where(outbox_table.c.sent_at < cutoff))
+
+    def backlog(self) -> tuple[int, float]:
+        """(pending rows, age in seconds of the oldest) for metrics."""
+        t = outbox_table
+        with self.engine.connect() as conn:
+            count, oldest = conn.execute(
+                select(func.count(), func.min(t.c.created_at)).where(t.c.sent_at.is_(None))
+            ).one()
+        if not count or oldest is None:
+            return 0, 0.0
+        if oldest.tzinfo is None:
+            from datetime import timezone
+            oldest = oldest.replace(tzinfo=timezone.utc)
+        return int(count), max(0.0, (utcnow() - oldest).total_seconds())
+
+    def wait_stopped(self, timeout: float = 10) -> None:
+        with eventlet.Timeout(timeout, False):
+            self._stopped.wait()

@@ -1,0 +1,369 @@
+"""RPC: nameko's `@rpc` entrypoint with a faster, error-mapping responder, and clients that always time out.
+
+Wire format is nameko's (`{"args", "kwargs"}` requests, `{"result", "error"}` replies on the `nameko-rpc`
+exchange), so nameko's own tools can still call our services. What differs:
+
+- replies are transient and unconfirmed on one long-lived connection per container (the caller's timeout covers
+  a lost reply; a persistent, confirmed reply costs a disk write and a round trip for nothing);
+- errors travel as RFC 9457 problems: a `ServiceError` raised by the service is raised again, same class, in the
+  caller; a pydantic `ValidationError` becomes `InvalidInput` naming the fields; anything else becomes an
+  `InternalError` that carries the correlation id and no internals;
+- every call has a timeout (per call, or the service's `rpc_timeout` setting) and raises `RpcTimeout`; the
+  request message expires at the broker after the same time so a recovering service does not work through
+  requests nobody waits for any more.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import eventlet
+from eventlet.event import Event as GreenEvent
+from kombu import Exchange, Queue
+from kombu.utils.json import dumps, loads
+from nameko.extensions import DependencyProvider, SharedExtension
+from nameko.rpc import Rpc as NamekoRpc
+from nameko.rpc import RpcConsumer
+
+from chassis.consumer import QueueConsumer, ReplyListener
+from chassis.amqp import FastPublisher, OutgoingMessage, PublishError, connect
+from chassis.context import bind, context_data_for
+from chassis.errors import InternalError, RpcTimeout, ServiceError, ServiceUnavailable, to_service_error
+from chassis.runtime import settings_of
+from contracts.actor import Actor
+
+log = logging.getLogger(__name__)
+
+RPC_EXCHANGE = "nameko-rpc"
+HEADER_PREFIX = "nameko."
+
+
+def rpc_exchange() -> Exchange:
+    return Exchange(RPC_EXCHANGE, type="topic", durable=True)
+
+
+# -- server side ---------------------------------------------------------------------------------------------
+
+def encode_error(exc: BaseException, correlation_id: str | None) -> dict[str, Any]:
+    error = to_service_error(exc)
+    if error is None:
+        error = InternalError("unexpected error; quote the correlation id when reporting it",
+                              correlation_id=correlation_id)
+    return {
+        "exc_type": type(error).__name__,
+        "exc_path": f"{type(error).__module__}.{type(error).__name__}",
+        "exc_args": [error.detail],
+        "value": error.detail,
+        "problem": error.problem(),
+    }
+
+
+def decode_error(error: dict[str, Any]) -> ServiceError:
+    problem = error.get("problem")
+    if isinstance(problem, dict):
+        return ServiceError.from_problem(problem)
+    # a plain nameko service answered: keep its message, never its traceback
+    return InternalError(f"{error.get('exc_type', 'Error')}: {error.get('value', '')}")
+
+
+class RpcResponder(SharedExtension):
+    """One reply connection per container."""
+
+    def setup(self):
+        self.publisher = FastPublisher(settings_of(self.container).amqp_uri, declare=[rpc_exchange()])
+
+    def stop(self):
+        self.publisher.close()
+
+    def kill(self):
+        self.publisher.close()
+
+    def reply(self, message, payload: dict[str, Any]) -> None:
+        reply_to = message.properties.get("reply_to")
+        if not reply_to:
+            return  # fire-and-forget call
+        try:
+            body = dumps(payload)
+        except Exception:
+            body = dumps({"result": None, "error": encode_error(InternalError("result is not serialisable"), None)})
+        self.publisher.publish(OutgoingMessage(
+            RPC_EXCHANGE, reply_to, body,
+            properties={"correlation_id": message.properties.get("correlation_id")},
+        ))
+
+
+class ChassisRpcConsumer(RpcConsumer):
+    queue_consumer = QueueConsumer()
+    responder = RpcResponder()
+
+    def handle_result(self, message, result, exc_info):
+        # reached directly (without a worker) for unknown methods and malformed requests
+        error = None
+        if exc_info is not None:
+            correlation = (message.headers or {}).get(HEADER_PREFIX + "correlation_id")
+            error = encode_error(exc_info[1], correlation)
+        try:
+            self.responder.reply(message, {"result": None if error else result, "error": error})
+        except PublishError as exc:
+            log.warning("could not send RPC reply: %s", exc)  # the caller times out
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+class Rpc(NamekoRpc):
+    """`@rpc` for chassis services (import it from `chassis`)."""
+
+    rpc_consumer = ChassisRpcConsumer()
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        if exc_info is not None:
+            error = encode_error(exc_info[1], bind(worker_ctx).correlation_id)
+            try:
+                self.rpc_consumer.responder.reply(message, {"result": None, "error": error})
+            except PublishError as exc:
+                log.warning("could not send RPC error reply: %s", exc)
+            self.rpc_consumer.queue_consumer.ack_message(message)
+            return None, exc_info
+        return self.rpc_consumer.handle_result(message, result, None)
+
+
+rpc = Rpc.decorator
+
+
+# -- client side ---------------------------------------------------------------------------------------------
+
+class PendingCall:
+    def __init__(self, waiter: GreenEvent, forget, target: str, timeout: float, started: float, observe=None):
+        self._waiter = waiter
+        self._forget = forget
+        self.target = target
+        self.timeout = timeout
+        self._started = started
+        self._observe = observe
+        self._body: dict[str, Any] | None = None
+
+    def result(self) -> Any:
+        if self._body is None:
+            remaining = max(0.0, self.timeout - (time.monotonic() - self._started))
+            body = None
+            with eventlet.Timeout(remaining, False):
+                body = self._waiter.wait()
+            if body is None:
+                self._forget()
+                self._record("timeout")
+                raise RpcTimeout(f"{self.target} did not answer within {self.timeout:g}s", target=self.target)
+            self._body = body
+            self._record("error" if body.get("error") else "ok")
+        if self._body.get("error"):
+            raise decode_error(self._body["error"])
+        return self._body.get("result")
+
+    def _record(self, outcome: str) -> None:
+        if self._observe is not None:
+            self._observe(self.target, outcome, time.monotonic() - self._started)
+
+
+def build_request(target: str, args, kwargs, context: dict[str, Any], reply_to: str, correlation_id: str,
+                  timeout: float) -> OutgoingMessage:
+    service, _, method = target.partition(".")
+    if not service or not method:
+        raise ValueError(f"RPC target must be 'service.method', got {target!r}")
+    headers = {HEADER_PREFIX + key: value for key, value in context.items() if value is not None}
+    return OutgoingMessage(
+        RPC_EXCHANGE, target, dumps({"args": list(args), "kwargs": kwargs}), headers,
+        expiration=timeout,
+        properties={"reply_to": reply_to, "correlation_id": correlation_id},
+    )
+
+
+class _MethodProxy:
+    def __init__(self, client: "RpcCaller", target: str):
+        self._client = client
+        self._target = target
+
+    def __call__(self, *args, **kwargs):
+        return self._client.call(self._target, *args, **kwargs)
+
+    def call_async(self, *args, **kwargs) -> PendingCall:
+        return self._client.call_async(self._target, *args, **kwargs)
+
+
+class _ServiceProxy:
+    def __init__(self, client: "RpcCaller", service: str):
+        self._client = client
+        self._service = service
+
+    def __getattr__(self, method: str) -> _MethodProxy:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return _MethodProxy(self._client, f"{self._service}.{method}")
+
+
+class RpcCaller:
+    """What callers use: `caller.goals.get_goal(payload)`, `caller.call("goals.get_goal", payload, timeout=2)`,
+    `caller.call_async(...)` for fan-out. Keyword `timeout` is taken by the client, never sent."""
+
+    def __init__(self, send, timeout: float, context: dict[str, Any], observe=None):
+        self._send = send
+        self._timeout = timeout
+        self._context = context
+        self._observe = observe
+
+    def __getattr__(self, service: str) -> _ServiceProxy:
+        if service.startswith("_"):
+            raise AttributeError(service)
+        return _ServiceProxy(self, service)
+
+    def with_context(self, actor: Actor | None = None, correlation_id: str | None = None) -> "RpcCaller":
+        """The same client acting for another actor (the gateway, on behalf of the authenticated user)."""
+        context = dict(self._context)
+        context.update(context_data_for(actor, correlation_id or context.get("correlation_id")))
+        return RpcCaller(self._send, self._timeout, context, self._observe)
+
+    def call(self, target: str, *args, timeout: float | None = None, **kwargs) -> Any:
+        return self.call_async(target, *args, timeout=timeout, **kwargs).result()
+
+    def call_async(self, target: str, *args, timeout: float | None = None, **kwargs) -> PendingCall:
+        timeout = self._timeout if timeout is None else timeout
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        return self._send(target, args, kwargs, self._context, timeout, self._observe)
+
+
+class RpcClient(DependencyProvider):
+    """Calls other services from inside a service, always with a timeout."""
+
+    reply_listener = ReplyListener()
+
+    def __init__(self, timeout: float | None = None, **kwargs):
+        self.timeout = timeout
+        super().__init__(**kwargs)
+
+    def setup(self):
+        settings = settings_of(self.container)
+        self.default_timeout = self.timeout or settings.rpc_timeout
+        self.publisher = FastPublisher(settings.amqp_uri, declare=[rpc_exchange()])
+        from chassis.metrics import metrics_of
+
+        metrics = metrics_of(self.container)
+        service = self.container.service_name
+
+        def observe(target, outcome, seconds):
+            metrics.rpc_client_latency.labels(service, target, outcome).observe(seconds)
+
+        self.observe = observe
+
+    def stop(self):
+        self.publisher.close()
+
+    def kill(self):
+        self.publisher.close()
+
+    def _send(self, target, args, kwargs, context, timeout, observe) -> PendingCall:
+        correlation_id = uuid.uuid4().hex
+        listener = self.reply_listener
+        waiter = listener.get_reply_event(correlation_id)
+        started = time.monotonic()
+        message = build_request(target, args, kwargs, context, listener.routing_key, correlation_id, timeout)
+        try:
+            self.publisher.publish(message)
+        except PublishError as exc:
+            listener._reply_events.pop(correlation_id, None)
+            raise ServiceUnavailable(f"broker unreachable calling {target}: {exc}") from exc
+        return PendingCall(waiter, lambda: listener._reply_events.pop(correlation_id, None), target, timeout,
+                           started, observe)
+
+    def get_dependency(self, worker_ctx):
+        call = bind(worker_ctx)
+        context = {key: value for key, value in worker_ctx.context_data.items() if value is not None}
+        context.update(context_data_for(call.actor, call.correlation_id))
+        return RpcCaller(self._send, self.default_timeout, context, self.observe)
+
+
+class StandaloneRpc:
+    """An RPC client outside any service (tests, benchmarks, scripts). Needs eventlet monkey-patching.
+
+        with StandaloneRpc(amqp_uri, timeout=5) as rpc:
+            rpc.goals.get_goal({"goal_id": ...})
+    """
+
+    def __init__(self, amqp_uri: str, timeout: float = 5.0, actor: Actor | None = None,
+                 correlation_id: str | None = None):
+        self.amqp_uri = amqp_uri
+        self.timeout = timeout
+        self.context = context_data_for(actor, correlation_id)
+        self.reply_queue_name = f"rpc.reply-standalone-{uuid.uuid4().hex}"
+        self.routing_key = uuid.uuid4().hex
+        self._waiters: dict[str, GreenEvent] = {}
+        self._publisher = FastPublisher(amqp_uri, declare=[rpc_exchange()])
+        self._conn = None
+        self._consumer_gt = None
+        self._ready = GreenEvent()
+        self._running = False
+
+    def start(self) -> "StandaloneRpc":
+        self._conn = connect(self.amqp_uri)
+        self._conn.ensure_connection(max_retries=3)
+        channel = self._conn.channel()
+        queue = Queue(self.reply_queue_name, exchange=rpc_exchange(), routing_key=self.routing_key,
+                      exclusive=True, auto_delete=True, queue_arguments={"x-expires": 300000})
+        self._consumer = self._conn.Consumer([queue], callbacks=[self._on_reply], accept=["json"],
+                                             no_ack=True, channel=channel)
+        self._consumer.consume()
+        self._running = True
+        self._consumer_gt = eventlet.spawn(self._drain)
+        return self
+
+    def _drain(self):
+        while self._running:
+            try:
+                self._conn.drain_events(timeout=0.5)
+            except TimeoutError:
+                continue
+            except OSError as exc:
+                if "timed out" in str(exc):
+                    continue
+                if self._running:
+                    log.warning("standalone RPC client lost its broker connection: %s", exc)
+                return
+
+    def _on_reply(self, body, message):
+        if isinstance(body, (bytes, str)):
+            body = loads(body)
+        waiter = self._waiters.pop(message.properties.get("correlation_id"), None)
+        if waiter is not None:
+            waiter.send(body)
+
+    def _send(self, target, args, kwargs, context, timeout, observe) -> PendingCall:
+        correlation_id = uuid.uuid4().hex
+        waiter = GreenEvent()
+        self._waiters[correlation_id] = waiter
+        started = time.monotonic()
+        try:
+            self._publisher.publish(build_request(target, args, kwargs, context, self.routing_key,
+                                                  correlation_id, timeout))
+        except PublishError as exc:
+            self._waiters.pop(correlation_id, None)
+            raise ServiceUnavailable(f"broker unreachable calling {target}: {exc}") from exc
+        return PendingCall(waiter, lambda: self._waiters.pop(correlation_id, None), target, timeout, started,
+                           observe)
+
+    def caller(self) -> RpcCaller:
+        return RpcCaller(self._send, self.timeout, self.context)
+
+    def stop(self) -> None:
+        self._running = False
+        if self._consumer_gt is not None:
+            self._consumer_gt.wait()
+        if self._conn is not None:
+            self._conn.release()
+        self._publisher.close()
+
+    def __enter__(self) -> RpcCaller:
+        self.start()
+        return self.caller()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

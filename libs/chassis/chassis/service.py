@@ -1,0 +1,80 @@
+"""The base class of every chassis service: call context, metrics, `/metrics`, `/health/live`, `/health/ready`.
+
+    class GoalsService(Service):
+        name = "goals"
+        uow = Database(GoalsUnitOfWork)
+"""
+from __future__ import annotations
+
+import json
+
+from nameko.extensions import DependencyProvider
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.wrappers import Response
+
+from chassis.amqp import connect, is_memory
+from chassis.context import CallContext
+from chassis.metrics import CONTENT_TYPE, Metrics, metrics_of
+from chassis.runtime import settings_of
+
+
+class ProbeHandler(HttpRequestHandler):
+    """Operational endpoints: not timed as business entrypoints."""
+
+    untimed = True
+
+
+probe = ProbeHandler.decorator
+
+
+def broker_ready(amqp_uri: str) -> tuple[bool, str]:
+    if is_memory(amqp_uri):
+        return True, "ok"
+    conn = connect(amqp_uri)
+    try:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        return True, "ok"
+    except Exception as exc:
+        return False, f"broker: {type(exc).__name__}"
+    finally:
+        conn.release()
+
+
+def readiness(container) -> dict:
+    checks = {"broker": broker_ready(settings_of(container).amqp_uri)}
+    for provider in container.dependencies:
+        ready = getattr(provider, "ready", None)
+        if callable(ready):
+            checks[provider.attr_name] = ready()
+    return {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()}
+
+
+class ContainerRef(DependencyProvider):
+    """Injects the container itself, for the operational endpoints."""
+
+    def get_dependency(self, worker_ctx):
+        return worker_ctx.container
+
+
+class Service:
+    name: str
+
+    call = CallContext()
+    metrics = Metrics()
+    _container = ContainerRef()
+
+    @probe("GET", "/metrics")
+    def prometheus_metrics(self, request):
+        return Response(metrics_of(self._container).render(), mimetype=CONTENT_TYPE.split(";")[0],
+                        content_type=CONTENT_TYPE)
+
+    @probe("GET", "/health/live")
+    def health_live(self, request):
+        return Response(json.dumps({"status": "live", "service": self.name}), mimetype="application/json")
+
+    @probe("GET", "/health/ready")
+    def health_ready(self, request):
+        checks = readiness(self._container)
+        ok = all(check["ok"] for check in checks.values())
+        body = {"status": "ready" if ok else "not-ready", "service": self.name, "checks": checks}
+        return Response(json.dumps(body), status=200 if ok else 503, mimetype="application/json")

@@ -1,0 +1,88 @@
+"""Typed settings for a service, from its nameko config, its environment and embedded defaults.
+
+Precedence: the nameko config (config.yaml, itself env-substituted) > `<SERVICE>_<NAME>` env > shared env
+`<NAME>` (for the few settings every service shares, such as AMQP_URI) > defaults. The defaults are the
+embedded mode: kombu's in-memory broker and a SQLite file under ./var, so `make up` needs no setup at all.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SHARED = ("amqp_uri", "var_dir", "log_level", "log_format", "rpc_timeout", "heartbeat", "environment")
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str
+    environment: str = Field("development", description="development | test | production")
+    amqp_uri: str = "memory://"
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite file in var_dir")
+    var_dir: Path = Path("var")
+    db_pool_size: int = Field(12, ge=1, le=200)
+    db_echo: bool = False
+    max_workers: int = Field(16, ge=1, le=1000)
+    http_address: str = "127.0.0.1:0"
+    heartbeat: int = Field(30, ge=0)
+    rpc_timeout: float = Field(5.0, gt=0, description="default seconds an RPC call may take")
+    outbox_batch_size: int = Field(500, ge=1, le=10_000)
+    outbox_poll_interval: float = Field(1.0, gt=0, description="seconds between relay polls when not woken")
+    outbox_max_backoff: float = Field(30.0, gt=0)
+    outbox_retention_hours: float = Field(72.0, ge=0, description="how long sent outbox rows are kept")
+    inbox_retention_days: float = Field(30.0, gt=0, description="deduplication window for consumed events")
+    event_retry_delays: tuple[float, ...] = Field((1.0, 10.0, 60.0), description="seconds before each retry")
+    event_prefetch: int = Field(64, ge=1)
+    log_level: str = "INFO"
+    log_format: str = Field("json", description="json | text")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / f'{self.service_name}.db').as_posix()}"
+
+
+def settings_class(service_name: str) -> type[ServiceSettings]:
+    """A settings class reading `<SERVICE>_<FIELD>` and, for shared fields, plain `<FIELD>`."""
+    prefix = service_name.upper().replace("-", "_") + "_"
+    fields: dict[str, Any] = {}
+    annotations: dict[str, Any] = {}
+    for name, info in ServiceSettings.model_fields.items():
+        if name == "service_name":
+            continue
+        choices = [prefix + name.upper()] + ([name.upper()] if name in SHARED else [])
+        annotations[name] = info.annotation
+        fields[name] = Field(
+            info.default, validation_alias=AliasChoices(name, *choices), description=info.description
+        )
+    namespace = {"__annotations__": annotations, **fields, "__module__": __name__}
+    return type(f"{service_name.title()}Settings", (ServiceSettings,), namespace)
+
+
+def load_settings(service_name: str, config: Mapping[str, Any] | None = None, **overrides: Any) -> ServiceSettings:
+    """Settings for one service. Config keys are matched case-insensitively to field names."""
+    cls = settings_class(service_name)
+    values: dict[str, Any] = {}
+    for key, value in (config or {}).items():
+        name = key.lower()
+        if name in ServiceSettings.model_fields and value not in (None, ""):
+            values[name] = value
+    if (config or {}).get("AMQP_URI"):
+        values["amqp_uri"] = config["AMQP_URI"]
+    values.update(overrides)
+    try:
+        return cls(service_name=service_name, **values)
+    except ValidationError as exc:  # fail at start with the setting that is wrong
+        raise SystemExit(f"invalid settings for {service_name}: {exc}") from None
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")

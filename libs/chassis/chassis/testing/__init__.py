@@ -1,0 +1,1 @@
+"""Test helpers for chassis services: real RabbitMQ vhosts, real PostgreSQL databases, running containers."""

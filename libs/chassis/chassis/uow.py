@@ -1,0 +1,237 @@
+"""Unit of work: one SQLAlchemy session per use case, committed with the events it caused (outbox) and, in an
+event handler, with the id of the event being handled (inbox) — one transaction for all three.
+
+    class GoalsService(Service):
+        uow = Database(GoalsUnitOfWork)
+
+        @rpc
+        def record_progress(self, payload):
+            return usecases.record_progress(self.uow, RecordProgress.model_validate(payload))
+
+    def record_progress(uow, command):
+        with uow:                                   # commit on success, rollback on error, always closed
+            goal = uow.goals.get(command.goal_id)
+            uow.publish(goal.record_progress(...))  # an outbox row in the same transaction
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from chassis.context import bind
+from chassis.db import create_db_engine, inbox_table, utcnow
+from chassis.outbox import OutboxRelay, write_outbox
+from chassis.runtime import settings_of
+from contracts.actor import Actor
+from contracts.base import Event
+from contracts.envelope import Envelope
+
+log = logging.getLogger(__name__)
+
+
+class AlreadyProcessed(Exception):
+    """This event was handled before: the handler's effects are already committed. Not an error."""
+
+
+class Store:
+    """A service's database: the engine, and the relay to wake when events were committed."""
+
+    def __init__(self, engine: Engine, service_name: str, relay: OutboxRelay | None = None):
+        self.engine = engine
+        self.service_name = service_name
+        self.relay = relay
+
+    @classmethod
+    def from_url(cls, url: str, service_name: str, **engine_kw) -> "Store":
+        return cls(create_db_engine(url, **engine_kw), service_name)
+
+    def events_committed(self) -> None:
+        if self.relay is not None:
+            self.relay.wake()
+
+
+class UnitOfWork:
+    """Subclass to add repositories in `open()`: `self.goals = GoalRepository(self.session)`."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        actor: Actor | None = None,
+        correlation_id: str | None = None,
+        inbox_key: tuple[str, str] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.store = store
+        self.actor = actor
+        self.correlation_id = correlation_id
+        self.inbox_key = inbox_key
+        self.clock = clock
+        self.session: Session | None = None
+        self._events: list[Envelope] = []
+        self._claimed = False
+
+    # -- for use cases ---------------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock()
+
+    def publish(self, *events: Event) -> list[Envelope]:
+        """Record events to be published once (and only if) this unit of work commits."""
+        if self.session is None:
+            raise RuntimeError("publish() outside `with uow:`")
+        envelopes = [
+            Envelope.wrap(event, actor=self.actor, correlation_id=self.correlation_id, at=self.now())
+            for event in events
+        ]
+        self._events.extend(envelopes)
+        return envelopes
+
+    def open(self, session: Session) -> None:
+        """Hook for subclasses: build repositories on the session."""
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def __enter__(self) -> "UnitOfWork":
+        if self.session is not None:
+            raise RuntimeError("unit of work is already open (no nesting)")
+        self.session = Session(self.store.engine, expire_on_commit=False, autoflush=True)
+        self._events = []
+        try:
+            if self.inbox_key is not None and not self._claimed and self._seen():
+                raise AlreadyProcessed(self.inbox_key[0])
+            self.open(self.session)
+        except BaseException:
+            self._close()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self._close()
+
+    def commit(self) -> None:
+        session = self.session
+        session.flush()  # state first: row locks on the aggregates are taken before the outbox rows get their seq
+        connection = session.connection()
+        write_outbox(connection, self._events)
+        if self.inbox_key is not None and not self._claimed:
+            if not self._claim(connection):
+                session.rollback()
+                raise AlreadyProcessed(self.inbox_key[0])
+        session.commit()
+        if self.inbox_key is not None:
+            self._claimed = True
+        if self._events:
+            self.store.events_committed()
+        self._events = []
+
+    def _close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    # -- inbox -----------------------------------------------------------------------------------------------
+    def _seen(self) -> bool:
+        event_id, handler = self.inbox_key
+        found = self.session.execute(
+            select(inbox_table.c.event_id).where(inbox_table.c.event_id == event_id,
+                                                 inbox_table.c.handler == handler)
+        ).first()
+        return found is not None
+
+    def _claim(self, connection) -> bool:
+        event_id, handler = self.inbox_key
+        dialect = connection.dialect.name
+        values = {"event_id": event_id, "handler": handler, "processed_at": utcnow()}
+        if dialect == "postgresql":
+            stmt = pg_insert(inbox_table).values(**values).on_conflict_do_nothing()
+        elif dialect == "sqlite":
+            stmt = sqlite_insert(inbox_table).values(**values).on_conflict_do_nothing()
+        else:  # pragma: no cover - only the two supported backends
+            raise RuntimeError(f"unsupported database {dialect}")
+        return connection.execute(stmt).rowcount == 1
+
+
+def purge_inbox(engine: Engine, older_than: timedelta) -> int:
+    with engine.begin() as conn:
+        return conn.execute(delete(inbox_table).where(inbox_table.c.processed_at < utcnow() - older_than)).rowcount
+
+
+class Database(DependencyProvider):
+    """The service's database as a nameko dependency: injects a fresh unit of work per worker, owns the engine
+    and runs the outbox relay while the container runs."""
+
+    def __init__(self, unit_of_work: type[UnitOfWork] = UnitOfWork, relay: bool = True, **kwargs):
+        self.unit_of_work = unit_of_work
+        self.with_relay = relay
+        self.store: Store | None = None
+        super().__init__(**kwargs)
+
+    def setup(self):
+        settings = settings_of(self.container)
+        engine = create_db_engine(settings.effective_database_url, pool_size=settings.db_pool_size,
+                                  echo=settings.db_echo)
+        relay = None
+        if self.with_relay:
+            from chassis.metrics import metrics_of
+
+            metrics = metrics_of(self.container)
+            relay = OutboxRelay(
+                engine, self.container.service_name, settings.amqp_uri,
+                batch_size=settings.outbox_batch_size, poll_interval=settings.outbox_poll_interval,
+                max_backoff=settings.outbox_max_backoff,
+                retention=timedelta(hours=settings.outbox_retention_hours),
+                on_published=metrics.outbox_published.inc,
+                on_failure=lambda exc: metrics.outbox_failures.inc(),
+            )
+            metrics.watch_outbox(relay)
+        self.store = Store(engine, self.container.service_name, relay)
+        from chassis.metrics import metrics_of
+
+        metrics_of(self.container).watch_pool(engine)
+        self.container._jixiao_store = self.store
+
+    def start(self):
+        if self.store.relay is not None:
+            self.container.spawn_managed_thread(self.store.relay.run, identifier="outbox-relay")
+
+    def stop(self):
+        if self.store.relay is not None:
+            self.store.relay.stop()
+            self.store.relay.wait_stopped()
+        self.store.engine.dispose()
+
+    def kill(self):
+        if self.store is not None:
+            if self.store.relay is not None:
+                self.store.relay.stop()
+            self.store.engine.dispose()
+
+    def get_dependency(self, worker_ctx):
+        call = bind(worker_ctx)
+        inbox_key = None
+        key_of = getattr(worker_ctx.entrypoint, "inbox_key", None)
+        if key_of is not None:
+            inbox_key = key_of(worker_ctx)
+        return self.unit_of_work(self.store, actor=call.acting, correlation_id=call.correlation_id,
+                                 inbox_key=inbox_key)
+
+    def ready(self) -> tuple[bool, str]:
+        try:
+            with self.store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True, "ok"
+        except Exception as exc:
+            return False, f"database: {type(exc).__name__}"
