@@ -1,0 +1,26 @@
+"""Schema drift: what alembic's autogenerate would still change after the migrations ran (empty = in step)."""
+from __future__ import annotations
+
+from importlib import import_module
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from chassis.db import chassis_metadata, create_db_engine
+
+
+def schema_drift(package: str, url: str) -> list:
+    metadata = import_module(f"{package}.models").Base.metadata
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            return [diff for diff in compare_metadata(context, [metadata, chassis_metadata])
+                    if not _ignorable(diff)]
+    finally:
+        engine.dispose()
+
+
+def _ignorable(diff) -> bool:
+    # alembic's own bookkeeping table is not part of the models
+    return isinstance(diff, tuple) and diff[0] == "remove_table" and diff[1].name == "alembic_version"

@@ -1,0 +1,77 @@
+"""The org directory, as compliance publishes it (compliance owns identity; other services keep read models).
+
+Events are full snapshots with a per-entity `version` that only grows, so a read model applies an event when its
+version is newer than what it holds and ignores it otherwise: redelivery and reordering are harmless.
+Personal contact data (email, phone) stays in compliance: no other service needs it.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.base import Contract, Event
+
+PersonStatus = Literal["active", "leave", "terminated"]
+CareerSequence = Literal["technical", "management"]
+Role = Literal["employee", "manager", "hr", "hrbp", "auditor", "admin"]
+
+
+class PersonChanged(Event):
+    """A person was created or changed in the directory (a snapshot of what others may know)."""
+
+    type = "jixiao.compliance.person.changed.v1"
+    subject_field = "person_id"
+
+    person_id: str = Field(description="stable id (the employee number)")
+    version: int = Field(ge=1)
+    name: str
+    org_unit_id: str | None = None
+    manager_id: str | None = None
+    job_family: str | None = None
+    grade: str | None = None
+    sequence: CareerSequence | None = None
+    location: str | None = None
+    status: PersonStatus = "active"
+    hired_on: date | None = None
+
+
+class PersonErased(Event):
+    """A person's data was erased (data-subject request or retention): read models drop or anonymize them."""
+
+    type = "jixiao.compliance.person.erased.v1"
+    subject_field = "person_id"
+
+    person_id: str
+    pseudonym: str = Field(description="what the person's records are keyed by from now on")
+
+
+class OrgUnitChanged(Event):
+    type = "jixiao.compliance.orgunit.changed.v1"
+    subject_field = "org_unit_id"
+
+    org_unit_id: str
+    version: int = Field(ge=1)
+    name: str
+    parent_id: str | None = None
+    removed: bool = False
+
+
+class RoleGrantsChanged(Event):
+    """The full set of role grants of one subject (HR/HRBP scoped to org-unit subtrees, auditor, admin)."""
+
+    type = "jixiao.compliance.grants.changed.v1"
+    subject_field = "subject_id"
+
+    subject_id: str
+    version: int = Field(ge=1)
+    grants: list["RoleGrant"] = Field(default_factory=list)
+
+
+class RoleGrant(Contract):
+    role: Role
+    org_unit_id: str | None = Field(default=None, description="scope: this unit and its descendants")
+
+
+RoleGrantsChanged.model_rebuild()

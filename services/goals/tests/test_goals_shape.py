@@ -1,0 +1,18 @@
+"""The service starts on the real broker and database, its migrations match its models, and it reports ready."""
+import json
+
+from chassis.testing.services import http_get
+from goals.service import GoalsService
+
+
+def test_goals_starts_and_is_ready(run_services, pg_database):
+    containers = run_services({GoalsService: {"DATABASE_URL": pg_database("goals")}})
+    status, body = http_get(containers["goals"], "/health/ready")
+    assert status == 200, body
+    assert json.loads(body)["status"] == "ready"
+
+
+def test_goals_migrations_match_models(pg_database):
+    from chassis.testing.schema import schema_drift
+
+    assert schema_drift("goals", pg_database("goals")) == []
