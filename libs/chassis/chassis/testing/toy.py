@@ -85,6 +85,22 @@ class ToyWriter(Service):
         return {"ids": ids}
 
     @rpc
+    def write_in_background(self, count, interval):
+        """Keep committing notes (one transaction each) after the call returns, e.g. through a broker outage."""
+        store = self.uow.store
+
+        def write_all():
+            for i in range(count):
+                with UnitOfWork(store) as uow:
+                    note = Note(id=str(uuid.uuid4()), text=f"background {i}")
+                    uow.session.add(note)
+                    uow.publish(NoteWritten(note_id=note.id, text=note.text))
+                eventlet.sleep(interval)
+
+        eventlet.spawn(write_all)
+        return {"scheduled": count}
+
+    @rpc
     def whoami(self):
         actor = self.call.actor
         return {"actor": actor.model_dump(mode="json") if actor else None,

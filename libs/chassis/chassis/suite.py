@@ -1,0 +1,180 @@
+"""Run the whole suite on one machine: `python -m chassis.suite up|migrate|list [--suite suite.yaml]`.
+
+- Embedded (no AMQP_URI, or AMQP_URI=memory://): one process, kombu's in-memory broker, SQLite files under
+  ./var. Every service runs in its own nameko container with its own config, exactly as in production.
+- AMQP_URI=amqp://...: every service is its own `nameko run` process (set `<SERVICE>_DATABASE_URL` for
+  PostgreSQL). Ctrl-C (or SIGTERM) stops them all; if one dies, the others are stopped too.
+
+Migrations run first in both modes.
+"""
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()  # first: the services and the libraries they import must see green sockets and locks
+
+import argparse  # noqa: E402
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+
+import yaml
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    service: str           # "package.module:Class"
+    config: Path
+    migrations: str | None = None
+
+
+def load_suite(path: Path) -> list[ServiceSpec]:
+    doc = yaml.safe_load(path.read_text())
+    root = path.parent
+    return [ServiceSpec(s["name"], s["service"], root / s["config"], s.get("migrations")) for s in doc["services"]]
+
+
+def load_config(path: Path) -> dict:
+    """The service's config.yaml with `${ENV:default}` substituted, as `nameko run` reads it."""
+    from nameko.cli.main import setup_yaml_parser
+
+    setup_yaml_parser()
+    with open(path) as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def service_class(spec: ServiceSpec):
+    module, _, cls = spec.service.partition(":")
+    return getattr(import_module(module), cls)
+
+
+def embedded() -> bool:
+    return (os.environ.get("AMQP_URI") or "memory://").startswith("memory://")
+
+
+def database_url(spec: ServiceSpec) -> str:
+    from chassis.settings import load_settings
+
+    return load_settings(spec.name, load_config(spec.config)).effective_database_url
+
+
+def migrate(specs: list[ServiceSpec]) -> None:
+    from chassis.migrations import upgrade
+
+    for spec in specs:
+        if spec.migrations:
+            url = database_url(spec)
+            print(f"migrating {spec.name}", flush=True)
+            upgrade(spec.migrations, url)
+
+
+def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None) -> int:
+    import eventlet
+
+    from chassis.container import ServiceContainer
+    from chassis.logs import configure_logging
+
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), os.environ.get("LOG_FORMAT", "text"))
+    containers = []
+    for spec in specs:
+        container = ServiceContainer(service_class(spec), load_config(spec.config))
+        container.start()
+        containers.append(container)
+        address = container.config.get("WEB_SERVER_ADDRESS")
+        print(f"started {spec.name:<11} http://{address}", flush=True)
+    print("suite is up (embedded: in-memory broker, SQLite under ./var); Ctrl-C stops it", flush=True)
+    if ready_file is not None:
+        ready_file.write_text("up\n")
+
+    stopping = eventlet.event.Event()
+
+    def on_signal(signum, frame):
+        if not stopping.ready():
+            stopping.send(signum)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    dead = [eventlet.spawn(c.wait) for c in containers]
+    while not stopping.ready():
+        if any(gt.dead for gt in dead):
+            print("a service died; stopping the suite", flush=True)
+            break
+        eventlet.sleep(0.2)
+    for container in reversed(containers):
+        try:
+            with eventlet.Timeout(15):
+                container.stop()
+        except BaseException:
+            container.kill()
+    print("suite stopped", flush=True)
+    return 0 if stopping.ready() else 1
+
+
+def up_processes(specs: list[ServiceSpec]) -> int:
+    procs: dict[str, subprocess.Popen] = {}
+    for spec in specs:
+        cmd = [sys.executable, "-m", "nameko", "run", "--config", str(spec.config), spec.service]
+        procs[spec.name] = subprocess.Popen(cmd)
+        print(f"started {spec.name} (pid {procs[spec.name].pid})", flush=True)
+        time.sleep(0.5)  # in order: each declares its queues before the next one publishes
+
+    stop = {"signal": None}
+
+    def on_signal(signum, frame):
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    failed = None
+    while stop["signal"] is None and failed is None:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                failed = name
+                print(f"{name} exited with {proc.returncode}; stopping the suite", flush=True)
+                break
+        time.sleep(0.3)
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print("suite stopped", flush=True)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chassis.suite", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "migrate", "list"])
+    parser.add_argument("--suite", type=Path, default=Path("suite.yaml"))
+    parser.add_argument("--only", help="comma-separated service names")
+    parser.add_argument("--ready-file", type=Path, help="written once every service has started")
+    args = parser.parse_args(argv)
+    specs = load_suite(args.suite)
+    if args.only:
+        wanted = set(args.only.split(","))
+        specs = [s for s in specs if s.name in wanted]
+    if args.command == "list":
+        for spec in specs:
+            print(f"{spec.name:<11} {spec.service:<45} {spec.config}")
+        return 0
+    if embedded():
+        Path(os.environ.get("VAR_DIR", "var")).mkdir(parents=True, exist_ok=True)
+    migrate(specs)
+    if args.command == "migrate":
+        return 0
+    return up_embedded(specs, args.ready_file) if embedded() else up_processes(specs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
