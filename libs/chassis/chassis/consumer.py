@@ -2,9 +2,14 @@
 
 - it checks for stop requests every 0.1 s instead of every second: nameko cancels consumers only between two
   `drain_events` calls, so a service with RPC, events and an RPC client took 2.5 s to stop;
+- a message is handed to its entrypoint directly when the worker pool has room, instead of through an extra
+  greenthread per message (nameko spawns one so that a full pool cannot block the consumer loop; with room
+  there is nothing to block on);
 - `kill()` gives up on the consumer thread after a grace period: while the broker is unreachable that thread is
   in an endless reconnect loop, and nameko's kill waited for it forever.
 """
+import sys
+
 import eventlet
 from nameko.extensions import SharedExtension
 from nameko.messaging import QueueConsumer as NamekoQueueConsumer
@@ -14,6 +19,22 @@ KILL_GRACE_SECONDS = 2.0
 
 
 class QueueConsumer(NamekoQueueConsumer):
+    def handle_message(self, provider, body, message):
+        if self.container._worker_pool.free() <= 0:
+            return super().handle_message(provider, body, message)
+        try:
+            provider.handle_message(body, message)
+        except Exception:  # as nameko does for an error in a managed thread: the container dies loudly
+            self.container.kill(sys.exc_info())
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            prefetch = getattr(provider, "prefetch_count", None)
+            if prefetch:  # batching consumers need more than one message per worker in flight
+                consumer.qos(prefetch_count=prefetch)
+        return consumers
+
     def run(self, _tokens=1, **kwargs):
         kwargs.setdefault("safety_interval", 0.1)
         return super().run(_tokens, **kwargs)

@@ -14,6 +14,7 @@ exchange), so nameko's own tools can still call our services. What differs:
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import uuid
@@ -23,6 +24,7 @@ import eventlet
 from eventlet.event import Event as GreenEvent
 from kombu import Exchange, Queue
 from kombu.utils.json import dumps, loads
+from nameko.exceptions import MethodNotFound
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer
@@ -30,7 +32,7 @@ from nameko.rpc import RpcConsumer
 from chassis.consumer import QueueConsumer, ReplyListener
 from chassis.amqp import FastPublisher, OutgoingMessage, PublishError, connect
 from chassis.context import bind, context_data_for
-from chassis.errors import InternalError, RpcTimeout, ServiceError, ServiceUnavailable, to_service_error
+from chassis.errors import InternalError, InvalidInput, NotFound, RpcTimeout, ServiceError, ServiceUnavailable, register_error, to_service_error
 from chassis.runtime import settings_of
 from contracts.actor import Actor
 
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 
 RPC_EXCHANGE = "nameko-rpc"
 HEADER_PREFIX = "nameko."
+
+
+register_error(MethodNotFound, lambda exc: NotFound(f"no such RPC method: {exc}"))
 
 
 def rpc_exchange() -> Exchange:
@@ -116,6 +121,16 @@ class Rpc(NamekoRpc):
     """`@rpc` for chassis services (import it from `chassis`)."""
 
     rpc_consumer = ChassisRpcConsumer()
+
+    def check_signature(self, args, kwargs):
+        # nameko re-inspects the method on every call; the signature does not change
+        signature = getattr(self, "_signature", None)
+        if signature is None:
+            signature = self._signature = inspect.signature(getattr(self.container.service_cls, self.method_name))
+        try:
+            signature.bind(None, *args, **kwargs)
+        except TypeError as exc:
+            raise InvalidInput(f"{self.method_name}: {exc}") from None
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         if exc_info is not None:

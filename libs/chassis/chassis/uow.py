@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -67,13 +67,14 @@ class UnitOfWork:
         *,
         actor: Actor | None = None,
         correlation_id: str | None = None,
-        inbox_key: tuple[str, str] | None = None,
+        inbox: tuple[str, list[str], bool] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ):
         self.store = store
         self.actor = actor
         self.correlation_id = correlation_id
-        self.inbox_key = inbox_key
+        self.inbox = inbox  # (handler, event ids, batch?) when handling events
+        self._fresh: set[str] = set()
         self.clock = clock
         self.session: Session | None = None
         self._events: list[Envelope] = []
@@ -104,8 +105,10 @@ class UnitOfWork:
         self.session = Session(self.store.engine, expire_on_commit=False, autoflush=True)
         self._events = []
         try:
-            if self.inbox_key is not None and not self._claimed and self._seen():
-                raise AlreadyProcessed(self.inbox_key[0])
+            # Claim the event first, inside this transaction: one round trip, and a concurrent duplicate waits on
+            # the claim's row lock and then finds it taken. A failure rolls the claim back with the effects.
+            if self.inbox is not None and not self._claimed and not self._claim(self.session.connection()):
+                raise AlreadyProcessed(", ".join(self.inbox[1])[:200])
             self.open(self.session)
         except BaseException:
             self._close()
@@ -126,12 +129,8 @@ class UnitOfWork:
         session.flush()  # state first: row locks on the aggregates are taken before the outbox rows get their seq
         connection = session.connection()
         write_outbox(connection, self._events)
-        if self.inbox_key is not None and not self._claimed:
-            if not self._claim(connection):
-                session.rollback()
-                raise AlreadyProcessed(self.inbox_key[0])
         session.commit()
-        if self.inbox_key is not None:
+        if self.inbox is not None:
             self._claimed = True
         if self._events:
             self.store.events_committed()
@@ -143,25 +142,30 @@ class UnitOfWork:
             self.session = None
 
     # -- inbox -----------------------------------------------------------------------------------------------
-    def _seen(self) -> bool:
-        event_id, handler = self.inbox_key
-        found = self.session.execute(
-            select(inbox_table.c.event_id).where(inbox_table.c.event_id == event_id,
-                                                 inbox_table.c.handler == handler)
-        ).first()
-        return found is not None
-
     def _claim(self, connection) -> bool:
-        event_id, handler = self.inbox_key
+        """Insert the inbox rows; remember which events are new. False when none is."""
+        handler, event_ids, _ = self.inbox
         dialect = connection.dialect.name
-        values = {"event_id": event_id, "handler": handler, "processed_at": utcnow()}
+        now = utcnow()
+        rows = [{"event_id": event_id, "handler": handler, "processed_at": now} for event_id in event_ids]
         if dialect == "postgresql":
-            stmt = pg_insert(inbox_table).values(**values).on_conflict_do_nothing()
+            stmt = pg_insert(inbox_table).values(rows).on_conflict_do_nothing()
         elif dialect == "sqlite":
-            stmt = sqlite_insert(inbox_table).values(**values).on_conflict_do_nothing()
+            stmt = sqlite_insert(inbox_table).values(rows).on_conflict_do_nothing()
         else:  # pragma: no cover - only the two supported backends
             raise RuntimeError(f"unsupported database {dialect}")
-        return connection.execute(stmt).rowcount == 1
+        self._fresh = {row[0] for row in connection.execute(stmt.returning(inbox_table.c.event_id))}
+        return bool(self._fresh)
+
+    def fresh(self, events: list[Envelope]) -> list[Envelope]:
+        """The events of a batch this handler has not handled before (all of them, outside event handlers)."""
+        wanted = self._fresh if self.inbox is not None else {event.id for event in events}
+        out, taken = [], set()
+        for event in events:  # a batch can hold two deliveries of one event: keep the first
+            if event.id in wanted and event.id not in taken:
+                taken.add(event.id)
+                out.append(event)
+        return out
 
 
 def purge_inbox(engine: Engine, older_than: timedelta) -> int:
@@ -221,12 +225,9 @@ class Database(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         call = bind(worker_ctx)
-        inbox_key = None
-        key_of = getattr(worker_ctx.entrypoint, "inbox_key", None)
-        if key_of is not None:
-            inbox_key = key_of(worker_ctx)
-        return self.unit_of_work(self.store, actor=call.acting, correlation_id=call.correlation_id,
-                                 inbox_key=inbox_key)
+        claim = getattr(worker_ctx.entrypoint, "inbox_claim", None)
+        inbox = claim(worker_ctx) if claim is not None else None
+        return self.unit_of_work(self.store, actor=call.acting, correlation_id=call.correlation_id, inbox=inbox)
 
     def ready(self) -> tuple[bool, str]:
         try:

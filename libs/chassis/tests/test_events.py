@@ -10,7 +10,7 @@ from chassis.amqp import ConfirmingPublisher, OutgoingMessage, events_exchange
 from chassis.db import create_db_engine, outbox_table
 from chassis.testing.plugin import wait_for
 from chassis.testing.services import http_get
-from chassis.testing.toy import NoteWritten, ToyReader, ToyWriter, create_schema
+from chassis.testing.toy import NoteWritten, ToyBatchReader, ToyReader, ToyWriter, create_schema
 from chassis.uow import Store, UnitOfWork
 from contracts import Actor, Envelope
 
@@ -163,3 +163,28 @@ def test_ready_fails_when_the_database_is_gone(run_services, amqp_uri, tmp_path)
     status, body = http_get(containers["toy_writer"], "/health/ready")
     assert status == 503
     assert json.loads(body)["checks"]["uow"]["ok"] is False
+
+
+def test_batch_handler_applies_each_event_once_and_isolates_a_poison_one(run_services, db_url, reader_url,
+                                                                         rpc_client, amqp_uri):
+    containers = run_services({ToyWriter: {"DATABASE_URL": db_url},
+                               ToyBatchReader: {"DATABASE_URL": reader_url}}, **FAST_RETRIES)
+    caller = rpc_client(amqp_uri)
+    caller.toy_writer.write_note({"text": "bulk", "count": 120})
+    caller.toy_writer.write_note({"text": "poison in a batch"})
+    caller.toy_writer.write_note({"text": "bulk", "count": 30})
+    wait_for(lambda: caller.toy_batch_reader.seen_count()["distinct"] == 150, timeout=60)
+    body = wait_for(lambda: (lambda b: metric(b, "jixiao_dead_letter_queue_messages") == 1.0 and b)(
+        http_get(containers["toy_batch_reader"], "/metrics")[1]), message="only the poison event parked")
+    assert caller.toy_batch_reader.seen_count() == {"distinct": 150, "total": 150}
+    envelope = Envelope.wrap(NoteWritten(note_id="late-duplicate", text="again"))
+    publish_raw(amqp_uri, envelope)
+    publish_raw(amqp_uri, envelope)
+    wait_for(lambda: caller.toy_batch_reader.seen_count()["distinct"] == 151)
+    eventlet_sleep(0.3)
+    assert caller.toy_batch_reader.seen_count() == {"distinct": 151, "total": 151}
+
+
+def eventlet_sleep(seconds):
+    import eventlet
+    eventlet.sleep(seconds)

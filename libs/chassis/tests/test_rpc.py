@@ -62,8 +62,13 @@ def test_unexpected_errors_hide_internals(caller):
 
 
 def test_unknown_method_is_an_error_not_a_hang(caller):
-    with pytest.raises(InternalError):
+    with pytest.raises(NotFound):
         caller.call("toy_writer.no_such_method", timeout=5)
+
+
+def test_wrong_arguments_are_invalid_input(caller):
+    with pytest.raises(InvalidInput):
+        caller.toy_writer.get_note("a", "b", "c")
 
 
 def test_timeout_is_raised_on_time(caller):

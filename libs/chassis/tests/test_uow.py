@@ -76,42 +76,42 @@ def test_outbox_keeps_commit_order(store):
 
 
 def test_inbox_makes_a_redelivered_event_a_no_op(store):
-    key = ("event-1", "toy_reader.on_note")
-    with UnitOfWork(store, inbox_key=key) as uow:
+    key = ("toy_reader.on_note", ["event-1"], False)
+    with UnitOfWork(store, inbox=key) as uow:
         write(uow)
-    with pytest.raises(AlreadyProcessed), UnitOfWork(store, inbox_key=key) as uow:
+    with pytest.raises(AlreadyProcessed), UnitOfWork(store, inbox=key) as uow:
         write(uow)  # never reached: the claim is checked on entry
     assert len(rows(store, Note.__table__)) == 1
     assert len(rows(store, inbox_table)) == 1
 
 
 def test_inbox_claim_is_per_handler(store):
-    with UnitOfWork(store, inbox_key=("event-1", "a")) as uow:
+    with UnitOfWork(store, inbox=("a", ["event-1"], False)) as uow:
         write(uow)
-    with UnitOfWork(store, inbox_key=("event-1", "b")) as uow:
+    with UnitOfWork(store, inbox=("b", ["event-1"], False)) as uow:
         write(uow)
     assert len(rows(store, Note.__table__)) == 2
 
 
 def test_failed_handler_leaves_no_inbox_row(store):
-    key = ("event-2", "h")
-    with pytest.raises(ValueError), UnitOfWork(store, inbox_key=key) as uow:
+    key = ("h", ["event-2"], False)
+    with pytest.raises(ValueError), UnitOfWork(store, inbox=key) as uow:
         write(uow)
         raise ValueError("handler failed")
     assert rows(store, inbox_table) == []
-    with UnitOfWork(store, inbox_key=key) as uow:  # the retry is applied
+    with UnitOfWork(store, inbox=key) as uow:  # the retry is applied
         write(uow)
     assert len(rows(store, Note.__table__)) == 1
 
 
 def test_concurrent_duplicates_apply_once(store):
     """Two deliveries of one event racing: exactly one commits its effects."""
-    key = ("event-3", "h")
+    key = ("h", ["event-3"], False)
     outcomes = []
 
     def handle():
         try:
-            with UnitOfWork(store, inbox_key=key) as uow:
+            with UnitOfWork(store, inbox=key) as uow:
                 write(uow)
                 eventlet.sleep(0.05)  # both are inside their transaction now
             outcomes.append("applied")
@@ -142,3 +142,13 @@ def test_sqlite_memory_engine_is_shared_across_greenthreads():
         t.wait()
     with engine.connect() as conn:
         assert len(conn.execute(select(Note.id)).all()) == 20
+
+
+def test_a_batch_claims_each_event_once(store):
+    with UnitOfWork(store, inbox=("h", ["e1", "e2"], True)) as uow:
+        assert uow._fresh == {"e1", "e2"}
+    with UnitOfWork(store, inbox=("h", ["e2", "e3"], True)) as uow:
+        envelopes = [Envelope.wrap(NoteWritten(note_id=i, text="x"), event_id=i) for i in ("e2", "e3")]
+        assert [e.id for e in uow.fresh(envelopes)] == ["e3"]
+    with pytest.raises(AlreadyProcessed), UnitOfWork(store, inbox=("h", ["e1", "e3"], True)):
+        pass

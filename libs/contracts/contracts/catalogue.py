@@ -44,7 +44,8 @@ def load_all() -> list[type[Contract]]:
 
 def events() -> list[type[Event]]:
     load_all()
-    return sorted(Event.registry.values(), key=lambda e: e.type)
+    published = [e for e in Event.registry.values() if e.__module__.startswith("contracts.")]  # not test doubles
+    return sorted(published, key=lambda e: e.type)
 
 
 def _pascal(event_type: str) -> str:

@@ -165,6 +165,30 @@ class ToyReader(Service):
         return self._container.config
 
 
+class ToyBatchReader(Service):
+    """The reader's effects, handled in batches (one transaction per batch)."""
+
+    name = "toy_batch_reader"
+    uow = Database()
+
+    @event_handler("toy_writer", "jixiao.toy.note.*.v1", batch_size=50, batch_wait=0.05)
+    def on_notes(self, events):
+        with self.uow as uow:
+            for event in uow.fresh(events):
+                if event.data["text"].startswith("poison"):
+                    raise ValueError(f"cannot digest note {event.data['note_id']}")
+                seen = uow.session.get(Seen, event.data["note_id"]) or Seen(note_id=event.data["note_id"], times=0)
+                seen.times += 1
+                uow.session.add(seen)
+
+    @rpc
+    def seen_count(self):
+        with self.uow as uow:
+            distinct = uow.session.scalar(select(func.count()).select_from(Seen))
+            total = uow.session.scalar(select(func.coalesce(func.sum(Seen.times), 0)))
+            return {"distinct": distinct, "total": int(total)}
+
+
 if __name__ == "__main__":  # pragma: no cover - a CLI for the reliability tests
     if len(sys.argv) == 3 and sys.argv[1] == "init-db":
         create_schema(sys.argv[2])

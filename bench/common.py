@@ -1,0 +1,60 @@
+"""Helpers shared by the benchmarks: vhosts, databases, `nameko run` processes, percentiles."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+AMQP = os.environ.get("JIXIAO_TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+PG = os.environ.get("JIXIAO_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    def __init__(self, service: str, config: dict, workdir: Path):
+        self.port = free_port()
+        path = workdir / f"{service.replace(':', '_')}-{uuid.uuid4().hex[:6]}.yaml"
+        path.write_text(yaml.safe_dump({
+            "SERVICE_CONTAINER_CLS": "chassis.container.ServiceContainer",
+            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}",
+            "LOGGING": {"version": 1, "root": {"level": "WARNING"}},
+            **config}))
+        env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning",
+               "PYTHONPATH": f"{ROOT / 'bench'}:{os.environ.get('PYTHONPATH', '')}"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--config", str(path), service],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health/ready", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{service} did not become ready")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
