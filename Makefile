@@ -30,7 +30,7 @@ install: $(STAMP)
 
 # System tools the tests use: promtool (metrics format), node packages (AsyncAPI validation).
 deps: install
-	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+	@command -v promtool >/dev/null && command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus shellcheck >/dev/null; }
 	@if [ -f tools/package.json ]; then cd tools && npm ci --no-audit --no-fund --silent; fi
 
 up: install
