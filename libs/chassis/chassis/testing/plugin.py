@@ -72,11 +72,6 @@ def _amqp_up(uri: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def docker_compose_file(pytestconfig):
-    return str(_compose_file(pytestconfig))
-
-
-@pytest.fixture(scope="session")
 def vhosts(_infra_endpoints):
     return infra.VhostManager(_infra_endpoints[0])
 
