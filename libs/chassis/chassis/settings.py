@@ -58,7 +58,7 @@ def settings_class(service_name: str) -> type[ServiceSettings]:
         choices = [prefix + name.upper()] + ([name.upper()] if name in SHARED else [])
         annotations[name] = info.annotation
         fields[name] = Field(
-            info.default, validation_alias=AliasChoices(name, *choices), description=info.description
+            info.default, validation_alias=AliasChoices(*choices), description=info.description
         )
     namespace = {"__annotations__": annotations, **fields, "__module__": __name__}
     return type(f"{service_name.title()}Settings", (ServiceSettings,), namespace)
