@@ -20,7 +20,7 @@ PG = os.environ.get("JIXIAO_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import eventlet  # noqa: E402
+import eventlet
 
 eventlet.monkey_patch()
 
@@ -31,9 +31,9 @@ def main() -> None:
     parser.add_argument("--batch", action="store_true", help="consume with the batching handler (200 per tx)")
     args = parser.parse_args()
 
+    import bench_services
     from sqlalchemy import func, select
 
-    import bench_services  # noqa: F401  (registers bench_received on the toy metadata)
     from chassis.db import create_db_engine, outbox_table
     from chassis.outbox import write_outbox
     from chassis.testing.infra import PgManager, VhostManager
@@ -49,7 +49,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="jx-bench-"))
     common = {"AMQP_URI": uri, "max_workers": args.workers, "OUTBOX_POLL_INTERVAL": 0.05,
               "EVENT_PREFETCH": args.workers}
-    sink = Process("bench_services:BenchBatchSink" if args.batch else "bench_services:BenchSink", {**common, "DATABASE_URL": sink_url}, workdir)
+    sink_service = "bench_services:BenchBatchSink" if args.batch else "bench_services:BenchSink"
+    sink = Process(sink_service, {**common, "DATABASE_URL": sink_url}, workdir)
     source = Process("bench_services:BenchSource", {**common, "DATABASE_URL": source_url}, workdir)
     source_engine, sink_engine = create_db_engine(source_url), create_db_engine(sink_url)
     try:
@@ -67,7 +68,8 @@ def main() -> None:
                 received = conn.execute(select(func.count()).select_from(bench_services.Received)).scalar()
             if published_at is None:
                 with source_engine.connect() as conn:
-                    pending = conn.execute(select(func.count()).where(outbox_table.c.sent_at.is_(None))).scalar()
+                    unsent = select(func.count()).where(outbox_table.c.sent_at.is_(None))
+                    pending = conn.execute(unsent).scalar()
                 if pending == 0:
                     published_at = time.perf_counter() - started
             if time.perf_counter() - started > 600:

@@ -19,7 +19,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import AMQP, Process, percentile  # noqa: E402
+from common import AMQP, Process, percentile
 
 QUEUE = "raw-rpc"
 

@@ -6,7 +6,8 @@ alone. Anything unexpected becomes `InternalError`, which never carries internal
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 PROBLEM_BASE = "https://jixiao.dev/problems/"
 
@@ -35,7 +36,7 @@ class ServiceError(Exception):
         return doc
 
     @staticmethod
-    def from_problem(problem: dict[str, Any]) -> "ServiceError":
+    def from_problem(problem: dict[str, Any]) -> ServiceError:
         code = str(problem.get("type", "")).removeprefix(PROBLEM_BASE)
         cls = _BY_CODE.get(code, ServiceError)
         extra = {k: v for k, v in problem.items() if k not in ("type", "title", "status", "detail", "errors")}
@@ -53,7 +54,7 @@ class InvalidInput(ServiceError):
     status, code, title = 400, "invalid-input", "Invalid input"
 
     @classmethod
-    def field(cls, field: str, message: str) -> "InvalidInput":
+    def field(cls, field: str, message: str) -> InvalidInput:
         return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 

@@ -6,7 +6,7 @@ import logging
 import logging.config
 import re
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chassis.context import current_correlation_id, current_service
 
@@ -20,7 +20,7 @@ def redact(text: str) -> str:
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "msg": redact(record.getMessage()),

@@ -11,8 +11,9 @@ import json
 import logging
 import time
 import zlib
-from datetime import timedelta
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, timedelta
+from typing import Any
 
 import eventlet
 from eventlet.event import Event as GreenEvent
@@ -209,8 +210,7 @@ class OutboxRelay:
         if not count or oldest is None:
             return 0, 0.0
         if oldest.tzinfo is None:
-            from datetime import timezone
-            oldest = oldest.replace(tzinfo=timezone.utc)
+            oldest = oldest.replace(tzinfo=UTC)
         return int(count), max(0.0, (utcnow() - oldest).total_seconds())
 
     def wait_stopped(self, timeout: float = 10) -> None:

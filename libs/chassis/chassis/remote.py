@@ -29,10 +29,19 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer
 
-from chassis.consumer import QueueConsumer, ReplyListener
 from chassis.amqp import FastPublisher, OutgoingMessage, PublishError, connect
+from chassis.consumer import QueueConsumer, ReplyListener
 from chassis.context import bind, context_data_for
-from chassis.errors import InternalError, InvalidInput, NotFound, RpcTimeout, ServiceError, ServiceUnavailable, register_error, to_service_error
+from chassis.errors import (
+    InternalError,
+    InvalidInput,
+    NotFound,
+    RpcTimeout,
+    ServiceError,
+    ServiceUnavailable,
+    register_error,
+    to_service_error,
+)
 from chassis.runtime import settings_of
 from contracts.actor import Actor
 
@@ -194,7 +203,7 @@ def build_request(target: str, args, kwargs, context: dict[str, Any], reply_to: 
 
 
 class _MethodProxy:
-    def __init__(self, client: "RpcCaller", target: str):
+    def __init__(self, client: RpcCaller, target: str):
         self._client = client
         self._target = target
 
@@ -206,7 +215,7 @@ class _MethodProxy:
 
 
 class _ServiceProxy:
-    def __init__(self, client: "RpcCaller", service: str):
+    def __init__(self, client: RpcCaller, service: str):
         self._client = client
         self._service = service
 
@@ -231,7 +240,7 @@ class RpcCaller:
             raise AttributeError(service)
         return _ServiceProxy(self, service)
 
-    def with_context(self, actor: Actor | None = None, correlation_id: str | None = None) -> "RpcCaller":
+    def with_context(self, actor: Actor | None = None, correlation_id: str | None = None) -> RpcCaller:
         """The same client acting for another actor (the gateway, on behalf of the authenticated user)."""
         context = dict(self._context)
         context.update(context_data_for(actor, correlation_id or context.get("correlation_id")))
@@ -318,7 +327,7 @@ class StandaloneRpc:
         self._ready = GreenEvent()
         self._running = False
 
-    def start(self) -> "StandaloneRpc":
+    def start(self) -> StandaloneRpc:
         self._conn = connect(self.amqp_uri)
         self._conn.ensure_connection(max_retries=3)
         channel = self._conn.channel()

@@ -13,7 +13,7 @@ import eventlet
 
 eventlet.monkey_patch()  # first: the services and the libraries they import must see green sockets and locks
 
-import argparse  # noqa: E402
+import argparse
 import os
 import signal
 import subprocess
@@ -38,6 +38,25 @@ def load_suite(path: Path) -> list[ServiceSpec]:
     doc = yaml.safe_load(path.read_text())
     root = path.parent
     return [ServiceSpec(s["name"], s["service"], root / s["config"], s.get("migrations")) for s in doc["services"]]
+
+
+def load_seed(path: Path):
+    """The suite's development seed: a function taking an RPC caller, run once everything has started."""
+    target = (yaml.safe_load(path.read_text()) or {}).get("seed")
+    if not target or os.environ.get("ENVIRONMENT", "development") != "development":
+        return None
+    module, _, name = target.partition(":")
+    return getattr(import_module(module), name)
+
+
+def run_seed(seed, amqp_uri: str) -> None:
+    from chassis.remote import StandaloneRpc
+    from contracts.actor import Actor
+
+    with StandaloneRpc(amqp_uri, timeout=30, actor=Actor(subject="service:seed", kind="service",
+                                                         roles=("system",))) as caller:
+        seed(caller)
+    print("development data seeded", flush=True)
 
 
 def load_config(path: Path) -> dict:
@@ -74,7 +93,7 @@ def migrate(specs: list[ServiceSpec]) -> None:
             upgrade(spec.migrations, url)
 
 
-def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None) -> int:
+def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None, seed=None) -> int:
     import eventlet
 
     from chassis.container import ServiceContainer
@@ -88,6 +107,8 @@ def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None) -> int
         containers.append(container)
         address = container.config.get("WEB_SERVER_ADDRESS")
         print(f"started {spec.name:<11} http://{address}", flush=True)
+    if seed is not None:
+        run_seed(seed, "memory://")
     print("suite is up (embedded: in-memory broker, SQLite under ./var); Ctrl-C stops it", flush=True)
     if ready_file is not None:
         ready_file.write_text("up\n")
@@ -116,14 +137,36 @@ def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None) -> int
     return 0 if stopping.ready() else 1
 
 
-def up_processes(specs: list[ServiceSpec]) -> int:
+def wait_ready(spec: ServiceSpec, proc: subprocess.Popen, timeout: float = 60) -> None:
+    import urllib.request
+
+    address = load_config(spec.config).get("WEB_SERVER_ADDRESS", "127.0.0.1:8000").replace("0.0.0.0", "127.0.0.1")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://{address}/health/ready", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    print(f"{spec.name} is not ready after {timeout:.0f}s", flush=True)
+
+
+def up_processes(specs: list[ServiceSpec], seed=None) -> int:
     procs: dict[str, subprocess.Popen] = {}
     for spec in specs:
         cmd = [sys.executable, "-m", "nameko", "run", "--config", str(spec.config), spec.service]
         procs[spec.name] = subprocess.Popen(cmd)
         print(f"started {spec.name} (pid {procs[spec.name].pid})", flush=True)
-        time.sleep(0.5)  # in order: each declares its queues before the next one publishes
+        # in order: each declares its queues before the next one publishes
+        wait_ready(spec, procs[spec.name])
 
+    if seed is not None:
+        import eventlet
+
+        with eventlet.Timeout(120):
+            run_seed(seed, os.environ["AMQP_URI"])
     stop = {"signal": None}
 
     def on_signal(signum, frame):
@@ -173,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     migrate(specs)
     if args.command == "migrate":
         return 0
-    return up_embedded(specs, args.ready_file) if embedded() else up_processes(specs)
+    seed = load_seed(args.suite)
+    return up_embedded(specs, args.ready_file, seed) if embedded() else up_processes(specs, seed)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ event handler, with the id of the event being handled (inbox) — one transactio
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import delete, text
@@ -50,7 +50,7 @@ class Store:
         self.relay = relay
 
     @classmethod
-    def from_url(cls, url: str, service_name: str, **engine_kw) -> "Store":
+    def from_url(cls, url: str, service_name: str, **engine_kw) -> Store:
         return cls(create_db_engine(url, **engine_kw), service_name)
 
     def events_committed(self) -> None:
@@ -99,7 +99,7 @@ class UnitOfWork:
         """Hook for subclasses: build repositories on the session."""
 
     # -- lifecycle -------------------------------------------------------------------------------------------
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         if self.session is not None:
             raise RuntimeError("unit of work is already open (no nesting)")
         self.session = Session(self.store.engine, expire_on_commit=False, autoflush=True)

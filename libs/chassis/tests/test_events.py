@@ -86,7 +86,7 @@ def test_a_poison_event_is_retried_then_dead_lettered(caller, toys, amqp_uri):
     reader = toys["toy_reader"]
 
     def parked():
-        status, body = http_get(reader, "/metrics")
+        _, body = http_get(reader, "/metrics")
         return metric(body, "jixiao_dead_letter_queue_messages") == 1.0 and body
 
     body = wait_for(parked, message="the poison event in the DLQ")
@@ -94,7 +94,7 @@ def test_a_poison_event_is_retried_then_dead_lettered(caller, toys, amqp_uri):
     assert metric(body, "jixiao_events_retried_total") == 2.0  # one per configured delay
     assert seen(caller)["distinct"] == 1  # the healthy event was not held up
     with Connection(amqp_uri) as conn:
-        queue = [q for q in [f"evt-toy_writer-jixiao.toy.note._.v1--toy_reader.on_note_written.dlq"]][0]
+        queue = "evt-toy_writer-jixiao.toy.note._.v1--toy_reader.on_note_written.dlq"
         message = conn.SimpleQueue(queue).get(timeout=5)
         assert json.loads(message.body)["data"]["text"] == "poison pill"
         assert "cannot digest" in message.headers["x-jixiao-error"]
@@ -174,8 +174,8 @@ def test_batch_handler_applies_each_event_once_and_isolates_a_poison_one(run_ser
     caller.toy_writer.write_note({"text": "poison in a batch"})
     caller.toy_writer.write_note({"text": "bulk", "count": 30})
     wait_for(lambda: caller.toy_batch_reader.seen_count()["distinct"] == 150, timeout=60)
-    body = wait_for(lambda: (lambda b: metric(b, "jixiao_dead_letter_queue_messages") == 1.0 and b)(
-        http_get(containers["toy_batch_reader"], "/metrics")[1]), message="only the poison event parked")
+    wait_for(lambda: metric(http_get(containers["toy_batch_reader"], "/metrics")[1],
+                            "jixiao_dead_letter_queue_messages") == 1.0, message="only the poison event parked")
     assert caller.toy_batch_reader.seen_count() == {"distinct": 150, "total": 150}
     envelope = Envelope.wrap(NoteWritten(note_id="late-duplicate", text="again"))
     publish_raw(amqp_uri, envelope)

@@ -1,6 +1,6 @@
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ def test_event_types_follow_the_naming_rule(bad):
 
 def test_envelope_rejects_naive_times_and_bad_sources():
     base = {"id": "1", "source": "/jixiao/goals", "type": "jixiao.goals.goal.created.v1",
-            "time": datetime.now(timezone.utc).isoformat(), "data": {}}
+            "time": datetime.now(UTC).isoformat(), "data": {}}
     Envelope.model_validate(base)
     with pytest.raises(ValidationError):
         Envelope.model_validate({**base, "time": "2026-01-01T00:00:00"})

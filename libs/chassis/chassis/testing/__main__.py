@@ -4,9 +4,9 @@ import eventlet
 
 eventlet.monkey_patch()
 
-import sys  # noqa: E402
+import sys
 
-import pytest  # noqa: E402
+import pytest
 
 if __name__ == "__main__":
     sys.exit(pytest.main(sys.argv[1:]))
