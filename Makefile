@@ -8,7 +8,7 @@ SERVICES := goals feedback incentives compliance
 PACKAGES := libs/contracts libs/chassis $(addprefix services/,$(SERVICES)) gateway
 STAMP := $(VENV)/.installed
 # eventlet announces its deprecation on every import; nameko 2.14 needs it, so the notice is noise here
-export PYTHONWARNINGS ?= ignore::DeprecationWarning
+export PYTHONWARNINGS ?= ignore::DeprecationWarning,ignore::Warning:nameko.cli.commands
 
 .PHONY: help install deps up test test-fast lint migrate docs bench clean backup restore
 

@@ -47,11 +47,14 @@ ORIGIN_HEADER = "x-jixiao-origin"
 class DeadLetters(SharedExtension):
     """Per container: the confirming publisher for retries and dead letters, and the DLQ depth gauge."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.queues: list[str] = []  # here, not in setup(): nameko sets extensions up concurrently
+
     def setup(self):
         settings = settings_of(self.container)
         self.amqp_uri = settings.amqp_uri
         self.publisher = ConfirmingPublisher(self.amqp_uri)
-        self.queues: list[str] = []
         metrics_of(self.container).add_collector(self._depths)
 
     def stop(self):

@@ -9,6 +9,10 @@ Migrations run first in both modes.
 """
 from __future__ import annotations
 
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # nameko 2.14 needs eventlet; noise
+
 import eventlet
 
 eventlet.monkey_patch()  # first: the services and the libraries they import must see green sockets and locks
@@ -100,27 +104,29 @@ def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None, seed=N
     from chassis.logs import configure_logging
 
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), os.environ.get("LOG_FORMAT", "text"))
-    containers = []
-    for spec in specs:
-        container = ServiceContainer(service_class(spec), load_config(spec.config))
-        container.start()
-        containers.append(container)
-        address = container.config.get("WEB_SERVER_ADDRESS")
-        print(f"started {spec.name:<11} http://{address}", flush=True)
-    if seed is not None:
-        run_seed(seed, "memory://")
-    print("suite is up (embedded: in-memory broker, SQLite under ./var); Ctrl-C stops it", flush=True)
-    if ready_file is not None:
-        ready_file.write_text("up\n")
-
     stopping = eventlet.event.Event()
 
     def on_signal(signum, frame):
         if not stopping.ready():
             stopping.send(signum)
 
-    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # before anything starts, so Ctrl-C always stops cleanly
     signal.signal(signal.SIGTERM, on_signal)
+    containers = []
+    for spec in specs:
+        if stopping.ready():
+            break
+        container = ServiceContainer(service_class(spec), load_config(spec.config))
+        container.start()
+        containers.append(container)
+        address = container.config.get("WEB_SERVER_ADDRESS")
+        print(f"started {spec.name:<11} http://{address}", flush=True)
+    if seed is not None and not stopping.ready():
+        run_seed(seed, "memory://")
+    print("suite is up (embedded: in-memory broker, SQLite under ./var); Ctrl-C stops it", flush=True)
+    if ready_file is not None:
+        ready_file.write_text("up\n")
+
     dead = [eventlet.spawn(c.wait) for c in containers]
     while not stopping.ready():
         if any(gt.dead for gt in dead):
@@ -137,12 +143,12 @@ def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None, seed=N
     return 0 if stopping.ready() else 1
 
 
-def wait_ready(spec: ServiceSpec, proc: subprocess.Popen, timeout: float = 60) -> None:
+def wait_ready(spec: ServiceSpec, proc: subprocess.Popen, stopping=lambda: False, timeout: float = 60) -> None:
     import urllib.request
 
     address = load_config(spec.config).get("WEB_SERVER_ADDRESS", "127.0.0.1:8000").replace("0.0.0.0", "127.0.0.1")
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
+    while time.monotonic() < deadline and proc.poll() is None and not stopping():
         try:
             with urllib.request.urlopen(f"http://{address}/health/ready", timeout=2) as response:
                 if response.status == 200:
@@ -154,26 +160,28 @@ def wait_ready(spec: ServiceSpec, proc: subprocess.Popen, timeout: float = 60) -
 
 
 def up_processes(specs: list[ServiceSpec], seed=None) -> int:
-    procs: dict[str, subprocess.Popen] = {}
-    for spec in specs:
-        cmd = [sys.executable, "-m", "nameko", "run", "--config", str(spec.config), spec.service]
-        procs[spec.name] = subprocess.Popen(cmd)
-        print(f"started {spec.name} (pid {procs[spec.name].pid})", flush=True)
-        # in order: each declares its queues before the next one publishes
-        wait_ready(spec, procs[spec.name])
-
-    if seed is not None:
-        import eventlet
-
-        with eventlet.Timeout(120):
-            run_seed(seed, os.environ["AMQP_URI"])
     stop = {"signal": None}
 
     def on_signal(signum, frame):
         stop["signal"] = signum
 
+    # before anything starts: Ctrl-C during start-up must stop what has started, not kill the supervisor
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    procs: dict[str, subprocess.Popen] = {}
+    for spec in specs:
+        if stop["signal"] is not None:
+            break
+        cmd = [sys.executable, "-m", "nameko", "run", "--config", str(spec.config), spec.service]
+        procs[spec.name] = subprocess.Popen(cmd)
+        print(f"started {spec.name} (pid {procs[spec.name].pid})", flush=True)
+        # in order: each declares its queues before the next one publishes
+        wait_ready(spec, procs[spec.name], lambda: stop["signal"] is not None)
+    if seed is not None and stop["signal"] is None:
+        import eventlet
+
+        with eventlet.Timeout(120):
+            run_seed(seed, os.environ["AMQP_URI"])
     failed = None
     while stop["signal"] is None and failed is None:
         for name, proc in procs.items():
@@ -211,8 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         for spec in specs:
             print(f"{spec.name:<11} {spec.service:<45} {spec.config}")
         return 0
-    if embedded():
-        Path(os.environ.get("VAR_DIR", "var")).mkdir(parents=True, exist_ok=True)
+    Path(os.environ.get("VAR_DIR", "var")).mkdir(parents=True, exist_ok=True)  # SQLite files default to it
     migrate(specs)
     if args.command == "migrate":
         return 0
