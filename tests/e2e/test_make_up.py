@@ -52,10 +52,11 @@ class Suite:
     def __init__(self, tmp_path: Path, env: dict):
         self.ports = {name: free_port() for name in SERVICES}
         self.log = tmp_path / "suite.log"
-        self.env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::Warning:nameko.cli.commands", "VAR_DIR": str(tmp_path / "var"),
-                    "ENVIRONMENT": "development", **env,
+        self.env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "ENVIRONMENT": "development", **env,
+                    "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::Warning:nameko.cli.commands",
                     **{f"{name.upper()}_HTTP_ADDRESS": f"127.0.0.1:{port}" for name, port in self.ports.items()}}
-        self.env.pop("AMQP_URI", None) if "AMQP_URI" not in env else None
+        if "AMQP_URI" not in env:
+            self.env.pop("AMQP_URI", None)  # embedded
         self.proc = subprocess.Popen([sys.executable, "-m", "chassis.suite", "up"], cwd=ROOT, env=self.env,
                                      stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
 
