@@ -6,7 +6,14 @@ from pydantic import BaseModel, ValidationError
 
 from chassis.context import _correlation, _service
 from chassis.errors import (
-    Conflict, InternalError, InvalidInput, NotFound, ServiceError, Unprocessable, register_error, to_service_error,
+    Conflict,
+    InternalError,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    Unprocessable,
+    register_error,
+    to_service_error,
 )
 from chassis.logs import JsonFormatter, redact
 from chassis.settings import load_settings

@@ -32,6 +32,6 @@ class Actor(BaseModel):
         return f"{area}:*" in self.scopes
 
     @classmethod
-    def system(cls, service: str) -> "Actor":
+    def system(cls, service: str) -> Actor:
         """The actor a service uses for work it does on its own (sweeps, event reactions)."""
         return cls(subject=f"service:{service}", kind="service", roles=("system",))

@@ -27,7 +27,7 @@ class Event(Contract):
 
     type: ClassVar[str]
     subject_field: ClassVar[str | None] = None
-    registry: ClassVar[dict[str, type["Event"]]] = {}
+    registry: ClassVar[dict[str, type[Event]]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -6,7 +6,7 @@ extension names are lowercase alphanumerics, hence no underscore). Consumers ded
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -58,12 +58,12 @@ class Envelope(BaseModel):
         correlation_id: str | None = None,
         at: datetime | None = None,
         event_id: str | None = None,
-    ) -> "Envelope":
+    ) -> Envelope:
         return cls(
             id=event_id or str(uuid.uuid4()),
             source=SOURCE_PREFIX + event.service(),
             type=event.type,
-            time=at or datetime.now(timezone.utc),
+            time=at or datetime.now(UTC),
             subject=event.subject(),
             dataschema=f"https://jixiao.dev/schemas/{event.type}.json",
             data=event.model_dump(mode="json"),

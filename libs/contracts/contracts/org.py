@@ -45,6 +45,9 @@ class PersonErased(Event):
 
     person_id: str
     pseudonym: str = Field(description="what the person's records are keyed by from now on")
+    version: int | None = Field(default=None, ge=1, description=(
+        "the person's version after erasure (it continues PersonChanged's); a read model keeps a tombstone at "
+        "this version so that an older PersonChanged delivered late cannot bring the person back"))
 
 
 class OrgUnitChanged(Event):
@@ -66,7 +69,7 @@ class RoleGrantsChanged(Event):
 
     subject_id: str
     version: int = Field(ge=1)
-    grants: list["RoleGrant"] = Field(default_factory=list)
+    grants: list[RoleGrant] = Field(default_factory=list)
 
 
 class RoleGrant(Contract):

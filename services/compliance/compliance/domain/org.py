@@ -1,4 +1,7 @@
-"""Org directory: people, the org-unit tree, role grants, and the read indexes access decisions use.
+"""Org directory: people, the org-unit tree, role grants, and the validating index compliance keeps.
+
+The shared vocabulary (units, roles, statuses, the forest index) lives in chassis.access.org, which every
+service's read model uses; this module adds the directory's full person record and strict validation.
 
 A person's id is their employee number; `manager_id` holds the manager's employee number.
 """
@@ -9,38 +12,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Protocol
 
+from chassis.access.org import (  # noqa: F401 - re-exported: the directory's vocabulary is shared
+    SCOPED_ROLES,
+    Forest,
+    OrgUnit,
+    OrgView,
+    PersonStatus,
+    Role,
+    describe_loop,
+    find_loops,
+)
+from chassis.access.org import Forest as _Forest
 from compliance.domain.errors import FieldError, InvalidInput, NotFound
-
-
-class PersonStatus(StrEnum):
-    ACTIVE = "active"
-    LEAVE = "leave"
-    TERMINATED = "terminated"
 
 
 class CareerSequence(StrEnum):
     TECHNICAL = "technical"
     MANAGEMENT = "management"
-
-
-class Role(StrEnum):
-    HR = "hr"
-    HRBP = "hrbp"
-    AUDITOR = "auditor"
-    ADMIN = "admin"
-
-
-# HR and HRBP act over an org-unit subtree; auditors and administrators are organisation-wide.
-SCOPED_ROLES = frozenset({Role.HR, Role.HRBP})
-
-
-@dataclass(frozen=True, slots=True)
-class OrgUnit:
-    id: str
-    name: str
-    parent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,27 +64,6 @@ class RoleGrant:
             raise InvalidInput.at(("org_unit_id",), f"role {self.role} needs an org unit scope")
         if self.role not in SCOPED_ROLES and self.org_unit_id is not None:
             raise InvalidInput.at(("org_unit_id",), f"role {self.role} is organisation-wide and takes no scope")
-
-
-def find_loops(parent_of: Mapping[str, str | None]) -> list[tuple[str, ...]]:
-    """Every cycle in a child → parent mapping, each reported once, members in walk order."""
-    done: set[str] = set()
-    loops: list[tuple[str, ...]] = []
-    for start in parent_of:
-        walk: dict[str, int] = {}  # node → position on the current walk
-        node: str | None = start
-        while node is not None and node not in done and node not in walk:
-            walk[node] = len(walk)
-            node = parent_of.get(node)
-        if node is not None and node in walk:
-            members = list(walk)
-            loops.append(tuple(members[walk[node] :]))
-        done.update(walk)
-    return loops
-
-
-def describe_loop(loop: tuple[str, ...]) -> str:
-    return " → ".join((*loop, loop[0]))
 
 
 def _chain(start: str, parent_of: Mapping[str, str | None], what: str) -> list[str]:
@@ -150,57 +118,6 @@ def manager_chain(person_id: str, manager_of: Mapping[str, str | None]) -> list[
 def reports_to(person_id: str, manager_id: str, manager_of: Mapping[str, str | None]) -> bool:
     """True when `person_id` is in the reporting line of `manager_id` (directly or indirectly)."""
     return manager_id in manager_chain(person_id, manager_of)
-
-
-class OrgView(Protocol):
-    """What the access policy reads. OrgIndex implements it in memory; a DB read model may too."""
-
-    def person(self, person_id: str) -> Person | None: ...
-
-    def manager_of(self, person_id: str) -> str | None: ...
-
-    def reports_to(self, person_id: str, manager_id: str) -> bool: ...
-
-    def unit_within(self, unit_id: str, root_id: str) -> bool: ...
-
-    def grants_of(self, subject: str) -> tuple[RoleGrant, ...]: ...
-
-
-class _Forest:
-    """Pre-order intervals of a forest: `a` is in the subtree of `r` iff enter[r] <= enter[a] < end[r]."""
-
-    __slots__ = ("end", "enter", "order")
-
-    def __init__(self, parent_of: Mapping[str, str | None]) -> None:
-        children: dict[str, list[str]] = {}
-        roots: list[str] = []
-        for node, parent in parent_of.items():
-            if parent is None:
-                roots.append(node)
-            else:
-                children.setdefault(parent, []).append(node)
-        order: list[str] = []
-        stack = roots[::-1]
-        while stack:
-            node = stack.pop()
-            order.append(node)
-            stack.extend(reversed(children.get(node, ())))
-        self.order = order
-        self.enter = {node: index for index, node in enumerate(order)}
-        size = dict.fromkeys(order, 1)
-        for node in reversed(order):  # children come after their parent in pre-order
-            parent = parent_of[node]
-            if parent is not None:
-                size[parent] += size[node]
-        self.end = {node: self.enter[node] + size[node] for node in order}
-
-    def within(self, node: str, root: str) -> bool:
-        enter = self.enter.get(node)
-        start = self.enter.get(root)
-        return enter is not None and start is not None and start <= enter < self.end[root]
-
-    def subtree(self, root: str) -> list[str]:
-        return self.order[self.enter[root] : self.end[root]]
 
 
 class OrgIndex:

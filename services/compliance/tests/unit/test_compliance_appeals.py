@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+
 from compliance.domain.appeals import (
     Appeal,
     AppealState,

@@ -6,6 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from compliance.domain.audit_chain import (
     GENESIS,
     GENESIS_HASH,
@@ -22,8 +25,6 @@ from compliance.domain.audit_chain import (
 )
 from compliance.domain.canonical import canonical_json, utc_text
 from compliance.domain.errors import InvalidInput
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
 
 PROPERTY = settings(database=None, deadline=None, max_examples=150)
 KEY = b"k" * 32

@@ -2,6 +2,9 @@ import io
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from compliance.domain.backup_crypto import (
     MIN_CHUNK_SIZE,
     TAG_BYTES,
@@ -13,8 +16,6 @@ from compliance.domain.backup_crypto import (
     generate_key,
 )
 from compliance.domain.errors import IntegrityError, InvalidInput
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 PROPERTY = settings(database=None, deadline=None, max_examples=100)
 KEY = bytes(range(32))

@@ -6,10 +6,11 @@ from decimal import Decimal
 from enum import Enum, IntEnum, StrEnum
 
 import pytest
-from compliance.domain.canonical import canonical_json, decimal_text, normalise, utc_text
-from compliance.domain.errors import InvalidInput
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from compliance.domain.canonical import canonical_json, decimal_text, normalise, utc_text
+from compliance.domain.errors import InvalidInput
 
 PROPERTY = settings(database=None, deadline=None, max_examples=150)
 

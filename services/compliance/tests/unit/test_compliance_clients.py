@@ -2,6 +2,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+
 from compliance.domain.clients import (
     HASH_SCHEME,
     Client,

@@ -2,10 +2,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from compliance.domain.dsr import DsrKind, DsrRequest, DsrState, PartStatus
-from compliance.domain.errors import Conflict, InvalidInput, NotFound
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from compliance.domain.dsr import DsrKind, DsrRequest, DsrState, PartStatus
+from compliance.domain.errors import Conflict, InvalidInput, NotFound
 
 PROPERTY = settings(database=None, deadline=None, max_examples=200)
 T0 = datetime(2024, 5, 1, tzinfo=UTC)

@@ -3,6 +3,9 @@ import io
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from compliance.domain.errors import Conflict, InvalidInput
 from compliance.domain.importing import (
     ChangeKind,
@@ -15,8 +18,6 @@ from compliance.domain.importing import (
     read_xlsx,
 )
 from compliance.domain.org import CareerSequence, OrgIndex, OrgUnit, Person, PersonStatus
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 PROPERTY = settings(database=None, deadline=None, max_examples=60)
 

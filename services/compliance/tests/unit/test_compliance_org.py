@@ -1,4 +1,7 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from compliance.domain.errors import InvalidInput, NotFound
 from compliance.domain.org import (
     OrgIndex,
@@ -13,8 +16,6 @@ from compliance.domain.org import (
     unit_ancestors,
     unit_descendants,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 PROPERTY = settings(database=None, deadline=None, max_examples=100)
 

@@ -1,9 +1,10 @@
 import pytest
-from compliance.domain.errors import InvalidInput, NotAllowed, NotFound
-from compliance.domain.org import OrgIndex, OrgUnit, Person, PersonStatus, Role, RoleGrant
-from compliance.domain.policy import RULES, Actor, Resource, Scope, can, require, resolve_actor
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+
+from chassis.errors import Forbidden, InvalidInput, NotFound
+from compliance.domain.org import OrgIndex, OrgUnit, Person, PersonStatus, Role, RoleGrant
+from compliance.domain.policy import RULES, Actor, Resource, Scope, can, require, resolve_actor
 
 PROPERTY = settings(database=None, deadline=None, max_examples=200)
 
@@ -62,6 +63,16 @@ RESOURCES = {
     "client": Resource("client"),
     "org": Resource("org", org_unit="rd"),
     "settings": Resource("settings"),
+    "orgunit": Resource("orgunit", org_unit="rd"),
+    "grants": Resource("grants"),
+    "cycle": Resource("cycle", org_unit="rd"),
+    "checkin": Resource("checkin", owner="T"),
+    "feedback": Resource("feedback", owner="T"),
+    "incentive": Resource("incentive", owner="T"),
+    "talent": Resource("talent", owner="T"),
+    "dsr": Resource("dsr", owner="T"),
+    "hold": Resource("hold"),
+    "retention": Resource("retention"),
 }
 
 _ALL_MEMBERS = set(SCENARIOS)
@@ -86,6 +97,22 @@ EXPECTED = {
     "client.manage": {"admin"},
     "org.import": {"hr_in_scope", "admin"},
     "settings.update": {"admin"},
+    "orgunit.manage": {"hr_in_scope", "admin"},
+    "grants.manage": {"admin"},
+    "goal.create": {"self", "direct_manager", "hr_in_scope"},
+    "goal.approve": {"direct_manager", "indirect_manager"},
+    "cycle.manage": {"hr_in_scope", "admin"},
+    "review.write": {"self", "direct_manager"},
+    "review.calibrate": {"hr_in_scope", "hrbp_in_scope"},
+    "checkin.read": {"self", "direct_manager", "indirect_manager", "hrbp_in_scope"},
+    "checkin.write": {"self", "direct_manager"},
+    "feedback.give": _ALL_MEMBERS,
+    "incentive.read": {"self", "direct_manager", "hr_in_scope"},
+    "incentive.manage": {"hr_in_scope", "admin"},
+    "talent.read": {"direct_manager", "indirect_manager", "hr_in_scope", "hrbp_in_scope"},
+    "dsr.read": {"self", "hr_in_scope", "admin"},
+    "hold.manage": {"admin"},
+    "retention.manage": {"admin"},
 }
 
 
@@ -178,9 +205,9 @@ def test_unowned_resources_use_their_org_unit():
     assert not can(resolve_actor(ORG, "H1"), "goal.read", Resource("goal"), ORG).allowed
 
 
-def test_require_raises_not_allowed_with_the_reason():
+def test_require_raises_forbidden_with_the_reason():
     require(resolve_actor(ORG, "T"), "goal.update", RESOURCES["goal"], ORG)
-    with pytest.raises(NotAllowed, match=r"no rule allows goal\.update"):
+    with pytest.raises(Forbidden, match=r"no rule allows goal\.update"):
         require(resolve_actor(ORG, "G"), "goal.update", RESOURCES["goal"], ORG)
 
 

@@ -1,4 +1,5 @@
 import pytest
+
 from compliance.domain.errors import InvalidInput, NotFound
 from compliance.domain.presets import ComplianceSettings, apply_preset, available_presets, load_preset, parse_settings
 from compliance.domain.retention import RetentionBasis, RetentionPolicy

@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
+
 from compliance.domain.errors import InvalidInput
 from compliance.domain.org import Person, PersonStatus
 from compliance.domain.retention import (
@@ -17,7 +19,6 @@ from compliance.domain.retention import (
     mask_phone,
     pseudonym,
 )
-from pydantic import ValidationError
 
 KEY = b"p" * 32
 POLICIES = {

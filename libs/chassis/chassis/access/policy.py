@@ -1,0 +1,265 @@
+"""Access policy: one decision function over one table of rules, the same in every service.
+
+Every action is listed in `RULES` with the resource kind it applies to, the relationships that allow it and
+the relationships that veto it (conflicts of interest). Anything not listed is denied: least privilege by
+default. Relationships are facts of the directory (an `OrgView`), never ids taken from a request body.
+
+API clients (third parties) hold no relationships: they may do only the actions `CLIENT_SCOPES` maps to a
+scope they hold.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from chassis.access.org import SCOPED_ROLES, OrgView, PersonStatus, Role
+from chassis.errors import Forbidden, InvalidInput, NotFound
+
+
+class Relation(StrEnum):
+    """How an actor stands to a resource. Computed per decision from the actor and the directory."""
+
+    SELF = "self"  # the actor owns the resource
+    DIRECT_MANAGER = "direct_manager"  # the owner reports directly to the actor
+    INDIRECT_MANAGER = "indirect_manager"  # the owner is further down the actor's reporting line
+    HR_SCOPE = "hr_scope"  # the actor is HR for an org unit containing the resource
+    HRBP_SCOPE = "hrbp_scope"  # the actor is HRBP for an org unit containing the resource
+    EMPLOYEE = "employee"  # the actor is a current member of the directory
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """An org-unit subtree over which a scoped role (HR, HRBP) applies."""
+
+    role: Role
+    org_unit_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts, as the policy sees them. Build it with `resolve_actor` from the directory."""
+
+    subject: str
+    roles: frozenset[Role] = frozenset()
+    scopes: frozenset[Scope] = frozenset()
+    org_unit: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.subject:
+            raise InvalidInput.field("subject", "an actor needs a subject")
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What is acted on. `owner` is a person id; `org_unit` locates resources without an owner."""
+
+    kind: str
+    owner: str | None = None
+    org_unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    kind: str
+    allow: tuple[Relation, ...]
+    veto: tuple[Relation, ...] = field(default=())
+
+
+_SELF = Relation.SELF
+_DM = Relation.DIRECT_MANAGER
+_IM = Relation.INDIRECT_MANAGER
+_HR = Relation.HR_SCOPE
+_HRBP = Relation.HRBP_SCOPE
+_EMP = Relation.EMPLOYEE
+_AUD = Relation.AUDITOR
+_ADM = Relation.ADMIN
+_LINE = (_SELF, _DM, _IM, _HR, _HRBP)  # the person, their reporting line and their HR
+
+# fmt: off
+RULES = MappingProxyType({
+    # action               resource      allowed relations (first match is the reason)   vetoed by
+    # -- org directory (compliance)
+    "person.lookup":     Rule("person",   (_EMP, _ADM)),  # the address-book card: name, unit, email
+    "person.read":       Rule("person",   (*_LINE, _ADM)),
+    "person.update":     Rule("person",   (_HR, _ADM),                                   (_SELF,)),
+    "orgunit.manage":    Rule("orgunit",  (_HR, _ADM)),
+    "grants.manage":     Rule("grants",   (_ADM,)),
+    "org.import":        Rule("org",      (_HR, _ADM)),
+    # -- goals
+    "goal.read":         Rule("goal",     _LINE),
+    "goal.create":       Rule("goal",     (_SELF, _DM, _HR)),
+    "goal.update":       Rule("goal",     (_SELF, _DM)),
+    "goal.approve":      Rule("goal",     (_DM, _IM),                                    (_SELF,)),
+    "cycle.manage":      Rule("cycle",    (_HR, _ADM)),
+    # -- feedback
+    "review.read":       Rule("review",   _LINE),
+    "review.write":      Rule("review",   (_SELF, _DM)),
+    "review.calibrate":  Rule("review",   (_HR, _HRBP),                                  (_SELF,)),
+    "checkin.read":      Rule("checkin",  (_SELF, _DM, _IM, _HRBP)),
+    "checkin.write":     Rule("checkin",  (_SELF, _DM)),
+    "feedback.give":     Rule("feedback", (_EMP,)),
+    # -- incentives
+    "incentive.read":    Rule("incentive", (_SELF, _DM, _HR)),
+    "incentive.manage":  Rule("incentive", (_HR, _ADM),                                  (_SELF,)),
+    "talent.read":       Rule("talent",   (_DM, _IM, _HR, _HRBP)),
+    # -- compliance
+    "audit.read":        Rule("audit",    (_AUD,)),
+    "audit.verify":      Rule("audit",    (_AUD, _ADM)),
+    "appeal.create":     Rule("appeal",   (_SELF,)),
+    "appeal.read":       Rule("appeal",   (_SELF, _HR, _HRBP)),
+    "appeal.withdraw":   Rule("appeal",   (_SELF,)),
+    # Nobody decides their own appeal or one against a rating they gave as direct manager.
+    "appeal.decide":     Rule("appeal",   (_HR,),                                        (_SELF, _DM)),
+    "dsr.request":       Rule("person",   (_SELF, _HR)),  # HR files on behalf of people who left
+    "dsr.read":          Rule("dsr",      (_SELF, _HR, _ADM)),
+    "export.read":       Rule("export",   (_SELF,)),
+    "hold.manage":       Rule("hold",     (_ADM,)),
+    "retention.manage":  Rule("retention", (_ADM,)),
+    "client.manage":     Rule("client",   (_ADM,)),
+    "settings.update":   Rule("settings", (_ADM,)),
+})
+
+# What an API client (actor kind "client") may do, and the scope it needs for it. Nothing else.
+CLIENT_SCOPES = MappingProxyType({
+    "person.lookup": "org:read",
+    "goal.read":     "goals:read",
+    "review.read":   "reviews:read",
+    "audit.read":    "audit:read",
+})
+# fmt: on
+
+
+def _resource_unit(resource: Resource, org: OrgView) -> str | None:
+    # People's data follows the person: their current unit decides HR scope, not where a record was filed.
+    if resource.owner is not None:
+        owner = org.person(resource.owner)
+        if owner is not None:
+            return owner.org_unit_id
+    return resource.org_unit
+
+
+def _in_scope(actor: Actor, role: Role, resource: Resource, org: OrgView) -> bool:
+    if role not in actor.roles:
+        return False
+    unit = _resource_unit(resource, org)
+    if unit is None:
+        return False
+    return any(scope.role == role and org.unit_within(unit, scope.org_unit_id) for scope in actor.scopes)
+
+
+def _is_self(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    # Relationships are facts of the directory: an id that merely equals the owner's is not enough.
+    return resource.owner == actor.subject and org.person(actor.subject) is not None
+
+
+def _is_direct_manager(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    owner = resource.owner
+    return owner is not None and owner != actor.subject and org.manager_of(owner) == actor.subject
+
+
+def _is_indirect_manager(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    owner = resource.owner
+    return owner is not None and org.reports_to(owner, actor.subject) and org.manager_of(owner) != actor.subject
+
+
+def _is_employee(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    return org.person(actor.subject) is not None
+
+
+_CHECKS = {
+    Relation.SELF: _is_self,
+    Relation.DIRECT_MANAGER: _is_direct_manager,
+    Relation.INDIRECT_MANAGER: _is_indirect_manager,
+    Relation.HR_SCOPE: lambda actor, resource, org: _in_scope(actor, Role.HR, resource, org),
+    Relation.HRBP_SCOPE: lambda actor, resource, org: _in_scope(actor, Role.HRBP, resource, org),
+    Relation.EMPLOYEE: _is_employee,
+    Relation.AUDITOR: lambda actor, resource, org: Role.AUDITOR in actor.roles,
+    Relation.ADMIN: lambda actor, resource, org: Role.ADMIN in actor.roles,
+}
+
+_AS = {
+    Relation.SELF: "the owner",
+    Relation.DIRECT_MANAGER: "the owner's direct manager",
+    Relation.INDIRECT_MANAGER: "an indirect manager of the owner",
+    Relation.HR_SCOPE: "HR for the owner's org unit",
+    Relation.HRBP_SCOPE: "HRBP for the owner's org unit",
+    Relation.EMPLOYEE: "an employee",
+    Relation.AUDITOR: "an auditor",
+    Relation.ADMIN: "an administrator",
+}
+
+
+def can(actor: Actor, action: str, resource: Resource, org: OrgView) -> Decision:
+    """Decide whether `actor` may perform `action` on `resource`. Deny unless a rule allows."""
+    rule = RULES.get(action)
+    if rule is None:
+        return Decision(False, f"unknown action {action!r}")
+    if resource.kind != rule.kind:
+        return Decision(False, f"{action} applies to a {rule.kind}, not a {resource.kind}")
+    me = org.person(actor.subject)
+    if me is not None and me.status == PersonStatus.TERMINATED:
+        return Decision(False, "the actor has left the organisation")
+    for relation in rule.veto:
+        if _CHECKS[relation](actor, resource, org):
+            return Decision(False, f"{action} denied: the actor is {_AS[relation]} (conflict of interest)")
+    for relation in rule.allow:
+        if _CHECKS[relation](actor, resource, org):
+            return Decision(True, f"{action} allowed: the actor is {_AS[relation]}")
+    return Decision(False, f"no rule allows {action} to this actor")
+
+
+def client_can(scopes: Iterable[str], action: str, resource: Resource) -> Decision:
+    """The decision for an API client holding `scopes` (the gateway verified them)."""
+    rule = RULES.get(action)
+    if rule is None:
+        return Decision(False, f"unknown action {action!r}")
+    if resource.kind != rule.kind:
+        return Decision(False, f"{action} applies to a {rule.kind}, not a {resource.kind}")
+    needed = CLIENT_SCOPES.get(action)
+    if needed is None:
+        return Decision(False, f"{action} is not open to API clients")
+    held = set(scopes)
+    area = needed.split(":", 1)[0]
+    if needed in held or f"{area}:*" in held or "*" in held:
+        return Decision(True, f"{action} allowed: the client holds scope {needed}")
+    return Decision(False, f"{action} needs scope {needed}")
+
+
+def require(actor: Actor, action: str, resource: Resource, org: OrgView) -> None:
+    """`can`, raising Forbidden with the reason when denied (nothing recorded: see OrgAccess for that)."""
+    decision = can(actor, action, resource, org)
+    if not decision.allowed:
+        raise Forbidden(decision.reason)
+
+
+def resolve_actor(org: OrgView, subject: str, extra_roles: Iterable[Role] = ()) -> Actor:
+    """The actor for an authenticated subject, with roles and scopes from the directory's grants."""
+    grants = org.grants_of(subject)
+    person = org.person(subject)
+    extra = frozenset(extra_roles)
+    if person is None and not grants and not extra:
+        raise NotFound(f"unknown subject {subject!r}")
+    return Actor(
+        subject=subject,
+        roles=frozenset(grant.role for grant in grants) | extra,
+        scopes=scopes_of(grants),
+        org_unit=None if person is None else person.org_unit_id,
+    )
+
+
+def scopes_of(grants: Iterable) -> frozenset[Scope]:
+    return frozenset(
+        Scope(grant.role, grant.org_unit_id)
+        for grant in grants
+        if grant.role in SCOPED_ROLES and grant.org_unit_id is not None
+    )

@@ -1,0 +1,361 @@
+"""The org read model every service keeps from compliance's `contracts.org` events, and the cached index over it.
+
+Tables (on their own MetaData, `org_metadata`; a service adds them to its models with
+`include_org_read_model(Base.metadata)` and creates them in a migration with `create_org_read_model_v1(op)`):
+
+- `chassis_org_people`  — one row per person (a tombstone once erased), with the event `version`;
+- `chassis_org_units`   — one row per org unit (kept with `removed` set once removed), with `version`;
+- `chassis_org_grants`  — one row per subject: the full set of role grants as JSON, with `version`;
+- `chassis_org_meta`    — one row: a `generation` that grows with every applied change (cache invalidation
+  across replicas of a service).
+
+`apply_org_event(session, envelope)` applies an event only when its version is newer than the stored one, in one
+conditional upsert, so redelivery, reordering and concurrent handlers are harmless. `load_index(session)`
+returns the in-memory `OrgIndex`, rebuilt only when the generation moved.
+"""
+from __future__ import annotations
+
+import json
+import time
+import weakref
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from chassis.access.org import SCOPED_ROLES, Grant, Member, OrgIndex, OrgUnit, PersonStatus, Role
+from chassis.db import NAMING_CONVENTION, UTCDateTime, utcnow
+from contracts.envelope import Envelope
+from contracts.org import OrgUnitChanged, PersonChanged, PersonErased, RoleGrantsChanged
+
+ORG_EVENT_TYPES = (
+    "jixiao.compliance.person.*.v1",
+    "jixiao.compliance.orgunit.*.v1",
+    "jixiao.compliance.grants.*.v1",
+)
+META_KEY = "org"
+DEFAULT_MAX_AGE = 1.0  # seconds a cached index is trusted before the generation is read again
+
+org_metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+people_table = Table(
+    "chassis_org_people", org_metadata,
+    Column("person_id", String(128), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("name", String(200)),
+    Column("org_unit_id", String(128), index=True),
+    Column("manager_id", String(128), index=True),
+    Column("job_family", String(64)),
+    Column("grade", String(32)),
+    Column("sequence", String(20)),
+    Column("location", String(100)),
+    Column("status", String(20), nullable=False),
+    Column("hired_on", Date),
+    Column("erased", Boolean, nullable=False),
+    Column("pseudonym", String(128)),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+units_table = Table(
+    "chassis_org_units", org_metadata,
+    Column("org_unit_id", String(128), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("parent_id", String(128), index=True),
+    Column("removed", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+grants_table = Table(
+    "chassis_org_grants", org_metadata,
+    Column("subject_id", String(128), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("grants", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+meta_table = Table(
+    "chassis_org_meta", org_metadata,
+    Column("name", String(32), primary_key=True),
+    Column("generation", BigInteger, nullable=False),
+)
+
+TABLES = (people_table, units_table, grants_table, meta_table)
+
+
+def include_org_read_model(metadata: MetaData) -> None:
+    """Add the read-model tables to a service's metadata (so autogenerate and the drift test see them)."""
+    for table in TABLES:
+        if table.name not in metadata.tables:
+            table.to_metadata(metadata)
+
+
+# -- migrations ------------------------------------------------------------------------------------------------
+
+def create_org_read_model_v1(op) -> None:
+    """The org read model, version 1. Call from a service's alembic migration (`upgrade()`)."""
+    op.create_table(
+        "chassis_org_people",
+        sa.Column("person_id", sa.String(128), nullable=False),
+        sa.Column("version", sa.BigInteger, nullable=False),
+        sa.Column("name", sa.String(200)),
+        sa.Column("org_unit_id", sa.String(128)),
+        sa.Column("manager_id", sa.String(128)),
+        sa.Column("job_family", sa.String(64)),
+        sa.Column("grade", sa.String(32)),
+        sa.Column("sequence", sa.String(20)),
+        sa.Column("location", sa.String(100)),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("hired_on", sa.Date),
+        sa.Column("erased", sa.Boolean, nullable=False),
+        sa.Column("pseudonym", sa.String(128)),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("person_id", name="pk_chassis_org_people"),
+    )
+    op.create_index("ix_chassis_org_people_org_unit_id", "chassis_org_people", ["org_unit_id"])
+    op.create_index("ix_chassis_org_people_manager_id", "chassis_org_people", ["manager_id"])
+    op.create_table(
+        "chassis_org_units",
+        sa.Column("org_unit_id", sa.String(128), nullable=False),
+        sa.Column("version", sa.BigInteger, nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("parent_id", sa.String(128)),
+        sa.Column("removed", sa.Boolean, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("org_unit_id", name="pk_chassis_org_units"),
+    )
+    op.create_index("ix_chassis_org_units_parent_id", "chassis_org_units", ["parent_id"])
+    op.create_table(
+        "chassis_org_grants",
+        sa.Column("subject_id", sa.String(128), nullable=False),
+        sa.Column("version", sa.BigInteger, nullable=False),
+        sa.Column("grants", sa.Text, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("subject_id", name="pk_chassis_org_grants"),
+    )
+    meta = op.create_table(
+        "chassis_org_meta",
+        sa.Column("name", sa.String(32), nullable=False),
+        sa.Column("generation", sa.BigInteger, nullable=False),
+        sa.PrimaryKeyConstraint("name", name="pk_chassis_org_meta"),
+    )
+    op.bulk_insert(meta, [{"name": META_KEY, "generation": 0}])
+
+
+def drop_org_read_model_v1(op) -> None:
+    for name in ("chassis_org_meta", "chassis_org_grants", "chassis_org_units", "chassis_org_people"):
+        op.drop_table(name)
+
+
+def create_org_read_model(engine) -> None:
+    """Tests and tools without migrations: create the tables and the meta row."""
+    org_metadata.create_all(engine)
+    with engine.begin() as conn:
+        _insert_ignoring(conn, meta_table, {"name": META_KEY, "generation": 0}, ["name"])
+
+
+# -- applying events -------------------------------------------------------------------------------------------
+
+def _dialect_insert(connection, table):
+    name = connection.dialect.name
+    if name == "postgresql":
+        return pg_insert(table)
+    if name == "sqlite":
+        return sqlite_insert(table)
+    raise RuntimeError(f"unsupported database {name}")  # pragma: no cover - the two supported backends
+
+
+def _insert_ignoring(connection, table, values: dict, keys: list[str]) -> None:
+    connection.execute(_dialect_insert(connection, table).values(**values).on_conflict_do_nothing(
+        index_elements=keys))
+
+
+def _upsert_newer(session: Session, table: Table, key: str, values: dict) -> bool:
+    """Insert, or update when `values["version"]` is newer than the stored one. True when something changed."""
+    stmt = _dialect_insert(session.connection(), table).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: stmt.excluded[name] for name in values if name != key},
+        where=table.c.version < stmt.excluded.version,
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def _person_values(person: PersonChanged) -> dict:
+    return {
+        "person_id": person.person_id, "version": person.version, "name": person.name,
+        "org_unit_id": person.org_unit_id, "manager_id": person.manager_id, "job_family": person.job_family,
+        "grade": person.grade, "sequence": person.sequence, "location": person.location,
+        "status": person.status, "hired_on": person.hired_on, "erased": False, "pseudonym": None,
+        "updated_at": utcnow(),
+    }
+
+
+def _tombstone(session: Session, erased: PersonErased) -> bool:
+    values = {
+        "person_id": erased.person_id, "name": None, "org_unit_id": None, "manager_id": None,
+        "job_family": None, "grade": None, "sequence": None, "location": None,
+        "status": PersonStatus.TERMINATED.value, "hired_on": None, "erased": True,
+        "pseudonym": erased.pseudonym, "updated_at": utcnow(),
+    }
+    if erased.version is not None:
+        return _upsert_newer(session, people_table, "person_id", {**values, "version": erased.version})
+    # an unversioned erasure (older publishers) erases whatever version is stored
+    stored = session.execute(select(people_table.c.erased).where(
+        people_table.c.person_id == erased.person_id)).first()
+    if stored is None:
+        session.execute(sa.insert(people_table).values(**values, version=0))
+        return True
+    if stored.erased:
+        return False
+    session.execute(update(people_table).where(people_table.c.person_id == erased.person_id).values(**values))
+    return True
+
+
+def apply_org_event(session: Session, envelope: Envelope) -> bool:
+    """Apply one `contracts.org` event to the read model. Returns False when it was stale (or not an org event).
+
+    Call it inside the handler's single `with uow:` so the inbox row commits with the change.
+    """
+    payload = envelope.payload() if envelope.type in _HANDLED else None
+    if isinstance(payload, PersonChanged):
+        changed = _upsert_newer(session, people_table, "person_id", _person_values(payload))
+    elif isinstance(payload, PersonErased):
+        changed = _tombstone(session, payload)
+    elif isinstance(payload, OrgUnitChanged):
+        changed = _upsert_newer(session, units_table, "org_unit_id", {
+            "org_unit_id": payload.org_unit_id, "version": payload.version, "name": payload.name,
+            "parent_id": payload.parent_id, "removed": payload.removed, "updated_at": utcnow(),
+        })
+    elif isinstance(payload, RoleGrantsChanged):
+        grants = [grant.model_dump(mode="json") for grant in payload.grants]
+        changed = _upsert_newer(session, grants_table, "subject_id", {
+            "subject_id": payload.subject_id, "version": payload.version,
+            "grants": json.dumps(grants, separators=(",", ":"), sort_keys=True), "updated_at": utcnow(),
+        })
+    else:
+        return False
+    if changed:
+        bump_generation(session)
+    return changed
+
+
+_HANDLED = frozenset({PersonChanged.type, PersonErased.type, OrgUnitChanged.type, RoleGrantsChanged.type})
+
+
+def bump_generation(session: Session) -> None:
+    """Mark the read model changed: every cached index (here and in other processes) reloads."""
+    connection = session.connection()
+    bumped = connection.execute(update(meta_table).where(meta_table.c.name == META_KEY)
+                                .values(generation=meta_table.c.generation + 1)).rowcount
+    if not bumped:
+        _insert_ignoring(connection, meta_table, {"name": META_KEY, "generation": 1}, ["name"])
+    engine = session.get_bind()
+    # this process reloads as soon as the change is visible, without waiting for max_age
+    event.listen(session, "after_commit", lambda _session: _cache_for(engine).mark_dirty(), once=True)
+
+
+# -- the cached index ------------------------------------------------------------------------------------------
+
+@dataclass
+class _Cache:
+    index: OrgIndex | None = None
+    generation: int | None = None
+    checked_at: float = 0.0
+    dirty: bool = True
+
+    def mark_dirty(self) -> None:
+        self.dirty = True
+
+
+_caches: weakref.WeakKeyDictionary[sa.engine.Engine, _Cache] = weakref.WeakKeyDictionary()
+
+
+def _cache_for(engine) -> _Cache:
+    cache = _caches.get(engine)
+    if cache is None:
+        cache = _caches[engine] = _Cache()
+    return cache
+
+
+def load_index(session: Session, max_age: float = DEFAULT_MAX_AGE) -> OrgIndex:
+    """The org index for this session's database: cached per engine, rebuilt when the generation moved.
+
+    Changes applied in this process are seen at once; changes applied by another replica within `max_age`.
+    """
+    cache = _cache_for(session.get_bind())
+    now = time.monotonic()
+    if cache.index is not None and not cache.dirty and now - cache.checked_at < max_age:
+        return cache.index
+    cache.dirty = False  # before reading: a change committed meanwhile marks it again
+    generation = session.execute(select(meta_table.c.generation).where(meta_table.c.name == META_KEY)).scalar()
+    generation = generation or 0
+    if cache.index is None or generation != cache.generation:
+        cache.index = build_index(session)
+        cache.generation = generation
+    cache.checked_at = now
+    return cache.index
+
+
+def build_index(session: Session) -> OrgIndex:
+    p, u, g = people_table, units_table, grants_table
+    people = [
+        Member(row.person_id, row.org_unit_id, row.manager_id, PersonStatus(row.status), row.name)
+        for row in session.execute(select(p.c.person_id, p.c.org_unit_id, p.c.manager_id, p.c.status, p.c.name)
+                                   .where(p.c.erased.is_(False)))
+    ]
+    units = [
+        OrgUnit(row.org_unit_id, row.name, row.parent_id)
+        for row in session.execute(select(u.c.org_unit_id, u.c.name, u.c.parent_id).where(u.c.removed.is_(False)))
+    ]
+    grants = [
+        grant
+        for row in session.execute(select(g.c.subject_id, g.c.grants))
+        for grant in _parse_grants(row.subject_id, row.grants)
+    ]
+    return OrgIndex(units, people, grants)
+
+
+def _parse_grants(subject: str, text: str) -> list[Grant]:
+    found = []
+    for item in json.loads(text):
+        try:
+            role = Role(item.get("role"))
+        except ValueError:
+            continue  # "employee"/"manager" are relationships, not grants
+        unit = item.get("org_unit_id")
+        if role in SCOPED_ROLES and unit is None:
+            continue  # a scoped role without a scope grants nothing
+        found.append(Grant(subject, role, unit if role in SCOPED_ROLES else None))
+    return found
+
+
+def apply_person_snapshots(session: Session, people: list[PersonChanged]) -> None:
+    """Bulk form of `apply_org_event` for PersonChanged snapshots (a directory import publishing thousands):
+    the same versioned upsert, executed as one batch, and one generation bump."""
+    if not people:
+        return
+    stmt = _dialect_insert(session.connection(), people_table)
+    names = list(_person_values(people[0]))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["person_id"],
+        set_={name: stmt.excluded[name] for name in names if name != "person_id"},
+        where=people_table.c.version < stmt.excluded.version,
+    )
+    session.execute(stmt, [_person_values(person) for person in people])
+    bump_generation(session)

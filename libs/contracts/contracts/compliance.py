@@ -1,0 +1,671 @@
+"""Compliance's public contract, except the org directory events (contracts.org).
+
+Sections: access decisions and denials, org directory RPCs, bulk import, audit log, data-subject requests
+(including the contract every data-holding service implements), retention and legal holds, appeals,
+third-party clients, settings and presets.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from contracts.base import Contract, Event
+
+
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key)
+            _no_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _no_nul(item)
+    return value
+
+
+class Payload(Contract):
+    """Compliance's payloads: strict contracts that also refuse NUL characters anywhere (no database stores
+    them, and a NUL reaching PostgreSQL would be a 500 instead of a 400 naming the field)."""
+
+    _refuse_nul = field_validator("*", mode="before")(lambda value: _no_nul(value))
+
+
+# -- access ----------------------------------------------------------------------------------------------------
+
+
+class ResourceRef(Payload):
+    kind: str = Field(min_length=1, max_length=64)
+    owner: str | None = Field(default=None, max_length=128, description="person id owning the resource")
+    org_unit: str | None = Field(default=None, max_length=128)
+
+
+class AccessDenied(Payload):
+    """Data of `jixiao.<service>.access.denied.v1`: published by every service each time it refuses an action
+    (chassis.access records it), so that compliance's audit log holds every denial."""
+
+    actor_subject: str | None = None
+    actor_kind: str | None = None
+    action: str
+    resource: ResourceRef
+    reason: str
+
+
+DENIAL_SERVICES = ("goals", "feedback", "incentives", "compliance", "gateway")
+
+
+@cache
+def access_denied_event(service: str) -> type[Event]:
+    """The event class `jixiao.<service>.access.denied.v1` (one per publishing service)."""
+    name = "".join(part.title() for part in service.replace("-", "_").split("_")) + "AccessDenied"
+    return type(name, (AccessDenied, Event), {
+        "type": f"jixiao.{service.replace('-', '_')}.access.denied.v1",
+        "subject_field": "subject_ref",
+        "subject_ref": property(lambda self: self.resource.owner or self.resource.org_unit),
+        "__module__": __name__,
+        "__doc__": f"{service} refused an action (see AccessDenied).",
+    })
+
+
+for _service in DENIAL_SERVICES:
+    access_denied_event(_service)
+
+
+class Decide(Payload):
+    """`compliance.decide`: may the actor in context do `action` on `resource`? (Never an actor from the payload.)"""
+
+    action: str = Field(min_length=1, max_length=100)
+    resource: ResourceRef
+
+
+class DecisionView(Payload):
+    allowed: bool
+    reason: str
+
+
+# -- org directory RPCs ----------------------------------------------------------------------------------------
+
+Sequence = Literal["technical", "management"]
+Status = Literal["active", "leave", "terminated"]
+GrantRole = Literal["hr", "hrbp", "auditor", "admin"]
+
+
+class UpsertOrgUnit(Payload):
+    org_unit_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    name: str = Field(min_length=1, max_length=200)
+    parent_id: str | None = Field(default=None, max_length=128)
+
+
+class RemoveOrgUnit(Payload):
+    org_unit_id: str = Field(min_length=1, max_length=128)
+
+
+class OrgUnitView(Payload):
+    org_unit_id: str
+    name: str
+    parent_id: str | None
+    version: int
+    removed: bool
+
+
+class UpsertPerson(Payload):
+    """Create or replace a person's directory record (all fields; absent optional fields are cleared)."""
+
+    person_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                           description="the employee number")
+    name: str = Field(min_length=1, max_length=100)
+    org_unit_id: str = Field(min_length=1, max_length=128)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    manager_id: str | None = Field(default=None, max_length=64)
+    job_family: str | None = Field(default=None, max_length=64)
+    grade: str | None = Field(default=None, max_length=32)
+    sequence: Sequence | None = None
+    location: str | None = Field(default=None, max_length=100)
+    status: Status = "active"
+    hired_on: date | None = None
+
+
+class PersonRef(Payload):
+    person_id: str = Field(min_length=1, max_length=128)
+
+
+class PersonView(Payload):
+    person_id: str
+    version: int
+    name: str
+    org_unit_id: str | None
+    manager_id: str | None = None
+    job_family: str | None = None
+    grade: str | None = None
+    sequence: str | None = None
+    location: str | None = None
+    status: str
+    email: str | None = Field(default=None, description="only for the person, HR in scope and admins")
+    phone: str | None = Field(default=None, description="only for the person, HR in scope and admins")
+
+
+class ListPeople(Payload):
+    org_unit_id: str | None = Field(default=None, description="this unit and its subtree")
+    after: str | None = Field(default=None, description="cursor: the last person_id of the previous page")
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class PeoplePage(Payload):
+    people: list[PersonView]
+    next_cursor: str | None
+
+
+class GrantSpec(Payload):
+    role: GrantRole
+    org_unit_id: str | None = Field(default=None, max_length=128)
+
+
+class SetGrants(Payload):
+    subject_id: str = Field(min_length=1, max_length=128)
+    grants: list[GrantSpec] = Field(default_factory=list, max_length=100)
+
+
+class GrantsView(Payload):
+    subject_id: str
+    version: int
+    grants: list[GrantSpec]
+
+
+# -- bulk import -----------------------------------------------------------------------------------------------
+
+class StartImport(Payload):
+    """`compliance.start_import`: the file as base64 (`content_base64`) or as a path relative to the configured
+    upload directory (`upload_path`, for large files a gateway stored). Always a dry run first: the job plans
+    (status `planning` → `planned` | `failed`) and reports every issue per row; then `apply_import`."""
+
+    filename: str = Field(min_length=1, max_length=255)
+    format: Literal["csv", "xlsx"] | None = Field(default=None, description="default: from the file name")
+    content_base64: str | None = Field(default=None, max_length=200_000_000)
+    upload_path: str | None = Field(default=None, max_length=500)
+    within_unit: str | None = Field(default=None, description="restrict to this org-unit subtree (HR imports)")
+    sheet: str | None = Field(default=None, max_length=100)
+
+
+class ImportJobRef(Payload):
+    job_id: str = Field(min_length=1, max_length=64)
+
+
+class ImportIssueView(Payload):
+    row: int
+    column: str | None
+    code: str
+    message: str
+
+
+class ImportJobView(Payload):
+    job_id: str
+    filename: str
+    status: Literal["planning", "planned", "failed", "applying", "applied"]
+    requested_by: str
+    rows_read: int
+    progress: float = Field(description="0..1 of the current phase")
+    summary: dict[str, int] = Field(default_factory=dict, description="create/update/unchanged/errors")
+    errors: list[ImportIssueView] = Field(default_factory=list, description="first 1000 issues")
+    error_count: int = 0
+    warnings: list[ImportIssueView] = Field(default_factory=list)
+    detail: str | None = None
+
+
+class ImportRequested(Event):
+    """Compliance to itself: plan (or apply) an import job, durably, outside the RPC's time limit."""
+
+    type = "jixiao.compliance.import.requested.v1"
+    subject_field = "job_id"
+    job_id: str
+    phase: Literal["plan", "apply"]
+
+
+class ImportApplied(Event):
+    type = "jixiao.compliance.import.applied.v1"
+    subject_field = "job_id"
+    job_id: str
+    created: int
+    updated: int
+    unchanged: int
+
+
+# -- audit log -------------------------------------------------------------------------------------------------
+
+class AuditQuery(Payload):
+    subject: str | None = Field(default=None, max_length=200)
+    actor: str | None = Field(default=None, max_length=128)
+    type: str | None = Field(default=None, max_length=200, description="exact, or a prefix ending in '*'")
+    since: datetime | None = None
+    until: datetime | None = None
+    after: int | None = Field(default=None, ge=0, description="cursor: the last sequence of the previous page")
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class AuditEntryView(Payload):
+    sequence: int
+    event_id: str
+    type: str
+    source: str
+    actor: str | None
+    subject: str | None
+    time: datetime
+    data: dict[str, Any]
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(Payload):
+    entries: list[AuditEntryView]
+    next_cursor: int | None
+
+
+class AuditExport(Payload):
+    format: Literal["jsonl"] = "jsonl"
+    content: str = Field(description="one canonical JSON entry per line, with its hashes (verifiable offline)")
+    count: int
+    next_cursor: int | None
+
+
+class VerifyAudit(Payload):
+    from_sequence: int | None = Field(default=None, ge=1, description="default: the retained start of the log")
+
+
+class ChainBreakView(Payload):
+    sequence: int
+    reason: str
+    detail: str
+
+
+class VerifyReportView(Payload):
+    ok: bool
+    verified: int
+    head_sequence: int
+    head_hash: str
+    checkpoints_matched: int
+    first_break: ChainBreakView | None
+
+
+# -- data-subject requests -------------------------------------------------------------------------------------
+
+class ExportSubjectData(Payload):
+    """The RPC every data-holding service implements: `<service>.export_subject_data(payload)`, answering
+    `SubjectDataExport` (everything it holds about `subject`, JSON-native). Compliance calls it with a timeout;
+    a service that does not answer in time makes the export visibly incomplete."""
+
+    request_id: str
+    subject: str
+
+
+class SubjectDataExport(Payload):
+    service: str
+    subject: str
+    records: dict[str, list[dict[str, Any]]] = Field(description="record type -> records")
+    summary: str = Field(default="", description="one readable line per record type")
+
+
+class DsrSubject(Payload):
+    person_id: str | None = Field(default=None, min_length=1, max_length=128,
+                                  description="default: the actor themself")
+
+
+class DsrRef(Payload):
+    request_id: str = Field(min_length=1, max_length=64)
+
+
+class DsrPartView(Payload):
+    service: str
+    status: Literal["pending", "done", "failed", "blocked"]
+    detail: str = ""
+    held_records: list[str] = Field(default_factory=list)
+
+
+class DsrView(Payload):
+    request_id: str
+    kind: Literal["access", "erasure"]
+    subject: str
+    requested_by: str
+    requested_at: datetime
+    due_at: datetime
+    state: Literal["requested", "collecting", "completed", "incomplete"]
+    parts: list[DsrPartView]
+    outstanding: list[str] = Field(default_factory=list)
+    closed_at: datetime | None = None
+
+
+class DsrExportView(Payload):
+    request: DsrView
+    document: dict[str, Any] = Field(description="service -> its export; `incomplete` and `missing` when parts failed")
+    summary: str
+
+
+class HoldRef(Payload):
+    hold_id: str
+    record_type: str | None = None
+    record_ids: list[str] = Field(default_factory=list)
+    reason: str
+
+
+class ErasureRequested(Event):
+    """Broadcast: every data-holding service anonymizes what it holds about `person_id` (keyed by `pseudonym` from
+    now on), keeps what the `holds` cover, and answers `jixiao.<service>.erasure.completed.v1` (listing what it
+    kept under a hold in `held_records`) or `jixiao.<service>.erasure.failed.v1`. Redelivery must be harmless."""
+
+    type = "jixiao.compliance.erasure.requested.v1"
+    subject_field = "person_id"
+    request_id: str
+    person_id: str
+    pseudonym: str
+    services: list[str] = Field(description="the services expected to answer")
+    holds: list[HoldRef] = Field(default_factory=list)
+
+
+class ErasureCompleted(Payload):
+    """Data of `jixiao.<service>.erasure.completed.v1`."""
+
+    request_id: str
+    person_id: str
+    erased_records: int = Field(ge=0)
+    held_records: list[str] = Field(default_factory=list, description="record ids kept under a legal hold")
+    detail: str = ""
+
+
+class ErasureFailed(Payload):
+    """Data of `jixiao.<service>.erasure.failed.v1`."""
+
+    request_id: str
+    person_id: str
+    reason: str = Field(min_length=1)
+
+
+@cache
+def erasure_completed_event(service: str) -> type[Event]:
+    return _per_service(service, "ErasureCompleted", ErasureCompleted, "erasure.completed", "person_id")
+
+
+@cache
+def erasure_failed_event(service: str) -> type[Event]:
+    return _per_service(service, "ErasureFailed", ErasureFailed, "erasure.failed", "person_id")
+
+
+def _per_service(service: str, suffix: str, base: type[Contract], what: str, subject_field: str) -> type[Event]:
+    name = "".join(part.title() for part in service.replace("-", "_").split("_")) + suffix
+    return type(name, (base, Event), {"type": f"jixiao.{service.replace('-', '_')}.{what}.v1",
+                                      "subject_field": subject_field, "__module__": __name__,
+                                      "__doc__": f"{service}: see {base.__name__}."})
+
+
+class DsrClosed(Event):
+    type = "jixiao.compliance.dsr.closed.v1"
+    subject_field = "person_id"
+    request_id: str
+    kind: str
+    person_id: str
+    state: Literal["completed", "incomplete"]
+    outstanding: list[str] = Field(default_factory=list)
+
+
+# -- retention and legal holds ---------------------------------------------------------------------------------
+
+class PlaceHold(Payload):
+    reason: str = Field(min_length=1, max_length=1000)
+    subject: str | None = Field(default=None, max_length=128)
+    record_type: str | None = Field(default=None, max_length=64)
+    record_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class HoldIdRef(Payload):
+    hold_id: str = Field(min_length=1, max_length=64)
+
+
+class HoldView(Payload):
+    hold_id: str
+    reason: str
+    subject: str | None
+    record_type: str | None
+    record_ids: list[str]
+    placed_at: datetime
+    placed_by: str
+    released_at: datetime | None = None
+
+
+class RetentionSweepRequested(Event):
+    """Daily: every service applies the retention policies to the record types it owns (skipping what `holds`
+    cover) and publishes what it purged or anonymized (compliance's audit log records those events)."""
+
+    type = "jixiao.compliance.retention.sweep_requested.v1"
+    subject_field = "sweep_date"
+    sweep_date: str
+    policies: dict[str, dict[str, Any]]
+    holds: list[HoldRef] = Field(default_factory=list)
+
+
+class RecordsPurged(Event):
+    type = "jixiao.compliance.records.purged.v1"
+    subject_field = "record_type"
+    record_type: str
+    action: Literal["purge", "anonymize"]
+    record_ids: list[str]
+    reason: str
+
+
+class SweepView(Payload):
+    sweep_date: str
+    ran: bool
+    purged: dict[str, int] = Field(default_factory=dict)
+    anonymized: dict[str, int] = Field(default_factory=dict)
+
+
+# -- appeals ---------------------------------------------------------------------------------------------------
+
+AppealTargetKind = Literal["rating", "goal_result"]
+OWNING_SERVICE = {"rating": "feedback", "goal_result": "goals"}
+
+
+class SubmitAppeal(Payload):
+    target_kind: AppealTargetKind
+    target_ref: str = Field(min_length=1, max_length=128, description="the rating or goal result id")
+    reasons: str = Field(min_length=1, max_length=5000)
+    attachments: list[str] = Field(default_factory=list, max_length=20, description="references to stored files")
+
+
+class AppealRef(Payload):
+    appeal_id: str = Field(min_length=1, max_length=64)
+
+
+class DecideAppeal(Payload):
+    appeal_id: str = Field(min_length=1, max_length=64)
+    outcome: Literal["upheld", "amended"]
+    reason: str = Field(min_length=1, max_length=5000)
+    amendment: dict[str, Any] | None = Field(default=None, description="the corrected values (amended only)")
+
+
+class ListAppeals(Payload):
+    state: Literal["submitted", "under_review", "upheld", "amended", "withdrawn"] | None = None
+    after: str | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class AppealView(Payload):
+    appeal_id: str
+    appellant: str
+    target_kind: str
+    target_ref: str
+    owning_service: str
+    reasons: str
+    attachments: list[str]
+    state: str
+    submitted_at: datetime
+    due_at: datetime
+    overdue: bool
+    reviewer: str | None = None
+    outcome_reason: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    amendment: dict[str, Any] | None = None
+
+
+class AppealsPage(Payload):
+    appeals: list[AppealView]
+    next_cursor: str | None
+
+
+class AppealSubmitted(Event):
+    """Notification to HR: an appeal waits for a decision by `due_at`."""
+
+    type = "jixiao.compliance.appeal.submitted.v1"
+    subject_field = "appellant"
+    appeal_id: str
+    appellant: str
+    org_unit_id: str | None
+    target_kind: str
+    target_ref: str
+    owning_service: str
+    due_at: datetime
+
+
+class AppealReviewStarted(Event):
+    type = "jixiao.compliance.appeal.review_started.v1"
+    subject_field = "appellant"
+    appeal_id: str
+    appellant: str
+    reviewer: str
+
+
+class AppealDecided(Event):
+    """HR decided. When `outcome` is `amended`, the owning service (`owning_service`) applies `amendment` to
+    `target_ref` and publishes its own change event (which the audit log records)."""
+
+    type = "jixiao.compliance.appeal.decided.v1"
+    subject_field = "appellant"
+    appeal_id: str
+    appellant: str
+    outcome: Literal["upheld", "amended"]
+    reason: str
+    target_kind: str
+    target_ref: str
+    owning_service: str
+    amendment: dict[str, Any] | None = None
+    decided_by: str
+
+
+class AppealWithdrawn(Event):
+    type = "jixiao.compliance.appeal.withdrawn.v1"
+    subject_field = "appellant"
+    appeal_id: str
+    appellant: str
+
+
+# -- third-party clients ---------------------------------------------------------------------------------------
+
+class RegisterClient(Payload):
+    name: str = Field(min_length=1, max_length=200)
+    scopes: list[str] = Field(default_factory=list, max_length=50)
+    event_patterns: list[str] = Field(default_factory=list, max_length=50)
+    dpa_ref: str = Field(min_length=1, max_length=200, description="the data-processing agreement")
+    dpa_expires: datetime = Field(description="the agreement's last day (UTC date of this time)")
+
+
+class ClientRef(Payload):
+    client_id: str = Field(min_length=1, max_length=64)
+
+
+class IssueApiKey(Payload):
+    client_id: str = Field(min_length=1, max_length=64)
+    environment: Literal["live", "test"] = "live"
+
+
+class ApiKeyIssued(Payload):
+    client_id: str
+    key_id: str
+    api_key: str = Field(description="shown once; only its salted hash is stored")
+
+
+class RevokeApiKey(Payload):
+    key_id: str = Field(min_length=1, max_length=32)
+
+
+class ClientView(Payload):
+    client_id: str
+    name: str
+    scopes: list[str]
+    event_patterns: list[str]
+    dpa_ref: str
+    dpa_expires: str
+    status: Literal["active", "revoked"]
+    key_ids: list[str] = Field(default_factory=list)
+
+
+class AuthenticateApiKey(Payload):
+    """`compliance.authenticate_api_key`: the gateway presents an API key; the answer is the client, or
+    401 (unknown / wrong key) or 403 (revoked client or key, expired agreement)."""
+
+    api_key: str = Field(min_length=1, max_length=200)
+
+
+class ClientIdentity(Payload):
+    client_id: str
+    name: str
+    scopes: list[str]
+    event_patterns: list[str]
+    key_id: str
+
+
+class ClientRegistered(Event):
+    type = "jixiao.compliance.client.registered.v1"
+    subject_field = "client_id"
+    client_id: str
+    name: str
+    scopes: list[str]
+    event_patterns: list[str]
+    dpa_ref: str
+
+
+class ClientRevoked(Event):
+    type = "jixiao.compliance.client.revoked.v1"
+    subject_field = "client_id"
+    client_id: str
+    key_id: str | None = Field(default=None, description="one key revoked; None: the whole client")
+
+
+class ApiKeyCreated(Event):
+    type = "jixiao.compliance.apikey.created.v1"
+    subject_field = "client_id"
+    client_id: str
+    key_id: str
+
+
+# -- settings and presets --------------------------------------------------------------------------------------
+
+class ApplyPreset(Payload):
+    preset: str = Field(min_length=1, max_length=32)
+
+
+class UpdateSettings(Payload):
+    settings: dict[str, Any]
+
+
+class SettingsView(Payload):
+    settings: dict[str, Any]
+    presets: list[str]
+
+
+class SettingsChanged(Event):
+    type = "jixiao.compliance.settings.changed.v1"
+    subject_field = "preset"
+    preset: str | None
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class PrivacyNotice(Payload):
+    preset: str | None
+    zh: str | None
+    en: str | None

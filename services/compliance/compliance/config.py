@@ -1,0 +1,114 @@
+"""Compliance's own settings, beside the chassis ones: `COMPLIANCE_<NAME>` in the environment, or the nameko
+config key `<NAME>` (config wins). Secrets (the audit key, the pseudonym key) come from the environment only in
+production: there the service refuses to start without them; elsewhere a fixed development key is used.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from pathlib import Path
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from chassis.runtime import settings_of
+
+DEV_AUDIT_KEY = "development-only audit checkpoint key, never in production"
+DEV_PSEUDONYM_KEY = "development-only pseudonym key, never used in production"
+SECRETS = ("audit_key", "pseudonym_key")
+
+
+def _list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def secret_bytes(text: str) -> bytes:
+    """A key given as base64 (`base64:...`) or as plain text."""
+    if text.startswith("base64:"):
+        try:
+            return base64.b64decode(text[7:], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("not valid base64") from None
+    return text.encode("utf-8")
+
+
+class ComplianceConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    environment: str = "development"
+    audit_key: str | None = Field(None, repr=False, description="HMAC key of audit checkpoints (>= 32 bytes)")
+    audit_key_id: str = "k1"
+    audit_sources: list[str] = ["goals", "feedback", "incentives", "compliance", "gateway"]
+    audit_checkpoint_every: int = Field(1000, ge=1)
+    audit_checkpoint_interval: float = Field(60.0, gt=0, description="seconds between timed checkpoints")
+    audit_seal_batch: int = Field(2000, ge=1, le=50_000)
+    audit_seal_interval: float = Field(0.2, gt=0)
+    dsr_services: list[str] = ["goals", "feedback", "incentives"]
+    dsr_timeout: float = Field(5.0, gt=0, le=60)
+    upload_dir: Path | None = None
+    bootstrap_admins: list[str] = []
+    pseudonym_key: str | None = Field(None, repr=False)
+    retention_check_interval: float = Field(3600.0, gt=0, description="how often the daily sweep looks")
+    api_key_cache_seconds: float = Field(60.0, ge=0)
+
+    _lists = field_validator("audit_sources", "dsr_services", "bootstrap_admins", mode="before")(_list)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    def audit_key_bytes(self) -> bytes:
+        return secret_bytes(self.audit_key or DEV_AUDIT_KEY)
+
+    def pseudonym_key_bytes(self) -> bytes:
+        return secret_bytes(self.pseudonym_key or DEV_PSEUDONYM_KEY)
+
+    def check(self) -> None:
+        missing = [name for name in SECRETS if self.production and not getattr(self, name)]
+        if missing:
+            names = ", ".join("COMPLIANCE_" + name.upper() for name in missing)
+            raise SystemExit(f"compliance refuses to start in production without {names}")
+        for name in SECRETS:
+            if getattr(self, name) is not None and len(secret_bytes(getattr(self, name))) < 32:
+                raise SystemExit(f"COMPLIANCE_{name.upper()} must be at least 32 bytes")
+
+
+def load_config(config: dict[str, Any], environment: str) -> ComplianceConfig:
+    values: dict[str, Any] = {"environment": environment}
+    for name in ComplianceConfig.model_fields:
+        env = os.environ.get("COMPLIANCE_" + name.upper())
+        if env not in (None, ""):
+            values[name] = env
+    for key, value in config.items():
+        name = key.lower()
+        if name in ComplianceConfig.model_fields and name != "environment" and value not in (None, ""):
+            values[name] = value
+    try:
+        loaded = ComplianceConfig(**values)
+    except (ValidationError, ValueError) as exc:
+        raise SystemExit(f"invalid compliance settings: {exc}") from None
+    loaded.check()
+    return loaded
+
+
+class Config(DependencyProvider):
+    """Injects the ComplianceConfig; validated at container setup, so a bad setting stops the start."""
+
+    def setup(self):
+        self.config = load_config(self.container.config, settings_of(self.container).environment)
+        self.container._compliance_config = self.config
+
+    def get_dependency(self, worker_ctx):
+        return self.config
+
+
+def config_of(container) -> ComplianceConfig:
+    config = getattr(container, "_compliance_config", None)
+    if config is None:
+        config = load_config(container.config, settings_of(container).environment)
+        container._compliance_config = config
+    return config

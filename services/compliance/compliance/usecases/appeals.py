@@ -1,0 +1,172 @@
+"""Appeals: an employee appeals a rating or a goal result → HR is notified (event) → HR reviews and decides
+(uphold, or amend with the corrected values) within the deadline → the owning service applies the amendment
+from `AppealDecided`. Every step is an event, so the whole trail is in the audit log."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from chassis.access import Resource
+from chassis.errors import NotFound
+from compliance.domain.appeals import (
+    Appeal,
+    AppealDecision,
+    AppealState,
+    AppealTarget,
+    AppealTargetKind,
+    ensure_no_open_appeal,
+)
+from compliance.models import AppealRow, PersonRow
+from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id, person_actor
+from compliance.usecases.settings import current as current_settings
+from contracts.actor import Actor
+from contracts.compliance import (
+    OWNING_SERVICE,
+    AppealDecided,
+    AppealRef,
+    AppealReviewStarted,
+    AppealsPage,
+    AppealSubmitted,
+    AppealView,
+    AppealWithdrawn,
+    DecideAppeal,
+    ListAppeals,
+    SubmitAppeal,
+)
+
+
+def _domain(row: AppealRow) -> Appeal:
+    decision = loads(row.decision)
+    return Appeal(
+        id=row.appeal_id, appellant=row.appellant,
+        target=AppealTarget(AppealTargetKind(row.target_kind), row.target_ref), reasons=row.reasons,
+        attachments=tuple(loads(row.attachments, [])), state=AppealState(row.state), submitted_at=row.submitted_at,
+        due_at=row.due_at, reviewer=row.reviewer, review_started_at=row.review_started_at,
+        decision=None if decision is None else AppealDecision(
+            AppealState(decision["outcome"]), decision["reason"], decision["decided_by"],
+            row.closed_at, decision.get("amendment")),
+    )
+
+
+def _store(row: AppealRow, appeal: Appeal) -> None:
+    row.state, row.reviewer, row.review_started_at = appeal.state.value, appeal.reviewer, appeal.review_started_at
+    if appeal.decision is not None:
+        d = appeal.decision
+        row.decision = dumps({"outcome": d.outcome.value, "reason": d.reason, "decided_by": d.decided_by,
+                              "amendment": d.amendment})
+        row.closed_at = d.decided_at
+    if appeal.withdrawn_at is not None:
+        row.closed_at = appeal.withdrawn_at
+
+
+def _view(row: AppealRow, now) -> AppealView:
+    decision = loads(row.decision) or {}
+    appeal = _domain(row)
+    return AppealView(
+        appeal_id=row.appeal_id, appellant=row.appellant, target_kind=row.target_kind, target_ref=row.target_ref,
+        owning_service=OWNING_SERVICE[row.target_kind], reasons=row.reasons, attachments=loads(row.attachments, []),
+        state=row.state, submitted_at=row.submitted_at, due_at=row.due_at, overdue=appeal.is_overdue(now),
+        reviewer=row.reviewer, outcome_reason=decision.get("reason"), decided_by=decision.get("decided_by"),
+        decided_at=row.closed_at if decision else None, amendment=decision.get("amendment"),
+    )
+
+
+def _resource(row: AppealRow) -> Resource:
+    return Resource("appeal", owner=row.appellant, org_unit=row.org_unit_id)
+
+
+def submit_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: SubmitAppeal) -> AppealView:
+    with uow:
+        me = person_actor(uow, actor, "appeal.create", Resource("appeal"))
+        uow.access.require(me, "appeal.create", Resource("appeal", owner=me.subject))
+        target = AppealTarget(AppealTargetKind(command.target_kind), command.target_ref)
+        open_rows = uow.session.scalars(select(AppealRow).where(
+            AppealRow.appellant == me.subject, AppealRow.target_ref == command.target_ref,
+            AppealRow.state.in_(["submitted", "under_review"]))).all()
+        ensure_no_open_appeal([_domain(row) for row in open_rows], me.subject, target)
+        now = uow.now()
+        appeal = Appeal.submit(id=new_id(), appellant=me.subject, target=target, reasons=command.reasons,
+                               attachments=command.attachments, at=now,
+                               decision_days=current_settings(uow.session).appeal_decision_days)
+        person = uow.session.get(PersonRow, me.subject)
+        row = AppealRow(appeal_id=appeal.id, appellant=appeal.appellant,
+                        org_unit_id=None if person is None else person.org_unit_id,
+                        target_kind=target.kind.value, target_ref=target.ref, reasons=appeal.reasons,
+                        attachments=dumps(list(appeal.attachments)), state=appeal.state.value,
+                        submitted_at=appeal.submitted_at, due_at=appeal.due_at)
+        uow.session.add(row)
+        uow.publish(AppealSubmitted(appeal_id=row.appeal_id, appellant=row.appellant, org_unit_id=row.org_unit_id,
+                                    target_kind=row.target_kind, target_ref=row.target_ref,
+                                    owning_service=OWNING_SERVICE[row.target_kind], due_at=row.due_at))
+        return _view(row, now)
+
+
+def _load(uow: ComplianceUnitOfWork, appeal_id: str, lock: bool = False) -> AppealRow:
+    row = uow.session.get(AppealRow, appeal_id, with_for_update=lock)
+    if row is None:
+        raise NotFound(f"no appeal {appeal_id!r}")
+    return row
+
+
+def get_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: AppealRef) -> AppealView:
+    with uow:
+        row = _load(uow, command.appeal_id)
+        uow.access.require(actor, "appeal.read", _resource(row))
+        return _view(row, uow.now())
+
+
+def list_appeals(uow: ComplianceUnitOfWork, actor: Actor | None, command: ListAppeals) -> AppealsPage:
+    """The appellant's own appeals, and those HR/HRBP may read; oldest deadline first within the page."""
+    with uow:
+        query = select(AppealRow).order_by(AppealRow.appeal_id)
+        if command.state is not None:
+            query = query.where(AppealRow.state == command.state)
+        if command.after is not None:
+            query = query.where(AppealRow.appeal_id > command.after)
+        found = []
+        for row in uow.session.scalars(query).yield_per(500):
+            if uow.access.can(actor, "appeal.read", _resource(row)):
+                found.append(_view(row, uow.now()))
+                if len(found) > command.limit:
+                    break
+        page = found[:command.limit]
+        more = len(found) > command.limit
+        return AppealsPage(appeals=page, next_cursor=page[-1].appeal_id if more else None)
+
+
+def start_review(uow: ComplianceUnitOfWork, actor: Actor | None, command: AppealRef) -> AppealView:
+    with uow:
+        row = _load(uow, command.appeal_id, lock=True)
+        uow.access.require(actor, "appeal.decide", _resource(row))
+        appeal = _domain(row).start_review(actor.subject, uow.now())
+        _store(row, appeal)
+        uow.publish(AppealReviewStarted(appeal_id=row.appeal_id, appellant=row.appellant, reviewer=actor.subject))
+        return _view(row, uow.now())
+
+
+def decide_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: DecideAppeal) -> AppealView:
+    with uow:
+        row = _load(uow, command.appeal_id, lock=True)
+        uow.access.require(actor, "appeal.decide", _resource(row))
+        now = uow.now()
+        appeal = _domain(row)
+        if appeal.state == AppealState.SUBMITTED:  # deciding at once implies the review
+            appeal = appeal.start_review(actor.subject, now)
+        appeal = appeal.decide(AppealState(command.outcome), command.reason, by=actor.subject, at=now,
+                               amendment=command.amendment)
+        _store(row, appeal)
+        d = appeal.decision
+        uow.publish(AppealDecided(
+            appeal_id=row.appeal_id, appellant=row.appellant, outcome=d.outcome.value, reason=d.reason,
+            target_kind=row.target_kind, target_ref=row.target_ref, owning_service=OWNING_SERVICE[row.target_kind],
+            amendment=None if d.amendment is None else dict(d.amendment), decided_by=d.decided_by))
+        return _view(row, now)
+
+
+def withdraw_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: AppealRef) -> AppealView:
+    with uow:
+        row = _load(uow, command.appeal_id, lock=True)
+        uow.access.require(actor, "appeal.withdraw", _resource(row))
+        appeal = _domain(row).withdraw(actor.subject, uow.now())
+        _store(row, appeal)
+        uow.publish(AppealWithdrawn(appeal_id=row.appeal_id, appellant=row.appellant))
+        return _view(row, uow.now())

@@ -1,0 +1,169 @@
+"""Third-party API clients: registry, API keys (salted scrypt), and the verification the gateway calls.
+
+Verification results are cached in process for `api_key_cache_seconds` (scrypt is slow on purpose), but the
+client and key rows are read on every call, so revocation and an expired agreement take effect at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from chassis.access import Resource
+from chassis.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from compliance.domain import clients as domain
+from compliance.domain.errors import InvalidInput as DomainInvalidInput
+from compliance.models import ApiKeyRow, ClientRow
+from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id
+from contracts.actor import Actor
+from contracts.compliance import (
+    ApiKeyCreated,
+    ApiKeyIssued,
+    AuthenticateApiKey,
+    ClientIdentity,
+    ClientRef,
+    ClientRegistered,
+    ClientRevoked,
+    ClientView,
+    IssueApiKey,
+    RegisterClient,
+    RevokeApiKey,
+)
+
+
+def _client(row: ClientRow) -> domain.Client:
+    return domain.Client(row.client_id, row.name, frozenset(loads(row.scopes, [])), tuple(loads(row.event_patterns,
+                         [])), row.dpa_ref, row.dpa_expires, domain.ClientStatus(row.status))
+
+
+def _view(row: ClientRow, key_ids: list[str]) -> ClientView:
+    return ClientView(client_id=row.client_id, name=row.name, scopes=loads(row.scopes, []),
+                      event_patterns=loads(row.event_patterns, []), dpa_ref=row.dpa_ref,
+                      dpa_expires=row.dpa_expires.isoformat(), status=row.status, key_ids=key_ids)
+
+
+def _keys(session, client_id: str) -> list[str]:
+    return list(session.scalars(select(ApiKeyRow.key_id).where(ApiKeyRow.client_id == client_id,
+                                                               ApiKeyRow.revoked_at.is_(None))))
+
+
+def register_client(uow: ComplianceUnitOfWork, actor: Actor | None, command: RegisterClient) -> ClientView:
+    with uow:
+        uow.access.require(actor, "client.manage", Resource("client"))
+        client = domain.Client(new_id()[:16], command.name, frozenset(command.scopes), tuple(command.event_patterns),
+                               command.dpa_ref, command.dpa_expires.astimezone(UTC).date())
+        row = ClientRow(client_id=client.id, name=client.name, scopes=dumps(sorted(client.scopes)),
+                        event_patterns=dumps(list(client.event_patterns)), dpa_ref=client.dpa_ref,
+                        dpa_expires=client.dpa_expires, status="active", created_at=uow.now())
+        uow.session.add(row)
+        uow.publish(ClientRegistered(client_id=row.client_id, name=row.name, scopes=sorted(client.scopes),
+                                     event_patterns=list(client.event_patterns), dpa_ref=row.dpa_ref))
+        return _view(row, [])
+
+
+def get_client(uow: ComplianceUnitOfWork, actor: Actor | None, command: ClientRef) -> ClientView:
+    with uow:
+        uow.access.require(actor, "client.manage", Resource("client"))
+        row = uow.session.get(ClientRow, command.client_id)
+        if row is None:
+            raise NotFound(f"no client {command.client_id!r}")
+        return _view(row, _keys(uow.session, row.client_id))
+
+
+def list_clients(uow: ComplianceUnitOfWork, actor: Actor | None) -> list[ClientView]:
+    with uow:
+        uow.access.require(actor, "client.manage", Resource("client"))
+        rows = uow.session.scalars(select(ClientRow).order_by(ClientRow.name)).all()
+        return [_view(row, _keys(uow.session, row.client_id)) for row in rows]
+
+
+def issue_api_key(uow: ComplianceUnitOfWork, actor: Actor | None, command: IssueApiKey) -> ApiKeyIssued:
+    with uow:
+        uow.access.require(actor, "client.manage", Resource("client"))
+        row = uow.session.get(ClientRow, command.client_id)
+        if row is None:
+            raise InvalidInput.field("client_id", f"no client {command.client_id!r}")
+        if row.status != "active":
+            raise InvalidInput.field("client_id", "the client is revoked")
+        plaintext, record = domain.issue_api_key(row.client_id, command.environment)
+        uow.session.add(ApiKeyRow(key_id=record.key_id, client_id=row.client_id, environment=record.environment,
+                                  salt=record.salt, secret_hash=record.secret_hash, scheme=record.scheme,
+                                  created_at=uow.now()))
+        uow.publish(ApiKeyCreated(client_id=row.client_id, key_id=record.key_id))
+        return ApiKeyIssued(client_id=row.client_id, key_id=record.key_id, api_key=plaintext)
+
+
+def revoke_client(uow: ComplianceUnitOfWork, actor: Actor | None, command: ClientRef) -> ClientView:
+    with uow:
+        uow.access.require(actor, "client.manage", Resource("client"))
+        row = uow.session.get(ClientRow, command.client_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"no client {command.client_id!r}")
+        if row.status != "revoked":
+            row.status, row.revoked_at = "revoked", uow.now()
+            uow.publish(ClientRevoked(client_id=row.client_id))
+        return _view(row, _keys(uow.session, row.client_id))
+
+
+def revoke_api_key(uow: ComplianceUnitOfWork, actor: Actor | None, command: RevokeApiKey) -> ClientView:
+    with uow:
+        uow.access.require(actor, "client.manage", Resource("client"))
+        key = uow.session.get(ApiKeyRow, command.key_id, with_for_update=True)
+        if key is None:
+            raise NotFound(f"no API key {command.key_id!r}")
+        if key.revoked_at is None:
+            key.revoked_at = uow.now()
+            uow.publish(ClientRevoked(client_id=key.client_id, key_id=key.key_id))
+        row = uow.session.get(ClientRow, key.client_id)
+        return _view(row, _keys(uow.session, row.client_id))
+
+
+class VerificationCache:
+    """(key id, SHA-256 of the presented key) -> verified-until; only successful verifications are kept."""
+
+    def __init__(self, seconds: float, size: int = 10_000):
+        self.seconds = seconds
+        self.size = size
+        self._until: dict[tuple[str, str], float] = {}
+
+    def fresh(self, key_id: str, digest: str) -> bool:
+        until = self._until.get((key_id, digest))
+        return until is not None and until > time.monotonic()
+
+    def remember(self, key_id: str, digest: str) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._until) >= self.size:
+            self._until.clear()
+        self._until[(key_id, digest)] = time.monotonic() + self.seconds
+
+
+def authenticate_api_key(uow: ComplianceUnitOfWork, command: AuthenticateApiKey, cache: VerificationCache
+                         ) -> ClientIdentity:
+    try:
+        presented = domain.parse_api_key(command.api_key)
+    except DomainInvalidInput:
+        raise Unauthenticated("not a valid API key") from None
+    digest = hashlib.sha256(command.api_key.strip().encode()).hexdigest()
+    with uow:
+        key = uow.session.get(ApiKeyRow, presented.key_id)
+        if key is None:
+            raise Unauthenticated("not a valid API key")
+        if not cache.fresh(key.key_id, digest):
+            record = domain.ApiKeyRecord(key.key_id, key.client_id, key.environment, key.salt, key.secret_hash,
+                                         key.scheme)
+            if not domain.verify_api_key(presented, record):
+                raise Unauthenticated("not a valid API key")
+            cache.remember(key.key_id, digest)
+        if key.revoked_at is not None:
+            raise Forbidden(f"API key {key.key_id} is revoked")
+        row = uow.session.get(ClientRow, key.client_id)
+        client = _client(row)
+        if client.status != domain.ClientStatus.ACTIVE:
+            raise Forbidden(f"client {client.id} is revoked")
+        if datetime.now(UTC).date() > client.dpa_expires:
+            raise Forbidden(f"the data-processing agreement {client.dpa_ref} expired on {client.dpa_expires}")
+        return ClientIdentity(client_id=client.id, name=client.name, scopes=sorted(client.scopes),
+                              event_patterns=list(client.event_patterns), key_id=key.key_id)

@@ -1,0 +1,283 @@
+"""Data-subject requests. Access: an RPC fan-out with a timeout to every data-holding service's
+`export_subject_data`, gathered into one JSON document and a readable summary; a service that does not answer
+in time leaves the request visibly incomplete. Erasure: compliance erases its own part (the directory record,
+published as PersonErased) and broadcasts `ErasureRequested`; each service answers with an erasure
+completed/failed event; the request is completed only when every part is done — legal holds keep it open."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from chassis.access import Resource
+from chassis.errors import Conflict, NotFound, RpcTimeout, ServiceError
+from compliance.domain.dsr import DsrKind, DsrPart, DsrRequest, DsrState, PartStatus
+from compliance.domain.errors import Conflict as DomainConflict
+from compliance.domain.retention import LegalHold, holds_on_subject, pseudonym
+from compliance.models import AppealRow, DsrRow, GrantsRow, LegalHoldRow, PersonRow
+from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id, publish_org
+from compliance.usecases.directory import person_view
+from compliance.usecases.settings import current as current_settings
+from contracts.actor import Actor
+from contracts.compliance import (
+    DsrClosed,
+    DsrExportView,
+    DsrPartView,
+    DsrRef,
+    DsrSubject,
+    DsrView,
+    ErasureCompleted,
+    ErasureFailed,
+    ErasureRequested,
+    ExportSubjectData,
+    HoldRef,
+    SubjectDataExport,
+)
+from contracts.envelope import Envelope
+from contracts.org import PersonErased
+
+OWN = "compliance"
+
+
+# -- storage ---------------------------------------------------------------------------------------------------
+
+def _domain(row: DsrRow) -> DsrRequest:
+    parts = tuple(DsrPart(p["service"], PartStatus(p["status"]), p.get("detail", ""), p.get("export_ref"),
+                          tuple(p.get("held_records", ())), None) for p in loads(row.parts, []))
+    return DsrRequest(row.request_id, DsrKind(row.kind), row.subject, row.requested_by, row.requested_at,
+                      row.due_at, DsrState(row.state), parts, row.closed_at)
+
+
+def _store(row: DsrRow, request: DsrRequest) -> None:
+    row.state, row.closed_at = request.state.value, request.closed_at
+    row.parts = dumps([{"service": p.service, "status": p.status.value, "detail": p.detail,
+                        "export_ref": p.export_ref, "held_records": list(p.held_records)} for p in request.parts])
+
+
+def _view(request: DsrRequest) -> DsrView:
+    return DsrView(
+        request_id=request.id, kind=request.kind.value, subject=request.subject, requested_by=request.requested_by,
+        requested_at=request.requested_at, due_at=request.due_at, state=request.state.value,
+        parts=[DsrPartView(service=p.service, status=p.status.value, detail=p.detail,
+                           held_records=list(p.held_records)) for p in request.parts],
+        outstanding=request.outstanding(), closed_at=request.closed_at,
+    )
+
+
+def _closed_event(request: DsrRequest) -> DsrClosed:
+    return DsrClosed(request_id=request.id, kind=request.kind.value, person_id=request.subject,
+                     state=request.state.value, outstanding=request.outstanding())
+
+
+def _resource(session, kind: str, subject: str | None) -> Resource:
+    """The subject's data, located also by their (last) org unit: HR keeps its scope over an erased person."""
+    person = None if subject is None else session.get(PersonRow, subject)
+    return Resource(kind, owner=subject, org_unit=None if person is None else person.org_unit_id)
+
+
+def _subject(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSubject) -> str:
+    subject = command.person_id or (actor.subject if actor is not None else None)
+    uow.access.require(actor, "dsr.request", Resource("person", owner=subject))
+    return subject
+
+
+def active_holds(session, now) -> list[LegalHold]:
+    return [LegalHold(row.hold_id, row.reason, row.placed_at, row.subject, row.record_type,
+                      frozenset(loads(row.record_ids, [])), row.released_at)
+            for row in session.scalars(select(LegalHoldRow).where(LegalHoldRow.released_at.is_(None)))
+            if row.placed_at <= now]
+
+
+def hold_refs(holds: list[LegalHold]) -> list[HoldRef]:
+    return [HoldRef(hold_id=h.id, record_type=h.record_type, record_ids=sorted(h.record_ids), reason=h.reason)
+            for h in holds]
+
+
+# -- access / export -------------------------------------------------------------------------------------------
+
+def _own_export(session, subject: str) -> dict[str, list[dict[str, Any]]]:
+    person = session.get(PersonRow, subject)
+    grants = session.get(GrantsRow, subject)
+    appeals = session.scalars(select(AppealRow).where(AppealRow.appellant == subject)).all()
+    requests = session.scalars(select(DsrRow).where(DsrRow.subject == subject)).all()
+    return {
+        "person": [] if person is None else [person_view(person, True).model_dump(mode="json")],
+        "role_grants": [] if grants is None else loads(grants.grants, []),
+        "appeals": [{"appeal_id": a.appeal_id, "target_kind": a.target_kind, "target_ref": a.target_ref,
+                     "reasons": a.reasons, "state": a.state, "submitted_at": a.submitted_at.isoformat()}
+                    for a in appeals],
+        "data_subject_requests": [{"request_id": r.request_id, "kind": r.kind, "state": r.state,
+                                   "requested_at": r.requested_at.isoformat()} for r in requests],
+    }
+
+
+def _summary(subject: str, document: dict[str, Any], request: DsrRequest) -> str:
+    lines = [f"Personal data held about {subject} (request {request.id}, {request.requested_at:%Y-%m-%d %H:%M} UTC)"]
+    for service, export in document["services"].items():
+        counts = ", ".join(f"{len(records)} {kind}" for kind, records in export["records"].items()) or "nothing"
+        lines.append(f"- {service}: {counts}")
+    if document["incomplete"]:
+        lines.append("INCOMPLETE: " + "; ".join(request.outstanding()))
+    return "\n".join(lines)
+
+
+def request_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSubject, rpc, services: list[str],
+                   timeout: float) -> DsrExportView:
+    with uow:
+        subject = _subject(uow, actor, command)
+        now = uow.now()
+        request = DsrRequest.open(id=new_id(), kind=DsrKind.ACCESS, subject=subject, requested_by=uow.actor.subject,
+                                  at=now, deadline_days=current_settings(uow.session).dsr_deadline_days)
+        request = request.start([OWN, *services], now)
+        own = _own_export(uow.session, subject)
+        row = DsrRow(request_id=request.id, kind="access", subject=subject, requested_by=request.requested_by,
+                     requested_at=now, due_at=request.due_at, state="", parts="[]")
+        _store(row, request)
+        uow.session.add(row)
+    payload = ExportSubjectData(request_id=request.id, subject=subject).model_dump(mode="json")
+    calls = {service: rpc.call_async(f"{service}.export_subject_data", payload, timeout=timeout)
+             for service in services}
+    exports = {OWN: {"records": own, "summary": ""}}
+    outcomes: dict[str, str | None] = {OWN: None}
+    for service, pending in calls.items():  # all in flight at once: the slowest bounds the wait
+        try:
+            answer = SubjectDataExport.model_validate(pending.result())
+            exports[service] = {"records": answer.records, "summary": answer.summary}
+            outcomes[service] = None
+        except RpcTimeout:
+            outcomes[service] = f"did not answer within {timeout:g}s"
+        except ServiceError as error:
+            outcomes[service] = f"answered {error.status}: {error.detail}"
+        except ValueError as error:
+            outcomes[service] = f"answered with an invalid export: {str(error)[:200]}"
+    with uow:
+        row = uow.session.get(DsrRow, request.id, with_for_update=True)
+        request = _domain(row)
+        at = uow.now()
+        for service, failure in outcomes.items():
+            request = (request.record_done(service, at, export_ref=f"document:{service}") if failure is None
+                       else request.record_failed(service, at, failure))
+        document = {"subject": subject, "request_id": request.id, "generated_at": at.isoformat(),
+                    "services": exports, "incomplete": request.state != DsrState.COMPLETED,
+                    "missing": [s for s, failure in outcomes.items() if failure is not None]}
+        _store(row, request)
+        row.document = dumps(document)
+        uow.publish(_closed_event(request))
+    return DsrExportView(request=_view(request), document=document, summary=_summary(subject, document, request))
+
+
+def get_dsr(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrRef) -> DsrExportView:
+    with uow:
+        row = uow.session.get(DsrRow, command.request_id)
+        if row is None:
+            raise NotFound(f"no request {command.request_id!r}")
+        uow.access.require(actor, "dsr.read", _resource(uow.session, "dsr", row.subject))
+        request = _domain(row)
+        document = loads(row.document, {}) or {}
+        summary = _summary(row.subject, document, request) if document else "; ".join(request.outstanding())
+        return DsrExportView(request=_view(request), document=document, summary=summary)
+
+
+# -- erasure ---------------------------------------------------------------------------------------------------
+
+def _erase_own(uow: ComplianceUnitOfWork, request: DsrRequest, holds: list[LegalHold], key: bytes) -> DsrRequest:
+    """Compliance's own part: the directory record (and appeal texts), unless a hold keeps them."""
+    now = uow.now()
+    subject = request.subject
+    held = [h for h in holds if h.record_type in (None, "person", "appeal")]
+    if held:
+        return request.record_blocked(OWN, now, [f"person:{subject}"],
+                                      "; ".join(f"hold {h.id}: {h.reason}" for h in held))
+    token = pseudonym(key, subject)
+    row = uow.session.get(PersonRow, subject, with_for_update=True)
+    if row is not None and not row.erased:
+        row.name, row.email, row.phone, row.location, row.manager_id = token, None, None, None, None
+        row.erased, row.status, row.version, row.updated_at = True, "terminated", row.version + 1, now
+        row.ended_at = row.ended_at or now
+        uow.session.flush()
+        publish_org(uow, PersonErased(person_id=subject, pseudonym=token, version=row.version))
+    for appeal in uow.session.scalars(select(AppealRow).where(AppealRow.appellant == subject)):
+        appeal.appellant, appeal.reasons, appeal.attachments = token, "[erased]", "[]"
+    grants = uow.session.get(GrantsRow, subject)
+    if grants is not None:
+        uow.session.delete(grants)
+    return request.record_done(OWN, now)
+
+
+def request_erasure(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSubject, services: list[str],
+                    key: bytes) -> DsrView:
+    with uow:
+        subject = _subject(uow, actor, command)
+        if uow.session.get(PersonRow, subject) is None:
+            raise NotFound(f"no person {subject!r}")
+        now = uow.now()
+        request = DsrRequest.open(id=new_id(), kind=DsrKind.ERASURE, subject=subject, requested_by=uow.actor.subject,
+                                  at=now, deadline_days=current_settings(uow.session).dsr_deadline_days)
+        request = request.start([OWN, *services], now)
+        holds = holds_on_subject(subject, active_holds(uow.session, now), now)
+        request = _erase_own(uow, request, holds, key)
+        row = DsrRow(request_id=request.id, kind="erasure", subject=subject, requested_by=request.requested_by,
+                     requested_at=now, due_at=request.due_at, state="", parts="[]")
+        _store(row, request)
+        uow.session.add(row)
+        if services:
+            uow.publish(ErasureRequested(request_id=request.id, person_id=subject, pseudonym=pseudonym(key, subject),
+                                         services=list(services), holds=hold_refs(holds)))
+        if request.state != DsrState.COLLECTING:
+            uow.publish(_closed_event(request))
+        return _view(request)
+
+
+def on_erasure_reply(uow: ComplianceUnitOfWork, event: Envelope) -> None:
+    """`jixiao.<service>.erasure.completed|failed.v1`: record the service's part (redelivery is harmless)."""
+    service = event.service
+    failed = event.type.endswith(".erasure.failed.v1")
+    reply = (ErasureFailed if failed else ErasureCompleted).model_validate(event.data)
+    with uow:
+        row = uow.session.get(DsrRow, reply.request_id, with_for_update=True)
+        if row is None or row.kind != "erasure":
+            return  # not ours (another deployment's request): nothing to record
+        request = _domain(row)
+        if service not in {p.service for p in request.parts}:
+            return
+        at = uow.now()
+        try:
+            if failed:
+                updated = request.record_failed(service, at, reply.reason)
+            elif reply.held_records:
+                updated = request.record_blocked(service, at, reply.held_records,
+                                                 reply.detail or "kept under a legal hold")
+            else:
+                updated = request.record_done(service, at)
+        except DomainConflict:
+            return  # a late report for a part already settled differently: the first answer stands
+        if updated is request:
+            return
+        _store(row, updated)
+        if updated.state != DsrState.COLLECTING:
+            uow.publish(_closed_event(updated))
+
+
+def retry_dsr(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrRef, key: bytes) -> DsrView:
+    """Ask again the parts that failed or were blocked (after an outage, or once a hold is released)."""
+    with uow:
+        row = uow.session.get(DsrRow, command.request_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"no request {command.request_id!r}")
+        uow.access.require(actor, "dsr.request", _resource(uow.session, "person", row.subject))
+        if row.kind != "erasure":
+            raise Conflict("an access request is not retried: make a new one")
+        now = uow.now()
+        request = _domain(row).retry(now)
+        holds = holds_on_subject(row.subject, active_holds(uow.session, now), now)
+        if request.part(OWN).status == PartStatus.PENDING:
+            request = _erase_own(uow, request, holds, key)
+        others = [p.service for p in request.parts if p.service != OWN and p.status == PartStatus.PENDING]
+        if others:
+            uow.publish(ErasureRequested(request_id=request.id, person_id=row.subject,
+                                         pseudonym=pseudonym(key, row.subject), services=others,
+                                         holds=hold_refs(holds)))
+        _store(row, request)
+        if request.state != DsrState.COLLECTING:
+            uow.publish(_closed_event(request))
+        return _view(request)

@@ -1,0 +1,278 @@
+"""Bulk import of people from HR's CSV/XLSX exports: a job that plans (dry run, per-row report), then applies
+in one transaction. Both phases run in compliance's own event handler (`ImportRequested`), durably and outside
+the caller's RPC time limit; the job row carries status and progress for the caller to poll.
+
+Idempotent: re-importing a file changes nothing (every row plans as unchanged); applying an applied job again is
+a no-op. An import never half-applies: it is re-planned against the directory inside the applying transaction,
+and any error leaves the directory untouched.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from chassis.access import Resource, apply_person_snapshots
+from chassis.errors import Conflict, InvalidInput, NotFound
+from compliance.domain.errors import InvalidInput as DomainInvalidInput
+from compliance.domain.importing import ChangeKind, ImportPlan, plan_import, read_csv, read_xlsx
+from compliance.domain.org import OrgUnit, Person
+from compliance.models import ImportJobRow, OrgUnitRow, PersonRow
+from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id
+from contracts.actor import Actor
+from contracts.compliance import (
+    ImportApplied,
+    ImportIssueView,
+    ImportJobRef,
+    ImportJobView,
+    ImportRequested,
+    StartImport,
+)
+from contracts.envelope import Envelope
+from contracts.org import PersonChanged
+
+MAX_REPORTED_ISSUES = 1000
+PROGRESS_EVERY = 2000
+
+
+def job_view(row: ImportJobRow) -> ImportJobView:
+    return ImportJobView(
+        job_id=row.job_id, filename=row.filename, status=row.status, requested_by=row.requested_by,
+        rows_read=row.rows_read, progress=row.progress, summary=loads(row.summary, {}),
+        errors=[ImportIssueView(**issue) for issue in loads(row.errors, [])], error_count=row.error_count,
+        warnings=[ImportIssueView(**issue) for issue in loads(row.warnings, [])], detail=row.detail,
+    )
+
+
+def _content(command: StartImport, upload_dir: Path | None) -> bytes:
+    if (command.content_base64 is None) == (command.upload_path is None):
+        raise InvalidInput.field("content_base64", "give the file as content_base64 or as upload_path (one of them)")
+    if command.content_base64 is not None:
+        try:
+            content = base64.b64decode(command.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput.field("content_base64", "not valid base64") from None
+    else:
+        if upload_dir is None:
+            raise InvalidInput.field("upload_path", "uploads by path are not configured (COMPLIANCE_UPLOAD_DIR)")
+        root = upload_dir.resolve()
+        path = (root / command.upload_path).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise InvalidInput.field("upload_path", "no such file in the upload directory")
+        content = path.read_bytes()
+    if not content:
+        raise InvalidInput.field("content_base64", "the file is empty")
+    return content
+
+
+def _format(command: StartImport) -> str:
+    if command.format is not None:
+        return command.format
+    suffix = Path(command.filename).suffix.lower().lstrip(".")
+    if suffix not in ("csv", "xlsx"):
+        raise InvalidInput.field("format", "say csv or xlsx (the file name does not tell)")
+    return suffix
+
+
+def start_import(uow: ComplianceUnitOfWork, actor: Actor | None, command: StartImport,
+                 upload_dir: Path | None) -> ImportJobView:
+    file_format = _format(command)
+    content = _content(command, upload_dir)
+    with uow:
+        uow.access.require(actor, "org.import", Resource("org", org_unit=command.within_unit))
+        if command.within_unit is not None:
+            unit = uow.session.get(OrgUnitRow, command.within_unit)
+            if unit is None or unit.removed:
+                raise InvalidInput.field("within_unit", f"no org unit {command.within_unit!r}")
+        now = uow.now()
+        row = ImportJobRow(
+            job_id=new_id(), filename=command.filename, format=file_format, sheet=command.sheet,
+            within_unit=command.within_unit, content=content, content_sha256=hashlib.sha256(content).hexdigest(),
+            status="planning", requested_by=uow.actor.subject, rows_read=0, progress=0.0, summary="{}",
+            errors="[]", error_count=0, warnings="[]", created_at=now, updated_at=now,
+        )
+        uow.session.add(row)
+        uow.publish(ImportRequested(job_id=row.job_id, phase="plan"))
+        return job_view(row)
+
+
+def get_import(uow: ComplianceUnitOfWork, actor: Actor | None, command: ImportJobRef) -> ImportJobView:
+    with uow:
+        row = uow.session.get(ImportJobRow, command.job_id)
+        if row is None:
+            raise NotFound(f"no import job {command.job_id!r}")
+        if actor is None or actor.subject != row.requested_by:
+            uow.access.require(actor, "org.import", Resource("org", org_unit=row.within_unit))
+        return job_view(row)
+
+
+def apply_import(uow: ComplianceUnitOfWork, actor: Actor | None, command: ImportJobRef) -> ImportJobView:
+    with uow:
+        row = uow.session.get(ImportJobRow, command.job_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"no import job {command.job_id!r}")
+        uow.access.require(actor, "org.import", Resource("org", org_unit=row.within_unit))
+        if row.status in ("applying", "applied"):
+            return job_view(row)  # asked twice: one application
+        if row.status != "planned":
+            raise Conflict(f"import {row.job_id} is {row.status}; only a planned import can be applied")
+        if row.error_count:
+            raise Conflict(f"import {row.job_id} has {row.error_count} errors; fix the file and import it again")
+        row.status, row.progress, row.updated_at = "applying", 0.0, uow.now()
+        uow.publish(ImportRequested(job_id=row.job_id, phase="apply"))
+        return job_view(row)
+
+
+# -- the handler's work ----------------------------------------------------------------------------------------
+
+def _directory(session: Session) -> tuple[dict[str, Person], list[OrgUnit]]:
+    people = {
+        row.person_id: Person(row.person_id, row.name, row.org_unit_id, row.email, row.phone, row.manager_id,
+                              row.job_family, row.grade, row.sequence, row.location, row.status)
+        for row in session.scalars(select(PersonRow).where(PersonRow.erased.is_(False)))
+    }
+    units = [OrgUnit(row.org_unit_id, row.name, row.parent_id)
+             for row in session.scalars(select(OrgUnitRow).where(OrgUnitRow.removed.is_(False)))]
+    return people, units
+
+
+def _rows(job: ImportJobRow):
+    if job.format == "xlsx":
+        return read_xlsx(io.BytesIO(job.content), job.sheet)
+    return read_csv(job.content)
+
+
+def _estimated_rows(job: ImportJobRow) -> int:
+    if job.format == "csv":
+        return max(1, job.content.count(b"\n"))
+    try:
+        import openpyxl
+
+        workbook = openpyxl.load_workbook(io.BytesIO(job.content), read_only=True)
+        sheet = workbook[job.sheet] if job.sheet in workbook.sheetnames else workbook.worksheets[0]
+        rows = sheet.max_row or 1
+        workbook.close()
+        return rows
+    except Exception:  # an unreadable workbook is reported by the planner itself
+        return 1
+
+
+def _plan(session: Session, job: ImportJobRow, progress=None) -> ImportPlan:
+    people, units = _directory(session)
+    return plan_import(_rows(job), people=people, units=units, within_unit=job.within_unit, progress=progress,
+                       progress_every=PROGRESS_EVERY)
+
+
+def _issues(issues) -> list[dict]:
+    return [{"row": i.row, "column": i.column, "code": i.code.value, "message": i.message}
+            for i in issues[:MAX_REPORTED_ISSUES]]
+
+
+def run_phase(uow: ComplianceUnitOfWork, event: Envelope) -> None:
+    payload = ImportRequested.model_validate(event.data)
+    if payload.phase == "plan":
+        _run_plan(uow, payload.job_id)
+    else:
+        _run_apply(uow, payload.job_id)
+
+
+def _run_plan(uow: ComplianceUnitOfWork, job_id: str) -> None:
+    engine = uow.store.engine
+    with Session(engine) as session:
+        job = session.get(ImportJobRow, job_id)
+        planning = job is not None and job.status == "planning"
+        if planning:
+            estimate = _estimated_rows(job)
+
+            def progress(rows_read: int) -> None:  # its own short transaction: visible while planning goes on
+                with Session(engine) as progress_session, progress_session.begin():
+                    progress_session.execute(update(ImportJobRow).where(ImportJobRow.job_id == job_id).values(
+                        rows_read=rows_read, progress=min(0.99, rows_read / estimate)))
+
+            try:
+                plan, failure = _plan(session, job, progress), None
+            except DomainInvalidInput as error:  # unreadable file
+                plan, failure = None, error
+            session.rollback()
+    with uow:  # one unit of work: the result commits with the inbox row
+        job = uow.session.get(ImportJobRow, job_id, with_for_update=True)
+        if not planning or job is None or job.status != "planning":
+            return
+        job.updated_at = uow.now()
+        if failure is not None:
+            job.status, job.detail = "failed", failure.message
+            job.errors = dumps([{"row": 0, "column": "file", "code": "unreadable", "message": failure.message}])
+            job.error_count = 1
+            return
+        job.status, job.progress, job.rows_read = "planned", 1.0, plan.rows
+        job.summary = dumps(plan.summary())
+        job.errors, job.error_count = dumps(_issues(plan.errors)), len(plan.errors)
+        job.warnings = dumps(_issues(plan.warnings))
+
+
+def _upsert_people(session: Session, values: list[dict]) -> None:
+    dialect = session.connection().dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(PersonRow.__table__)
+    names = [name for name in values[0] if name not in ("person_id", "created_at")]
+    stmt = stmt.on_conflict_do_update(index_elements=["person_id"],
+                                      set_={name: stmt.excluded[name] for name in names})
+    for start in range(0, len(values), 5000):
+        session.execute(stmt, values[start:start + 5000])
+
+
+def _run_apply(uow: ComplianceUnitOfWork, job_id: str) -> None:
+    with uow:
+        session = uow.session
+        job = session.get(ImportJobRow, job_id, with_for_update=True)
+        if job is None or job.status != "applying":
+            return
+        plan = _plan(session, job)
+        now = uow.now()
+        job.updated_at = now
+        if not plan.ok:  # the directory changed since the dry run in a way that breaks this file
+            job.status, job.progress = "planned", 1.0
+            job.errors, job.error_count = dumps(_issues(plan.errors)), len(plan.errors)
+            job.detail = "the directory changed since the dry run; review the new errors"
+            return
+        changes = [c for c in plan.changes if c.kind != ChangeKind.UNCHANGED]
+        columns = select(PersonRow.person_id, PersonRow.version, PersonRow.ended_at, PersonRow.created_at,
+                         PersonRow.hired_on)
+        if len(changes) < 30_000:  # a large file touches most of the directory: one scan beats a huge IN list
+            columns = columns.where(PersonRow.person_id.in_([c.person.employee_number for c in changes]))
+        stored = {row.person_id: row for row in session.execute(columns)}
+        values, events = [], []
+        for change in changes:
+            person = change.person
+            before = stored.get(person.employee_number)
+            version = 1 if before is None else before.version + 1
+            terminated = person.status == "terminated"
+            values.append({
+                "person_id": person.employee_number, "version": version, "name": person.name,
+                "email": person.email, "phone": person.phone, "org_unit_id": person.org_unit_id,
+                "manager_id": person.manager_id, "job_family": person.job_family, "grade": person.grade,
+                "sequence": None if person.sequence is None else str(person.sequence), "location": person.location,
+                "status": str(person.status), "erased": False,
+                "created_at": now if before is None else before.created_at, "updated_at": now,
+                "ended_at": ((before.ended_at if before is not None else None) or now) if terminated else None,
+            })
+            events.append(PersonChanged(
+                person_id=person.employee_number, version=version, name=person.name,
+                org_unit_id=person.org_unit_id, manager_id=person.manager_id, job_family=person.job_family,
+                grade=person.grade, sequence=None if person.sequence is None else str(person.sequence),
+                location=person.location, status=str(person.status),
+                hired_on=None if before is None else before.hired_on))  # files carry no hire date: kept
+        if values:
+            _upsert_people(session, values)
+            uow.publish(*events)
+            apply_person_snapshots(session, events)
+        summary = plan.summary()
+        uow.publish(ImportApplied(job_id=job_id, created=summary["create"], updated=summary["update"],
+                                  unchanged=summary["unchanged"]))
+        job.status, job.progress, job.summary, job.detail = "applied", 1.0, dumps(summary), None
