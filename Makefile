@@ -19,6 +19,7 @@ help:
 	@echo "make docs      regenerate docs/ (AsyncAPI, JSON Schemas, OpenAPI)"
 	@echo "make bench     run the benchmarks (figures in bench/README.md)"
 	@echo "make lint      ruff"
+	@echo "make backup    encrypted backup of every service database (JIXIAO_BACKUP_KEY); make restore"
 
 $(STAMP): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +54,15 @@ docs: install
 
 bench: install
 	$(PY) bench/run_all.py
+
+# Encrypted backup / restore of every service's database (key: JIXIAO_BACKUP_KEY; make one with
+# `.venv/bin/python -m compliance.backup keygen`). Restore verifies every archive before replacing anything.
+BACKUP_DIR ?= var/backups
+backup: install
+	$(PY) -m compliance.backup backup --dir $(BACKUP_DIR)
+
+restore: install
+	$(PY) -m compliance.backup restore --dir $(BACKUP_DIR)
 
 clean:
 	rm -rf var .hypothesis .ruff_cache tools/node_modules

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -96,9 +97,13 @@ class EventConsumer(Consumer):
     queue_consumer = QueueConsumer()
     dead_letters = DeadLetters()
 
-    def __init__(self, source_service: str, event_types: str | list[str] | tuple[str, ...],
+    def __init__(self, source_service: str | list[str] | Callable[[Any], list[str]],
+                 event_types: str | list[str] | tuple[str, ...],
                  batch_size: int | None = None, batch_wait: float = 0.05, **kwargs):
-        self.source_service = source_service
+        # One service, several, or a function of the container that reads them from settings (the audit log
+        # listens to every service): one queue, one binding per (source exchange, pattern).
+        self.sources = source_service
+        self.source_service = source_service if isinstance(source_service, str) else None
         self.event_types = [event_types] if isinstance(event_types, str) else list(event_types)
         if batch_size is not None and batch_size < 1:
             raise ValueError("batch_size must be positive")
@@ -119,18 +124,24 @@ class EventConsumer(Consumer):
         settings = settings_of(self.container)
         self.memory = is_memory(settings.amqp_uri)
         self.delays = [float(d) for d in settings.event_retry_delays]
-        exchange = events_exchange(self.source_service)
+        sources = self.sources(self.container) if callable(self.sources) else self.sources
+        sources = [sources] if isinstance(sources, str) else list(sources)
+        if not sources:
+            raise SystemExit(f"{self.handler_name}: no source service to consume events from")
+        self.source_service = sources[0]  # names the queue
+        exchanges = [events_exchange(source) for source in sources]
         patterns = "+".join(t.replace("*", "_").replace("#", "all") for t in self.event_types)
         name = f"evt-{self.source_service}-{patterns}--{self.handler_name}"
         if len(name) > 200:
             import hashlib
             name = f"evt-{self.source_service}-{hashlib.sha1(patterns.encode()).hexdigest()[:12]}--{self.handler_name}"
         self.queue_name = name
-        self.queue = Queue(name, bindings=[binding(exchange, routing_key=t) for t in self.event_types],
+        self.queue = Queue(name, bindings=[binding(exchange, routing_key=t) for exchange in exchanges
+                                           for t in self.event_types],
                            durable=True, auto_delete=False)
         self.dlq_name = f"{name}.dlq"
         self.retry_queues = {}
-        declare = [exchange, Queue(self.dlq_name, durable=True)]
+        declare = [*exchanges, Queue(self.dlq_name, durable=True)]
         if not self.memory:
             for delay in self.delays:
                 ms = max(1, int(delay * 1000))

@@ -126,6 +126,9 @@ class UnitOfWork:
 
     def commit(self) -> None:
         session = self.session
+        if not self._events and self.inbox is None and not session.in_transaction() and not (
+                session.new or session.dirty or session.deleted):
+            return  # nothing read or written (e.g. a decision from a cached index): no round trips for nothing
         session.flush()  # state first: row locks on the aggregates are taken before the outbox rows get their seq
         connection = session.connection()
         write_outbox(connection, self._events)

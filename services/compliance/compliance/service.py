@@ -11,16 +11,12 @@ import logging
 
 import eventlet
 from eventlet.event import Event as GreenEvent
-from kombu import binding
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from chassis import Database, RpcClient, Service, event_handler, register_error, rpc
-from chassis.amqp import connect, events_exchange
 from chassis.db import utcnow
 from chassis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
-from chassis.events import EventConsumer
-from chassis.runtime import settings_of
 from compliance.config import Config, config_of
 from compliance.domain import errors as domain_errors
 from compliance.usecases import appeals, audit, clients, directory, dsr, imports, retention, settings
@@ -49,29 +45,6 @@ class ComplianceDatabase(Database):
         uow = super().get_dependency(worker_ctx)
         uow.bootstrap_admins = frozenset(config_of(self.container).bootstrap_admins)
         return uow
-
-
-class MultiSourceConsumer(EventConsumer):
-    """One queue bound to the events exchanges of several services, listed by a compliance setting."""
-
-    def __init__(self, sources_setting: str, event_types, **kwargs):
-        self.sources_setting = sources_setting
-        super().__init__("compliance", event_types, **kwargs)
-
-    def setup(self):
-        sources = list(getattr(config_of(self.container), self.sources_setting))
-        if not sources:
-            raise SystemExit(f"compliance: {self.sources_setting} lists no service")
-        self.source_service = sources[0]
-        super().setup()
-        for source in sources[1:]:
-            for event_type in self.event_types:
-                self.queue.bindings.add(binding(events_exchange(source), routing_key=event_type))
-        conn = connect(settings_of(self.container).amqp_uri)
-        try:
-            self.queue.bind(conn.channel()).declare()
-        finally:
-            conn.release()
 
 
 class AuditWriter(DependencyProvider):
@@ -212,7 +185,7 @@ class ComplianceService(Service):
         imports.run_phase(self.uow, event)
 
     # -- audit ----------------------------------------------------------------------------------------------
-    @MultiSourceConsumer.decorator("audit_sources", "#", batch_size=500, batch_wait=0.02)
+    @event_handler(lambda container: config_of(container).audit_sources, "#", batch_size=500, batch_wait=0.02)
     def on_any_event(self, events):
         audit.stage(self.uow, events)
 
@@ -252,7 +225,8 @@ class ComplianceService(Service):
         return _json(dsr.retry_dsr(self.uow, self.call.actor, c.DsrRef.model_validate(payload),
                                    self.config.pseudonym_key_bytes()))
 
-    @MultiSourceConsumer.decorator("dsr_services", ["jixiao.*.erasure.completed.v1", "jixiao.*.erasure.failed.v1"])
+    @event_handler(lambda container: config_of(container).dsr_services,
+                   ["jixiao.*.erasure.completed.v1", "jixiao.*.erasure.failed.v1"])
     def on_erasure_reply(self, event):
         dsr.on_erasure_reply(self.uow, event)
 

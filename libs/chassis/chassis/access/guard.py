@@ -100,8 +100,6 @@ class AccessUnitOfWork(UnitOfWork):
     def commit(self) -> None:
         denials, self._denials = getattr(self, "_denials", []), []
         self._events.extend(denials)  # the use case went on: the denials commit with its effects
-        if not self._events and self.inbox is None and not self.session.in_transaction():
-            return  # nothing was read from or written to the database (a decision from the cached index)
         super().commit()
 
     def __exit__(self, exc_type, exc, tb) -> None:
