@@ -126,6 +126,26 @@ class ChassisRpcConsumer(RpcConsumer):
         return result, exc_info
 
 
+def nul_character_path(value: Any, path: str) -> str | None:
+    """The path (`0.items.2.name`) of the first string holding U+0000, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            key_path = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                return key_path
+            found = nul_character_path(item, key_path)
+            if found is not None:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = nul_character_path(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None
+
+
 class Rpc(NamekoRpc):
     """`@rpc` for chassis services (import it from `chassis`)."""
 
@@ -140,6 +160,10 @@ class Rpc(NamekoRpc):
             signature.bind(None, *args, **kwargs)
         except TypeError as exc:
             raise InvalidInput(f"{self.method_name}: {exc}") from None
+        payload = args[0] if len(args) == 1 and not kwargs else [*args, kwargs]  # one payload: paths as its fields
+        where = nul_character_path(payload, "")
+        if where is not None:  # no database stores U+0000 in text; refuse it here, naming the field, for every RPC
+            raise InvalidInput.field(where or "body", "must not contain NUL (U+0000) characters")
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         if exc_info is not None:

@@ -66,6 +66,12 @@ def test_unknown_method_is_an_error_not_a_hang(caller):
         caller.call("toy_writer.no_such_method", timeout=5)
 
 
+def test_nul_characters_are_refused_naming_the_field(caller):
+    with pytest.raises(InvalidInput) as err:
+        caller.toy_writer.write_note({"text": "a\x00b"})
+    assert err.value.errors[0]["field"] == "text"
+
+
 def test_wrong_arguments_are_invalid_input(caller):
     with pytest.raises(InvalidInput):
         caller.toy_writer.get_note("a", "b", "c")
