@@ -1,16 +1,68 @@
-"""The gateway: the only HTTP surface for people and integrations."""
+"""The gateway: the only HTTP surface for people and integrations.
+
+Every /api/v1 request goes through one entrypoint into `gateway.api.Api` (authentication, limits, validation,
+RPCs with the actor in context, problem documents); routes are declared in `gateway.routes`.
+"""
 import json
 
-from nameko.web.handlers import http
 from werkzeug.wrappers import Response
 
-from chassis import RpcClient, Service
+from chassis import Database, RpcClient, Service, event_handler, timer
+from chassis.access import ORG_EVENT_TYPES, apply_org_event
+from gateway import docs, idempotency
+from gateway.api import PREFIX, ApiProvider
+from gateway.openapi import build_spec
+from gateway.routes import build_routes
+from gateway.server import api_entrypoint, http, probe
+
+_CACHED_ASSET = {"Cache-Control": "public, max-age=86400"}
 
 
 class GatewayService(Service):
     name = "gateway"
     rpc = RpcClient()
+    store = Database(relay=False)  # Idempotency-Keys and the org read model; the gateway publishes no events
+    api = ApiProvider(build_routes, lambda routes: json.dumps(build_spec(routes, docs.OPERATIONAL_PATHS)))
 
-    @http("GET", "/api/v1")
-    def api_index(self, request):
-        return Response(json.dumps({"name": "jixiao", "version": "v1"}), mimetype="application/json")
+    @api_entrypoint(PREFIX)
+    @api_entrypoint(PREFIX + "/<anypath:path>")
+    def handle_api(self, request, request_id):
+        return self.api.handle(request, self.rpc, self.store, request_id)
+
+    # the chassis's probes, on the gateway's server (a container has one listening socket)
+    @probe("GET", "/metrics")
+    def prometheus_metrics(self, request):
+        return Service.prometheus_metrics(self, request)
+
+    @probe("GET", "/health/live")
+    def health_live(self, request):
+        return Service.health_live(self, request)
+
+    @probe("GET", "/health/ready")
+    def health_ready(self, request):
+        return Service.health_ready(self, request)
+
+    @http("GET", "/api/openapi.json")
+    def openapi(self, request):
+        return Response(self.api.openapi_json, mimetype="application/json")
+
+    @http("GET", "/api/docs")
+    def swagger_ui(self, request):
+        return Response(docs.read(docs.PAGE), mimetype="text/html")
+
+    @http("GET", "/api/docs/<asset>")
+    def swagger_asset(self, request, asset):
+        found = docs.ASSETS.get(asset)
+        if found is None:
+            return Response("no such asset", status=404, mimetype="text/plain")
+        path, media = found
+        return Response(docs.read(path), mimetype=media, headers=_CACHED_ASSET)
+
+    @event_handler("compliance", ORG_EVENT_TYPES)
+    def on_org_event(self, event):
+        with self.store as uow:
+            apply_org_event(uow.session, event)
+
+    @timer(interval=3600)
+    def purge_idempotency_keys(self):
+        idempotency.purge_expired(self.store)

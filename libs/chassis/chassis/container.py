@@ -5,6 +5,8 @@ options, heartbeat, worker pool, web address), so config.yaml stays short and bo
 """
 from __future__ import annotations
 
+import gc
+
 from nameko.containers import ServiceContainer as NamekoContainer
 from nameko.containers import get_service_name
 
@@ -28,3 +30,10 @@ class ServiceContainer(NamekoContainer):
         config = nameko_config(get_service_name(service_cls), config)
         self._jixiao_settings = config.pop("_jixiao_settings")
         super().__init__(service_cls, config)
+
+    def start(self):
+        super().start()
+        # Everything alive now (modules, schemas, metadata) lives as long as the process: keep it out of the
+        # collector's way. Full collections over it took ~100 ms under load and set every route's p99.
+        gc.collect()
+        gc.freeze()

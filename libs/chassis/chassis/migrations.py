@@ -4,6 +4,9 @@ migration calls.
 """
 from __future__ import annotations
 
+from importlib import import_module
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -12,8 +15,11 @@ from chassis.db import NAMING_CONVENTION, chassis_metadata
 
 
 def alembic_config(package: str, url: str) -> Config:
+    # Found through the package's own file: from the repository root a project folder named like its package
+    # (gateway/gateway) shadows it as a namespace package, and "package:migrations" would look in the wrong place.
+    location = Path(import_module(f"{package}.models").__file__).parent / "migrations"
     config = Config()
-    config.set_main_option("script_location", f"{package}:migrations")
+    config.set_main_option("script_location", str(location))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["service_package"] = package
     return config

@@ -152,3 +152,13 @@ def test_a_batch_claims_each_event_once(store):
         assert [e.id for e in uow.fresh(envelopes)] == ["e3"]
     with pytest.raises(AlreadyProcessed), UnitOfWork(store, inbox=("h", ["e1", "e3"], True)):
         pass
+
+
+def test_many_events_keep_their_order_and_content(store):
+    """A use case publishing thousands of events at once (the bulk path on PostgreSQL)."""
+    with UnitOfWork(store, actor=Actor(subject="hr-1"), correlation_id="bulk") as uow:
+        uow.publish(*[NoteWritten(note_id=str(i), text=f"n{i}") for i in range(2500)])
+    stored = sorted(rows(store, outbox_table), key=lambda r: r.seq)
+    assert [Envelope.model_validate_json(r.body).data["note_id"] for r in stored] == [str(i) for i in range(2500)]
+    assert all(r.created_at.tzinfo is not None and r.sent_at is None for r in stored)
+    assert Envelope.model_validate_json(stored[-1].body).actor.subject == "hr-1"

@@ -6,6 +6,7 @@ catalogue.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -50,6 +51,7 @@ class Event(Contract):
         return None if value is None else str(value)
 
 
+@lru_cache(maxsize=1024)  # called for every envelope; the set of types is small and closed
 def validate_event_type(event_type: str) -> None:
     parts = event_type.split(".")
     if (

@@ -1,9 +1,336 @@
-"""SQLAlchemy models owned by the goals service (and only by it)."""
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+"""SQLAlchemy models owned by the goals service (and only by it).
 
-from chassis.db import NAMING_CONVENTION
+Numbers are NUMERIC so that weights total exactly 100.00 and the colour sweep compares progress with the
+schedule exactly (see domain/status.py). A goal keeps its own progress (from its key results or KPI) and
+its rolled-up progress (the weighted mean of its children when it has any); the sweep colours the latter.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from chassis.access import include_org_read_model
+from chassis.db import NAMING_CONVENTION, BigId, UTCDateTime
+
+PersonId = String(128)
+Uuid = String(36)
+Amount = Numeric(20, 6)
+Fraction = Numeric(12, 9)
+Weight = Numeric(5, 2)
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+include_org_read_model(Base.metadata)  # chassis.access: the org directory, kept from compliance's events
+
+
+class Cycle(Base):
+    __tablename__ = "cycles"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(10))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    red_after_weeks: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class Goal(Base):
+    __tablename__ = "goals"
+    __table_args__ = (
+        # The board reads a cycle's goals by org unit: an index-only scan for the aggregates (its pages come
+        # from the primary key in id order).
+        Index("ix_goals_board", "cycle_id", "org_unit_id",
+              postgresql_include=["colour", "weight", "progress", "confidence", "kind", "owner_id"]),
+        Index("ix_goals_owner", "cycle_id", "owner_id"),
+        Index("ix_goals_responsible", "responsible_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("goals.id"), index=True)
+    owner_kind: Mapped[str] = mapped_column(String(10))
+    owner_id: Mapped[str] = mapped_column(PersonId)
+    responsible_id: Mapped[str] = mapped_column(PersonId)
+    org_unit_id: Mapped[str | None] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(3))
+    weight: Mapped[Decimal] = mapped_column(Weight)
+    start_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    schedule: Mapped[str] = mapped_column(String(10))  # linear | milestones
+    direction: Mapped[str | None] = mapped_column(String(2))
+    target: Mapped[Decimal | None] = mapped_column(Amount)
+    unit: Mapped[str] = mapped_column(String(32))
+    green: Mapped[Decimal | None] = mapped_column(Amount)
+    yellow: Mapped[Decimal | None] = mapped_column(Amount)
+    actual: Mapped[Decimal | None] = mapped_column(Amount)
+    cumulative: Mapped[bool] = mapped_column(default=False)  # a KPI that adds up over the period
+    kpi_band: Mapped[str | None] = mapped_column(String(6))  # colour band of a level KPI's latest value
+    own_progress: Mapped[Decimal] = mapped_column(Fraction)
+    progress: Mapped[Decimal] = mapped_column(Fraction)
+    confidence: Mapped[Decimal | None] = mapped_column(Numeric(4, 3))
+    colour: Mapped[str] = mapped_column(String(6))
+    colour_since: Mapped[date] = mapped_column(Date)
+    resources_needed: Mapped[list[str]] = mapped_column(JSON)
+    indicator_code: Mapped[str | None] = mapped_column(String(64))
+    template_code: Mapped[str | None] = mapped_column(String(64))
+    computed: Mapped[bool] = mapped_column(default=False)  # a formula indicator: its value is computed
+    scoring: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(PersonId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class KeyResult(Base):
+    __tablename__ = "key_results"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    goal_id: Mapped[str] = mapped_column(ForeignKey("goals.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    start_value: Mapped[Decimal] = mapped_column(Amount)
+    target: Mapped[Decimal] = mapped_column(Amount)
+    current: Mapped[Decimal] = mapped_column(Amount)
+    unit: Mapped[str] = mapped_column(String(32))
+    weight: Mapped[Decimal] = mapped_column(Numeric(9, 4))
+
+
+class ScheduleSegment(Base):
+    """A milestone schedule as its linear pieces: the expected fraction goes from `from_fraction` on
+    `from_on` to `to_fraction` on `to_on` (the first piece starts at the goal's start, the last ends at its
+    due date). The sweep joins the piece that contains the day it evaluates."""
+
+    __tablename__ = "schedule_segments"
+
+    goal_id: Mapped[str] = mapped_column(ForeignKey("goals.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    from_on: Mapped[date] = mapped_column(Date)
+    to_on: Mapped[date] = mapped_column(Date)
+    from_fraction: Mapped[Decimal] = mapped_column(Fraction)
+    to_fraction: Mapped[Decimal] = mapped_column(Fraction)
+
+
+class ProgressUpdate(Base):
+    __tablename__ = "progress_updates"
+    __table_args__ = (Index("ix_progress_updates_goal", "goal_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    goal_id: Mapped[str] = mapped_column(ForeignKey("goals.id"))
+    key_result_id: Mapped[str | None] = mapped_column(Uuid)
+    actor_id: Mapped[str] = mapped_column(PersonId)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    before_value: Mapped[Decimal | None] = mapped_column(Amount)
+    after_value: Mapped[Decimal] = mapped_column(Amount)
+    before_progress: Mapped[Decimal] = mapped_column(Fraction)
+    after_progress: Mapped[Decimal] = mapped_column(Fraction)
+    comment: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[Decimal | None] = mapped_column(Numeric(4, 3))
+
+
+class StatusChange(Base):
+    """The colour history of a goal, one row per change (written by the sweep and by progress updates)."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (Index("ix_status_changes_goal", "goal_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    goal_id: Mapped[str] = mapped_column(ForeignKey("goals.id"))
+    on: Mapped[date] = mapped_column(Date)
+    before: Mapped[str | None] = mapped_column(String(6))
+    after: Mapped[str] = mapped_column(String(6))
+    progress: Mapped[Decimal] = mapped_column(Fraction)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Review(Base):
+    """A review (复盘) opened when a goal turns red, for its owner and their manager."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        Index("ix_reviews_goal_open", "goal_id", unique=True,
+              postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'")),
+        Index("ix_reviews_owner", "owner_id"),
+        Index("ix_reviews_manager", "manager_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    goal_id: Mapped[str] = mapped_column(ForeignKey("goals.id"))
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    owner_id: Mapped[str] = mapped_column(PersonId)
+    manager_id: Mapped[str | None] = mapped_column(PersonId)
+    opened_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(10))
+    summary: Mapped[str] = mapped_column(Text)
+    completed_by: Mapped[str | None] = mapped_column(PersonId)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SweepRun(Base):
+    """One row per day the colour sweep ran: what makes the daily timer idempotent."""
+
+    __tablename__ = "sweep_runs"
+
+    on: Mapped[date] = mapped_column(Date, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    evaluated: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)
+
+
+class Negotiation(Base):
+    """A negotiation thread between a goal owner and one of their managers, for one cycle."""
+
+    __tablename__ = "negotiations"
+    __table_args__ = (Index("ix_negotiations_parties", "cycle_id", "owner_id", "manager_id", unique=True),)
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    owner_id: Mapped[str] = mapped_column(PersonId)
+    manager_id: Mapped[str] = mapped_column(PersonId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entry_count: Mapped[int] = mapped_column(Integer)  # bumped with every entry: serialises writers
+
+
+class NegotiationEntry(Base):
+    """Append-only: entries are inserted, never updated (erasure only re-keys the person)."""
+
+    __tablename__ = "negotiation_entries"
+
+    negotiation_id: Mapped[str] = mapped_column(ForeignKey("negotiations.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(10))
+    proposal_id: Mapped[str] = mapped_column(Uuid, index=True)
+    actor_id: Mapped[str] = mapped_column(PersonId)
+    party: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    replaces: Mapped[str | None] = mapped_column(Uuid)
+
+
+class ProposalGoal(Base):
+    """Which goals a proposal touches: how a goal finds its negotiation threads."""
+
+    __tablename__ = "proposal_goals"
+
+    proposal_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    goal_id: Mapped[str] = mapped_column(ForeignKey("goals.id"), primary_key=True, index=True)
+    negotiation_id: Mapped[str] = mapped_column(ForeignKey("negotiations.id"))
+
+
+class Commitment(Base):
+    __tablename__ = "commitments"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    goal_id: Mapped[str] = mapped_column(ForeignKey("goals.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal | None] = mapped_column(Amount)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    from_org_unit_id: Mapped[str | None] = mapped_column(String(128))
+    provider_id: Mapped[str] = mapped_column(PersonId)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class CommitmentChange(Base):
+    __tablename__ = "commitment_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    commitment_id: Mapped[str] = mapped_column(ForeignKey("commitments.id"), index=True)
+    before: Mapped[str | None] = mapped_column(String(10))
+    after: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[str] = mapped_column(PersonId)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text)
+
+
+class Allocation(Base):
+    __tablename__ = "allocations"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    parent_goal_id: Mapped[str] = mapped_column(ForeignKey("goals.id"), index=True)
+    method: Mapped[str] = mapped_column(String(10))
+    total: Mapped[Decimal] = mapped_column(Amount)
+    factor_weights: Mapped[dict[str, str]] = mapped_column(JSON)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(PersonId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Indicator(Base):
+    """The indicator library. A formula indicator's formula lives in versions (formula_versions)."""
+
+    __tablename__ = "indicators"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(3))
+    direction: Mapped[str] = mapped_column(String(2))
+    unit: Mapped[str] = mapped_column(String(32))
+    cumulative: Mapped[bool] = mapped_column(default=False)
+    target: Mapped[Decimal | None] = mapped_column(Amount)
+    green: Mapped[Decimal | None] = mapped_column(Amount)
+    yellow: Mapped[Decimal | None] = mapped_column(Amount)
+    scoring: Mapped[dict[str, Any]] = mapped_column(JSON)
+    has_formula: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str] = mapped_column(Text)
+    preset: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class FormulaVersion(Base):
+    """Versions are never edited: a cycle that opened before a change keeps the version it started with."""
+
+    __tablename__ = "formula_versions"
+
+    indicator_code: Mapped[str] = mapped_column(ForeignKey("indicators.code"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(PersonId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Template(Base):
+    __tablename__ = "templates"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    job_family: Mapped[str] = mapped_column(String(200), index=True)
+    custom_fields: Mapped[list[str]] = mapped_column(JSON)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    preset: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class CustomFieldValue(Base):
+    __tablename__ = "custom_field_values"
+
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    person_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
+    field: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Decimal] = mapped_column(Amount)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

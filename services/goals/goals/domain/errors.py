@@ -71,12 +71,14 @@ class WeightTotalError(InvalidInput):
 
     code = "weight_total"
 
-    def __init__(self, total: Decimal, goal_ids: Iterable[str], *, field: str = "weights") -> None:
+    def __init__(
+        self, total: Decimal, goal_ids: Iterable[str], *, field: str = "weights", rule: str = "must total 100.00"
+    ) -> None:
         self.total = total
         goal_ids = tuple(goal_ids)
         super().__init__(
             field,
-            f"weights must total 100.00, got {total} over goals {', '.join(map(str, goal_ids)) or '(none)'}",
+            f"weights {rule}, got {total} over goals {', '.join(map(str, goal_ids)) or '(none)'}",
             ids=goal_ids,
         )
 

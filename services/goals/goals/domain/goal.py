@@ -5,7 +5,8 @@ How a goal's colour is decided (``goal_status``):
 - OKR: the schedule rule of status.py on the objective's progress (weighted key results).
 - KPI: progress is the attainment (kpi_attainment). Complete (target met) -> GREEN; overdue and
   not met -> RED; no measurement yet -> the schedule rule with progress 0 (no data is no
-  progress); otherwise the threshold band of the latest measured value.
+  progress); a cumulative KPI -> the schedule rule with its attainment; otherwise the threshold
+  band of the latest measured value.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def goal_status(goal: Goal, on: date, red_after_weeks: int = 2) -> GoalStatus:
     progress = goal.progress
     overdue = on > goal.schedule.due
     kpi = goal.kpi
-    if kpi is None or kpi.actual is None:
+    if kpi is None or kpi.actual is None or kpi.cumulative:
         report = schedule_status(goal.schedule, progress, on, red_after_weeks)
         return GoalStatus(report.colour, progress, report.complete, overdue)
     complete = progress >= ONE

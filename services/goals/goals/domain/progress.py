@@ -141,7 +141,11 @@ def target_met(direction: Direction, target: Decimal, actual: Decimal) -> bool:
 
 @dataclass(frozen=True)
 class Kpi:
-    """A KPI goal's indicator; ``actual`` is the latest measured value (None before the first)."""
+    """A KPI goal's indicator; ``actual`` is the latest measured value (None before the first).
+
+    A ``cumulative`` KPI adds up over the period (sales volume, tickets closed): its value is judged against
+    the schedule like a key result, since it cannot be in its band before the period ends. Any other KPI is a
+    level (a rate, a response time) judged by its band whenever it is measured."""
 
     id: str
     direction: Direction
@@ -149,6 +153,7 @@ class Kpi:
     unit: str
     thresholds: Thresholds
     actual: Decimal | None = None
+    cumulative: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "direction", Direction(self.direction))

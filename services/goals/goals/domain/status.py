@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -80,6 +80,12 @@ class Schedule:
     @property
     def span_days(self) -> int:
         return (self.due - self.start).days
+
+    def points(self) -> list[tuple[date, Fraction]]:
+        """The corners of the expected-progress curve, (date, fraction), from the start to the due date.
+        Consecutive corners are the linear pieces the SQL sweep stores (schedule_segments)."""
+        days, fractions = self._points()
+        return [(self.start + timedelta(days=day), fraction) for day, fraction in zip(days, fractions, strict=True)]
 
     def _points(self) -> tuple[list[int], list[Fraction]]:
         days, fractions = [0], [Fraction(0)]

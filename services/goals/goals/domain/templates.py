@@ -59,13 +59,15 @@ class ScoringRule(_Model):
 
 class Indicator(_Model):
     """One indicator of the library. ``green``/``yellow`` are set for the default ``target``;
-    see ``thresholds_for`` for how they follow a person's own target."""
+    see ``thresholds_for`` for how they follow a person's own target. A ``cumulative`` KPI adds up
+    over the period (see progress.Kpi)."""
 
     code: Code
     name: Text
     kind: GoalKind
     direction: Direction
     unit: Annotated[str, StringConstraints(max_length=32)]
+    cumulative: bool = False
     target: Decimal | None = None
     green: Decimal | None = None
     yellow: Decimal | None = None
@@ -219,6 +221,7 @@ class GoalDraft:
     thresholds: Thresholds | None
     scoring: ScoringRule
     formula: str | None
+    cumulative: bool = False
 
 
 @dataclass(frozen=True)
@@ -267,6 +270,7 @@ def _instantiate(template: Template, library: Mapping[str, Indicator], assignee:
                 thresholds=thresholds_for(indicator, target),
                 scoring=indicator.scoring,
                 formula=indicator.formula,
+                cumulative=indicator.cumulative,
             )
         )
     return tuple(drafts)

@@ -50,3 +50,21 @@ def weight_violations(rows: Iterable[tuple[str, str, Decimal]]) -> dict[str, Dom
         except DomainError as error:
             errors[owner_id] = error
     return errors
+
+
+def check_weights_so_far(weights: Mapping[str, Decimal], *, field: str = "weights", adding: Decimal = ZERO) -> None:
+    """While a person's goals are still being set: each weight in [0, 100] with at most 2 decimals (0 = not
+    weighed yet) and a total, with ``adding`` for goals about to be created, of at most 100. The exact total
+    is required by ``check_weights`` (when weights are set together, when a proposal changes them, and
+    before a cycle locks)."""
+    total = to_decimal(adding, "weight")
+    for goal_id, raw in weights.items():
+        where = f"{field}.{goal_id}"
+        weight = to_decimal(raw, where)
+        if not ZERO <= weight <= TOTAL or not fits_places(weight, 2):
+            raise InvalidInput(where, f"weight must be from 0 to 100 with at most 2 decimals, got {weight}",
+                               ids=[goal_id])
+        total += weight
+    if total > TOTAL:
+        raise WeightTotalError(total.quantize(Decimal("0.01")), sorted(weights), field=field,
+                               rule="would total more than 100.00")

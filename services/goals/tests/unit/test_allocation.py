@@ -3,10 +3,11 @@ from decimal import Decimal as D
 from fractions import Fraction
 
 import pytest
-from goals.domain.allocation import Child, allocate_by_factors, allocate_equal, allocate_weighted
-from goals.domain.errors import InfeasibleAllocation, InvalidInput
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from goals.domain.allocation import Child, allocate_by_factors, allocate_equal, allocate_weighted
+from goals.domain.errors import InfeasibleAllocation, InvalidInput
 
 FACTORS = {"gdp": D("0.4"), "customer_density": D("0.4"), "competitor_coverage": D("0.2")}
 

@@ -1,9 +1,10 @@
 from decimal import Decimal as D
 
-from goals.domain.board import BoardRow, aggregate
-from goals.domain.status import Colour
 from hypothesis import given
 from hypothesis import strategies as st
+
+from goals.domain.board import BoardRow, aggregate
+from goals.domain.status import Colour
 
 
 def test_aggregates_per_group():

@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime
 
 import pytest
+
 from goals.domain.commitments import Commitment, CommitmentState, move, overdue
 from goals.domain.errors import InvalidInput, NotAllowed
 

@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime
 
 import pytest
+
 from goals.domain.cycles import (
     Change,
     Cycle,

@@ -4,6 +4,9 @@ from decimal import ROUND_HALF_UP, localcontext
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from goals.domain import formula as formula_module
 from goals.domain.cycles import Cycle, CycleState, Period, transition
 from goals.domain.errors import FormulaError, FormulaEvaluationError, InvalidInput, NotFound
@@ -19,8 +22,6 @@ from goals.domain.formula import (
     pinned_version,
     tokenize,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 def run(text: str, **variables):

@@ -2,6 +2,7 @@ from datetime import date, timedelta
 from decimal import Decimal as D
 
 import pytest
+
 from goals.domain.errors import InvalidInput
 from goals.domain.goal import Goal, GoalKind, goal_status
 from goals.domain.progress import KeyResult, Kpi, Thresholds

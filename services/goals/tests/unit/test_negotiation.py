@@ -3,6 +3,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from goals.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from goals.domain.negotiation import (
     Action,
@@ -18,8 +21,6 @@ from goals.domain.negotiation import (
     withdraw,
 )
 from goals.domain.weights import check_weights
-from hypothesis import given
-from hypothesis import strategies as st
 
 T0 = datetime(2025, 1, 10, 9, tzinfo=UTC)
 

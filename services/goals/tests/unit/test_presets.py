@@ -2,6 +2,7 @@ import copy
 
 import pytest
 import yaml
+
 from goals.domain.errors import InvalidInput, NotFound
 from goals.domain.presets import load_preset, parse_preset, preset_codes
 from goals.domain.templates import Assignee, instantiate_all

@@ -2,6 +2,9 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from goals.domain.errors import InvalidInput
 from goals.domain.progress import (
     Direction,
@@ -18,8 +21,6 @@ from goals.domain.progress import (
     update_kpi,
     weighted_mean,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 AT = datetime(2025, 3, 1, 12, tzinfo=UTC)
 

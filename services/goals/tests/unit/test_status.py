@@ -3,6 +3,9 @@ from decimal import Decimal as D
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from goals.domain.errors import InvalidInput
 from goals.domain.progress import Direction, Thresholds
 from goals.domain.status import (
@@ -16,8 +19,6 @@ from goals.domain.status import (
     schedule_status,
     status_terms,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 START = date(2025, 1, 1)
 DUE = START + timedelta(days=100)

@@ -1,6 +1,8 @@
 from decimal import Decimal as D
 
 import pytest
+from pydantic import ValidationError
+
 from goals.domain.errors import Conflict, FormulaError, FormulaEvaluationError, InvalidInput, WeightTotalError
 from goals.domain.goal import GoalKind
 from goals.domain.progress import Direction, Thresholds
@@ -19,7 +21,6 @@ from goals.domain.templates import (
     thresholds_for,
     validate_template,
 )
-from pydantic import ValidationError
 
 
 def kpi(code, direction=">=", target=D(100), green=D(100), yellow=D(90), **kwargs):

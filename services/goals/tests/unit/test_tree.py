@@ -1,10 +1,11 @@
 from decimal import Decimal as D
 
 import pytest
-from goals.domain.errors import Conflict, InvalidInput
-from goals.domain.tree import ancestors, check_reparent, children_map, descendants, roll_up
 from hypothesis import given
 from hypothesis import strategies as st
+
+from goals.domain.errors import Conflict, InvalidInput
+from goals.domain.tree import ancestors, check_reparent, children_map, descendants, roll_up
 
 # company -> sales unit -> alice, bob; company -> ops unit -> carol
 PARENTS = {

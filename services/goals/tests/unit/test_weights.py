@@ -2,10 +2,11 @@ import itertools
 from decimal import Decimal as D
 
 import pytest
-from goals.domain.errors import InvalidInput, WeightTotalError
-from goals.domain.weights import check_weights, weight_violations
 from hypothesis import given
 from hypothesis import strategies as st
+
+from goals.domain.errors import InvalidInput, WeightTotalError
+from goals.domain.weights import check_weights, weight_violations
 
 
 def test_exactly_one_hundred_passes():

@@ -1,0 +1,286 @@
+"""Authentication: who is calling, as an `Actor`.
+
+- People present a JWT (`Authorization: Bearer <jwt>`), RS256 or ES256, checked against the configured public
+  keys or JWKS file, with the configured issuer and audience, an expiry and a subject. HS256 is accepted only
+  when environment=development (the development login signs with it). The token says *who*; roles and org unit
+  come from the directory — the gateway's read model of compliance's org events (`chassis.access`), so
+  authenticating a person needs no RPC — cached briefly per subject.
+- Integrations present an API key (`Authorization: ApiKey <key>` or `X-Api-Key: <key>`), verified by compliance
+  (`authenticate_api_key`) and cached briefly under a hash of the key; the actor is the client with its scopes.
+
+Every failure is a 401 that does not say which check failed beyond what helps an honest client.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from pydantic import ValidationError
+
+from chassis.access.org import OrgIndex, PersonStatus
+from chassis.errors import ServiceError
+from contracts.actor import Actor
+from gateway.cache import TtlCache
+from gateway.problems import HttpProblem, from_service_error
+from gateway.scopes import person_scopes
+from gateway.settings import GatewaySettings
+
+ASYMMETRIC = ("RS256", "ES256")
+CHALLENGE = 'Bearer realm="jixiao", ApiKey realm="jixiao"'
+_PEM = re.compile(r"-----BEGIN [A-Z ]*PUBLIC KEY-----.+?-----END [A-Z ]*PUBLIC KEY-----", re.DOTALL)
+
+
+def unauthenticated(detail: str) -> HttpProblem:
+    return HttpProblem(401, detail, headers={"WWW-Authenticate": CHALLENGE})
+
+
+@dataclass(frozen=True)
+class VerificationKey:
+    algorithm: str  # RS256 | ES256
+    key: Any
+    kid: str | None = None
+
+
+def algorithm_for(key: Any) -> str:
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < 2048:
+            raise ValueError("RSA keys shorter than 2048 bits are refused")
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return "ES256"
+    raise ValueError(f"unsupported public key type {type(key).__name__} (RSA or EC P-256)")
+
+
+def load_pem_keys(value: str) -> list[VerificationKey]:
+    """PEM text (one or more blocks; literal `\\n` accepted for env vars) or comma-separated PEM file paths."""
+    value = value.strip()
+    if not value:
+        return []
+    if "-----BEGIN" not in value:
+        value = "\n".join(Path(path.strip()).read_text() for path in value.split(",") if path.strip())
+    blocks = _PEM.findall(value.replace("\\n", "\n"))
+    if not blocks:
+        raise ValueError("no PEM public key found")
+    keys = []
+    for block in blocks:
+        key = load_pem_public_key(block.encode())
+        keys.append(VerificationKey(algorithm_for(key), key))
+    return keys
+
+
+def load_jwks(path: str) -> list[VerificationKey]:
+    if not path:
+        return []
+    keys = []
+    for jwk in jwt.PyJWKSet.from_dict(json.loads(Path(path).read_text())).keys:
+        if jwk.public_key_use not in (None, "sig"):
+            continue
+        keys.append(VerificationKey(algorithm_for(jwk.key), jwk.key, jwk.key_id))
+    return keys
+
+
+@dataclass(frozen=True)
+class Claims:
+    subject: str
+    expires: float
+    scopes: tuple[str, ...] | None  # None: the token does not narrow the subject's scopes
+
+
+class TokenVerifier:
+    def __init__(self, keys: list[VerificationKey], issuer: str, audience: str, leeway: float = 30.0,
+                 hs256_secret: str | None = None, cache_size: int = 10_000):
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway
+        self.hs256_secret = hs256_secret
+        self.algorithms = set(ASYMMETRIC) | ({"HS256"} if hs256_secret else set())
+        self._verified: TtlCache[Claims] = TtlCache(cache_size, clock=time.time)
+
+    def verify(self, token: str) -> Claims:
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise unauthenticated("the bearer token is not a JWT") from None
+        algorithm = header.get("alg")
+        if algorithm not in self.algorithms:
+            raise unauthenticated(f"token algorithm {str(algorithm)[:16]!r} is not accepted")
+        payload = self._decode(token, algorithm, header.get("kid"))
+        claims = self._claims(payload)
+        self._verified.put(token, claims, claims.expires - time.time() + self.leeway)
+        return claims
+
+    def _candidates(self, algorithm: str, kid: Any) -> list[Any]:
+        if algorithm == "HS256":
+            return [self.hs256_secret]
+        keys = [k for k in self.keys if k.algorithm == algorithm]
+        if kid is not None:
+            keys = [k for k in keys if k.kid is None or k.kid == kid]
+        return [k.key for k in keys]
+
+    def _decode(self, token: str, algorithm: str, kid: Any) -> dict[str, Any]:
+        candidates = self._candidates(algorithm, kid)
+        if not candidates:
+            raise unauthenticated("no key is configured for this token")
+        failure = "the token signature is not valid"
+        for key in candidates:
+            try:
+                return jwt.decode(
+                    token, key, algorithms=[algorithm], issuer=self.issuer, audience=self.audience,
+                    leeway=self.leeway, options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+                )
+            except jwt.InvalidSignatureError:
+                continue  # another configured key may have signed it
+            except jwt.ExpiredSignatureError:
+                raise unauthenticated("the token has expired") from None
+            except (jwt.InvalidIssuerError, jwt.InvalidAudienceError):
+                raise unauthenticated("the token was not issued for this API") from None
+            except jwt.PyJWTError:
+                failure = "the token is malformed or incomplete"
+                break
+        raise unauthenticated(failure)
+
+    @staticmethod
+    def _claims(payload: dict[str, Any]) -> Claims:
+        subject = payload.get("sub")
+        if not isinstance(subject, str) or not 0 < len(subject) <= 128:
+            raise unauthenticated("the token subject is not valid")
+        scopes = payload.get("scope", payload.get("scp"))
+        if isinstance(scopes, str):
+            scopes = tuple(scopes.split())
+        elif isinstance(scopes, list) and all(isinstance(s, str) for s in scopes):
+            scopes = tuple(scopes)
+        elif scopes is not None:
+            raise unauthenticated("the token scope claim is not valid")
+        return Claims(subject, float(payload["exp"]), scopes)
+
+
+def issue_dev_token(secret: str, issuer: str, audience: str, subject: str, minutes: int) -> str:
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": audience, "sub": subject, "iat": now, "exp": now + minutes * 60,
+              "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def credentials(authorization: str | None, api_key_header: str | None) -> tuple[str, str]:
+    """('bearer', token) or ('apikey', key), or a 401."""
+    presented = []
+    if authorization:
+        scheme, _, value = authorization.strip().partition(" ")
+        scheme = scheme.lower()
+        if scheme not in ("bearer", "apikey") or not value.strip():
+            raise unauthenticated("use `Authorization: Bearer <token>` or `Authorization: ApiKey <key>`")
+        presented.append((scheme, value.strip()))
+    if api_key_header:
+        presented.append(("apikey", api_key_header.strip()))
+    if not presented:
+        raise unauthenticated("credentials are required")
+    if len(presented) > 1:
+        raise unauthenticated("send one credential, not two")
+    return presented[0]
+
+
+class Authenticator:
+    """Turns credentials into an `Actor`, asking compliance only when its short caches do not know the answer."""
+
+    def __init__(self, settings: GatewaySettings, environment: str):
+        hs256 = None
+        if environment == "development":
+            hs256 = settings.jwt_dev_secret or secrets.token_urlsafe(32)
+        self.settings = settings
+        self.dev_secret = hs256
+        keys = load_pem_keys(settings.jwt_public_keys) + load_jwks(settings.jwks_file)
+        self.verifier = TokenVerifier(keys, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway,
+                                      hs256, settings.token_cache_size)
+        self.bootstrap_admins = frozenset(name.strip() for name in settings.bootstrap_admins.split(",") if name.strip())
+        self._actors: TtlCache[Actor] = TtlCache(50_000)
+        self._keys: TtlCache[Actor] = TtlCache(10_000)
+
+    def authenticate(self, authorization: str | None, api_key: str | None, rpc,
+                     directory: Callable[[], OrgIndex]) -> Actor:
+        """`rpc` is an RPC caller without an actor (the gateway itself asks compliance about keys);
+        `directory()` gives the org index of the gateway's read model."""
+        scheme, value = credentials(authorization, api_key)
+        if scheme == "bearer":
+            return self._person(self.verifier.verify(value), directory)
+        return self._client(value, rpc)
+
+    def _person(self, claims: Claims, directory: Callable[[], OrgIndex]) -> Actor:
+        key = (claims.subject, claims.scopes)
+        actor = self._actors.get(key)
+        if actor is not None:
+            return actor
+        index = directory()
+        roles = directory_roles(index, claims.subject, claims.subject in self.bootstrap_admins)
+        if roles is None:
+            raise unauthenticated("the token subject is not an active member of the directory")
+        person = index.person(claims.subject)
+        try:
+            actor = Actor(subject=claims.subject, kind="person", roles=roles,
+                          scopes=person_scopes(roles, claims.scopes),
+                          org_unit=person.org_unit_id if person is not None else None)
+        except ValidationError:
+            raise unauthenticated("the token subject has no usable directory entry") from None
+        self._actors.put(key, actor, self.settings.actor_cache_seconds)
+        return actor
+
+    def _client(self, api_key: str, rpc) -> Actor:
+        if len(api_key) > 256:
+            raise unauthenticated("the API key is not valid")
+        digest = hashlib.sha256(api_key.encode()).digest()
+        actor = self._keys.get(digest)
+        if actor is not None:
+            return actor
+        entry = _ask(rpc, "compliance.authenticate_api_key", {"api_key": api_key}, "the API key")
+        try:
+            actor = Actor(subject=str(entry["client_id"]), kind="client", scopes=tuple(entry.get("scopes") or ()))
+        except (KeyError, ValidationError, TypeError):
+            raise unauthenticated("the API key is not valid") from None
+        self._keys.put(digest, actor, self.settings.api_key_cache_seconds)
+        return actor
+
+
+def directory_roles(index: OrgIndex, subject: str, bootstrap_admin: bool = False) -> tuple[str, ...] | None:
+    """A subject's roles: `employee` for a current member, `manager` when people report to them, and their grants
+    (a bootstrap administrator is an admin before any grant exists). None when the directory does not know them
+    or they have left."""
+    person = index.person(subject)
+    grants = index.grants_of(subject)
+    if person is None and not grants and not bootstrap_admin:
+        return None
+    if person is not None and person.status == PersonStatus.TERMINATED:
+        return None
+    roles = {str(grant.role.value) for grant in grants} | ({"admin"} if bootstrap_admin else set())
+    if person is not None:
+        roles.add("employee")
+        if index.reporting_line(subject):
+            roles.add("manager")
+    return tuple(sorted(roles))
+
+
+def _ask(rpc, target: str, payload: dict[str, Any], what: str) -> dict[str, Any]:
+    try:
+        entry = rpc.call(target, payload)
+    except ServiceError as error:
+        if error.status in (503, 504):
+            raise from_service_error(error) from None
+        if error.status >= 500:
+            raise
+        raise unauthenticated(f"{what} is not valid") from None
+    if not isinstance(entry, dict):
+        raise unauthenticated(f"{what} is not valid")
+    return entry

@@ -1,0 +1,153 @@
+"""The OpenAPI 3.1 document, generated with apispec from the same route declarations and marshmallow schemas that
+the edge validates with — a route cannot exist undocumented.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from gateway import idempotency
+from gateway.api import PREFIX, Route, requires_input
+from gateway.problems import PROBLEM_JSON
+from gateway.schemas.common import Problem
+from gateway.schemas.fields import Exact, openapi_attributes
+from gateway.scopes import SCOPES
+
+DESCRIPTION = """The Jixiao admin API: goals and compliance, for HR systems, administrators and the web dashboard.
+
+**Authentication.** People send `Authorization: Bearer <JWT>` (RS256/ES256 from the configured identity
+provider; in development, `POST /api/v1/dev/login` issues tokens for the demo users). Integrations send their API
+key as `X-Api-Key: <key>` or `Authorization: ApiKey <key>`. Every operation names the scope it needs
+(`x-required-scope`); what a person may see beyond that (their own goals, their reporting line, their HR units)
+the services decide.
+
+**Errors** are RFC 9457 problem documents (`application/problem+json`) with the failing fields in `errors` and a
+`correlation_id`. **Lists** take `limit` and `cursor` and answer `{"items": [...], "next_cursor": ...}`.
+**Updates** honour `If-Match` with the `ETag` of the last read (409 when stale). **Creating POSTs** honour
+`Idempotency-Key` (a retry gets the first answer, marked `Idempotent-Replayed: true`). Every response carries
+`X-Request-Id` (yours, or a new one), which is also the correlation id in every log line and event it causes.
+"""
+
+# what every operation may answer, beyond its success
+COMMON_ERRORS = (400, 404, 422, 429, 500, 503, 504)
+ERROR_TEXT = {
+    400: "Invalid input: `errors` names each failing field",
+    401: "Missing, invalid or expired credentials",
+    403: "The credentials lack the scope, or the service refuses this actor",
+    404: "No such resource (or not visible to this actor)",
+    409: "Conflict: stale If-Match, a state that forbids this, or an Idempotency-Key in use",
+    413: "The body is too large",
+    415: "The body is not JSON",
+    422: "A business rule refuses it (or an Idempotency-Key reused for another request)",
+    429: "Rate limited: retry after `Retry-After` seconds",
+    500: "Unexpected: quote the correlation id",
+    503: "A service is unavailable",
+    504: "A service did not answer in time",
+}
+_REQUEST_ID = {"description": "the request's id (the client's X-Request-Id, or a new one)",
+               "schema": {"type": "string"}, "required": True}
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    headers = {"X-Request-Id": _REQUEST_ID}
+    if status in (429, 503):
+        headers["Retry-After"] = {"description": "seconds to wait", "schema": {"type": "string"}}
+    if status == 401:
+        headers["WWW-Authenticate"] = {"description": "the accepted schemes", "schema": {"type": "string"}}
+    return {"description": ERROR_TEXT[status], "headers": headers,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _header(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"in": "header", "name": name, "required": False, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": route.operation_id,
+        "summary": route.summary,
+        "tags": [route.tag],
+        "parameters": [_header("X-Request-Id", "your id for this request (up to 128 letters, digits and `._:-`; "
+                                               "anything else is replaced by a new id); it comes back and is the "
+                                               "correlation id")],
+    }
+    if route.description:
+        operation["description"] = route.description
+    if route.scope is None:
+        operation["security"] = []
+    else:
+        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+        operation["x-required-scope"] = route.scope or "any authenticated caller"
+    if route.path_schema is not None:
+        operation["parameters"].append({"in": "path", "schema": route.path_schema})
+    if route.query is not None:
+        operation["parameters"].append({"in": "query", "schema": route.query})
+    if route.creates:
+        operation["parameters"].append(_header("Idempotency-Key", "do this at most once: a retry with the same "
+                                                                  "key and body gets the first answer",
+                                               {"type": "string", "pattern": idempotency.KEY_PATTERN.pattern}))
+    if route.version_field or route.if_match is not None:
+        operation["parameters"].append(_header("If-Match", "the ETag of the version you read; 409 when stale"))
+    if route.etag:
+        operation["parameters"].append(_header("If-None-Match", "an ETag you hold; 304 when unchanged"))
+    if route.body is not None:
+        operation["requestBody"] = {"required": requires_input(route.body),
+                                    "content": {"application/json": {"schema": route.body}}}
+    headers: dict[str, Any] = {"X-Request-Id": _REQUEST_ID}
+    if route.etag or route.version_field or route.if_match is not None:
+        headers["ETag"] = {"description": "the version of what was answered", "schema": {"type": "string"}}
+    if route.creates:
+        headers["Idempotent-Replayed"] = {"description": "`true` when this is the stored answer of an earlier "
+                                                         "request with the same Idempotency-Key",
+                                          "schema": {"type": "string"}}
+    if route.paging is not None:
+        headers["Link"] = {"description": 'the next page, `rel="next"`', "schema": {"type": "string"}}
+    responses: dict[str, Any] = {
+        str(route.status): {"description": "OK" if route.status == 200 else "Created", "headers": headers,
+                            "content": {"application/json": {"schema": route.response}}},
+    }
+    if route.etag:
+        responses["304"] = {"description": "Not modified since the ETag in If-None-Match",
+                            "headers": {"X-Request-Id": _REQUEST_ID, "ETag": headers["ETag"]}}
+    statuses = set(COMMON_ERRORS)
+    if route.scope is not None:
+        statuses |= {401, 403}
+    if route.method in ("POST", "PUT", "PATCH", "DELETE"):
+        statuses.add(409)
+    if route.body is not None:
+        statuses |= {413, 415}
+    for status in sorted(statuses):
+        responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
+    operation["responses"] = responses
+    return operation
+
+
+def _schema_name(schema) -> str:
+    cls = schema if isinstance(schema, type) else type(schema)
+    return cls.__name__
+
+
+def build_spec(routes: list[Route], extra_paths: dict[str, dict[str, Any]], version: str = "1.0.0") -> dict:
+    plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
+    spec = APISpec(title="Jixiao API", version=version, openapi_version="3.1.0", plugins=[plugin],
+                   info={"description": DESCRIPTION, "license": {"name": "Apache-2.0",
+                                                                   "identifier": "Apache-2.0"}})
+    plugin.converter.map_to_openapi_type(Exact, None, None)
+    plugin.converter.add_attribute_function(openapi_attributes)
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-Api-Key",
+                                               "description": "or `Authorization: ApiKey <key>`"})
+    spec.components.schema("Problem", schema=Problem)
+    for status in ERROR_TEXT:
+        spec.components.response(f"Problem{status}", _problem_response(status))
+    by_path: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        by_path.setdefault(PREFIX + route.path, {})[route.method.lower()] = _operation(route)
+    for path, operations in {**extra_paths, **by_path}.items():
+        spec.path(path=path, operations=operations)
+    document = spec.to_dict()
+    document["x-scopes"] = SCOPES
+    return document

@@ -1,0 +1,108 @@
+"""RFC 9457 problem documents: every error the gateway answers with, and how other errors map onto them.
+
+A remote service's `ServiceError` keeps its status, title, detail and field errors; the gateway adds the
+correlation id. Anything unexpected becomes a bare 500 that says only the correlation id.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chassis.errors import PROBLEM_BASE, ServiceError
+
+PROBLEM_JSON = "application/problem+json"
+
+# Statuses a client can act on; a service answering with something else is reported as a 500.
+_PASSED_ON = {400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 504}
+_TITLES = {
+    400: "Invalid input", 401: "Authentication required", 403: "Not allowed", 404: "Not found",
+    405: "Method not allowed", 409: "Conflict", 413: "Request too large", 415: "Unsupported media type",
+    422: "Business rule violated", 429: "Too many requests", 500: "Internal error", 503: "Service unavailable",
+    504: "Upstream timeout",
+}
+_CODES = {
+    400: "invalid-input", 401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+    409: "conflict", 413: "too-large", 415: "unsupported-media-type", 422: "rule-violated", 429: "rate-limited",
+    500: "internal", 503: "unavailable", 504: "timeout",
+}
+
+
+class HttpProblem(Exception):
+    """Raised anywhere in request handling to answer with a problem document."""
+
+    def __init__(self, status: int, detail: str | None = None, *, code: str | None = None,
+                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+                 title: str | None = None, **extra: Any):
+        self.status = status
+        self.code = code or _CODES.get(status, "error")
+        self.title = title or _TITLES.get(status, "Error")
+        self.detail = detail or self.title
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def document(self, correlation_id: str | None) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.errors:
+            doc["errors"] = self.errors
+        doc.update(self.extra)
+        if correlation_id:
+            doc["correlation_id"] = correlation_id
+        return doc
+
+
+def field_error(field: str, message: str, location: str = "body") -> dict[str, str]:
+    return {"field": field, "in": location, "message": message}
+
+
+def invalid(field: str, message: str, location: str = "body") -> HttpProblem:
+    return HttpProblem(400, f"{field}: {message}", errors=[field_error(field, message, location)])
+
+
+def from_service_error(error: ServiceError) -> HttpProblem:
+    """The HTTP answer for an error a service raised (or the RPC client raised for it: timeout, broker down)."""
+    status = error.status if error.status in _PASSED_ON else 500
+    if status == 500:  # a bug upstream, or a status no client is told to expect: say nothing more than that
+        return HttpProblem(500, "the request failed; quote the correlation id when reporting it")
+    if status == 503:  # the broker or a service is away: what the client can do is wait, not read socket errors
+        return HttpProblem(503, "a service this request needs is unavailable; try again shortly",
+                           headers={"Retry-After": "1"})
+    extra = {key: value for key, value in error.extra.items()
+             if key not in _RESERVED and _is_json_scalar(value)}
+    errors = [dict(e) for e in error.errors if isinstance(e, dict)]
+    return HttpProblem(status, error.detail, code=error.code, title=error.title, errors=errors, **extra)
+
+
+_RESERVED = {"correlation_id", "status", "code", "headers", "title", "detail", "errors", "type"}
+
+
+def _is_json_scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool)) or value is None
+
+
+def marshmallow_errors(messages: Any, location: str, prefix: str = "") -> list[dict[str, str]]:
+    """Flatten marshmallow's nested error dict into field paths (`weights.0.value`)."""
+    out: list[dict[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+            out.extend(marshmallow_errors(value, location, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        for message in messages:
+            out.append(field_error(prefix or location, message, location))
+    elif isinstance(messages, list):
+        for item in messages:
+            out.extend(marshmallow_errors(item, location, prefix))
+    else:
+        out.append(field_error(prefix or location, str(messages), location))
+    return out
+
+
+def encode(document: dict[str, Any]) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,57 @@
+"""Idempotency-Key claims on the gateway's own PostgreSQL database: one request runs, a retry gets the stored
+answer, a concurrent retry is told to wait, a reused key is refused, an abandoned claim is taken over."""
+from datetime import timedelta
+
+import pytest
+
+from chassis import Store, UnitOfWork
+from gateway import idempotency
+from gateway.problems import HttpProblem
+
+TTL, STALE = timedelta(hours=1), timedelta(seconds=60)
+
+
+@pytest.fixture
+def uow(pg_database):
+    store = Store.from_url(pg_database("gateway"), "gateway")
+    yield UnitOfWork(store)
+    store.engine.dispose()
+
+
+def test_claim_replay_conflicts_and_release(uow):
+    print_a, print_b = "a" * 64, "b" * 64
+    assert idempotency.claim(uow, "person:E1", "k1", print_a, TTL, STALE) is None  # this request runs
+    with pytest.raises(HttpProblem) as running:
+        idempotency.claim(uow, "person:E1", "k1", print_a, TTL, STALE)
+    assert running.value.status == 409 and running.value.headers == {"Retry-After": "1"}
+    assert idempotency.claim(uow, "person:E2", "k1", print_a, TTL, STALE) is None  # keys are per caller
+
+    answer = idempotency.Stored(201, '{"id": "g1"}', {"ETag": '"1"'})
+    idempotency.complete(uow, "person:E1", "k1", answer)
+    assert idempotency.claim(uow, "person:E1", "k1", print_a, TTL, STALE) == answer
+    with pytest.raises(HttpProblem) as reused:
+        idempotency.claim(uow, "person:E1", "k1", print_b, TTL, STALE)
+    assert reused.value.status == 422
+
+    idempotency.release(uow, "person:E2", "k1")  # the outcome was unknown (5xx): the key is free again
+    assert idempotency.claim(uow, "person:E2", "k1", print_b, TTL, STALE) is None
+
+
+def test_abandoned_claims_are_taken_over_and_expired_keys_forgotten(uow):
+    assert idempotency.claim(uow, "client:c", "k", "x" * 64, TTL, STALE) is None
+    # the gateway that held it died: a claim older than `stale_after` can be taken over
+    assert idempotency.claim(uow, "client:c", "k", "x" * 64, TTL, timedelta(0)) is None
+    idempotency.complete(uow, "client:c", "k", idempotency.Stored(200, "{}", {}))
+    assert idempotency.purge_expired(uow) == 0
+
+    assert idempotency.claim(uow, "client:c", "short", "x" * 64, timedelta(0), STALE) is None  # kept for no time
+    idempotency.complete(uow, "client:c", "short", idempotency.Stored(200, "{}", {}))
+    assert idempotency.claim(uow, "client:c", "short", "y" * 64, TTL, STALE) is None  # expired: a fresh key
+    assert idempotency.claim(uow, "client:c", "gone", "z" * 64, timedelta(0), STALE) is None
+    assert idempotency.purge_expired(uow) == 1
+
+
+@pytest.mark.parametrize("key", ["", " ", "a b", "é", "x" * 256])
+def test_keys_are_visible_ascii(key):
+    with pytest.raises(HttpProblem):
+        idempotency.check_key(key)

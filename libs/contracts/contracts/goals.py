@@ -1,0 +1,1022 @@
+"""The goals service's public contract: every RPC payload and result, and every event it publishes.
+
+Numbers that must add up exactly (targets, weights, progress) are decimals, sent as JSON strings (or
+numbers on input). Progress and confidence are fractions in [0, 1]. Dates are ISO dates; times are UTC.
+
+Lists are paged with an opaque `cursor` (`limit` 1..200) and answer `{"items": [...], "next_cursor": ...}`.
+Updatable resources carry `version`; updates accept `expected_version` and answer 409 when it is stale.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from contracts.base import Contract, Event
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=2000)]
+Limit = Annotated[int, Field(ge=1, le=200)]
+Amount = Annotated[Decimal, Field(max_digits=20, decimal_places=6, description="a target or measured value")]
+Weight = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
+Confidence = Annotated[Decimal, Field(ge=0, le=1, decimal_places=3)]
+
+Period = Literal["year", "quarter", "month"]
+CycleState = Literal["draft", "open", "locked", "closed"]
+GoalKind = Literal["okr", "kpi"]
+OwnerKind = Literal["person", "org_unit"]
+Direction = Literal[">=", "<=", "="]
+Colour = Literal["green", "yellow", "red"]
+ChangeField = Literal["target", "weight", "deadline", "resources"]
+ProposalOutcome = Literal["accepted", "rejected", "withdrawn", "countered"]
+CommitmentKind = Literal["training", "budget", "collaboration", "other"]
+CommitmentState = Literal["promised", "delivered", "missed"]
+AllocationMethod = Literal["equal", "weighted", "factors"]
+ScoringKind = Literal["linear", "banded", "binary"]
+
+
+class Page(Contract):
+    cursor: str | None = Field(default=None, max_length=500)
+    limit: Limit = 50
+
+
+# -- cycles ------------------------------------------------------------------------------------------------------
+
+class CreateCycle(Contract):
+    name: Title
+    period: Period
+    year: int = Field(ge=2000, le=2100)
+    index: int = Field(default=1, ge=1, le=12, description="quarter 1..4 or month 1..12; 1 for a year")
+    red_after_weeks: int = Field(default=2, ge=1, le=52, description="weeks behind schedule that turn a goal red")
+
+
+class TransitionCycle(Contract):
+    cycle_id: Id
+    to: Literal["open", "locked", "closed"]
+    expected_version: int | None = None
+
+
+class GetCycle(Contract):
+    cycle_id: Id
+
+
+class ListCycles(Page):
+    state: CycleState | None = None
+
+
+class CycleView(Contract):
+    id: str
+    name: str
+    period: Period
+    starts_on: date
+    ends_on: date
+    state: CycleState
+    red_after_weeks: int
+    opened_at: datetime | None
+    version: int
+
+
+class CycleList(Contract):
+    items: list[CycleView]
+    next_cursor: str | None = None
+
+
+# -- goals -------------------------------------------------------------------------------------------------------
+
+class OwnerRef(Contract):
+    kind: OwnerKind = "person"
+    id: Id
+
+
+class KeyResultInput(Contract):
+    title: Title
+    start: Amount = Decimal(0)
+    target: Amount
+    unit: Annotated[str, StringConstraints(max_length=32)] = ""
+    weight: Decimal = Field(default=Decimal(1), ge=0, max_digits=9, decimal_places=4)
+
+
+class KpiInput(Contract):
+    direction: Direction
+    target: Amount
+    unit: Annotated[str, StringConstraints(max_length=32)] = ""
+    green: Amount = Field(description="'>=': green at or above; '<=': at or below; '=': tolerance")
+    yellow: Amount
+    cumulative: bool = Field(default=False, description=(
+        "the value adds up over the period (sales volume): judged against the schedule, not by band"))
+
+
+class MilestoneInput(Contract):
+    on: date
+    fraction: Decimal = Field(ge=0, le=1, decimal_places=6,
+                              description="share of the goal expected done by this date")
+
+
+class CreateGoal(Contract):
+    cycle_id: Id
+    title: Title
+    description: LongText = ""
+    kind: GoalKind
+    owner: OwnerRef
+    responsible_id: Id | None = Field(default=None, description="the person who speaks for an org-unit goal")
+    parent_id: Id | None = None
+    weight: Weight = Decimal(0)
+    start_on: date | None = Field(default=None, description="defaults to the cycle's first day")
+    due_on: date | None = Field(default=None, description="defaults to the cycle's last day")
+    milestones: list[MilestoneInput] = Field(default_factory=list, max_length=50)
+    key_results: list[KeyResultInput] = Field(default_factory=list, max_length=20)
+    kpi: KpiInput | None = None
+
+
+class UpdateGoal(Contract):
+    """Only the fields given change. `parent_id: null` detaches the goal from its parent."""
+
+    goal_id: Id
+    expected_version: int | None = None
+    title: Title | None = None
+    description: LongText | None = None
+    weight: Weight | None = None
+    start_on: date | None = None
+    due_on: date | None = None
+    milestones: list[MilestoneInput] | None = Field(default=None, max_length=50)
+    parent_id: Id | None = None
+    kpi_target: Amount | None = None
+    kpi_thresholds: dict[Literal["green", "yellow"], Amount] | None = None
+    key_result_targets: dict[str, Amount] | None = None
+    add_key_results: list[KeyResultInput] | None = Field(default=None, max_length=20)
+
+
+class GetGoal(Contract):
+    goal_id: Id
+
+
+class ListGoals(Page):
+    cycle_id: Id
+    owner_id: Id | None = Field(default=None, description="defaults to the actor")
+
+
+class GetGoalTree(Contract):
+    goal_id: Id
+    depth: int = Field(default=10, ge=1, le=50)
+
+
+class SetWeights(Contract):
+    """Every goal of one person in one cycle with its new weight; they must total exactly 100.00."""
+
+    cycle_id: Id
+    person_id: Id
+    weights: dict[str, Weight] = Field(min_length=1)
+
+
+class KeyResultView(Contract):
+    id: str
+    title: str
+    start: Decimal
+    target: Decimal
+    current: Decimal
+    unit: str
+    weight: Decimal
+    progress: Decimal
+
+
+class KpiView(Contract):
+    direction: Direction
+    target: Decimal
+    unit: str
+    green: Decimal
+    yellow: Decimal
+    actual: Decimal | None
+    cumulative: bool
+
+
+class MilestoneView(Contract):
+    on: date
+    fraction: Decimal
+
+
+class GoalView(Contract):
+    id: str
+    cycle_id: str
+    parent_id: str | None
+    owner: OwnerRef
+    responsible_id: str
+    org_unit_id: str | None
+    title: str
+    description: str
+    kind: GoalKind
+    weight: Decimal
+    start_on: date
+    due_on: date
+    milestones: list[MilestoneView]
+    key_results: list[KeyResultView]
+    kpi: KpiView | None
+    own_progress: Decimal = Field(description="from the goal's own key results or KPI")
+    progress: Decimal = Field(description="rolled up: the weighted mean of the children when it has any")
+    confidence: Decimal | None
+    colour: Colour
+    colour_since: date
+    resources_needed: list[str]
+    indicator_code: str | None
+    template_code: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class GoalList(Contract):
+    items: list[GoalView]
+    next_cursor: str | None = None
+
+
+class GoalNode(Contract):
+    """A node of the goal tree; goals the actor may not read show only their place in the tree."""
+
+    id: str
+    parent_id: str | None
+    depth: int
+    readable: bool
+    title: str | None = None
+    owner: OwnerRef | None = None
+    kind: GoalKind | None = None
+    weight: Decimal | None = None
+    progress: Decimal | None = None
+    colour: Colour | None = None
+
+
+class GoalTree(Contract):
+    root_id: str
+    ancestors: list[GoalNode]
+    nodes: list[GoalNode]
+
+
+class WeightsView(Contract):
+    cycle_id: str
+    person_id: str
+    weights: dict[str, Decimal]
+    total: Decimal
+
+
+# -- progress ----------------------------------------------------------------------------------------------------
+
+class RecordProgress(Contract):
+    goal_id: Id
+    key_result_id: Id | None = Field(default=None, description="required for an OKR goal")
+    value: Amount
+    comment: LongText = ""
+    confidence: Confidence | None = None
+
+
+class ListProgress(Page):
+    goal_id: Id
+
+
+class ProgressUpdateView(Contract):
+    id: int
+    goal_id: str
+    key_result_id: str | None
+    actor_id: str
+    at: datetime
+    before_value: Decimal | None
+    after_value: Decimal
+    before_progress: Decimal
+    after_progress: Decimal
+    comment: str
+    confidence: Decimal | None
+
+
+class ProgressRecorded(Contract):
+    update: ProgressUpdateView
+    goal: GoalView
+
+
+class ProgressHistory(Contract):
+    items: list[ProgressUpdateView]
+    next_cursor: str | None = None
+
+
+# -- negotiation -------------------------------------------------------------------------------------------------
+
+class ChangeInput(Contract):
+    """One proposed change. `value`: target -> decimal, weight -> decimal in (0, 100], deadline -> date,
+    resources -> list of what the owner needs."""
+
+    goal_id: Id
+    key_result_id: Id | None = Field(default=None, description="for a target change of an OKR key result")
+    field: ChangeField
+    value: Any
+
+    @field_validator("value")
+    @classmethod
+    def _typed(cls, value: Any, info: ValidationInfo) -> Any:
+        field = info.data.get("field")
+        if field is None:
+            return value  # the field itself is invalid; that error is reported
+        try:
+            return _CHANGE_VALUES[field].validate_python(value)
+        except ValidationError as error:
+            raise ValueError(f"not a valid {field}: {error.errors()[0]['msg']}") from None
+
+    @model_validator(mode="after")
+    def _key_result_target_only(self) -> ChangeInput:
+        if self.key_result_id is not None and self.field != "target":
+            raise ValueError("key_result_id only goes with a target change")
+        return self
+
+
+_CHANGE_VALUES = {
+    "target": TypeAdapter(Amount),
+    "weight": TypeAdapter(Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]),
+    "deadline": TypeAdapter(date),
+    "resources": TypeAdapter(Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                                             max_length=500)]],
+                                       Field(min_length=1, max_length=20)]),
+}
+
+
+class ProposeChange(Contract):
+    changes: list[ChangeInput] = Field(min_length=1, max_length=100)
+    rationale: LongText = Field(description="why: workload, resources, market...")
+
+
+class CounterProposal(Contract):
+    proposal_id: Id
+    changes: list[ChangeInput] = Field(min_length=1, max_length=100)
+    rationale: LongText
+
+
+class AnswerProposal(Contract):
+    proposal_id: Id
+    comment: LongText = ""
+
+
+class GetNegotiation(Contract):
+    goal_id: Id
+
+
+class ChangeView(Contract):
+    goal_id: str
+    key_result_id: str | None
+    field: ChangeField
+    value: Any
+
+
+class EntryView(Contract):
+    seq: int
+    action: Literal["propose", "counter", "accept", "reject", "withdraw"]
+    proposal_id: str
+    actor_id: str
+    party: Literal["owner", "manager"]
+    at: datetime
+    text: str
+    changes: list[ChangeView]
+    replaces: str | None
+
+
+class ThreadView(Contract):
+    id: str
+    cycle_id: str
+    owner_id: str
+    manager_id: str
+    entries: list[EntryView]
+    open_proposal_id: str | None
+    awaiting: Literal["owner", "manager"] | None
+
+
+class ProposalView(Contract):
+    negotiation_id: str
+    proposal_id: str
+    state: Literal["open", "accepted", "rejected", "withdrawn", "countered"]
+    thread: ThreadView
+    applied: list[FieldChangeApplied] = Field(default_factory=list)
+
+
+class NegotiationHistory(Contract):
+    goal_id: str
+    threads: list[ThreadView]
+
+
+class FieldChangeApplied(Contract):
+    goal_id: str
+    key_result_id: str | None
+    field: ChangeField
+    before: Any
+    after: Any
+
+
+# -- commitments -------------------------------------------------------------------------------------------------
+
+class RecordCommitment(Contract):
+    goal_id: Id
+    kind: CommitmentKind
+    description: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    amount: Amount | None = Field(default=None, ge=0, description="budget amount")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
+    from_org_unit_id: Id | None = Field(default=None, description="the unit whose collaboration is promised")
+    due_on: date | None = None
+
+
+class UpdateCommitment(Contract):
+    commitment_id: Id
+    state: Literal["delivered", "missed"]
+    note: LongText = ""
+    expected_version: int | None = None
+
+
+class ListCommitments(Contract):
+    goal_id: Id
+
+
+class CommitmentChangeView(Contract):
+    before: CommitmentState | None
+    after: CommitmentState
+    actor_id: str
+    at: datetime
+    note: str
+
+
+class CommitmentView(Contract):
+    id: str
+    goal_id: str
+    kind: CommitmentKind
+    description: str
+    amount: Decimal | None
+    currency: str | None
+    from_org_unit_id: str | None
+    provider_id: str
+    due_on: date | None
+    state: CommitmentState
+    history: list[CommitmentChangeView]
+    version: int
+
+
+class CommitmentList(Contract):
+    items: list[CommitmentView]
+    next_cursor: str | None = None
+
+
+# -- status, sweep and reviews -----------------------------------------------------------------------------------
+
+class RunStatusSweep(Contract):
+    on: date
+
+
+class SweepResult(Contract):
+    on: date
+    evaluated: int
+    changed: int
+    turned_red: int
+    reviews_opened: int
+
+
+class ListReviews(Page):
+    state: Literal["open", "completed"] | None = None
+    cycle_id: Id | None = None
+
+
+class CompleteReview(Contract):
+    review_id: Id
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class ReviewView(Contract):
+    id: str
+    goal_id: str
+    cycle_id: str
+    owner_id: str
+    manager_id: str | None
+    opened_on: date
+    reason: str
+    state: Literal["open", "completed"]
+    summary: str
+    completed_by: str | None
+    completed_at: datetime | None
+
+
+class ReviewList(Contract):
+    items: list[ReviewView]
+    next_cursor: str | None = None
+
+
+# -- allocation --------------------------------------------------------------------------------------------------
+
+class AllocationChild(Contract):
+    goal_id: Id
+    key_result_id: Id | None = Field(default=None, description="which target of an OKR child to allocate to")
+    weight: Decimal | None = Field(default=None, ge=0, description="share for the 'weighted' method")
+    factors: dict[Code, Decimal] = Field(default_factory=dict)
+    minimum: Decimal | None = Field(default=None, ge=0)
+    maximum: Decimal | None = Field(default=None, ge=0)
+
+
+class PreviewAllocation(Contract):
+    """Split the parent's target (or `total`) among `children` (default: every direct child)."""
+
+    parent_goal_id: Id
+    method: AllocationMethod = "equal"
+    factor_weights: dict[Code, Decimal] = Field(default_factory=dict)
+    children: list[AllocationChild] = Field(default_factory=list, max_length=50_000)
+    total: Amount | None = Field(default=None, ge=0)
+    places: int = Field(default=0, ge=0, le=6)
+
+
+class ApplyAllocation(PreviewAllocation):
+    rationale: LongText
+
+
+class AllocationItem(Contract):
+    goal_id: str
+    key_result_id: str | None
+    owner_id: str
+    current_target: Decimal | None
+    allocated: Decimal
+
+
+class AllocationPreview(Contract):
+    parent_goal_id: str
+    total: Decimal
+    method: AllocationMethod
+    items: list[AllocationItem]
+
+
+class AppliedProposal(Contract):
+    goal_id: str
+    negotiation_id: str
+    proposal_id: str
+
+
+class AllocationResult(Contract):
+    allocation_id: str
+    preview: AllocationPreview
+    proposals: list[AppliedProposal]
+
+
+# -- indicator library, templates, presets, formulas, custom fields -----------------------------------------------
+
+class ScoringRule(Contract):
+    kind: ScoringKind = "linear"
+    cap: Decimal = Field(default=Decimal(100), ge=0, le=1000)
+    green_points: Decimal = Field(default=Decimal(100), ge=0, le=1000)
+    yellow_points: Decimal = Field(default=Decimal(60), ge=0, le=1000)
+    red_points: Decimal = Field(default=Decimal(0), ge=0, le=1000)
+
+
+class SaveIndicator(Contract):
+    code: Code
+    name: Title
+    kind: GoalKind
+    direction: Direction
+    unit: Annotated[str, StringConstraints(max_length=32)] = ""
+    cumulative: bool = Field(default=False, description="a KPI that adds up over the period (see KpiInput)")
+    target: Amount | None = None
+    green: Amount | None = None
+    yellow: Amount | None = None
+    scoring: ScoringRule = ScoringRule()
+    formula: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    description: LongText = ""
+
+
+class IndicatorView(Contract):
+    code: str
+    name: str
+    kind: GoalKind
+    direction: Direction
+    unit: str
+    cumulative: bool
+    target: Decimal | None
+    green: Decimal | None
+    yellow: Decimal | None
+    scoring: ScoringRule
+    formula: str | None
+    formula_version: int | None
+    description: str
+    version: int
+
+
+class ListIndicators(Page):
+    pass
+
+
+class IndicatorList(Contract):
+    items: list[IndicatorView]
+    next_cursor: str | None = None
+
+
+class TemplateItem(Contract):
+    indicator: Code
+    weight: Decimal = Field(gt=0, le=100, decimal_places=2)
+    target: Amount | None = None
+
+
+class SaveTemplate(Contract):
+    code: Code
+    name: Title
+    job_family: Title
+    custom_fields: list[Code] = Field(default_factory=list, max_length=50)
+    items: list[TemplateItem] = Field(min_length=1, max_length=50)
+
+
+class TemplateView(Contract):
+    code: str
+    name: str
+    job_family: str
+    custom_fields: list[str]
+    items: list[TemplateItem]
+    version: int
+
+
+class ListTemplates(Page):
+    job_family: str | None = None
+
+
+class TemplateList(Contract):
+    items: list[TemplateView]
+    next_cursor: str | None = None
+
+
+class InstallPreset(Contract):
+    code: Code
+
+
+class PresetView(Contract):
+    code: str
+    name: str
+    description: str
+    indicators: list[str]
+    templates: list[str]
+
+
+class PresetList(Contract):
+    items: list[PresetView]
+    next_cursor: str | None = None
+
+
+class Assignee(Contract):
+    person_id: Id
+    targets: dict[Code, Amount] = Field(default_factory=dict, description="per-person target overrides")
+
+
+class AssignTemplate(Contract):
+    template_code: Code
+    cycle_id: Id
+    assignees: list[Assignee] = Field(min_length=1, max_length=20_000)
+    parent_goal_id: Id | None = None
+
+
+class ErrorItem(Contract):
+    field: str
+    message: str
+
+
+class AssignmentOutcome(Contract):
+    person_id: str
+    ok: bool
+    goal_ids: list[str] = Field(default_factory=list)
+    errors: list[ErrorItem] = Field(default_factory=list)
+
+
+class AssignmentResult(Contract):
+    template_code: str
+    cycle_id: str
+    created: int = Field(description="people who got their goals")
+    failed: int
+    goals_created: int
+    results: list[AssignmentOutcome]
+
+
+class CheckFormula(Contract):
+    formula: Annotated[str, StringConstraints(max_length=2000)]
+    variables: list[Code] = Field(default_factory=list, max_length=200)
+
+
+class FormulaCheck(Contract):
+    ok: bool
+    result_type: Literal["number", "boolean"]
+    variables: list[str]
+
+
+class SetCustomFields(Contract):
+    cycle_id: Id
+    person_id: Id
+    values: dict[Code, Amount] = Field(min_length=1, max_length=50)
+
+
+class CustomFieldsView(Contract):
+    cycle_id: str
+    person_id: str
+    values: dict[str, Decimal]
+    recomputed_goal_ids: list[str] = Field(default_factory=list)
+
+
+class GetScoreCard(Contract):
+    cycle_id: Id
+    person_id: Id
+    template_code: Code
+
+
+class ScoreItem(Contract):
+    indicator: str
+    value: Decimal
+    target: Decimal
+    points: Decimal
+    weight: Decimal
+    weighted_points: Decimal
+
+
+class ScoreCard(Contract):
+    cycle_id: str
+    person_id: str
+    template_code: str
+    items: list[ScoreItem]
+    total: Decimal
+
+
+# -- board -------------------------------------------------------------------------------------------------------
+
+class BoardQuery(Page):
+    """The goal board of one cycle. Scope it by org unit (and its descendants), an owner, or a manager's
+    reporting line; filter by kind and colour. `levels` are the aggregates one level down (the child units
+    of `org_unit_id`, or the owners when drilling into a unit without descendants or a reporting line)."""
+
+    cycle_id: Id
+    org_unit_id: Id | None = None
+    include_descendants: bool = True
+    owner_id: Id | None = None
+    reports_of: Id | None = Field(default=None, description="a manager: everyone in their reporting line")
+    kind: GoalKind | None = None
+    colour: Colour | None = None
+
+
+class BoardAggregate(Contract):
+    key: str | None
+    name: str | None = None
+    count: int
+    green: int
+    yellow: int
+    red: int
+    weighted_progress: Decimal | None
+    average_confidence: Decimal | None
+
+
+class BoardGoal(Contract):
+    id: str
+    title: str
+    owner: OwnerRef
+    org_unit_id: str | None
+    kind: GoalKind
+    weight: Decimal
+    progress: Decimal
+    confidence: Decimal | None
+    colour: Colour
+    due_on: date
+
+
+class Board(Contract):
+    cycle_id: str
+    total: BoardAggregate
+    levels: list[BoardAggregate]
+    items: list[BoardGoal]
+    next_cursor: str | None = None
+
+
+# -- events ------------------------------------------------------------------------------------------------------
+
+class CycleCreated(Event):
+    type = "jixiao.goals.cycle.created.v1"
+    subject_field = "cycle_id"
+
+    cycle_id: str
+    name: str
+    period: Period
+    starts_on: date
+    ends_on: date
+    red_after_weeks: int
+
+
+class CycleStateChanged(Event):
+    type = "jixiao.goals.cycle.changed.v1"
+    subject_field = "cycle_id"
+
+    cycle_id: str
+    before: CycleState
+    after: CycleState
+
+
+class GoalCreated(Event):
+    type = "jixiao.goals.goal.created.v1"
+    subject_field = "goal_id"
+
+    goal_id: str
+    cycle_id: str
+    parent_id: str | None
+    owner: OwnerRef
+    responsible_id: str
+    org_unit_id: str | None
+    title: str
+    kind: GoalKind
+    weight: Decimal
+    start_on: date
+    due_on: date
+    target: Decimal | None = Field(description="the KPI target, or the only key result's target")
+    unit: str
+    indicator_code: str | None = None
+    template_code: str | None = None
+
+
+class AssignedGoal(Contract):
+    goal_id: str
+    title: str
+    kind: GoalKind
+    weight: Decimal
+    target: Decimal
+    unit: str
+    indicator_code: str
+
+
+class TemplateAssigned(Event):
+    """A template was assigned to one person: the goals it created for them (one event per person of an
+    assign_template call; goals created one by one publish goal.created instead)."""
+
+    type = "jixiao.goals.template.assigned.v1"
+    subject_field = "person_id"
+
+    person_id: str
+    cycle_id: str
+    template_code: str
+    org_unit_id: str | None
+    parent_id: str | None
+    start_on: date
+    due_on: date
+    goals: list[AssignedGoal]
+
+
+class GoalUpdated(Event):
+    """`changes` maps each changed field to `{"before": ..., "after": ...}`."""
+
+    type = "jixiao.goals.goal.updated.v1"
+    subject_field = "goal_id"
+
+    goal_id: str
+    cycle_id: str
+    responsible_id: str
+    changes: dict[str, dict[Literal["before", "after"], Any]]
+    via_proposal_id: str | None = None
+
+
+class GoalProgressed(Event):
+    type = "jixiao.goals.goal.progressed.v1"
+    subject_field = "goal_id"
+
+    goal_id: str
+    cycle_id: str
+    responsible_id: str
+    key_result_id: str | None
+    update_id: int
+    before_value: Decimal | None
+    after_value: Decimal
+    before_progress: Decimal
+    after_progress: Decimal
+    confidence: Decimal | None
+    comment: str
+    at: datetime
+
+
+class GoalStatusChanged(Event):
+    type = "jixiao.goals.goal.status_changed.v1"
+    subject_field = "goal_id"
+
+    goal_id: str
+    cycle_id: str
+    responsible_id: str
+    before: Colour | None
+    after: Colour
+    on: date
+    progress: Decimal
+
+
+class ReviewOpened(Event):
+    """A goal turned red: a review (复盘) is opened for its owner and their manager."""
+
+    type = "jixiao.goals.review.opened.v1"
+    subject_field = "review_id"
+
+    review_id: str
+    goal_id: str
+    cycle_id: str
+    owner_id: str
+    manager_id: str | None
+    opened_on: date
+    reason: str
+
+
+class ReviewCompleted(Event):
+    type = "jixiao.goals.review.completed.v1"
+    subject_field = "review_id"
+
+    review_id: str
+    goal_id: str
+    completed_by: str
+    summary: str
+
+
+class ProposalOpened(Event):
+    type = "jixiao.goals.proposal.opened.v1"
+    subject_field = "negotiation_id"
+
+    negotiation_id: str
+    proposal_id: str
+    cycle_id: str
+    owner_id: str
+    manager_id: str
+    proposed_by: Literal["owner", "manager"]
+    replaces: str | None
+    changes: list[ChangeView]
+    rationale: str
+    allocation_id: str | None = None
+
+
+class ProposalResolved(Event):
+    """`applied` lists every field the accepted proposal changed, with its value before and after."""
+
+    type = "jixiao.goals.proposal.resolved.v1"
+    subject_field = "negotiation_id"
+
+    negotiation_id: str
+    proposal_id: str
+    cycle_id: str
+    owner_id: str
+    manager_id: str
+    outcome: ProposalOutcome
+    comment: str
+    applied: list[FieldChangeApplied] = Field(default_factory=list)
+
+
+class AllocationApplied(Event):
+    type = "jixiao.goals.allocation.applied.v1"
+    subject_field = "allocation_id"
+
+    allocation_id: str
+    parent_goal_id: str
+    method: AllocationMethod
+    factor_weights: dict[str, Decimal]
+    total: Decimal
+    items: list[AllocationItem]
+
+
+class CommitmentChanged(Event):
+    type = "jixiao.goals.commitment.changed.v1"
+    subject_field = "commitment_id"
+
+    commitment_id: str
+    goal_id: str
+    kind: CommitmentKind
+    description: str
+    amount: Decimal | None
+    provider_id: str
+    owner_id: str
+    before: CommitmentState | None
+    after: CommitmentState
+    note: str
+
+
+class IndicatorSaved(Event):
+    type = "jixiao.goals.indicator.saved.v1"
+    subject_field = "code"
+
+    code: str
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+    formula_version: int | None
+
+
+class TemplateSaved(Event):
+    type = "jixiao.goals.template.saved.v1"
+    subject_field = "code"
+
+    code: str
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+
+class CustomFieldsSet(Event):
+    type = "jixiao.goals.customfields.set.v1"
+    subject_field = "person_id"
+
+    cycle_id: str
+    person_id: str
+    before: dict[str, Decimal]
+    after: dict[str, Decimal]
+
+
+ProposalView.model_rebuild()

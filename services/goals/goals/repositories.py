@@ -1,0 +1,404 @@
+"""Repositories: how the use cases load and store goals data. SQLAlchemy 2 style, one session per unit of
+work; `lock=True` takes the row locks (SELECT ... FOR UPDATE) a read-modify-write needs."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, Numeric, func, insert, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from chassis.access import AccessUnitOfWork
+from chassis.db import UTCDateTime
+from goals import models as m
+
+CHUNK = 5000  # ids per IN (...) list
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def _array_type(column) -> str:
+    kind = column.type
+    if isinstance(kind, Numeric):
+        return "numeric[]"
+    if isinstance(kind, Date):
+        return "date[]"
+    if isinstance(kind, Boolean):
+        return "boolean[]"
+    if isinstance(kind, (Integer, BigInteger)):
+        return "bigint[]"
+    if isinstance(kind, UTCDateTime):
+        return "timestamptz[]"
+    return "text[]"
+
+
+def bulk_insert(session: Session, table, rows: Sequence[dict], *, suffix: str = ""):
+    """Insert many rows in one statement. On PostgreSQL, one array per column through unnest() (far cheaper
+    than a multi-row VALUES list: one parameter per column), with `suffix` (ON CONFLICT ..., RETURNING ...)
+    appended and the result returned; elsewhere an ordinary executemany (no suffix there)."""
+    if not rows:
+        return None
+    if session.get_bind().dialect.name != "postgresql":
+        if suffix:
+            raise ValueError("bulk_insert's suffix is for PostgreSQL")
+        return session.execute(insert(table), list(rows))
+    columns = [column for column in table.columns if column.key in rows[0]]
+    params, selects, arrays, aliases = {}, [], [], []
+    for i, (column, values) in enumerate(zip(columns, zip(*(tuple(row[c.key] for c in columns) for row in rows),
+                                                          strict=True), strict=True)):
+        kind = _array_type(column)
+        if isinstance(column.type, JSON):
+            values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+        first = values[0]
+        if all(v == first for v in values):  # the same for every row: one parameter, not an array
+            params[f"c{i}"] = first
+            selects.append(f"CAST(:c{i} AS {kind[:-2]})")
+        else:
+            params[f"c{i}"] = list(values)
+            arrays.append(f"CAST(:c{i} AS {kind})")
+            aliases.append(f"c{i}")
+            selects.append(f"c{i}")
+        if isinstance(column.type, JSON):
+            selects[-1] = f"CAST({selects[-1]} AS json)"
+    names = ", ".join(f'"{column.name}"' for column in columns)
+    source = f" FROM unnest({', '.join(arrays)}) AS t({', '.join(aliases)})" if arrays else ""
+    return session.execute(text(f'INSERT INTO "{table.name}" ({names}) SELECT {", ".join(selects)}{source} {suffix}'),
+                           params)
+
+
+class CycleRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, cycle_id: str, *, lock: bool = False) -> m.Cycle | None:
+        stmt = select(m.Cycle).where(m.Cycle.id == cycle_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def add(self, cycle: m.Cycle) -> None:
+        self.session.add(cycle)
+
+    def page(self, state: str | None, after: tuple[date, str] | None, limit: int) -> list[m.Cycle]:
+        stmt = select(m.Cycle)
+        if state is not None:
+            stmt = stmt.where(m.Cycle.state == state)
+        if after is not None:
+            stmt = stmt.where(tuple_(m.Cycle.starts_on, m.Cycle.id) > tuple_(after[0], after[1]))
+        return list(self.session.scalars(stmt.order_by(m.Cycle.starts_on, m.Cycle.id).limit(limit)))
+
+    def swept(self) -> list[m.Cycle]:
+        """Cycles whose goals the daily sweep colours: running ones."""
+        return list(self.session.scalars(select(m.Cycle).where(m.Cycle.state.in_(("open", "locked")))
+                                         .order_by(m.Cycle.id)))
+
+
+class GoalRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, goal_id: str, *, lock: bool = False) -> m.Goal | None:
+        stmt = select(m.Goal).where(m.Goal.id == goal_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def many(self, goal_ids: Sequence[str], *, lock: bool = False) -> dict[str, m.Goal]:
+        found: dict[str, m.Goal] = {}
+        ids = sorted(set(goal_ids))  # a stable lock order: no deadlocks between writers
+        for chunk in _chunks(ids):
+            stmt = select(m.Goal).where(m.Goal.id.in_(chunk)).order_by(m.Goal.id)
+            if lock:
+                stmt = stmt.with_for_update()
+            found.update((goal.id, goal) for goal in self.session.scalars(stmt))
+        return found
+
+    def add(self, goal: m.Goal) -> None:
+        self.session.add(goal)
+
+    _SUMMARY = (m.Goal.id, m.Goal.parent_id, m.Goal.cycle_id, m.Goal.kind, m.Goal.target, m.Goal.responsible_id,
+                m.Goal.org_unit_id, m.Goal.owner_kind, m.Goal.owner_id)
+
+    def summaries(self, goal_ids: Sequence[str]) -> dict[str, Any]:
+        """Light rows (what allocation needs) by id: no ORM objects for thousands of goals."""
+        found = {}
+        for chunk in _chunks(sorted(set(goal_ids))):
+            found.update((row.id, row) for row in self.session.execute(select(*self._SUMMARY)
+                                                                       .where(m.Goal.id.in_(chunk))))
+        return found
+
+    def children_summaries(self, parent_id: str) -> dict[str, Any]:
+        return {row.id: row for row in self.session.execute(select(*self._SUMMARY)
+                                                            .where(m.Goal.parent_id == parent_id))}
+
+    def key_result_targets(self, goal_ids: Sequence[str]) -> dict[str, list[Any]]:
+        """(id, goal_id, target) rows of the key results of some goals, in position order."""
+        found: dict[str, list[Any]] = defaultdict(list)
+        for chunk in _chunks(list(goal_ids)):
+            for row in self.session.execute(select(m.KeyResult.id, m.KeyResult.goal_id, m.KeyResult.target)
+                                            .where(m.KeyResult.goal_id.in_(chunk))
+                                            .order_by(m.KeyResult.goal_id, m.KeyResult.position)):
+                found[row.goal_id].append(row)
+        return found
+
+    def key_results(self, goal_ids: Sequence[str]) -> dict[str, list[m.KeyResult]]:
+        found: dict[str, list[m.KeyResult]] = defaultdict(list)
+        for chunk in _chunks(list(goal_ids)):
+            for kr in self.session.scalars(select(m.KeyResult).where(m.KeyResult.goal_id.in_(chunk))
+                                           .order_by(m.KeyResult.goal_id, m.KeyResult.position)):
+                found[kr.goal_id].append(kr)
+        return found
+
+    def segments(self, goal_ids: Sequence[str]) -> dict[str, list[m.ScheduleSegment]]:
+        found: dict[str, list[m.ScheduleSegment]] = defaultdict(list)
+        for chunk in _chunks(list(goal_ids)):
+            for piece in self.session.scalars(select(m.ScheduleSegment).where(m.ScheduleSegment.goal_id.in_(chunk))
+                                              .order_by(m.ScheduleSegment.goal_id, m.ScheduleSegment.seq)):
+                found[piece.goal_id].append(piece)
+        return found
+
+    def replace_segments(self, goal_id: str, pieces: Sequence[tuple]) -> None:
+        for piece in self.session.scalars(select(m.ScheduleSegment).where(m.ScheduleSegment.goal_id == goal_id)):
+            self.session.delete(piece)
+        self.session.flush()
+        for seq, (from_on, to_on, from_fraction, to_fraction) in enumerate(pieces):
+            self.session.add(m.ScheduleSegment(goal_id=goal_id, seq=seq, from_on=from_on, to_on=to_on,
+                                               from_fraction=from_fraction, to_fraction=to_fraction))
+
+    def children_totals(self, parent_id: str) -> tuple[int, Decimal, Decimal, Decimal]:
+        """(count, sum of weight x progress, sum of weights, sum of progress) of a goal's children."""
+        row = self.session.execute(
+            select(func.count(), func.coalesce(func.sum(m.Goal.weight * m.Goal.progress), 0),
+                   func.coalesce(func.sum(m.Goal.weight), 0), func.coalesce(func.sum(m.Goal.progress), 0))
+            .where(m.Goal.parent_id == parent_id)
+        ).one()
+        return int(row[0]), Decimal(row[1]), Decimal(row[2]), Decimal(row[3])
+
+    def parent_chain(self, goal_id: str | None, limit: int = 100) -> list[m.Goal]:
+        """The goal and its ancestors, nearest first (bounded: a tree is never this deep)."""
+        chain: list[m.Goal] = []
+        seen: set[str] = set()
+        while goal_id is not None and goal_id not in seen and len(chain) < limit:
+            goal = self.session.get(m.Goal, goal_id)
+            if goal is None:
+                break
+            seen.add(goal_id)
+            chain.append(goal)
+            goal_id = goal.parent_id
+        return chain
+
+    def person_goals(self, cycle_id: str, person_id: str, *, lock: bool = False) -> list[m.Goal]:
+        """A person's own goals in a cycle (the ones whose weights total 100)."""
+        stmt = (select(m.Goal).where(m.Goal.cycle_id == cycle_id, m.Goal.owner_kind == "person",
+                                     m.Goal.owner_id == person_id).order_by(m.Goal.id))
+        if lock:
+            stmt = stmt.with_for_update()
+        return list(self.session.scalars(stmt))
+
+    def page_of_owner(self, cycle_id: str, owner_id: str, after: str | None, limit: int) -> list[m.Goal]:
+        stmt = select(m.Goal).where(m.Goal.cycle_id == cycle_id, m.Goal.owner_id == owner_id)
+        if after is not None:
+            stmt = stmt.where(m.Goal.id > after)
+        return list(self.session.scalars(stmt.order_by(m.Goal.id).limit(limit)))
+
+    def subtree(self, root_id: str, depth: int) -> list[m.Goal]:
+        """Descendants of a goal, level by level, down to `depth` levels."""
+        found: list[m.Goal] = []
+        level = [root_id]
+        seen = {root_id}
+        for _ in range(depth):
+            if not level:
+                break
+            children: list[m.Goal] = []
+            for chunk in _chunks(level):
+                children.extend(self.session.scalars(select(m.Goal).where(m.Goal.parent_id.in_(chunk))
+                                                     .order_by(m.Goal.id)))
+            children = [c for c in children if c.id not in seen]
+            seen.update(c.id for c in children)
+            found.extend(children)
+            level = [c.id for c in children]
+        return found
+
+
+class ProgressRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, update: m.ProgressUpdate) -> m.ProgressUpdate:
+        self.session.add(update)
+        self.session.flush()
+        return update
+
+    def page(self, goal_id: str, before: int | None, limit: int) -> list[m.ProgressUpdate]:
+        """Newest first."""
+        stmt = select(m.ProgressUpdate).where(m.ProgressUpdate.goal_id == goal_id)
+        if before is not None:
+            stmt = stmt.where(m.ProgressUpdate.id < before)
+        return list(self.session.scalars(stmt.order_by(m.ProgressUpdate.id.desc()).limit(limit)))
+
+
+class NegotiationRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, negotiation_id: str, *, lock: bool = False) -> m.Negotiation | None:
+        stmt = select(m.Negotiation).where(m.Negotiation.id == negotiation_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def between(self, cycle_id: str, owner_id: str, manager_id: str, *, lock: bool = False) -> m.Negotiation | None:
+        stmt = select(m.Negotiation).where(m.Negotiation.cycle_id == cycle_id, m.Negotiation.owner_id == owner_id,
+                                           m.Negotiation.manager_id == manager_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def between_many(self, cycle_id: str, owner_ids: Sequence[str], manager_id: str) -> dict[str, m.Negotiation]:
+        found = {}
+        for chunk in _chunks(sorted(set(owner_ids))):
+            stmt = (select(m.Negotiation).where(m.Negotiation.cycle_id == cycle_id,
+                                                m.Negotiation.owner_id.in_(chunk),
+                                                m.Negotiation.manager_id == manager_id)
+                    .order_by(m.Negotiation.id).with_for_update())
+            found.update((n.owner_id, n) for n in self.session.scalars(stmt))
+        return found
+
+    def of_proposal(self, proposal_id: str) -> str | None:
+        return self.session.scalars(select(m.NegotiationEntry.negotiation_id)
+                                    .where(m.NegotiationEntry.proposal_id == proposal_id).limit(1)).first()
+
+    def entries(self, negotiation_ids: Sequence[str]) -> dict[str, list[m.NegotiationEntry]]:
+        found: dict[str, list[m.NegotiationEntry]] = defaultdict(list)
+        for chunk in _chunks(list(negotiation_ids)):
+            for entry in self.session.scalars(select(m.NegotiationEntry)
+                                              .where(m.NegotiationEntry.negotiation_id.in_(chunk))
+                                              .order_by(m.NegotiationEntry.negotiation_id, m.NegotiationEntry.seq)):
+                found[entry.negotiation_id].append(entry)
+        return found
+
+    def of_goal(self, goal_id: str) -> list[m.Negotiation]:
+        ids = select(m.ProposalGoal.negotiation_id).where(m.ProposalGoal.goal_id == goal_id).distinct()
+        return list(self.session.scalars(select(m.Negotiation).where(m.Negotiation.id.in_(ids))
+                                         .order_by(m.Negotiation.created_at, m.Negotiation.id)))
+
+
+class CommitmentRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, commitment_id: str, *, lock: bool = False) -> m.Commitment | None:
+        stmt = select(m.Commitment).where(m.Commitment.id == commitment_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def of_goal(self, goal_id: str) -> list[m.Commitment]:
+        return list(self.session.scalars(select(m.Commitment).where(m.Commitment.goal_id == goal_id)
+                                         .order_by(m.Commitment.created_at, m.Commitment.id)))
+
+    def history(self, commitment_ids: Sequence[str]) -> dict[str, list[m.CommitmentChange]]:
+        found: dict[str, list[m.CommitmentChange]] = defaultdict(list)
+        for chunk in _chunks(list(commitment_ids)):
+            for change in self.session.scalars(select(m.CommitmentChange)
+                                               .where(m.CommitmentChange.commitment_id.in_(chunk))
+                                               .order_by(m.CommitmentChange.id)):
+                found[change.commitment_id].append(change)
+        return found
+
+
+class ReviewRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, review_id: str, *, lock: bool = False) -> m.Review | None:
+        stmt = select(m.Review).where(m.Review.id == review_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def page_for(self, person_id: str, state: str | None, cycle_id: str | None, after: str | None,
+                 limit: int) -> list[m.Review]:
+        stmt = select(m.Review).where((m.Review.owner_id == person_id) | (m.Review.manager_id == person_id))
+        if state is not None:
+            stmt = stmt.where(m.Review.state == state)
+        if cycle_id is not None:
+            stmt = stmt.where(m.Review.cycle_id == cycle_id)
+        if after is not None:
+            stmt = stmt.where(m.Review.id > after)
+        return list(self.session.scalars(stmt.order_by(m.Review.id).limit(limit)))
+
+
+class LibraryRepository:
+    """The indicator library, formula versions, templates and custom field values."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def indicator(self, code: str, *, lock: bool = False) -> m.Indicator | None:
+        stmt = select(m.Indicator).where(m.Indicator.code == code)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def indicators(self, codes: Iterable[str] | None = None) -> dict[str, m.Indicator]:
+        stmt = select(m.Indicator)
+        if codes is not None:
+            stmt = stmt.where(m.Indicator.code.in_(sorted(set(codes))))
+        return {i.code: i for i in self.session.scalars(stmt.order_by(m.Indicator.code))}
+
+    def indicator_page(self, after: str | None, limit: int) -> list[m.Indicator]:
+        stmt = select(m.Indicator)
+        if after is not None:
+            stmt = stmt.where(m.Indicator.code > after)
+        return list(self.session.scalars(stmt.order_by(m.Indicator.code).limit(limit)))
+
+    def formula_versions(self, codes: Iterable[str]) -> dict[str, list[m.FormulaVersion]]:
+        found: dict[str, list[m.FormulaVersion]] = defaultdict(list)
+        for version in self.session.scalars(select(m.FormulaVersion)
+                                            .where(m.FormulaVersion.indicator_code.in_(sorted(set(codes))))
+                                            .order_by(m.FormulaVersion.indicator_code, m.FormulaVersion.version)):
+            found[version.indicator_code].append(version)
+        return found
+
+    def template(self, code: str, *, lock: bool = False) -> m.Template | None:
+        stmt = select(m.Template).where(m.Template.code == code)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def template_page(self, job_family: str | None, after: str | None, limit: int) -> list[m.Template]:
+        stmt = select(m.Template)
+        if job_family is not None:
+            stmt = stmt.where(m.Template.job_family == job_family)
+        if after is not None:
+            stmt = stmt.where(m.Template.code > after)
+        return list(self.session.scalars(stmt.order_by(m.Template.code).limit(limit)))
+
+    def custom_values(self, cycle_id: str, person_id: str, *, lock: bool = False) -> dict[str, m.CustomFieldValue]:
+        stmt = select(m.CustomFieldValue).where(m.CustomFieldValue.cycle_id == cycle_id,
+                                                m.CustomFieldValue.person_id == person_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return {v.field: v for v in self.session.scalars(stmt)}
+
+
+class GoalsUnitOfWork(AccessUnitOfWork):
+    """The goals unit of work: `uow.access` (chassis.access) and the repositories."""
+
+    def open(self, session: Session) -> None:
+        super().open(session)
+        self.cycles = CycleRepository(session)
+        self.goals = GoalRepository(session)
+        self.progress = ProgressRepository(session)
+        self.negotiations = NegotiationRepository(session)
+        self.commitments = CommitmentRepository(session)
+        self.reviews = ReviewRepository(session)
+        self.library = LibraryRepository(session)

@@ -1,0 +1,150 @@
+"""The goal board: one cycle's goals scoped to an org unit (and its descendants), an owner, or a manager's
+reporting line, filtered by kind and colour; aggregates for the whole scope and one level down (count by
+colour, weighted progress, average confidence), and the goals themselves a page at a time.
+
+The aggregates are one GROUP BY over the goals (by org unit, or by owner), folded into levels here: sums add
+up, so a level is the sum of its units (domain/board.py is the reference for the arithmetic)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import ARRAY, String, and_, any_, case, cast, func, literal, select
+
+from chassis.errors import InvalidInput
+from contracts import goals as c
+from goals import models as m
+from goals.access import can, person_resource, require, unit_resource
+from goals.usecases.common import load_cycle
+from goals.views import decode_cursor, encode_cursor
+
+QUANTUM = Decimal("0.0001")
+
+
+@dataclass
+class Sums:
+    count: int = 0
+    green: int = 0
+    yellow: int = 0
+    red: int = 0
+    weighted: Decimal = Decimal(0)
+    weights: Decimal = Decimal(0)
+    progress: Decimal = Decimal(0)
+    confidence: Decimal = Decimal(0)
+    confident: int = 0
+
+    def add(self, row) -> None:
+        self.count += row.count
+        self.green += row.green
+        self.yellow += row.yellow
+        self.red += row.red
+        self.weighted += Decimal(row.weighted or 0)
+        self.weights += Decimal(row.weights or 0)
+        self.progress += Decimal(row.progress or 0)
+        self.confidence += Decimal(row.confidence or 0)
+        self.confident += row.confident
+
+    def view(self, key: str | None, name: str | None) -> c.BoardAggregate:
+        if not self.count:
+            progress = None
+        elif self.weights:
+            progress = (self.weighted / self.weights).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+        else:
+            progress = (self.progress / self.count).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+        confidence = ((self.confidence / self.confident).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+                      if self.confident else None)
+        return c.BoardAggregate(key=key, name=name, count=self.count, green=self.green, yellow=self.yellow,
+                                red=self.red, weighted_progress=progress, average_confidence=confidence)
+
+
+def _member_of(session, column, values: Sequence[str]):
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(cast(literal(list(values), ARRAY(String)), ARRAY(String)))
+    return column.in_(list(values))
+
+
+def board(uow, actor, query: c.BoardQuery) -> c.Board:
+    scopes = [x for x in (query.org_unit_id, query.owner_id, query.reports_of) if x is not None]
+    if len(scopes) > 1:
+        raise InvalidInput.field("org_unit_id", "scope the board by one of org_unit_id, owner_id, reports_of")
+    after = decode_cursor(query.cursor)
+    with uow:
+        load_cycle(uow, query.cycle_id)
+        session = uow.session
+        index = uow.access.index
+        g = m.Goal
+        where = [g.cycle_id == query.cycle_id]
+        if query.org_unit_id is not None:
+            unit = query.org_unit_id
+            if index.unit(unit) is None:
+                raise InvalidInput.field("org_unit_id", "no such org unit in the directory")
+            if not can(uow, actor, "company.manage"):
+                require(uow, actor, "goal.read", unit_resource(unit))
+            if query.include_descendants:
+                units = index.units_within(unit)
+                group_of = {unit: unit}
+                for child in sorted(u.id for u in index.units.values() if u.parent_id == unit):
+                    group_of.update(dict.fromkeys(index.units_within(child), child))
+                key, names = g.org_unit_id, {u: index.unit(u).name for u in set(group_of.values())}
+            else:
+                units, group_of, key, names = [unit], None, g.owner_id, None
+            where.append(_member_of(session, g.org_unit_id, units))
+        else:
+            person = query.owner_id or query.reports_of or (actor.subject if actor else None)
+            if person is None:
+                raise InvalidInput.field("owner_id", "give the scope of the board")
+            require(uow, actor, "goal.read", person_resource(person))
+            if query.reports_of is not None:
+                line = index.reporting_line(person)
+                group_of = {}
+                for report in sorted(p for p in line if index.manager_of(p) == person):
+                    group_of[report] = report
+                    group_of.update(dict.fromkeys(index.reporting_line(report), report))
+                where.append(_member_of(session, g.owner_id, line) if line else g.owner_id.is_(None))
+                key = g.owner_id
+                names = {p: getattr(index.person(p), "name", None) for p in set(group_of.values())}
+            else:
+                where.append(g.owner_id == person)
+                group_of, key, names = None, g.kind, None
+        if query.kind is not None:
+            where.append(g.kind == query.kind)
+        if query.colour is not None:
+            where.append(g.colour == query.colour)
+
+        def count_of(colour: str):
+            return func.sum(case((g.colour == colour, 1), else_=0))
+
+        rows = session.execute(
+            select(key.label("key"), func.count().label("count"), count_of("green").label("green"),
+                   count_of("yellow").label("yellow"), count_of("red").label("red"),
+                   func.sum(g.weight * g.progress).label("weighted"), func.sum(g.weight).label("weights"),
+                   func.sum(g.progress).label("progress"), func.sum(g.confidence).label("confidence"),
+                   func.count(g.confidence).label("confident"))
+            .where(and_(*where)).group_by(key)
+        ).all()
+        total = Sums()
+        levels: dict[str, Sums] = {}
+        for row in rows:
+            total.add(row)
+            level = group_of.get(row.key, row.key) if group_of is not None else row.key
+            levels.setdefault(level, Sums()).add(row)
+        page_where = [*where, g.id > after[0]] if after else where
+        goals = session.execute(
+            select(g.id, g.title, g.owner_kind, g.owner_id, g.org_unit_id, g.kind, g.weight, g.progress,
+                   g.confidence, g.colour, g.due_on, g.responsible_id)
+            .where(and_(*page_where)).order_by(g.id).limit(query.limit + 1)
+        ).all()
+        more = len(goals) > query.limit
+        goals = goals[:query.limit]
+        items = [c.BoardGoal(id=r.id, title=r.title, owner=c.OwnerRef(kind=r.owner_kind, id=r.owner_id),
+                             org_unit_id=r.org_unit_id, kind=r.kind, weight=r.weight, progress=r.progress,
+                             confidence=r.confidence, colour=r.colour, due_on=r.due_on)
+                 for r in goals]
+        level_names = names or {}
+        if names is None and key is g.owner_id:
+            level_names = {k: getattr(index.person(k), "name", None) for k in levels}
+        return c.Board(
+            cycle_id=query.cycle_id, total=total.view(None, None),
+            levels=[levels[k].view(k, level_names.get(k)) for k in sorted(levels, key=str)],
+            items=items, next_cursor=encode_cursor(goals[-1].id) if more else None)

@@ -1,0 +1,87 @@
+"""Resource commitments: what a manager promised for a goal (training, a budget, another unit's collaboration),
+tracked as promised -> delivered / missed, every move with who, when and a note."""
+from __future__ import annotations
+
+from chassis.errors import Forbidden, InvalidInput, NotFound
+from contracts import goals as c
+from goals import models as m
+from goals.access import GoalRef, can, require
+from goals.domain import commitments as rules
+from goals.domain.cycles import Change
+from goals.usecases.common import allow, check_version, load_cycle, load_goal, new_id, touch
+from goals.views import commitment_view
+
+
+def _event(commitment: m.Commitment, goal: m.Goal, before: str | None, note: str) -> c.CommitmentChanged:
+    return c.CommitmentChanged(commitment_id=commitment.id, goal_id=goal.id, kind=commitment.kind,
+                               description=commitment.description, amount=commitment.amount,
+                               provider_id=commitment.provider_id, owner_id=goal.responsible_id, before=before,
+                               after=commitment.state, note=note)
+
+
+def record_commitment(uow, actor, command: c.RecordCommitment) -> c.CommitmentView:
+    if command.kind == "budget" and command.amount is None:
+        raise InvalidInput.field("amount", "a budget commitment needs an amount")
+    if command.amount is not None and command.currency is None:
+        raise InvalidInput.field("currency", "an amount needs its currency")
+    if command.kind == "collaboration" and command.from_org_unit_id is None:
+        raise InvalidInput.field("from_org_unit_id", "say which unit's collaboration is promised")
+    with uow:
+        goal = load_goal(uow, command.goal_id)
+        require(uow, actor, "commitment.record", GoalRef.of(goal))
+        allow(load_cycle(uow, goal.cycle_id), Change.PROGRESS)
+        if command.from_org_unit_id is not None and uow.access.index.unit(command.from_org_unit_id) is None:
+            raise InvalidInput.field("from_org_unit_id", "no such org unit in the directory")
+        shape = rules.Commitment(new_id(), goal.id, command.description, actor.subject, command.due_on)
+        now = uow.now()
+        commitment = m.Commitment(id=shape.id, goal_id=goal.id, kind=command.kind, description=shape.description,
+                                  amount=command.amount, currency=command.currency,
+                                  from_org_unit_id=command.from_org_unit_id, provider_id=actor.subject,
+                                  due_on=command.due_on, state=shape.state.value, created_at=now, updated_at=now,
+                                  version=1)
+        change = m.CommitmentChange(commitment_id=commitment.id, before=None, after=commitment.state,
+                                    actor_id=actor.subject, at=now, note="")
+        uow.session.add(commitment)
+        uow.session.flush()
+        uow.session.add(change)
+        uow.publish(_event(commitment, goal, None, ""))
+        return commitment_view(commitment, [change])
+
+
+def update_commitment(uow, actor, command: c.UpdateCommitment) -> c.CommitmentView:
+    with uow:
+        commitment = uow.commitments.get(command.commitment_id, lock=True)
+        if commitment is None:
+            raise NotFound(f"no commitment {command.commitment_id}",
+                           errors=[{"field": "commitment_id", "message": "no such commitment"}])
+        goal = load_goal(uow, commitment.goal_id)
+        ref = GoalRef.of(goal)
+        # the provider and the owner's managers say it was delivered or missed; so may the owner, who received it
+        if not ((actor is not None and actor.subject in (commitment.provider_id, goal.responsible_id))
+                or can(uow, actor, "commitment.record", ref)):
+            reason = "only the provider, the goal's owner or their managers update a commitment"
+            uow.record_denial(actor, "commitment.update", ref.resource, reason)
+            raise Forbidden(reason)
+        check_version(commitment, command.expected_version)
+        allow(load_cycle(uow, goal.cycle_id), Change.PROGRESS)
+        current = rules.Commitment(commitment.id, goal.id, commitment.description, commitment.provider_id,
+                                   commitment.due_on, rules.CommitmentState(commitment.state))
+        moved, record = rules.move(current, rules.CommitmentState(command.state), actor_id=actor.subject,
+                                   at=uow.now(), note=command.note)
+        before = commitment.state
+        commitment.state = moved.state.value
+        touch(commitment, uow)
+        uow.session.add(m.CommitmentChange(commitment_id=commitment.id, before=before, after=commitment.state,
+                                           actor_id=record.actor_id, at=record.at, note=record.note))
+        uow.publish(_event(commitment, goal, before, command.note))
+        uow.session.flush()
+        return commitment_view(commitment, uow.commitments.history([commitment.id]).get(commitment.id, []))
+
+
+def list_commitments(uow, actor, command: c.ListCommitments) -> c.CommitmentList:
+    with uow:
+        goal = load_goal(uow, command.goal_id)
+        require(uow, actor, "goal.read", GoalRef.of(goal))
+        rows = uow.commitments.of_goal(goal.id)
+        history = uow.commitments.history([r.id for r in rows])
+        return c.CommitmentList(items=[commitment_view(r, history.get(r.id, [])) for r in rows])

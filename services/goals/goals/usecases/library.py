@@ -1,0 +1,390 @@
+"""Assessment models: the indicator library (with versioned formulas), job-family templates, industry presets
+installed as data, custom field values, assigning a template to many people at once, and score cards."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from chassis.errors import InvalidInput, NotFound, Unprocessable
+from contracts import goals as c
+from goals import models as m
+from goals.access import GoalRef, ManyPeople, person_resource, require
+from goals.domain import formula as formulas
+from goals.domain import templates as t
+from goals.domain.cycles import Change
+from goals.domain.errors import DomainError
+from goals.domain.presets import load_preset, preset_codes
+from goals.domain.status import schedule_status
+from goals.domain.weights import check_weights_so_far
+from goals.repositories import bulk_insert
+from goals.rules import build_schedule
+from goals.usecases.common import allow, load_cycle, load_goal, new_id, reassess, roll_up, today
+from goals.usecases.progress import _pinned_formulas, recompute_formulas
+from goals.views import decode_cursor, encode_cursor, indicator_view, template_view
+
+# -- the library as domain objects ---------------------------------------------------------------------------------
+
+def _indicator_data(row: m.Indicator, formula: str | None) -> dict[str, Any]:
+    return {"code": row.code, "name": row.name, "kind": row.kind, "direction": row.direction, "unit": row.unit,
+            "cumulative": row.cumulative,
+            "target": row.target, "green": row.green, "yellow": row.yellow, "scoring": row.scoring,
+            "formula": formula if row.has_formula else None, "description": row.description}
+
+
+def library_of(uow, codes: Sequence[str], cycle: m.Cycle | None = None) -> dict[str, t.Indicator]:
+    """Domain indicators by code; formula indicators carry the version `cycle` keeps (else the latest)."""
+    rows = uow.library.indicators(codes)
+    formula_codes = [code for code, row in rows.items() if row.has_formula]
+    if cycle is not None:
+        texts = _pinned_formulas(uow, cycle, formula_codes)
+    else:
+        texts = {code: versions[-1].text for code, versions in uow.library.formula_versions(formula_codes).items()}
+    return {code: t.Indicator.model_validate(_indicator_data(row, texts.get(code))) for code, row in rows.items()}
+
+
+def domain_template(row: m.Template) -> t.Template:
+    return t.Template.model_validate({"code": row.code, "name": row.name, "job_family": row.job_family,
+                                      "custom_fields": row.custom_fields, "items": row.items})
+
+
+def _parse_formula(text: str, field: str = "formula") -> None:
+    try:
+        formulas.parse(text)
+    except formulas.FormulaError as error:
+        raise formulas.FormulaError(error.message, error.position, field=field) from None
+
+
+def _json_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON-able, with numbers in one canonical form (98 and 98.000000 alike) so that equal values compare equal."""
+    return {k: (format(v.normalize(), "f") if isinstance(v, Decimal) else v) for k, v in values.items()}
+
+
+# -- indicators and templates ----------------------------------------------------------------------------------------
+
+def _save_indicator(uow, actor, data: dict[str, Any], preset: str | None) -> c.IndicatorView:
+    if data.get("formula") is not None:
+        _parse_formula(data["formula"])
+    indicator = t.Indicator.model_validate(data)
+    row = uow.library.indicator(indicator.code, lock=True)
+    versions = uow.library.formula_versions([indicator.code]).get(indicator.code, [])
+    before = None
+    now = uow.now()
+    values = {"name": indicator.name, "kind": indicator.kind.value, "direction": indicator.direction.value,
+              "unit": indicator.unit, "cumulative": indicator.cumulative, "target": indicator.target,
+              "green": indicator.green, "yellow": indicator.yellow,
+              "scoring": indicator.scoring.model_dump(mode="json"),
+              "has_formula": indicator.formula is not None, "description": indicator.description}
+    if row is None:
+        row = m.Indicator(code=indicator.code, preset=preset, created_at=now, updated_at=now, version=1, **values)
+        uow.session.add(row)
+        uow.session.flush()
+    else:
+        before = _json_values({**{k: getattr(row, k) for k in values},
+                               "formula": versions[-1].text if versions and row.has_formula else None})
+        if before != _json_values({**values, "formula": indicator.formula}):
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.version += 1
+            row.updated_at = now
+    if indicator.formula is not None and (not versions or versions[-1].text != indicator.formula):
+        history = [formulas.FormulaVersion(v.indicator_code, v.version, v.text, v.created_at) for v in versions]
+        version = formulas.next_version(history, indicator.code, indicator.formula, now)
+        stored = m.FormulaVersion(indicator_code=indicator.code, version=version.version, text=version.text,
+                                  created_by=actor.subject if actor else "service:goals", created_at=now)
+        uow.session.add(stored)
+        versions = [*versions, stored]
+    after = _json_values({**values, "formula": indicator.formula})
+    view = indicator_view(row, versions)
+    if before != after:
+        uow.publish(c.IndicatorSaved(code=row.code, before=before, after=after, formula_version=view.formula_version))
+    return view
+
+
+def save_indicator(uow, actor, command: c.SaveIndicator) -> c.IndicatorView:
+    with uow:
+        require(uow, actor, "company.manage")
+        return _save_indicator(uow, actor, command.model_dump(mode="python"), None)
+
+
+def _save_template(uow, data: dict[str, Any], preset: str | None) -> c.TemplateView:
+    template = t.Template.model_validate(data)
+    library = library_of(uow, [item.indicator for item in template.items])
+    t.validate_template(template, library)
+    row = uow.library.template(template.code, lock=True)
+    now = uow.now()
+    values = {"name": template.name, "job_family": template.job_family,
+              "custom_fields": list(template.custom_fields),
+              "items": [item.model_dump(mode="json") for item in template.items]}
+    before = None
+    if row is None:
+        row = m.Template(code=template.code, preset=preset, created_at=now, updated_at=now, version=1, **values)
+        uow.session.add(row)
+    else:
+        before = {k: getattr(row, k) for k in values}
+        if before != values:
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.version += 1
+            row.updated_at = now
+    if before != values:
+        uow.publish(c.TemplateSaved(code=row.code, before=before, after=values))
+    return template_view(row)
+
+
+def save_template(uow, actor, command: c.SaveTemplate) -> c.TemplateView:
+    with uow:
+        require(uow, actor, "company.manage")
+        return _save_template(uow, command.model_dump(mode="python"), None)
+
+
+def list_indicators(uow, actor, command: c.ListIndicators) -> c.IndicatorList:
+    after = decode_cursor(command.cursor)
+    with uow:
+        rows = uow.library.indicator_page(after[0] if after else None, command.limit + 1)
+        more = len(rows) > command.limit
+        rows = rows[:command.limit]
+        versions = uow.library.formula_versions([r.code for r in rows])
+        return c.IndicatorList(items=[indicator_view(r, versions.get(r.code, [])) for r in rows],
+                               next_cursor=encode_cursor(rows[-1].code) if more else None)
+
+
+def list_templates(uow, actor, command: c.ListTemplates) -> c.TemplateList:
+    after = decode_cursor(command.cursor)
+    with uow:
+        rows = uow.library.template_page(command.job_family, after[0] if after else None, command.limit + 1)
+    more = len(rows) > command.limit
+    rows = rows[:command.limit]
+    return c.TemplateList(items=[template_view(r) for r in rows],
+                          next_cursor=encode_cursor(rows[-1].code) if more else None)
+
+
+def list_presets(uow, actor) -> c.PresetList:
+    items = []
+    for code in preset_codes():
+        preset = load_preset(code)
+        items.append(c.PresetView(code=preset.code, name=preset.name, description=preset.description,
+                                  indicators=[i.code for i in preset.indicators],
+                                  templates=[x.code for x in preset.templates]))
+    return c.PresetList(items=items)
+
+
+def install_preset(uow, actor, command: c.InstallPreset) -> c.PresetView:
+    preset = load_preset(command.code)
+    with uow:
+        require(uow, actor, "company.manage")
+        for indicator in preset.indicators:
+            _save_indicator(uow, actor, indicator.model_dump(mode="python"), preset.code)
+        uow.session.flush()
+        for template in preset.templates:
+            _save_template(uow, template.model_dump(mode="python"), preset.code)
+    return c.PresetView(code=preset.code, name=preset.name, description=preset.description,
+                        indicators=[i.code for i in preset.indicators], templates=[x.code for x in preset.templates])
+
+
+# -- formulas and custom fields ------------------------------------------------------------------------------------
+
+def check_formula(command: c.CheckFormula) -> c.FormulaCheck:
+    parsed = formulas.parse(command.formula)
+    result = formulas.check(parsed, set(command.variables), expect=None)
+    return c.FormulaCheck(ok=True, result_type=result.value, variables=sorted(parsed.variables))
+
+
+def set_custom_fields(uow, actor, command: c.SetCustomFields) -> c.CustomFieldsView:
+    with uow:
+        cycle = load_cycle(uow, command.cycle_id)
+        allow(cycle, Change.PROGRESS if cycle.state != "draft" else Change.DEFINE)
+        if uow.access.index.person(command.person_id) is None:
+            raise InvalidInput.field("person_id", "no such person in the directory")
+        require(uow, actor, "people.configure", person_resource(command.person_id))
+        stored = uow.library.custom_values(cycle.id, command.person_id, lock=True)
+        before = {name: row.value for name, row in stored.items()}
+        for name, value in sorted(command.values.items()):
+            row = stored.get(name)
+            if row is None:
+                uow.session.add(m.CustomFieldValue(cycle_id=cycle.id, person_id=command.person_id, field=name,
+                                                   value=value, updated_at=uow.now()))
+            else:
+                row.value, row.updated_at = value, uow.now()
+        after = {**before, **command.values}
+        recomputed: list[str] = []
+        if after != before:
+            uow.session.flush()
+            uow.publish(c.CustomFieldsSet(cycle_id=cycle.id, person_id=command.person_id, before=before, after=after))
+            templates = uow.session.scalars(select(m.Goal.template_code).where(
+                m.Goal.cycle_id == cycle.id, m.Goal.owner_id == command.person_id, m.Goal.computed.is_(True))
+                .distinct()).all()
+            for code in sorted(templates):
+                recomputed += recompute_formulas(uow, cycle.id, command.person_id, code, list(command.values))
+        return c.CustomFieldsView(cycle_id=cycle.id, person_id=command.person_id, values=after,
+                                  recomputed_goal_ids=recomputed)
+
+
+# -- assigning a template ------------------------------------------------------------------------------------------
+
+def _error_items(error: DomainError) -> list[c.ErrorItem]:
+    return [c.ErrorItem(field=error.field or "person_id", message=error.message)]
+
+
+def assign_template(uow, actor, command: c.AssignTemplate) -> c.AssignmentResult:
+    """Instantiate a template for every assignee in one transaction; a person who cannot get it (outside the
+    actor's reach, not in the directory, already assigned, weights already taken) is reported, not fatal.
+    One template.assigned event per person lists the goals created for them."""
+    with uow:
+        cycle = load_cycle(uow, command.cycle_id)
+        allow(cycle, Change.DEFINE)
+        row = uow.library.template(command.template_code)
+        if row is None:
+            raise NotFound(f"no template {command.template_code}",
+                           errors=[{"field": "template_code", "message": "no such template"}])
+        template = domain_template(row)
+        library = library_of(uow, [item.indicator for item in template.items], cycle)
+        parent = None
+        if command.parent_goal_id is not None:
+            parent = load_goal(uow, command.parent_goal_id, lock=True, field="parent_goal_id")
+            require(uow, actor, "goal.read", GoalRef.of(parent))
+        outcomes = t.instantiate_all(template, library, [t.Assignee(a.person_id, a.targets)
+                                                         for a in command.assignees])
+        people = [o.person_id for o in outcomes if o.ok]
+        taken = _weights_taken(uow, cycle.id, people, template.code)
+        index = uow.access.index
+        schedule = build_schedule(cycle.starts_on, cycle.ends_on)
+        start_colour = _starting_colour(cycle, schedule, today(uow))
+        now = uow.now()
+        scoring = {item.indicator: library[item.indicator].scoring.model_dump(mode="json") for item in template.items}
+        access = ManyPeople(uow, actor, "goal.create")
+        goals, krs, events, results = [], [], [], []
+        for outcome in outcomes:
+            person = index.person(outcome.person_id)
+            errors: list[c.ErrorItem] = []
+            if not outcome.ok:
+                errors = _error_items(outcome.error)
+            elif person is None:
+                errors = [c.ErrorItem(field="person_id", message="no such person in the directory")]
+            else:
+                allowed, reason = access.decide(outcome.person_id)
+                if not allowed:
+                    uow.record_denial(actor, "goal.create", person_resource(outcome.person_id), reason)
+                    errors = [c.ErrorItem(field="person_id", message=reason)]
+                elif outcome.person_id in taken:
+                    errors = [c.ErrorItem(field="person_id", message=taken[outcome.person_id])]
+            if errors:
+                results.append(c.AssignmentOutcome(person_id=outcome.person_id, ok=False, errors=errors))
+                continue
+            created = []
+            for draft in outcome.drafts:
+                goal_id = new_id()
+                goals.append(_draft_row(goal_id, draft, cycle, person.org_unit_id, parent, start_colour, template.code,
+                                        actor.subject, now, scoring[draft.indicator_code]))
+                if draft.kind.value == "okr":
+                    krs.append({"id": new_id(), "goal_id": goal_id, "position": 0, "title": draft.title,
+                                "start_value": Decimal(0), "target": draft.target, "current": Decimal(0),
+                                "unit": draft.unit, "weight": Decimal(1)})
+                created.append(c.AssignedGoal(goal_id=goal_id, title=draft.title, kind=draft.kind.value,
+                                              weight=draft.weight, target=draft.target, unit=draft.unit,
+                                              indicator_code=draft.indicator_code))
+            events.append(c.TemplateAssigned(
+                person_id=outcome.person_id, cycle_id=cycle.id, template_code=template.code,
+                org_unit_id=person.org_unit_id, parent_id=parent.id if parent else None, start_on=cycle.starts_on,
+                due_on=cycle.ends_on, goals=created))
+            results.append(c.AssignmentOutcome(person_id=outcome.person_id, ok=True,
+                                               goal_ids=[g.goal_id for g in created]))
+        bulk_insert(uow.session, m.Goal.__table__, goals)
+        bulk_insert(uow.session, m.KeyResult.__table__, krs)
+        uow.publish(*events)
+        if parent is not None and goals:
+            reassess(uow, roll_up(uow, parent.id))
+        created = sum(1 for r in results if r.ok)
+        return c.AssignmentResult(template_code=template.code, cycle_id=cycle.id, created=created,
+                                  failed=len(results) - created, goals_created=len(goals), results=results)
+
+
+def _weights_taken(uow, cycle_id: str, people: Sequence[str], template_code: str) -> dict[str, str]:
+    """People who cannot take a template's 100 weight points: why, by person."""
+    found: dict[str, dict[str, Decimal]] = {}
+    assigned: set[str] = set()
+    for start in range(0, len(people), 5000):
+        chunk = people[start:start + 5000]
+        for row in uow.session.execute(select(m.Goal.owner_id, m.Goal.id, m.Goal.weight, m.Goal.template_code).where(
+                m.Goal.cycle_id == cycle_id, m.Goal.owner_kind == "person", m.Goal.owner_id.in_(chunk))):
+            found.setdefault(row.owner_id, {})[row.id] = row.weight
+            if row.template_code == template_code:
+                assigned.add(row.owner_id)
+    taken = {}
+    for person, weights in found.items():
+        if person in assigned:
+            taken[person] = f"already has template {template_code} in this cycle"
+            continue
+        try:
+            check_weights_so_far(weights, adding=Decimal(100))
+        except DomainError:
+            total = sum(weights.values(), Decimal(0))
+            taken[person] = f"already has goals weighing {total}; the template needs all 100"
+    return taken
+
+
+def _starting_colour(cycle: m.Cycle, schedule, on) -> str:
+    """The colour of a goal with no progress yet on the cycle's schedule."""
+    return schedule_status(schedule, Decimal(0), on, cycle.red_after_weeks).colour.value
+
+
+def _draft_row(goal_id: str, draft: t.GoalDraft, cycle: m.Cycle, org_unit: str | None, parent: m.Goal | None,
+               colour: str, template_code: str, creator: str, now, scoring: dict[str, Any]) -> dict[str, Any]:
+    kpi = draft.kind.value == "kpi"
+    thresholds = draft.thresholds
+    return {
+        "id": goal_id, "cycle_id": cycle.id, "parent_id": parent.id if parent else None, "owner_kind": "person",
+        "owner_id": draft.owner_id, "responsible_id": draft.owner_id, "org_unit_id": org_unit, "title": draft.title,
+        "description": "", "kind": draft.kind.value, "weight": draft.weight, "start_on": cycle.starts_on,
+        "due_on": cycle.ends_on, "schedule": "linear", "direction": draft.direction.value if kpi else None,
+        "target": draft.target if kpi else None, "unit": draft.unit,
+        "cumulative": kpi and draft.cumulative, "green": thresholds.green if kpi and thresholds else None,
+        "yellow": thresholds.yellow if kpi and thresholds else None, "actual": None, "kpi_band": None,
+        "own_progress": Decimal(0), "progress": Decimal(0), "confidence": None, "colour": colour,
+        "colour_since": now.date(), "resources_needed": [], "indicator_code": draft.indicator_code,
+        "template_code": template_code, "computed": draft.formula is not None,
+        "scoring": scoring, "created_by": creator, "created_at": now,
+        "updated_at": now, "version": 1,
+    }
+
+
+# -- score cards -----------------------------------------------------------------------------------------------------
+
+def get_scorecard(uow, actor, command: c.GetScoreCard) -> c.ScoreCard:
+    with uow:
+        cycle = load_cycle(uow, command.cycle_id)
+        require(uow, actor, "goal.read", person_resource(command.person_id))
+        row = uow.library.template(command.template_code)
+        if row is None:
+            raise NotFound(f"no template {command.template_code}",
+                           errors=[{"field": "template_code", "message": "no such template"}])
+        template = domain_template(row)
+        library = library_of(uow, [item.indicator for item in template.items], cycle)
+        goals = list(uow.session.scalars(select(m.Goal).where(
+            m.Goal.cycle_id == cycle.id, m.Goal.owner_id == command.person_id,
+            m.Goal.template_code == template.code)))
+        if not goals:
+            raise NotFound(f"{command.person_id} has no goals from template {template.code} in this cycle",
+                           errors=[{"field": "template_code", "message": "not assigned to this person"}])
+        krs = uow.goals.key_results([g.id for g in goals])
+        values, targets = {}, {}
+        for goal in goals:
+            if goal.kind == "kpi":
+                targets[goal.indicator_code] = goal.target
+                if goal.actual is not None and not goal.computed:
+                    values[goal.indicator_code] = goal.actual
+            elif krs.get(goal.id):
+                targets[goal.indicator_code] = krs[goal.id][0].target
+                values[goal.indicator_code] = krs[goal.id][0].current
+        fields = {name: v.value for name, v in uow.library.custom_values(cycle.id, command.person_id).items()}
+        try:
+            card = t.score_card(template, library, values, fields, targets)
+        except DomainError as error:
+            raise Unprocessable(f"the score card cannot be computed yet: {error}",
+                                errors=[{"field": error.field or "values", "message": error.message}]) from None
+        return c.ScoreCard(cycle_id=cycle.id, person_id=command.person_id, template_code=template.code,
+                           items=[c.ScoreItem(indicator=i.indicator_code, value=i.value, target=i.target,
+                                              points=i.points, weight=i.weight, weighted_points=i.weighted_points)
+                                  for i in card.items], total=card.total)
