@@ -75,15 +75,38 @@ class Suite:
             raise
 
 
-def test_embedded_suite_starts_serves_and_stops(tmp_path):
+def login(port: int, user: str) -> dict:
+    status, body = post(port, "/api/v1/dev/login", {"user": user})
+    assert status == 200, body
+    return {"Authorization": f"Bearer {json.loads(body)['access_token']}"}
+
+
+def test_embedded_suite_starts_serves_relays_an_event_and_stops(tmp_path):
     suite = Suite(tmp_path, {})
     try:
         suite.wait_ready()
-        status, body = get(suite.ports["gateway"], "/health/ready")
+        gateway = suite.ports["gateway"]
+        status, body = get(gateway, "/health/ready")
         assert status == 200 and json.loads(body)["status"] == "ready"
-        assert get(suite.ports["gateway"], "/metrics")[0] == 200
+        assert get(gateway, "/metrics")[0] == 200
         for name in SERVICES:
-            assert (tmp_path / "var" / f"{name}.db").exists() or name == "gateway"
+            assert (tmp_path / "var" / f"{name}.db").exists()
+        # one event end to end, in one process on the in-memory broker: HR creates a cycle through the gateway,
+        # goals commits it with its event, the relay publishes it, compliance seals it into the audit log
+        hr = wait_for(lambda: post(gateway, "/api/v1/dev/login", {"user": "hr"})[0] == 200 and login(gateway, "hr"),
+                      timeout=60, message="the seeded demo organisation")
+        status, body = wait_for(lambda: (lambda r: r[0] == 201 and r)(post(
+            gateway, "/api/v1/cycles", {"name": "FY2027", "period": "year", "year": 2027}, hr)), timeout=60,
+            message="goals knows HR from the org events")
+        cycle_id = json.loads(body)["id"]
+        auditor = login(gateway, "auditor")
+
+        def audited():
+            status, body = get(gateway, "/api/v1/audit/entries?type=jixiao.goals.cycle.created.v1", auditor)
+            return status == 200 and [e for e in json.loads(body)["items"] if e["subject"] == cycle_id]
+
+        [entry] = wait_for(audited, timeout=60, message="the cycle's event in the audit log")
+        assert entry["actor"] == "E1010"
     finally:
         code = suite.stop()
     assert code == 0, suite.log.read_text()[-4000:]

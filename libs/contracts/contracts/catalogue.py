@@ -44,7 +44,8 @@ def load_all() -> list[type[Contract]]:
 
 def events() -> list[type[Event]]:
     load_all()
-    published = [e for e in Event.registry.values() if e.__module__.startswith("contracts.")]  # not test doubles
+    modules = {f"contracts.{name}" for name in contract_modules()}
+    published = [e for e in Event.registry.values() if e.__module__ in modules]  # not test doubles
     return sorted(published, key=lambda e: e.type)
 
 
