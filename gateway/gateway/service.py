@@ -8,7 +8,7 @@ import json
 from werkzeug.wrappers import Response
 
 from chassis import Database, RpcClient, Service, event_handler, timer
-from chassis.access import ORG_EVENT_TYPES, apply_org_event
+from chassis.access import ORG_EVENT_TYPES, OrgSync, apply_org_event
 from gateway import docs, idempotency
 from gateway.api import PREFIX, ApiProvider
 from gateway.openapi import build_spec
@@ -22,6 +22,7 @@ class GatewayService(Service):
     name = "gateway"
     rpc = RpcClient()
     store = Database(relay=False)  # Idempotency-Keys and the org read model; the gateway publishes no events
+    org_sync = OrgSync()  # the read model catches up with the directory it did not see in events
     api = ApiProvider(build_routes, lambda routes: json.dumps(build_spec(routes, docs.OPERATIONAL_PATHS)))
 
     @api_entrypoint(PREFIX)

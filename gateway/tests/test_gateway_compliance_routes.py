@@ -42,6 +42,15 @@ def test_directory_pages_and_scopes(seeded):
     assert decision["allowed"] is False
 
 
+def test_only_administrators_make_every_read_model_resync(seeded):
+    resync = _ok(seeded.as_("root").post("/api/v1/org/resyncs", {"reason": "goals database restored"}))
+    assert resync["request_id"] and resync["requested_at"]
+    refused = seeded.as_("H1").post("/api/v1/org/resyncs", {"reason": "why not"})
+    assert refused.status_code == 403, refused.text
+    blank = seeded.as_("root").post("/api/v1/org/resyncs", {"reason": ""})
+    assert blank.status_code == 400 and "reason" in blank.text
+
+
 def test_audit_privacy_and_appeals(seeded):
     auditor, employee, hr = seeded.as_("A1"), seeded.as_("E1"), seeded.as_("H1")
     entries = wait_for(lambda: _ok(auditor.get("/api/v1/audit/entries", type="jixiao.compliance.person.*",

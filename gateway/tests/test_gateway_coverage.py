@@ -11,6 +11,7 @@ from goals.service import GoalsService
 INTERNAL = {
     "goals.export_subject_data",  # compliance collects data-subject exports from every service
     "compliance.authenticate_api_key",  # the gateway authenticates API keys with it
+    "compliance.org_snapshot",  # services' org read models catch up with it (chassis.access.OrgSync)
 }
 
 

@@ -20,6 +20,7 @@ def test_a_stopped_service_times_out_and_the_dashboard_degrades(seeded_with):
         "kpi": {"direction": ">=", "target": "100", "green": "90", "yellow": "70"}}), 201)
     healthy = _ok(manager.get("/api/v1/dashboard/my-team", cycle_id=cycle["id"]))
     assert healthy["colours"]["status"] == "ok" and healthy["colours"]["data"]["red"] == 1
+    assert healthy["open_proposals"] == {"status": "ok", "data": []}
 
     seeded.containers["goals"].stop()
 
@@ -32,7 +33,7 @@ def test_a_stopped_service_times_out_and_the_dashboard_degrades(seeded_with):
     started = time.monotonic()
     degraded = _ok(manager.get("/api/v1/dashboard/my-team", cycle_id=cycle["id"]))
     assert time.monotonic() - started < 2.5  # the sections waited together, not one after another
-    for section in ("colours", "at_risk", "pending_reviews"):
+    for section in ("colours", "at_risk", "open_proposals", "pending_reviews"):
         assert degraded[section]["status"] == "unavailable" and degraded[section]["reason"] == "timeout"
         assert "data" not in degraded[section]
 

@@ -49,6 +49,14 @@ def test_cycles_idempotent_creates_and_if_match(seeded):
     # employees cannot manage cycles: the service decides, the gateway maps its 403
     assert seeded.as_("E1").post(f"/api/v1/cycles/{cycle['id']}/transitions", {"to": "locked"}).status_code == 403
 
+    # library entries are saved whole (PUT); If-Match makes the service replace only the version read
+    indicator = {"name": "NPS", "kind": "kpi", "direction": ">=", "target": "50", "green": "50", "yellow": "30"}
+    saved = hr.put("/api/v1/indicators/nps", indicator)
+    assert _ok(saved)["version"] == 1 and saved.headers["ETag"] == '"1"'
+    assert hr.put("/api/v1/indicators/nps", {**indicator, "name": "x"}, headers={"If-Match": '"7"'}).status_code == 409
+    renamed = hr.put("/api/v1/indicators/nps", {**indicator, "name": "Net promoter"}, headers={"If-Match": '"1"'})
+    assert _ok(renamed)["version"] == 2 and renamed.headers["ETag"] == '"2"'
+
 
 def test_goals_pages_access_and_updates(seeded):
     cycle = _open_cycle(seeded)
@@ -101,6 +109,14 @@ def test_negotiation_board_and_dashboard(seeded):
     bad = me.post("/api/v1/proposals", {"changes": [{"goal_id": goal["id"], "field": "target", "value": "lots"}],
                                         "rationale": "x"})
     assert bad.status_code == 400 and "changes.0.value" in [e["field"] for e in bad.json()["errors"]]
+    # the manager's open proposals: their own list, and a section of their dashboard
+    waiting = _ok(manager.get("/api/v1/proposals", awaiting="me", state="open", cycle_id=cycle["id"]))
+    assert [p["proposal_id"] for p in waiting["items"]] == [proposal["proposal_id"]]
+    assert waiting["items"][0]["awaiting"] == "manager" and waiting["next_cursor"] is None
+    assert _ok(me.get("/api/v1/proposals", awaiting="me"))["items"] == []
+    assert manager.get("/api/v1/proposals", state="accepted").status_code == 400
+    section = _ok(manager.get("/api/v1/dashboard/my-team", cycle_id=cycle["id"]))["open_proposals"]
+    assert section["status"] == "ok" and [p["proposal_id"] for p in section["data"]] == [proposal["proposal_id"]]
     accepted = _ok(manager.post(f"/api/v1/proposals/{proposal['proposal_id']}/accept", {"comment": "fair"}))
     assert accepted["state"] == "accepted"
     assert _ok(me.get(f"/api/v1/goals/{goal['id']}"))["kpi"]["target"] in ("80", "80.000000")
@@ -114,3 +130,4 @@ def test_negotiation_board_and_dashboard(seeded):
     assert dashboard["colours"]["status"] == "ok" and dashboard["colours"]["data"]["count"] == 1
     assert dashboard["at_risk"]["status"] == "ok"
     assert dashboard["pending_reviews"]["status"] == "ok"
+    assert dashboard["open_proposals"] == {"status": "ok", "data": []}

@@ -38,6 +38,9 @@ def routes() -> list[Route]:
         r("PUT", "/people/{person_id}/grants", "set_grants", "Replace a subject's role grants", "directory",
           "org:write", request=c.SetGrants, response=c.GrantsView, rename={"person_id": "subject_id"},
           read="compliance.get_grants"),
+        r("POST", "/org/resyncs", "request_org_resync",
+          "Make every service's org read model take the directory's snapshot again (administrators)", "directory",
+          "org:write", request=c.RequestOrgResync, response=c.OrgResyncView),
         # bulk import
         r("POST", "/imports", "start_import", "Start an import (a dry run that plans and reports every issue)",
           "imports", "org:write", request=c.StartImport, response=c.ImportJobView, creates=True, max_body=UPLOAD),

@@ -42,7 +42,8 @@ class MyTeam(Schema):
                             required=True, metadata={"description": "green/yellow/red counts, weighted progress"})
     at_risk = fields.Nested(section_of("AtRiskSection", fields.List(fields.Nested(schema_of(g.BoardGoal)))),
                             required=True, metadata={"description": "red goals, worst first"})
-    open_proposals = fields.Nested(section_of("ProposalsSection", fields.List(fields.Dict())), required=True,
+    open_proposals = fields.Nested(section_of("ProposalsSection", fields.List(fields.Nested(
+        schema_of(g.ProposalSummary)))), required=True,
                                    metadata={"description": "proposals waiting for the caller's answer"})
     pending_reviews = fields.Nested(section_of("ReviewsSection", fields.List(fields.Nested(
         schema_of(g.ReviewView)))), required=True, metadata={"description": "open status reviews"})

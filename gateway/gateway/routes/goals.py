@@ -65,6 +65,9 @@ def routes() -> list[Route]:
           request=c.AnswerProposal, response=c.ProposalView),
         r("POST", "/proposals/{proposal_id}/withdraw", "withdraw_proposal", "Withdraw one's own proposal",
           "negotiation", WRITE, request=c.AnswerProposal, response=c.ProposalView),
+        r("GET", "/proposals", "list_proposals", "Proposals in the caller's negotiation threads (as a goal's owner "
+          "or their manager), newest first", "negotiation", READ, request=c.ListProposals, response=c.ProposalList,
+          paging=SERVICE),
         r("GET", "/goals/{goal_id}/negotiation", "get_negotiation", "The negotiation threads about a goal",
           "negotiation", READ, request=c.GetNegotiation, response=c.NegotiationHistory),
         # commitments

@@ -94,7 +94,7 @@ def test_decisions_follow_the_org_events_and_denials_are_recorded(guarded, amqp_
                      message="two denials published")
     by_subject = {body["actor"]["subject"] if body.get("actor") else None: body for body, _ in found}
     assert by_subject["P"]["data"]["action"] == "goal.read"
-    assert by_subject["P"]["data"]["resource"] == {"kind": "goal", "owner": "T", "org_unit": None}
+    assert by_subject["P"]["data"]["resource"] == {"kind": "goal", "owner": "T", "org_unit": None, "unit_owned": False}
     assert by_subject["P"]["subject"] == "T"
     assert "no rule allows" in by_subject["P"]["data"]["reason"]
     assert by_subject[None]["data"]["reason"] == "no authenticated actor"

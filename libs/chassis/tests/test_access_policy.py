@@ -1,4 +1,6 @@
 """The pure access policy and the tolerant org index (no database, no broker)."""
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -44,6 +46,18 @@ def test_require_raises_forbidden_with_the_reason():
         Actor("")
     with pytest.raises(NotFound):
         resolve_actor(ORG, "nobody")
+
+
+def test_goals_align_upwards_and_units_own_their_goals():
+    assert ORG.direct_reports("M") == ("T", "P", "L") and ORG.direct_reports("T") == ()
+    assert can(who("T"), "goal.read", Resource("goal", owner="G"), ORG).allowed  # T's manager's manager
+    assert not can(who("T"), "goal.browse", Resource("goal", owner="G"), ORG).allowed
+    platform = Resource("goal", owner="M", org_unit="rd-p", unit_owned=True)
+    assert can(who("P"), "goal.read", platform, ORG).allowed  # a member of the owning unit
+    assert not can(who("P"), "goal.read", Resource("goal", org_unit="rd-p"), ORG).allowed  # filed there only
+    assert can(who("M"), "goal.create", replace(platform, owner=None), ORG).allowed  # M leads rd-p
+    assert not can(who("P"), "goal.create", replace(platform, owner=None), ORG).allowed
+    assert can(who("T"), "goal.progress", GOAL, ORG).allowed and not can(who("M"), "goal.progress", GOAL, ORG).allowed
 
 
 def test_clients_only_get_what_their_scopes_open():

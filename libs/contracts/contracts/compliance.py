@@ -43,6 +43,8 @@ class ResourceRef(Payload):
     kind: str = Field(min_length=1, max_length=64)
     owner: str | None = Field(default=None, max_length=128, description="person id owning the resource")
     org_unit: str | None = Field(default=None, max_length=128)
+    unit_owned: bool = Field(default=False, description=(
+        "the resource belongs to `org_unit` itself (a team's goal); `owner` is then the person answering for it"))
 
 
 class AccessDenied(Payload):
@@ -87,6 +89,17 @@ class Decide(Payload):
 class DecisionView(Payload):
     allowed: bool
     reason: str
+
+
+class RequestOrgResync(Payload):
+    """`compliance.request_org_resync` (administrators): every service's org read model catches up again."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class OrgResyncView(Payload):
+    request_id: str
+    requested_at: datetime
 
 
 # -- org directory RPCs ----------------------------------------------------------------------------------------
@@ -555,6 +568,20 @@ class AppealDecided(Event):
     owning_service: str
     amendment: dict[str, Any] | None = None
     decided_by: str
+
+
+class AppealOverdue(Event):
+    """Notification to HR, once per appeal: it is still undecided past `due_at` (the deadline sweep)."""
+
+    type = "jixiao.compliance.appeal.overdue.v1"
+    subject_field = "appellant"
+    appeal_id: str
+    appellant: str
+    org_unit_id: str | None
+    state: Literal["submitted", "under_review"]
+    reviewer: str | None = None
+    owning_service: str
+    due_at: datetime
 
 
 class AppealWithdrawn(Event):

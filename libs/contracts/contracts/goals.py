@@ -29,7 +29,12 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=2000)]
 Limit = Annotated[int, Field(ge=1, le=200)]
-Amount = Annotated[Decimal, Field(max_digits=20, decimal_places=6, description="a target or measured value")]
+# Every decimal input is bounded by what its NUMERIC column (or the arithmetic over it) can hold, so that a bad
+# value is a 400 naming the field, never a database error: amounts are NUMERIC(20, 6), |value| < 10^14.
+Amount = Annotated[Decimal, Field(max_digits=20, decimal_places=6,
+                                  description="a target or measured value: |value| < 10^14, at most 6 decimals")]
+NonNegativeAmount = Annotated[Amount, Field(ge=0)]
+Points = Annotated[Decimal, Field(ge=0, le=1000, decimal_places=6)]
 Weight = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
 Confidence = Annotated[Decimal, Field(ge=0, le=1, decimal_places=3)]
 
@@ -365,6 +370,16 @@ class GetNegotiation(Contract):
     goal_id: Id
 
 
+class ListProposals(Page):
+    """Proposals in the negotiation threads the actor takes part in (as a goal's owner or as their manager),
+    newest first. `state: "open"` keeps the open ones; `awaiting: "me"` the open ones waiting for the actor's
+    answer."""
+
+    state: Literal["open"] | None = None
+    awaiting: Literal["me"] | None = None
+    cycle_id: Id | None = None
+
+
 class ChangeView(Contract):
     goal_id: str
     key_result_id: str | None
@@ -407,6 +422,29 @@ class NegotiationHistory(Contract):
     threads: list[ThreadView]
 
 
+class ProposalSummary(Contract):
+    """One proposal (or counter-proposal) of a thread, with its state now and the party it waits for."""
+
+    negotiation_id: str
+    proposal_id: str
+    cycle_id: str
+    owner_id: str
+    manager_id: str
+    state: Literal["open", "accepted", "rejected", "withdrawn", "countered"]
+    proposed_by: Literal["owner", "manager"]
+    proposer_id: str
+    awaiting: Literal["owner", "manager"] | None = Field(description="who answers it, while it is open")
+    opened_at: datetime
+    rationale: str
+    replaces: str | None
+    changes: list[ChangeView]
+
+
+class ProposalList(Contract):
+    items: list[ProposalSummary]
+    next_cursor: str | None = None
+
+
 class FieldChangeApplied(Contract):
     goal_id: str
     key_result_id: str | None
@@ -421,7 +459,7 @@ class RecordCommitment(Contract):
     goal_id: Id
     kind: CommitmentKind
     description: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-    amount: Amount | None = Field(default=None, ge=0, description="budget amount")
+    amount: NonNegativeAmount | None = Field(default=None, description="budget amount")
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     from_org_unit_id: Id | None = Field(default=None, description="the unit whose collaboration is promised")
     due_on: date | None = None
@@ -514,10 +552,10 @@ class ReviewList(Contract):
 class AllocationChild(Contract):
     goal_id: Id
     key_result_id: Id | None = Field(default=None, description="which target of an OKR child to allocate to")
-    weight: Decimal | None = Field(default=None, ge=0, description="share for the 'weighted' method")
-    factors: dict[Code, Decimal] = Field(default_factory=dict)
-    minimum: Decimal | None = Field(default=None, ge=0)
-    maximum: Decimal | None = Field(default=None, ge=0)
+    weight: NonNegativeAmount | None = Field(default=None, description="share for the 'weighted' method")
+    factors: dict[Code, NonNegativeAmount] = Field(default_factory=dict, max_length=50)
+    minimum: NonNegativeAmount | None = None
+    maximum: NonNegativeAmount | None = None
 
 
 class PreviewAllocation(Contract):
@@ -525,9 +563,9 @@ class PreviewAllocation(Contract):
 
     parent_goal_id: Id
     method: AllocationMethod = "equal"
-    factor_weights: dict[Code, Decimal] = Field(default_factory=dict)
+    factor_weights: dict[Code, NonNegativeAmount] = Field(default_factory=dict, max_length=50)
     children: list[AllocationChild] = Field(default_factory=list, max_length=50_000)
-    total: Amount | None = Field(default=None, ge=0)
+    total: NonNegativeAmount | None = None
     places: int = Field(default=0, ge=0, le=6)
 
 
@@ -566,10 +604,10 @@ class AllocationResult(Contract):
 
 class ScoringRule(Contract):
     kind: ScoringKind = "linear"
-    cap: Decimal = Field(default=Decimal(100), ge=0, le=1000)
-    green_points: Decimal = Field(default=Decimal(100), ge=0, le=1000)
-    yellow_points: Decimal = Field(default=Decimal(60), ge=0, le=1000)
-    red_points: Decimal = Field(default=Decimal(0), ge=0, le=1000)
+    cap: Points = Decimal(100)
+    green_points: Points = Decimal(100)
+    yellow_points: Points = Decimal(60)
+    red_points: Points = Decimal(0)
 
 
 class SaveIndicator(Contract):
@@ -585,6 +623,7 @@ class SaveIndicator(Contract):
     scoring: ScoringRule = ScoringRule()
     formula: Annotated[str, StringConstraints(max_length=2000)] | None = None
     description: LongText = ""
+    expected_version: int | None = Field(default=None, description="replace only this version (409 if stale)")
 
 
 class IndicatorView(Contract):
@@ -625,6 +664,7 @@ class SaveTemplate(Contract):
     job_family: Title
     custom_fields: list[Code] = Field(default_factory=list, max_length=50)
     items: list[TemplateItem] = Field(min_length=1, max_length=50)
+    expected_version: int | None = Field(default=None, description="replace only this version (409 if stale)")
 
 
 class TemplateView(Contract):

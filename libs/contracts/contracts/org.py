@@ -3,6 +3,11 @@
 Events are full snapshots with a per-entity `version` that only grows, so a read model applies an event when its
 version is newer than what it holds and ignores it otherwise: redelivery and reordering are harmless.
 Personal contact data (email, phone) stays in compliance: no other service needs it.
+
+A read model that missed the events (a new service, a new deployment, a wiped database) catches up with
+`compliance.org_snapshot(OrgSnapshotQuery) -> OrgSnapshotPage`: the same snapshots, page by page, applied with
+the same version rules, so a page and an event crossing it in flight settle on the newest version.
+`OrgResyncRequested` asks every read model to catch up again (chassis.access.OrgSync does it).
 """
 from __future__ import annotations
 
@@ -78,3 +83,39 @@ class RoleGrant(Contract):
 
 
 RoleGrantsChanged.model_rebuild()
+
+SnapshotKind = Literal["units", "people", "grants"]
+
+
+class OrgSnapshotQuery(Contract):
+    """`compliance.org_snapshot`: one page of the directory as it was published (services and administrators)."""
+
+    kind: SnapshotKind
+    after: str | None = Field(default=None, min_length=1, max_length=128,
+                              description="the previous page's `next_cursor`; none for the first page")
+    limit: int = Field(default=1000, ge=1, le=5000)
+
+
+class OrgSnapshotPage(Contract):
+    """One page, ordered by id: the current snapshot of each entity, with the version its last event carried.
+
+    `people` holds the people, `erased` the tombstones of erased people (kept so that a late, older
+    PersonChanged cannot bring them back); only the list of the page's `kind` is filled."""
+
+    kind: SnapshotKind
+    units: list[OrgUnitChanged] = Field(default_factory=list)
+    people: list[PersonChanged] = Field(default_factory=list)
+    erased: list[PersonErased] = Field(default_factory=list)
+    grants: list[RoleGrantsChanged] = Field(default_factory=list)
+    next_cursor: str | None = Field(default=None, description="pass as `after` for the next page; none: the end")
+
+
+class OrgResyncRequested(Event):
+    """Every service keeping an org read model fetches the directory's snapshot again (an administrator asked,
+    e.g. after restoring a service's database from a backup older than the directory)."""
+
+    type = "jixiao.compliance.org.resync_requested.v1"
+    subject_field = "request_id"
+
+    request_id: str
+    reason: str = ""

@@ -49,6 +49,10 @@ class ComplianceConfig(BaseModel):
     audit_seal_interval: float = Field(0.2, gt=0)
     dsr_services: list[str] = ["goals", "feedback", "incentives"]
     dsr_timeout: float = Field(5.0, gt=0, le=60)
+    dsr_answer_deadline: float = Field(86400.0, gt=0, description=(
+        "seconds a service has to answer an erasure request before its part fails (the request: incomplete)"))
+    deadline_check_interval: float = Field(300.0, gt=0, description="how often unanswered erasure parts and "
+                                           "overdue appeals are looked for")
     upload_dir: Path | None = None
     bootstrap_admins: list[str] = []
     pseudonym_key: str | None = Field(None, repr=False)

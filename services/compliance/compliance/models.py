@@ -168,6 +168,7 @@ class AppealRow(Base):
     review_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, doc="when HR was told it is overdue")
 
 
 class ClientRow(Base):

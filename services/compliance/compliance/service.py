@@ -3,16 +3,18 @@
 Entrypoints: RPCs for the gateway (directory, import, access decisions, audit, data-subject requests, holds and
 retention, appeals, third-party clients, settings); the audit consumer bound to every service's events exchange
 (`AUDIT_SOURCES`); the erasure replies of the data-holding services (`DSR_SERVICES`); its own import jobs; the
-daily retention sweep. The audit writer (sealer) runs beside them as a managed thread.
+daily retention sweep; the deadline sweep (unanswered erasure parts, overdue appeals). The audit writer
+(sealer) runs beside them as a managed thread.
 """
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import eventlet
 from eventlet.event import Event as GreenEvent
 from nameko.extensions import DependencyProvider
-from nameko.timer import timer
+from nameko.timer import Timer, timer
 
 from chassis import Database, RpcClient, Service, event_handler, register_error, rpc
 from chassis.db import utcnow
@@ -23,6 +25,7 @@ from compliance.usecases import appeals, audit, clients, directory, dsr, imports
 from compliance.usecases.common import ComplianceUnitOfWork
 from contracts import compliance as c
 from contracts.compliance import ImportRequested
+from contracts.org import OrgSnapshotQuery
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,17 @@ class AuditWriter(DependencyProvider):
         return self
 
 
+class SettingTimer(Timer):
+    """nameko's timer, firing every `<setting>` seconds (a compliance setting)."""
+
+    def __init__(self, setting: str, **kwargs):
+        self.setting = setting
+        super().__init__(interval=None, **kwargs)
+
+    def setup(self):
+        self.interval = float(getattr(config_of(self.container), self.setting))
+
+
 class ApiKeyCache(DependencyProvider):
     def setup(self):
         self.cache = clients.VerificationCache(config_of(self.container).api_key_cache_seconds)
@@ -136,6 +150,16 @@ class ComplianceService(Service):
     @rpc
     def decide(self, payload):
         return _json(directory.decide(self.uow, self.call.actor, c.Decide.model_validate(payload)))
+
+    # -- every service's org read model catching up (chassis.access.OrgSync) --------------------------------
+    @rpc
+    def org_snapshot(self, payload):
+        return _json(directory.org_snapshot(self.uow, self.call.actor, OrgSnapshotQuery.model_validate(payload)))
+
+    @rpc
+    def request_org_resync(self, payload):
+        command = c.RequestOrgResync.model_validate(payload)
+        return _json(directory.request_org_resync(self.uow, self.call.actor, command))
 
     # -- directory ------------------------------------------------------------------------------------------
     @rpc
@@ -229,6 +253,12 @@ class ComplianceService(Service):
                    ["jixiao.*.erasure.completed.v1", "jixiao.*.erasure.failed.v1"])
     def on_erasure_reply(self, event):
         dsr.on_erasure_reply(self.uow, event)
+
+    @SettingTimer.decorator(setting="deadline_check_interval")
+    def check_deadlines(self):
+        """Erasure parts nobody answered fail at their deadline; HR hears of overdue appeals, once each."""
+        dsr.fail_unanswered(self.uow, timedelta(seconds=self.config.dsr_answer_deadline))
+        appeals.notify_overdue(self.uow)
 
     # -- legal holds and retention --------------------------------------------------------------------------
     @rpc

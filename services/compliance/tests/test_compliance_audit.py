@@ -121,4 +121,5 @@ def test_cutting_the_tail_is_caught_by_a_signed_checkpoint(audit_service, amqp_u
     sql(compliance_url, "DELETE FROM compliance_audit_entries WHERE sequence >= :s", s=checkpointed)
     report = callers("A").compliance.verify_audit({})
     assert not report["ok"] and report["first_break"]["reason"] == "truncated"
-    assert report["first_break"]["sequence"] == checkpointed and head > checkpointed
+    # a timed checkpoint may have sealed the very head, so the cut can be a single entry
+    assert report["first_break"]["sequence"] == checkpointed and head >= checkpointed

@@ -62,8 +62,9 @@ def probe_url(tmp_path):
 
 @pytest.fixture
 def with_probe(start_compliance, probe_url, seed_org, callers):
-    def start(services):
-        containers = start_compliance(extra={ErasureProbe: {"DATABASE_URL": probe_url}}, DSR_SERVICES=services)
+    def start(services, **config):
+        containers = start_compliance(extra={ErasureProbe: {"DATABASE_URL": probe_url}}, DSR_SERVICES=services,
+                                      **config)
         seed_org()
         for n, subject in enumerate(["T", "T", "P"]):
             callers("root").erasure_probe.add_note(f"n{n}", subject)
@@ -135,3 +136,17 @@ def test_the_erasure_saga_completes_only_when_every_service_did(with_probe, call
     assert final["request"]["outstanding"] == []
     with pytest.raises(Forbidden):
         callers("T").compliance.request_erasure({"person_id": "P"})
+
+
+def test_an_erasure_part_nobody_answers_fails_at_the_deadline(with_probe, callers, audit_log):
+    with_probe("erasure_probe,silent", DSR_ANSWER_DEADLINE=1.5, DEADLINE_CHECK_INTERVAL=0.1)
+    started = callers("T").compliance.request_erasure({})
+    root = callers("root").compliance
+    settled = wait_for(lambda: (lambda r: r if r["request"]["state"] != "collecting" else None)(
+        root.get_dsr({"request_id": started["request_id"]})), message="the deadline passed")["request"]
+    assert settled["state"] == "incomplete"  # never completed while a service did not answer
+    assert {p["service"]: p["status"] for p in settled["parts"]} == {
+        "compliance": "done", "erasure_probe": "done", "silent": "failed"}
+    assert settled["outstanding"] == ["silent: failed (no answer within 1.5s)"]
+    [closed] = audit_log.wait(lambda es: len(es) >= 1, type="jixiao.compliance.dsr.closed.v1", subject="T")
+    assert closed["data"]["state"] == "incomplete" and closed["data"]["outstanding"] == settled["outstanding"]

@@ -46,6 +46,38 @@ def test_an_appeal_goes_to_hr_and_the_amendment_to_the_owning_service(org, calle
     assert target.withdraw_appeal({"appeal_id": other["appeal_id"]})["state"] == "withdrawn"
 
 
+def test_hr_hears_once_of_each_appeal_past_its_deadline(start_compliance, seed_org, callers, compliance_url,
+                                                       audit_log):
+    start_compliance(DEADLINE_CHECK_INTERVAL=0.1)
+    seed_org()
+    me, hr = callers("T").compliance, callers("H").compliance
+    late = me.submit_appeal({"target_kind": "rating", "target_ref": "r-late", "reasons": "x"})["appeal_id"]
+    on_time = me.submit_appeal({"target_kind": "rating", "target_ref": "r-on-time", "reasons": "x"})["appeal_id"]
+    decided = me.submit_appeal({"target_kind": "goal_result", "target_ref": "g-1", "reasons": "x"})["appeal_id"]
+    hr.decide_appeal({"appeal_id": decided, "outcome": "upheld", "reason": "the data is right"})
+    hr.start_appeal_review({"appeal_id": late})
+    past_due(compliance_url, late, decided)
+
+    [notice] = audit_log.wait(lambda es: len(es) >= 1, type="jixiao.compliance.appeal.overdue.v1")
+    assert notice["data"]["appeal_id"] == late and notice["data"]["state"] == "under_review"
+    assert notice["data"]["reviewer"] == "H" and notice["data"]["owning_service"] == "feedback"
+    assert hr.get_appeal({"appeal_id": late})["overdue"] and not hr.get_appeal({"appeal_id": on_time})["overdue"]
+
+    # later sweeps tell of the next late appeal only
+    other = callers("G").compliance.submit_appeal({"target_kind": "rating", "target_ref": "r-g", "reasons": "y"})
+    past_due(compliance_url, other["appeal_id"])
+    notices = audit_log.wait(lambda es: len(es) >= 2, type="jixiao.compliance.appeal.overdue.v1")
+    assert [n["data"]["appeal_id"] for n in notices] == [late, other["appeal_id"]]
+
+
+def past_due(url, *appeal_ids):
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE compliance_appeals SET due_at = :t WHERE appeal_id = ANY(:ids)"),
+                     {"t": datetime.now(UTC) - timedelta(hours=1), "ids": list(appeal_ids)})
+    engine.dispose()
+
+
 def test_api_clients_keys_and_the_gateway_check(org, callers):
     root = callers("root").compliance
     expires = (datetime.now(UTC) + timedelta(days=30)).isoformat()

@@ -197,7 +197,12 @@ class Negotiation(Base):
     """A negotiation thread between a goal owner and one of their managers, for one cycle."""
 
     __tablename__ = "negotiations"
-    __table_args__ = (Index("ix_negotiations_parties", "cycle_id", "owner_id", "manager_id", unique=True),)
+    __table_args__ = (
+        Index("ix_negotiations_parties", "cycle_id", "owner_id", "manager_id", unique=True),
+        # the threads a person takes part in, on either side (list_proposals)
+        Index("ix_negotiations_owner", "owner_id", "cycle_id"),
+        Index("ix_negotiations_manager", "manager_id", "cycle_id"),
+    )
 
     id: Mapped[str] = mapped_column(Uuid, primary_key=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))

@@ -5,11 +5,25 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, Numeric, func, insert, select, text, tuple_
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Integer,
+    Numeric,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 from chassis.access import AccessUnitOfWork
@@ -288,6 +302,38 @@ class NegotiationRepository:
         ids = select(m.ProposalGoal.negotiation_id).where(m.ProposalGoal.goal_id == goal_id).distinct()
         return list(self.session.scalars(select(m.Negotiation).where(m.Negotiation.id.in_(ids))
                                          .order_by(m.Negotiation.created_at, m.Negotiation.id)))
+
+    def proposals_of(self, person_id: str, *, cycle_id: str | None, open_only: bool, awaiting: bool,
+                     after: tuple[datetime, str, int] | None, limit: int) -> list[Any]:
+        """Proposal entries of the threads `person_id` takes part in, newest first, joined with their thread.
+        `open_only`: a thread's open proposal is its last entry; `awaiting`: open and proposed by the other
+        party."""
+        n, e = m.Negotiation, m.NegotiationEntry
+        stmt = (select(n.id.label("negotiation_id"), n.cycle_id, n.owner_id, n.manager_id, e.seq, e.proposal_id,
+                       e.actor_id, e.party, e.at, e.text, e.changes, e.replaces)
+                .join(e, e.negotiation_id == n.id).where(e.action.in_(("propose", "counter"))))
+        if awaiting:
+            stmt = stmt.where(or_(and_(n.owner_id == person_id, e.party == "manager"),
+                                  and_(n.manager_id == person_id, e.party == "owner")))
+        else:
+            stmt = stmt.where(or_(n.owner_id == person_id, n.manager_id == person_id))
+        if open_only or awaiting:
+            stmt = stmt.where(e.seq == n.entry_count - 1)
+        if cycle_id is not None:
+            stmt = stmt.where(n.cycle_id == cycle_id)
+        if after is not None:
+            stmt = stmt.where(tuple_(e.at, n.id, e.seq) < tuple_(*after))
+        return list(self.session.execute(stmt.order_by(e.at.desc(), n.id.desc(), e.seq.desc()).limit(limit)))
+
+    def actions(self, negotiation_ids: Sequence[str]) -> dict[str, list[Any]]:
+        """(action, proposal_id) of every entry of some threads, in order: enough to replay their states."""
+        found: dict[str, list[Any]] = defaultdict(list)
+        for chunk in _chunks(sorted(set(negotiation_ids))):
+            e = m.NegotiationEntry
+            for row in self.session.execute(select(e.negotiation_id, e.action, e.proposal_id)
+                                            .where(e.negotiation_id.in_(chunk)).order_by(e.negotiation_id, e.seq)):
+                found[row.negotiation_id].append(row)
+        return found
 
 
 class CommitmentRepository:

@@ -19,6 +19,13 @@ from goals.domain.status import Colour, Milestone, Schedule, kpi_colour, schedul
 
 PROGRESS_QUANTUM = Decimal("1e-9")  # NUMERIC(12, 9): progress is stored, compared and swept at this precision
 FRACTION_PLACES = 6
+AMOUNT_QUANTUM = Decimal("0.000001")  # NUMERIC(20, 6): targets, thresholds and values
+AMOUNT_LIMIT = Decimal(10) ** 14
+
+
+def fits_amount(value: Decimal) -> bool:
+    """True when a computed amount fits its NUMERIC(20, 6) column once rounded to 6 places."""
+    return value.is_finite() and abs(value) < AMOUNT_LIMIT - AMOUNT_QUANTUM / 2
 
 
 def stored_progress(value: Decimal) -> Decimal:
@@ -55,14 +62,18 @@ def check_kpi(direction: str, target: Decimal, green: Decimal, yellow: Decimal, 
     check_thresholds(Direction(direction), Thresholds(green, yellow), field=field)
 
 
-def scaled_thresholds(goal, new_target: Decimal) -> tuple[Decimal, Decimal]:
+def scaled_thresholds(goal, new_target: Decimal, field: str = "kpi_target") -> tuple[Decimal, Decimal]:
     """A KPI's bands follow a new target for '>=' and '<=' (green 90 / yellow 80 for 90 become 85 / 75.56 for
-    85); for '=' they are tolerances and stay. Unscaled when a target is not positive."""
+    85); for '=' they are tolerances and stay. Unscaled when a target is not positive. A target so far from the
+    old one that a band would not fit its column is refused, naming `field`."""
     old = goal.target
     if goal.direction == "=" or old is None or old <= 0 or new_target <= 0 or old == new_target:
         return goal.green, goal.yellow
-    quantum = Decimal("0.000001")
-    return ((goal.green * new_target / old).quantize(quantum), (goal.yellow * new_target / old).quantize(quantum))
+    scaled = (goal.green * new_target / old, goal.yellow * new_target / old)
+    if not all(fits_amount(band) for band in scaled):
+        raise InvalidInput(field, "the KPI's green and yellow bands, which follow the target, would go beyond "
+                                  "10^14 with this target")
+    return scaled[0].quantize(AMOUNT_QUANTUM), scaled[1].quantize(AMOUNT_QUANTUM)
 
 
 def build_schedule(start: date, due: date, milestones: Sequence[tuple[date, Decimal]] = (),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from nameko.timer import Timer
 
 from chassis import Database, Service, event_handler, rpc
-from chassis.access import ORG_EVENT_TYPES
+from chassis.access import ORG_EVENT_TYPES, OrgSync
 from contracts import compliance as dsr
 from contracts import goals as c
 from goals import errors  # noqa: F401 - maps domain errors to problem documents
@@ -40,6 +40,7 @@ def _json(result):
 class GoalsService(Service):
     name = "goals"
     uow = Database(GoalsUnitOfWork)
+    org_sync = OrgSync()  # catches the org read model up with the directory (chassis.access.sync)
 
     # -- the org directory and data-subject requests (compliance) --------------------------------------------------
     @event_handler("compliance", ORG_EVENT_TYPES)
@@ -133,6 +134,11 @@ class GoalsService(Service):
     @rpc
     def get_negotiation(self, payload):
         return _json(negotiation.get_negotiation(self.uow, self.call.actor, c.GetNegotiation.model_validate(payload)))
+
+    @rpc
+    def list_proposals(self, payload=None):
+        return _json(negotiation.list_proposals(self.uow, self.call.actor,
+                                                c.ListProposals.model_validate(payload or {})))
 
     # -- resource commitments ------------------------------------------------------------------------------------
     @rpc

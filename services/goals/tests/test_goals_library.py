@@ -124,3 +124,31 @@ def test_presets_templates_formulas_and_mass_assignment(goals_service, uid):
                                    "values": {"night_shift_coefficient": "1.2", "improvement_suggestions": "3"}})
     op0.record_progress({"goal_id": goals["output_attainment"]["id"], "value": "100"})
     assert Decimal(op0.get_goal({"goal_id": goals["shift_performance"]["id"]})["kpi"]["actual"]) == 120
+
+
+def test_saving_indicators_and_templates_takes_an_expected_version(goals_service, uid):
+    s = goals_service
+    hr, hq = f"{uid}-hr", f"{uid}-hq"
+    s.org(units=[(hq, None, "HQ")], people=[(hr, hq, None)], grants={hr: [("hr", hq)]})
+    admin = s.as_(hr)
+    indicator = {"code": f"nps_{uid}", "name": "NPS", "kind": "kpi", "direction": ">=", "target": "50",
+                 "green": "50", "yellow": "30"}
+    missing = s.fails(admin.save_indicator, {**indicator, "expected_version": 1})
+    assert (missing.status, missing.errors[0]["field"]) == (409, "expected_version")
+    assert s.scalar("select count(*) from indicators where code = :c", c=indicator["code"]) == 0
+    assert admin.save_indicator(indicator)["version"] == 1
+    assert admin.save_indicator({**indicator, "name": "Net promoter score", "expected_version": 1})["version"] == 2
+    mark = s.mark()
+    stale = s.fails(admin.save_indicator, {**indicator, "name": "Stale", "expected_version": 1})
+    assert (stale.status, stale.errors[0]["field"]) == (409, "expected_version") and s.events(mark) == []
+    assert s.scalar("select name from indicators where code = :c", c=indicator["code"]) == "Net promoter score"
+
+    template = {"code": f"t_{uid}", "name": "Support", "job_family": f"support {uid}",
+                "items": [{"indicator": indicator["code"], "weight": "100"}]}
+    assert s.fails(admin.save_template, {**template, "expected_version": 3}).status == 409
+    assert admin.save_template(template)["version"] == 1
+    assert admin.save_template({**template, "name": "Support desk", "expected_version": 1})["version"] == 2
+    stale = s.fails(admin.save_template, {**template, "name": "Stale", "expected_version": 1})
+    assert (stale.status, stale.errors[0]["field"]) == (409, "expected_version")
+    [saved] = admin.list_templates({"job_family": template["job_family"]})["items"]
+    assert (saved["name"], saved["version"]) == ("Support desk", 2)

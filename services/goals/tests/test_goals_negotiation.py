@@ -158,3 +158,61 @@ def test_a_locked_cycle_changes_only_through_accepted_proposals_all_or_nothing(g
     assert s.events(mark) == []
     assert [Decimal(rep.get_goal({"goal_id": g["id"]})["weight"]) for g in (kpi, okr)] == [30, 70]
     assert rep.get_negotiation({"goal_id": kpi["id"]})["threads"][0]["open_proposal_id"] == proposal["proposal_id"]
+
+
+def test_listing_proposals_of_the_threads_one_takes_part_in(goals_service, setup):
+    s = goals_service
+    p, cycle, kpi, _okr, peer = setup
+    rep, mgr, other = s.as_(p["rep"]), s.as_(p["mgr"]), s.as_(p["peer"])
+    first = rep.propose_change({"changes": [change(kpi, "target", "2.5")], "rationale": "volume doubled"})
+    from_peer = other.propose_change({"changes": [change(peer, "target", "2")], "rationale": "new tool"})
+
+    def ids(answer):
+        return [item["proposal_id"] for item in answer["items"]]
+
+    # the manager: both threads wait for them, newest first; the owners wait for nobody yet
+    waiting = mgr.list_proposals({"awaiting": "me", "state": "open", "cycle_id": cycle["id"]})
+    assert ids(waiting) == [from_peer["proposal_id"], first["proposal_id"]] and waiting["next_cursor"] is None
+    item = waiting["items"][1]
+    assert {k: item[k] for k in ("negotiation_id", "cycle_id", "owner_id", "manager_id", "state", "proposed_by",
+                                 "proposer_id", "awaiting", "rationale", "replaces")} == {
+        "negotiation_id": first["negotiation_id"], "cycle_id": cycle["id"], "owner_id": p["rep"],
+        "manager_id": p["mgr"], "state": "open", "proposed_by": "owner", "proposer_id": p["rep"],
+        "awaiting": "manager", "rationale": "volume doubled", "replaces": None}
+    assert item["changes"] == [{"goal_id": kpi["id"], "key_result_id": None, "field": "target", "value": "2.5"}]
+    assert rep.list_proposals({"awaiting": "me"})["items"] == []
+    assert ids(rep.list_proposals({"state": "open"})) == [first["proposal_id"]]
+
+    # the manager counters: now the owner is awaited; every proposal of the thread keeps its state
+    countered = mgr.counter_proposal({"proposal_id": first["proposal_id"], "rationale": "2.2 then",
+                                      "changes": [change(kpi, "target", "2.2")]})
+    assert ids(rep.list_proposals({"awaiting": "me"})) == [countered["proposal_id"]]
+    assert ids(mgr.list_proposals({"awaiting": "me"})) == [from_peer["proposal_id"]]
+    everything = rep.list_proposals({})
+    assert [(x["proposal_id"], x["state"], x["awaiting"]) for x in everything["items"]] == [
+        (countered["proposal_id"], "open", "owner"), (first["proposal_id"], "countered", None)]
+    assert everything["items"][0]["replaces"] == first["proposal_id"]
+    rep.accept_proposal({"proposal_id": countered["proposal_id"]})
+    assert rep.list_proposals({"state": "open"})["items"] == []
+    assert [x["state"] for x in rep.list_proposals({})["items"]] == ["accepted", "countered"]
+
+    # pages walk the same list with a cursor
+    seen, cursor = [], None
+    while True:
+        page = mgr.list_proposals({"limit": 1, **({"cursor": cursor} if cursor else {})})
+        seen += ids(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids(mgr.list_proposals({})) and len(seen) == 3
+
+    # nobody else's threads, whatever the payload says; bad filters are a 400 naming the field
+    assert s.as_(p["outsider"]).list_proposals({"cycle_id": cycle["id"]})["items"] == []
+    assert s.as_(p["hr"]).list_proposals({})["items"] == []
+    assert s.as_(None).list_proposals({})["items"] == []
+    assert mgr.list_proposals({"cycle_id": "another"})["items"] == []
+    for payload, field in (({"state": "accepted"}, "state"), ({"awaiting": "you"}, "awaiting"),
+                           ({"cursor": "bm9wZQ"}, "cursor"), ({"limit": 0}, "limit"),
+                           ({"owner_id": p["rep"]}, "owner_id"), ({"cycle_id": "a\x00"}, "cycle_id")):
+        error = s.fails(mgr.list_proposals, payload)
+        assert (error.status, error.errors[0]["field"]) == (400, field), error.problem()

@@ -282,3 +282,42 @@ def test_progress_history_colours_reviews_and_commitments(goals_service, team):
     assert [x["state"] for x in listed] == ["delivered", "missed"]
     changed = [(d["before"], d["after"]) for t, d in s.events(mark, ".commitment.changed.v1")]
     assert changed == [(None, "promised"), (None, "promised"), ("promised", "delivered"), ("promised", "missed")]
+
+
+def test_decimals_beyond_their_columns_are_a_400_naming_the_field(goals_service, team):
+    s = goals_service
+    cycle = open_cycle(s, team["hr"], year=2031)
+    rep1, mgr = s.as_(team["rep1"]), s.as_(team["mgr"])
+    tiny = rep1.create_goal(kpi_goal(cycle["id"], team["rep1"], kpi={
+        "direction": ">=", "target": "0.000001", "unit": "%", "green": "1", "yellow": "0.5"}))
+    goals, proposals = s.scalar("select count(*) from goals"), s.scalar("select count(*) from negotiation_entries")
+    huge = "99999999999999"
+    for call, payload, field in (
+        (rep1.create_goal, kpi_goal(cycle["id"], team["rep1"], kpi={
+            "direction": ">=", "target": "1e14", "green": "90", "yellow": "80"}), "kpi.target"),
+        (rep1.create_goal, okr_goal(cycle["id"], team["rep1"], key_results=[
+            {"title": "x", "target": "-100000000000000.5"}]), "key_results.0.target"),
+        (rep1.record_progress, {"goal_id": tiny["id"], "value": "123456789012345"}, "value"),
+        (rep1.record_progress, {"goal_id": tiny["id"], "value": "0.0000001"}, "value"),
+        (mgr.record_commitment, {"goal_id": tiny["id"], "kind": "budget", "description": "d", "amount": "1e20"},
+         "amount"),
+        (mgr.preview_allocation, {"parent_goal_id": tiny["id"], "method": "factors", "factor_weights": {"gdp": "1"},
+                                  "children": [{"goal_id": tiny["id"], "factors": {"gdp": "1e30"}}]},
+         "children.0.factors.gdp"),
+        (mgr.preview_allocation, {"parent_goal_id": tiny["id"], "children": [{"goal_id": tiny["id"],
+                                                                              "minimum": "1e-300"}]},
+         "children.0.minimum"),
+        # the KPI's bands follow a new target: 1 x 10^14 / 10^-6 does not fit, whichever way it comes
+        (rep1.update_goal, {"goal_id": tiny["id"], "kpi_target": huge}, "kpi_target"),
+        (rep1.propose_change, {"changes": [{"goal_id": tiny["id"], "field": "target", "value": huge}],
+                               "rationale": "r"}, "changes.0.value"),
+    ):
+        error = s.fails(call, payload)
+        assert (error.status, error.errors[0]["field"]) == (400, field), error.problem()
+    assert s.scalar("select count(*) from goals") == goals
+    assert s.scalar("select count(*) from negotiation_entries") == proposals
+    assert s.scalar("select count(*) from commitments where goal_id = :g", g=tiny["id"]) == 0
+    # with its bands given, the same target is fine
+    changed = rep1.update_goal({"goal_id": tiny["id"], "kpi_target": huge,
+                                "kpi_thresholds": {"green": huge, "yellow": "1"}})
+    assert (changed["kpi"]["target"], changed["kpi"]["green"]) == (f"{huge}.000000", f"{huge}.000000")

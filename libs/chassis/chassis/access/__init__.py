@@ -4,7 +4,7 @@ Compliance owns the org directory and publishes `contracts.org` events; every se
 them (tables `chassis_org_*`) and decides with the one policy table (`chassis.access.policy.RULES`), with no
 RPC per request. Every denial is recorded as `jixiao.<service>.access.denied.v1` (compliance audits it).
 
-Wiring a service (four steps):
+Wiring a service (five steps):
 
     # models.py — the read-model tables join your metadata (autogenerate and the drift test see them)
     from chassis.access import include_org_read_model
@@ -15,8 +15,9 @@ Wiring a service (four steps):
     def upgrade(): create_org_read_model_v1(op)
     def downgrade(): drop_org_read_model_v1(op)
 
-    # service.py — the unit of work carries `access`; one handler keeps the read model
-    from chassis.access import AccessUnitOfWork, ORG_EVENT_TYPES, apply_org_event
+    # service.py — the unit of work carries `access`; one handler keeps the read model; OrgSync catches it up
+    # with the directory that existed before its queue did (and again when a resync is requested)
+    from chassis.access import AccessUnitOfWork, ORG_EVENT_TYPES, OrgSync, apply_org_event
 
     class GoalsUnitOfWork(AccessUnitOfWork):
         def open(self, session):
@@ -26,6 +27,7 @@ Wiring a service (four steps):
     class GoalsService(Service):
         name = "goals"
         uow = Database(GoalsUnitOfWork)
+        org_sync = OrgSync()
 
         @event_handler("compliance", ORG_EVENT_TYPES)
         def on_org_event(self, event):
@@ -47,6 +49,10 @@ Wiring a service (four steps):
 kind "client" (third-party API clients) only what `CLIENT_SCOPES` opens to a scope they hold; people get
 their roles and HR scopes from the directory's grants, not from the caller's claims.
 
+Catching up (`chassis.access.sync`, `chassis.access.snapshot`): compliance serves its read model page by page
+(`compliance.org_snapshot`); `OrgSync` applies the pages with the events' version rules at start, whenever the
+read model never took a snapshot, and again after `compliance.request_org_resync`.
+
 The pure parts (`chassis.access.org`, `chassis.access.policy`) import nothing but the standard library and
 chassis.errors; the exports below resolve lazily so that importing them does not pull in eventlet.
 """
@@ -64,8 +70,10 @@ _EXPORTS = {
     "build_index": "chassis.access.readmodel", "create_org_read_model": "chassis.access.readmodel",
     "create_org_read_model_v1": "chassis.access.readmodel", "drop_org_read_model_v1": "chassis.access.readmodel",
     "include_org_read_model": "chassis.access.readmodel", "load_index": "chassis.access.readmodel",
-    "org_metadata": "chassis.access.readmodel",
+    "org_metadata": "chassis.access.readmodel", "request_resync": "chassis.access.readmodel",
     "AccessUnitOfWork": "chassis.access.guard", "OrgAccess": "chassis.access.guard",
+    "apply_snapshot": "chassis.access.snapshot", "read_snapshot": "chassis.access.snapshot",
+    "OrgSync": "chassis.access.sync",
 }
 
 __all__ = sorted(_EXPORTS)

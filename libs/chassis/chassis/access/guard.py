@@ -92,7 +92,7 @@ class AccessUnitOfWork(UnitOfWork):
             actor_kind=None if actor is None else actor.kind,
             action=action[:100],
             resource=ResourceRef(kind=resource.kind[:64] or "unknown", owner=resource.owner,
-                                 org_unit=resource.org_unit),
+                                 org_unit=resource.org_unit, unit_owned=resource.unit_owned),
             reason=reason[:500],
         )
         self._denials.append(Envelope.wrap(event, actor=actor, correlation_id=self.correlation_id, at=self.now()))

@@ -70,6 +70,10 @@ class OrgView(Protocol):
 
     def reports_to(self, person_id: str, manager_id: str) -> bool: ...
 
+    def direct_reports(self, person_id: str) -> tuple[str, ...]: ...
+
+    def unit(self, unit_id: str): ...  # has .parent_id
+
     def unit_within(self, unit_id: str, root_id: str) -> bool: ...
 
     def grants_of(self, subject: str) -> tuple: ...  # of objects with .role and .org_unit_id
@@ -94,6 +98,15 @@ def find_loops(parent_of: Mapping[str, str | None]) -> list[tuple[str, ...]]:
 
 def describe_loop(loop: tuple[str, ...]) -> str:
     return " → ".join((*loop, loop[0]))
+
+
+def direct_reports_of(people: Iterable) -> dict[str, tuple[str, ...]]:
+    """manager id -> the ids of the people who report to them directly."""
+    found: dict[str, list[str]] = {}
+    for person in people:
+        if person.manager_id is not None:
+            found.setdefault(person.manager_id, []).append(person.id)
+    return {manager: tuple(ids) for manager, ids in found.items()}
 
 
 class Forest:
@@ -139,11 +152,12 @@ class Forest:
 class OrgIndex:
     """An immutable snapshot of the directory with O(1) relationship queries (implements OrgView)."""
 
-    __slots__ = ("_grants", "_manager_tree", "_people", "_unit_tree", "_units")
+    __slots__ = ("_grants", "_manager_tree", "_people", "_reports", "_unit_tree", "_units")
 
     def __init__(self, units: Iterable[OrgUnit], people: Iterable, grants: Iterable = ()) -> None:
         self._units = {unit.id: unit for unit in units}
         self._people = {person.id: person for person in people}
+        self._reports = direct_reports_of(self._people.values())
         by_subject: dict[str, list] = {}
         for grant in grants:
             by_subject.setdefault(grant.subject, []).append(grant)
@@ -172,6 +186,10 @@ class OrgIndex:
     def reports_to(self, person_id: str, manager_id: str) -> bool:
         """True when `person_id` is in the reporting line of `manager_id` (directly or indirectly)."""
         return person_id != manager_id and self._manager_tree.within(person_id, manager_id)
+
+    def direct_reports(self, person_id: str) -> tuple[str, ...]:
+        """The people whose manager is `person_id`."""
+        return self._reports.get(person_id, ())
 
     def unit_within(self, unit_id: str, root_id: str) -> bool:
         """True when `unit_id` is `root_id` or below it."""

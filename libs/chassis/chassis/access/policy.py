@@ -27,6 +27,10 @@ class Relation(StrEnum):
     HR_SCOPE = "hr_scope"  # the actor is HR for an org unit containing the resource
     HRBP_SCOPE = "hrbp_scope"  # the actor is HRBP for an org unit containing the resource
     EMPLOYEE = "employee"  # the actor is a current member of the directory
+    REPORTS_TO_OWNER = "reports_to_owner"  # the owner (a person) is one of the actor's managers
+    UNIT_MEMBER = "unit_member"  # the resource belongs to an org unit the actor is in (or one above theirs)
+    UNIT_LEAD = "unit_lead"  # ... and someone in that unit reports directly to the actor
+    COMPANY_HR = "company_hr"  # a company-wide resource, and the actor is HR for a top-level org unit
     AUDITOR = "auditor"
     ADMIN = "admin"
 
@@ -55,11 +59,17 @@ class Actor:
 
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """What is acted on. `owner` is a person id; `org_unit` locates resources without an owner."""
+    """What is acted on. `owner` is a person id; `org_unit` locates resources without an owner.
+
+    `unit_owned` marks a resource that belongs to the org unit `org_unit` itself (a team's goal), `owner` being
+    at most the person answering for it: HR scope then follows the unit, and the unit's members relate to it.
+    A resource merely located by a unit (everything filed in it) is not unit-owned.
+    """
 
     kind: str
     owner: str | None = None
     org_unit: str | None = None
+    unit_owned: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +91,10 @@ _IM = Relation.INDIRECT_MANAGER
 _HR = Relation.HR_SCOPE
 _HRBP = Relation.HRBP_SCOPE
 _EMP = Relation.EMPLOYEE
+_UP = Relation.REPORTS_TO_OWNER
+_MEMBER = Relation.UNIT_MEMBER
+_LEAD = Relation.UNIT_LEAD
+_CO_HR = Relation.COMPANY_HR
 _AUD = Relation.AUDITOR
 _ADM = Relation.ADMIN
 _LINE = (_SELF, _DM, _IM, _HR, _HRBP)  # the person, their reporting line and their HR
@@ -95,12 +109,21 @@ RULES = MappingProxyType({
     "orgunit.manage":    Rule("orgunit",  (_HR, _ADM)),
     "grants.manage":     Rule("grants",   (_ADM,)),
     "org.import":        Rule("org",      (_HR, _ADM)),
+    "org.snapshot":      Rule("org",      (_ADM,)),  # services catching up (OrgSync) act as themselves
+    "org.resync":        Rule("org",      (_ADM,)),
     # -- goals
-    "goal.read":         Rule("goal",     _LINE),
-    "goal.create":       Rule("goal",     (_SELF, _DM, _HR)),
+    # Goals align upwards: people read their managers' goals and the goals of the units they belong to.
+    "goal.read":         Rule("goal",     (*_LINE, _UP, _MEMBER)),
+    # a person's or a unit's goals as a whole (lists, boards reaching down a reporting line): no upward relation
+    "goal.browse":       Rule("goal",     _LINE),
+    "goal.create":       Rule("goal",     (_SELF, _DM, _HR, _LEAD)),
     "goal.update":       Rule("goal",     (_SELF, _DM)),
+    "goal.progress":     Rule("goal",     (_SELF,)),  # progress is the account of the person answering for it
     "goal.approve":      Rule("goal",     (_DM, _IM),                                    (_SELF,)),
-    "cycle.manage":      Rule("cycle",    (_HR, _ADM)),
+    # cycles, indicator library, templates: HR of the unit, or of the whole company for company-wide ones
+    "cycle.manage":      Rule("cycle",    (_HR, _CO_HR, _ADM)),
+    # a person's custom field values (night-shift coefficient...) feed their scores: never set by themself
+    "customfield.write": Rule("customfield", (_DM, _IM, _HR),                            (_SELF,)),
     # -- feedback
     "review.read":       Rule("review",   _LINE),
     "review.write":      Rule("review",   (_SELF, _DM)),
@@ -141,7 +164,8 @@ CLIENT_SCOPES = MappingProxyType({
 
 def _resource_unit(resource: Resource, org: OrgView) -> str | None:
     # People's data follows the person: their current unit decides HR scope, not where a record was filed.
-    if resource.owner is not None:
+    # A unit's own resource stays with the unit, whoever answers for it.
+    if resource.owner is not None and not resource.unit_owned:
         owner = org.person(resource.owner)
         if owner is not None:
             return owner.org_unit_id
@@ -176,6 +200,41 @@ def _is_employee(actor: Actor, resource: Resource, org: OrgView) -> bool:
     return org.person(actor.subject) is not None
 
 
+def _reports_to_owner(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    owner = resource.owner
+    return owner is not None and not resource.unit_owned and org.reports_to(actor.subject, owner)
+
+
+def _owning_unit(resource: Resource) -> str | None:
+    return resource.org_unit if resource.unit_owned else None
+
+
+def _in_unit(person, unit: str, org: OrgView) -> bool:
+    return person is not None and person.org_unit_id is not None and org.unit_within(person.org_unit_id, unit)
+
+
+def _is_unit_member(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    unit = _owning_unit(resource)
+    return unit is not None and _in_unit(org.person(actor.subject), unit, org)
+
+
+def _is_unit_lead(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    # The directory has no unit heads: a lead is a member of the unit to whom someone in it reports directly.
+    unit = _owning_unit(resource)
+    if unit is None or not _in_unit(org.person(actor.subject), unit, org):
+        return False
+    return any(_in_unit(person, unit, org) and person.status != PersonStatus.TERMINATED
+               for person in map(org.person, org.direct_reports(actor.subject)))
+
+
+def _is_company_hr(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    if resource.owner is not None or resource.org_unit is not None or Role.HR not in actor.roles:
+        return False
+    # top-level: no parent at all (a unit whose parent is merely unknown yet is not the company)
+    return any(scope.role == Role.HR and (unit := org.unit(scope.org_unit_id)) is not None and unit.parent_id is None
+               for scope in actor.scopes)
+
+
 _CHECKS = {
     Relation.SELF: _is_self,
     Relation.DIRECT_MANAGER: _is_direct_manager,
@@ -183,6 +242,10 @@ _CHECKS = {
     Relation.HR_SCOPE: lambda actor, resource, org: _in_scope(actor, Role.HR, resource, org),
     Relation.HRBP_SCOPE: lambda actor, resource, org: _in_scope(actor, Role.HRBP, resource, org),
     Relation.EMPLOYEE: _is_employee,
+    Relation.REPORTS_TO_OWNER: _reports_to_owner,
+    Relation.UNIT_MEMBER: _is_unit_member,
+    Relation.UNIT_LEAD: _is_unit_lead,
+    Relation.COMPANY_HR: _is_company_hr,
     Relation.AUDITOR: lambda actor, resource, org: Role.AUDITOR in actor.roles,
     Relation.ADMIN: lambda actor, resource, org: Role.ADMIN in actor.roles,
 }
@@ -194,6 +257,10 @@ _AS = {
     Relation.HR_SCOPE: "HR for the owner's org unit",
     Relation.HRBP_SCOPE: "HRBP for the owner's org unit",
     Relation.EMPLOYEE: "an employee",
+    Relation.REPORTS_TO_OWNER: "in the owner's reporting line",
+    Relation.UNIT_MEMBER: "a member of the owning org unit",
+    Relation.UNIT_LEAD: "a lead of the owning org unit",
+    Relation.COMPANY_HR: "HR for the whole company",
     Relation.AUDITOR: "an auditor",
     Relation.ADMIN: "an administrator",
 }

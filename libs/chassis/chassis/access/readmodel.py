@@ -6,8 +6,9 @@ Tables (on their own MetaData, `org_metadata`; a service adds them to its models
 - `chassis_org_people`  — one row per person (a tombstone once erased), with the event `version`;
 - `chassis_org_units`   — one row per org unit (kept with `removed` set once removed), with `version`;
 - `chassis_org_grants`  — one row per subject: the full set of role grants as JSON, with `version`;
-- `chassis_org_meta`    — one row: a `generation` that grows with every applied change (cache invalidation
-  across replicas of a service).
+- `chassis_org_meta`    — counters by name: `org`, a `generation` that grows with every applied change (cache
+  invalidation across replicas of a service); `sync_wanted` / `sync_done`, the snapshot markers
+  (`chassis.access.snapshot`).
 
 `apply_org_event(session, envelope)` applies an event only when its version is newer than the stored one, in one
 conditional upsert, so redelivery, reordering and concurrent handlers are harmless. `load_index(session)`
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -41,12 +43,13 @@ from sqlalchemy.orm import Session
 from chassis.access.org import SCOPED_ROLES, Grant, Member, OrgIndex, OrgUnit, PersonStatus, Role
 from chassis.db import NAMING_CONVENTION, UTCDateTime, utcnow
 from contracts.envelope import Envelope
-from contracts.org import OrgUnitChanged, PersonChanged, PersonErased, RoleGrantsChanged
+from contracts.org import OrgResyncRequested, OrgUnitChanged, PersonChanged, PersonErased, RoleGrantsChanged
 
 ORG_EVENT_TYPES = (
     "jixiao.compliance.person.*.v1",
     "jixiao.compliance.orgunit.*.v1",
     "jixiao.compliance.grants.*.v1",
+    "jixiao.compliance.org.*.v1",  # resync requests (chassis.access.OrgSync)
 )
 META_KEY = "org"
 DEFAULT_MAX_AGE = 1.0  # seconds a cached index is trusted before the generation is read again
@@ -185,18 +188,28 @@ def _insert_ignoring(connection, table, values: dict, keys: list[str]) -> None:
         index_elements=keys))
 
 
-def _upsert_newer(session: Session, table: Table, key: str, values: dict) -> bool:
-    """Insert, or update when `values["version"]` is newer than the stored one. True when something changed."""
-    stmt = _dialect_insert(session.connection(), table).values(**values)
-    stmt = stmt.on_conflict_do_update(
+def _newer_upsert(session: Session, table: Table, key: str, names):
+    """INSERT ... ON CONFLICT: insert, or update when the incoming version is newer than the stored one."""
+    stmt = _dialect_insert(session.connection(), table)
+    return stmt.on_conflict_do_update(
         index_elements=[key],
-        set_={name: stmt.excluded[name] for name in values if name != key},
+        set_={name: stmt.excluded[name] for name in names if name != key},
         where=table.c.version < stmt.excluded.version,
     )
-    return session.execute(stmt).rowcount == 1
 
 
-def _person_values(person: PersonChanged) -> dict:
+def _upsert_newer(session: Session, table: Table, key: str, values: dict) -> bool:
+    """Insert, or update when `values["version"]` is newer than the stored one. True when something changed."""
+    return session.execute(_newer_upsert(session, table, key, values).values(**values)).rowcount == 1
+
+
+def upsert_many_newer(session: Session, table: Table, key: str, rows: list[dict]) -> None:
+    """`_upsert_newer` for many rows of one table, executed as one batch (rows changed are not counted)."""
+    if rows:
+        session.execute(_newer_upsert(session, table, key, list(rows[0])), rows)
+
+
+def person_values(person: PersonChanged) -> dict:
     return {
         "person_id": person.person_id, "version": person.version, "name": person.name,
         "org_unit_id": person.org_unit_id, "manager_id": person.manager_id, "job_family": person.job_family,
@@ -206,7 +219,19 @@ def _person_values(person: PersonChanged) -> dict:
     }
 
 
-def _tombstone(session: Session, erased: PersonErased) -> bool:
+def unit_values(unit: OrgUnitChanged) -> dict:
+    return {"org_unit_id": unit.org_unit_id, "version": unit.version, "name": unit.name,
+            "parent_id": unit.parent_id, "removed": unit.removed, "updated_at": utcnow()}
+
+
+def grants_values(change: RoleGrantsChanged) -> dict:
+    grants = [grant.model_dump(mode="json") for grant in change.grants]
+    return {"subject_id": change.subject_id, "version": change.version,
+            "grants": json.dumps(grants, separators=(",", ":"), sort_keys=True), "updated_at": utcnow()}
+
+
+def tombstone(session: Session, erased: PersonErased) -> bool:
+    """Erase a person in the read model (a tombstone at the erasure's version). True when something changed."""
     values = {
         "person_id": erased.person_id, "name": None, "org_unit_id": None, "manager_id": None,
         "job_family": None, "grade": None, "sequence": None, "location": None,
@@ -228,26 +253,23 @@ def _tombstone(session: Session, erased: PersonErased) -> bool:
 
 
 def apply_org_event(session: Session, envelope: Envelope) -> bool:
-    """Apply one `contracts.org` event to the read model. Returns False when it was stale (or not an org event).
+    """Apply one `contracts.org` event to the read model. True when the read model changed; False when the event
+    was stale, not an org event, or a resync request (counted for `OrgSync`, which then fetches a snapshot).
 
     Call it inside the handler's single `with uow:` so the inbox row commits with the change.
     """
     payload = envelope.payload() if envelope.type in _HANDLED else None
     if isinstance(payload, PersonChanged):
-        changed = _upsert_newer(session, people_table, "person_id", _person_values(payload))
+        changed = _upsert_newer(session, people_table, "person_id", person_values(payload))
     elif isinstance(payload, PersonErased):
-        changed = _tombstone(session, payload)
+        changed = tombstone(session, payload)
     elif isinstance(payload, OrgUnitChanged):
-        changed = _upsert_newer(session, units_table, "org_unit_id", {
-            "org_unit_id": payload.org_unit_id, "version": payload.version, "name": payload.name,
-            "parent_id": payload.parent_id, "removed": payload.removed, "updated_at": utcnow(),
-        })
+        changed = _upsert_newer(session, units_table, "org_unit_id", unit_values(payload))
     elif isinstance(payload, RoleGrantsChanged):
-        grants = [grant.model_dump(mode="json") for grant in payload.grants]
-        changed = _upsert_newer(session, grants_table, "subject_id", {
-            "subject_id": payload.subject_id, "version": payload.version,
-            "grants": json.dumps(grants, separators=(",", ":"), sort_keys=True), "updated_at": utcnow(),
-        })
+        changed = _upsert_newer(session, grants_table, "subject_id", grants_values(payload))
+    elif isinstance(payload, OrgResyncRequested):
+        request_resync(session)
+        return False
     else:
         return False
     if changed:
@@ -255,7 +277,8 @@ def apply_org_event(session: Session, envelope: Envelope) -> bool:
     return changed
 
 
-_HANDLED = frozenset({PersonChanged.type, PersonErased.type, OrgUnitChanged.type, RoleGrantsChanged.type})
+_HANDLED = frozenset({PersonChanged.type, PersonErased.type, OrgUnitChanged.type, RoleGrantsChanged.type,
+                      OrgResyncRequested.type})
 
 
 def bump_generation(session: Session) -> None:
@@ -268,6 +291,53 @@ def bump_generation(session: Session) -> None:
     engine = session.get_bind()
     # this process reloads as soon as the change is visible, without waiting for max_age
     event.listen(session, "after_commit", lambda _session: _cache_for(engine).mark_dirty(), once=True)
+
+
+# -- snapshot markers ------------------------------------------------------------------------------------------
+# `sync_wanted` counts resync requests; `sync_done` holds the `sync_wanted` value the last completed snapshot
+# started from. No `sync_done` row: this read model never took a snapshot (a new service or deployment, a wiped
+# database) and only knows what events reached it since its queue existed.
+
+SYNC_WANTED = "sync_wanted"
+SYNC_DONE = "sync_done"
+
+_wakers: weakref.WeakKeyDictionary[sa.engine.Engine, Callable[[], None]] = weakref.WeakKeyDictionary()
+
+
+def sync_needed(connection) -> int | None:
+    """The `sync_wanted` value a snapshot taken now would satisfy, or None when the read model is up to date."""
+    m = meta_table
+    found = dict(connection.execute(select(m.c.name, m.c.generation).where(m.c.name.in_((SYNC_WANTED, SYNC_DONE)))
+                                    ).all())
+    wanted, done = found.get(SYNC_WANTED, 0), found.get(SYNC_DONE)
+    return wanted if done is None or done < wanted else None
+
+
+def mark_synced(connection, wanted: int) -> None:
+    """A snapshot that started when `sync_wanted` was `wanted` is complete (a later request stays pending)."""
+    stmt = _dialect_insert(connection, meta_table).values(name=SYNC_DONE, generation=wanted)
+    connection.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"generation": wanted},
+                                                  where=meta_table.c.generation < wanted))
+
+
+def request_resync(session: Session) -> None:
+    """Ask for a new snapshot: the read model's `OrgSync` (in any replica) takes one; in this process at once."""
+    stmt = _dialect_insert(session.connection(), meta_table).values(name=SYNC_WANTED, generation=1)
+    session.execute(stmt.on_conflict_do_update(index_elements=["name"],
+                                               set_={"generation": meta_table.c.generation + 1}))
+    engine = session.get_bind()
+    event.listen(session, "after_commit", lambda _session: _wake_sync(engine), once=True)
+
+
+def on_resync_requested(engine, wake: Callable[[], None]) -> None:
+    """Register the process's `OrgSync` for this database: woken as soon as a request commits here."""
+    _wakers[engine] = wake
+
+
+def _wake_sync(engine) -> None:
+    wake = _wakers.get(engine)
+    if wake is not None:
+        wake()
 
 
 # -- the cached index ------------------------------------------------------------------------------------------
@@ -350,12 +420,5 @@ def apply_person_snapshots(session: Session, people: list[PersonChanged]) -> Non
     the same versioned upsert, executed as one batch, and one generation bump."""
     if not people:
         return
-    stmt = _dialect_insert(session.connection(), people_table)
-    names = list(_person_values(people[0]))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["person_id"],
-        set_={name: stmt.excluded[name] for name in names if name != "person_id"},
-        where=people_table.c.version < stmt.excluded.version,
-    )
-    session.execute(stmt, [_person_values(person) for person in people])
+    upsert_many_newer(session, people_table, "person_id", [person_values(person) for person in people])
     bump_generation(session)

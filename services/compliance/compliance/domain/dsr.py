@@ -126,6 +126,18 @@ class DsrRequest:
         )
         return replace(self, state=DsrState.COLLECTING, parts=parts, closed_at=None)
 
+    def expire(self, at: datetime, deadline: timedelta) -> DsrRequest:
+        """Parts still pending `deadline` after they were asked fail: a service that never answers leaves the
+        request incomplete (to be retried), never complete and never open for ever."""
+        if self.state != DsrState.COLLECTING:
+            return self
+        updated = self
+        for part in self.parts:
+            asked = part.updated_at or self.requested_at
+            if part.status == PartStatus.PENDING and at - asked >= deadline:
+                updated = updated.record_failed(part.service, at, f"no answer within {_duration(deadline)}")
+        return updated
+
     def outstanding(self) -> list[str]:
         """Why the request is not complete, one line per unfinished part."""
         lines = []
@@ -150,3 +162,11 @@ def _same_outcome(current: DsrPart, outcome: DsrPart) -> bool:
         outcome.export_ref,
         outcome.held_records,
     )
+
+
+def _duration(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{span.total_seconds():g}s"

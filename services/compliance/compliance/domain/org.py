@@ -21,6 +21,7 @@ from chassis.access.org import (  # noqa: F401 - re-exported: the directory's vo
     PersonStatus,
     Role,
     describe_loop,
+    direct_reports_of,
     find_loops,
 )
 from chassis.access.org import Forest as _Forest
@@ -127,7 +128,7 @@ class OrgIndex:
     tree, so decisions stay constant-time at any organisation size.
     """
 
-    __slots__ = ("_grants", "_manager_tree", "_people", "_unit_tree", "_units")
+    __slots__ = ("_grants", "_manager_tree", "_people", "_reports", "_unit_tree", "_units")
 
     def __init__(self, units: Iterable[OrgUnit], people: Iterable[Person], grants: Iterable[RoleGrant] = ()) -> None:
         errors: list[FieldError] = []
@@ -167,6 +168,7 @@ class OrgIndex:
 
         self._unit_tree = _Forest(unit_parent)
         self._manager_tree = _Forest(manager_of)
+        self._reports = direct_reports_of(self._people.values())
 
     @property
     def people(self) -> Mapping[str, Person]:
@@ -188,6 +190,10 @@ class OrgIndex:
 
     def reports_to(self, person_id: str, manager_id: str) -> bool:
         return person_id != manager_id and self._manager_tree.within(person_id, manager_id)
+
+    def direct_reports(self, person_id: str) -> tuple[str, ...]:
+        """The people whose manager is `person_id`."""
+        return self._reports.get(person_id, ())
 
     def unit_within(self, unit_id: str, root_id: str) -> bool:
         """True when `unit_id` is `root_id` or below it."""

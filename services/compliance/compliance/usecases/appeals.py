@@ -8,6 +8,7 @@ from sqlalchemy import select
 from chassis.access import Resource
 from chassis.errors import NotFound
 from compliance.domain.appeals import (
+    OPEN_STATES,
     Appeal,
     AppealDecision,
     AppealState,
@@ -22,6 +23,7 @@ from contracts.actor import Actor
 from contracts.compliance import (
     OWNING_SERVICE,
     AppealDecided,
+    AppealOverdue,
     AppealRef,
     AppealReviewStarted,
     AppealsPage,
@@ -160,6 +162,24 @@ def decide_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: Decid
             target_kind=row.target_kind, target_ref=row.target_ref, owning_service=OWNING_SERVICE[row.target_kind],
             amendment=None if d.amendment is None else dict(d.amendment), decided_by=d.decided_by))
         return _view(row, now)
+
+
+def notify_overdue(uow: ComplianceUnitOfWork, batch: int = 500) -> int:
+    """The deadline sweep: tell HR, once per appeal, that an open appeal is past its deadline (AppealOverdue).
+    Returns how many were notified."""
+    with uow:
+        now = uow.now()
+        rows = uow.session.scalars(select(AppealRow).where(
+            AppealRow.state.in_([state.value for state in OPEN_STATES]), AppealRow.due_at < now,
+            AppealRow.overdue_notified_at.is_(None)).order_by(AppealRow.due_at, AppealRow.appeal_id)
+            .limit(batch).with_for_update(skip_locked=True)).all()
+        late = [row for row in rows if _domain(row).is_overdue(now)]
+        for row in late:
+            row.overdue_notified_at = now
+            uow.publish(AppealOverdue(appeal_id=row.appeal_id, appellant=row.appellant, org_unit_id=row.org_unit_id,
+                                      state=row.state, reviewer=row.reviewer, due_at=row.due_at,
+                                      owning_service=OWNING_SERVICE[row.target_kind]))
+    return len(late)
 
 
 def withdraw_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: AppealRef) -> AppealView:

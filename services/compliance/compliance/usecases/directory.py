@@ -5,10 +5,11 @@ from sqlalchemy import select
 
 from chassis.access import Resource
 from chassis.access.org import SCOPED_ROLES
+from chassis.access.snapshot import read_snapshot
 from chassis.errors import Conflict, InvalidInput, NotFound
 from compliance.domain.importing import normalise_email, normalise_phone
 from compliance.models import GrantsRow, OrgUnitRow, PersonRow
-from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, publish_org
+from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id, publish_org
 from contracts.actor import Actor
 from contracts.compliance import (
     Decide,
@@ -16,26 +17,56 @@ from contracts.compliance import (
     GrantSpec,
     GrantsView,
     ListPeople,
+    OrgResyncView,
     OrgUnitView,
     PeoplePage,
     PersonRef,
     PersonView,
     RemoveOrgUnit,
+    RequestOrgResync,
     SetGrants,
     UpsertOrgUnit,
     UpsertPerson,
 )
-from contracts.org import OrgUnitChanged, PersonChanged, RoleGrant, RoleGrantsChanged
+from contracts.org import (
+    OrgResyncRequested,
+    OrgSnapshotPage,
+    OrgSnapshotQuery,
+    OrgUnitChanged,
+    PersonChanged,
+    RoleGrant,
+    RoleGrantsChanged,
+)
 
 
 def decide(uow: ComplianceUnitOfWork, actor: Actor | None, command: Decide) -> DecisionView:
     """The decision for the actor in context; a denial is recorded like any other."""
-    resource = Resource(command.resource.kind, command.resource.owner, command.resource.org_unit)
+    ref = command.resource
+    resource = Resource(ref.kind, ref.owner, ref.org_unit, ref.unit_owned)
     with uow:
         decision = uow.access.decide(actor, command.action, resource)
         if not decision.allowed:
             uow.record_denial(actor, command.action, resource, decision.reason)
     return DecisionView(allowed=decision.allowed, reason=decision.reason)
+
+
+# -- catching read models up ----------------------------------------------------------------------------------
+
+def org_snapshot(uow: ComplianceUnitOfWork, actor: Actor | None, query: OrgSnapshotQuery) -> OrgSnapshotPage:
+    """A page of the directory as published: compliance's own read model, kept in the directory's transactions,
+    holds exactly what the events said (tombstones included). For services catching up (chassis.access.OrgSync)."""
+    with uow:
+        uow.access.require(actor, "org.snapshot", Resource("org"))
+        return read_snapshot(uow.session, query)
+
+
+def request_org_resync(uow: ComplianceUnitOfWork, actor: Actor | None, command: RequestOrgResync) -> OrgResyncView:
+    """Every service's read model takes the snapshot again (e.g. after a service's database was restored)."""
+    with uow:
+        uow.access.require(actor, "org.resync", Resource("org"))
+        request = OrgResyncRequested(request_id=new_id(), reason=command.reason)
+        uow.publish(request)
+        return OrgResyncView(request_id=request.request_id, requested_at=uow.now())
 
 
 # -- units -----------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ published as PersonErased) and broadcasts `ErasureRequested`; each service answe
 completed/failed event; the request is completed only when every part is done — legal holds keep it open."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -43,15 +44,21 @@ OWN = "compliance"
 
 def _domain(row: DsrRow) -> DsrRequest:
     parts = tuple(DsrPart(p["service"], PartStatus(p["status"]), p.get("detail", ""), p.get("export_ref"),
-                          tuple(p.get("held_records", ())), None) for p in loads(row.parts, []))
+                          tuple(p.get("held_records", ())), _time(p.get("at")) or row.requested_at)
+                  for p in loads(row.parts, []))
     return DsrRequest(row.request_id, DsrKind(row.kind), row.subject, row.requested_by, row.requested_at,
                       row.due_at, DsrState(row.state), parts, row.closed_at)
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def _store(row: DsrRow, request: DsrRequest) -> None:
     row.state, row.closed_at = request.state.value, request.closed_at
     row.parts = dumps([{"service": p.service, "status": p.status.value, "detail": p.detail,
-                        "export_ref": p.export_ref, "held_records": list(p.held_records)} for p in request.parts])
+                        "export_ref": p.export_ref, "held_records": list(p.held_records),
+                        "at": None if p.updated_at is None else p.updated_at.isoformat()} for p in request.parts])
 
 
 def _view(request: DsrRequest) -> DsrView:
@@ -256,6 +263,27 @@ def on_erasure_reply(uow: ComplianceUnitOfWork, event: Envelope) -> None:
         _store(row, updated)
         if updated.state != DsrState.COLLECTING:
             uow.publish(_closed_event(updated))
+
+
+def fail_unanswered(uow: ComplianceUnitOfWork, deadline: timedelta) -> int:
+    """The deadline sweep: a part still pending `deadline` after it was asked fails ("no answer within ..."),
+    so a service that never answers leaves its request visibly incomplete (retry_dsr asks again), never
+    complete. Returns the number of requests that changed."""
+    changed = 0
+    with uow:
+        now = uow.now()
+        rows = uow.session.scalars(select(DsrRow).where(DsrRow.state == DsrState.COLLECTING.value)
+                                   .order_by(DsrRow.requested_at).with_for_update(skip_locked=True)).all()
+        for row in rows:
+            request = _domain(row)
+            updated = request.expire(now, deadline)
+            if updated is request:
+                continue
+            _store(row, updated)
+            changed += 1
+            if updated.state != DsrState.COLLECTING:
+                uow.publish(_closed_event(updated))
+    return changed
 
 
 def retry_dsr(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrRef, key: bytes) -> DsrView:

@@ -120,6 +120,26 @@ def test_reports_before_the_fan_out_are_refused():
         opened().record_done("goals", T0)
 
 
+def test_services_that_never_answer_fail_at_the_deadline_and_leave_the_request_incomplete():
+    day = timedelta(days=1)
+    request = collecting().record_done("compliance", T0).record_done("goals", T0 + timedelta(hours=2))
+    assert request.expire(T0 + day - timedelta(seconds=1), day) is request  # not yet
+    expired = request.expire(T0 + day, day)
+    assert expired.state is DsrState.INCOMPLETE and expired.closed_at == T0 + day
+    assert {p.service: p.status for p in expired.parts} == {
+        "compliance": PartStatus.DONE, "goals": PartStatus.DONE, "feedback": PartStatus.FAILED,
+        "incentives": PartStatus.FAILED}
+    assert expired.outstanding() == ["feedback: failed (no answer within 1d)",
+                                     "incentives: failed (no answer within 1d)"]
+    assert expired.expire(T0 + 2 * day, day) is expired  # settled: nothing more to expire
+    # a retried part has its own clock
+    retried = expired.retry(T0 + 2 * day)
+    half = retried.record_done("feedback", T0 + 2 * day).expire(T0 + 2 * day + timedelta(hours=12), day)
+    assert half.state is DsrState.COLLECTING and half.part("incentives").status is PartStatus.PENDING
+    assert "no answer within 90s" in collecting().expire(T0 + timedelta(seconds=90), timedelta(seconds=90)
+                                                         ).part("goals").detail
+
+
 def test_overdue_until_completed():
     request = collecting()
     assert not request.is_overdue(T0 + timedelta(days=15))

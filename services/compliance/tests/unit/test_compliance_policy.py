@@ -2,6 +2,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from chassis.access.org import Grant, Member
+from chassis.access.org import OrgIndex as ReadModelIndex
 from chassis.errors import Forbidden, InvalidInput, NotFound
 from compliance.domain.org import OrgIndex, OrgUnit, Person, PersonStatus, Role, RoleGrant
 from compliance.domain.policy import RULES, Actor, Resource, Scope, can, require, resolve_actor
@@ -9,8 +11,8 @@ from compliance.domain.policy import RULES, Actor, Resource, Scope, can, require
 PROPERTY = settings(database=None, deadline=None, max_examples=200)
 
 # hq ─┬─ rd ── rd-p      T (the target) works in rd-p for M, who reports to G (VP R&D), who reports to CEO.
-#     ├─ sales           P is T's colleague in rd-p (same unit, not in T's reporting line).
-#     └─ hrd             H1 is HR for rd, H2 is HR for sales, B is HRBP for rd-p.
+#     ├─ sales           P is T's colleague in rd-p (same unit, not in T's reporting line); R reports to T.
+#     └─ hrd             H1 is HR for rd, H2 is HR for sales, B is HRBP for rd-p, C is HR for the company.
 UNITS = [
     OrgUnit("hq", "总部"),
     OrgUnit("rd", "研发中心", "hq"),
@@ -24,6 +26,8 @@ PEOPLE = [
     Person("M", "Platform lead", "rd-p", manager_id="G"),
     Person("T", "Target", "rd-p", manager_id="M"),
     Person("P", "Peer", "rd-p", manager_id="M"),
+    Person("R", "Report", "rd-p", manager_id="T"),
+    Person("C", "HR company", "hrd", manager_id="CEO"),
     Person("H1", "HR R&D", "hrd", manager_id="CEO"),
     Person("H2", "HR Sales", "hrd", manager_id="CEO"),
     Person("B", "HRBP Platform", "hrd", manager_id="CEO"),
@@ -35,6 +39,7 @@ GRANTS = [
     RoleGrant("H1", Role.HR, "rd"),
     RoleGrant("H2", Role.HR, "sales"),
     RoleGrant("B", Role.HRBP, "rd-p"),
+    RoleGrant("C", Role.HR, "hq"),
     RoleGrant("A", Role.AUDITOR),
     RoleGrant("D", Role.ADMIN),
 ]
@@ -45,6 +50,7 @@ SCENARIOS = {
     "direct_manager": "M",
     "indirect_manager": "G",
     "same_unit_non_report": "P",
+    "owners_report": "R",
     "hr_in_scope": "H1",
     "hr_outside_scope": "H2",
     "hrbp_in_scope": "B",
@@ -66,6 +72,7 @@ RESOURCES = {
     "orgunit": Resource("orgunit", org_unit="rd"),
     "grants": Resource("grants"),
     "cycle": Resource("cycle", org_unit="rd"),
+    "customfield": Resource("customfield", owner="T"),
     "checkin": Resource("checkin", owner="T"),
     "feedback": Resource("feedback", owner="T"),
     "incentive": Resource("incentive", owner="T"),
@@ -83,8 +90,11 @@ EXPECTED = {
     "person.lookup": _ALL_MEMBERS,
     "person.read": _READERS | {"admin"},
     "person.update": {"hr_in_scope", "admin"},
-    "goal.read": _READERS,
+    "goal.read": _READERS | {"owners_report"},  # goals align upwards: a report reads their manager's goals
+    "goal.browse": _READERS,
     "goal.update": {"self", "direct_manager"},
+    "goal.progress": {"self"},
+    "customfield.write": {"direct_manager", "indirect_manager", "hr_in_scope"},
     "review.read": _READERS,
     "audit.read": {"auditor"},
     "audit.verify": {"auditor", "admin"},
@@ -96,6 +106,8 @@ EXPECTED = {
     "export.read": {"self"},
     "client.manage": {"admin"},
     "org.import": {"hr_in_scope", "admin"},
+    "org.snapshot": {"admin"},
+    "org.resync": {"admin"},
     "settings.update": {"admin"},
     "orgunit.manage": {"hr_in_scope", "admin"},
     "grants.manage": {"admin"},
@@ -205,6 +217,67 @@ def test_unowned_resources_use_their_org_unit():
     assert not can(resolve_actor(ORG, "H1"), "goal.read", Resource("goal"), ORG).allowed
 
 
+def test_a_units_own_goal_is_read_by_its_members_and_scoped_by_the_unit():
+    rd_goal = Resource("goal", owner="G", org_unit="rd", unit_owned=True)  # G answers for R&D's goal
+    readers = {s for s in ("CEO", "G", "M", "T", "P", "R", "H1", "H2", "A", "D") if
+               can(resolve_actor(ORG, s), "goal.read", rd_goal, ORG).allowed}
+    assert readers == {"CEO", "G", "M", "T", "P", "R", "H1"}  # members below rd, G's manager, HR for rd
+    assert can(resolve_actor(ORG, "T"), "goal.read", rd_goal, ORG).reason == (
+        "goal.read allowed: the actor is a member of the owning org unit")
+    assert not can(resolve_actor(ORG, "T"), "goal.browse", rd_goal, ORG).allowed
+    assert not can(resolve_actor(ORG, "T"), "goal.update", rd_goal, ORG).allowed
+    # everything merely filed under a unit (its board) is not the unit's own: members do not read it
+    assert not can(resolve_actor(ORG, "T"), "goal.read", Resource("goal", org_unit="rd"), ORG).allowed
+    # HR scope follows the owning unit, not the unit of the person answering for it
+    sales_goal = Resource("goal", owner="G", org_unit="sales", unit_owned=True)
+    assert can(resolve_actor(ORG, "H2"), "goal.read", sales_goal, ORG).allowed
+    assert not can(resolve_actor(ORG, "H1"), "goal.read", sales_goal, ORG).allowed
+
+
+def test_reading_upwards_is_for_a_persons_single_goals_only():
+    assert can(resolve_actor(ORG, "R"), "goal.read", RESOURCES["goal"], ORG).reason == (
+        "goal.read allowed: the actor is in the owner's reporting line")
+    assert can(resolve_actor(ORG, "T"), "goal.read", Resource("goal", owner="CEO"), ORG).allowed
+    assert not can(resolve_actor(ORG, "R"), "goal.browse", RESOURCES["goal"], ORG).allowed
+    assert not can(resolve_actor(ORG, "R"), "goal.update", RESOURCES["goal"], ORG).allowed
+    assert not can(resolve_actor(ORG, "M"), "goal.read", Resource("goal", owner="R"), ORG).reason.endswith(
+        "reporting line")  # M reads R's goals as R's indirect manager, not upwards
+
+
+def test_a_unit_lead_creates_the_units_goals():
+    platform = Resource("goal", org_unit="rd-p", unit_owned=True)
+    creators = {s for s in ("CEO", "G", "M", "T", "P", "R", "H1", "H2", "C", "D") if
+                can(resolve_actor(ORG, s), "goal.create", platform, ORG).allowed}
+    # M and T have direct reports in rd-p; G's only report (M) is in rd-p but G is not a member of it
+    assert creators == {"M", "T", "H1", "C"}
+    assert can(resolve_actor(ORG, "M"), "goal.create", platform, ORG).reason == (
+        "goal.create allowed: the actor is a lead of the owning org unit")
+    rd = Resource("goal", org_unit="rd", unit_owned=True)
+    assert can(resolve_actor(ORG, "G"), "goal.create", rd, ORG).allowed  # M, in rd-p below rd, reports to G
+    assert not can(resolve_actor(ORG, "P"), "goal.create", rd, ORG).allowed
+
+
+def test_company_wide_resources_are_for_company_hr_and_administrators():
+    company = Resource("cycle")
+    allowed = {s for s in ("C", "H1", "H2", "D", "CEO", "A") if
+               can(resolve_actor(ORG, s), "cycle.manage", company, ORG).allowed}
+    assert allowed == {"C", "D"}
+    assert can(resolve_actor(ORG, "C"), "cycle.manage", company, ORG).reason == (
+        "cycle.manage allowed: the actor is HR for the whole company")
+    # in a service's read model, a unit whose parent has not arrived yet is no company
+    read_model = ReadModelIndex([OrgUnit("lost", "Lost", "not-yet-known")], [Member("P", "lost")],
+                                [Grant("P", Role.HR, "lost")])
+    assert not can(resolve_actor(read_model, "P"), "cycle.manage", company, read_model).allowed
+    assert can(resolve_actor(ORG, "H1"), "cycle.manage", RESOURCES["cycle"], ORG).allowed  # a unit's cycle
+
+
+def test_custom_fields_are_never_set_by_the_person_themself():
+    hr_self = Actor("T", frozenset({Role.HR}), frozenset({Scope(Role.HR, "hq")}))
+    decision = can(hr_self, "customfield.write", Resource("customfield", owner="T"), ORG)
+    assert not decision.allowed and "conflict of interest" in decision.reason
+    assert can(hr_self, "customfield.write", Resource("customfield", owner="P"), ORG).allowed
+
+
 def test_require_raises_forbidden_with_the_reason():
     require(resolve_actor(ORG, "T"), "goal.update", RESOURCES["goal"], ORG)
     with pytest.raises(Forbidden, match=r"no rule allows goal\.update"):
@@ -233,6 +306,7 @@ resources = st.builds(
     kind=st.sampled_from(sorted({rule.kind for rule in RULES.values()})) | st.text(max_size=8),
     owner=st.none() | people_ids,
     org_unit=st.none() | st.sampled_from([u.id for u in UNITS]) | st.text(max_size=5),
+    unit_owned=st.booleans(),
 )
 actions = st.sampled_from(sorted(RULES)) | st.text(max_size=20)
 known = {p.employee_number for p in PEOPLE}

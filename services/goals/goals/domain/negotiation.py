@@ -160,6 +160,11 @@ def _replay(entries: tuple[Entry, ...]) -> _Replay:
     return _Replay(states, proposals, open_entry)
 
 
+def proposal_states(entries: Iterable) -> dict[str, ProposalState]:
+    """Each proposal's state after a thread's entries (in order; anything with `.action` and `.proposal_id`)."""
+    return _replay(tuple(entries)).states
+
+
 @dataclass(frozen=True)
 class Thread:
     """A negotiation thread about one owner's goals. ``owner_id`` is the person speaking for the

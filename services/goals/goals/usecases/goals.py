@@ -218,10 +218,9 @@ def _update_targets(uow, goal, krs, command: c.UpdateGoal, given: set[str], chan
         if given & {"key_result_targets", "add_key_results"}:
             raise InvalidInput.field("key_result_targets", "a KPI goal has no key results")
         target = command.kpi_target if "kpi_target" in given and command.kpi_target is not None else goal.target
-        green, yellow = scaled_thresholds(goal, target)
-        if "kpi_thresholds" in given and command.kpi_thresholds is not None:
-            green = command.kpi_thresholds.get("green", green)
-            yellow = command.kpi_thresholds.get("yellow", yellow)
+        bands = (command.kpi_thresholds or {}) if "kpi_thresholds" in given else {}
+        green, yellow = (goal.green, goal.yellow) if len(bands) == 2 else scaled_thresholds(goal, target)
+        green, yellow = bands.get("green", green), bands.get("yellow", yellow)
         check_kpi(goal.direction, target, green, yellow, field="kpi_thresholds")
         change("target", goal.target, target)
         change("green", goal.green, green)

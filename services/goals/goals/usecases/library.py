@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from chassis.errors import InvalidInput, NotFound, Unprocessable
+from chassis.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from contracts import goals as c
 from goals import models as m
 from goals.access import GoalRef, ManyPeople, person_resource, require
@@ -21,7 +21,7 @@ from goals.domain.status import schedule_status
 from goals.domain.weights import check_weights_so_far
 from goals.repositories import bulk_insert
 from goals.rules import build_schedule
-from goals.usecases.common import allow, load_cycle, load_goal, new_id, reassess, roll_up, today
+from goals.usecases.common import allow, check_version, load_cycle, load_goal, new_id, reassess, roll_up, today
 from goals.usecases.progress import _pinned_formulas, recompute_formulas
 from goals.views import decode_cursor, encode_cursor, indicator_view, template_view
 
@@ -64,11 +64,22 @@ def _json_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- indicators and templates ----------------------------------------------------------------------------------------
 
-def _save_indicator(uow, actor, data: dict[str, Any], preset: str | None) -> c.IndicatorView:
+def _check_saved_version(row, expected_version: int | None, what: str) -> None:
+    """Saving is create-or-replace; with `expected_version` it only replaces that version (409 otherwise)."""
+    if expected_version is not None and row is None:
+        raise Conflict(f"{what} does not exist, so it has no version {expected_version}",
+                       errors=[{"field": "expected_version", "message": "nothing to replace: save without it"}])
+    if row is not None:
+        check_version(row, expected_version)
+
+
+def _save_indicator(uow, actor, data: dict[str, Any], preset: str | None,
+                    expected_version: int | None = None) -> c.IndicatorView:
     if data.get("formula") is not None:
         _parse_formula(data["formula"])
     indicator = t.Indicator.model_validate(data)
     row = uow.library.indicator(indicator.code, lock=True)
+    _check_saved_version(row, expected_version, f"indicator {indicator.code}")
     versions = uow.library.formula_versions([indicator.code]).get(indicator.code, [])
     before = None
     now = uow.now()
@@ -106,14 +117,17 @@ def _save_indicator(uow, actor, data: dict[str, Any], preset: str | None) -> c.I
 def save_indicator(uow, actor, command: c.SaveIndicator) -> c.IndicatorView:
     with uow:
         require(uow, actor, "company.manage")
-        return _save_indicator(uow, actor, command.model_dump(mode="python"), None)
+        return _save_indicator(uow, actor, command.model_dump(mode="python", exclude={"expected_version"}), None,
+                               command.expected_version)
 
 
-def _save_template(uow, data: dict[str, Any], preset: str | None) -> c.TemplateView:
+def _save_template(uow, data: dict[str, Any], preset: str | None,
+                   expected_version: int | None = None) -> c.TemplateView:
     template = t.Template.model_validate(data)
     library = library_of(uow, [item.indicator for item in template.items])
     t.validate_template(template, library)
     row = uow.library.template(template.code, lock=True)
+    _check_saved_version(row, expected_version, f"template {template.code}")
     now = uow.now()
     values = {"name": template.name, "job_family": template.job_family,
               "custom_fields": list(template.custom_fields),
@@ -137,7 +151,8 @@ def _save_template(uow, data: dict[str, Any], preset: str | None) -> c.TemplateV
 def save_template(uow, actor, command: c.SaveTemplate) -> c.TemplateView:
     with uow:
         require(uow, actor, "company.manage")
-        return _save_template(uow, command.model_dump(mode="python"), None)
+        return _save_template(uow, command.model_dump(mode="python", exclude={"expected_version"}), None,
+                              command.expected_version)
 
 
 def list_indicators(uow, actor, command: c.ListIndicators) -> c.IndicatorList:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from goals.domain.errors import InvalidInput as DomainInvalidInput
 from goals.domain.weights import check_weights
 from goals.rules import build_schedule, check_kpi, kpi_band, milestones_of, scaled_thresholds, segments_of
 from goals.usecases.common import allow, load_cycle, load_goal, new_id, reassess, recompute, roll_up, touch
+from goals.views import decode_cursor, encode_cursor
 
 # -- stored changes <-> domain changes -------------------------------------------------------------------------------
 
@@ -125,7 +126,7 @@ def plan(uow, goals: dict[str, m.Goal], changes: Sequence[dict[str, Any]], *, fi
                     raise InvalidInput.field(f"{where}.key_result_id", "is not a key result of this goal")
                 planned.append(Planned(goal, kr, kind, kr.target, value))
             elif goal.kind == "kpi":
-                green, yellow = scaled_thresholds(goal, value)
+                green, yellow = scaled_thresholds(goal, value, field=f"{where}.value")
                 check_kpi(goal.direction, value, green, yellow, field=f"{where}.value")
                 planned.append(Planned(goal, None, kind, goal.target, value))
             else:
@@ -344,3 +345,40 @@ def get_negotiation(uow, actor, command: c.GetNegotiation) -> c.NegotiationHisto
         rows = uow.negotiations.of_goal(goal.id)
         entries = uow.negotiations.entries([r.id for r in rows])
         return c.NegotiationHistory(goal_id=goal.id, threads=[thread_view(r, entries.get(r.id, [])) for r in rows])
+
+
+def list_proposals(uow, actor, command: c.ListProposals) -> c.ProposalList:
+    """The proposals of the threads the actor is a party to (nobody else's: the actor decides, not the payload)."""
+    after = decode_cursor(command.cursor, 3)
+    try:
+        position = (datetime.fromisoformat(after[0]), after[1], int(after[2])) if after else None
+    except (TypeError, ValueError):
+        raise InvalidInput.field("cursor", "is not a cursor this list gave") from None
+    if position is not None and position[0].tzinfo is None:
+        raise InvalidInput.field("cursor", "is not a cursor this list gave")
+    me = actor.subject if actor is not None and actor.kind == "person" else None
+    if me is None:
+        return c.ProposalList(items=[])
+    open_only = command.state == "open"
+    with uow:
+        rows = uow.negotiations.proposals_of(me, cycle_id=command.cycle_id, open_only=open_only,
+                                             awaiting=command.awaiting == "me", after=position,
+                                             limit=command.limit + 1)
+        more = len(rows) > command.limit
+        rows = rows[:command.limit]
+        closed = [] if open_only or command.awaiting else [r.negotiation_id for r in rows]
+        states = {thread: n.proposal_states(entries)
+                  for thread, entries in uow.negotiations.actions(closed).items()}
+    items = []
+    for row in rows:
+        state = states[row.negotiation_id][row.proposal_id] if row.negotiation_id in states else n.ProposalState.OPEN
+        items.append(c.ProposalSummary(
+            negotiation_id=row.negotiation_id, proposal_id=row.proposal_id, cycle_id=row.cycle_id,
+            owner_id=row.owner_id, manager_id=row.manager_id, state=state.value, proposed_by=row.party,
+            proposer_id=row.actor_id,
+            awaiting=(("manager" if row.party == "owner" else "owner") if state is n.ProposalState.OPEN else None),
+            opened_at=row.at, rationale=row.text, replaces=row.replaces,
+            changes=[c.ChangeView(**item) for item in row.changes]))
+    last = rows[-1] if more else None
+    return c.ProposalList(items=items, next_cursor=encode_cursor(last.at.isoformat(), last.negotiation_id, last.seq)
+                          if last is not None else None)

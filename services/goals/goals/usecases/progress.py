@@ -12,12 +12,11 @@ from goals.domain import formula as formulas
 from goals.domain.cycles import Change, Cycle, CycleState, Period
 from goals.domain.errors import FormulaError
 from goals.domain.progress import Direction, Kpi, Thresholds, update_key_result, update_kpi
-from goals.rules import domain_key_results, kpi_band
+from goals.rules import AMOUNT_QUANTUM, domain_key_results, fits_amount, kpi_band
 from goals.usecases.common import allow, load_cycle, load_goal, reassess, recompute, roll_up, touch
 from goals.views import decode_cursor, encode_cursor, goal_view, progress_view
 
 SYSTEM = "service:goals"
-AMOUNT = Decimal("0.000001")
 
 
 def record_progress(uow, actor, command: c.RecordProgress) -> c.ProgressRecorded:
@@ -44,7 +43,7 @@ def _apply(uow, goal: m.Goal, key_result_id: str | None, value: Decimal, comment
            confidence: Decimal | None, actor_id: str) -> m.ProgressUpdate:
     """Record a new value on the goal (or one of its key results) and its history row; publish it."""
     at = uow.now()
-    value = value.quantize(AMOUNT)
+    value = value.quantize(AMOUNT_QUANTUM)
     if goal.kind == "kpi":
         if key_result_id is not None:
             raise InvalidInput.field("key_result_id", "a KPI goal has no key results")
@@ -122,7 +121,9 @@ def recompute_formulas(uow, cycle_id: str, person: str, template_code: str | Non
                 value = formulas.evaluate(parsed, {k: values[k] for k in parsed.variables})
             except FormulaError:
                 continue  # e.g. a division by zero on today's values: keep the last computed value
-            value = Decimal(value).quantize(Decimal("0.000001"))
+            if not fits_amount(Decimal(value)):
+                continue  # beyond what an amount holds: as with a division by zero, the last value stands
+            value = Decimal(value).quantize(AMOUNT_QUANTUM)
             if goal.actual == value:
                 continue
             version = pinned_version_number(uow, cycle, goal.indicator_code)
