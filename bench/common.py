@@ -40,8 +40,14 @@ class Process:
             **config}))
         env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning",
                "PYTHONPATH": f"{ROOT / 'bench'}:{os.environ.get('PYTHONPATH', '')}"}
+        # BENCH_LOG_DIR=<dir> keeps each process's output (warnings and errors) for a look after the run
+        log_dir = os.environ.get("BENCH_LOG_DIR")
+        output = subprocess.DEVNULL
+        if log_dir:
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+            output = open(Path(log_dir) / f"{service.split(':')[0]}.log", "ab")  # noqa: SIM115 (the child's)
         self.proc = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--config", str(path), service],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     env=env, stdout=output, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
             try:

@@ -103,15 +103,40 @@ def seed(base: str, key) -> dict[str, str]:
     return {"cycle_id": cycle["id"], "goal_id": goal_id}
 
 
+# counts the responses that were not 200 by status, so that a failing scenario says how it failed
+STATUS_SCRIPT = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) other = {} end
+function response(status, headers, body)
+  if status ~= 200 then other[tostring(status)] = (other[tostring(status)] or 0) + 1 end
+end
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("other")) do total[status] = (total[status] or 0) + n end
+  end
+  local parts = {}
+  for status, n in pairs(total) do table.insert(parts, status .. "=" .. n) end
+  io.write("statuses: " .. table.concat(parts, ",") .. "\\n")
+end
+"""
+
+
 def wrk(url: str, bearer: str, seconds: int, connections: int, threads: int = 2) -> dict:
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-                          "-H", f"Authorization: Bearer {bearer}", url],
-                         capture_output=True, text=True, check=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(STATUS_SCRIPT)
+        script.flush()
+        out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+                              "-s", script.name, "-H", f"Authorization: Bearer {bearer}", url],
+                             capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     latency = {p: _ms(re.search(rf"\s{p}%\s+([\d.]+\w+)", out).group(1)) for p in ("50", "90", "99")}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    statuses = re.search(r"statuses: (\S*)", out)
     return {"rps": rps, "p50_ms": latency["50"], "p90_ms": latency["90"], "p99_ms": latency["99"],
-            "non_2xx": int(errors.group(1)) if errors else 0}
+            "non_2xx": int(errors.group(1)) if errors else 0,
+            "other_statuses": statuses.group(1) if statuses else ""}
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -197,7 +222,7 @@ def main() -> None:
             r["cpu_share"] = {who: round(max(0.0, cpu_seconds(pids) - before[who]) / args.seconds, 2)
                               for who, pids in watched.items() if pids}
             print(f"{name:55s} {r['rps']:8.0f} rps   p50 {r['p50_ms']:6.1f} ms   p90 {r['p90_ms']:6.1f} ms   "
-                  f"p99 {r['p99_ms']:6.1f} ms   non-2xx {r['non_2xx']}", flush=True)
+                  f"p99 {r['p99_ms']:6.1f} ms   non-2xx {r['non_2xx']} {r['other_statuses']}", flush=True)
             print("    CPU (cores): " + ", ".join(f"{who} {share:.2f}" for who, share in r["cpu_share"].items()),
                   flush=True)
         if args.json:

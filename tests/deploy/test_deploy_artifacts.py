@@ -76,3 +76,29 @@ def test_alert_rules_pass_promtool_and_their_unit_tests():
 def test_scripts_pass_shellcheck():
     result = run(tool("shellcheck"), ROOT / ".ci" / "run")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _env_names(container: dict) -> set[str]:
+    return {variable["name"] for variable in container.get("env", [])}
+
+
+def test_production_pods_get_every_setting_production_requires():
+    """ENVIRONMENT=production refuses the embedded defaults: each service gets its database, compliance its keys,
+    the gateway its token keys, and the migration Job every database of suite.yaml."""
+    from compliance.config import SECRETS
+
+    docs = rendered_manifests("overlays/production")
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("jixiao-config"))
+    assert config["data"]["ENVIRONMENT"] == "production"
+    assert {"GATEWAY_JWT_ISSUER", "GATEWAY_JWT_AUDIENCE"} <= set(config["data"])
+    containers = {d["metadata"]["name"].removeprefix("jixiao-"): d["spec"]["template"]["spec"]["containers"][0]
+                  for d in docs if d["kind"] == "Deployment"}
+    suite = yaml.safe_load((ROOT / "suite.yaml").read_text())
+    with_database = [s["name"] for s in suite["services"] if s.get("migrations")]
+    for name in with_database:
+        assert f"{name.upper()}_DATABASE_URL" in _env_names(containers[name]), name
+    assert {"COMPLIANCE_" + secret.upper() for secret in SECRETS} <= _env_names(containers["compliance"])
+    assert "GATEWAY_JWT_PUBLIC_KEYS" in _env_names(containers["gateway"])
+    job = next(d for d in docs if d["kind"] == "Job")
+    migrate_env = _env_names(job["spec"]["template"]["spec"]["containers"][0])
+    assert {f"{name.upper()}_DATABASE_URL" for name in with_database} <= migrate_env

@@ -65,6 +65,7 @@ _PENDING, _BEGUN, _DRIVER = "pending", "begun", "driver"
 _NOT_A_PLAIN_READ = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b|\bINTO\b|nextval|setval"
                                r"|pg_advisory|pg_notify|set_config|txid_current|pg_current_xact_id", re.IGNORECASE)
 _configured: weakref.WeakSet[Engine] = weakref.WeakSet()
+_IDLE = 0  # psycopg2.extensions.TRANSACTION_STATUS_IDLE (no import of the driver at module load)
 
 
 def service_engine(url: str, pool_size: int, echo: bool = False) -> Engine:
@@ -72,7 +73,9 @@ def service_engine(url: str, pool_size: int, echo: bool = False) -> Engine:
     only after sitting idle for `IDLE_PING_SECONDS` (a ping per checkout was a round trip per call)."""
     if is_sqlite(url):
         return create_db_engine(url, pool_size=pool_size, echo=echo)
-    engine = create_engine(normalise_url(url), echo=echo, pool_size=pool_size, max_overflow=pool_size,
+    # no overflow: `pool_size` is the cap (connections open on demand up to it and then stay), so a busy process
+    # never holds more than its workers can use nor churns connections; a checkout beyond it waits
+    engine = create_engine(normalise_url(url), echo=echo, pool_size=pool_size, max_overflow=0,
                            pool_timeout=30, pool_recycle=1800)
     dbapi_error = engine.dialect.loaded_dbapi.Error
 
@@ -85,14 +88,20 @@ def service_engine(url: str, pool_size: int, echo: bool = False) -> Engine:
         since = record.info.get("jixiao_idle_since")
         if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
             return
-        cursor = dbapi_connection.cursor()
+        # in autocommit: a ping in the driver's transaction mode would leave the connection inside a transaction
+        # that nobody began (and lazy BEGIN could not switch it to autocommit)
+        cursor = None
         try:
+            dbapi_connection.autocommit = True
+            cursor = dbapi_connection.cursor()
             cursor.execute("SELECT 1")
+            dbapi_connection.autocommit = False
         except dbapi_error as error:  # the pool replaces the connection and tries again
             raise exc.DisconnectionError(f"idle connection is gone: {error}") from error
         finally:
             try:
-                cursor.close()
+                if cursor is not None:
+                    cursor.close()
             except dbapi_error:
                 pass
 
@@ -135,8 +144,11 @@ def lazy_begin(engine: Engine) -> bool:
 
     @sa_event.listens_for(engine, "begin")
     def _begin(connection):
-        if connection.get_execution_options().get("jixiao_lazy_begin"):
-            connection.connection.dbapi_connection.autocommit = True  # local to the driver: no round trip
+        dbapi_connection = connection.connection.dbapi_connection
+        # only on a connection that is idle in the driver (anything else keeps the driver's own transaction)
+        if (connection.get_execution_options().get("jixiao_lazy_begin")
+                and dbapi_connection.info.transaction_status == _IDLE):
+            dbapi_connection.autocommit = True  # local to the driver: no round trip
             connection.info[_STATE] = _PENDING
         else:
             connection.info.pop(_STATE, None)
@@ -184,6 +196,9 @@ class Store:
         self.service_name = service_name
         self.relay = relay
         self.lazy_begin = lazy_begin(engine)
+        # what a unit of work's session binds to: with lazy BEGIN, the same pool with the option set, so that a
+        # session takes a connection only when it first runs a statement (a decision from a cached index, none)
+        self.session_bind = engine.execution_options(**LAZY_BEGIN) if self.lazy_begin else engine
 
     @classmethod
     def from_url(cls, url: str, service_name: str, **engine_kw) -> Store:
@@ -238,11 +253,9 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         if self.session is not None:
             raise RuntimeError("unit of work is already open (no nesting)")
-        self.session = Session(self.store.engine, expire_on_commit=False, autoflush=True)
+        self.session = Session(self.store.session_bind, expire_on_commit=False, autoflush=True)
         self._events = []
         try:
-            if self.store.lazy_begin:
-                self.session.connection(execution_options=LAZY_BEGIN)
             # Claim the event first, inside this transaction: one round trip, and a concurrent duplicate waits on
             # the claim's row lock and then finds it taken. A failure rolls the claim back with the effects.
             if self.inbox is not None and not self._claimed and not self._claim(self.session.connection()):
@@ -326,8 +339,9 @@ class Database(DependencyProvider):
 
     def setup(self):
         settings = settings_of(self.container)
-        # a connection per worker, plus the relay's and a few for readiness and recorded denials: checkouts beyond
-        # the pool opened and closed a connection (a server process) per call
+        # at most a connection per worker, plus the relay's and a few for readiness and recorded denials (checkouts
+        # beyond a pool used to open and close a connection, a server process, per call). Budget PostgreSQL's
+        # max_connections for the sum over processes (deploy/README.md).
         engine = service_engine(settings.effective_database_url, echo=settings.db_echo,
                                 pool_size=max(settings.db_pool_size, settings.max_workers + 4))
         relay = None

@@ -121,3 +121,28 @@ def test_many_concurrent_units_of_work_keep_every_write(store):
     for thread in threads:
         thread.wait()
     assert notes(store) == [f"n{i:03d}" for i in range(40)]
+
+
+def test_a_connection_pinged_after_sitting_idle_still_takes_lazy_begin(store, monkeypatch):
+    """The idle ping must not leave the connection inside a transaction nobody began (a 500 under load once)."""
+    import chassis.uow
+
+    with UnitOfWork(store) as uow:
+        uow.session.add(Note(id="1", text="a"))
+    monkeypatch.setattr(chassis.uow, "IDLE_PING_SECONDS", 0.0)  # every checkout now pings first
+    for n in range(3):
+        with UnitOfWork(store) as uow:
+            uow.session.execute(select(Note)).all()
+            uow.session.add(Note(id=str(n + 2), text=f"b{n}"))
+    assert notes(store) == ["a", "b0", "b1", "b2"]
+    with store.engine.connect() as conn:
+        assert conn.connection.dbapi_connection.info.transaction_status == 0  # idle: nothing left open
+
+
+def test_a_unit_of_work_takes_a_connection_only_when_it_runs_a_statement(store):
+    """A use case answered from caches (an access decision from the warm org index) costs no pool checkout."""
+    with UnitOfWork(store) as uow:
+        assert store.engine.pool.checkedout() == 0
+        uow.session.execute(select(Note)).all()
+        assert store.engine.pool.checkedout() == 1
+    assert store.engine.pool.checkedout() == 0

@@ -41,7 +41,10 @@ class ComplianceConfig(BaseModel):
 
     environment: str = "development"
     audit_key: str | None = Field(None, repr=False, description="HMAC key of audit checkpoints (>= 32 bytes)")
-    audit_key_id: str = "k1"
+    audit_key_id: str = Field("k1", pattern=r"^[A-Za-z0-9._-]{1,32}$")
+    # rotation: new checkpoints are signed with AUDIT_KEY under AUDIT_KEY_ID; the retired keys stay here so that
+    # the checkpoints they signed still verify ("k1=base64:...;k0=...", ";"-separated id=key pairs)
+    audit_retired_keys: str | None = Field(None, repr=False)
     audit_sources: list[str] = ["goals", "feedback", "incentives", "compliance", "gateway"]
     audit_checkpoint_every: int = Field(1000, ge=1)
     audit_checkpoint_interval: float = Field(60.0, gt=0, description="seconds between timed checkpoints")
@@ -68,6 +71,12 @@ class ComplianceConfig(BaseModel):
     def audit_key_bytes(self) -> bytes:
         return secret_bytes(self.audit_key or DEV_AUDIT_KEY)
 
+    def audit_verification_keys(self) -> dict[str, bytes]:
+        """Every key a checkpoint may have been signed with, by key id: the retired ones and the current one."""
+        keys = dict(retired_keys(self.audit_retired_keys))
+        keys[self.audit_key_id] = self.audit_key_bytes()
+        return keys
+
     def pseudonym_key_bytes(self) -> bytes:
         return secret_bytes(self.pseudonym_key or DEV_PSEUDONYM_KEY)
 
@@ -79,6 +88,32 @@ class ComplianceConfig(BaseModel):
         for name in SECRETS:
             if getattr(self, name) is not None and len(secret_bytes(getattr(self, name))) < 32:
                 raise SystemExit(f"COMPLIANCE_{name.upper()} must be at least 32 bytes")
+        try:
+            retired = retired_keys(self.audit_retired_keys)
+        except ValueError as exc:
+            raise SystemExit(f"COMPLIANCE_AUDIT_RETIRED_KEYS: {exc}") from None
+        if self.audit_key_id in retired:
+            raise SystemExit(f"COMPLIANCE_AUDIT_RETIRED_KEYS: {self.audit_key_id} is the current AUDIT_KEY_ID")
+
+
+def retired_keys(text: str | None) -> dict[str, bytes]:
+    """Parse "id=key;id=key" (each key plain or `base64:...`, at least 32 bytes). Raises ValueError naming the
+    pair that is wrong, never echoing a key."""
+    keys: dict[str, bytes] = {}
+    for n, pair in enumerate(part.strip() for part in (text or "").split(";")):
+        if not pair:
+            continue
+        key_id, separator, key = pair.partition("=")
+        key_id = key_id.strip()
+        if not separator or not key_id or not key.strip():
+            raise ValueError(f"pair {n + 1} is not id=key")
+        if key_id in keys:
+            raise ValueError(f"key id {key_id!r} appears twice")
+        value = secret_bytes(key.strip())
+        if len(value) < 32:
+            raise ValueError(f"the key of {key_id!r} is shorter than 32 bytes")
+        keys[key_id] = value
+    return keys
 
 
 def load_config(config: dict[str, Any], environment: str) -> ComplianceConfig:

@@ -224,8 +224,7 @@ class ComplianceService(Service):
     @rpc
     def verify_audit(self, payload=None):
         command = c.VerifyAudit.model_validate(payload or {})
-        keys = {self.config.audit_key_id: self.config.audit_key_bytes()}
-        return _json(audit.verify(self.uow, self.call.actor, command, keys))
+        return _json(audit.verify(self.uow, self.call.actor, command, self.config.audit_verification_keys()))
 
     # -- data-subject requests ------------------------------------------------------------------------------
     @rpc

@@ -123,3 +123,29 @@ def test_cutting_the_tail_is_caught_by_a_signed_checkpoint(audit_service, amqp_u
     assert not report["ok"] and report["first_break"]["reason"] == "truncated"
     # a timed checkpoint may have sealed the very head, so the cut can be a single entry
     assert report["first_break"]["sequence"] == checkpointed and head >= checkpointed
+
+
+def test_rotating_the_audit_key_keeps_earlier_checkpoints_verifiable(start_compliance, callers, amqp_uri, audit_log,
+                                                                       compliance_url):
+    from compliance.config import DEV_AUDIT_KEY
+
+    first = start_compliance(AUDIT_CHECKPOINT_EVERY=5)  # signs as k1 with the development key
+    root = callers("root").compliance
+    root.upsert_org_unit({"org_unit_id": "hq", "name": "HQ"})
+    root.upsert_person({"person_id": "A", "name": "Auditor", "org_unit_id": "hq"})
+    root.set_grants({"subject_id": "A", "grants": [{"role": "auditor"}]})
+    publish(amqp_uri, "goals", [envelope("goals", "goal.created", f"a-{n}", "E", n) for n in range(10)])
+    audit_log.wait(lambda es: len(es) == 10, type="jixiao.goals.*")
+    first["compliance"].stop()
+
+    new_key = {"AUDIT_KEY": "rotated-audit-key-" + "n" * 20, "AUDIT_KEY_ID": "k2", "AUDIT_CHECKPOINT_EVERY": 5}
+    second = start_compliance(**new_key, AUDIT_RETIRED_KEYS=f"k1={DEV_AUDIT_KEY}")
+    publish(amqp_uri, "goals", [envelope("goals", "goal.created", f"b-{n}", "E", n) for n in range(10)])
+    audit_log.wait(lambda es: len(es) == 20, type="jixiao.goals.*")
+    assert sql(compliance_url, "SELECT count(DISTINCT key_id) FROM compliance_audit_checkpoints") == 2
+    assert callers("A").compliance.verify_audit({})["ok"]
+    second["compliance"].stop()
+
+    start_compliance(**new_key)  # the retired key forgotten: k1's checkpoints can no longer be trusted
+    report = callers("A").compliance.verify_audit({})
+    assert not report["ok"] and report["first_break"]["reason"] == "checkpoint_signature"

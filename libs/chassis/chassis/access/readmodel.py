@@ -301,7 +301,9 @@ def bump_generation(session: Session) -> None:
 SYNC_WANTED = "sync_wanted"
 SYNC_DONE = "sync_done"
 
-_wakers: weakref.WeakKeyDictionary[sa.engine.Engine, Callable[[], None]] = weakref.WeakKeyDictionary()
+# Keyed by the engine's pool: a database of the process, whichever engine object (a unit of work binds its
+# session to the service engine with execution options, a distinct object over the same pool) reaches it.
+_wakers: weakref.WeakKeyDictionary[sa.pool.Pool, Callable[[], None]] = weakref.WeakKeyDictionary()
 
 
 def sync_needed(connection) -> int | None:
@@ -331,11 +333,11 @@ def request_resync(session: Session) -> None:
 
 def on_resync_requested(engine, wake: Callable[[], None]) -> None:
     """Register the process's `OrgSync` for this database: woken as soon as a request commits here."""
-    _wakers[engine] = wake
+    _wakers[engine.pool] = wake
 
 
 def _wake_sync(engine) -> None:
-    wake = _wakers.get(engine)
+    wake = _wakers.get(engine.pool)
     if wake is not None:
         wake()
 
@@ -353,13 +355,13 @@ class _Cache:
         self.dirty = True
 
 
-_caches: weakref.WeakKeyDictionary[sa.engine.Engine, _Cache] = weakref.WeakKeyDictionary()
+_caches: weakref.WeakKeyDictionary[sa.pool.Pool, _Cache] = weakref.WeakKeyDictionary()  # by pool, as _wakers
 
 
 def _cache_for(engine) -> _Cache:
-    cache = _caches.get(engine)
+    cache = _caches.get(engine.pool)
     if cache is None:
-        cache = _caches[engine] = _Cache()
+        cache = _caches[engine.pool] = _Cache()
     return cache
 
 
