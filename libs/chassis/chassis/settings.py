@@ -3,6 +3,7 @@
 Precedence: the nameko config (config.yaml, itself env-substituted) > `<SERVICE>_<NAME>` env > shared env
 `<NAME>` (for the few settings every service shares, such as AMQP_URI) > defaults. The defaults are the
 embedded mode: kombu's in-memory broker and a SQLite file under ./var, so `make up` needs no setup at all.
+Production (`ENVIRONMENT=production`) never falls back to them: a missing broker or database URL stops the start.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SHARED = ("amqp_uri", "var_dir", "log_level", "log_format", "rpc_timeout", "heartbeat", "environment")
@@ -40,6 +41,17 @@ class ServiceSettings(BaseSettings):
     event_prefetch: int = Field(64, ge=1)
     log_level: str = "INFO"
     log_format: str = Field("json", description="json | text")
+
+    @model_validator(mode="after")
+    def _production_names_its_infrastructure(self) -> ServiceSettings:
+        # an embedded default in production would be a broker nobody else hears or a database on a pod's disk
+        if self.environment == "production":
+            prefix = self.service_name.upper().replace("-", "_")
+            if not self.database_url:
+                raise ValueError(f"production needs {prefix}_DATABASE_URL (no embedded SQLite file)")
+            if self.amqp_uri.startswith("memory://"):
+                raise ValueError("production needs AMQP_URI (no in-memory broker)")
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -40,6 +40,19 @@ def test_settings_default_to_the_embedded_mode(monkeypatch):
     assert settings.effective_database_url == "sqlite:///var/goals.db"
 
 
+def test_production_never_falls_back_to_the_embedded_defaults(monkeypatch):
+    for name in ("AMQP_URI", "GOALS_DATABASE_URL", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    with pytest.raises(SystemExit, match="GOALS_DATABASE_URL"):
+        load_settings("goals")
+    monkeypatch.setenv("GOALS_DATABASE_URL", "postgresql://db/goals")
+    with pytest.raises(SystemExit, match="AMQP_URI"):
+        load_settings("goals")
+    monkeypatch.setenv("AMQP_URI", "amqp://broker:5672/")
+    assert load_settings("goals").effective_database_url == "postgresql://db/goals"
+
+
 def test_an_invalid_setting_stops_the_service_naming_it(monkeypatch):
     monkeypatch.setenv("GOALS_MAX_WORKERS", "lots")
     with pytest.raises(SystemExit) as exc:
