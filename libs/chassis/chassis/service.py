@@ -40,8 +40,27 @@ def broker_ready(amqp_uri: str) -> tuple[bool, str]:
         conn.release()
 
 
+def consumers_ready(container) -> tuple[bool, str]:
+    """Every queue consumer of the container is consuming: the HTTP server starts beside them, and a request
+    published before its queue exists is dropped (RabbitMQ routes it nowhere), so "ready" must wait for them."""
+    pending = failed = 0
+    for extension in container.extensions:
+        started = getattr(extension, "_consumers_ready", None)  # nameko's QueueConsumer and its subclasses
+        if started is None or not hasattr(started, "has_exception"):
+            continue
+        if not started.ready():
+            pending += 1
+        elif started.has_exception():
+            failed += 1
+    if failed:
+        return False, f"{failed} queue consumer(s) failed to start"
+    if pending:
+        return False, f"{pending} queue consumer(s) starting"
+    return True, "ok"
+
+
 def readiness(container) -> dict:
-    checks = {"broker": broker_ready(settings_of(container).amqp_uri)}
+    checks = {"broker": broker_ready(settings_of(container).amqp_uri), "consumers": consumers_ready(container)}
     for provider in container.dependencies:
         ready = getattr(provider, "ready", None)
         if callable(ready):

@@ -154,7 +154,26 @@ def test_health_endpoints(toys, db_url):
     status, body = http_get(writer, "/health/ready")
     assert status == 200, body
     checks = json.loads(body)["checks"]
-    assert checks["broker"]["ok"] and checks["uow"]["ok"]
+    assert checks["broker"]["ok"] and checks["uow"]["ok"] and checks["consumers"]["ok"]
+
+
+def test_ready_waits_until_every_queue_consumer_consumes():
+    """Health is served beside the consumers: a request sent on "ready" before its queue existed was dropped."""
+    from types import SimpleNamespace
+
+    from eventlet.event import Event
+
+    from chassis.service import consumers_ready
+
+    rpc, events = SimpleNamespace(_consumers_ready=Event()), SimpleNamespace(_consumers_ready=Event())
+    container = SimpleNamespace(extensions=[rpc, events, SimpleNamespace()])
+    assert consumers_ready(container) == (False, "2 queue consumer(s) starting")
+    rpc._consumers_ready.send(True)
+    events._consumers_ready.send(True)
+    assert consumers_ready(container) == (True, "ok")
+    broken = SimpleNamespace(_consumers_ready=Event())
+    broken._consumers_ready.send_exception(ConnectionError("refused"))
+    assert consumers_ready(SimpleNamespace(extensions=[rpc, broken]))[0] is False
 
 
 def test_ready_fails_when_the_database_is_gone(run_services, amqp_uri, tmp_path):
