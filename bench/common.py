@@ -30,22 +30,29 @@ def free_port() -> int:
 
 
 class Process:
-    def __init__(self, service: str, config: dict, workdir: Path):
+    """`nameko run <service>` in its own process, ready once its /health/ready answers 200. Its output goes to
+    `log` when given, else to `$BENCH_LOG_DIR/<module>.log` when that is set, else nowhere."""
+
+    def __init__(self, service: str, config: dict, workdir: Path, log: Path | None = None):
         self.port = free_port()
+        self.log = log
         path = workdir / f"{service.replace(':', '_')}-{uuid.uuid4().hex[:6]}.yaml"
         path.write_text(yaml.safe_dump({
             "SERVICE_CONTAINER_CLS": "chassis.container.ServiceContainer",
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}",
             "LOGGING": {"version": 1, "root": {"level": "WARNING"}},
             **config}))
-        env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning",
-               "PYTHONPATH": f"{ROOT / 'bench'}:{os.environ.get('PYTHONPATH', '')}"}
-        # BENCH_LOG_DIR=<dir> keeps each process's output (warnings and errors) for a look after the run
+        env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+        module = service.split(":")[0]
+        if (ROOT / "bench" / f"{module.split('.')[0]}.py").exists():
+            # a service defined in bench/ (bench_services): only then is bench/ put on the path, where its folders
+            # (bench/goals, bench/compliance) would otherwise shadow the real packages
+            env["PYTHONPATH"] = f"{ROOT / 'bench'}:{os.environ.get('PYTHONPATH', '')}"
         log_dir = os.environ.get("BENCH_LOG_DIR")
-        output = subprocess.DEVNULL
-        if log_dir:
+        if log is None and log_dir:
             Path(log_dir).mkdir(parents=True, exist_ok=True)
-            output = open(Path(log_dir) / f"{service.split(':')[0]}.log", "ab")  # noqa: SIM115 (the child's)
+            log = Path(log_dir) / f"{module}.log"
+        output = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115 (the child's)
         self.proc = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--config", str(path), service],
                                      env=env, stdout=output, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
@@ -56,7 +63,7 @@ class Process:
                         return
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError(f"{service} did not become ready")
+        raise RuntimeError(f"{service} did not become ready" + (f" (see {log})" if log else ""))
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)

@@ -50,53 +50,6 @@ AS_OF, CYCLE_ID, HR, generate = data.AS_OF, data.CYCLE_ID, data.HR, data.generat
 from chassis.testing.infra import PgManager, VhostManager  # noqa: E402
 
 
-class Service:
-    """`nameko run` of the goals service in its own process, logging to `workdir/service.log` (bench/common's
-    Process puts bench/ on the path, where this folder would shadow the `goals` package)."""
-
-    def __init__(self, config: dict, workdir: Path):
-        import os
-        import subprocess
-
-        import yaml
-
-        self.port = common.free_port()
-        self.log = workdir / "service.log"
-        path = workdir / "goals.yaml"
-        path.write_text(yaml.safe_dump({
-            "SERVICE_CONTAINER_CLS": "chassis.container.ServiceContainer",
-            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}",
-            "LOGGING": {"version": 1, "disable_existing_loggers": False,
-                        "handlers": {"file": {"class": "logging.FileHandler", "filename": str(self.log)}},
-                        "root": {"level": "WARNING", "handlers": ["file"]}},
-            **config}))
-        env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--config", str(path),
-                                      "goals.service:GoalsService"], env=env, cwd=str(workdir),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 60
-        import urllib.request
-
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"the goals service did not become ready (see {self.log})")
-
-    def stop(self) -> None:
-        import signal
-        import subprocess
-
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 def line(label: str, value: str) -> None:
     print(f"  {label:<58} {value}", flush=True)
 
@@ -192,7 +145,9 @@ def bench_service(url: str, rounds: int, people: int) -> None:
     amqp = vhosts.create()
     workdir = Path(tempfile.mkdtemp(prefix="goals-bench-"))
     manager, parent, children = seed_flat_team(url, 10_000)
-    service = Service({"AMQP_URI": amqp, "DATABASE_URL": url, "GOALS_SWEEP_CHECK_SECONDS": 86400}, workdir)
+    service = common.Process("goals.service:GoalsService",
+                             {"AMQP_URI": amqp, "DATABASE_URL": url, "GOALS_SWEEP_CHECK_SECONDS": 86400}, workdir,
+                             log=workdir / "service.log")
     try:
         hr_client = StandaloneRpc(amqp, timeout=120, actor=Actor(subject=HR)).start()
         hr = hr_client.caller().goals

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chassis.errors import PROBLEM_BASE, ServiceError
+from chassis.errors import ServiceError, problem_document
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -43,15 +43,7 @@ class HttpProblem(Exception):
         super().__init__(self.detail)
 
     def document(self, correlation_id: str | None) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "type": PROBLEM_BASE + self.code,
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-        }
-        if self.errors:
-            doc["errors"] = self.errors
-        doc.update(self.extra)
+        doc = problem_document(self.code, self.title, self.status, self.detail, self.errors, self.extra)
         if correlation_id:
             doc["correlation_id"] = correlation_id
         return doc

@@ -26,10 +26,17 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'chassis' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+def lazy_exports(package: str, exports: dict[str, str], namespace: dict):
+    """A module `__getattr__` (PEP 562) resolving `exports` ({name: module}) on first use and caching the value
+    in `namespace`, the package's globals."""
+    def __getattr__(name):
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(import_module(module), name)
+        namespace[name] = value
+        return value
+    return __getattr__
+
+
+__getattr__ = lazy_exports("chassis", _EXPORTS, globals())

@@ -12,6 +12,16 @@ from typing import Any
 PROBLEM_BASE = "https://jixiao.dev/problems/"
 
 
+def problem_document(code: str, title: str, status: int, detail: str, errors: list[dict[str, Any]],
+                     extra: dict[str, Any]) -> dict[str, Any]:
+    """The RFC 9457 document of a problem: the one wire shape of services' errors and the gateway's answers."""
+    doc: dict[str, Any] = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail}
+    if errors:
+        doc["errors"] = errors
+    doc.update(extra)
+    return doc
+
+
 class ServiceError(Exception):
     status = 500
     code = "internal"
@@ -24,16 +34,7 @@ class ServiceError(Exception):
         super().__init__(self.detail)
 
     def problem(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "type": PROBLEM_BASE + self.code,
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-        }
-        if self.errors:
-            doc["errors"] = self.errors
-        doc.update(self.extra)
-        return doc
+        return problem_document(self.code, self.title, self.status, self.detail, self.errors, self.extra)
 
     @staticmethod
     def from_problem(problem: dict[str, Any]) -> ServiceError:

@@ -56,7 +56,7 @@ read model never took a snapshot, and again after `compliance.request_org_resync
 The pure parts (`chassis.access.org`, `chassis.access.policy`) import nothing but the standard library and
 chassis.errors; the exports below resolve lazily so that importing them does not pull in eventlet.
 """
-from importlib import import_module
+from chassis import lazy_exports
 
 _EXPORTS = {
     "Grant": "chassis.access.org", "Member": "chassis.access.org", "OrgIndex": "chassis.access.org",
@@ -79,10 +79,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'chassis.access' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports("chassis.access", _EXPORTS, globals())

@@ -15,16 +15,14 @@ from types import MappingProxyType
 
 from chassis.access.org import (  # noqa: F401 - re-exported: the directory's vocabulary is shared
     SCOPED_ROLES,
-    Forest,
     OrgUnit,
     OrgView,
     PersonStatus,
     Role,
     describe_loop,
-    direct_reports_of,
     find_loops,
 )
-from chassis.access.org import Forest as _Forest
+from chassis.access.org import OrgIndex as SharedOrgIndex
 from compliance.domain.errors import FieldError, InvalidInput, NotFound
 
 
@@ -121,54 +119,57 @@ def reports_to(person_id: str, manager_id: str, manager_of: Mapping[str, str | N
     return manager_id in manager_chain(person_id, manager_of)
 
 
-class OrgIndex:
-    """An immutable, validated snapshot of the directory with O(1) relationship queries.
+def _check_consistent(units: list[OrgUnit], people: list[Person], grants: list[RoleGrant]) -> None:
+    """Raise InvalidInput listing every inconsistency of a directory snapshot."""
+    errors: list[FieldError] = []
+    unit_ids: set[str] = set()
+    for unit in units:
+        if unit.id in unit_ids:
+            errors.append(FieldError(("units", unit.id), "duplicate org unit id"))
+        unit_ids.add(unit.id)
+    by_number: dict[str, Person] = {}
+    for person in people:
+        if person.employee_number in by_number:
+            errors.append(FieldError(("people", person.employee_number), "duplicate employee number"))
+        by_number[person.employee_number] = person
+    for position, grant in enumerate(grants):
+        if grant.org_unit_id is not None and grant.org_unit_id not in unit_ids:
+            errors.append(FieldError(("grants", position, "org_unit_id"), "unknown org unit"))
+
+    unit_parent = {unit.id: unit.parent_id for unit in units}
+    for unit_id, parent_id in unit_parent.items():
+        if parent_id is not None and parent_id not in unit_ids:
+            errors.append(FieldError(("units", unit_id, "parent_id"), "unknown parent org unit"))
+    for loop in find_loops(unit_parent):
+        errors.append(FieldError(("units", loop[0], "parent_id"), f"org unit loop: {describe_loop(loop)}"))
+
+    manager_of = {number: person.manager_id for number, person in by_number.items()}
+    for number, person in by_number.items():
+        if person.org_unit_id not in unit_ids:
+            errors.append(FieldError(("people", number, "org_unit_id"), "unknown org unit"))
+        if person.manager_id is not None and person.manager_id not in by_number:
+            errors.append(FieldError(("people", number, "manager_id"), "unknown manager"))
+    for loop in find_loops(manager_of):
+        errors.append(FieldError(("people", loop[0], "manager_id"), f"manager loop: {describe_loop(loop)}"))
+    if errors:
+        raise InvalidInput("org directory is inconsistent", errors)
+
+
+class OrgIndex(SharedOrgIndex):
+    """The shared index (O(1) relationship queries, chassis.access.org) built only from a consistent directory:
+    duplicate ids, unknown units or managers and loops are refused, naming each. Lookups of unknown ids raise
+    NotFound instead of answering empty.
 
     Build it from the read model and rebuild it when the directory changes; queries never walk the
     tree, so decisions stay constant-time at any organisation size.
     """
 
-    __slots__ = ("_grants", "_manager_tree", "_people", "_reports", "_unit_tree", "_units")
+    __slots__ = ()
 
     def __init__(self, units: Iterable[OrgUnit], people: Iterable[Person], grants: Iterable[RoleGrant] = ()) -> None:
-        errors: list[FieldError] = []
-        self._units: dict[str, OrgUnit] = {}
-        for unit in units:
-            if unit.id in self._units:
-                errors.append(FieldError(("units", unit.id), "duplicate org unit id"))
-            self._units[unit.id] = unit
-        self._people: dict[str, Person] = {}
-        for person in people:
-            if person.employee_number in self._people:
-                errors.append(FieldError(("people", person.employee_number), "duplicate employee number"))
-            self._people[person.employee_number] = person
-        self._grants: dict[str, tuple[RoleGrant, ...]] = {}
-        for position, grant in enumerate(grants):
-            if grant.org_unit_id is not None and grant.org_unit_id not in self._units:
-                errors.append(FieldError(("grants", position, "org_unit_id"), "unknown org unit"))
-            self._grants[grant.subject] = (*self._grants.get(grant.subject, ()), grant)
-
-        unit_parent = {unit.id: unit.parent_id for unit in self._units.values()}
-        for unit in self._units.values():
-            if unit.parent_id is not None and unit.parent_id not in self._units:
-                errors.append(FieldError(("units", unit.id, "parent_id"), "unknown parent org unit"))
-        for loop in find_loops(unit_parent):
-            errors.append(FieldError(("units", loop[0], "parent_id"), f"org unit loop: {describe_loop(loop)}"))
-
-        manager_of = {number: person.manager_id for number, person in self._people.items()}
-        for number, person in self._people.items():
-            if person.org_unit_id not in self._units:
-                errors.append(FieldError(("people", number, "org_unit_id"), "unknown org unit"))
-            if person.manager_id is not None and person.manager_id not in self._people:
-                errors.append(FieldError(("people", number, "manager_id"), "unknown manager"))
-        for loop in find_loops(manager_of):
-            errors.append(FieldError(("people", loop[0], "manager_id"), f"manager loop: {describe_loop(loop)}"))
-        if errors:
-            raise InvalidInput("org directory is inconsistent", errors)
-
-        self._unit_tree = _Forest(unit_parent)
-        self._manager_tree = _Forest(manager_of)
-        self._reports = direct_reports_of(self._people.values())
+        units, people, grants = list(units), list(people), list(grants)
+        _check_consistent(units, people, grants)
+        super().__init__(units, people, grants)
 
     @property
     def people(self) -> Mapping[str, Person]:
@@ -177,30 +178,6 @@ class OrgIndex:
     @property
     def units(self) -> Mapping[str, OrgUnit]:
         return MappingProxyType(self._units)
-
-    def person(self, person_id: str) -> Person | None:
-        return self._people.get(person_id)
-
-    def unit(self, unit_id: str) -> OrgUnit | None:
-        return self._units.get(unit_id)
-
-    def manager_of(self, person_id: str) -> str | None:
-        person = self._people.get(person_id)
-        return None if person is None else person.manager_id
-
-    def reports_to(self, person_id: str, manager_id: str) -> bool:
-        return person_id != manager_id and self._manager_tree.within(person_id, manager_id)
-
-    def direct_reports(self, person_id: str) -> tuple[str, ...]:
-        """The people whose manager is `person_id`."""
-        return self._reports.get(person_id, ())
-
-    def unit_within(self, unit_id: str, root_id: str) -> bool:
-        """True when `unit_id` is `root_id` or below it."""
-        return self._unit_tree.within(unit_id, root_id)
-
-    def grants_of(self, subject: str) -> tuple[RoleGrant, ...]:
-        return self._grants.get(subject, ())
 
     def ancestors(self, unit_id: str) -> list[str]:
         """Ancestors of an org unit, nearest first."""

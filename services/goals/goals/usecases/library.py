@@ -239,6 +239,16 @@ def set_custom_fields(uow, actor, command: c.SetCustomFields) -> c.CustomFieldsV
 
 # -- assigning a template ------------------------------------------------------------------------------------------
 
+def _template_with_library(uow, code: str, cycle):
+    """A stored template (404 naming `template_code` when there is none) and the indicators it uses, as the
+    cycle sees them."""
+    row = uow.library.template(code)
+    if row is None:
+        raise NotFound(f"no template {code}", errors=[{"field": "template_code", "message": "no such template"}])
+    template = domain_template(row)
+    return template, library_of(uow, [item.indicator for item in template.items], cycle)
+
+
 def _error_items(error: DomainError) -> list[c.ErrorItem]:
     return [c.ErrorItem(field=error.field or "person_id", message=error.message)]
 
@@ -250,12 +260,7 @@ def assign_template(uow, actor, command: c.AssignTemplate) -> c.AssignmentResult
     with uow:
         cycle = load_cycle(uow, command.cycle_id)
         allow(cycle, Change.DEFINE)
-        row = uow.library.template(command.template_code)
-        if row is None:
-            raise NotFound(f"no template {command.template_code}",
-                           errors=[{"field": "template_code", "message": "no such template"}])
-        template = domain_template(row)
-        library = library_of(uow, [item.indicator for item in template.items], cycle)
+        template, library = _template_with_library(uow, command.template_code, cycle)
         parent = None
         if command.parent_goal_id is not None:
             parent = load_goal(uow, command.parent_goal_id, lock=True, field="parent_goal_id")
@@ -371,12 +376,7 @@ def get_scorecard(uow, actor, command: c.GetScoreCard) -> c.ScoreCard:
     with uow:
         cycle = load_cycle(uow, command.cycle_id)
         require(uow, actor, "goal.read", person_resource(command.person_id))
-        row = uow.library.template(command.template_code)
-        if row is None:
-            raise NotFound(f"no template {command.template_code}",
-                           errors=[{"field": "template_code", "message": "no such template"}])
-        template = domain_template(row)
-        library = library_of(uow, [item.indicator for item in template.items], cycle)
+        template, library = _template_with_library(uow, command.template_code, cycle)
         goals = list(uow.session.scalars(select(m.Goal).where(
             m.Goal.cycle_id == cycle.id, m.Goal.owner_id == command.person_id,
             m.Goal.template_code == template.code)))
