@@ -63,6 +63,7 @@ _EXPORTS = {
     "OrgUnit": "chassis.access.org", "PersonStatus": "chassis.access.org", "Role": "chassis.access.org",
     "CLIENT_SCOPES": "chassis.access.policy", "RULES": "chassis.access.policy", "Decision": "chassis.access.policy",
     "Relation": "chassis.access.policy", "Resource": "chassis.access.policy", "Rule": "chassis.access.policy",
+    "register_rules": "chassis.access.policy",
     "Scope": "chassis.access.policy", "can": "chassis.access.policy", "client_can": "chassis.access.policy",
     "require": "chassis.access.policy", "resolve_actor": "chassis.access.policy",
     "ORG_EVENT_TYPES": "chassis.access.readmodel", "apply_org_event": "chassis.access.readmodel",

@@ -100,7 +100,7 @@ _ADM = Relation.ADMIN
 _LINE = (_SELF, _DM, _IM, _HR, _HRBP)  # the person, their reporting line and their HR
 
 # fmt: off
-RULES = MappingProxyType({
+_RULES: dict[str, Rule] = {
     # action               resource      allowed relations (first match is the reason)   vetoed by
     # -- org directory (compliance)
     "person.lookup":     Rule("person",   (_EMP, _ADM)),  # the address-book card: name, unit, email
@@ -150,16 +150,40 @@ RULES = MappingProxyType({
     "retention.manage":  Rule("retention", (_ADM,)),
     "client.manage":     Rule("client",   (_ADM,)),
     "settings.update":   Rule("settings", (_ADM,)),
-})
+}
 
 # What an API client (actor kind "client") may do, and the scope it needs for it. Nothing else.
-CLIENT_SCOPES = MappingProxyType({
+_CLIENT_SCOPES: dict[str, str] = {
     "person.lookup": "org:read",
     "goal.read":     "goals:read",
     "review.read":   "reviews:read",
     "audit.read":    "audit:read",
-})
+}
 # fmt: on
+
+# Read-only live views: every service adds its own actions with `register_rules`, the engine stays generic.
+RULES = MappingProxyType(_RULES)
+CLIENT_SCOPES = MappingProxyType(_CLIENT_SCOPES)
+
+
+def register_rules(rules: dict[str, Rule], client_scopes: dict[str, str] | None = None) -> None:
+    """Add a service's actions to the policy (called once from the service module, idempotent).
+
+    Re-registering an action with the same rule is a no-op; with a different rule it is a programming error, so
+    two services can never silently disagree about what an action means.
+    """
+    for action, rule in rules.items():
+        known = _RULES.get(action)
+        if known is not None and known != rule:
+            raise ValueError(f"access action {action!r} is already registered with another rule")
+    for action, scope in (client_scopes or {}).items():
+        if action not in rules and action not in _RULES:
+            raise ValueError(f"client scope for unknown action {action!r}")
+        known_scope = _CLIENT_SCOPES.get(action)
+        if known_scope is not None and known_scope != scope:
+            raise ValueError(f"client scope of {action!r} is already registered as {known_scope!r}")
+    _RULES.update(rules)
+    _CLIENT_SCOPES.update(client_scopes or {})
 
 
 def _resource_unit(resource: Resource, org: OrgView) -> str | None:
