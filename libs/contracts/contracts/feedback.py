@@ -1,0 +1,743 @@
+"""The feedback service's public contract: every RPC payload and result, and every event it publishes.
+
+Part 1 (the year-round conversation): monthly check-ins, light reports and participation, key events, sales
+activity with double verification (valid leads, zero activity), coaching cadence, anonymous 360 light feedback and
+objection analysis. Part 2 (reviews and ratings) publishes `RatingFinalized` / `RatingAmended`, declared here
+already so that incentives can consume them.
+
+Weeks are ISO weeks written `YYYY-Www` (`2026-W49`, Monday to Sunday); months are `YYYY-MM`. Dates are ISO dates;
+times are UTC. Rates are fractions in [0, 1] (decimals sent as strings). Lists answer `{"items": [...]}` and, when
+paged, `next_cursor`.
+
+Anonymity: no event, view or export of a 360 request carries a reviewer's identity; only counts and aggregates.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from contracts.base import Contract, Event
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=4000)]
+ShortText = Annotated[str, StringConstraints(max_length=500)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=1000)]
+IsoWeek = Annotated[str, StringConstraints(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")]
+Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Rate = Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)]
+Limit = Annotated[int, Field(ge=1, le=1000)]
+
+CheckinState = Literal["scheduled", "held", "signed_off"]
+CheckinSection = Literal["progress", "obstacles", "behaviour"]
+Visibility = Literal["shared", "private"]
+ReportKind = Literal["daily", "weekly"]
+Polarity = Literal["positive", "negative"]
+OpportunityStage = Literal["lead", "qualified", "demo", "proposal", "negotiation", "won", "lost"]
+ParticipationScope = Literal["person", "team", "unit"]
+Colour = Literal["green", "yellow", "red"]
+RatingLabel = Literal["S", "A", "B", "C", "D"]
+
+
+class Page(Contract):
+    cursor: str | None = Field(default=None, max_length=500)
+    limit: Limit = 50
+
+
+# -- calendar ----------------------------------------------------------------------------------------------------
+
+class SetCalendar(Contract):
+    """The company calendar: which weekdays are worked, the holidays and the extra working days (调休)."""
+
+    preset: Literal["zh-CN", "none"] | None = Field(default=None, description=(
+        "start from a preset's holidays and make-up working days (zh-CN: the State Council's 2026 schedule)"))
+    working_weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5], min_length=1, max_length=7,
+        description="ISO weekdays worked (1 = Monday)")
+    holidays: list[date] = Field(default_factory=list, max_length=400)
+    extra_working_days: list[date] = Field(default_factory=list, max_length=100,
+                                           description="weekend days that are worked (调休)")
+
+
+class CalendarView(Contract):
+    working_weekdays: list[int]
+    holidays: list[date]
+    extra_working_days: list[date]
+    version: int
+
+
+# -- check-ins ---------------------------------------------------------------------------------------------------
+
+class ScheduleCheckins(Contract):
+    """Schedule the month's 1:1s for every manager–report pair (idempotent: an existing pair is kept)."""
+
+    month: Month
+    manager_id: Id | None = Field(default=None, description="only this manager's line; HR may omit it for all")
+
+
+class GoalSnapshot(Contract):
+    goal_id: Id
+    title: ShortText = ""
+    colour: Colour | None = Field(default=None, description="the goal's colour when the check-in was held")
+    progress: Decimal | None = Field(default=None, ge=0, le=1, decimal_places=6)
+
+
+class CheckinPoint(Contract):
+    section: CheckinSection
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    visibility: Visibility = "shared"
+    goal_id: Id | None = None
+    support_needed: bool = Field(default=False, description=(
+        "an obstacle that needs support: may become a resource commitment in goals"))
+
+
+class HoldCheckin(Contract):
+    checkin_id: Id
+    held_on: date
+    goals: list[GoalSnapshot] = Field(default_factory=list, max_length=50)
+    points: list[CheckinPoint] = Field(default_factory=list, max_length=100)
+    expected_version: int | None = None
+
+
+class AddCheckinNotes(Contract):
+    checkin_id: Id
+    points: list[CheckinPoint] = Field(min_length=1, max_length=100)
+
+
+class SignOffCheckin(Contract):
+    checkin_id: Id
+    expected_version: int | None = None
+
+
+class GetCheckin(Contract):
+    checkin_id: Id
+
+
+class ListCheckins(Page):
+    month: Month | None = None
+    person_id: Id | None = None
+    manager_id: Id | None = None
+    state: CheckinState | None = None
+
+
+class CheckinPointView(Contract):
+    id: int
+    author_id: str
+    section: CheckinSection
+    text: str
+    visibility: Visibility
+    goal_id: str | None
+    support_needed: bool
+
+
+class CheckinView(Contract):
+    id: str
+    month: str
+    manager_id: str
+    person_id: str
+    due_from: date
+    due_by: date
+    state: CheckinState
+    overdue: bool
+    held_on: date | None
+    signed_by_manager: bool
+    signed_by_person: bool
+    goals: list[GoalSnapshot]
+    points: list[CheckinPointView]
+    version: int
+
+
+class CheckinList(Contract):
+    items: list[CheckinView]
+    next_cursor: str | None = None
+
+
+# -- light reports -----------------------------------------------------------------------------------------------
+
+class SetReportTemplate(Contract):
+    """A team's report template: at most a few fields beyond done / blockers / next."""
+
+    team_id: Id
+    kind: ReportKind = "weekly"
+    extra_fields: list[Code] = Field(default_factory=list, max_length=3)
+    goal_links: bool = True
+
+
+class SubmitReport(Contract):
+    kind: ReportKind = "weekly"
+    period: Annotated[str, StringConstraints(pattern=r"^\d{4}-(W\d{2}|\d{2}-\d{2})$")] = Field(
+        description="an ISO week (2026-W49) for a weekly report, a date (2026-12-02) for a daily one")
+    done: Text = ""
+    blockers: list[ShortText] = Field(default_factory=list, max_length=20)
+    next_plan: Text = ""
+    goal_ids: list[Id] = Field(default_factory=list, max_length=20)
+    extra: dict[Code, ShortText] = Field(default_factory=dict, max_length=3)
+
+
+class ReportView(Contract):
+    id: str
+    person_id: str
+    manager_id: str | None
+    team_id: str | None
+    kind: ReportKind
+    period: str
+    done: str
+    blockers: list[str]
+    next_plan: str
+    goal_ids: list[str]
+    extra: dict[str, str]
+    submitted_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class GetTeamSummary(Contract):
+    manager_id: Id | None = Field(default=None, description="defaults to the actor")
+    kind: ReportKind = "weekly"
+    period: Annotated[str, StringConstraints(pattern=r"^\d{4}-(W\d{2}|\d{2}-\d{2})$")]
+
+
+class BlockerView(Contract):
+    person_id: str
+    text: str
+    goal_ids: list[str]
+    repeated_weeks: int = Field(description="consecutive periods this person reported the same blocker")
+
+
+class GoalGroupView(Contract):
+    goal_id: str | None
+    people: list[str]
+    done: list[str]
+
+
+class TeamSummaryView(Contract):
+    manager_id: str
+    kind: ReportKind
+    period: str
+    team_size: int
+    reported: int
+    missing: list[str]
+    blockers: list[BlockerView] = Field(description="repeated blockers first")
+    by_goal: list[GoalGroupView]
+
+
+class GetParticipation(Contract):
+    scope: ParticipationScope
+    scope_id: Id
+    month: Month
+    trend_months: int = Field(default=6, ge=1, le=24)
+
+
+class ParticipationPoint(Contract):
+    month: str
+    expected: int
+    submitted: int
+    rate: Decimal
+
+
+class ParticipationView(Contract):
+    scope: ParticipationScope
+    scope_id: str
+    month: str
+    expected: int
+    submitted: int
+    rate: Decimal
+    trend: list[ParticipationPoint] = Field(description="oldest first, ending with `month`")
+
+
+# -- key events --------------------------------------------------------------------------------------------------
+
+class RecordKeyEvent(Contract):
+    person_id: Id
+    polarity: Polarity
+    title: Title
+    occurred_on: date
+    evidence_text: Text = ""
+    evidence_url: Url | None = None
+    goal_id: Id | None = None
+
+
+class RespondKeyEvent(Contract):
+    key_event_id: Id
+    response: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class ListKeyEvents(Page):
+    person_id: Id
+    since: date | None = None
+    until: date | None = None
+
+
+class KeyEventView(Contract):
+    id: str
+    person_id: str
+    recorded_by: str
+    polarity: Polarity
+    title: str
+    occurred_on: date
+    evidence_text: str
+    evidence_url: str | None
+    goal_id: str | None
+    response: str | None
+    recorded_at: datetime
+
+
+class KeyEventList(Contract):
+    items: list[KeyEventView]
+    next_cursor: str | None = None
+
+
+# -- sales activity ----------------------------------------------------------------------------------------------
+
+class RegisterCustomer(Contract):
+    customer_id: Id
+    name: Title
+    latitude: Decimal = Field(ge=-90, le=90, decimal_places=7)
+    longitude: Decimal = Field(ge=-180, le=180, decimal_places=7)
+
+
+class RecordOpportunity(Contract):
+    customer_id: Id
+    stage: OpportunityStage
+    amount: Decimal = Field(ge=0, max_digits=20, decimal_places=2)
+    next_step: ShortText = ""
+    opportunity_id: Id | None = Field(default=None, description="an existing opportunity to update (stage move)")
+
+
+class OpportunityView(Contract):
+    id: str
+    person_id: str
+    customer_id: str
+    stage: OpportunityStage
+    amount: Decimal
+    next_step: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CheckIn(Contract):
+    latitude: Decimal = Field(ge=-90, le=90, decimal_places=7)
+    longitude: Decimal = Field(ge=-180, le=180, decimal_places=7)
+    accuracy_m: Decimal = Field(ge=0, le=100000, decimal_places=2)
+
+
+class RecordVisit(Contract):
+    customer_id: Id
+    visited_at: datetime
+    check_in: CheckIn | None = Field(default=None, description="the mobile location check-in (移动打卡)")
+    notes: Text = ""
+    opportunity_id: Id | None = None
+
+
+class VisitView(Contract):
+    id: str
+    person_id: str
+    customer_id: str
+    visited_at: datetime
+    distance_m: Decimal | None
+    opportunity_id: str | None
+    valid: bool
+    invalid_reasons: list[str]
+    notes: str
+    objections: list[str]
+
+
+class GetWeeklyLeads(Contract):
+    person_id: Id | None = None
+    week: IsoWeek
+
+
+class WeeklyLeadsView(Contract):
+    person_id: str
+    week: str
+    visits: int
+    valid_leads: int
+    opportunities: int
+    demo_conversions: int
+
+
+# -- coaching ----------------------------------------------------------------------------------------------------
+
+class RecordCoaching(Contract):
+    person_id: Id
+    on: date
+    minutes: int = Field(ge=1, le=600)
+    topic: Title
+    notes: Text = ""
+    goal_id: Id | None = None
+
+
+class SubmitCoachingNotes(Contract):
+    """A manager's weekly coaching notes (辅导纪要)."""
+
+    week: IsoWeek
+    notes: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class CoachingView(Contract):
+    id: str
+    manager_id: str
+    person_id: str
+    on: date
+    minutes: int
+    topic: str
+    notes: str
+    goal_id: str | None
+
+
+class GetCadence(Contract):
+    manager_id: Id | None = None
+    month: Month
+
+
+class CadenceView(Contract):
+    manager_id: str
+    month: str
+    touches: int
+    weekly_notes: int
+    average: Decimal
+    window_months: int
+    standard: Decimal
+    below_standard: bool
+
+
+# -- anonymous 360 -----------------------------------------------------------------------------------------------
+
+class QuestionInput(Contract):
+    code: Code
+    text: Title
+    scale_max: int = Field(default=5, ge=2, le=10)
+
+
+class SaveQuestionnaire(Contract):
+    code: Code
+    title: Title
+    questions: list[QuestionInput] = Field(min_length=1, max_length=20)
+
+
+class OpenSurvey(Contract):
+    subject_id: Id
+    questionnaire_code: Code
+    about: ShortText = Field(description="the project or goal that ended")
+    goal_id: Id | None = None
+    reviewer_ids: list[Id] = Field(min_length=1, max_length=200)
+    threshold: int | None = Field(default=None, ge=3, le=200,
+                                  description="answers needed before anything is shown; never below 3")
+    closes_on: date
+
+
+class AnswerSurvey(Contract):
+    request_id: Id
+    scores: dict[Code, int] = Field(min_length=1, max_length=20)
+    comment: Text = ""
+
+
+class CloseSurvey(Contract):
+    request_id: Id
+
+
+class QuestionAggregate(Contract):
+    code: str
+    text: str
+    scale_max: int
+    average: Decimal
+    answers: int
+
+
+class SurveyView(Contract):
+    """What anyone may see: counts, and aggregates only once the threshold is met. Never a reviewer."""
+
+    id: str
+    subject_id: str
+    about: str
+    goal_id: str | None
+    questionnaire_code: str
+    invited: int
+    answered: int
+    threshold: int
+    state: Literal["open", "closed"]
+    released: bool
+    aggregates: list[QuestionAggregate]
+    comments: list[str] = Field(description="shuffled, only once released")
+    closes_on: date
+
+
+class GivePraise(Contract):
+    """Named praise: deliberately NOT anonymous."""
+
+    person_id: Id
+    text: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    goal_id: Id | None = None
+
+
+# -- objection analysis ------------------------------------------------------------------------------------------
+
+class TagNotes(Contract):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class ObjectionTagView(Contract):
+    tag: str
+    score: Decimal
+    responses: list[str]
+
+
+class TagNotesView(Contract):
+    tags: list[ObjectionTagView]
+
+
+class SavePlaybook(Contract):
+    tag: Code
+    responses: list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(max_length=20)
+
+
+class GetTeamObjections(Contract):
+    manager_id: Id | None = None
+    month: Month
+
+
+class TeamObjectionsView(Contract):
+    manager_id: str
+    month: str
+    visits: int
+    counts: dict[str, int] = Field(description="tag -> visits with that objection, most frequent first")
+
+
+# -- data subject ------------------------------------------------------------------------------------------------
+
+class ExportSubjectData(Contract):
+    person_id: Id
+
+
+# -- events: part 1 ----------------------------------------------------------------------------------------------
+
+class CheckinHeld(Event):
+    """A monthly 1:1 was held (and, when `signed_off`, signed by both). Shared points only, never private ones."""
+
+    type = "jixiao.feedback.checkin.held.v1"
+    subject_field = "checkin_id"
+
+    checkin_id: str
+    month: str = Field(description="YYYY-MM the check-in belongs to")
+    manager_id: str
+    person_id: str
+    held_on: date
+    due_by: date = Field(description="the last working day of the month's last working week")
+    on_time: bool = Field(description="held on or before due_by")
+    signed_off: bool
+    goal_ids: list[str] = Field(default_factory=list)
+    support_needed: int = Field(default=0, description="obstacles flagged as needing support")
+
+
+class CheckinOverdue(Event):
+    """A check-in passed its due date without being held: flagged to the manager and to HR."""
+
+    type = "jixiao.feedback.checkin.overdue.v1"
+    subject_field = "checkin_id"
+
+    checkin_id: str
+    month: str
+    manager_id: str
+    person_id: str
+    due_by: date
+    detected_on: date
+
+
+class ReportSubmitted(Event):
+    """A light report was submitted or edited (counts only; the text stays in the service)."""
+
+    type = "jixiao.feedback.report.submitted.v1"
+    subject_field = "report_id"
+
+    report_id: str
+    person_id: str
+    manager_id: str | None
+    team_id: str | None
+    kind: ReportKind
+    period: str = Field(description="ISO week or date")
+    goal_ids: list[str] = Field(default_factory=list)
+    blockers: int = Field(description="how many blockers were reported")
+    edit: bool = Field(default=False, description="an edit of an earlier submission in the same period")
+
+
+class ParticipationComputed(Event):
+    """Participation rate (主动填报率) for one person, team (a manager's direct reports) or unit, one month."""
+
+    type = "jixiao.feedback.participation.computed.v1"
+    subject_field = "scope_id"
+
+    scope: ParticipationScope
+    scope_id: str = Field(description="person id, manager id (team) or org-unit id")
+    month: str
+    expected: int = Field(description="reports expected (person-periods)")
+    submitted: int
+    rate: Decimal = Field(description="submitted / expected in [0, 1]")
+    previous_rate: Decimal | None = Field(default=None, description="the month before, for the trend")
+
+
+class KeyEventRecorded(Event):
+    type = "jixiao.feedback.key_event.recorded.v1"
+    subject_field = "key_event_id"
+
+    key_event_id: str
+    person_id: str
+    recorded_by: str
+    polarity: Polarity
+    title: str
+    occurred_on: date
+    goal_id: str | None = None
+
+
+class VisitValidated(Event):
+    """A visit counted as a valid lead: a check-in near the customer AND an opportunity entry in the window."""
+
+    type = "jixiao.feedback.visit.validated.v1"
+    subject_field = "visit_id"
+
+    visit_id: str
+    person_id: str
+    customer_id: str
+    opportunity_id: str
+    visited_at: datetime
+    week: str = Field(description="ISO week of the visit")
+    distance_m: Decimal
+
+
+class WeeklyLeadsCounted(Event):
+    """One person's sales activity for one ISO week: feeds the '≥ 5 valid leads/week' process reward."""
+
+    type = "jixiao.feedback.leads.counted.v1"
+    subject_field = "person_id"
+
+    person_id: str
+    manager_id: str | None
+    week: str
+    week_start: date
+    visits: int
+    valid_leads: int = Field(description="visits with both a near check-in and a linked opportunity")
+    opportunities: int = Field(description="opportunities created in the week")
+    demo_conversions: int = Field(description="opportunities moved to stage 'demo' in the week")
+
+
+class ZeroActivityDetected(Event):
+    """No valid activity for `weeks` full weeks (零活动): flagged to the manager and shown on the board."""
+
+    type = "jixiao.feedback.activity.zero_detected.v1"
+    subject_field = "person_id"
+
+    person_id: str
+    manager_id: str | None
+    weeks: int
+    last_valid_on: date | None
+    detected_on: date
+
+
+class CoachingCadenceComputed(Event):
+    """A manager's coaching cadence for one month, against the standard (a KPI value for the manager)."""
+
+    type = "jixiao.feedback.coaching.cadence_computed.v1"
+    subject_field = "manager_id"
+
+    manager_id: str
+    month: str
+    touches: int = Field(description="coaching touches recorded in the month")
+    weekly_notes: int = Field(description="weekly coaching notes submitted for weeks of the month")
+    average: Decimal = Field(description="touches per month over the trailing window ending with `month`")
+    window_months: int
+    standard: Decimal
+    below_standard: bool
+
+
+class SurveyOpened(Event):
+    """A 360 light-feedback request was opened. Counts only: never who was invited."""
+
+    type = "jixiao.feedback.survey.opened.v1"
+    subject_field = "request_id"
+
+    request_id: str
+    subject_id: str
+    questionnaire_code: str
+    about: str
+    goal_id: str | None
+    invited: int
+    threshold: int
+    closes_on: date
+
+
+class SurveyClosed(Event):
+    """A 360 request closed: aggregates only, and only when the threshold was met (`released`)."""
+
+    type = "jixiao.feedback.survey.closed.v1"
+    subject_field = "request_id"
+
+    request_id: str
+    subject_id: str
+    invited: int
+    answered: int
+    threshold: int
+    released: bool
+    averages: dict[str, Decimal] = Field(default_factory=dict, description="question code -> average; empty "
+                                                                         "unless released")
+
+
+class PraiseGiven(Event):
+    type = "jixiao.feedback.praise.given.v1"
+    subject_field = "person_id"
+
+    praise_id: str
+    person_id: str
+    given_by: str
+    goal_id: str | None = None
+
+
+# -- events: part 2 (reviews), declared now for incentives -------------------------------------------------------
+
+class RatingComponent(Contract):
+    name: str = Field(description="e.g. goals, manager, self, peer, competency")
+    score: Decimal | None = Field(description="null when the component was missing (handled by the formula)")
+    weight: Decimal
+
+
+class RatingFinalized(Event):
+    """A person's final rating for a review cycle, from the cycle's pinned formula and scale."""
+
+    type = "jixiao.feedback.rating.finalized.v1"
+    subject_field = "person_id"
+
+    rating_id: str
+    person_id: str
+    review_cycle_id: str
+    goals_cycle_id: str
+    label: RatingLabel
+    score: Decimal
+    components: list[RatingComponent]
+    version: int = Field(description="1 when first finalized; each amendment adds one")
+    reason: str = Field(default="", description="why this version exists (calibration adjustment etc.)")
+    manager_id: str | None
+    finalized_at: datetime
+
+
+class RatingAmended(Event):
+    """A finalized rating changed by a new version (e.g. an appeal decided 'amended'); `reason` is mandatory."""
+
+    type = "jixiao.feedback.rating.amended.v1"
+    subject_field = "person_id"
+
+    rating_id: str
+    person_id: str
+    review_cycle_id: str
+    goals_cycle_id: str
+    label: RatingLabel
+    score: Decimal
+    components: list[RatingComponent]
+    version: int
+    previous_label: RatingLabel
+    previous_score: Decimal
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    appeal_id: str | None = None
+    manager_id: str | None
+    amended_at: datetime
