@@ -278,6 +278,8 @@ def _ask(rpc, target: str, payload: dict[str, Any], what: str) -> dict[str, Any]
     except ServiceError as error:
         if error.status in (503, 504):
             raise from_service_error(error) from None
+        if error.status == 403 and error.extra.get("reason") == "dpa-lapsed":
+            raise from_service_error(error) from None  # the client must renew its agreement: say so (issue 8)
         if error.status >= 500:
             raise
         raise unauthenticated(f"{what} is not valid") from None

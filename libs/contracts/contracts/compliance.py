@@ -593,12 +593,26 @@ class AppealWithdrawn(Event):
 
 # -- third-party clients ---------------------------------------------------------------------------------------
 
+class DpaTerms(Payload):
+    """The data-processing agreement a client's access rests on."""
+
+    ref: str = Field(min_length=1, max_length=200, description="the agreement's reference")
+    expires_on: date = Field(description="the agreement's last day in force (UTC); a client is refused once it "
+                                         "has passed")
+
+
 class RegisterClient(Payload):
+    """Give the agreement as `dpa` ({ref, expires_on}) or, as before, as `dpa_ref` + `dpa_expires`. An agreement
+    that has already expired is refused (422 naming `dpa.expires_on`, or `dpa_expires` in the flat form)."""
+
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] = Field(default_factory=list, max_length=50)
     event_patterns: list[str] = Field(default_factory=list, max_length=50)
-    dpa_ref: str = Field(min_length=1, max_length=200, description="the data-processing agreement")
-    dpa_expires: datetime = Field(description="the agreement's last day (UTC date of this time)")
+    dpa: DpaTerms | None = None
+    dpa_ref: str | None = Field(default=None, min_length=1, max_length=200,
+                                description="the data-processing agreement (flat form of `dpa.ref`)")
+    dpa_expires: datetime | None = Field(default=None, description=(
+        "the agreement's last day (UTC date of this time; flat form of `dpa.expires_on`)"))
 
 
 class ClientRef(Payload):
@@ -629,11 +643,15 @@ class ClientView(Payload):
     dpa_expires: str
     status: Literal["active", "revoked"]
     key_ids: list[str] = Field(default_factory=list)
+    dpa: DpaTerms | None = Field(default=None, description="the agreement (the same as dpa_ref/dpa_expires)")
+    dpa_lapsed: bool = Field(default=False, description="the agreement has expired: every key answers 403")
 
 
 class AuthenticateApiKey(Payload):
     """`compliance.authenticate_api_key`: the gateway presents an API key; the answer is the client, or
-    401 (unknown / wrong key) or 403 (revoked client or key, expired agreement)."""
+    401 (unknown / wrong key) or 403 (revoked client or key, expired agreement). The 403 of a lapsed agreement
+    carries `reason: "dpa-lapsed"`, `dpa_ref`, `dpa_expires_on` and an error naming `dpa.expires_on`, so the
+    gateway can say why instead of a bare 401."""
 
     api_key: str = Field(min_length=1, max_length=200)
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from chassis.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
+from chassis.errors import Conflict, Forbidden, InvalidInput, Unauthenticated, Unprocessable
 
 
 def test_an_appeal_goes_to_hr_and_the_amendment_to_the_owning_service(org, callers, audit_log):
@@ -78,7 +78,15 @@ def past_due(url, *appeal_ids):
     engine.dispose()
 
 
-def test_api_clients_keys_and_the_gateway_check(org, callers):
+def lapse_agreement(url, client_id, on="2026-11-30"):
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE compliance_clients SET dpa_expires = :d WHERE client_id = :c"),
+                     {"d": on, "c": client_id})
+    engine.dispose()
+
+
+def test_api_clients_keys_and_the_gateway_check(org, callers, compliance_url):
     root = callers("root").compliance
     expires = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     client = root.register_client({"name": "Payroll", "scopes": ["goals:read"], "event_patterns": ["jixiao.goals.*"],
@@ -101,9 +109,10 @@ def test_api_clients_keys_and_the_gateway_check(org, callers):
     root.revoke_client({"client_id": client["client_id"]})
     with pytest.raises(Forbidden):
         gateway.authenticate_api_key({"api_key": second["api_key"]})
-    lapsed = root.register_client({"name": "Old", "scopes": [], "dpa_ref": "DPA-1",
-                                   "dpa_expires": "2020-01-01T00:00:00+00:00"})
+    # an agreement that lapses after registration (one that has already expired is refused: see below)
+    lapsed = root.register_client({"name": "Old", "scopes": [], "dpa_ref": "DPA-1", "dpa_expires": expires})
     old_key = root.issue_api_key({"client_id": lapsed["client_id"]})
+    lapse_agreement(compliance_url, lapsed["client_id"])
     with pytest.raises(Forbidden, match="expired"):
         gateway.authenticate_api_key({"api_key": old_key["api_key"]})
     for bad, field in (({"name": "X", "scopes": ["bad scope"], "dpa_ref": "D", "dpa_expires": expires}, "scopes"),
@@ -115,6 +124,35 @@ def test_api_clients_keys_and_the_gateway_check(org, callers):
     with pytest.raises(Forbidden):
         callers("H").compliance.register_client({"name": "X", "dpa_ref": "D", "dpa_expires": expires})
     assert [c["name"] for c in root.list_clients()] == ["Old", "Payroll"]
+
+
+def test_an_expired_agreement_is_refused_and_a_lapsed_one_named(org, callers, compliance_url, count_rows):
+    """issue 8 item 10: no registration or key with an expired DPA (422 naming it); a key whose DPA lapsed later
+    answers a 403 that says so (not a bare 'not valid')."""
+    root = callers("root").compliance
+    before = count_rows("compliance_clients")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    with pytest.raises(Unprocessable) as raised:
+        root.register_client({"name": "Lapsed", "dpa": {"ref": "DPA-2025-3", "expires_on": yesterday}})
+    assert raised.value.errors[0]["field"] == "dpa.expires_on" and "expired" in raised.value.detail
+    with pytest.raises(Unprocessable) as raised:  # the flat form names its own field
+        root.register_client({"name": "Lapsed", "dpa_ref": "D", "dpa_expires": yesterday + "T12:00:00+00:00"})
+    assert raised.value.errors[0]["field"] == "dpa_expires"
+    assert count_rows("compliance_clients") == before  # nothing half-written
+    today = datetime.now(UTC).date().isoformat()  # the agreement's last day is still in force
+    client = root.register_client({"name": "Payroll", "scopes": ["goals:read"],
+                                   "dpa": {"ref": "DPA-2026-9", "expires_on": today}})
+    assert client["dpa"] == {"ref": "DPA-2026-9", "expires_on": today} and not client["dpa_lapsed"]
+    key = root.issue_api_key({"client_id": client["client_id"]})
+    lapse_agreement(compliance_url, client["client_id"])
+    with pytest.raises(Unprocessable) as raised:
+        root.issue_api_key({"client_id": client["client_id"]})
+    assert raised.value.errors[0]["field"] == "dpa.expires_on"
+    with pytest.raises(Forbidden) as raised:
+        callers(None).compliance.authenticate_api_key({"api_key": key["api_key"]})
+    assert raised.value.extra["reason"] == "dpa-lapsed" and raised.value.extra["dpa_expires_on"] == "2026-11-30"
+    assert raised.value.errors[0]["field"] == "dpa.expires_on"
+    assert root.get_client({"client_id": client["client_id"]})["dpa_lapsed"]
 
 
 def test_presets_apply_in_one_step_and_settings_validate(org, callers):

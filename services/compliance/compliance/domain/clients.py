@@ -63,11 +63,16 @@ class Client:
             raise InvalidInput.at(("dpa_ref",), "a client needs a data-processing agreement")
 
 
+def dpa_lapsed(expires_on: date, now: datetime) -> bool:
+    """The agreement is in force through its last day (UTC) and lapsed from the day after."""
+    return now.astimezone(UTC).date() > expires_on
+
+
 def check_client(client: Client, now: datetime, scope: str) -> Decision:
     """May `client` act under `scope` at `now`? Refuses revoked clients, lapsed agreements, missing scopes."""
     if client.status != ClientStatus.ACTIVE:
         return Decision(False, f"client {client.id} is revoked")
-    if now.astimezone(UTC).date() > client.dpa_expires:
+    if dpa_lapsed(client.dpa_expires, now):
         return Decision(False, f"the data-processing agreement {client.dpa_ref} expired on {client.dpa_expires}")
     if scope not in client.scopes:
         return Decision(False, f"client {client.id} lacks scope {scope}")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
 from chassis.access import Resource
-from chassis.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from chassis.errors import Forbidden, InvalidInput, NotFound, Unauthenticated, Unprocessable
 from compliance.domain import clients as domain
 from compliance.domain.errors import InvalidInput as DomainInvalidInput
 from compliance.models import ApiKeyRow, ClientRow
@@ -27,6 +27,7 @@ from contracts.compliance import (
     ClientRegistered,
     ClientRevoked,
     ClientView,
+    DpaTerms,
     IssueApiKey,
     RegisterClient,
     RevokeApiKey,
@@ -41,7 +42,27 @@ def _client(row: ClientRow) -> domain.Client:
 def _view(row: ClientRow, key_ids: list[str]) -> ClientView:
     return ClientView(client_id=row.client_id, name=row.name, scopes=loads(row.scopes, []),
                       event_patterns=loads(row.event_patterns, []), dpa_ref=row.dpa_ref,
-                      dpa_expires=row.dpa_expires.isoformat(), status=row.status, key_ids=key_ids)
+                      dpa_expires=row.dpa_expires.isoformat(), status=row.status, key_ids=key_ids,
+                      dpa=DpaTerms(ref=row.dpa_ref, expires_on=row.dpa_expires),
+                      dpa_lapsed=domain.dpa_lapsed(row.dpa_expires, datetime.now(UTC)))
+
+
+def _agreement(command: RegisterClient) -> tuple[str, date, str]:
+    """The agreement of a registration, from `dpa` or the flat fields: (ref, last day, the field naming it)."""
+    if command.dpa is not None:
+        return command.dpa.ref, command.dpa.expires_on, "dpa.expires_on"
+    if command.dpa_ref is None:
+        raise InvalidInput.field("dpa_ref", "a client needs a data-processing agreement (dpa or dpa_ref)")
+    if command.dpa_expires is None:
+        raise InvalidInput.field("dpa_expires", "the agreement's last day is required (dpa.expires_on or "
+                                 "dpa_expires)")
+    return command.dpa_ref, command.dpa_expires.astimezone(UTC).date(), "dpa_expires"
+
+
+def _refuse_lapsed(expires_on: date, ref: str, field: str, today: date) -> None:
+    if today > expires_on:
+        message = f"the data-processing agreement {ref} expired on {expires_on}; renew it first"
+        raise Unprocessable(message, errors=[{"field": field, "message": message}])
 
 
 def _keys(session, client_id: str) -> list[str]:
@@ -52,8 +73,10 @@ def _keys(session, client_id: str) -> list[str]:
 def register_client(uow: ComplianceUnitOfWork, actor: Actor | None, command: RegisterClient) -> ClientView:
     with uow:
         uow.access.require(actor, "client.manage", Resource("client"))
+        dpa_ref, dpa_expires, field = _agreement(command)
         client = domain.Client(new_id()[:16], command.name, frozenset(command.scopes), tuple(command.event_patterns),
-                               command.dpa_ref, command.dpa_expires.astimezone(UTC).date())
+                               dpa_ref, dpa_expires)
+        _refuse_lapsed(client.dpa_expires, client.dpa_ref, field, uow.now().astimezone(UTC).date())
         row = ClientRow(client_id=client.id, name=client.name, scopes=dumps(sorted(client.scopes)),
                         event_patterns=dumps(list(client.event_patterns)), dpa_ref=client.dpa_ref,
                         dpa_expires=client.dpa_expires, status="active", created_at=uow.now())
@@ -87,6 +110,7 @@ def issue_api_key(uow: ComplianceUnitOfWork, actor: Actor | None, command: Issue
             raise InvalidInput.field("client_id", f"no client {command.client_id!r}")
         if row.status != "active":
             raise InvalidInput.field("client_id", "the client is revoked")
+        _refuse_lapsed(row.dpa_expires, row.dpa_ref, "dpa.expires_on", uow.now().astimezone(UTC).date())
         plaintext, record = domain.issue_api_key(row.client_id, command.environment)
         uow.session.add(ApiKeyRow(key_id=record.key_id, client_id=row.client_id, environment=record.environment,
                                   salt=record.salt, secret_hash=record.secret_hash, scheme=record.scheme,
@@ -163,7 +187,10 @@ def authenticate_api_key(uow: ComplianceUnitOfWork, command: AuthenticateApiKey,
         client = _client(row)
         if client.status != domain.ClientStatus.ACTIVE:
             raise Forbidden(f"client {client.id} is revoked")
-        if datetime.now(UTC).date() > client.dpa_expires:
-            raise Forbidden(f"the data-processing agreement {client.dpa_ref} expired on {client.dpa_expires}")
+        if domain.dpa_lapsed(client.dpa_expires, datetime.now(UTC)):
+            # a distinct, named 403 (the gateway passes it on): the client must renew, not retry its key
+            message = f"the data-processing agreement {client.dpa_ref} expired on {client.dpa_expires}"
+            raise Forbidden(message, errors=[{"field": "dpa.expires_on", "message": message}],
+                            reason="dpa-lapsed", dpa_ref=client.dpa_ref, dpa_expires_on=client.dpa_expires.isoformat())
         return ClientIdentity(client_id=client.id, name=client.name, scopes=sorted(client.scopes),
                               event_patterns=list(client.event_patterns), key_id=key.key_id)
