@@ -34,14 +34,35 @@ import yaml
 class ServiceSpec:
     name: str
     service: str           # "package.module:Class"
-    config: Path
-    migrations: str | None = None
+    config: Path | None    # None: no config file found, settings come from the environment alone
+    migrations: str | None = None  # a package name: its migrations are found through the installed package
+
+
+def find_config(root: Path, name: str, declared: str | None) -> Path | None:
+    """A service's config file, in the repository's layout or the image's: `$JIXIAO_CONFIG_DIR/<name>.yaml`, the
+    path suite.yaml declares (services/goals/config.yaml, relative to suite.yaml), then `config/<name>.yaml` beside
+    suite.yaml (what deploy/Dockerfile lays out). None when there is none: migrations need only the environment."""
+    candidates = []
+    if os.environ.get("JIXIAO_CONFIG_DIR"):
+        candidates.append(Path(os.environ["JIXIAO_CONFIG_DIR"]) / f"{name}.yaml")
+    if declared:
+        candidates.append(root / declared)
+    candidates.append(root / "config" / f"{name}.yaml")
+    return next((path for path in candidates if path.is_file()), None)
 
 
 def load_suite(path: Path) -> list[ServiceSpec]:
     doc = yaml.safe_load(path.read_text())
     root = path.parent
-    return [ServiceSpec(s["name"], s["service"], root / s["config"], s.get("migrations")) for s in doc["services"]]
+    return [ServiceSpec(s["name"], s["service"], find_config(root, s["name"], s.get("config")), s.get("migrations"))
+            for s in doc["services"]]
+
+
+def require_config(spec: ServiceSpec) -> Path:
+    if spec.config is None:
+        raise SystemExit(f"no config file for {spec.name}: set JIXIAO_CONFIG_DIR, or keep config/{spec.name}.yaml "
+                         "beside suite.yaml")
+    return spec.config
 
 
 def load_seed(path: Path):
@@ -63,8 +84,10 @@ def run_seed(seed, amqp_uri: str) -> None:
     print("development data seeded", flush=True)
 
 
-def load_config(path: Path) -> dict:
-    """The service's config.yaml with `${ENV:default}` substituted, as `nameko run` reads it."""
+def load_config(path: Path | None) -> dict:
+    """The service's config.yaml with `${ENV:default}` substituted, as `nameko run` reads it ({} without one)."""
+    if path is None:
+        return {}
     from nameko.cli.main import setup_yaml_parser
 
     setup_yaml_parser()
@@ -93,8 +116,19 @@ def migrate(specs: list[ServiceSpec]) -> None:
     for spec in specs:
         if spec.migrations:
             url = database_url(spec)
+            ensure_sqlite_folder(url)
             print(f"migrating {spec.name}", flush=True)
             upgrade(spec.migrations, url)
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """The folder of an embedded SQLite file (./var by default); nothing for a server database, so a read-only
+    root filesystem (the Kubernetes Job) is never written."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None, seed=None) -> int:
@@ -116,7 +150,7 @@ def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None, seed=N
     for spec in specs:
         if stopping.ready():
             break
-        container = ServiceContainer(service_class(spec), load_config(spec.config))
+        container = ServiceContainer(service_class(spec), load_config(require_config(spec)))
         container.start()
         containers.append(container)
         address = container.config.get("WEB_SERVER_ADDRESS")
@@ -172,7 +206,7 @@ def up_processes(specs: list[ServiceSpec], seed=None) -> int:
     for spec in specs:
         if stop["signal"] is not None:
             break
-        cmd = [sys.executable, "-m", "nameko", "run", "--config", str(spec.config), spec.service]
+        cmd = [sys.executable, "-m", "nameko", "run", "--config", str(require_config(spec)), spec.service]
         procs[spec.name] = subprocess.Popen(cmd)
         print(f"started {spec.name} (pid {procs[spec.name].pid})", flush=True)
         # in order: each declares its queues before the next one publishes
@@ -219,8 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         for spec in specs:
             print(f"{spec.name:<11} {spec.service:<45} {spec.config}")
         return 0
-    Path(os.environ.get("VAR_DIR", "var")).mkdir(parents=True, exist_ok=True)  # SQLite files default to it
-    migrate(specs)
+    migrate(specs)  # creates ./var only when a service's database is a SQLite file there
     if args.command == "migrate":
         return 0
     seed = load_seed(args.suite)
