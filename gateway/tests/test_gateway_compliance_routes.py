@@ -67,7 +67,15 @@ def test_audit_privacy_and_appeals(seeded):
     assert _ok(employee.get(f"/api/v1/privacy/requests/{export['request']['request_id']}"))["request"][
         "request_id"] == export["request"]["request_id"]
 
-    appeal = _ok(employee.post("/api/v1/appeals", {"target_kind": "goal_result", "target_ref": "G-1",
+    # an appeal names the appellant's own goal, which compliance confirms with goals
+    cycle = _ok(hr.post("/api/v1/cycles", {"name": "FY", "period": "year", "year": 2026}), 201)
+    _ok(hr.post(f"/api/v1/cycles/{cycle['id']}/transitions", {"to": "open"}))
+    goal = _ok(employee.post("/api/v1/goals", {"cycle_id": cycle["id"], "title": "Revenue", "kind": "kpi",
+                                               "owner": {"id": "E1"}, "kpi": {"direction": ">=", "target": "100",
+                                                                              "green": "90", "yellow": "70"}}), 201)
+    missing = employee.post("/api/v1/appeals", {"target_kind": "goal_result", "target_ref": "G-1", "reasons": "x"})
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "target_ref"
+    appeal = _ok(employee.post("/api/v1/appeals", {"target_kind": "goal_result", "target_ref": goal["id"],
                                                    "reasons": "the data was incomplete"}), 201)
     assert appeal["state"] == "submitted" and appeal["appellant"] == "E1"
     assert [a["appeal_id"] for a in _ok(employee.get("/api/v1/appeals"))["items"]] == [appeal["appeal_id"]]

@@ -483,6 +483,30 @@ AppealTargetKind = Literal["rating", "goal_result"]
 OWNING_SERVICE = {"rating": "feedback", "goal_result": "goals"}
 
 
+class DescribeAppealTarget(Payload):
+    """`<owning service>.describe_appeal_target(payload)`, called by compliance as the appellant (the actor in
+    context) before it accepts an appeal: answer `AppealTargetFacts`, or 404 when there is no such target or the
+    actor may not read it. Feedback implements it for `rating`; goals' targets are checked with `goals.get_goal`."""
+
+    kind: AppealTargetKind
+    ref: str = Field(min_length=1, max_length=128)
+
+
+class AppealTargetFacts(Payload):
+    owner_id: str | None = Field(description="the person whose result it is")
+    responsible_id: str | None = Field(default=None, description="the person answering for it, if not the owner")
+    rated_by: str | None = Field(default=None, description="who rated or scored it (may not review the appeal)")
+    org_unit_id: str | None = None
+    current: dict[str, Any] = Field(default_factory=dict, description=(
+        "the values an amendment may change, as they stand (the `before` of AppealDecided.changes)"))
+
+
+class AmendmentChange(Payload):
+    field: str = Field(description="the field of the target that changes, e.g. `progress`, `target`, `rating`")
+    before: Any = Field(default=None, description="its value when the appeal was submitted (null: not known)")
+    after: Any = Field(description="the value the decision sets")
+
+
 class SubmitAppeal(Payload):
     target_kind: AppealTargetKind
     target_ref: str = Field(min_length=1, max_length=128, description="the rating or goal result id")
@@ -524,6 +548,7 @@ class AppealView(Payload):
     decided_by: str | None = None
     decided_at: datetime | None = None
     amendment: dict[str, Any] | None = None
+    rated_by: str | None = Field(default=None, description="who rated the target (does not review the appeal)")
 
 
 class AppealsPage(Payload):
@@ -554,20 +579,28 @@ class AppealReviewStarted(Event):
 
 
 class AppealDecided(Event):
-    """HR decided. When `outcome` is `amended`, the owning service (`owning_service`) applies `amendment` to
-    `target_ref` and publishes its own change event (which the audit log records)."""
+    """HR decided. When `outcome` is `amended`, the owning service (`owning_service`) applies the decision to
+    the target (`target_kind` + `target_id`) — `changes` field by field, or `amendment` as a whole — records
+    `reason` in the target's change trail (by `decided_by`, for `appeal_id`) and publishes its own change event
+    (which the audit log records). Apply once per `appeal_id`; an upheld decision changes nothing."""
 
     type = "jixiao.compliance.appeal.decided.v1"
     subject_field = "appellant"
     appeal_id: str
     appellant: str
     outcome: Literal["upheld", "amended"]
-    reason: str
-    target_kind: str
-    target_ref: str
-    owning_service: str
-    amendment: dict[str, Any] | None = None
+    reason: str = Field(description="why: goes into the target's change trail")
+    target_kind: str = Field(description="`goal_result` (goals: a goal) or `rating` (feedback)")
+    target_ref: str = Field(description="the target's id in the owning service (the same as `target_id`)")
+    owning_service: str = Field(description="the service that applies an amended decision")
+    amendment: dict[str, Any] | None = Field(default=None, description=(
+        "the corrected values, field -> new value (amended only), e.g. {\"progress\": \"80\"}"))
     decided_by: str
+    target_id: str | None = Field(default=None, description="the target's id in the owning service (a goal id)")
+    changes: list[AmendmentChange] = Field(default_factory=list, description=(
+        "the amendment field by field, with the value confirmed at submission as `before` (empty when upheld)"))
+    org_unit_id: str | None = Field(default=None, description="the appellant's unit when they appealed")
+    decided_at: datetime | None = None
 
 
 class AppealOverdue(Event):

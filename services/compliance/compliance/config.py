@@ -61,8 +61,13 @@ class ComplianceConfig(BaseModel):
     pseudonym_key: str | None = Field(None, repr=False)
     retention_check_interval: float = Field(3600.0, gt=0, description="how often the daily sweep looks")
     api_key_cache_seconds: float = Field(60.0, ge=0)
+    # the appeal target kinds checked with their owning service before an appeal is accepted (exists, and is the
+    # appellant's own); a kind left out is accepted unchecked, which only a test or a migration should want
+    appeal_target_checks: list[str] = ["goal_result", "rating"]
+    appeal_check_timeout: float = Field(3.0, gt=0, le=30)
 
-    _lists = field_validator("audit_sources", "dsr_services", "bootstrap_admins", mode="before")(_list)
+    _lists = field_validator("audit_sources", "dsr_services", "bootstrap_admins", "appeal_target_checks",
+                             mode="before")(_list)
 
     @property
     def production(self) -> bool:

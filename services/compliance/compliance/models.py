@@ -169,6 +169,8 @@ class AppealRow(Base):
     decision: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, doc="when HR was told it is overdue")
+    rated_by: Mapped[str | None] = mapped_column(String(128), doc="who rated or scored the target (never reviews)")
+    target_snapshot: Mapped[str | None] = mapped_column(Text, doc="the target as the owning service confirmed it")
 
 
 class ClientRow(Base):

@@ -284,7 +284,9 @@ class ComplianceService(Service):
     # -- appeals --------------------------------------------------------------------------------------------
     @rpc
     def submit_appeal(self, payload):
-        return _json(appeals.submit_appeal(self.uow, self.call.actor, c.SubmitAppeal.model_validate(payload)))
+        return _json(appeals.submit_appeal(self.uow, self.call.actor, c.SubmitAppeal.model_validate(payload),
+                                           self.rpc_out, frozenset(self.config.appeal_target_checks),
+                                           self.config.appeal_check_timeout))
 
     @rpc
     def get_appeal(self, payload):

@@ -150,6 +150,45 @@ class Appeal:
         return self.is_open and now > self.due_at
 
 
+@dataclass(frozen=True, slots=True)
+class TargetFacts:
+    """What the owning service confirms about an appealed target (goals: the goal; feedback: the rating)."""
+
+    owner_id: str | None  # the person whose result it is
+    responsible_id: str | None = None  # the person answering for it (a unit's goal)
+    rated_by: str | None = None  # who rated or scored it: never the reviewer of an appeal against it
+    org_unit_id: str | None = None
+    current: Mapping[str, Any] | None = None  # the values an amendment may change, as they stand
+
+
+def not_appealable(appellant: str, target: AppealTarget, facts: TargetFacts | None) -> str | None:
+    """Why `appellant` may not appeal `target`, or None. A missing target and someone else's read the same, so
+    the answer never confirms that a colleague's result exists."""
+    if facts is None or appellant not in (facts.owner_id, facts.responsible_id):
+        return f"there is no {target.kind.replace('_', ' ')} {target.ref!r} of yours to appeal"
+    return None
+
+
+def may_not_review(reviewer: str, appellant: str, rated_by: str | None) -> str | None:
+    """Why `reviewer` may not take up an appeal, or None: nobody reviews their own appeal, nor one against a
+    result they rated."""
+    if reviewer == appellant:
+        return "nobody reviews their own appeal"
+    if rated_by is not None and reviewer == rated_by:
+        return "the person who rated the result does not review the appeal against it"
+    return None
+
+
+def amendment_changes(amendment: Mapping[str, Any] | None, current: Mapping[str, Any] | None
+                      ) -> list[dict[str, Any]]:
+    """The structured form of an amendment, one change per field: {field, before, after}; `before` is the value
+    the owning service confirmed at submission (None when it did not say)."""
+    if not amendment:
+        return []
+    current = current or {}
+    return [{"field": key, "before": current.get(key), "after": value} for key, value in sorted(amendment.items())]
+
+
 def ensure_no_open_appeal(existing: Iterable[Appeal], appellant: str, target: AppealTarget) -> None:
     """One open appeal per person and result: a second would race the first decision."""
     for appeal in existing:

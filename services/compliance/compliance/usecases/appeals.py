@@ -3,10 +3,13 @@
 from `AppealDecided`. Every step is an event, so the whole trail is in the audit log."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 
 from chassis.access import Resource
-from chassis.errors import NotFound
+from chassis.access.policy import Relation, Rule, register_rules
+from chassis.errors import Forbidden, NotFound, RpcTimeout, ServiceError, ServiceUnavailable, Unprocessable
 from compliance.domain.appeals import (
     OPEN_STATES,
     Appeal,
@@ -14,7 +17,11 @@ from compliance.domain.appeals import (
     AppealState,
     AppealTarget,
     AppealTargetKind,
+    TargetFacts,
+    amendment_changes,
     ensure_no_open_appeal,
+    may_not_review,
+    not_appealable,
 )
 from compliance.models import AppealRow, PersonRow
 from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id, person_actor
@@ -22,18 +29,72 @@ from compliance.usecases.settings import current as current_settings
 from contracts.actor import Actor
 from contracts.compliance import (
     OWNING_SERVICE,
+    AmendmentChange,
     AppealDecided,
     AppealOverdue,
     AppealRef,
     AppealReviewStarted,
     AppealsPage,
     AppealSubmitted,
+    AppealTargetFacts,
     AppealView,
     AppealWithdrawn,
     DecideAppeal,
+    DescribeAppealTarget,
     ListAppeals,
     SubmitAppeal,
 )
+
+# HR business partners investigate appeals (the article): HR or HRBP of the appellant's unit may take one up for
+# review, never the appellant nor their direct manager (who rated is vetoed by the use case from the target's
+# facts). Deciding stays with HR ("appeal.decide").
+register_rules({"appeal.review": Rule("appeal", (Relation.HR_SCOPE, Relation.HRBP_SCOPE),
+                                      (Relation.SELF, Relation.DIRECT_MANAGER))})
+
+
+# -- what the owning service confirms about a target --------------------------------------------------------------
+
+def _goal_facts(rpc, ref: str, timeout: float) -> TargetFacts:
+    goal = rpc.call("goals.get_goal", {"goal_id": ref}, timeout=timeout)
+    owner = goal.get("owner") or {}
+    return TargetFacts(owner_id=owner.get("id") if owner.get("kind") == "person" else None,
+                       responsible_id=goal.get("responsible_id"), org_unit_id=goal.get("org_unit_id"),
+                       current={key: goal.get(key) for key in ("progress", "own_progress", "colour", "key_results",
+                                                                "kpi", "weight") if key in goal})
+
+
+def _described_facts(service: str) -> Callable[[object, str, float], TargetFacts]:
+    def facts(rpc, ref: str, timeout: float) -> TargetFacts:
+        answer = rpc.call(f"{service}.describe_appeal_target", DescribeAppealTarget(kind="rating", ref=ref)
+                          .model_dump(mode="json"), timeout=timeout)
+        found = AppealTargetFacts.model_validate(answer)
+        return TargetFacts(found.owner_id, found.responsible_id, found.rated_by, found.org_unit_id, found.current)
+    return facts
+
+
+# target kind -> how to ask its owning service (over RPC, as the appellant, with a timeout). A new kind adds a line.
+TARGET_FACTS: dict[str, Callable[[object, str, float], TargetFacts]] = {
+    "goal_result": _goal_facts,
+    "rating": _described_facts(OWNING_SERVICE["rating"]),
+}
+
+
+def confirm_target(rpc, kind: str, ref: str, timeout: float) -> TargetFacts | None:
+    """The facts of the target from its owning service, None when it does not exist or the appellant may not
+    read it. ServiceUnavailable when the service does not answer in time: an appeal is never accepted unchecked."""
+    service = OWNING_SERVICE[kind]
+    try:
+        return TARGET_FACTS[kind](rpc, ref, timeout)
+    except RpcTimeout:
+        raise ServiceUnavailable(f"{service} did not confirm the {kind.replace('_', ' ')} within {timeout:g}s; "
+                                 "try again shortly") from None
+    except ServiceError as error:
+        if error.status in (400, 403, 404):
+            return None
+        raise ServiceUnavailable(f"{service} could not confirm the {kind.replace('_', ' ')} ({error.status}); "
+                                 "try again shortly") from None
+    except (ValueError, TypeError, AttributeError):
+        raise ServiceUnavailable(f"{service} answered with something that is not a target's facts") from None
 
 
 def _domain(row: AppealRow) -> Appeal:
@@ -68,7 +129,7 @@ def _view(row: AppealRow, now) -> AppealView:
         owning_service=OWNING_SERVICE[row.target_kind], reasons=row.reasons, attachments=loads(row.attachments, []),
         state=row.state, submitted_at=row.submitted_at, due_at=row.due_at, overdue=appeal.is_overdue(now),
         reviewer=row.reviewer, outcome_reason=decision.get("reason"), decided_by=decision.get("decided_by"),
-        decided_at=row.closed_at if decision else None, amendment=decision.get("amendment"),
+        decided_at=row.closed_at if decision else None, amendment=decision.get("amendment"), rated_by=row.rated_by,
     )
 
 
@@ -76,11 +137,23 @@ def _resource(row: AppealRow) -> Resource:
     return Resource("appeal", owner=row.appellant, org_unit=row.org_unit_id)
 
 
-def submit_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: SubmitAppeal) -> AppealView:
+def submit_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: SubmitAppeal, rpc=None,
+                  checked_kinds: frozenset[str] | set[str] = frozenset(), timeout: float = 3.0) -> AppealView:
+    """An appeal against the appellant's own result. For a kind in `checked_kinds` the owning service confirms,
+    before anything is written, that the target exists and is the appellant's (asked as the appellant, outside
+    the transaction); a missing target and a colleague's answer the same 422 naming `target_ref`."""
+    target = AppealTarget(AppealTargetKind(command.target_kind), command.target_ref)
+    facts: TargetFacts | None = None
+    if command.target_kind in checked_kinds and actor is not None and actor.kind == "person":
+        facts = confirm_target(rpc, command.target_kind, command.target_ref, timeout)
+        refused = not_appealable(actor.subject, target, facts)
+        if refused is not None:
+            with uow:
+                uow.record_denial(actor, "appeal.create", Resource("appeal", owner=actor.subject), refused)
+            raise Unprocessable(refused, errors=[{"field": "target_ref", "message": refused}])
     with uow:
         me = person_actor(uow, actor, "appeal.create", Resource("appeal"))
         uow.access.require(me, "appeal.create", Resource("appeal", owner=me.subject))
-        target = AppealTarget(AppealTargetKind(command.target_kind), command.target_ref)
         open_rows = uow.session.scalars(select(AppealRow).where(
             AppealRow.appellant == me.subject, AppealRow.target_ref == command.target_ref,
             AppealRow.state.in_(["submitted", "under_review"]))).all()
@@ -90,11 +163,15 @@ def submit_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: Submi
                                attachments=command.attachments, at=now,
                                decision_days=current_settings(uow.session).appeal_decision_days)
         person = uow.session.get(PersonRow, me.subject)
+        # who rated: as the owning service says, else the appellant's manager (who scores a goal's result)
+        rated_by = facts.rated_by if facts is not None and facts.rated_by else (
+            None if person is None else person.manager_id)
         row = AppealRow(appeal_id=appeal.id, appellant=appeal.appellant,
                         org_unit_id=None if person is None else person.org_unit_id,
                         target_kind=target.kind.value, target_ref=target.ref, reasons=appeal.reasons,
                         attachments=dumps(list(appeal.attachments)), state=appeal.state.value,
-                        submitted_at=appeal.submitted_at, due_at=appeal.due_at)
+                        submitted_at=appeal.submitted_at, due_at=appeal.due_at, rated_by=rated_by,
+                        target_snapshot=None if facts is None or facts.current is None else dumps(dict(facts.current)))
         uow.session.add(row)
         uow.publish(AppealSubmitted(appeal_id=row.appeal_id, appellant=row.appellant, org_unit_id=row.org_unit_id,
                                     target_kind=row.target_kind, target_ref=row.target_ref,
@@ -138,7 +215,8 @@ def list_appeals(uow: ComplianceUnitOfWork, actor: Actor | None, command: ListAp
 def start_review(uow: ComplianceUnitOfWork, actor: Actor | None, command: AppealRef) -> AppealView:
     with uow:
         row = _load(uow, command.appeal_id, lock=True)
-        uow.access.require(actor, "appeal.decide", _resource(row))
+        uow.access.require(actor, "appeal.review", _resource(row))
+        _refuse_rater(uow, actor, row, "appeal.review")
         appeal = _domain(row).start_review(actor.subject, uow.now())
         _store(row, appeal)
         uow.publish(AppealReviewStarted(appeal_id=row.appeal_id, appellant=row.appellant, reviewer=actor.subject))
@@ -149,6 +227,7 @@ def decide_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: Decid
     with uow:
         row = _load(uow, command.appeal_id, lock=True)
         uow.access.require(actor, "appeal.decide", _resource(row))
+        _refuse_rater(uow, actor, row, "appeal.decide")
         now = uow.now()
         appeal = _domain(row)
         if appeal.state == AppealState.SUBMITTED:  # deciding at once implies the review
@@ -157,11 +236,21 @@ def decide_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: Decid
                                amendment=command.amendment)
         _store(row, appeal)
         d = appeal.decision
+        changes = amendment_changes(d.amendment, loads(row.target_snapshot))
         uow.publish(AppealDecided(
             appeal_id=row.appeal_id, appellant=row.appellant, outcome=d.outcome.value, reason=d.reason,
             target_kind=row.target_kind, target_ref=row.target_ref, owning_service=OWNING_SERVICE[row.target_kind],
-            amendment=None if d.amendment is None else dict(d.amendment), decided_by=d.decided_by))
+            amendment=None if d.amendment is None else dict(d.amendment), decided_by=d.decided_by,
+            target_id=row.target_ref, changes=[AmendmentChange(**change) for change in changes],
+            org_unit_id=row.org_unit_id, decided_at=d.decided_at))
         return _view(row, now)
+
+
+def _refuse_rater(uow: ComplianceUnitOfWork, actor: Actor | None, row: AppealRow, action: str) -> None:
+    refused = may_not_review(actor.subject, row.appellant, row.rated_by)
+    if refused is not None:
+        uow.record_denial(actor, action, _resource(row), refused)
+        raise Forbidden(refused)
 
 
 def notify_overdue(uow: ComplianceUnitOfWork, batch: int = 500) -> int:

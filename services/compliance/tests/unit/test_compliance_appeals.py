@@ -3,13 +3,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from compliance.domain.appeals import (
     Appeal,
     AppealState,
     AppealTarget,
     AppealTargetKind,
+    TargetFacts,
+    amendment_changes,
     ensure_no_open_appeal,
+    may_not_review,
+    not_appealable,
 )
 from compliance.domain.errors import Conflict, InvalidInput, NotAllowed
 
@@ -132,3 +138,27 @@ def test_one_open_appeal_per_person_and_result():
     ensure_no_open_appeal([first], "E2", RATING)
     ensure_no_open_appeal([first], "E1", AppealTarget(AppealTargetKind.GOAL_RESULT, "goal-9"))
     ensure_no_open_appeal([first.withdraw("E1", T0)], "E1", RATING)
+
+
+# -- the target is the appellant's own; who rated never reviews (issue 8 item 6) --------------------------------
+GOAL = AppealTarget(AppealTargetKind.GOAL_RESULT, "g-1")
+
+
+def test_only_the_owner_or_the_person_answering_may_appeal():
+    assert not_appealable("T", GOAL, TargetFacts(owner_id="T")) is None
+    assert not_appealable("T", GOAL, TargetFacts(owner_id=None, responsible_id="T")) is None  # a unit's goal
+    missing = not_appealable("T", GOAL, None)
+    peers = not_appealable("T", GOAL, TargetFacts(owner_id="P"))
+    assert missing == peers == "there is no goal result 'g-1' of yours to appeal"  # never confirms existence
+
+
+@given(st.sampled_from(["T", "M", "H", "Q"]), st.sampled_from(["T", "P"]), st.sampled_from([None, "M", "G"]))
+def test_nobody_reviews_their_own_appeal_or_one_against_their_rating(reviewer, appellant, rated_by):
+    refused = may_not_review(reviewer, appellant, rated_by)
+    assert (refused is None) == (reviewer != appellant and reviewer != rated_by)
+
+
+def test_an_amendment_becomes_changes_with_the_confirmed_before():
+    assert amendment_changes({"progress": "80", "target": "90"}, {"progress": "40"}) == [
+        {"field": "progress", "before": "40", "after": "80"}, {"field": "target", "before": None, "after": "90"}]
+    assert amendment_changes(None, {"progress": "40"}) == []
