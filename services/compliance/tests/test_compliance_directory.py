@@ -139,3 +139,22 @@ def test_grants_revoked_and_people_terminated_lose_rights_at_once(org, callers):
     root.upsert_person({"person_id": "M", "name": "Platform lead", "org_unit_id": "rd-p", "manager_id": "G",
                         "status": "terminated"})
     assert not callers("M").compliance.decide(decide)["allowed"]
+
+
+def test_one_card_rule_for_the_list_and_the_single_read(org, callers):
+    """issue 10 item 8: listing a unit gave any employee everyone's grade, job family and manager; now the list
+    shows each person exactly as the single read does."""
+    root = callers("root").compliance
+    root.upsert_person({"person_id": "T", "name": "Target", "org_unit_id": "rd-p", "manager_id": "M", "grade": "P6",
+                        "job_family": "engineering", "email": "t@example.com"})
+    for reader in ("P", "T", "M", "G", "H", "S", "root"):
+        me = callers(reader).compliance
+        listed = {p["person_id"]: p for p in me.list_people({"org_unit_id": "rd-p"})["people"]}
+        assert set(listed) == {"M", "P", "T"}
+        for person_id, seen in listed.items():
+            assert seen == me.get_person({"person_id": person_id}), (reader, person_id)
+    peer_view = {p["person_id"]: p for p in callers("P").compliance.list_people({"org_unit_id": "rd-p"})["people"]}
+    assert peer_view["T"]["grade"] is None and peer_view["T"]["job_family"] is None
+    assert peer_view["T"]["manager_id"] is None and peer_view["T"]["email"] == "t@example.com"
+    line = {p["person_id"]: p for p in callers("G").compliance.list_people({"org_unit_id": "rd-p"})["people"]}
+    assert line["T"]["grade"] == "P6" and line["T"]["manager_id"] == "M"  # the indirect manager: the record

@@ -168,6 +168,21 @@ def _contact_visible(uow: ComplianceUnitOfWork, actor: Actor | None, row: Person
     return "HR" in decision.reason or "administrator" in decision.reason
 
 
+def card_view(row: PersonRow) -> PersonView:
+    """The address-book card every colleague sees: name, unit, status and work email."""
+    return PersonView(person_id=row.person_id, version=row.version, name=row.name, org_unit_id=row.org_unit_id,
+                      status=row.status, email=row.email)
+
+
+def person_for(uow: ComplianceUnitOfWork, actor: Actor | None, row: PersonRow) -> PersonView:
+    """THE card rule, for the single read and the lists alike: the person, their line, HR/HRBP in scope and admins
+    see the record (grade, job family, manager...); everyone else who may look people up sees the card. Contact data
+    in the record stays with the person, HR in scope and admins. The caller has checked `person.lookup`."""
+    if uow.access.can(actor, "person.read", Resource("person", owner=row.person_id)):
+        return person_view(row, _contact_visible(uow, actor, row))
+    return card_view(row)
+
+
 def get_person(uow: ComplianceUnitOfWork, actor: Actor | None, command: PersonRef) -> PersonView:
     """The full record for the person, their line, HR in scope and admins; the address-book card for colleagues."""
     with uow:
@@ -177,10 +192,9 @@ def get_person(uow: ComplianceUnitOfWork, actor: Actor | None, command: PersonRe
             uow.access.require(actor, "person.lookup", resource)
             raise NotFound(f"no person {command.person_id!r}")
         if uow.access.can(actor, "person.read", resource):
-            return person_view(row, _contact_visible(uow, actor, row))
+            return person_for(uow, actor, row)
         uow.access.require(actor, "person.lookup", resource)
-        return PersonView(person_id=row.person_id, version=row.version, name=row.name, org_unit_id=row.org_unit_id,
-                          status=row.status, email=row.email)
+        return card_view(row)
 
 
 def list_people(uow: ComplianceUnitOfWork, actor: Actor | None, command: ListPeople) -> PeoplePage:
@@ -197,7 +211,7 @@ def list_people(uow: ComplianceUnitOfWork, actor: Actor | None, command: ListPeo
             query = query.where(PersonRow.person_id > command.after)
         rows = uow.session.scalars(query.limit(command.limit + 1)).all()
         page = rows[:command.limit]
-        people = [person_view(row, _contact_visible(uow, actor, row)) for row in page]
+        people = [person_for(uow, actor, row) for row in page]  # the same rule as get_person, row by row
     return PeoplePage(people=people, next_cursor=page[-1].person_id if len(rows) > command.limit else None)
 
 
