@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-SERVICES := goals feedback incentives compliance
+SERVICES := goals feedback incentives compliance notifications
 PACKAGES := libs/contracts libs/chassis $(addprefix services/,$(SERVICES)) gateway
 STAMP := $(VENV)/.installed
 # eventlet announces its deprecation on every import; nameko 2.14 needs it, so the notice is noise here

@@ -1,0 +1,245 @@
+"""The notifications service: the in-app inbox, a person's notification preferences, message templates, and the
+webhook subscriptions of third-party clients (deliveries, dead letters, replay).
+
+The person is always the actor in context: `list_inbox`, `mark_read`, `get_preferences` act on the caller's own
+inbox and preferences (HR or an administrator may name `person_id` for preferences). Webhook subscriptions belong
+to a client of compliance's registry; an API client manages only its own.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.base import Contract, Event
+
+Language = Literal["zh-CN", "en"]
+Channel = Literal["inbox", "email", "sms"]
+Priority = Literal["high", "normal", "low"]
+HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class Payload(Contract):
+    pass
+
+
+# -- the inbox ---------------------------------------------------------------------------------------------------
+
+class ListInbox(Payload):
+    unread_only: bool = False
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=64, description="from the previous page's next_cursor")
+
+
+class NotificationView(Payload):
+    notification_id: str
+    event_id: str = Field(description="the event that caused it (one notification per event and person)")
+    event_type: str
+    kind: str = Field(description="what happened, e.g. appeal.submitted")
+    priority: Priority
+    title: str
+    body: str
+    subject: str | None = Field(default=None, description="the id of what it is about (an appeal, a goal...)")
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+class InboxPage(Payload):
+    items: list[NotificationView]
+    unread: int = Field(ge=0)
+    next_cursor: str | None = None
+
+
+class MarkRead(Payload):
+    notification_ids: list[str] = Field(default_factory=list, max_length=500)
+    all: bool = Field(default=False, description="mark every notification of the caller read")
+
+
+class UnreadCount(Payload):
+    unread: int = Field(ge=0)
+    marked: int = Field(default=0, ge=0, description="how many this call marked read")
+
+
+# -- preferences -------------------------------------------------------------------------------------------------
+
+class QuietHours(Payload):
+    start: str = Field(pattern=HHMM, description="local time, HH:MM")
+    end: str = Field(pattern=HHMM, description="local time, HH:MM (before start: the quiet hours span midnight)")
+
+
+class PersonRef(Payload):
+    person_id: str | None = Field(default=None, max_length=128, description="None: the caller")
+
+
+class SetPreferences(Payload):
+    person_id: str | None = Field(default=None, max_length=128, description="None: the caller")
+    language: Language = "zh-CN"
+    timezone: str = Field(default="Asia/Shanghai", max_length=64, description="IANA time zone")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+[1-9]\d{6,14}$", description="E.164")
+    channels: list[Literal["email", "sms"]] = Field(default_factory=lambda: ["email"], max_length=2,
+                                                    description="besides the inbox, which is always on")
+    quiet_hours: QuietHours | None = None
+    digest_hour: int = Field(default=9, ge=0, le=23, description="local hour the daily digest is sent")
+
+
+class PreferencesView(Payload):
+    person_id: str
+    language: Language
+    timezone: str
+    email: str | None
+    phone: str | None
+    channels: list[str]
+    quiet_hours: QuietHours | None
+    digest_hour: int
+
+
+# -- templates ---------------------------------------------------------------------------------------------------
+
+class SaveTemplate(Payload):
+    kind: str = Field(min_length=1, max_length=64, description="the notification kind, e.g. appeal.submitted")
+    language: Language
+    channel: Channel
+    title: str = Field(min_length=1, max_length=200, description="subject line; `{field}` placeholders")
+    body: str = Field(min_length=1, max_length=2000, description="`{field}` placeholders from the kind's allow-list")
+
+
+class TemplateView(Payload):
+    kind: str
+    language: Language
+    channel: Channel
+    title: str
+    body: str
+    allowed_fields: list[str]
+    custom: bool = Field(description="False: the built-in template")
+
+
+class ListTemplates(Payload):
+    kind: str | None = Field(default=None, max_length=64)
+
+
+class TemplateList(Payload):
+    templates: list[TemplateView]
+
+
+class DeliveryAttemptView(Payload):
+    attempt_id: int
+    channel: str
+    target: str = Field(description="the notification or webhook delivery attempted")
+    attempt: int
+    at: datetime
+    outcome: Literal["ok", "error", "skipped"]
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: int
+
+
+class ListAttempts(Payload):
+    notification_id: str | None = Field(default=None, max_length=64)
+    delivery_id: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class AttemptList(Payload):
+    attempts: list[DeliveryAttemptView]
+
+
+# -- webhooks ----------------------------------------------------------------------------------------------------
+
+class CreateSubscription(Payload):
+    client_id: str = Field(min_length=1, max_length=64)
+    url: str = Field(min_length=8, max_length=2000, description="https in production; no private addresses")
+    event_types: list[str] = Field(min_length=1, max_length=50, description=(
+        "event types or topic patterns (`*` one word, `#` any); each must be within the client's event_patterns"))
+    ordered: bool = Field(default=False, description="deliver one event at a time per subject, in order")
+    max_in_flight: int = Field(default=4, ge=1, le=32, description="concurrent deliveries to this receiver")
+
+
+class SubscriptionRef(Payload):
+    subscription_id: str = Field(min_length=1, max_length=64)
+
+
+class SubscriptionView(Payload):
+    subscription_id: str
+    client_id: str
+    url: str
+    event_types: list[str]
+    ordered: bool
+    max_in_flight: int
+    state: Literal["active", "stopped"]
+    stopped_reason: str | None = None
+    created_at: datetime
+    secret: str | None = Field(default=None, description="the signing secret, shown once at creation")
+
+
+class ListSubscriptions(Payload):
+    client_id: str | None = Field(default=None, max_length=64)
+
+
+class SubscriptionList(Payload):
+    subscriptions: list[SubscriptionView]
+
+
+DeliveryState = Literal["pending", "in_flight", "delivered", "dead"]
+
+
+class ListDeliveries(Payload):
+    subscription_id: str = Field(min_length=1, max_length=64)
+    state: DeliveryState | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class DeliveryView(Payload):
+    delivery_id: str
+    event_id: str
+    event_type: str
+    subject: str | None
+    event_time: datetime
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
+
+
+class DeliveryList(Payload):
+    deliveries: list[DeliveryView]
+
+
+class ReplaySubscription(Payload):
+    subscription_id: str = Field(min_length=1, max_length=64)
+    since: datetime = Field(description="deliver again every event of the subscription from this time on")
+    dead_only: bool = Field(default=False, description="only the deliveries parked dead")
+
+
+class ReplayResult(Payload):
+    subscription_id: str
+    requeued: int = Field(ge=0)
+
+
+# -- events ------------------------------------------------------------------------------------------------------
+
+class SubscriptionStopped(Event):
+    """A webhook subscription stopped delivering: its client was revoked or its data-processing agreement lapsed."""
+
+    type = "jixiao.notifications.subscription.stopped.v1"
+    subject_field = "subscription_id"
+
+    subscription_id: str
+    client_id: str
+    reason: str
+
+
+class DeliveryParked(Event):
+    """A webhook delivery failed its last try and was parked dead (replayable)."""
+
+    type = "jixiao.notifications.delivery.parked.v1"
+    subject_field = "subscription_id"
+
+    subscription_id: str
+    delivery_id: str
+    event_id: str
+    event_type: str
+    attempts: int
+    last_error: str

@@ -1,0 +1,104 @@
+"""The notifications service: a thin nameko adapter over its use cases. It consumes the suite's events (one
+batching handler over every producer's exchange), keeps the org and client read models, answers the inbox,
+preferences, templates and webhook RPCs, and runs the delivery loop (dispatch.py)."""
+from __future__ import annotations
+
+from chassis import Database, Service, event_handler, rpc
+from chassis.access import ORG_EVENT_TYPES, OrgSync, apply_org_event
+from contracts import notifications as c
+from notifications import access, errors
+from notifications.dispatch import Dispatcher
+from notifications.repositories import NotificationsUnitOfWork
+from notifications.settings import settings_of
+from notifications.usecases import events, inbox, preferences, templates, webhooks
+
+errors.register()  # the domain's errors as problem documents, once
+access.register()  # the service's actions in the chassis policy
+
+# Every producer of the suite; a service that does not exist yet only means an exchange with no publisher.
+SOURCES = ["goals", "compliance", "feedback", "incentives"]
+CLIENT_EVENTS = "jixiao.compliance.client.*.v1"
+
+
+def _json(result):
+    return result.model_dump(mode="json")
+
+
+class NotificationsService(Service):
+    name = "notifications"
+    uow = Database(NotificationsUnitOfWork)
+    org_sync = OrgSync()
+    dispatcher = Dispatcher()
+
+    # -- read models -----------------------------------------------------------------------------------------
+    @event_handler("compliance", ORG_EVENT_TYPES)
+    def on_org_event(self, event):
+        with self.uow as uow:
+            apply_org_event(uow.session, event)
+
+    @event_handler("compliance", CLIENT_EVENTS)
+    def on_client_event(self, event):
+        webhooks.apply_client_event(self.uow, event)
+
+    # -- every event: notifications and webhook fan-out ------------------------------------------------------
+    @event_handler(SOURCES, "#", batch_size=200, batch_wait=0.05)
+    def on_events(self, batch):
+        if events.handle(self.uow, batch, settings_of(self.container)):
+            self.dispatcher.wake()
+
+    # -- the inbox -------------------------------------------------------------------------------------------
+    @rpc
+    def list_inbox(self, payload=None):
+        return _json(inbox.list_inbox(self.uow, self.call.actor, c.ListInbox.model_validate(payload or {})))
+
+    @rpc
+    def unread_count(self, payload=None):
+        return _json(inbox.unread_count(self.uow, self.call.actor))
+
+    @rpc
+    def mark_read(self, payload):
+        return _json(inbox.mark_read(self.uow, self.call.actor, c.MarkRead.model_validate(payload)))
+
+    # -- preferences and templates ---------------------------------------------------------------------------
+    @rpc
+    def get_preferences(self, payload=None):
+        return _json(preferences.get_preferences(self.uow, self.call.actor, c.PersonRef.model_validate(payload or {})))
+
+    @rpc
+    def set_preferences(self, payload):
+        return _json(preferences.set_preferences(self.uow, self.call.actor, c.SetPreferences.model_validate(payload)))
+
+    @rpc
+    def save_template(self, payload):
+        return _json(templates.save_template(self.uow, self.call.actor, c.SaveTemplate.model_validate(payload)))
+
+    @rpc
+    def list_templates(self, payload=None):
+        return _json(templates.list_templates(self.uow, self.call.actor,
+                                              c.ListTemplates.model_validate(payload or {})))
+
+    @rpc
+    def list_attempts(self, payload):
+        return _json(webhooks.list_attempts(self.uow, self.call.actor, c.ListAttempts.model_validate(payload)))
+
+    # -- webhooks --------------------------------------------------------------------------------------------
+    @rpc
+    def create_subscription(self, payload):
+        command = c.CreateSubscription.model_validate(payload)
+        production = settings_of(self.container).environment == "production"
+        return _json(webhooks.create_subscription(self.uow, self.call.actor, command, production))
+
+    @rpc
+    def list_subscriptions(self, payload=None):
+        return _json(webhooks.list_subscriptions(self.uow, self.call.actor,
+                                                 c.ListSubscriptions.model_validate(payload or {})))
+
+    @rpc
+    def list_deliveries(self, payload):
+        return _json(webhooks.list_deliveries(self.uow, self.call.actor, c.ListDeliveries.model_validate(payload)))
+
+    @rpc
+    def replay_subscription(self, payload):
+        result = webhooks.replay(self.uow, self.call.actor, c.ReplaySubscription.model_validate(payload))
+        self.dispatcher.wake()
+        return _json(result)

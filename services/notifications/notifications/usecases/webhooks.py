@@ -1,0 +1,186 @@
+"""Webhook subscriptions of registered clients: subscribe (patterns within the client's, a URL the suite may
+call), list, see deliveries and attempts, replay from a point in time; and the client read model kept from
+compliance's registry events, which stops subscriptions of a revoked client or a lapsed agreement."""
+from __future__ import annotations
+
+import secrets
+import socket
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from chassis.access import Resource
+from contracts import notifications as c
+from contracts.envelope import Envelope
+from notifications import models as m
+from notifications.domain import webhooks
+from notifications.domain.errors import InvalidInput, NotAllowed, NotFound
+from notifications.usecases.common import new_id, require
+from notifications.views import attempt_view, delivery_view, subscription_view
+
+WEBHOOKS = Resource(kind="webhook")
+
+
+def resolve(host: str) -> list[str]:
+    return sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+
+
+def _may_manage(uow, actor, client_id: str) -> None:
+    require(uow, actor, "webhook.manage", WEBHOOKS)
+    if actor is not None and actor.kind == "client" and actor.subject != client_id:
+        raise NotAllowed("a client manages only its own subscriptions", field="client_id")
+
+
+def _subscription(uow, actor, subscription_id: str) -> m.Subscription:
+    row = uow.session.get(m.Subscription, subscription_id)
+    if row is None:
+        raise NotFound(f"no subscription {subscription_id}", field="subscription_id")
+    _may_manage(uow, actor, row.client_id)
+    return row
+
+
+def create_subscription(uow, actor, command: c.CreateSubscription, production: bool) -> c.SubscriptionView:
+    url = webhooks.check_url(command.url, production, resolve)
+    with uow:
+        _may_manage(uow, actor, command.client_id)
+        client = uow.session.get(m.Client, command.client_id)
+        if client is None:
+            raise NotFound(f"no registered client {command.client_id}", field="client_id")
+        reason = webhooks.stop_reason(client.status, client.dpa_expires, uow.now())
+        if reason:
+            raise InvalidInput("client_id", f"the client may not receive events: {reason}")
+        patterns = webhooks.allowed_patterns(command.event_types, client.event_patterns)
+        secret = "whsec_" + secrets.token_urlsafe(32)
+        row = m.Subscription(id=new_id(), client_id=client.client_id, url=url, event_types=patterns, secret=secret,
+                             ordered=command.ordered, max_in_flight=command.max_in_flight, state="active",
+                             created_by=actor.subject, created_at=uow.now())
+        uow.session.add(row)
+        return subscription_view(row, secret=secret)
+
+
+def list_subscriptions(uow, actor, query: c.ListSubscriptions) -> c.SubscriptionList:
+    with uow:
+        stmt = select(m.Subscription).order_by(m.Subscription.created_at)
+        if actor is not None and actor.kind == "client":
+            _may_manage(uow, actor, actor.subject)
+            stmt = stmt.where(m.Subscription.client_id == actor.subject)
+        else:
+            require(uow, actor, "webhook.manage", WEBHOOKS)
+            if query.client_id:
+                stmt = stmt.where(m.Subscription.client_id == query.client_id)
+        return c.SubscriptionList(subscriptions=[subscription_view(r) for r in uow.session.scalars(stmt)])
+
+
+def list_deliveries(uow, actor, query: c.ListDeliveries) -> c.DeliveryList:
+    with uow:
+        _subscription(uow, actor, query.subscription_id)
+        stmt = select(m.WebhookDelivery).where(m.WebhookDelivery.subscription_id == query.subscription_id)
+        if query.state:
+            stmt = stmt.where(m.WebhookDelivery.state == query.state)
+        rows = uow.session.scalars(stmt.order_by(m.WebhookDelivery.seq.desc()).limit(query.limit))
+        return c.DeliveryList(deliveries=[delivery_view(r) for r in rows])
+
+
+def replay(uow, actor, command: c.ReplaySubscription) -> c.ReplayResult:
+    """Every delivery of the subscription whose event happened at or after `since` goes out again (the same
+    delivery id: receivers deduplicate on it, or on the event id)."""
+    with uow:
+        row = _subscription(uow, actor, command.subscription_id)
+        if row.state != "active":
+            raise InvalidInput("subscription_id", f"the subscription is stopped: {row.stopped_reason}")
+        stmt = update(m.WebhookDelivery).where(m.WebhookDelivery.subscription_id == row.id,
+                                               m.WebhookDelivery.event_time >= command.since,
+                                               m.WebhookDelivery.state != "in_flight")
+        if command.dead_only:
+            stmt = stmt.where(m.WebhookDelivery.state == "dead")
+        count = uow.session.execute(stmt.values(state="pending", attempts=0, next_attempt_at=uow.now(),
+                                                last_error=None)).rowcount
+        return c.ReplayResult(subscription_id=row.id, requeued=count)
+
+
+def list_attempts(uow, actor, query: c.ListAttempts) -> c.AttemptList:
+    target = query.notification_id or query.delivery_id
+    if not target:
+        raise InvalidInput("notification_id", "name a notification_id or a delivery_id")
+    with uow:
+        if query.delivery_id:
+            delivery = uow.session.scalar(select(m.WebhookDelivery).where(m.WebhookDelivery.id == target))
+            if delivery is None:
+                raise NotFound(f"no delivery {target}", field="delivery_id")
+            _subscription(uow, actor, delivery.subscription_id)
+        else:
+            require(uow, actor, "delivery.read", Resource(kind="delivery"))
+        rows = uow.session.scalars(select(m.DeliveryAttempt).where(m.DeliveryAttempt.target == target)
+                                   .order_by(m.DeliveryAttempt.id).limit(query.limit))
+        return c.AttemptList(attempts=[attempt_view(r) for r in rows])
+
+
+# -- compliance's client registry -------------------------------------------------------------------------------
+
+def _time(value) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def apply_client_event(uow, envelope: Envelope) -> None:
+    """client.registered / client.revoked (and any later client.* event carrying `event_patterns` or
+    `dpa_expires`). Checked field by field: nothing from the broker is trusted unchecked."""
+    data = envelope.data
+    client_id = data.get("client_id")
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
+        raise ValueError(f"{envelope.type} without a valid client_id")
+    verb = envelope.type.split(".")[3]
+    with uow:
+        now = uow.now()
+        row = uow.session.get(m.Client, client_id)
+        if row is None:
+            row = m.Client(client_id=client_id, name=str(data.get("name") or client_id)[:200], event_patterns=[],
+                           status="active", updated_at=now)
+            uow.session.add(row)
+        patterns = data.get("event_patterns")
+        if isinstance(patterns, list) and all(isinstance(p, str) for p in patterns):
+            row.event_patterns = patterns[:50]
+        if isinstance(data.get("name"), str):
+            row.name = data["name"][:200]
+        if isinstance(data.get("dpa_ref"), str):
+            row.dpa_ref = data["dpa_ref"][:200]
+        expires = _time(data.get("dpa_expires"))
+        if expires is not None:
+            row.dpa_expires = expires
+        if verb == "revoked" and data.get("key_id") is None:
+            row.status = "revoked"
+        elif verb == "registered":
+            row.status = "active"
+        row.updated_at = now
+        uow.session.flush()
+        stop_lapsed(uow, [row])
+
+
+def stop_lapsed(uow, clients: list[m.Client] | None = None) -> list[c.SubscriptionStopped]:
+    """Stop the active subscriptions whose client was revoked or whose agreement lapsed, with the reason (inside
+    an open unit of work); their pending deliveries stay, visible, until a replay after renewal."""
+    now = uow.now()
+    if clients is None:
+        clients = list(uow.session.scalars(select(m.Client)))
+    stopped = []
+    for client in clients:
+        reason = webhooks.stop_reason(client.status, client.dpa_expires, now)
+        if reason is None:
+            continue
+        for sub in uow.session.scalars(select(m.Subscription).where(
+                m.Subscription.client_id == client.client_id, m.Subscription.state == "active")):
+            sub.state, sub.stopped_reason = "stopped", reason
+            stopped.append(c.SubscriptionStopped(subscription_id=sub.id, client_id=client.client_id, reason=reason))
+    if stopped:
+        uow.publish(*stopped)
+    return stopped
+
+
+def sweep_lapsed(uow) -> int:
+    with uow:
+        return len(stop_lapsed(uow))
