@@ -516,10 +516,15 @@ class SweepResult(Contract):
     changed: int
     turned_red: int
     reviews_opened: int
+    reviews_resolved: int = Field(default=0, description="open reviews closed because their goal recovered")
+    preview: bool = Field(default=False, description="a date after today: what would change; nothing was written")
+
+
+ReviewState = Literal["open", "completed", "resolved_by_recovery"]
 
 
 class ListReviews(Page):
-    state: Literal["open", "completed"] | None = None
+    state: ReviewState | None = None
     cycle_id: Id | None = None
 
 
@@ -536,10 +541,11 @@ class ReviewView(Contract):
     manager_id: str | None
     opened_on: date
     reason: str
-    state: Literal["open", "completed"]
+    state: ReviewState
     summary: str
     completed_by: str | None
     completed_at: datetime | None
+    red_since: date | None = None
 
 
 class ReviewList(Contract):
@@ -767,11 +773,12 @@ class GetScoreCard(Contract):
 
 class ScoreItem(Contract):
     indicator: str
-    value: Decimal
+    value: Decimal | None = Field(description="None when no value is measured yet (`missing`)")
     target: Decimal
-    points: Decimal
+    points: Decimal = Field(description="rounded half-up to 2 decimals; 0 when missing")
     weight: Decimal
-    weighted_points: Decimal
+    weighted_points: Decimal = Field(description="points x weight / 100, rounded half-up to 2 decimals")
+    missing: bool = False
 
 
 class ScoreCard(Contract):
@@ -968,6 +975,7 @@ class ReviewCompleted(Event):
     goal_id: str
     completed_by: str
     summary: str
+    outcome: Literal["completed", "resolved_by_recovery"] = "completed"
 
 
 class ProposalOpened(Event):

@@ -138,3 +138,26 @@ class ManyPeople:
 
 def manager_of(uow, person_id: str) -> str | None:
     return uow.access.index.manager_of(person_id)
+
+
+def unit_lead(index, unit_id: str, near: str | None) -> str | None:
+    """The lead of an org unit as the directory shows it (it names no unit heads): the highest member of the unit
+    in the reporting line of `near` (the person answering for the unit's goal), or else a member of the unit
+    whose manager is outside it and to whom someone in it reports. None when the unit has nobody like that."""
+
+    def inside(person_id: str | None) -> bool:
+        person = index.person(person_id) if person_id else None
+        return person is not None and person.org_unit_id is not None and index.unit_within(person.org_unit_id,
+                                                                                            unit_id)
+
+    if inside(near):
+        lead, seen = near, {near}
+        while (up := index.manager_of(lead)) is not None and up not in seen and inside(up):
+            lead = up
+            seen.add(up)
+        return lead
+    for person_id in sorted(getattr(index, "people", {})):
+        if inside(person_id) and not inside(index.manager_of(person_id)) and any(
+                inside(r) for r in index.direct_reports(person_id)):
+            return person_id
+    return index.manager_of(near) if near else None

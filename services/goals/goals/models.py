@@ -163,6 +163,8 @@ class Review(Base):
     __table_args__ = (
         Index("ix_reviews_goal_open", "goal_id", unique=True,
               postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'")),
+        # one review per red spell: a spell is named by the day the goal turned red (its colour_since)
+        Index("ix_reviews_goal_spell", "goal_id", "red_since"),
         Index("ix_reviews_owner", "owner_id"),
         Index("ix_reviews_manager", "manager_id"),
     )
@@ -174,8 +176,9 @@ class Review(Base):
     manager_id: Mapped[str | None] = mapped_column(PersonId)
     opened_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(40))
-    state: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(24))  # open, completed, resolved_by_recovery
     summary: Mapped[str] = mapped_column(Text)
+    red_since: Mapped[date | None] = mapped_column(Date)  # the red spell it was opened for
     completed_by: Mapped[str | None] = mapped_column(PersonId)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

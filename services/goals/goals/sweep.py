@@ -121,7 +121,7 @@ def recolour(cycle_id: str, on: date, red_after_weeks: int, *, returning: bool =
             .values(colour=fresh.c.after, colour_since=_day(on)))
     if returning:
         stmt = stmt.returning(g.c.id, fresh.c.before, fresh.c.after, g.c.progress, g.c.cycle_id,
-                              g.c.responsible_id)
+                              g.c.responsible_id, g.c.owner_kind, g.c.owner_id)
     return stmt
 
 
@@ -129,5 +129,6 @@ def changes(cycle_id: str, on: date, red_after_weeks: int):
     """The rows `recolour` would change, with what it returns."""
     g = Goal.__table__
     fresh = evaluated(cycle_id, on, red_after_weeks).subquery("fresh")
-    return (select(g.c.id, fresh.c.before, fresh.c.after, g.c.progress, g.c.cycle_id, g.c.responsible_id)
+    return (select(g.c.id, fresh.c.before, fresh.c.after, g.c.progress, g.c.cycle_id, g.c.responsible_id,
+                   g.c.owner_kind, g.c.owner_id)
             .join(fresh, fresh.c.goal_id == g.c.id).where(g.c.colour != fresh.c.after))

@@ -102,7 +102,7 @@ def review_view(review: m.Review) -> c.ReviewView:
     return c.ReviewView(id=review.id, goal_id=review.goal_id, cycle_id=review.cycle_id, owner_id=review.owner_id,
                         manager_id=review.manager_id, opened_on=review.opened_on, reason=review.reason,
                         state=review.state, summary=review.summary, completed_by=review.completed_by,
-                        completed_at=review.completed_at)
+                        completed_at=review.completed_at, red_since=review.red_since)
 
 
 def commitment_view(commitment: m.Commitment, history: Sequence[m.CommitmentChange]) -> c.CommitmentView:

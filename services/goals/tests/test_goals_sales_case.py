@@ -2,6 +2,7 @@
 re-allocated by weighted factors (city GDP 0.4, customer density 0.4, competitor coverage 0.2) within per-rep
 bounds, proposed to the reps, who accept (one pushes back); two months with no activity turns their goals red
 and opens a review (复盘) for each rep and the regional manager."""
+from datetime import date, timedelta
 from decimal import Decimal
 
 GDP = [Decimal(x) for x in ("950", "420", "380", "300", "260", "210", "180", "150", "120", "90")]
@@ -17,8 +18,11 @@ def test_the_sales_case(goals_service, uid):
           people=[(director, f"{uid}-co", None), (manager, region, director), (hr, f"{uid}-co", None),
                   *[(rep, region, manager) for rep in reps]],
           grants={hr: [("hr", f"{uid}-co")]})
-    cycle = s.as_(hr).create_cycle({"name": "2027", "period": "year", "year": 2027})
-    cycle = s.as_(hr).transition_cycle({"cycle_id": cycle["id"], "to": "open"})
+    # this year's cycle; targets are set and negotiated while it is a draft (its schedule has not started), and
+    # the reps' goals started two months ago and are due in a month
+    today = date.today()
+    span = {"start_on": (today - timedelta(days=60)).isoformat(), "due_on": (today + timedelta(days=30)).isoformat()}
+    cycle = s.as_(hr).create_cycle({"name": str(today.year), "period": "year", "year": today.year})
     boss = s.as_(manager)
     target = {"direction": ">=", "unit": "units", "green": "1000", "yellow": "900", "target": "1000",
               "cumulative": True}
@@ -27,7 +31,7 @@ def test_the_sales_case(goals_service, uid):
                                     "kpi": target})
     # last year's way: everyone gets the same share
     goals = [boss.create_goal({"cycle_id": cycle["id"], "title": f"Sales of {rep}", "kind": "kpi", "weight": "100",
-                               "owner": {"kind": "person", "id": rep}, "parent_id": region_goal["id"],
+                               "owner": {"kind": "person", "id": rep}, "parent_id": region_goal["id"], **span,
                                "kpi": {"direction": ">=", "unit": "units", "target": "100", "green": "100",
                                        "yellow": "90", "cumulative": True}})
              for rep in reps]
@@ -73,12 +77,13 @@ def test_the_sales_case(goals_service, uid):
     targets = [Decimal(boss.get_goal({"goal_id": g["id"]})["kpi"]["target"]) for g in goals]
     assert targets == [*parts[:9], Decimal(100)]
 
-    # rep0 reports early; everyone else stays silent for two months
-    s.as_(reps[0]).record_progress({"goal_id": goals[0]["id"], "value": "60", "comment": "Jan and Feb"})
+    s.as_(hr).transition_cycle({"cycle_id": cycle["id"], "to": "open"})
+    # rep0 reports; everyone else has been silent for two months
+    s.as_(reps[0]).record_progress({"goal_id": goals[0]["id"], "value": "190", "comment": "two months"})
     mark = s.mark()
     hr_caller = s.as_(hr)
-    assert s.fails(boss.run_status_sweep, {"on": "2027-03-02"}).status == 403
-    swept = hr_caller.run_status_sweep({"on": "2027-03-02"})
+    assert s.fails(boss.run_status_sweep, {"on": today.isoformat()}).status == 403
+    swept = hr_caller.run_status_sweep({"on": today.isoformat()})
     assert swept["turned_red"] >= 9 and swept["reviews_opened"] == swept["turned_red"]
     colours = {g["id"]: boss.get_goal({"goal_id": g["id"]})["colour"] for g in goals}
     assert colours[goals[0]["id"]] == "green" and {colours[g["id"]] for g in goals[1:]} == {"red"}
@@ -92,6 +97,6 @@ def test_the_sales_case(goals_service, uid):
 
     # the sweep is idempotent: the same day again changes nothing and publishes nothing
     mark = s.mark()
-    again = hr_caller.run_status_sweep({"on": "2027-03-02"})
+    again = hr_caller.run_status_sweep({"on": today.isoformat()})
     assert (again["changed"], again["reviews_opened"]) == (0, 0)
     assert s.events(mark) == []

@@ -1,5 +1,7 @@
 """The embedded mode (`make up` without a PostgreSQL URL): the migrations and the main flow work on SQLite too,
 the set-based sweep and the board included."""
+from datetime import date, timedelta
+
 from chassis.migrations import upgrade
 from chassis.testing.plugin import wait_for
 from contracts import Actor, Envelope
@@ -23,20 +25,23 @@ def test_the_main_flow_on_sqlite(run_services, sqlite_url, amqp_uri, rpc_client)
     publisher.close()
     hr = rpc_client(amqp_uri, actor=Actor(subject="hr")).goals
     employee = rpc_client(amqp_uri, actor=Actor(subject="e")).goals
-    cycle = hr.create_cycle({"name": "FY", "period": "year", "year": 2027})
+    today = date.today()
+    cycle = hr.create_cycle({"name": "FY", "period": "year", "year": today.year})
     wait_for(lambda: _can_create(employee, cycle["id"]), message="org events applied")
-    hr.transition_cycle({"cycle_id": cycle["id"], "to": "open"})
+    # created while the cycle is a draft (not coloured yet); started two months ago, due in a month
     okr = employee.create_goal({"cycle_id": cycle["id"], "title": "Docs", "kind": "okr", "weight": "50",
                                 "owner": {"kind": "person", "id": "e"},
-                                "milestones": [{"on": "2027-04-01", "fraction": "0.5"}],
+                                "start_on": (today - timedelta(days=60)).isoformat(),
+                                "due_on": (today + timedelta(days=30)).isoformat(),
+                                "milestones": [{"on": (today - timedelta(days=30)).isoformat(), "fraction": "0.5"}],
                                 "key_results": [{"title": "pages", "target": "40"}]})
-    employee.record_progress({"goal_id": okr["id"], "key_result_id": okr["key_results"][0]["id"], "value": "4"})
-    swept = hr.run_status_sweep({"on": "2027-03-15"})
-    assert swept["turned_red"] == 2 and swept["reviews_opened"] == 2  # both goals are far behind by March
+    hr.transition_cycle({"cycle_id": cycle["id"], "to": "open"})
+    swept = hr.run_status_sweep({"on": today.isoformat()})
+    assert swept["turned_red"] == 2 and swept["reviews_opened"] == 2  # both goals are far behind by now
     board = hr.get_board({"cycle_id": cycle["id"], "org_unit_id": "co"})
     assert board["total"]["count"] == 2 and board["total"]["red"] == 2
-    assert hr.run_status_sweep({"on": "2027-03-15"})["changed"] == 0
-
+    assert hr.run_status_sweep({"on": today.isoformat()})["changed"] == 0
+    employee.record_progress({"goal_id": okr["id"], "key_result_id": okr["key_results"][0]["id"], "value": "4"})
 
 def _can_create(caller, cycle_id) -> bool:
     from chassis.errors import ServiceError

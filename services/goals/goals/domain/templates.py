@@ -7,7 +7,9 @@ totalling 100 for one job family, and may declare per-person custom fields (e.g.
 from the other indicators of the template and the custom fields, e.g.
 ``base_score * night_shift_coefficient + min(patent_count * 2, 10)``.
 
-Points per indicator and the weighted total are rounded half-up to 2 decimals.
+Points per indicator, each item's weighted points and the weighted total are rounded half-up to 2
+decimals (the total from the exact weighted points, so it may differ by a cent from the sum of the rounded
+items).
 """
 
 from __future__ import annotations
@@ -325,11 +327,12 @@ def score(rule: ScoringRule, indicator: Indicator, target: Decimal, actual: Deci
 @dataclass(frozen=True)
 class ItemScore:
     indicator_code: str
-    value: Decimal
+    value: Decimal | None  # None: no measured value yet (missing)
     target: Decimal
     points: Decimal
     weight: Decimal
     weighted_points: Decimal
+    missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -344,11 +347,15 @@ def score_card(
     values: Mapping[str, Decimal],
     fields: Mapping[str, Decimal] | None = None,
     targets: Mapping[str, Decimal] | None = None,
+    *,
+    partial: bool = False,
 ) -> ScoreCard:
     """Score one person: measured ``values`` by indicator code (formula indicators are computed),
     the person's custom ``fields`` and optional per-person ``targets``.
 
-    Total = sum(points x weight / 100), rounded to 2 decimals.
+    Total = sum(points x weight / 100), rounded to 2 decimals. A missing measured value raises, unless
+    ``partial``: then the item (and any formula reading it) is marked missing with 0 points, so the rest of
+    the card can be seen. Missing custom fields always raise: the template requires them.
     """
     validate_template(template, library)
     fields = fields or {}
@@ -358,17 +365,25 @@ def score_card(
         if name not in fields:
             raise InvalidInput(f"fields.{name}", "is required by the template")
         known[name] = to_decimal(fields[name], f"fields.{name}")
+    missing: set[str] = set()
     for item in template.items:
         if library[item.indicator].formula is None:
-            if item.indicator not in values:
-                raise InvalidInput(f"values.{item.indicator}", "no measured value")
+            if item.indicator not in values or values[item.indicator] is None:
+                if not partial:
+                    raise InvalidInput(f"values.{item.indicator}", "no measured value")
+                missing.add(item.indicator)
+                continue
             known[item.indicator] = to_decimal(values[item.indicator], f"values.{item.indicator}")
     for code in _formula_order(template, library):
         text = library[code].formula
         assert text is not None
+        parsed = formulas.parse(text)
+        if parsed.variables & missing:
+            missing.add(code)  # reads a value that is missing
+            continue
         # Only what the template declares is visible, so a formula cannot read a stray value.
         try:
-            result = formulas.evaluate(formulas.parse(text), known)
+            result = formulas.evaluate(parsed, known)
         except FormulaError as error:
             raise type(error)(error.message, error.position, field=f"values.{code}") from error
         assert isinstance(result, Decimal)  # checked to be a number by _formula_order
@@ -378,8 +393,13 @@ def score_card(
     for item in template.items:
         indicator = library[item.indicator]
         target = _target(item, indicator, targets)
+        if item.indicator in missing:
+            items.append(ItemScore(item.indicator, None, target, ZERO.quantize(CENT), item.weight,
+                                   ZERO.quantize(CENT), missing=True))
+            continue
         points = score(indicator.scoring, indicator, target, known[item.indicator])
         weighted = points * item.weight / HUNDRED
         total += weighted
-        items.append(ItemScore(item.indicator, known[item.indicator], target, points, item.weight, weighted))
+        items.append(ItemScore(item.indicator, known[item.indicator], target, points, item.weight,
+                               weighted.quantize(CENT, rounding=ROUND_HALF_UP)))
     return ScoreCard(tuple(items), total.quantize(CENT, rounding=ROUND_HALF_UP))

@@ -5,20 +5,26 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chassis.errors import Conflict, NotFound
 from contracts import goals as c
 from goals import models as m
+from goals.access import unit_lead
 from goals.domain.cycles import Change, CycleState, check_change
 from goals.repositories import bulk_insert
 from goals.rules import colour_of, own_progress, stored_progress
 
 SWEPT_STATES = ("open", "locked")
 REASON_TURNED_RED = "turned_red"
+RESOLVED = "resolved_by_recovery"
+RESOLVED_SUMMARY = "resolved by recovery: the goal is no longer red"
+SYSTEM = "service:goals"
 
 
 _ids = random.Random(os.urandom(32))  # ids name things; they are not secrets, and uuid4 is slow in bulk
@@ -99,17 +105,40 @@ def roll_up(uow, parent_id: str | None) -> list[m.Goal]:
 
 
 # -- colours and reviews -------------------------------------------------------------------------------------------
+#
+# Every colour change is settled here, whatever caused it (creation, progress, a template, an allocation, a new
+# weight or target, the daily sweep): the history row, the event, and the consequences. A goal that is red gets
+# exactly one review per red spell (a spell is named by the day it turned red, `colour_since`), for its owner's
+# manager or, for an org unit's goal, the unit's lead; a goal that recovers closes its open review.
+
+@dataclass(frozen=True)
+class RedGoal:
+    """What opening a review needs to know about a red goal (a model row or a row of the sweep's SELECT)."""
+
+    goal_id: str
+    cycle_id: str
+    responsible_id: str
+    owner_kind: str
+    owner_id: str
+    red_since: date
+
+    @classmethod
+    def of(cls, goal) -> RedGoal:
+        return cls(goal.id, goal.cycle_id, goal.responsible_id, goal.owner_kind, goal.owner_id, goal.colour_since)
+
 
 def reassess(uow, goals: Iterable[m.Goal], on: date | None = None) -> list[m.Goal]:
-    """Re-decide the colour of goals whose progress or schedule changed (the sweep's rule, in Python), record
-    and publish the changes, and open reviews for goals that turned red. Returns the goals that changed."""
+    """Re-decide the colour of goals whose progress, schedule or targets changed (the sweep's rule, in Python),
+    record and publish the changes, and settle their consequences (`settle_colours`). Goals of a cycle that is
+    not running (a draft) keep their colour: their schedule has not started. Returns the goals that changed."""
     goals = list({g.id: g for g in goals}.values())
     if not goals:
         return []
     on = on or today(uow)
-    segments = uow.goals.segments([g.id for g in goals if g.schedule == "milestones"])
     cycles = {cid: uow.cycles.get(cid) for cid in {g.cycle_id for g in goals}}
-    changed, turned_red = [], []
+    goals = [g for g in goals if cycles[g.cycle_id].state in SWEPT_STATES]
+    segments = uow.goals.segments([g.id for g in goals if g.schedule == "milestones"])
+    changed, recovered = [], []
     for goal in goals:
         cycle = cycles[goal.cycle_id]
         colour = colour_of(goal, segments.get(goal.id, ()), on, cycle.red_after_weeks).value
@@ -117,25 +146,42 @@ def reassess(uow, goals: Iterable[m.Goal], on: date | None = None) -> list[m.Goa
             continue
         before, goal.colour, goal.colour_since = goal.colour, colour, on
         changed.append(goal)
+        if before == "red":
+            recovered.append(goal.id)
         uow.session.add(m.StatusChange(goal_id=goal.id, on=on, before=before, after=colour, progress=goal.progress,
                                        at=uow.now()))
         uow.publish(c.GoalStatusChanged(goal_id=goal.id, cycle_id=goal.cycle_id, responsible_id=goal.responsible_id,
                                         before=before, after=colour, on=on, progress=goal.progress))
-        if colour == "red" and cycle.state in SWEPT_STATES:
-            turned_red.append((goal.id, goal.cycle_id, goal.responsible_id))
-    open_reviews(uow, turned_red, on)
+    settle_colours(uow, [RedGoal.of(g) for g in goals if g.colour == "red"], recovered, on)
     return changed
 
 
-def open_reviews(uow, goals: Sequence[tuple[str, str, str]], on: date) -> int:
-    """Open a review (复盘) for each (goal, cycle, owner) that has none open, for the owner and their manager;
-    one statement, and a goal never gets two open reviews (a partial unique index)."""
+def settle_colours(uow, red: Sequence[RedGoal], recovered: Sequence[str], on: date) -> tuple[int, int]:
+    """The consequences of colours, the one place they are decided: a review for every red goal that has none
+    for its current red spell, and the open reviews of goals that recovered closed as resolved by recovery.
+    Idempotent (settling the same colours twice opens and closes nothing). Returns (opened, resolved)."""
+    resolved = resolve_recovered(uow, recovered)
+    return open_reviews(uow, red, on), resolved
+
+
+def review_for(uow, goal: RedGoal) -> str | None:
+    """Who reviews a red goal with its owner: the owner's manager; for an org unit's goal the unit's lead."""
+    index = uow.access.index
+    if goal.owner_kind == "org_unit":
+        return unit_lead(index, goal.owner_id, goal.responsible_id)
+    return index.manager_of(goal.responsible_id)
+
+
+def open_reviews(uow, goals: Sequence[RedGoal], on: date) -> int:
+    """Open a review (复盘) for each red goal that has none open and none completed for its red spell (a review
+    resolved by recovery belongs to an earlier spell), in one statement; the partial unique index keeps a goal
+    from ever having two open reviews."""
+    goals = _unreviewed(uow, goals)
     if not goals:
         return 0
-    index = uow.access.index
-    rows = [{"id": new_id(), "goal_id": goal_id, "cycle_id": cycle_id, "owner_id": owner,
-             "manager_id": index.manager_of(owner), "opened_on": on, "reason": REASON_TURNED_RED, "state": "open",
-             "summary": "", "created_at": uow.now()} for goal_id, cycle_id, owner in goals]
+    rows = [{"id": new_id(), "goal_id": g.goal_id, "cycle_id": g.cycle_id, "owner_id": g.responsible_id,
+             "manager_id": review_for(uow, g), "opened_on": on, "reason": REASON_TURNED_RED, "state": "open",
+             "summary": "", "red_since": g.red_since, "created_at": uow.now()} for g in goals]
     session = uow.session
     table = m.Review.__table__
     if session.get_bind().dialect.name == "postgresql":
@@ -151,3 +197,51 @@ def open_reviews(uow, goals: Sequence[tuple[str, str, str]], on: date) -> int:
     uow.publish(*(c.ReviewOpened(review_id=row.id, goal_id=row.goal_id, cycle_id=row.cycle_id, owner_id=row.owner_id,
                                  manager_id=row.manager_id, opened_on=on, reason=REASON_TURNED_RED) for row in opened))
     return len(opened)
+
+
+def _reviewed(r, red_since):
+    """A review that settles a red spell: the open one, or one completed for that spell."""
+    return or_(r.c.state == "open", and_(r.c.state == "completed", r.c.red_since == red_since))
+
+
+def _unreviewed(uow, goals: Sequence[RedGoal]) -> list[RedGoal]:
+    goals = list({g.goal_id: g for g in goals}.values())
+    r = m.Review.__table__
+    settled: set[tuple[str, date | None]] = set()
+    for start in range(0, len(goals), 2000):
+        chunk = goals[start:start + 2000]
+        for row in uow.session.execute(select(r.c.goal_id, r.c.state, r.c.red_since).where(
+                r.c.goal_id.in_([g.goal_id for g in chunk]), r.c.state.in_(("open", "completed")))):
+            settled.add((row.goal_id, None) if row.state == "open" else (row.goal_id, row.red_since))
+    return [g for g in goals if (g.goal_id, None) not in settled and (g.goal_id, g.red_since) not in settled]
+
+
+def resolve_recovered(uow, goal_ids: Sequence[str]) -> int:
+    """Close the open reviews of goals that are no longer red (resolved by recovery)."""
+    if not goal_ids:
+        return 0
+    table = m.Review.__table__
+    now = uow.now()
+    closed = []
+    for start in range(0, len(goal_ids), 2000):
+        closed += uow.session.execute(
+            update(table).where(table.c.goal_id.in_(goal_ids[start:start + 2000]), table.c.state == "open")
+            .values(state=RESOLVED, summary=RESOLVED_SUMMARY, completed_by=SYSTEM, completed_at=now)
+            .returning(table.c.id, table.c.goal_id)).all()
+    uow.publish(*(c.ReviewCompleted(review_id=row.id, goal_id=row.goal_id, completed_by=SYSTEM,
+                                    summary=RESOLVED_SUMMARY, outcome=RESOLVED) for row in closed))
+    return len(closed)
+
+
+def unreviewed_red(uow, cycle_ids: Sequence[str]) -> list[RedGoal]:
+    """Red goals of these cycles with no review for their current red spell (and none open): what the sweep
+    settles besides the goals it turned red, so that a red goal is never left without its review."""
+    if not cycle_ids:
+        return []
+    g, r = m.Goal.__table__, m.Review.__table__
+    reviewed = select(r.c.id).where(r.c.goal_id == g.c.id, _reviewed(r, g.c.colour_since))
+    rows = uow.session.execute(
+        select(g.c.id, g.c.cycle_id, g.c.responsible_id, g.c.owner_kind, g.c.owner_id, g.c.colour_since)
+        .where(g.c.cycle_id.in_(cycle_ids), g.c.colour == "red", ~exists(reviewed))).all()
+    return [RedGoal(row.id, row.cycle_id, row.responsible_id, row.owner_kind, row.owner_id, row.colour_since)
+            for row in rows]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from chassis.errors import InvalidInput, Unprocessable
 from contracts import goals as c
@@ -11,7 +11,7 @@ from goals import models as m
 from goals.access import require
 from goals.domain import cycles as rules
 from goals.domain.weights import weight_violations
-from goals.usecases.common import check_version, load_cycle, new_id, touch
+from goals.usecases.common import check_version, load_cycle, new_id, today, touch
 from goals.views import cycle_view, decode_cursor, encode_cursor
 
 
@@ -44,6 +44,9 @@ def transition_cycle(uow, actor, command: c.TransitionCycle) -> c.CycleView:
         before = cycle.state
         cycle.state, cycle.opened_at = moved.state.value, moved.opened_at
         touch(cycle, uow)
+        if moved.state is rules.CycleState.OPEN:
+            # the cycle's schedule starts: let the timer colour its goals today even if today was swept already
+            uow.session.execute(delete(m.SweepRun).where(m.SweepRun.on == today(uow)))
         uow.publish(c.CycleStateChanged(cycle_id=cycle.id, before=before, after=cycle.state))
         return cycle_view(cycle)
 

@@ -17,7 +17,6 @@ from goals.domain.weights import check_weights, check_weights_so_far
 from goals.rules import (
     build_schedule,
     check_kpi,
-    colour_of,
     kpi_band,
     milestones_of,
     scaled_thresholds,
@@ -76,6 +75,9 @@ def create_goal(uow, actor, command: c.CreateGoal) -> c.GoalView:
             raise InvalidInput.field("kpi", "a KPI goal has a KPI (direction, target, thresholds) and no key results")
         if kind is GoalKind.OKR and command.kpi is not None:
             raise InvalidInput.field("kpi", "an OKR goal has key results, not a KPI")
+        if kind is GoalKind.OKR and not command.key_results:
+            # progress and colour come from the key results: without one the goal would be red at once
+            raise InvalidInput.field("key_results", "an OKR goal needs at least one key result")
         parent = None
         if command.parent_id is not None:
             parent = load_goal(uow, command.parent_id, lock=True, field="parent_id")
@@ -113,13 +115,12 @@ def create_goal(uow, actor, command: c.CreateGoal) -> c.GoalView:
             uow.goals.replace_segments(goal.id, segments_of(schedule))
         recompute(uow, goal, krs)
         pieces = uow.goals.segments([goal.id]).get(goal.id, [])
-        goal.colour = colour_of(goal, pieces, today(uow), cycle.red_after_weeks).value
         uow.publish(c.GoalCreated(
             goal_id=goal.id, cycle_id=goal.cycle_id, parent_id=goal.parent_id, owner=command.owner,
             responsible_id=responsible, org_unit_id=org_unit, title=goal.title, kind=goal.kind, weight=goal.weight,
             start_on=goal.start_on, due_on=goal.due_on, target=headline_target(goal, krs), unit=_unit(goal, krs)))
-        if parent is not None:
-            reassess(uow, roll_up(uow, parent.id))
+        # a goal created behind schedule is red at once, and gets its review like any other red goal
+        reassess(uow, [goal, *(roll_up(uow, parent.id) if parent is not None else [])])
         return goal_view(goal, krs, pieces)
 
 

@@ -21,7 +21,19 @@ from goals.domain.status import schedule_status
 from goals.domain.weights import check_weights_so_far
 from goals.repositories import bulk_insert
 from goals.rules import build_schedule
-from goals.usecases.common import allow, check_version, load_cycle, load_goal, new_id, reassess, roll_up, today
+from goals.usecases.common import (
+    SWEPT_STATES,
+    RedGoal,
+    allow,
+    check_version,
+    load_cycle,
+    load_goal,
+    new_id,
+    reassess,
+    roll_up,
+    settle_colours,
+    today,
+)
 from goals.usecases.progress import _pinned_formulas, recompute_formulas
 from goals.views import decode_cursor, encode_cursor, indicator_view, template_view
 
@@ -214,6 +226,7 @@ def set_custom_fields(uow, actor, command: c.SetCustomFields) -> c.CustomFieldsV
         if uow.access.index.person(command.person_id) is None:
             raise InvalidInput.field("person_id", "no such person in the directory")
         require(uow, actor, "people.configure", person_resource(command.person_id))
+        _check_declared(uow, cycle.id, command.person_id, command.values)
         stored = uow.library.custom_values(cycle.id, command.person_id, lock=True)
         before = {name: row.value for name, row in stored.items()}
         for name, value in sorted(command.values.items()):
@@ -235,6 +248,21 @@ def set_custom_fields(uow, actor, command: c.SetCustomFields) -> c.CustomFieldsV
                 recomputed += recompute_formulas(uow, cycle.id, command.person_id, code, list(command.values))
         return c.CustomFieldsView(cycle_id=cycle.id, person_id=command.person_id, values=after,
                                   recomputed_goal_ids=recomputed)
+
+
+def _check_declared(uow, cycle_id: str, person_id: str, values) -> None:
+    """Only the custom fields the person's templates (in this cycle) declare may be set: 400 naming the field."""
+    codes = uow.session.scalars(select(m.Goal.template_code).where(
+        m.Goal.cycle_id == cycle_id, m.Goal.owner_kind == "person", m.Goal.owner_id == person_id,
+        m.Goal.template_code.is_not(None)).distinct()).all()
+    declared = {name for code in codes if (row := uow.library.template(code)) is not None
+                for name in row.custom_fields or []}
+    stray = sorted(set(values) - declared)
+    if stray:
+        why = (f"not a custom field of the person's template ({', '.join(sorted(codes))})" if codes
+               else "the person has no template in this cycle that declares custom fields")
+        raise InvalidInput(f"values.{stray[0]}: {why}",
+                           errors=[{"field": f"values.{name}", "message": why} for name in stray])
 
 
 # -- assigning a template ------------------------------------------------------------------------------------------
@@ -271,7 +299,8 @@ def assign_template(uow, actor, command: c.AssignTemplate) -> c.AssignmentResult
         taken = _weights_taken(uow, cycle.id, people, template.code)
         index = uow.access.index
         schedule = build_schedule(cycle.starts_on, cycle.ends_on)
-        start_colour = _starting_colour(cycle, schedule, today(uow))
+        # a draft cycle's schedule has not started: its goals are coloured when it opens
+        start_colour = _starting_colour(cycle, schedule, today(uow)) if cycle.state in SWEPT_STATES else "green"
         now = uow.now()
         scoring = {item.indicator: library[item.indicator].scoring.model_dump(mode="json") for item in template.items}
         access = ManyPeople(uow, actor, "goal.create")
@@ -314,6 +343,10 @@ def assign_template(uow, actor, command: c.AssignTemplate) -> c.AssignmentResult
         bulk_insert(uow.session, m.Goal.__table__, goals)
         bulk_insert(uow.session, m.KeyResult.__table__, krs)
         uow.publish(*events)
+        if goals and start_colour == "red" and cycle.state in SWEPT_STATES:
+            # goals assigned behind schedule are red from the start: each gets its review
+            settle_colours(uow, [RedGoal(g["id"], g["cycle_id"], g["responsible_id"], g["owner_kind"], g["owner_id"],
+                                         g["colour_since"]) for g in goals], [], today(uow))
         if parent is not None and goals:
             reassess(uow, roll_up(uow, parent.id))
         created = sum(1 for r in results if r.ok)
@@ -395,11 +428,13 @@ def get_scorecard(uow, actor, command: c.GetScoreCard) -> c.ScoreCard:
                 values[goal.indicator_code] = krs[goal.id][0].current
         fields = {name: v.value for name, v in uow.library.custom_values(cycle.id, command.person_id).items()}
         try:
-            card = t.score_card(template, library, values, fields, targets)
+            # a value not measured yet shows as missing (0 points): the manager still sees the rest of the card
+            card = t.score_card(template, library, values, fields, targets, partial=True)
         except DomainError as error:
             raise Unprocessable(f"the score card cannot be computed yet: {error}",
                                 errors=[{"field": error.field or "values", "message": error.message}]) from None
         return c.ScoreCard(cycle_id=cycle.id, person_id=command.person_id, template_code=template.code,
                            items=[c.ScoreItem(indicator=i.indicator_code, value=i.value, target=i.target,
-                                              points=i.points, weight=i.weight, weighted_points=i.weighted_points)
+                                              points=i.points, weight=i.weight, weighted_points=i.weighted_points,
+                                              missing=i.missing)
                                   for i in card.items], total=card.total)

@@ -6,25 +6,34 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from chassis.errors import Forbidden, NotFound, Unprocessable
+from chassis.errors import Forbidden, InvalidInput, NotFound, Unprocessable
 from contracts import goals as c
 from goals import models as m
 from goals.access import person_resource, require
 from goals.repositories import bulk_insert
 from goals.sweep import changes, recolour
-from goals.usecases.common import open_reviews
+from goals.usecases.common import settle_colours, today, unreviewed_red
 from goals.views import decode_cursor, encode_cursor, review_view
 
 SWEEP_LOCK = zlib.crc32(b"jixiao-goals-sweep") & 0x7FFFFFFF
 
 
 def run_sweep(uow, actor, on: date, *, once_a_day: bool = False) -> c.SweepResult | None:
-    """Colour every goal of every running cycle as of `on`, in SQL, in one transaction with its history rows,
-    events and reviews. `once_a_day` (the timer) skips a day already swept; an explicit run re-evaluates (and
-    changes nothing when nothing moved)."""
+    """Colour the goals of the running cycles whose span contains `on`, in SQL, in one transaction with their
+    history rows, events and the consequences (`settle_colours`: reviews opened for red spells, reviews of
+    recovered goals resolved). `on` must fall within an open cycle (else 400 naming `on`; the timer simply has
+    nothing to do); a date after today is a preview: what would change, nothing written. `once_a_day` (the
+    timer) skips a day already swept; an explicit run re-evaluates (and changes nothing when nothing moved)."""
     with uow:
         if actor is None or actor.kind not in ("service", "system"):
             require(uow, actor, "company.manage")
+        cycles = [cy for cy in uow.cycles.swept() if cy.starts_on <= on <= cy.ends_on]
+        if not cycles:
+            if once_a_day:
+                return None
+            raise InvalidInput.field("on", f"{on.isoformat()} is not within the span of an open or locked cycle")
+        if on > today(uow):
+            return _preview(uow, cycles, on)
         session = uow.session
         if session.get_bind().dialect.name == "postgresql":
             session.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK)))  # one sweep at a time, any replica
@@ -32,9 +41,8 @@ def run_sweep(uow, actor, on: date, *, once_a_day: bool = False) -> c.SweepResul
         if once_a_day and done is not None:
             return None
         started = uow.now()
-        cycles = uow.cycles.swept()
-        evaluated = session.scalar(select(func.count()).select_from(m.Goal)
-                                   .where(m.Goal.cycle_id.in_([cy.id for cy in cycles]))) if cycles else 0
+        ids = [cy.id for cy in cycles]
+        evaluated = session.scalar(select(func.count()).select_from(m.Goal).where(m.Goal.cycle_id.in_(ids)))
         changed = []
         postgres = session.get_bind().dialect.name == "postgresql"
         for cycle in cycles:
@@ -51,16 +59,35 @@ def run_sweep(uow, actor, on: date, *, once_a_day: bool = False) -> c.SweepResul
             uow.publish(*(c.GoalStatusChanged(goal_id=row.id, cycle_id=row.cycle_id,
                                               responsible_id=row.responsible_id, before=row.before, after=row.after,
                                               on=on, progress=row.progress) for row in changed))
-        red = [(row.id, row.cycle_id, row.responsible_id) for row in changed if row.after == "red"]
-        reviews = open_reviews(uow, red, on)
+        turned_red = sum(1 for row in changed if row.after == "red")
+        recovered = [row.id for row in changed if row.before == "red"]
+        # the goals just turned red have no review for their new spell: the query finds them with any other
+        # red goal left without one (created red, coloured before its cycle opened, ...)
+        reviews, resolved = settle_colours(uow, unreviewed_red(uow, ids), recovered, on)
         finished = uow.now()
         if done is None:
             session.add(m.SweepRun(on=on, started_at=started, finished_at=finished, evaluated=evaluated,
                                    changed=len(changed)))
         else:
             done.finished_at, done.evaluated, done.changed = finished, evaluated, done.changed + len(changed)
-        return c.SweepResult(on=on, evaluated=evaluated, changed=len(changed), turned_red=len(red),
-                             reviews_opened=reviews)
+        return c.SweepResult(on=on, evaluated=evaluated, changed=len(changed), turned_red=turned_red,
+                             reviews_opened=reviews, reviews_resolved=resolved)
+
+
+def _preview(uow, cycles, on: date) -> c.SweepResult:
+    """What a sweep as of a later day would do, read only: nothing is written or published."""
+    session = uow.session
+    ids = [cy.id for cy in cycles]
+    evaluated = session.scalar(select(func.count()).select_from(m.Goal).where(m.Goal.cycle_id.in_(ids)))
+    changed = [row for cy in cycles for row in session.execute(changes(cy.id, on, cy.red_after_weeks)).all()]
+    after = {row.id: row.after for row in changed}
+    turned_red = sum(1 for row in changed if row.after == "red")
+    still_unreviewed = sum(1 for g in unreviewed_red(uow, ids) if after.get(g.goal_id, "red") == "red")
+    recovered = [row.id for row in changed if row.before == "red"]
+    resolved = session.scalar(select(func.count()).select_from(m.Review).where(
+        m.Review.goal_id.in_(recovered), m.Review.state == "open")) if recovered else 0
+    return c.SweepResult(on=on, evaluated=evaluated, changed=len(changed), turned_red=turned_red,
+                         reviews_opened=turned_red + still_unreviewed, reviews_resolved=resolved, preview=True)
 
 
 def list_reviews(uow, actor, command: c.ListReviews) -> c.ReviewList:
