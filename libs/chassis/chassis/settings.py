@@ -28,6 +28,8 @@ class ServiceSettings(BaseSettings):
     var_dir: Path = Path("var")
     db_pool_size: int = Field(12, ge=1, le=200)
     db_echo: bool = False
+    db_lazy_begin: bool | None = Field(None, description="PostgreSQL: start a unit of work's transaction with its "
+                                       "first write (chassis.lazy_begin); unset = on for PostgreSQL, false = off")
     max_workers: int = Field(16, ge=1, le=1000)
     http_address: str = "127.0.0.1:0"
     heartbeat: int = Field(30, ge=0)
@@ -51,6 +53,17 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"production needs {prefix}_DATABASE_URL (no embedded SQLite file)")
             if self.amqp_uri.startswith("memory://"):
                 raise ValueError("production needs AMQP_URI (no in-memory broker)")
+        return self
+
+    @model_validator(mode="after")
+    def _production_has_its_own_broker_user(self) -> ServiceSettings:
+        # guest may publish anything anywhere, a forged grants event included (chassis.brokerusers)
+        if self.environment == "production":
+            from urllib.parse import urlsplit
+
+            if (urlsplit(self.amqp_uri).username or "guest") == "guest":
+                raise ValueError("production refuses the broker user 'guest': give each service its own user "
+                                 "(python -m chassis.brokerusers, docs/security.md)")
         return self
 
     @property

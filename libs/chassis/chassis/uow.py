@@ -14,21 +14,18 @@ event handler, with the id of the event being handled (inbox) — one transactio
             uow.publish(goal.record_progress(...))  # an outbox row in the same transaction
 
 On PostgreSQL a unit of work costs as few round trips as its statements need (every round trip wakes the server
-and the service, which on a small machine costs more than the statement itself):
+and the service, which on a small machine costs more than the statement itself). These are optimisations, not
+part of what a unit of work means:
 
-- *lazy BEGIN*: the transaction starts on the server with the first statement that writes or locks ("BEGIN;"
-  travels with that statement); plain SELECTs before it run on their own. Under PostgreSQL's READ COMMITTED every
-  statement takes a fresh snapshot anyway, so this is the same isolation, one round trip cheaper for writers and
-  three for readers (no BEGIN, no COMMIT);
+- *lazy BEGIN* (chassis.lazy_begin, setting `db_lazy_begin`, on by default for PostgreSQL): the transaction starts
+  on the server with the first statement that writes or locks;
 - a pooled connection is pinged only when it sat idle (`IDLE_PING_SECONDS`), not at every checkout;
 - the pool holds a connection per worker: connections beyond it were opened and closed per call.
 """
 from __future__ import annotations
 
 import logging
-import re
 import time
-import weakref
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -42,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from chassis.context import bind
 from chassis.db import create_db_engine, inbox_table, is_sqlite, normalise_url, utcnow
+from chassis.lazy_begin import LAZY_BEGIN, lazy_begin, wanted
 from chassis.outbox import OutboxRelay, write_outbox
 from chassis.runtime import settings_of
 from contracts.actor import Actor
@@ -58,13 +56,6 @@ class AlreadyProcessed(Exception):
 # -- PostgreSQL round trips ------------------------------------------------------------------------------------
 
 IDLE_PING_SECONDS = 10.0
-LAZY_BEGIN = {"jixiao_lazy_begin": True}  # the execution option of a unit of work's connection
-_STATE = "jixiao_lazy_begin"  # in the pooled connection's info: "pending" until BEGIN went out, then "begun"
-_PENDING, _BEGUN, _DRIVER = "pending", "begun", "driver"
-# what may run before BEGIN: a SELECT that neither locks rows nor has effects of its own
-_NOT_A_PLAIN_READ = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+)?(?:UPDATE|SHARE|KEY\s+SHARE)\b|\bINTO\b|nextval|setval"
-                               r"|pg_advisory|pg_notify|set_config|txid_current|pg_current_xact_id", re.IGNORECASE)
-_configured: weakref.WeakSet[Engine] = weakref.WeakSet()
 _IDLE = 0  # psycopg2.extensions.TRANSACTION_STATUS_IDLE (no import of the driver at module load)
 
 
@@ -108,101 +99,23 @@ def service_engine(url: str, pool_size: int, echo: bool = False) -> Engine:
     return engine
 
 
-def lazy_begin(engine: Engine) -> bool:
-    """Install lazy BEGIN on a PostgreSQL engine (once); True when units of work should use it.
-
-    A unit of work's connection (execution option `jixiao_lazy_begin`) runs in the driver's autocommit mode until
-    its first statement that is not a plain read, which goes out as "BEGIN;<statement>"; COMMIT or ROLLBACK is
-    sent only when BEGIN was. A server-side cursor (`yield_per`) is left to the driver's own transaction."""
-    if engine.dialect.name != "postgresql":
-        return False
-    if engine in _configured:
-        return True
-    _configured.add(engine)
-    dialect = engine.dialect
-
-    def finish(connection, sql: str | None) -> None:
-        """End the lazy transaction (`sql`: COMMIT or ROLLBACK, when BEGIN went out) and leave autocommit."""
-        dbapi_connection = connection.connection.dbapi_connection
-        if dbapi_connection is None or dbapi_connection.closed:
-            return
-        try:
-            if sql is not None:
-                cursor = dbapi_connection.cursor()
-                try:
-                    cursor.execute(sql)
-                finally:
-                    cursor.close()
-        except dialect.loaded_dbapi.Error as error:
-            if sql == "ROLLBACK":  # a broken connection must not go back to the pool
-                connection.invalidate(error)
-                return
-            raise exc.DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
-        finally:
-            if not dbapi_connection.closed:
-                dbapi_connection.autocommit = False
-
-    @sa_event.listens_for(engine, "begin")
-    def _begin(connection):
-        dbapi_connection = connection.connection.dbapi_connection
-        # only on a connection that is idle in the driver (anything else keeps the driver's own transaction)
-        if (connection.get_execution_options().get("jixiao_lazy_begin")
-                and dbapi_connection.info.transaction_status == _IDLE):
-            dbapi_connection.autocommit = True  # local to the driver: no round trip
-            connection.info[_STATE] = _PENDING
-        else:
-            connection.info.pop(_STATE, None)
-
-    @sa_event.listens_for(engine, "before_cursor_execute", retval=True)
-    def _begin_with_first_write(connection, cursor, statement, parameters, context, executemany):
-        state = connection.info.get(_STATE)
-        if state is None or state == _DRIVER:
-            return statement, parameters
-        if getattr(cursor, "name", None):  # server-side cursor: the driver's own transaction, or WITH HOLD in ours
-            if state == _PENDING:
-                connection.connection.dbapi_connection.autocommit = False
-                connection.info[_STATE] = _DRIVER
-            else:
-                cursor.withhold = True
-            return statement, parameters
-        if state == _PENDING and (statement.lstrip()[:6].upper() != "SELECT" or _NOT_A_PLAIN_READ.search(statement)):
-            connection.info[_STATE] = _BEGUN
-            if executemany:
-                cursor.execute("BEGIN")
-            else:
-                statement = "BEGIN;" + statement
-        return statement, parameters
-
-    @sa_event.listens_for(engine, "commit")
-    def _commit(connection):
-        state = connection.info.pop(_STATE, None)
-        if state in (_PENDING, _BEGUN):
-            finish(connection, "COMMIT" if state == _BEGUN else None)
-
-    @sa_event.listens_for(engine, "rollback")
-    def _rollback(connection):
-        state = connection.info.pop(_STATE, None)
-        if state in (_PENDING, _BEGUN):
-            finish(connection, "ROLLBACK" if state == _BEGUN else None)
-
-    return True
-
-
 class Store:
     """A service's database: the engine, and the relay to wake when events were committed."""
 
-    def __init__(self, engine: Engine, service_name: str, relay: OutboxRelay | None = None):
+    def __init__(self, engine: Engine, service_name: str, relay: OutboxRelay | None = None, *,
+                 lazy: bool | None = None):
+        """`lazy`: lazy BEGIN (chassis.lazy_begin) — None means on for PostgreSQL; never on SQLite."""
         self.engine = engine
         self.service_name = service_name
         self.relay = relay
-        self.lazy_begin = lazy_begin(engine)
+        self.lazy_begin = wanted(engine, lazy) and lazy_begin(engine)
         # what a unit of work's session binds to: with lazy BEGIN, the same pool with the option set, so that a
         # session takes a connection only when it first runs a statement (a decision from a cached index, none)
         self.session_bind = engine.execution_options(**LAZY_BEGIN) if self.lazy_begin else engine
 
     @classmethod
-    def from_url(cls, url: str, service_name: str, **engine_kw) -> Store:
-        return cls(create_db_engine(url, **engine_kw), service_name)
+    def from_url(cls, url: str, service_name: str, *, lazy: bool | None = None, **engine_kw) -> Store:
+        return cls(create_db_engine(url, **engine_kw), service_name, lazy=lazy)
 
     def events_committed(self) -> None:
         if self.relay is not None:
@@ -358,7 +271,7 @@ class Database(DependencyProvider):
                 on_failure=lambda exc: metrics.outbox_failures.inc(),
             )
             metrics.watch_outbox(relay)
-        self.store = Store(engine, self.container.service_name, relay)
+        self.store = Store(engine, self.container.service_name, relay, lazy=settings.db_lazy_begin)
         from chassis.metrics import metrics_of
 
         metrics_of(self.container).watch_pool(engine)
