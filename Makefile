@@ -66,3 +66,32 @@ restore: install
 
 clean:
 	rm -rf var .hypothesis .ruff_cache tools/node_modules
+
+# The web app (web/: Vue 3 + TypeScript + Vite), built from the npm registry; the gateway serves web/dist at /.
+# `make up` and `make test` build it when it is missing or older than its sources. Browser tests use Debian's
+# chromium (no browser download).
+.PHONY: web web-test web-deps
+WEB_DEPS := web/node_modules/.installed
+WEB_STAMP := web/dist/.built
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json \
+	web/package-lock.json web/vite.config.ts web/tsconfig.json
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB_STAMP): $(WEB_DEPS) $(WEB_SOURCES)
+	cd web && npm run --silent build
+	touch $@
+
+web: $(WEB_STAMP)
+
+web-deps: $(WEB_DEPS)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+web-test: $(WEB_DEPS)
+	cd web && npx vitest run
+
+deps: web-deps
+up: $(WEB_STAMP)
+test: web-test $(WEB_STAMP)

@@ -14,11 +14,12 @@ from gateway.api import PREFIX, ApiProvider
 from gateway.openapi import build_spec
 from gateway.routes import build_routes
 from gateway.server import api_entrypoint, http, probe
+from gateway.web import WebApp
 
 _CACHED_ASSET = {"Cache-Control": "public, max-age=86400"}
 
 
-class GatewayService(Service):
+class GatewayService(WebApp, Service):  # WebApp: the web app at /
     name = "gateway"
     rpc = RpcClient()
     store = Database(relay=False)  # Idempotency-Keys and the org read model; the gateway publishes no events

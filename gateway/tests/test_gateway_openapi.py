@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
 from gateway.api import PREFIX
 from gateway.server import ApiEntrypoint
 from gateway.service import GatewayService
+from gateway.web import WebPage
 
 EXAMPLES = 4  # per operation and generation mode: the whole run stays well under two minutes
 CONFORMANCE = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -42,6 +43,8 @@ def test_every_route_is_documented(gateway_config, run_services, http):
     for rule in server.make_url_map().iter_rules():
         if isinstance(rule.endpoint, ApiEntrypoint):
             continue  # the /api/v1 catch-all: its routes are the Api's, below
+        if isinstance(rule.endpoint, WebPage):
+            continue  # the web app at / (gateway.web): pages and files, not API operations
         served |= {(_werkzeug_to_openapi(rule.rule), m) for m in rule.methods if m not in ("HEAD", "OPTIONS")}
     api = next(dep for dep in container.dependencies if dep.attr_name == "api").api
     for rule in api.url_map.iter_rules():
