@@ -11,6 +11,7 @@ the same socket at once.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -172,9 +173,13 @@ class FastPublisher(_Channel):
 class ConfirmingPublisher(_Channel):
     """Persistent messages with pipelined publisher confirms (no confirms on the in-memory transport)."""
 
-    def __init__(self, amqp_uri: str, declare: Iterable[Any] = (), confirm_timeout: float = 15.0):
+    def __init__(self, amqp_uri: str, declare: Iterable[Any] = (), confirm_timeout: float = 15.0,
+                 keys: Any = None):
         super().__init__(amqp_uri, declare)
         self.confirm_timeout = confirm_timeout
+        from chassis.signing import EventKeys
+
+        self.keys = keys if keys is not None else EventKeys()
         self.confirms = not is_memory(amqp_uri)
         self._outstanding: set[int] = set()
         self._nacked: list[int] = []
@@ -207,11 +212,35 @@ class ConfirmingPublisher(_Channel):
     def publish(self, msg: OutgoingMessage) -> None:
         self.publish_batch([msg])
 
+    def _signed(self, msg: OutgoingMessage) -> OutgoingMessage:
+        """An envelope published on `<svc>.events` leaves signed with `<svc>`'s key when this process holds it
+        (the outbox relay always does; see chassis.signing). Copies to retry and dead-letter queues keep the tag
+        they arrived with."""
+        from chassis.signing import SIGNATURE, MissingKey, exchange_service
+
+        service = exchange_service(msg.exchange)
+        if service is None:
+            return msg
+        try:
+            envelope = json.loads(msg.body)
+        except ValueError:
+            return msg  # not an envelope: nothing to sign (a consumer parks it)
+        if not isinstance(envelope, dict) or "specversion" not in envelope or envelope.get(SIGNATURE):
+            return msg
+        try:
+            signed = self.keys.sign(service, envelope)
+        except MissingKey:
+            return msg  # not ours to sign: consumers will refuse it
+        body = json.dumps(signed, separators=(",", ":"), ensure_ascii=False)
+        return OutgoingMessage(msg.exchange, msg.routing_key, body, msg.headers, msg.message_id, msg.type,
+                               msg.expiration, msg.properties)
+
     def publish_batch(self, messages: list[OutgoingMessage]) -> int:
         """Publish all and wait for every confirm. Returns how many were confirmed, in order from the first;
         raises PublishError when none could be (the caller keeps the rest and retries later)."""
         if not messages:
             return 0
+        messages = [self._signed(msg) for msg in messages]
         with self.lock:
             try:
                 self.open()

@@ -9,7 +9,9 @@ event and never spins on it:
   `event_retry_delays` setting;
 - after the last retry the event is parked in `<queue>.dlq` with the error, counted in
   `jixiao_events_dead_lettered_total` and visible as the DLQ depth in `jixiao_dead_letter_queue_messages`;
-- a message that is not a valid envelope is parked at once: retrying cannot fix it.
+- a message that is not a valid envelope, came through an exchange that does not own its type, or whose
+  authenticity tag does not verify under the producer's key (chassis.signing) is parked at once with the reason
+  in `x-jixiao-error`/`x-jixiao-rejected` and counted in `jixiao_events_rejected_total`: it is never handled.
 
 The copy is published (with a confirm) before the original is acked, so a crash in between duplicates, never
 loses, and the inbox absorbs the duplicate. On the in-memory transport (no TTL queues) the delay is a timer.
@@ -35,6 +37,7 @@ from chassis.amqp import ConfirmingPublisher, OutgoingMessage, PublishError, con
 from chassis.consumer import QueueConsumer
 from chassis.metrics import metrics_of
 from chassis.runtime import settings_of
+from chassis.signing import EventKeys, exchange_service, owns, type_area
 from chassis.uow import AlreadyProcessed
 from contracts.envelope import Envelope
 
@@ -43,6 +46,8 @@ log = logging.getLogger(__name__)
 ATTEMPT_HEADER = "x-jixiao-attempt"
 ERROR_HEADER = "x-jixiao-error"
 ORIGIN_HEADER = "x-jixiao-origin"
+EXCHANGE_HEADER = "x-jixiao-exchange"  # the events exchange a retried copy first arrived through
+REASON_HEADER = "x-jixiao-rejected"  # why a message was refused unhandled (a metric label's value)
 
 
 class DeadLetters(SharedExtension):
@@ -129,6 +134,10 @@ class EventConsumer(Consumer):
         if not sources:
             raise SystemExit(f"{self.handler_name}: no source service to consume events from")
         self.source_service = sources[0]  # names the queue
+        self.source_names = set(sources)
+        self.keys = EventKeys()
+        for source in sources:  # production: a producer whose key this consumer lacks stops the start
+            self.keys.require(source)
         exchanges = [events_exchange(source) for source in sources]
         patterns = "+".join(t.replace("*", "_").replace("#", "all") for t in self.event_types)
         name = f"evt-{self.source_service}-{patterns}--{self.handler_name}"
@@ -176,7 +185,11 @@ class EventConsumer(Consumer):
             raw = json.loads(body) if isinstance(body, (bytes, str)) else body
             envelope = Envelope.model_validate(raw)
         except (ValidationError, ValueError, TypeError) as exc:
-            self._park(message, f"not a valid event envelope: {exc}")
+            self._reject(message, "not_an_envelope", f"not a valid event envelope: {exc}")
+            return
+        refused = self._untrusted(raw, envelope, message)
+        if refused is not None:
+            self._reject(message, *refused)
             return
         if self.batch_size:
             self._buffer.append((envelope, message))
@@ -192,6 +205,32 @@ class EventConsumer(Consumer):
                                         handle_result=partial(self.handle_result, message))
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
+
+    def _untrusted(self, raw: dict, envelope: Envelope, message) -> tuple[str, str] | None:
+        """(reason, detail) when the event must not be handled: it came through an exchange that does not own its
+        type, or its authenticity tag does not verify under the producer's keys."""
+        exchange = (message.delivery_info or {}).get("exchange") or ""
+        headers = message.headers or {}
+        if not exchange and ATTEMPT_HEADER in headers:  # a retried copy: back through the default exchange
+            exchange = str(headers.get(EXCHANGE_HEADER) or "")
+        producer = exchange_service(exchange)
+        if producer is None or producer not in self.source_names:
+            return "wrong_exchange", f"arrived through {exchange or 'the default exchange'!r}, not the events " \
+                                     f"exchange of a service this handler listens to"
+        if not owns(producer, envelope.type) or type_area(envelope.type) != envelope.service:
+            return "wrong_exchange", f"{envelope.type} from {envelope.source} is not {producer}'s to publish " \
+                                     f"(only {type_area(envelope.type)}.events carries it)"
+        problem = self.keys.verify(producer, raw)
+        if problem is not None:
+            return "not_authentic", problem
+        return None
+
+    def _reject(self, message, reason: str, detail: str) -> None:
+        """Park a message that must never be handled, with the reason, and count it."""
+        self.metrics.rejected.labels(self.container.service_name, self.handler_name, reason).inc()
+        headers = dict(message.headers or {})
+        headers[REASON_HEADER] = reason
+        self._park(message, detail, headers)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is None:
@@ -251,6 +290,7 @@ class EventConsumer(Consumer):
         attempt = int(headers.get(ATTEMPT_HEADER, 0)) + 1
         headers[ATTEMPT_HEADER] = attempt
         headers[ERROR_HEADER] = f"{type(error).__name__}: {error}"[:500]
+        headers.setdefault(EXCHANGE_HEADER, (message.delivery_info or {}).get("exchange") or "")
         if attempt > len(self.delays):
             self._park(message, headers[ERROR_HEADER], headers)
             return

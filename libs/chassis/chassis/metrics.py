@@ -65,6 +65,10 @@ class ServiceMetrics:
         self.dead_lettered = Counter(
             "jixiao_events_dead_lettered_total", "Events parked in a dead-letter queue after their retries",
             ["service", "queue"], registry=r)
+        self.rejected = Counter(
+            "jixiao_events_rejected_total", "Messages a consumer refused without handling them (parked in its "
+            "dead-letter queue), by reason: undecodable, not_an_envelope, wrong_exchange, not_authentic",
+            ["service", "handler", "reason"], registry=r)
         self.retried = Counter(
             "jixiao_events_retried_total", "Event deliveries scheduled for a retry after a failure",
             ["service", "queue"], registry=r)

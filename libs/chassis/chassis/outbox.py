@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from chassis.amqp import ConfirmingPublisher, OutgoingMessage, PublishError, backoff, events_exchange
 from chassis.context import ACTOR_KEY, CORRELATION_KEY
 from chassis.db import outbox_table, utcnow
+from chassis.signing import EventKeys
 from contracts.envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,9 @@ class OutboxRelay:
         self.engine = engine
         self.service_name = service_name
         self.exchange = events_exchange(service_name)
-        self.publisher = ConfirmingPublisher(amqp_uri, declare=[self.exchange])
+        self.keys = EventKeys()
+        self.keys.require(service_name)  # production: no signing key, no start
+        self.publisher = ConfirmingPublisher(amqp_uri, declare=[self.exchange], keys=self.keys)
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
@@ -199,7 +202,8 @@ class OutboxRelay:
         if not rows:
             return 0
         messages = [
-            OutgoingMessage(self.exchange.name, row.event_type, row.body, json.loads(row.headers),
+            OutgoingMessage(self.exchange.name, row.event_type, self.keys.sign_body(self.service_name, row.body),
+                            json.loads(row.headers),
                             message_id=row.event_id, type=row.event_type)
             for row in rows
         ]

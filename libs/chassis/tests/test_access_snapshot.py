@@ -164,3 +164,40 @@ def test_snapshot_queries_are_strict():
                 {"kind": "people", "after": ""}, {"kind": "people", "colour": "blue"}):
         with pytest.raises(ValidationError):
             OrgSnapshotQuery.model_validate(bad)
+
+
+def test_a_resync_from_the_owner_wins_over_a_forged_version_jump(engines):
+    """issue 10 #1: a forged grants event at version 50 made the owner's later updates and a resync look stale."""
+    from datetime import timedelta
+
+    from chassis.db import utcnow
+
+    source, reader = engines
+    real = [person("E1003", 3, unit="sales"), RoleGrantsChanged(subject_id="E1003", version=3, grants=[])]
+    apply(source, *real)
+    apply(reader, *real)
+    apply(reader, RoleGrantsChanged(subject_id="E1003", version=50, grants=[RoleGrant(role="admin")]),
+          person("E1003", 50, unit="board"))
+    resync_began = utcnow() + timedelta(seconds=1)
+    apply(source, RoleGrantsChanged(subject_id="E1003", version=4, grants=[]))
+    apply(reader, RoleGrantsChanged(subject_id="E1003", version=4, grants=[]))  # the real update: stale today
+    crossing = utcnow() - timedelta(seconds=5)
+    for kind in KINDS:
+        with Session(source) as session:
+            page = read_snapshot(session, OrgSnapshotQuery(kind=kind, after=None, limit=100))
+        with Session(reader) as session, session.begin():
+            apply_snapshot(session, page, owner_wins_before=resync_began)
+    with Session(reader) as session:
+        index = load_index(session)
+        assert not index.grants_of("E1003")  # no admin any more
+        row = session.execute(select(people_table).where(people_table.c.person_id == "E1003")).one()
+        assert (row.version, row.org_unit_id) == (3, "sales")
+    # a row written after the resync began (an event crossing the page) keeps newest-wins
+    apply(reader, person("E1003", 4, unit="emea"))
+    with Session(source) as session:
+        page = read_snapshot(session, OrgSnapshotQuery(kind="people", after=None, limit=100))
+    with Session(reader) as session, session.begin():
+        apply_snapshot(session, page, owner_wins_before=crossing)
+    with Session(reader) as session:
+        assert session.execute(select(people_table.c.org_unit_id).where(
+            people_table.c.person_id == "E1003")).scalar() == "emea"

@@ -1,7 +1,8 @@
 """The CloudEvents 1.0 envelope every Jixiao event travels in (structured JSON mode).
 
-Extension attributes: `actor` (who caused it) and `correlationid` (the request that caused it; CloudEvents
-extension names are lowercase alphanumerics, hence no underscore). Consumers deduplicate on `id`.
+Extension attributes: `actor` (who caused it), `correlationid` (the request that caused it; CloudEvents
+extension names are lowercase alphanumerics, hence no underscore) and `signature` (the producer's authenticity
+tag). Consumers deduplicate on `id`.
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ class Envelope(BaseModel):
     data: dict[str, Any]
     actor: Actor | None = None
     correlationid: str | None = Field(default=None, max_length=128)
+    # `hmac-sha256=<hex>` over every other attribute (sorted-key JSON), added by the producer's outbox relay and
+    # checked by every consumer against the producer's key (chassis.signing); absent until published.
+    signature: str | None = Field(default=None, max_length=200)
 
     @field_validator("type")
     @classmethod

@@ -12,9 +12,11 @@ whatever changes after a page was read reaches it as an event.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from chassis.access.readmodel import (
@@ -37,6 +39,8 @@ from contracts.org import (
     RoleGrant,
     RoleGrantsChanged,
 )
+
+log = logging.getLogger(__name__)
 
 KINDS = ("units", "people", "grants")  # units first: people's units are then known as they arrive
 _KEYS = {"units": units_table.c.org_unit_id, "people": people_table.c.person_id,
@@ -77,11 +81,47 @@ def read_snapshot(session: Session, query: OrgSnapshotQuery) -> OrgSnapshotPage:
 class AppliedPage:
     entities: int = 0
     moved: dict[str, str | None] = field(default_factory=dict)  # person id -> new org unit, for the newer ones
+    overruled: int = 0  # rows above the owner's version that the snapshot put back
 
 
-def apply_snapshot(session: Session, page: OrgSnapshotPage) -> AppliedPage:
-    """Apply one page (newer versions only). Call inside a transaction; it commits the page as a whole."""
+def _overrule(session: Session, page: OrgSnapshotPage, before: datetime) -> int:
+    """Lower the stored version of rows above the owner's (written before `before`) to just under it, so the
+    newest-wins upsert that follows applies the owner's row."""
+    wanted: list[tuple] = [(units_table, "org_unit_id", {u.org_unit_id: u.version for u in page.units}),
+                           (people_table, "person_id", {p.person_id: p.version for p in page.people}),
+                           (grants_table, "subject_id", {g.subject_id: g.version for g in page.grants})]
+    erased = {e.person_id: e.version for e in page.erased if e.version is not None}
+    wanted[1][2].update(erased)
+    overruled = 0
+    for table, key, versions in wanted:
+        if not versions:
+            continue
+        column = table.c[key]
+        stale = session.execute(select(column, table.c.version, table.c.updated_at).where(
+            column.in_(list(versions)))).all()
+        for row in stale:
+            owner = versions[row[0]]
+            written = row.updated_at if row.updated_at is None or row.updated_at.tzinfo else \
+                row.updated_at.replace(tzinfo=UTC)
+            if row.version > owner and (written is None or written < before):
+                session.execute(update(table).where(column == row[0]).values(version=owner - 1))
+                overruled += 1
+    if overruled:
+        log.warning("org snapshot: %d row(s) held a version above the owner's; the owner's snapshot won", overruled)
+    return overruled
+
+
+def apply_snapshot(session: Session, page: OrgSnapshotPage, owner_wins_before: datetime | None = None) -> AppliedPage:
+    """Apply one page (newer versions only). Call inside a transaction; it commits the page as a whole.
+
+    `owner_wins_before` (a resync started at that moment): a row stored with a *higher* version than the owner's
+    snapshot and written before the resync began is overwritten by the snapshot. The owner is the only source of
+    versions; a higher one it never issued (a forged event with version 50) must not lock the real source out.
+    Rows written after the resync began keep the newest-wins rule: they are events that crossed the page in flight.
+    """
     applied = AppliedPage(len(page.units) + len(page.people) + len(page.erased) + len(page.grants))
+    if owner_wins_before is not None:
+        applied.overruled = _overrule(session, page, owner_wins_before)
     if page.units:
         upsert_many_newer(session, units_table, "org_unit_id", [unit_values(unit) for unit in page.units])
     if page.people:

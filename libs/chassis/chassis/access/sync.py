@@ -10,7 +10,8 @@ database would otherwise deny everyone until each person changed again. Declare 
 At container start a managed greenthread (start-up never waits for it) checks the markers in `chassis_org_meta`
 and, when this read model never completed a snapshot or a resync was requested since the last one, pages through
 `compliance.org_snapshot` (units, people, grants) and applies each page in its own transaction with the version
-rules of the events (`chassis.access.snapshot`). Every call has a timeout; while compliance is not up, it retries
+rules of the events (`chassis.access.snapshot`), except that the owner's snapshot wins over any row written
+before the resync began with a version above the owner's (a forged version jump never locks out the source). Every call has a timeout; while compliance is not up, it retries
 with exponential backoff, resuming at the page that failed. Then it checks again every `ORG_SYNC_CHECK_INTERVAL`
 seconds, so a request recorded by another replica is taken up too.
 
@@ -33,6 +34,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import eventlet
 from eventlet.event import Event as GreenEvent
@@ -41,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from chassis.access.readmodel import mark_synced, on_resync_requested, request_resync, sync_needed
 from chassis.access.snapshot import KINDS, apply_snapshot
+from chassis.db import utcnow
 from chassis.context import context_data_for, new_correlation_id
 from chassis.remote import RpcCaller, RpcClient
 from contracts.actor import Actor
@@ -89,6 +92,7 @@ class _Job:
     pages: int = 0
     entities: int = 0
     started: float = 0.0
+    began_at: datetime | None = None  # wall clock, as the read model's updated_at: the owner wins over older rows
 
 
 class OrgSync(RpcClient):
@@ -162,7 +166,7 @@ class OrgSync(RpcClient):
                     with engine.connect() as connection:
                         wanted = sync_needed(connection)
                     if wanted is not None:
-                        job = _Job(wanted, started=time.monotonic())
+                        job = _Job(wanted, started=time.monotonic(), began_at=utcnow())
                 if job is not None:
                     self._take(engine, job)
                     job = None
@@ -200,7 +204,7 @@ class OrgSync(RpcClient):
             if page.kind != kind:
                 raise ValueError(f"asked for {kind}, got a page of {page.kind}")
             with Session(engine) as session, session.begin():
-                applied = apply_snapshot(session, page)
+                applied = apply_snapshot(session, page, owner_wins_before=job.began_at)
                 if applied.moved and self.on_people_moved is not None:
                     self.on_people_moved(session, applied.moved)
             job.pages += 1

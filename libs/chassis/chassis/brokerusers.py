@@ -1,0 +1,128 @@
+"""Broker users: each service its own RabbitMQ user, allowed to publish only on its own events exchange.
+
+`guest` has every right on every exchange: anyone holding it can publish `jixiao.compliance.grants.changed.v1`.
+With these users the broker itself refuses a publish on `<svc>.events` by anyone but `<svc>` (regular write
+permission), and the owner may publish there only routing keys of its own types (topic permission). Third parties
+get a user that can declare, bind and read queues named `ext-<client>-…` and nothing else. Events are still signed
+(chassis.signing): permissions are the first wall, signatures the second (the default exchange `amq.default`, which
+the chassis needs for retries and dead letters, lets a service reach any queue by name).
+
+    python -m chassis.brokerusers apply --vhost / goals feedback incentives compliance gateway   # dev/CI
+    python -m chassis.brokerusers show goals                                                    # the regexes
+
+`apply` creates or updates each user with rabbitmqctl (password from `<SVC>_BROKER_PASSWORD`, else generated)
+and prints the AMQP URI per service. docs/security.md lists the exact permission set; deploy/ declares the same
+as Messaging Topology Operator resources.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+EXCHANGE_NAME = r"[a-z][a-z0-9_-]*\.events"
+
+
+@dataclass(frozen=True)
+class Permissions:
+    configure: str
+    write: str
+    read: str
+    topics: dict[str, tuple[str, str]] = field(default_factory=dict)  # exchange -> (write, read) regexes
+
+
+def area_of(service: str) -> str:
+    """The `<area>` of the event types a service publishes (`jixiao.<area>.…`)."""
+    return service.split("_")[0]
+
+
+def service_permissions(service: str) -> Permissions:
+    s = re.escape(service)
+    own_queues = rf"rpc-{s}|rpc\.reply-{s}-.+|evt-.+--{s}\..+"
+    return Permissions(
+        # declare its queues, nameko's RPC exchange and the events exchanges it reads (consumers declare them)
+        configure=rf"^(nameko-rpc|{EXCHANGE_NAME}|{own_queues})$",
+        # publish on its own exchange, RPC, and the default exchange (retries and dead letters); bind own queues
+        write=rf"^(nameko-rpc|{s}\.events|amq\.default|{own_queues})$",
+        # bind from and consume: every events exchange (the audit log listens to all), RPC, its own queues
+        read=rf"^(nameko-rpc|{EXCHANGE_NAME}|{own_queues})$",
+        topics={f"{service}.events": (rf"^jixiao\.{re.escape(area_of(service))}\..+$", ".*")},
+    )
+
+
+def third_party_permissions(client: str) -> Permissions:
+    q = rf"ext-{re.escape(client)}-.+"
+    return Permissions(configure=rf"^{q}$", write=rf"^{q}$", read=rf"^({q}|{EXCHANGE_NAME})$",
+                       topics={})
+
+
+class Rabbitmqctl:
+    def __init__(self, ctl: str | None = None):
+        self.ctl = ctl or shutil.which("rabbitmqctl") or "rabbitmqctl"
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([self.ctl, *args], capture_output=True, text=True, timeout=60)
+
+    def ensure_user(self, user: str, password: str) -> None:
+        if self.run("add_user", user, password).returncode != 0:
+            done = self.run("change_password", user, password)
+            if done.returncode != 0:
+                raise RuntimeError(f"cannot create user {user}: {done.stderr.strip()}")
+
+    def grant(self, vhost: str, user: str, perms: Permissions) -> None:
+        for args in [("set_permissions", "-p", vhost, user, perms.configure, perms.write, perms.read),
+                     ("clear_topic_permissions", "-p", vhost, user),
+                     *[("set_topic_permissions", "-p", vhost, user, exchange, w, r)
+                       for exchange, (w, r) in perms.topics.items()]]:
+            done = self.run(*args)
+            if done.returncode != 0 and args[0] != "clear_topic_permissions":
+                raise RuntimeError(f"{' '.join(args[:1])} for {user}: {done.stderr.strip()}")
+
+    def delete_user(self, user: str) -> None:
+        self.run("delete_user", user)
+
+
+def apply(vhost: str, services: list[str], third_parties: list[str] = (), *, prefix: str = "",
+          ctl: Rabbitmqctl | None = None, passwords: dict[str, str] | None = None) -> dict[str, str]:
+    """Create/update the users; returns {service or client: password}. `prefix` namespaces the user names (tests)."""
+    ctl = ctl or Rabbitmqctl()
+    passwords = dict(passwords or {})
+    for name in [*services, *third_parties]:
+        password = passwords.get(name) or os.environ.get(f"{name.upper()}_BROKER_PASSWORD") or \
+            secrets.token_urlsafe(24)
+        passwords[name] = password
+        ctl.ensure_user(prefix + name, password)
+        perms = service_permissions(name) if name in services else third_party_permissions(name)
+        ctl.grant(vhost, prefix + name, perms)
+    return passwords
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chassis.brokerusers", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["apply", "show"])
+    parser.add_argument("services", nargs="+")
+    parser.add_argument("--vhost", default="/")
+    parser.add_argument("--third-party", action="append", default=[], help="a read-only client (ext-<name>-*)")
+    parser.add_argument("--host", default="127.0.0.1:5672")
+    args = parser.parse_args(argv)
+    if args.command == "show":
+        for name in [*args.services, *args.third_party]:
+            perms = service_permissions(name) if name in args.services else third_party_permissions(name)
+            print(f"{name}\n  configure {perms.configure}\n  write     {perms.write}\n  read      {perms.read}")
+            for exchange, (w, r) in perms.topics.items():
+                print(f"  topic {exchange}: write {w} read {r}")
+        return 0
+    passwords = apply(args.vhost, args.services, args.third_party)
+    for name, password in passwords.items():
+        print(f"{name.upper()}_AMQP_URI=amqp://{name}:{password}@{args.host}/{args.vhost.lstrip('/')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
