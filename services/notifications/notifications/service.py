@@ -9,7 +9,6 @@ from contracts import notifications as c
 from notifications import access, errors
 from notifications.dispatch import Dispatcher
 from notifications.repositories import NotificationsUnitOfWork
-from notifications.settings import settings_of
 from notifications.usecases import events, inbox, preferences, templates, webhooks
 
 errors.register()  # the domain's errors as problem documents, once
@@ -43,7 +42,7 @@ class NotificationsService(Service):
     # -- every event: notifications and webhook fan-out ------------------------------------------------------
     @event_handler(SOURCES, "#", batch_size=200, batch_wait=0.05)
     def on_events(self, batch):
-        if events.handle(self.uow, batch, settings_of(self.container)):
+        if events.handle(self.uow, batch, self.dispatcher.settings):
             self.dispatcher.wake()
 
     # -- the inbox -------------------------------------------------------------------------------------------
@@ -85,7 +84,7 @@ class NotificationsService(Service):
     @rpc
     def create_subscription(self, payload):
         command = c.CreateSubscription.model_validate(payload)
-        production = settings_of(self.container).environment == "production"
+        production = self.dispatcher.settings.environment == "production"
         return _json(webhooks.create_subscription(self.uow, self.call.actor, command, production))
 
     @rpc

@@ -96,6 +96,9 @@ class SmtpServer:
 
 
 class Harness:
+    sms_sid = SMS_SID
+    sms_path = f"/2010-04-01/Accounts/{SMS_SID}/Messages.json"  # Twilio's Messages API
+
     def __init__(self, amqp_uri, db_url, smtp, receiver):
         self.amqp_uri, self.db_url, self.smtp, self.receiver = amqp_uri, db_url, smtp, receiver
         self.engine = create_db_engine(db_url)
