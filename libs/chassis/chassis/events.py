@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 from chassis.amqp import ConfirmingPublisher, OutgoingMessage, PublishError, connect, events_exchange, is_memory
 from chassis.consumer import QueueConsumer
+from chassis.context import CORRELATION_KEY
 from chassis.metrics import metrics_of
 from chassis.runtime import settings_of
 from chassis.signing import EventKeys, exchange_service, owns, type_area
@@ -198,8 +199,8 @@ class EventConsumer(Consumer):
             elif self._flush_timer is None:
                 self._flush_timer = eventlet.spawn_after(self.batch_wait, self._flush)
             return
-        context_data = self.unpack_message_headers(message)
-        context_data = {k: v for k, v in context_data.items() if not k.startswith("x-")}
+        # only the correlation id: an actor (roles!) in a header of a broker message is no identity
+        context_data = {k: v for k, v in self.unpack_message_headers(message).items() if k == CORRELATION_KEY}
         try:
             self.container.spawn_worker(self, (envelope,), {}, context_data=context_data,
                                         handle_result=partial(self.handle_result, message))

@@ -28,13 +28,14 @@ from contracts.envelope import Envelope
 
 log = logging.getLogger(__name__)
 
-HEADER_PREFIX = "nameko."  # nameko's context-data header prefix: consumers see actor/correlation as context
+HEADER_PREFIX = "nameko."  # nameko's context-data header prefix: consumers see the correlation id as context
+ACTOR_HEADER = HEADER_PREFIX + ACTOR_KEY  # never on events: the actor's roles, scopes and unit are personal data
 
 
 def outbox_row(envelope: Envelope) -> dict[str, Any]:
+    """Events carry what their contract says and no more: the envelope (whose actor is an id and a kind) and the
+    correlation id. The full actor travels only on RPC between suite services."""
     headers: dict[str, Any] = {}
-    if envelope.actor is not None:
-        headers[HEADER_PREFIX + ACTOR_KEY] = envelope.actor.model_dump(mode="json")
     if envelope.correlationid:
         headers[HEADER_PREFIX + CORRELATION_KEY] = envelope.correlationid
     return {
@@ -203,7 +204,7 @@ class OutboxRelay:
             return 0
         messages = [
             OutgoingMessage(self.exchange.name, row.event_type, self.keys.sign_body(self.service_name, row.body),
-                            json.loads(row.headers),
+                            {k: v for k, v in json.loads(row.headers).items() if k != ACTOR_HEADER},
                             message_id=row.event_id, type=row.event_type)
             for row in rows
         ]

@@ -151,3 +151,26 @@ def test_owners_of_event_types():
     assert owns("toy_writer", "jixiao.toy.note.written.v1")
     assert not owns("goals", "jixiao.compliance.grants.changed.v1")
     assert not owns("compliancex", "jixiao.compliance.grants.changed.v1")
+
+
+def test_events_carry_only_the_actors_id_and_kind(run_services, tmp_path, rpc_client, amqp_uri):
+    """issue 10 #7: a third party bound to an exchange saw every actor's roles, scopes and unit in `nameko.actor`."""
+    from kombu import Queue
+
+    from chassis.testing.toy import create_schema
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    create_schema(url)
+    with Connection(amqp_uri) as conn:  # a third party's queue, bound before anything is published
+        queue = Queue("ext-acme-notes", Exchange("toy_writer.events", type="topic", durable=True),
+                      routing_key="#")
+        queue.bind(conn.channel()).declare()
+        run_services({ToyWriter: {"DATABASE_URL": url}}, **FAST)
+        actor = Actor(subject="E1003", roles=("hr", "admin"), scopes=("goals:write",), org_unit="sales-east")
+        rpc_client(amqp_uri, actor=actor).toy_writer.write_note({"text": "seen by acme"})
+        message = wait_for(lambda: conn.SimpleQueue(queue).get(timeout=1), message="the event at acme")
+        raw = message.body if isinstance(message.body, str) else message.body.decode()
+        assert json.loads(raw)["actor"] == {"subject": "E1003", "kind": "person"}
+        assert not any(k.endswith("actor") for k in message.headers), message.headers
+        for private in ("admin", "goals:write", "sales-east"):
+            assert private not in raw and private not in json.dumps(message.headers)

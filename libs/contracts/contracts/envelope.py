@@ -1,6 +1,6 @@
 """The CloudEvents 1.0 envelope every Jixiao event travels in (structured JSON mode).
 
-Extension attributes: `actor` (who caused it), `correlationid` (the request that caused it; CloudEvents
+Extension attributes: `actor` (who caused it: id and kind only), `correlationid` (the request that caused it; CloudEvents
 extension names are lowercase alphanumerics, hence no underscore) and `signature` (the producer's authenticity
 tag). Consumers deduplicate on `id`.
 """
@@ -12,10 +12,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contracts.actor import Actor
+from contracts.actor import Actor, ActorKind
 from contracts.base import Event, validate_event_type
 
 SOURCE_PREFIX = "/jixiao/"
+
+
+class EventActor(BaseModel):
+    """Who caused an event, as every consumer (third parties included) sees it: an id and a kind. Roles, scopes and
+    the org unit are the suite's business and never travel on events."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    subject: str = Field(min_length=1, max_length=128)
+    kind: ActorKind = "person"
 
 
 class Envelope(BaseModel):
@@ -30,7 +40,7 @@ class Envelope(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str | None = None
     data: dict[str, Any]
-    actor: Actor | None = None
+    actor: EventActor | None = None
     correlationid: str | None = Field(default=None, max_length=128)
     # `hmac-sha256=<hex>` over every other attribute (sorted-key JSON), added by the producer's outbox relay and
     # checked by every consumer against the producer's key (chassis.signing); absent until published.
@@ -40,6 +50,15 @@ class Envelope(BaseModel):
     @classmethod
     def _type_shape(cls, value: str) -> str:
         validate_event_type(value)
+        return value
+
+    @field_validator("actor", mode="before")
+    @classmethod
+    def _id_and_kind_only(cls, value: Any) -> Any:
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+        if isinstance(value, dict):
+            return {k: value[k] for k in ("subject", "kind") if k in value}
         return value
 
     @field_validator("time")
