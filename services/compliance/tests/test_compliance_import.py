@@ -2,6 +2,7 @@
 bad input and denials."""
 import base64
 import io
+import time
 
 import pytest
 
@@ -18,6 +19,18 @@ E200,赵六,不存在的部门,,zhao@example.com
 E201,,研发中心,,
 E202,钱七,研发中心,ghost,not-an-email
 """
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def compliance_url(request, pg_database, tmp_path):
+    """Every import test runs on both databases: SQLite (the embedded default, a pool of ONE connection) too."""
+    if request.param == "sqlite":
+        from chassis.migrations import upgrade
+
+        url = f"sqlite:///{tmp_path / 'compliance.db'}"
+        upgrade("compliance", url)
+        return url
+    return pg_database("compliance")
 
 
 def b64(text: str) -> str:
@@ -115,3 +128,23 @@ def test_bad_import_requests_name_the_field(org, callers, count_rows):
     broken = root.start_import({"filename": "x.xlsx", "content_base64": b64("not a workbook")})
     failed = finished(root, broken["job_id"], "failed")
     assert failed["errors"][0]["code"] == "unreadable"
+
+
+def test_planning_a_large_file_leaves_the_service_answering(org, callers):
+    """issue 8 item 9: while a file plans, the service's other calls answer (on SQLite the planner once held the
+    only connection and every call timed out); the caller watches progress between 0 and 1."""
+    root = callers("root").compliance
+    lines = ["工号,姓名,部门,直属上级工号,邮箱"] + [f"L{n:05d},员工{n},平台部,M,l{n}@example.com" for n in range(12_000)]
+    job = root.start_import({"filename": "large.csv", "content_base64": b64("\n".join(lines) + "\n")})
+    seen = []
+
+    def watch():
+        current = root.get_import({"job_id": job["job_id"]})
+        started = time.monotonic()
+        assert callers("P").compliance.get_person({"person_id": "T"})["name"] == "Target"  # other calls answer
+        seen.append((current["status"], current["progress"], time.monotonic() - started))
+        return current if current["status"] != "planning" else None
+    planned = wait_for(watch, timeout=120, interval=0.02, message="the large file planned")
+    assert planned["status"] == "planned" and planned["summary"]["create"] == 12_000
+    during = [waited for status, _, waited in seen if status == "planning"]
+    assert during and max(during) < 3.0, seen  # answered while planning, not after it

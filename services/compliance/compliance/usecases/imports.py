@@ -14,6 +14,7 @@ import hashlib
 import io
 from pathlib import Path
 
+import eventlet
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -39,7 +40,8 @@ from contracts.envelope import Envelope
 from contracts.org import PersonChanged
 
 MAX_REPORTED_ISSUES = 1000
-PROGRESS_EVERY = 2000
+PROGRESS_EVERY = 2000  # rows between progress reports (a multiple of YIELD_EVERY)
+YIELD_EVERY = 200  # rows between yields to the service's other calls while a file plans
 
 
 def job_view(row: ImportJobRow) -> ImportJobView:
@@ -184,23 +186,34 @@ def run_phase(uow: ComplianceUnitOfWork, event: Envelope) -> None:
 
 
 def _run_plan(uow: ComplianceUnitOfWork, job_id: str) -> None:
+    """Plan outside any transaction: read the job and the directory in one short session, plan in memory (yielding
+    to the service's other calls every PROGRESS_EVERY rows, each progress report its own short transaction), then
+    write the report in the handler's unit of work. Never two sessions at once: on SQLite the pool holds ONE
+    connection, and a second session inside the first waited for it until the RPCs timed out (issue 8 item 9)."""
     engine = uow.store.engine
     with Session(engine) as session:
         job = session.get(ImportJobRow, job_id)
         planning = job is not None and job.status == "planning"
         if planning:
-            estimate = _estimated_rows(job)
+            people, units = _directory(session)
+            session.expunge(job)  # its content and settings stay readable once the session is gone
+        session.rollback()
+    plan = failure = None
+    if planning:
+        estimate = _estimated_rows(job)
 
-            def progress(rows_read: int) -> None:  # its own short transaction: visible while planning goes on
+        def progress(rows_read: int) -> None:  # no other session is open here
+            if rows_read % PROGRESS_EVERY == 0:
                 with Session(engine) as progress_session, progress_session.begin():
                     progress_session.execute(update(ImportJobRow).where(ImportJobRow.job_id == job_id).values(
                         rows_read=rows_read, progress=min(0.99, rows_read / estimate)))
+            eventlet.sleep(0)  # planning is CPU work: let the other calls run between chunks
 
-            try:
-                plan, failure = _plan(session, job, progress), None
-            except DomainInvalidInput as error:  # unreadable file
-                plan, failure = None, error
-            session.rollback()
+        try:
+            plan = plan_import(_rows(job), people=people, units=units, within_unit=job.within_unit,
+                               progress=progress, progress_every=YIELD_EVERY)
+        except DomainInvalidInput as error:  # unreadable file
+            failure = error
     with uow:  # one unit of work: the result commits with the inbox row
         job = uow.session.get(ImportJobRow, job_id, with_for_update=True)
         if not planning or job is None or job.status != "planning":
