@@ -495,6 +495,18 @@ class SavePlaybook(Contract):
     responses: list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(max_length=20)
 
 
+class GetTeamBoard(Contract):
+    manager_id: Id | None = Field(default=None, description="defaults to the actor")
+
+
+class GetById(Contract):
+    id: Id
+
+
+class RunSweeps(Contract):
+    """Run the timer's work now (HR/admin; the timer runs it every FEEDBACK_SWEEP_SECONDS)."""
+
+
 class GetTeamObjections(Contract):
     manager_id: Id | None = None
     month: Month
@@ -505,12 +517,6 @@ class TeamObjectionsView(Contract):
     month: str
     visits: int
     counts: dict[str, int] = Field(description="tag -> visits with that objection, most frequent first")
-
-
-# -- data subject ------------------------------------------------------------------------------------------------
-
-class ExportSubjectData(Contract):
-    person_id: Id
 
 
 # -- events: part 1 ----------------------------------------------------------------------------------------------

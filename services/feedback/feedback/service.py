@@ -1,7 +1,230 @@
-"""The feedback service: a thin nameko adapter over its use cases."""
-from chassis import Database, Service
+"""The feedback service: a thin nameko adapter over its use cases. Each RPC validates its contract, calls one use
+case with the actor from the call context, and answers the contract's JSON."""
+from __future__ import annotations
+
+from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
+
+from chassis import Database, Service, event_handler, rpc
+from chassis.access import ORG_EVENT_TYPES, OrgSync
+from chassis.runtime import settings_of
+from contracts import compliance as dsr
+from contracts import feedback as c
+from feedback import access, errors
+from feedback.repositories import FeedbackUnitOfWork
+from feedback.settings import FeedbackSettings, load_feedback_settings
+from feedback.usecases import (
+    activity,
+    board,
+    checkins,
+    coaching,
+    keyevents,
+    objections,
+    people,
+    reports,
+    surveys,
+    sweeps,
+)
+
+errors.register()  # feedback's domain errors as problem documents (explicit, once)
+access.register()  # feedback's actions in the chassis policy
+
+
+def settings_for(container) -> FeedbackSettings:
+    found = getattr(container, "_feedback_settings", None)
+    if found is None:
+        found = load_feedback_settings(container.config, settings_of(container))
+        container._feedback_settings = found
+    return found
+
+
+class Settings(DependencyProvider):
+    """FeedbackSettings for the worker (chassis settings + FEEDBACK_* of feedback's own)."""
+
+    def get_dependency(self, worker_ctx):
+        return settings_for(self.container)
+
+
+class SweepTimer(Timer):
+    """nameko's timer, its interval from FeedbackSettings.sweep_seconds (FEEDBACK_SWEEP_SECONDS)."""
+
+    def setup(self):
+        self.interval = settings_for(self.container).sweep_seconds
+
+
+def _json(result):
+    return result.model_dump(mode="json") if hasattr(result, "model_dump") else result
 
 
 class FeedbackService(Service):
     name = "feedback"
-    uow = Database()
+    db = Database(FeedbackUnitOfWork)
+    config = Settings()
+    org_sync = OrgSync()
+
+    @property
+    def uow(self) -> FeedbackUnitOfWork:
+        self.db.settings = self.config
+        return self.db
+
+    # -- the org directory and data-subject requests (compliance) --------------------------------------------------
+    @event_handler("compliance", ORG_EVENT_TYPES)
+    def on_org_event(self, event):
+        people.apply_directory_event(self.uow, event)
+
+    @event_handler("compliance", dsr.ErasureRequested.type)
+    def on_erasure_requested(self, event):
+        people.erase_subject(self.uow, event)
+
+    @rpc
+    def export_subject_data(self, payload):
+        return _json(people.export_subject_data(self.uow, self.call.actor, dsr.ExportSubjectData.model_validate(payload)))
+
+    # -- timers ----------------------------------------------------------------------------------------------------
+    @SweepTimer.decorator(interval=3600)
+    def sweep(self):
+        sweeps.run(self.uow)
+
+    @rpc
+    def run_sweeps(self, payload=None):
+        c.RunSweeps.model_validate(payload or {})
+        checkins.get_calendar(self.uow, self.call.actor)  # an employee at least: 403 for nobody
+        return sweeps.run(self.uow)
+
+    # -- calendar and check-ins ---------------------------------------------------------------------------------
+    @rpc
+    def set_calendar(self, payload):
+        return _json(checkins.set_calendar(self.uow, self.call.actor, c.SetCalendar.model_validate(payload)))
+
+    @rpc
+    def get_calendar(self, payload=None):
+        return _json(checkins.get_calendar(self.uow, self.call.actor))
+
+    @rpc
+    def schedule_checkins(self, payload):
+        return _json(checkins.schedule(self.uow, self.call.actor, c.ScheduleCheckins.model_validate(payload)))
+
+    @rpc
+    def hold_checkin(self, payload):
+        return _json(checkins.hold(self.uow, self.call.actor, c.HoldCheckin.model_validate(payload)))
+
+    @rpc
+    def add_checkin_notes(self, payload):
+        return _json(checkins.add_notes(self.uow, self.call.actor, c.AddCheckinNotes.model_validate(payload)))
+
+    @rpc
+    def sign_off_checkin(self, payload):
+        return _json(checkins.sign_off(self.uow, self.call.actor, c.SignOffCheckin.model_validate(payload)))
+
+    @rpc
+    def get_checkin(self, payload):
+        return _json(checkins.get(self.uow, self.call.actor, c.GetCheckin.model_validate(payload)))
+
+    @rpc
+    def list_checkins(self, payload):
+        return _json(checkins.list_checkins(self.uow, self.call.actor, c.ListCheckins.model_validate(payload)))
+
+    # -- reports ------------------------------------------------------------------------------------------------
+    @rpc
+    def set_report_template(self, payload):
+        return _json(reports.set_template(self.uow, self.call.actor, c.SetReportTemplate.model_validate(payload)))
+
+    @rpc
+    def submit_report(self, payload):
+        return _json(reports.submit(self.uow, self.call.actor, c.SubmitReport.model_validate(payload)))
+
+    @rpc
+    def get_team_summary(self, payload):
+        return _json(reports.team_summary(self.uow, self.call.actor, c.GetTeamSummary.model_validate(payload)))
+
+    @rpc
+    def get_participation(self, payload):
+        return _json(reports.participation(self.uow, self.call.actor, c.GetParticipation.model_validate(payload)))
+
+    # -- key events ---------------------------------------------------------------------------------------------
+    @rpc
+    def record_key_event(self, payload):
+        return _json(keyevents.record(self.uow, self.call.actor, c.RecordKeyEvent.model_validate(payload)))
+
+    @rpc
+    def respond_key_event(self, payload):
+        return _json(keyevents.respond(self.uow, self.call.actor, c.RespondKeyEvent.model_validate(payload)))
+
+    @rpc
+    def list_key_events(self, payload):
+        return _json(keyevents.list_events(self.uow, self.call.actor, c.ListKeyEvents.model_validate(payload)))
+
+    # -- sales activity -----------------------------------------------------------------------------------------
+    @rpc
+    def register_customer(self, payload):
+        return _json(activity.register_customer(self.uow, self.call.actor, c.RegisterCustomer.model_validate(payload)))
+
+    @rpc
+    def record_opportunity(self, payload):
+        return _json(activity.record_opportunity(self.uow, self.call.actor,
+                                                 c.RecordOpportunity.model_validate(payload)))
+
+    @rpc
+    def record_visit(self, payload):
+        return _json(activity.record_visit(self.uow, self.call.actor, c.RecordVisit.model_validate(payload)))
+
+    @rpc
+    def get_weekly_leads(self, payload):
+        return _json(activity.weekly_leads(self.uow, self.call.actor, c.GetWeeklyLeads.model_validate(payload)))
+
+    @rpc
+    def get_team_objections(self, payload):
+        return _json(activity.team_objections(self.uow, self.call.actor, c.GetTeamObjections.model_validate(payload)))
+
+    # -- coaching -----------------------------------------------------------------------------------------------
+    @rpc
+    def record_coaching(self, payload):
+        return _json(coaching.record(self.uow, self.call.actor, c.RecordCoaching.model_validate(payload)))
+
+    @rpc
+    def submit_coaching_notes(self, payload):
+        return _json(coaching.submit_notes(self.uow, self.call.actor, c.SubmitCoachingNotes.model_validate(payload)))
+
+    @rpc
+    def get_cadence(self, payload):
+        return _json(coaching.cadence(self.uow, self.call.actor, c.GetCadence.model_validate(payload)))
+
+    # -- anonymous 360 and praise -------------------------------------------------------------------------------
+    @rpc
+    def save_questionnaire(self, payload):
+        return _json(surveys.save_questionnaire(self.uow, self.call.actor, c.SaveQuestionnaire.model_validate(payload)))
+
+    @rpc
+    def open_survey(self, payload):
+        return _json(surveys.open_survey(self.uow, self.call.actor, c.OpenSurvey.model_validate(payload)))
+
+    @rpc
+    def answer_survey(self, payload):
+        return _json(surveys.answer(self.uow, self.call.actor, c.AnswerSurvey.model_validate(payload)))
+
+    @rpc
+    def close_survey(self, payload):
+        return _json(surveys.close(self.uow, self.call.actor, c.CloseSurvey.model_validate(payload)))
+
+    @rpc
+    def get_survey(self, payload):
+        return _json(surveys.get(self.uow, self.call.actor, c.GetById.model_validate(payload).id))
+
+    @rpc
+    def give_praise(self, payload):
+        return _json(surveys.give_praise(self.uow, self.call.actor, c.GivePraise.model_validate(payload)))
+
+    # -- objections ---------------------------------------------------------------------------------------------
+    @rpc
+    def tag_notes(self, payload):
+        return _json(objections.tag_notes(self.uow, self.call.actor, c.TagNotes.model_validate(payload)))
+
+    @rpc
+    def save_playbook(self, payload):
+        return _json(objections.save_playbook(self.uow, self.call.actor, c.SavePlaybook.model_validate(payload)))
+
+    # -- the "my team" board ------------------------------------------------------------------------------------
+    @rpc
+    def get_team_board(self, payload=None):
+        command = c.GetTeamBoard.model_validate(payload or {})
+        return board.team_board(self.uow, self.call.actor, command.manager_id)

@@ -1,0 +1,182 @@
+"""Repositories: how the use cases load and store feedback data (SQLAlchemy 2, one session per unit of work;
+`lock=True` takes the row lock a read-modify-write needs). Set-based queries for the team views and sweeps."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from chassis.access import AccessUnitOfWork
+from feedback import models as m
+
+CHUNK = 5000
+
+
+def _chunks(ids: Sequence[str]):
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+class Repository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, model, key, *, lock: bool = False):
+        stmt = select(model).where(*(col == value for col, value in zip(
+            model.__table__.primary_key.columns, key if isinstance(key, tuple) else (key,), strict=True)))
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def add(self, *rows) -> None:
+        self.session.add_all(rows)
+
+
+class CheckinRepository(Repository):
+    def existing_pairs(self, month: str) -> set[tuple[str, str]]:
+        return set(self.session.execute(select(m.Checkin.manager_id, m.Checkin.person_id)
+                                        .where(m.Checkin.month == month)).tuples())
+
+    def points(self, checkin_id: str) -> list[m.CheckinPoint]:
+        return list(self.session.scalars(select(m.CheckinPoint).where(m.CheckinPoint.checkin_id == checkin_id)
+                                         .order_by(m.CheckinPoint.id)))
+
+    def page(self, *, month=None, person_id=None, manager_id=None, state=None, after=None, limit=50):
+        stmt = select(m.Checkin)
+        for column, value in ((m.Checkin.month, month), (m.Checkin.person_id, person_id),
+                              (m.Checkin.manager_id, manager_id), (m.Checkin.state, state)):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if after is not None:
+            stmt = stmt.where(m.Checkin.id > after)
+        return list(self.session.scalars(stmt.order_by(m.Checkin.id).limit(limit)))
+
+    def newly_overdue(self, today: date) -> list[m.Checkin]:
+        return list(self.session.scalars(select(m.Checkin).where(
+            m.Checkin.state == "scheduled", m.Checkin.due_by < today, m.Checkin.overdue_flagged_on.is_(None))
+            .with_for_update()))
+
+    def due_for(self, manager_id: str, today: date) -> list[m.Checkin]:
+        """A manager's check-ins not yet held whose window has opened (due now or overdue)."""
+        return list(self.session.scalars(select(m.Checkin).where(
+            m.Checkin.manager_id == manager_id, m.Checkin.state == "scheduled", m.Checkin.due_from <= today)
+            .order_by(m.Checkin.due_by, m.Checkin.person_id)))
+
+
+class ReportRepository(Repository):
+    def find(self, person_id: str, kind: str, period: str, *, lock: bool = False) -> m.Report | None:
+        stmt = select(m.Report).where(m.Report.person_id == person_id, m.Report.kind == kind,
+                                      m.Report.period == period)
+        if lock:
+            stmt = stmt.with_for_update()
+        return self.session.scalars(stmt).first()
+
+    def for_people(self, people: Sequence[str], kind: str, periods: Sequence[str]) -> list[m.Report]:
+        out: list[m.Report] = []
+        for chunk in _chunks(list(people)):
+            out += self.session.scalars(select(m.Report).where(m.Report.kind == kind,
+                                                               m.Report.period.in_(list(periods)),
+                                                               m.Report.person_id.in_(chunk)))
+        return out
+
+    def submitted_counts(self, kind: str, periods: Sequence[str]) -> dict[str, int]:
+        """person -> reports submitted in these periods (one GROUP BY over the period index)."""
+        rows = self.session.execute(select(m.Report.person_id, func.count()).where(
+            m.Report.kind == kind, m.Report.period.in_(list(periods))).group_by(m.Report.person_id))
+        return {person: count for person, count in rows}
+
+
+class ActivityRepository(Repository):
+    def weekly_counts(self, week: str, start: datetime, end: datetime, person_id: str | None = None):
+        """person -> (visits, valid leads) for the week; person -> (opportunities created, demos) in it."""
+        stmt = select(m.Visit.person_id, m.Visit.valid, func.count()).where(m.Visit.week == week)
+        opp = select(m.Opportunity.person_id, func.count()).where(m.Opportunity.created_at >= start,
+                                                                  m.Opportunity.created_at < end)
+        demo = select(m.Opportunity.person_id, func.count()).where(m.Opportunity.demo_at >= start,
+                                                                   m.Opportunity.demo_at < end)
+        if person_id is not None:
+            stmt = stmt.where(m.Visit.person_id == person_id)
+            opp = opp.where(m.Opportunity.person_id == person_id)
+            demo = demo.where(m.Opportunity.person_id == person_id)
+        counts: dict[str, list[int]] = {}
+        for person, valid, n in self.session.execute(stmt.group_by(m.Visit.person_id, m.Visit.valid)):
+            entry = counts.setdefault(person, [0, 0, 0, 0])
+            entry[0] += n
+            if valid:
+                entry[1] += n
+        for person, n in self.session.execute(opp.group_by(m.Opportunity.person_id)):
+            counts.setdefault(person, [0, 0, 0, 0])[2] = n
+        for person, n in self.session.execute(demo.group_by(m.Opportunity.person_id)):
+            counts.setdefault(person, [0, 0, 0, 0])[3] = n
+        return counts
+
+    def last_valid(self) -> dict[str, date]:
+        rows = self.session.execute(select(m.Visit.person_id, func.max(m.Visit.visited_at))
+                                    .where(m.Visit.valid.is_(True)).group_by(m.Visit.person_id))
+        return {person: at.date() if isinstance(at, datetime) else at for person, at in rows}
+
+    def objection_tags(self, people: Sequence[str], start: datetime, end: datetime) -> list[list[str]]:
+        out: list[list[str]] = []
+        for chunk in _chunks(list(people)):
+            out += self.session.scalars(select(m.Visit.objections).where(
+                m.Visit.person_id.in_(chunk), and_(m.Visit.visited_at >= start, m.Visit.visited_at < end)))
+        return out
+
+
+class CoachingRepository(Repository):
+    def touches_by_month(self, manager_id: str, start: date, end: date) -> dict[str, int]:
+        rows = self.session.scalars(select(m.CoachingTouch.on).where(
+            m.CoachingTouch.manager_id == manager_id, m.CoachingTouch.on >= start, m.CoachingTouch.on <= end))
+        out: dict[str, int] = {}
+        for on in rows:
+            key = f"{on.year:04d}-{on.month:02d}"
+            out[key] = out.get(key, 0) + 1
+        return out
+
+    def notes_in(self, manager_id: str, weeks: Sequence[str]) -> int:
+        return self.session.scalar(select(func.count()).select_from(m.CoachingNote).where(
+            m.CoachingNote.manager_id == manager_id, m.CoachingNote.week.in_(list(weeks)))) or 0
+
+    def managers_with_touches(self, start: date, end: date) -> set[str]:
+        return set(self.session.scalars(select(m.CoachingTouch.manager_id).where(
+            m.CoachingTouch.on >= start, m.CoachingTouch.on <= end).distinct()))
+
+
+class SurveyRepository(Repository):
+    def invitation(self, survey_id: str, reviewer_id: str, *, lock: bool = False) -> m.SurveyInvitation | None:
+        return self.get(m.SurveyInvitation, (survey_id, reviewer_id), lock=lock)
+
+    def answers(self, survey_id: str) -> list[m.SurveyAnswer]:
+        return list(self.session.scalars(select(m.SurveyAnswer).where(m.SurveyAnswer.survey_id == survey_id)))
+
+    def due_to_close(self, today: date) -> list[m.Survey]:
+        return list(self.session.scalars(select(m.Survey).where(m.Survey.state == "open",
+                                                                m.Survey.closes_on < today).with_for_update()))
+
+
+class SweepRepository(Repository):
+    def claim(self, kind: str, key: str, at: datetime) -> bool:
+        """True the first time (kind, key) is claimed in this database."""
+        if self.get(m.SweepRun, (kind, key)) is not None:
+            return False
+        self.session.add(m.SweepRun(kind=kind, key=key, at=at))
+        self.session.flush()
+        return True
+
+
+class FeedbackUnitOfWork(AccessUnitOfWork):
+    """The feedback unit of work: `uow.access` (chassis.access) and the repositories."""
+
+    settings = None  # FeedbackSettings, set by the service (and by tests)
+
+    def open(self, session: Session) -> None:
+        super().open(session)
+        self.repo = Repository(session)
+        self.checkins = CheckinRepository(session)
+        self.reports = ReportRepository(session)
+        self.activity = ActivityRepository(session)
+        self.coaching = CoachingRepository(session)
+        self.surveys = SurveyRepository(session)
+        self.sweeps = SweepRepository(session)
