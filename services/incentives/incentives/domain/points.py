@@ -31,6 +31,12 @@ def is_source(account: str) -> bool:
     return account.startswith("source:")
 
 
+def has_balance(account: str) -> bool:
+    """Accounts whose balance must never go below zero (people, unit budgets); sources and sinks need no guard
+    (a sink only receives, and gives back only what it received for that redemption)."""
+    return not (account.startswith("source:") or account.startswith("sink:"))
+
+
 @dataclass(frozen=True)
 class Entry:
     account: str

@@ -1,0 +1,588 @@
+"""The incentives service's public contract: every RPC payload and result, and every event it publishes.
+
+Results that develop people, not only pay them: bonus pools and rules with process rewards, proposals through the
+approval chain by grade; the points ledger, the reward menu and redemptions; development plans (IDP) from
+finalized ratings; the 9-box talent review; rating analytics and rotation detection.
+
+Money is a decimal sent as a JSON string; points are whole numbers. Weeks are ISO weeks `YYYY-Www`, months
+`YYYY-MM`. Rules are written in the suite's formula language (the goals formula language). Lists answer
+`{"items": [...]}`. Pay and talent data are read by the person, their reporting line and HR only, never peers.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from contracts.base import Contract, Event
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Reason = Annotated[str, StringConstraints(max_length=2000)]
+Expression = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+IsoWeek = Annotated[str, StringConstraints(pattern=r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$")]
+Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+PeriodKey = Annotated[str, StringConstraints(pattern=r"^\d{4}-(W(0[1-9]|[1-4]\d|5[0-3])|0[1-9]|1[0-2])$")]
+Money = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2, description="a non-negative amount, "
+                                                                                      "2 decimals")]
+Multiplier = Annotated[Decimal, Field(ge=0, le=10, decimal_places=4)]
+PointsAmount = Annotated[int, Field(ge=1, le=10_000_000)]
+Grade = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{0,4}\d{1,3}$")]
+RatingLabel = Literal["S", "A", "B", "C", "D"]
+Level = Literal["low", "medium", "high"]
+
+ProposalStatus = Literal["pending", "approved", "sent_back", "superseded", "unroutable"]
+RedemptionStatus = Literal["requested", "approved", "fulfilled", "declined", "cancelled"]
+RuleReward = Literal["cash", "points"]
+RulePeriod = Literal["week", "month"]
+
+
+class Items(Contract):
+    items: list[Any]
+
+
+# -- bonus pools and rules -------------------------------------------------------------------------------------
+
+class SavePool(Contract):
+    """A budget pool for one org unit (and everyone below it) and one review cycle."""
+
+    code: Code
+    name: Title
+    org_unit_id: Id
+    review_cycle_id: Id = Field(description="the feedback review cycle whose ratings this pool pays")
+    starts_on: date = Field(description="the period whose process rewards join the proposals")
+    ends_on: date
+    budget: Money
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
+    multipliers: dict[RatingLabel, Multiplier] = Field(min_length=1, description="rating label -> multiplier")
+    base_amounts: dict[Grade, Money] = Field(default_factory=dict, description="grade -> target bonus")
+    default_base: Money | None = Field(default=None, description="target bonus of a grade not in base_amounts")
+    formula: Expression = Field(default="base * multiplier", description=(
+        "the rated bonus in the formula language, over base, multiplier and score"))
+
+
+class PoolRef(Contract):
+    code: Code
+
+
+class PoolView(Contract):
+    code: str
+    name: str
+    org_unit_id: str
+    review_cycle_id: str
+    starts_on: date
+    ends_on: date
+    budget: Decimal
+    currency: str
+    multipliers: dict[str, Decimal]
+    base_amounts: dict[str, Decimal]
+    default_base: Decimal | None
+    formula: str
+    approved: Decimal = Field(description="total of the approved current proposals")
+    pending: Decimal = Field(description="total of the current proposals waiting for approval")
+    version: int
+
+
+class SaveProcessRule(Contract):
+    """A process reward (过程奖励): `condition` over a person's indicator values for one week or month, and the
+    `amount` paid when it holds. The case: condition `valid_leads >= 5 and demo_conversion >= 0.3`, amount 200."""
+
+    code: Code
+    name: Title
+    period: RulePeriod = "week"
+    condition: Expression
+    amount: Expression
+    reward: RuleReward = "cash"
+    active: bool = True
+
+
+class ProcessRuleView(Contract):
+    code: str
+    name: str
+    period: RulePeriod
+    condition: str
+    amount: str
+    reward: RuleReward
+    inputs: list[str]
+    active: bool
+
+
+class SettleProcessRewards(Contract):
+    period: PeriodKey = Field(description="an ISO week (2026-W48) or a month (2026-11)")
+
+
+class SettlementResult(Contract):
+    period: str
+    evaluated: int = Field(description="person x rule pairs evaluated")
+    earned: int = Field(description="rewards earned by this settlement (none twice)")
+    already_settled: int
+    points_posted: int
+
+
+class ListProcessRewards(Contract):
+    person_id: Id
+    period: PeriodKey | None = None
+
+
+class ProcessRewardView(Contract):
+    rule_code: str
+    person_id: str
+    period: str
+    reward: RuleReward
+    amount: Decimal
+    inputs: dict[str, str]
+    settled_at: datetime
+
+
+# -- proposals ---------------------------------------------------------------------------------------------------
+
+class ProposeBonus(Contract):
+    pool_code: Code
+    person_id: Id
+
+
+class ProposalRef(Contract):
+    proposal_id: Id
+
+
+class ListBonusProposals(Contract):
+    pool_code: Code | None = None
+    person_id: Id | None = None
+    status: ProposalStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+class DecideProposal(Contract):
+    proposal_id: Id
+    reason: Reason = ""
+
+
+class LineView(Contract):
+    kind: Literal["rated_bonus", "process_reward"]
+    rule: str
+    description: str
+    inputs: dict[str, str]
+    result: Decimal
+
+
+class ApproverView(Contract):
+    step: str
+    person_id: str
+
+
+class ApprovalDecisionView(Contract):
+    step: str
+    person_id: str
+    outcome: str
+    reason: str
+
+
+class ProposalView(Contract):
+    id: str
+    pool_code: str
+    person_id: str
+    version: int
+    rating_id: str
+    rating_version: int
+    rating_label: str
+    lines: list[LineView]
+    total: Decimal
+    status: ProposalStatus
+    budget_warning: str | None
+    approvers: list[ApproverView]
+    waiting_for: ApproverView | None
+    decisions: list[ApprovalDecisionView]
+    created_at: datetime
+
+
+# -- points, the menu and redemptions ----------------------------------------------------------------------------
+
+class FundPointsBudget(Contract):
+    org_unit_id: Id
+    points: PointsAmount
+    reason: Reason = ""
+
+
+class GrantPoints(Contract):
+    person_id: Id
+    points: PointsAmount
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class PointsQuery(Contract):
+    person_id: Id
+
+
+class BudgetQuery(Contract):
+    org_unit_id: Id
+
+
+class LedgerEntryView(Contract):
+    transaction_id: str
+    kind: str
+    delta: int
+    reason: str
+    ref: str | None
+    at: datetime
+
+
+class PointsView(Contract):
+    account: str
+    balance: int
+    entries: list[LedgerEntryView]
+
+
+class PointsMoved(Contract):
+    transaction_id: str
+    account: str
+    balance: int
+
+
+class EligibilityInput(Contract):
+    min_grade: Grade | None = None
+    ratings: list[RatingLabel] = Field(default_factory=list, description="the last rating must be one of these")
+    min_tenure_months: Annotated[int, Field(ge=0, le=600)] = 0
+
+
+class SaveReward(Contract):
+    """A non-monetary reward on the menu (弹性休假, 核心项目参与权, 内部讲师资格 ...)."""
+
+    code: Code
+    name: Title
+    description: Reason = ""
+    cost: PointsAmount
+    stock: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(default=None, description="null: unlimited")
+    eligibility: EligibilityInput = Field(default_factory=EligibilityInput)
+    requires_approval: bool = True
+    active: bool = True
+
+
+class RewardView(Contract):
+    code: str
+    name: str
+    description: str
+    cost: int
+    stock: int | None
+    eligibility: EligibilityInput
+    requires_approval: bool
+    active: bool
+    eligible: bool | None = Field(default=None, description="for the caller, when listing the menu")
+    why_not: str | None = None
+
+
+class ListRewards(Contract):
+    for_person: Id | None = Field(default=None, description="show eligibility for this person (default: caller)")
+
+
+class Redeem(Contract):
+    reward_code: Code
+    quantity: Annotated[int, Field(ge=1, le=100)] = 1
+    note: Reason = ""
+
+
+class RedemptionRef(Contract):
+    redemption_id: Id
+    reason: Reason = ""
+
+
+class ListRedemptions(Contract):
+    person_id: Id | None = None
+    status: RedemptionStatus | None = None
+
+
+class RedemptionView(Contract):
+    id: str
+    person_id: str
+    reward_code: str
+    quantity: int
+    points: int
+    status: RedemptionStatus
+    approvers: list[ApproverView]
+    waiting_for: ApproverView | None
+    decisions: list[ApprovalDecisionView]
+    refunded: bool
+    created_at: datetime
+
+
+# -- development plans --------------------------------------------------------------------------------------------
+
+class IdpQuery(Contract):
+    person_id: Id
+
+
+class CompleteIdpAction(Contract):
+    plan_id: Id
+    action_code: Code
+    note: Reason = ""
+
+
+class IdpActionView(Contract):
+    code: str
+    title: str
+    owner_id: str
+    due_on: date
+    priority: int
+    done_on: date | None
+    note: str
+
+
+class IdpView(Contract):
+    id: str
+    person_id: str
+    review_cycle_id: str
+    track: Literal["growth", "improvement"]
+    rating_label: str
+    version: int
+    actions: list[IdpActionView]
+    progress: int = Field(description="percent of actions completed")
+    checkin_every_days: int | None
+
+
+# -- 9-box ---------------------------------------------------------------------------------------------------------
+
+class AssessPotential(Contract):
+    """The manager's assessment against the rubric (each item 1..5)."""
+
+    person_id: Id
+    review_cycle_id: Id
+    rubric: dict[Literal["learning_agility", "drive", "leadership", "scope"], Annotated[int, Field(ge=1, le=5)]]
+    comment: Reason = ""
+
+
+class CalibratePotential(Contract):
+    person_id: Id
+    review_cycle_id: Id
+    potential: Level
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class PotentialView(Contract):
+    person_id: str
+    review_cycle_id: str
+    assessed: Level | None
+    calibrated: Level | None
+    potential: Level
+    box: str | None = Field(description="the 9-box category once the person has a finalized rating")
+
+
+class NineBoxQuery(Contract):
+    review_cycle_id: Id
+    org_unit_id: Id
+    previous_cycle_id: Id | None = Field(default=None, description="to show movement across cycles")
+
+
+class NineBoxPerson(Contract):
+    person_id: str
+    rating_label: str
+    potential: Level
+    movement: Literal["up", "down", "same", "new"]
+    decisions: list[str]
+
+
+class NineBoxCell(Contract):
+    code: str
+    name: str
+    zh: str
+    performance: Level
+    potential: Level
+    people: list[NineBoxPerson]
+
+
+class NineBoxView(Contract):
+    review_cycle_id: str
+    org_unit_id: str
+    cells: list[NineBoxCell]
+    unplaced: int = Field(description="people with a rating but no potential assessment yet")
+
+
+# -- analytics ---------------------------------------------------------------------------------------------------
+
+class DistributionQuery(Contract):
+    review_cycle_id: Id
+    org_unit_id: Id
+    by: Literal["unit", "manager"] = "manager"
+
+
+class DistributionRow(Contract):
+    label: str
+    count: int
+    share: Decimal
+    target: Decimal
+
+
+class DistributionGroup(Contract):
+    group: str
+    people: int
+    rows: list[DistributionRow]
+    mean_score: Decimal
+    manager_score: Decimal | None = Field(description="mean of the manager's own scores (before calibration)")
+    attainment: Decimal | None = Field(description="mean goal attainment (the rating's goals component)")
+    bias: Decimal | None = Field(description="manager's score - final score: > 0 lenient, < 0 severe")
+
+
+class DistributionView(Contract):
+    review_cycle_id: str
+    org_unit_id: str
+    overall: list[DistributionRow]
+    groups: list[DistributionGroup]
+
+
+class RotationQuery(Contract):
+    org_unit_id: Id
+    review_cycle_ids: list[Id] = Field(min_length=2, max_length=20, description="chronological order")
+    threshold: Annotated[Decimal, Field(gt=0, le=1)] | None = None
+
+
+class RotationAward(Contract):
+    cycle: str
+    person_id: str
+    label: str
+    attainment: Decimal | None
+    percentile: Decimal | None
+    explained: bool
+
+
+class RotationGroup(Contract):
+    manager_id: str
+    score: Decimal
+    shortfall: Decimal
+    unexplained_share: Decimal
+    turn_rate: Decimal
+    flagged: bool
+    awards: list[RotationAward]
+
+
+class RotationReport(Contract):
+    statistic: str
+    threshold: Decimal
+    groups: list[RotationGroup]
+
+
+# -- events ----------------------------------------------------------------------------------------------------------
+
+class BonusProposed(Event):
+    type = "jixiao.incentives.bonus.proposed.v1"
+    subject_field = "person_id"
+
+    proposal_id: str
+    pool_code: str
+    person_id: str
+    version: int
+    supersedes: str | None
+    rating_id: str
+    rating_version: int
+    total: Decimal
+    budget_warning: str | None
+    waiting_for: str | None = Field(description="the first approver")
+
+
+class BonusApproved(Event):
+    type = "jixiao.incentives.bonus.approved.v1"
+    subject_field = "person_id"
+
+    proposal_id: str
+    pool_code: str
+    person_id: str
+    version: int
+    total: Decimal
+    budget_warning: str | None
+    approved_by: list[str]
+
+
+class PointsEarned(Event):
+    type = "jixiao.incentives.points.earned.v1"
+    subject_field = "person_id"
+
+    transaction_id: str
+    person_id: str
+    points: int
+    source: Literal["rule", "grant"]
+    ref: str = Field(description="the rule and period, or the granting manager")
+    reason: str
+
+
+class PointsRedeemed(Event):
+    type = "jixiao.incentives.points.redeemed.v1"
+    subject_field = "person_id"
+
+    redemption_id: str
+    person_id: str
+    reward_code: str
+    quantity: int
+    points: int
+
+
+class PointsRefunded(Event):
+    type = "jixiao.incentives.points.refunded.v1"
+    subject_field = "person_id"
+
+    redemption_id: str
+    person_id: str
+    reward_code: str
+    points: int
+    reason: str
+
+
+class IdpCreated(Event):
+    type = "jixiao.incentives.idp.created.v1"
+    subject_field = "person_id"
+
+    plan_id: str
+    person_id: str
+    review_cycle_id: str
+    track: Literal["growth", "improvement"]
+    rating_label: str
+    actions: list[str]
+
+
+class IdpUpdated(Event):
+    type = "jixiao.incentives.idp.updated.v1"
+    subject_field = "person_id"
+
+    plan_id: str
+    person_id: str
+    review_cycle_id: str
+    track: Literal["growth", "improvement"]
+    rating_label: str
+    version: int
+    reason: str
+
+
+class NineBoxPlaced(Event):
+    type = "jixiao.incentives.ninebox.placed.v1"
+    subject_field = "person_id"
+
+    person_id: str
+    review_cycle_id: str
+    box: str
+    performance: Level
+    potential: Level
+    movement: Literal["up", "down", "same", "new"]
+
+
+class RotationSuspected(Event):
+    """A manager's top ratings look taken in turns, unexplained by goal attainment: flagged to HR."""
+
+    type = "jixiao.incentives.rotation.suspected.v1"
+    subject_field = "manager_id"
+
+    manager_id: str
+    org_unit_id: str
+    review_cycle_ids: list[str]
+    score: Decimal
+    threshold: Decimal
+    people: list[str]
+
+
+class RecordsPurged(Event):
+    """Retention (compliance's daily sweep): incentives purged these records (compliance audits the event)."""
+
+    type = "jixiao.incentives.records.purged.v1"
+    subject_field = "record_type"
+
+    record_type: str
+    record_ids: list[str]
+    reason: str

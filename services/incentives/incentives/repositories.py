@@ -1,0 +1,323 @@
+"""Repositories: how the use cases load and store incentives data. SQLAlchemy 2 style, one session per unit of
+work; `lock=True` takes the row locks (SELECT ... FOR UPDATE) a read-modify-write needs."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from chassis.access import AccessUnitOfWork
+from chassis.access.readmodel import people_table
+from incentives import models as m
+
+CHUNK = 2000
+
+
+def upsert(session: Session, table, rows: Sequence[dict], keys: Sequence[str], update_columns: Sequence[str] = (),
+           returning: Sequence[str] = ()) -> list[Any]:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE/NOTHING in chunks, on PostgreSQL or SQLite; the RETURNING rows."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    out: list[Any] = []
+    for start in range(0, len(rows), CHUNK):
+        stmt = make(table).values(list(rows[start:start + CHUNK]))
+        if update_columns:
+            stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                              set_={c: stmt.excluded[c] for c in update_columns})
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        if returning:
+            stmt = stmt.returning(*(table.c[c] for c in returning))
+            out.extend(session.execute(stmt).all())
+        else:
+            session.execute(stmt)
+    return out
+
+
+class PeopleRepository:
+    """What incentives reads of the org read model beyond the access index: grade and hire date."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def card(self, person_id: str) -> Any:
+        p = people_table
+        return self.session.execute(select(p.c.person_id, p.c.org_unit_id, p.c.manager_id, p.c.grade, p.c.hired_on)
+                                    .where(p.c.person_id == person_id, p.c.erased.is_(False))).first()
+
+
+class InputsRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def observe(self, rows: Sequence[dict]) -> None:
+        upsert(self.session, m.Observation.__table__, rows, ("person_id", "period", "name"),
+               ("value", "source", "updated_at"))
+
+    def observations(self, period: str) -> dict[str, dict[str, Decimal]]:
+        o = m.Observation.__table__
+        found: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        for person, name, value in self.session.execute(select(o.c.person_id, o.c.name, o.c.value)
+                                                        .where(o.c.period == period)):
+            found[person][name] = value
+        return found
+
+    def track_goals(self, rows: Sequence[dict]) -> None:
+        upsert(self.session, m.TrackedGoal.__table__, rows, ("goal_id",), ("person_id", "indicator_code"))
+
+    def tracked_goal(self, goal_id: str) -> m.TrackedGoal | None:
+        return self.session.get(m.TrackedGoal, goal_id)
+
+    def add_rating(self, row: dict) -> bool:
+        """False when this version of the rating is already known (a redelivery)."""
+        return bool(upsert(self.session, m.Rating.__table__, [row], ("rating_id", "version"),
+                           returning=("rating_id",)))
+
+    def latest_rating(self, person_id: str, review_cycle_id: str) -> m.Rating | None:
+        return self.session.scalars(select(m.Rating).where(m.Rating.person_id == person_id,
+                                                           m.Rating.review_cycle_id == review_cycle_id)
+                                    .order_by(m.Rating.version.desc(), m.Rating.at.desc()).limit(1)).first()
+
+    def last_label(self, person_id: str) -> str | None:
+        """The label of the person's newest finalized rating (any cycle)."""
+        return self.session.scalars(select(m.Rating.label).where(m.Rating.person_id == person_id)
+                                    .order_by(m.Rating.at.desc(), m.Rating.version.desc()).limit(1)).first()
+
+    def latest_ratings(self, review_cycle_ids: Iterable[str], people: Iterable[str] | None = None) -> list[m.Rating]:
+        """The newest version of each rating in the cycles (of `people` when given)."""
+        r = m.Rating
+        newest = (select(r.rating_id, func.max(r.version).label("version"))
+                  .where(r.review_cycle_id.in_(list(review_cycle_ids))).group_by(r.rating_id).subquery())
+        stmt = select(r).join(newest, and_(r.rating_id == newest.c.rating_id, r.version == newest.c.version))
+        if people is not None:
+            stmt = stmt.where(r.person_id.in_(list(people)))
+        return list(self.session.scalars(stmt))
+
+
+class BonusRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def pool(self, code: str, *, lock: bool = False) -> m.Pool | None:
+        stmt = select(m.Pool).where(m.Pool.code == code)
+        return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+    def pools_for_cycle(self, review_cycle_id: str) -> list[m.Pool]:
+        return list(self.session.scalars(select(m.Pool).where(m.Pool.review_cycle_id == review_cycle_id)
+                                         .order_by(m.Pool.code)))
+
+    def pools(self) -> list[m.Pool]:
+        return list(self.session.scalars(select(m.Pool).order_by(m.Pool.code)))
+
+    def rule(self, code: str) -> m.ProcessRule | None:
+        return self.session.get(m.ProcessRule, code)
+
+    def rules(self, period: str | None = None, active_only: bool = False) -> list[m.ProcessRule]:
+        stmt = select(m.ProcessRule)
+        if period is not None:
+            stmt = stmt.where(m.ProcessRule.period == period)
+        if active_only:
+            stmt = stmt.where(m.ProcessRule.active.is_(True))
+        return list(self.session.scalars(stmt.order_by(m.ProcessRule.code)))
+
+    def add_rewards(self, rows: Sequence[dict]) -> list[Any]:
+        """Insert earned rewards; the ones already there (same rule, person, period) are skipped: the rows
+        returned are the new ones only."""
+        return upsert(self.session, m.ProcessReward.__table__, rows, ("rule_code", "person_id", "period"),
+                      returning=("id", "rule_code", "person_id", "period", "reward", "amount"))
+
+    def rewards(self, person_id: str, *, period: str | None = None, reward: str | None = None,
+                between: tuple[date, date] | None = None) -> list[m.ProcessReward]:
+        r = m.ProcessReward
+        stmt = select(r).where(r.person_id == person_id)
+        if period is not None:
+            stmt = stmt.where(r.period == period)
+        if reward is not None:
+            stmt = stmt.where(r.reward == reward)
+        if between is not None:
+            stmt = stmt.where(r.period_start >= between[0], r.period_start <= between[1])
+        return list(self.session.scalars(stmt.order_by(r.period, r.rule_code)))
+
+    def proposal(self, proposal_id: str, *, lock: bool = False) -> m.Proposal | None:
+        stmt = select(m.Proposal).where(m.Proposal.id == proposal_id)
+        return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+    def proposal_for_rating(self, pool_code: str, person_id: str, rating_id: str, version: int) -> m.Proposal | None:
+        p = m.Proposal
+        return self.session.scalars(select(p).where(p.pool_code == pool_code, p.person_id == person_id,
+                                                    p.rating_id == rating_id, p.rating_version == version)).first()
+
+    def current_proposal(self, pool_code: str, person_id: str, *, lock: bool = False) -> m.Proposal | None:
+        p = m.Proposal
+        stmt = (select(p).where(p.pool_code == pool_code, p.person_id == person_id)
+                .order_by(p.version.desc()).limit(1))
+        return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+    def committed(self, pool_code: str, statuses: Sequence[str], *, except_person: str | None = None) -> Decimal:
+        p = m.Proposal
+        stmt = select(func.coalesce(func.sum(p.total), 0)).where(p.pool_code == pool_code, p.status.in_(statuses))
+        if except_person is not None:
+            stmt = stmt.where(p.person_id != except_person)
+        return Decimal(self.session.execute(stmt).scalar_one())
+
+    def proposals(self, *, pool_code: str | None, person_id: str | None, status: str | None,
+                  limit: int) -> list[m.Proposal]:
+        p = m.Proposal
+        stmt = select(p)
+        if pool_code is not None:
+            stmt = stmt.where(p.pool_code == pool_code)
+        if person_id is not None:
+            stmt = stmt.where(p.person_id == person_id)
+        if status is not None:
+            stmt = stmt.where(p.status == status)
+        return list(self.session.scalars(stmt.order_by(p.created_at.desc(), p.id).limit(limit)))
+
+
+class PointsRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def ensure_accounts(self, accounts: Iterable[str]) -> None:
+        upsert(self.session, m.Balance.__table__, [{"account": a, "balance": 0} for a in sorted(set(accounts))],
+               ("account",))
+
+    def move(self, account: str, delta: int, may_go_negative: bool) -> int | None:
+        """Add `delta` to the balance in one statement (the row lock serializes concurrent spends); None when it
+        would go below zero."""
+        b = m.Balance.__table__
+        stmt = update(b).where(b.c.account == account).values(balance=b.c.balance + delta)
+        if not may_go_negative:
+            stmt = stmt.where(b.c.balance + delta >= 0)
+        row = self.session.execute(stmt.returning(b.c.balance)).first()
+        return None if row is None else int(row[0])
+
+    def append(self, rows: Sequence[dict]) -> None:
+        self.session.execute(insert(m.LedgerEntry.__table__), list(rows))
+
+    def balance(self, account: str) -> int:
+        if account.startswith(("source:", "sink:")):  # no balance row: the ledger's sum
+            e = m.LedgerEntry
+            return int(self.session.execute(select(func.coalesce(func.sum(e.delta), 0))
+                                            .where(e.account == account)).scalar_one())
+        row = self.session.get(m.Balance, account)
+        return 0 if row is None else row.balance
+
+    def entries(self, account: str, limit: int = 200) -> list[m.LedgerEntry]:
+        e = m.LedgerEntry
+        return list(self.session.scalars(select(e).where(e.account == account).order_by(e.id.desc()).limit(limit)))
+
+    def reward(self, code: str, *, lock: bool = False) -> m.Reward | None:
+        stmt = select(m.Reward).where(m.Reward.code == code)
+        return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+    def rewards(self) -> list[m.Reward]:
+        return list(self.session.scalars(select(m.Reward).order_by(m.Reward.code)))
+
+    def take_stock(self, code: str, quantity: int) -> bool:
+        r = m.Reward.__table__
+        stmt = (update(r).where(r.c.code == code, r.c.active.is_(True),
+                                (r.c.stock.is_(None)) | (r.c.stock >= quantity))
+                .values(stock=r.c.stock - quantity).returning(r.c.code))
+        return self.session.execute(stmt).first() is not None
+
+    def return_stock(self, code: str, quantity: int) -> None:
+        r = m.Reward.__table__
+        self.session.execute(update(r).where(r.c.code == code, r.c.stock.is_not(None))
+                             .values(stock=r.c.stock + quantity))
+
+    def redemption(self, redemption_id: str, *, lock: bool = False) -> m.Redemption | None:
+        stmt = select(m.Redemption).where(m.Redemption.id == redemption_id)
+        return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+    def leave_state(self, redemption_id: str, from_states: Sequence[str], to: str, refunded: bool, at) -> bool:
+        """Move a redemption out of one of `from_states` in one conditional statement: True for the one caller
+        that moved it (so a refund happens exactly once)."""
+        r = m.Redemption.__table__
+        values: dict[str, Any] = {"status": to, "updated_at": at}
+        if refunded:
+            values["refunded"] = True
+        stmt = (update(r).where(r.c.id == redemption_id, r.c.status.in_(list(from_states)))
+                .values(**values).returning(r.c.id))
+        return self.session.execute(stmt).first() is not None
+
+    def redemptions(self, person_id: str | None, status: str | None, limit: int = 200) -> list[m.Redemption]:
+        r = m.Redemption
+        stmt = select(r)
+        if person_id is not None:
+            stmt = stmt.where(r.person_id == person_id)
+        if status is not None:
+            stmt = stmt.where(r.status == status)
+        return list(self.session.scalars(stmt.order_by(r.created_at.desc(), r.id).limit(limit)))
+
+
+class TalentRepository:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def idp(self, person_id: str, review_cycle_id: str | None = None, *, lock: bool = False) -> m.Idp | None:
+        stmt = select(m.Idp).where(m.Idp.person_id == person_id)
+        if review_cycle_id is not None:
+            stmt = stmt.where(m.Idp.review_cycle_id == review_cycle_id)
+        stmt = stmt.order_by(m.Idp.created_at.desc()).limit(1)
+        return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+    def idp_by_id(self, plan_id: str, *, lock: bool = False) -> m.Idp | None:
+        stmt = select(m.Idp).where(m.Idp.id == plan_id)
+        return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+    def actions(self, plan_id: str) -> list[m.IdpAction]:
+        return list(self.session.scalars(select(m.IdpAction).where(m.IdpAction.plan_id == plan_id)
+                                         .order_by(m.IdpAction.priority, m.IdpAction.code)))
+
+    def potential(self, person_id: str, review_cycle_id: str, *, lock: bool = False) -> m.Potential | None:
+        stmt = select(m.Potential).where(m.Potential.person_id == person_id,
+                                         m.Potential.review_cycle_id == review_cycle_id)
+        return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+    def potentials(self, review_cycle_id: str, people: Sequence[str]) -> dict[str, m.Potential]:
+        out = {}
+        for start in range(0, len(people), CHUNK):
+            for row in self.session.scalars(select(m.Potential).where(
+                    m.Potential.review_cycle_id == review_cycle_id,
+                    m.Potential.person_id.in_(people[start:start + CHUNK]))):
+                out[row.person_id] = row
+        return out
+
+    def placements(self, review_cycle_id: str, people: Sequence[str]) -> dict[str, m.Placement]:
+        out = {}
+        for start in range(0, len(people), CHUNK):
+            for row in self.session.scalars(select(m.Placement).where(
+                    m.Placement.review_cycle_id == review_cycle_id,
+                    m.Placement.person_id.in_(people[start:start + CHUNK]))):
+                out[row.person_id] = row
+        return out
+
+    def place(self, row: dict) -> None:
+        upsert(self.session, m.Placement.__table__, [row], ("person_id", "review_cycle_id"),
+               ("box", "performance", "potential", "placed_at"))
+
+    def flag_rotation(self, manager_id: str, cycles: str, score: Decimal, at) -> bool:
+        return bool(upsert(self.session, m.RotationFlag.__table__,
+                           [{"manager_id": manager_id, "cycles": cycles, "score": score, "flagged_at": at}],
+                           ("manager_id", "cycles"), returning=("manager_id",)))
+
+
+class IncentivesUnitOfWork(AccessUnitOfWork):
+    """The incentives unit of work: `uow.access` (chassis.access) and the repositories."""
+
+    def open(self, session: Session) -> None:
+        super().open(session)
+        self.people = PeopleRepository(session)
+        self.inputs = InputsRepository(session)
+        self.bonus = BonusRepository(session)
+        self.points = PointsRepository(session)
+        self.talent = TalentRepository(session)

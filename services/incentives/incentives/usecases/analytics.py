@@ -1,0 +1,96 @@
+"""Rating analytics for HR: the distribution per unit or manager against the target with leniency/severity, and
+rotation detection (the statistic is in domain/analytics.py)."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from contracts import incentives as c
+from incentives import access
+from incentives.domain import analytics
+from incentives.domain.errors import NotFound
+
+FOUR = Decimal("0.0001")
+
+
+def _component(components: list[dict], name: str) -> float | None:
+    for comp in components or ():
+        if comp.get("name") == name and comp.get("score") is not None:
+            return float(comp["score"])
+    return None
+
+
+def _people_in(uow, org_unit_id: str) -> list[str]:
+    index = uow.access.index
+    if index.unit(org_unit_id) is None:
+        raise NotFound(f"org unit {org_unit_id} is not in the directory", field="org_unit_id")
+    units = set(index.units_within(org_unit_id))
+    return sorted(pid for pid, p in index.people.items() if p.org_unit_id in units)
+
+
+def _dec(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(FOUR)
+
+
+def distribution(uow, actor, command: c.DistributionQuery, settings) -> c.DistributionView:
+    with uow:
+        uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
+        ratings = uow.inputs.latest_ratings([command.review_cycle_id], _people_in(uow, command.org_unit_id))
+        index = uow.access.index
+        groups: dict[str, list] = {}
+        for r in ratings:
+            person = index.person(r.person_id)
+            key = (r.manager_id or "(none)") if command.by == "manager" else (
+                person.org_unit_id if person is not None and person.org_unit_id else "(none)")
+            groups.setdefault(key, []).append(r)
+        lenient = {x.manager: x for x in analytics.leniency(
+            (r.manager_id or "(none)", _component(r.components, "manager"), float(r.score),
+             _component(r.components, "goals")) for r in ratings)}
+        out = []
+        for key, members in sorted(groups.items()):
+            stats = lenient.get(key) if command.by == "manager" else None
+            out.append(c.DistributionGroup(
+                group=key, people=len(members),
+                rows=[c.DistributionRow(**row) for row in analytics.distribution(
+                    (r.label for r in members), settings.target_distribution)],
+                mean_score=(sum((r.score for r in members), Decimal(0)) / len(members)).quantize(FOUR),
+                manager_score=None if stats is None else _dec(stats.given),
+                attainment=None if stats is None else _dec(stats.attainment),
+                bias=None if stats is None else _dec(stats.bias)))
+        return c.DistributionView(review_cycle_id=command.review_cycle_id, org_unit_id=command.org_unit_id,
+                                  overall=[c.DistributionRow(**row) for row in analytics.distribution(
+                                      (r.label for r in ratings), settings.target_distribution)],
+                                  groups=out)
+
+
+STATISTIC = ("score = shortfall x turn_rate per manager over the cycles; shortfall = mean over top ratings of "
+             "(1 - the person's goal-attainment percentile in the team that cycle); turn_rate = share of consecutive "
+             "cycles whose top-rated people are disjoint; flagged at score >= threshold with >= 3 top ratings over "
+             ">= 3 cycles")
+
+
+def detect_rotation(uow, actor, command: c.RotationQuery, settings) -> c.RotationReport:
+    """Scores every manager's team over the cycles; a flagged team is published once (RotationSuspected) for HR."""
+    threshold = float(command.threshold if command.threshold is not None else settings.rotation_threshold)
+    order = {cycle: f"{i:03d}" for i, cycle in enumerate(command.review_cycle_ids)}
+    with uow:
+        uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
+        ratings = uow.inputs.latest_ratings(command.review_cycle_ids, _people_in(uow, command.org_unit_id))
+        rows = [analytics.Rated(r.manager_id or "(none)", order[r.review_cycle_id], r.person_id, r.label,
+                                _component(r.components, "goals")) for r in ratings]
+        scored = analytics.detect_rotation(rows, top=tuple(settings.rotation_top_labels), threshold=threshold)
+        cycles_of = {v: k for k, v in order.items()}
+        key = ",".join(command.review_cycle_ids)[:600]
+        for group in scored:
+            if group.flagged and uow.talent.flag_rotation(group.group, key, Decimal(str(group.score)), uow.now()):
+                uow.publish(c.RotationSuspected(
+                    manager_id=group.group, org_unit_id=command.org_unit_id,
+                    review_cycle_ids=list(command.review_cycle_ids), score=Decimal(str(group.score)),
+                    threshold=Decimal(str(threshold)), people=sorted({a.person for a in group.awards})))
+        return c.RotationReport(statistic=STATISTIC, threshold=Decimal(str(threshold)), groups=[
+            c.RotationGroup(manager_id=g.group, score=_dec(g.score), shortfall=_dec(g.shortfall),
+                            unexplained_share=_dec(g.unexplained_share), turn_rate=_dec(g.turn_rate),
+                            flagged=g.flagged,
+                            awards=[c.RotationAward(cycle=cycles_of[a.cycle], person_id=a.person, label=a.label,
+                                                    attainment=_dec(a.attainment), percentile=_dec(a.percentile),
+                                                    explained=a.explained) for a in g.awards])
+            for g in scored])

@@ -1,0 +1,77 @@
+"""What several use cases share: ids, periods, people's cards, approval-chain plumbing."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from chassis.access.approvals import Approval, ApprovalTable, approval_chain
+from contracts import incentives as c
+from incentives.domain.errors import InvalidInput, NotFound
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def today(uow) -> date:
+    return uow.now().date()
+
+
+def subject(actor) -> str | None:
+    return None if actor is None else actor.subject
+
+
+def week_key(on: date) -> str:
+    year, week, _ = on.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_key(on: date) -> str:
+    return f"{on.year}-{on.month:02d}"
+
+
+def period_start(key: str) -> date:
+    """The first day of an ISO week (2026-W48) or a month (2026-11)."""
+    year, rest = key.split("-", 1)
+    if rest.startswith("W"):
+        try:
+            return date.fromisocalendar(int(year), int(rest[1:]), 1)
+        except ValueError:
+            raise InvalidInput("period", f"{key} is not a week of {year}") from None
+    return date(int(year), int(rest), 1)
+
+
+def period_kind(key: str) -> str:
+    return "week" if "-W" in key else "month"
+
+
+def last_complete_periods(on: date) -> list[str]:
+    """The week and the month that ended before `on`."""
+    last_week = on - timedelta(days=on.isoweekday())
+    last_month = on.replace(day=1) - timedelta(days=1)
+    return [week_key(last_week), month_key(last_month)]
+
+
+def card(uow, person_id: str, field: str = "person_id") -> Any:
+    found = uow.people.card(person_id)
+    if found is None:
+        raise NotFound(f"person {person_id} is not in the directory", field=field, ids=[person_id])
+    return found
+
+
+def chain(uow, person_id: str, grade: str | None, table: dict, requested_by: str | None):
+    return approval_chain(uow.access.index, person_id, grade, ApprovalTable.parse(table), requested_by=requested_by)
+
+
+def approval_views(approval: Approval | None) -> dict:
+    if approval is None:
+        return {"approvers": [], "waiting_for": None, "decisions": []}
+    current = approval.current
+    return {
+        "approvers": [c.ApproverView(step=a.step.value, person_id=a.person_id) for a in approval.approvers],
+        "waiting_for": None if current is None else c.ApproverView(step=current.step.value,
+                                                                   person_id=current.person_id),
+        "decisions": [c.ApprovalDecisionView(step=d.step.value, person_id=d.person_id, outcome=d.outcome,
+                                             reason=d.reason) for d in approval.decisions],
+    }

@@ -1,0 +1,240 @@
+"""The points ledger (earned by rules, granted by managers within their unit's budget, funded by HR), the reward
+menu, and redemptions with approval, decline, cancellation (each refunding exactly once) and fulfilment."""
+from __future__ import annotations
+
+from chassis.access.approvals import Approval, Status, approve, start
+from contracts import incentives as c
+from incentives import access, views
+from incentives import models as m
+from incentives.domain import points as ledger
+from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
+from incentives.domain.menu import Eligibility, RedemptionState, may_move, why_not_eligible
+from incentives.usecases.common import card, chain, new_id, subject, today
+
+
+def post(uow, transaction: ledger.Transaction, *, reason: str, ref: str | None, person_id: str | None = None,
+         source: str | None = None) -> str:
+    """Append a balanced transaction and move the balances, in the caller's unit of work. An account that would
+    be overdrawn refuses the whole transaction (NotAllowed naming `points`; the unit of work rolls back)."""
+    if not transaction.balanced:
+        raise InvalidInput("points", "a transaction's entries must sum to zero")
+    # Balance rows are kept for the accounts that must never be overdrawn (people, unit budgets); sources and the
+    # redeemed sink are only summed from the ledger, so no hot row serializes every redemption in the company.
+    guarded = sorted((e for e in transaction.entries if ledger.has_balance(e.account)), key=lambda e: e.account)
+    uow.points.ensure_accounts(entry.account for entry in guarded)
+    # accounts in a fixed order, so that two transfers between the same accounts never deadlock
+    for entry in guarded:
+        if uow.points.move(entry.account, entry.delta, False) is None:
+            have = uow.points.balance(entry.account)
+            raise NotAllowed(f"{entry.account} has {have} points, {-entry.delta} needed", field="points")
+    txn_id, now = new_id(), uow.now()
+    uow.points.append([{"transaction_id": txn_id, "account": e.account, "delta": e.delta, "kind": transaction.kind,
+                        "reason": reason, "ref": ref, "at": now} for e in transaction.entries])
+    if person_id is not None and source is not None:
+        gained = sum(e.delta for e in transaction.entries if e.account == ledger.person(person_id))
+        uow.publish(c.PointsEarned(transaction_id=txn_id, person_id=person_id, points=gained, source=source,
+                                   ref=ref or "", reason=reason))
+    return txn_id
+
+
+def fund_budget(uow, actor, command: c.FundPointsBudget) -> c.PointsMoved:
+    with uow:
+        uow.access.require(actor, "incentives.unit.manage", access.unit(command.org_unit_id))
+        account = ledger.budget(command.org_unit_id)
+        txn = post(uow, ledger.transfer("funded", ledger.COMPANY, account, command.points),
+                   reason=command.reason or "points budget", ref=f"by:{subject(actor)}")
+        return c.PointsMoved(transaction_id=txn, account=account, balance=uow.points.balance(account))
+
+
+def grant(uow, actor, command: c.GrantPoints) -> c.PointsMoved:
+    """A manager (or HR) grants points to someone in their line, from the budget of that person's unit."""
+    with uow:
+        uow.access.require(actor, "incentives.points.grant", access.of(access.POINTS, command.person_id))
+        person = card(uow, command.person_id)
+        if person.org_unit_id is None:
+            raise InvalidInput("person_id", f"{command.person_id} belongs to no unit, so to no points budget")
+        account = ledger.person(command.person_id)
+        txn = post(uow, ledger.transfer("granted", ledger.budget(person.org_unit_id), account, command.points),
+                   reason=command.reason, ref=f"by:{subject(actor)}", person_id=command.person_id, source="grant")
+        return c.PointsMoved(transaction_id=txn, account=account, balance=uow.points.balance(account))
+
+
+def get_points(uow, actor, command: c.PointsQuery) -> c.PointsView:
+    with uow:
+        uow.access.require(actor, "incentives.points.read", access.of(access.POINTS, command.person_id))
+        return _points_view(uow, ledger.person(command.person_id))
+
+
+def get_budget(uow, actor, command: c.BudgetQuery) -> c.PointsView:
+    with uow:
+        uow.access.require(actor, "incentives.budget.read", access.unit(command.org_unit_id, access.BUDGET))
+        return _points_view(uow, ledger.budget(command.org_unit_id))
+
+
+def _points_view(uow, account: str) -> c.PointsView:
+    return c.PointsView(account=account, balance=uow.points.balance(account),
+                        entries=[c.LedgerEntryView(transaction_id=e.transaction_id, kind=e.kind, delta=e.delta,
+                                                   reason=e.reason, ref=e.ref, at=e.at)
+                                 for e in uow.points.entries(account)])
+
+
+# -- the menu ------------------------------------------------------------------------------------------------------
+
+def save_reward(uow, actor, command: c.SaveReward) -> c.RewardView:
+    eligibility = Eligibility(command.eligibility.min_grade, tuple(command.eligibility.ratings),
+                              command.eligibility.min_tenure_months)
+    eligibility.check()
+    with uow:
+        uow.access.require(actor, "incentives.config.manage", access.company())
+        row = uow.points.reward(command.code, lock=True)
+        values = {"name": command.name, "description": command.description, "cost": command.cost,
+                  "stock": command.stock, "eligibility": command.eligibility.model_dump(mode="json"),
+                  "requires_approval": command.requires_approval, "active": command.active, "updated_at": uow.now()}
+        if row is None:
+            row = m.Reward(code=command.code, **values)
+            uow.session.add(row)
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+        return views.reward_view(row)
+
+
+def _why_not(uow, reward: m.Reward, person) -> str | None:
+    rule = Eligibility(reward.eligibility.get("min_grade"), tuple(reward.eligibility.get("ratings") or ()),
+                       int(reward.eligibility.get("min_tenure_months") or 0))
+    last = uow.inputs.last_label(person.person_id)
+    return why_not_eligible(rule, grade=person.grade, last_rating=last, hired_on=person.hired_on, today=today(uow))
+
+
+def list_rewards(uow, actor, command: c.ListRewards) -> c.Items:
+    with uow:
+        uow.access.require(actor, "incentives.config.read", access.company())
+        who = command.for_person or subject(actor)
+        if command.for_person is not None and command.for_person != subject(actor):
+            uow.access.require(actor, "incentives.points.read", access.of(access.POINTS, command.for_person))
+        person = uow.people.card(who) if who else None
+        return c.Items(items=[views.reward_view(r, _why_not(uow, r, person) if person else None, person is not None)
+                              for r in uow.points.rewards() if r.active])
+
+
+# -- redemptions ----------------------------------------------------------------------------------------------------
+
+def redeem(uow, actor, command: c.Redeem, settings) -> c.RedemptionView:
+    """Points and stock are taken now, in one transaction: the stock by a conditional update (two people never
+    both get the last item), the points by the ledger (nobody spends beyond their balance)."""
+    with uow:
+        me = subject(actor)
+        if me is None:
+            raise NotAllowed("redeeming needs an authenticated person", field="actor_id")
+        uow.access.require(actor, "incentives.points.redeem", access.of(access.POINTS, me))
+        reward = uow.points.reward(command.reward_code)
+        if reward is None or not reward.active:
+            raise NotFound(f"no reward {command.reward_code} on the menu", field="reward_code")
+        person = card(uow, me, field="actor_id")
+        reason = _why_not(uow, reward, person)
+        if reason is not None:
+            raise NotAllowed(f"not eligible for {reward.code}: {reason}", field="reward_code")
+        points = reward.cost * command.quantity
+        balance = uow.points.balance(ledger.person(me))
+        if points > balance:
+            raise NotAllowed(f"needs {points} points, the balance is {balance}", field="points")
+        approval = None
+        if reward.requires_approval:
+            approval = start(chain(uow, me, person.grade, settings.redemption_approval_table, me))
+        if not uow.points.take_stock(reward.code, command.quantity):
+            raise NotAllowed(f"only {uow.points.reward(reward.code).stock} of {reward.code} left in stock",
+                             field="quantity")
+        redemption = m.Redemption(id=new_id(), person_id=me, reward_code=reward.code, quantity=command.quantity,
+                                  points=points, status="requested" if approval is not None else "approved",
+                                  approval=None if approval is None else approval.to_json(), refunded=False,
+                                  note=command.note, created_at=uow.now(), updated_at=uow.now())
+        uow.session.add(redemption)
+        post(uow, ledger.transfer("redeemed", ledger.person(me), ledger.REDEEMED, points),
+             reason=f"redeemed {command.quantity} x {reward.code}", ref=f"redemption:{redemption.id}")
+        uow.publish(c.PointsRedeemed(redemption_id=redemption.id, person_id=me, reward_code=reward.code,
+                                     quantity=command.quantity, points=points))
+        return views.redemption_view(redemption)
+
+
+def _load(uow, redemption_id: str, *, lock: bool = False) -> m.Redemption:
+    found = uow.points.redemption(redemption_id, lock=lock)
+    if found is None:
+        raise NotFound(f"redemption {redemption_id} does not exist", field="redemption_id", ids=[redemption_id])
+    return found
+
+
+def approve_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView:
+    with uow:
+        redemption = _load(uow, command.redemption_id, lock=True)
+        me = subject(actor)
+        if me == redemption.person_id:
+            raise NotAllowed("nobody approves their own redemption", field="actor_id", ids=[redemption.id])
+        may_move(RedemptionState(redemption.status), RedemptionState.APPROVED)
+        approval = approve(Approval.from_json(redemption.approval), me or "", command.reason)
+        redemption.approval, redemption.updated_at = approval.to_json(), uow.now()
+        if approval.status is Status.APPROVED:
+            redemption.status = "approved"
+        return views.redemption_view(redemption)
+
+
+def decline_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView:
+    with uow:
+        redemption = _load(uow, command.redemption_id, lock=True)
+        me = subject(actor)
+        approval = Approval.from_json(redemption.approval) if redemption.approval else None
+        current = None if approval is None else approval.current
+        if current is None or current.person_id != me:
+            raise NotAllowed("only the current approver declines a redemption", field="actor_id",
+                             ids=[redemption.id])
+        if not command.reason.strip():
+            raise InvalidInput("reason", "declining needs a reason")
+        _refund(uow, redemption, RedemptionState.DECLINED, command.reason)
+        return views.redemption_view(redemption)
+
+
+def cancel_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView:
+    with uow:
+        redemption = _load(uow, command.redemption_id, lock=True)
+        if subject(actor) != redemption.person_id:
+            uow.access.require(actor, "incentives.unit.manage", access.unit(_unit_of(uow, redemption.person_id)))
+        _refund(uow, redemption, RedemptionState.CANCELLED, command.reason or "cancelled")
+        return views.redemption_view(redemption)
+
+
+def fulfil_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView:
+    with uow:
+        redemption = _load(uow, command.redemption_id, lock=True)
+        uow.access.require(actor, "incentives.unit.manage", access.unit(_unit_of(uow, redemption.person_id)))
+        may_move(RedemptionState(redemption.status), RedemptionState.FULFILLED)
+        uow.points.leave_state(redemption.id, ("approved",), "fulfilled", False, uow.now())
+        uow.session.refresh(redemption)
+        return views.redemption_view(redemption)
+
+
+def _unit_of(uow, person_id: str) -> str:
+    person = uow.people.card(person_id)
+    return "" if person is None or person.org_unit_id is None else person.org_unit_id
+
+
+def _refund(uow, redemption: m.Redemption, to: RedemptionState, reason: str) -> None:
+    """Leave an open state once (a conditional update: the one caller that moved it refunds), give the points
+    and the stock back."""
+    may_move(RedemptionState(redemption.status), to)
+    if not uow.points.leave_state(redemption.id, ("requested", "approved") if to is RedemptionState.CANCELLED
+                                  else ("requested",), to.value, True, uow.now()):
+        raise NotAllowed("the redemption is no longer open", field="status", ids=[redemption.id])
+    uow.points.return_stock(redemption.reward_code, redemption.quantity)  # stock before balances, as redeem() does
+    post(uow, ledger.transfer("refunded", ledger.REDEEMED, ledger.person(redemption.person_id), redemption.points),
+         reason=f"{to.value}: {reason}"[:2000], ref=f"redemption:{redemption.id}")
+    uow.publish(c.PointsRefunded(redemption_id=redemption.id, person_id=redemption.person_id,
+                                 reward_code=redemption.reward_code, points=redemption.points, reason=reason))
+    uow.session.refresh(redemption)
+
+
+def list_redemptions(uow, actor, command: c.ListRedemptions) -> c.Items:
+    with uow:
+        person = command.person_id or subject(actor)
+        if person is None:
+            raise InvalidInput("person_id", "name a person")
+        uow.access.require(actor, "incentives.points.read", access.of(access.POINTS, person))
+        return c.Items(items=[views.redemption_view(r) for r in uow.points.redemptions(person, command.status)])

@@ -1,0 +1,180 @@
+"""Development plans from finalized ratings, potential assessments and the 9-box talent review."""
+from __future__ import annotations
+
+from contracts import incentives as c
+from incentives import access, views
+from incentives import models as m
+from incentives.domain import idp as plans
+from incentives.domain import ninebox
+from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
+from incentives.usecases.common import card, new_id, subject, today
+
+# -- IDP -------------------------------------------------------------------------------------------------------
+
+def plan_from_rating(uow, rating: m.Rating, reason: str) -> None:
+    """Create or update the person's plan for the rating's cycle (in the rating event's unit of work). A rating
+    in the middle of the scale creates nothing; an amended rating that changes the track replaces the actions not
+    yet done."""
+    track, actions = plans.plan_for(rating.label, rating.person_id, rating.manager_id, rating.at.date())
+    plan = uow.talent.idp(rating.person_id, rating.review_cycle_id, lock=True)
+    now = uow.now()
+    if track is None:
+        return
+    if plan is None:
+        plan = m.Idp(id=new_id(), person_id=rating.person_id, review_cycle_id=rating.review_cycle_id, track=track,
+                     rating_label=rating.label, version=1,
+                     checkin_every_days=plans.CHECKIN_EVERY_DAYS if track == "improvement" else None,
+                     created_at=now, updated_at=now)
+        uow.session.add(plan)
+        uow.session.add_all(_action_rows(plan.id, actions))
+        uow.publish(c.IdpCreated(plan_id=plan.id, person_id=plan.person_id, review_cycle_id=plan.review_cycle_id,
+                                 track=track, rating_label=rating.label, actions=[a.code for a in actions]))
+        return
+    if plan.rating_label == rating.label:
+        return  # the same rating delivered again, or an amendment that changes nothing for the plan
+    if plan.track != track:
+        for action in uow.talent.actions(plan.id):
+            if action.done_on is None:
+                uow.session.delete(action)
+        uow.session.flush()
+        done = {a.code for a in uow.talent.actions(plan.id)}
+        uow.session.add_all(_action_rows(plan.id, [a for a in actions if a.code not in done]))
+    plan.track, plan.rating_label, plan.version, plan.updated_at = track, rating.label, plan.version + 1, now
+    plan.checkin_every_days = plans.CHECKIN_EVERY_DAYS if track == "improvement" else None
+    uow.publish(c.IdpUpdated(plan_id=plan.id, person_id=plan.person_id, review_cycle_id=plan.review_cycle_id,
+                             track=track, rating_label=rating.label, version=plan.version, reason=reason))
+
+
+def _action_rows(plan_id: str, actions: list[plans.PlannedAction]) -> list[m.IdpAction]:
+    return [m.IdpAction(plan_id=plan_id, code=a.code, title=a.title, owner_id=a.owner_id, due_on=a.due_on,
+                        priority=a.priority, done_on=None, note="") for a in actions]
+
+
+def get_idp(uow, actor, command: c.IdpQuery) -> c.IdpView:
+    with uow:
+        uow.access.require(actor, "incentives.talent.read", access.of(access.TALENT, command.person_id))
+        plan = uow.talent.idp(command.person_id)
+        if plan is None:
+            raise NotFound(f"{command.person_id} has no development plan", field="person_id")
+        return views.idp_view(plan, uow.talent.actions(plan.id))
+
+
+def complete_action(uow, actor, command: c.CompleteIdpAction) -> c.IdpView:
+    with uow:
+        plan = uow.talent.idp_by_id(command.plan_id, lock=True)
+        if plan is None:
+            raise NotFound(f"plan {command.plan_id} does not exist", field="plan_id")
+        uow.access.require(actor, "incentives.idp.update", access.of(access.TALENT, plan.person_id))
+        action = next((a for a in uow.talent.actions(plan.id) if a.code == command.action_code), None)
+        if action is None:
+            raise NotFound(f"the plan has no action {command.action_code}", field="action_code")
+        if action.done_on is not None:
+            raise NotAllowed(f"{command.action_code} was completed on {action.done_on}", field="action_code")
+        action.done_on, action.note = today(uow), command.note
+        plan.updated_at = uow.now()
+        return views.idp_view(plan, uow.talent.actions(plan.id))
+
+
+# -- potential and the 9-box ------------------------------------------------------------------------------------
+
+def assess_potential(uow, actor, command: c.AssessPotential, settings) -> c.PotentialView:
+    level = ninebox.potential_from_rubric(dict(command.rubric))
+    with uow:
+        uow.access.require(actor, "incentives.talent.assess", access.of(access.TALENT, command.person_id))
+        card(uow, command.person_id)
+        row = uow.talent.potential(command.person_id, command.review_cycle_id, lock=True)
+        if row is None:
+            row = m.Potential(person_id=command.person_id, review_cycle_id=command.review_cycle_id, calibrated=None,
+                              calibrated_by=None, reason="")
+            uow.session.add(row)
+        row.assessed, row.rubric, row.assessed_by = level, dict(command.rubric), subject(actor)
+        row.updated_at = uow.now()
+        uow.session.flush()
+        return _potential_view(uow, row, settings)
+
+
+def calibrate_potential(uow, actor, command: c.CalibratePotential, settings) -> c.PotentialView:
+    with uow:
+        uow.access.require(actor, "incentives.talent.calibrate", access.of(access.TALENT, command.person_id))
+        row = uow.talent.potential(command.person_id, command.review_cycle_id, lock=True)
+        if row is None or row.assessed is None:
+            raise NotAllowed("HR calibrates a potential the manager assessed first", field="person_id")
+        row.calibrated, row.calibrated_by, row.reason, row.updated_at = (command.potential, subject(actor),
+                                                                         command.reason, uow.now())
+        uow.session.flush()
+        return _potential_view(uow, row, settings)
+
+
+def _potential_view(uow, row: m.Potential, settings) -> c.PotentialView:
+    potential = row.calibrated or row.assessed
+    box = place(uow, row.person_id, row.review_cycle_id, settings)
+    return c.PotentialView(person_id=row.person_id, review_cycle_id=row.review_cycle_id, assessed=row.assessed,
+                           calibrated=row.calibrated, potential=potential, box=None if box is None else box.code)
+
+
+def place(uow, person_id: str, review_cycle_id: str, settings) -> ninebox.Box | None:
+    """(Re)place a person once both a finalized rating and a potential exist; publish when the box changes."""
+    rating = uow.inputs.latest_rating(person_id, review_cycle_id)
+    potential = uow.talent.potential(person_id, review_cycle_id)
+    if rating is None or potential is None or (potential.calibrated or potential.assessed) is None:
+        return None
+    level = potential.calibrated or potential.assessed
+    box = ninebox.place(ninebox.performance_level(rating.label, settings.performance_levels), level)
+    before = uow.talent.placements(review_cycle_id, [person_id]).get(person_id)
+    if before is not None and before.box == box.code:
+        return box
+    previous = _previous_box(uow, person_id, review_cycle_id)
+    uow.talent.place({"person_id": person_id, "review_cycle_id": review_cycle_id, "box": box.code,
+                      "performance": ninebox.performance_level(rating.label, settings.performance_levels),
+                      "potential": level, "placed_at": uow.now()})
+    uow.publish(c.NineBoxPlaced(person_id=person_id, review_cycle_id=review_cycle_id, box=box.code,
+                                performance=ninebox.performance_level(rating.label, settings.performance_levels),
+                                potential=level, movement=ninebox.movement(previous, box)))
+    return box
+
+
+def _previous_box(uow, person_id: str, review_cycle_id: str) -> ninebox.Box | None:
+    from sqlalchemy import select
+
+    row = uow.session.execute(select(m.Placement.box).where(m.Placement.person_id == person_id,
+                                                            m.Placement.review_cycle_id != review_cycle_id)
+                              .order_by(m.Placement.placed_at.desc()).limit(1)).first()
+    return None if row is None else _box(row.box)
+
+
+def _box(code: str) -> ninebox.Box:
+    return next(box for box in ninebox.BOXES.values() if box.code == code)
+
+
+def nine_box(uow, actor, command: c.NineBoxQuery, settings) -> c.NineBoxView:
+    with uow:
+        uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
+        index = uow.access.index
+        if index.unit(command.org_unit_id) is None:
+            raise NotFound(f"org unit {command.org_unit_id} is not in the directory", field="org_unit_id")
+        units = set(index.units_within(command.org_unit_id))
+        people = sorted(pid for pid, p in index.people.items() if p.org_unit_id in units)
+        ratings = {r.person_id: r for r in uow.inputs.latest_ratings([command.review_cycle_id], people)}
+        rated = sorted(ratings)
+        potentials = uow.talent.potentials(command.review_cycle_id, rated)
+        before = ({} if command.previous_cycle_id is None
+                  else uow.talent.placements(command.previous_cycle_id, rated))
+        rows = [(pid, ratings[pid].label, potentials[pid].calibrated or potentials[pid].assessed)
+                for pid in rated if pid in potentials and (potentials[pid].calibrated or potentials[pid].assessed)]
+        try:
+            placed = ninebox.place_many(rows, settings.performance_levels)
+        except KeyError as missing:
+            raise InvalidInput("performance_levels", f"no performance level for rating {missing}") from None
+        cells: dict[str, list[c.NineBoxPerson]] = {}
+        for (pid, label, level), (_, box) in zip(rows, placed, strict=True):
+            previous = before.get(pid)
+            cells.setdefault(box.code, []).append(c.NineBoxPerson(
+                person_id=pid, rating_label=label, potential=level,
+                movement=ninebox.movement(None if previous is None else _box(previous.box), box),
+                decisions=list(box.decisions)))
+        return c.NineBoxView(
+            review_cycle_id=command.review_cycle_id, org_unit_id=command.org_unit_id,
+            cells=[c.NineBoxCell(code=box.code, name=box.name, zh=box.zh, performance=perf, potential=pot,
+                                 people=cells.get(box.code, []))
+                   for (perf, pot), box in ninebox.BOXES.items()],
+            unplaced=len(rated) - len(rows))
