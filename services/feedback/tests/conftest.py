@@ -87,3 +87,97 @@ def uc(sqlite_url):
 @pytest.fixture
 def uid():
     return uuid.uuid4().hex[:6]
+
+
+# -- the running service on RabbitMQ + PostgreSQL ------------------------------------------------------------------
+
+CONFIG = {"OUTBOX_POLL_INTERVAL": 0.2, "EVENT_RETRY_DELAYS": [0.05, 0.1], "FEEDBACK_SWEEP_SECONDS": 3600}
+
+
+class Harness:
+    def __init__(self, amqp_uri: str, db_url: str):
+        from chassis.amqp import ConfirmingPublisher, events_exchange
+        from chassis.db import create_db_engine
+
+        self.amqp_uri, self.db_url = amqp_uri, db_url
+        self.engine = create_db_engine(db_url)
+        self._clients = {}
+        self._versions = itertools.count(1)
+        self._publisher = ConfirmingPublisher(amqp_uri, declare=[events_exchange("compliance")])
+
+    def as_(self, subject: str | None, kind: str = "person"):
+        from chassis.remote import StandaloneRpc
+
+        key = (subject, kind)
+        if key not in self._clients:
+            actor = None if subject is None else Actor(subject=subject, kind=kind)
+            self._clients[key] = StandaloneRpc(self.amqp_uri, timeout=20, actor=actor).start()
+        return self._clients[key].caller().feedback
+
+    def fails(self, call, *args):
+        from chassis.errors import ServiceError
+
+        try:
+            result = call(*args)
+        except ServiceError as error:
+            return error
+        pytest.fail(f"expected an error, got {result!r}")
+
+    def publish(self, *events) -> None:
+        from chassis.amqp import OutgoingMessage
+
+        for event in events:
+            envelope = Envelope.wrap(event)
+            self._publisher.publish(OutgoingMessage("compliance.events", envelope.type, envelope.model_dump_json()))
+
+    def org(self, units=(), people=(), grants=None) -> None:
+        from chassis.testing.plugin import wait_for
+
+        events = [OrgUnitChanged(org_unit_id=u, version=next(self._versions), name=u, parent_id=p) for u, p in units]
+        events += [PersonChanged(person_id=p, version=next(self._versions), name=p, org_unit_id=u, manager_id=mg)
+                   for p, u, mg in people]
+        events += [RoleGrantsChanged(subject_id=s, version=next(self._versions),
+                                     grants=[RoleGrant(role=r, org_unit_id=u) for r, u in found])
+                   for s, found in (grants or {}).items()]
+        self.publish(*events)
+        versions = [e.version for e in events]
+        wait_for(lambda: self.scalar(
+            "select count(*) from (select version from chassis_org_people union all select version from "
+            "chassis_org_units union all select version from chassis_org_grants) v where version = any(:v)",
+            v=versions) == len(versions), message="org events applied")
+
+    def scalar(self, sql: str, **params):
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def outbox(self, type_suffix: str = "") -> list[dict]:
+        """Whole envelopes (actor included) as they go out."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(text("select body from chassis_outbox where event_type like :t order by seq"),
+                                {"t": f"%{type_suffix}"}).all()
+        return [json.loads(r.body) for r in rows]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.stop()
+        self._publisher.close()
+        self.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def feedback_service(vhosts, pg, pg_template, _run_id, request):
+    from chassis.testing.services import ServicesUnderTest
+    from feedback.service import FeedbackService
+
+    amqp_uri = vhosts.create()
+    name = f"jxt_{_run_id}_feedback_{uuid.uuid4().hex[:8]}"
+    db_url = pg.create(name, template=pg_template("feedback"))
+    try:
+        with ServicesUnderTest({FeedbackService: {"DATABASE_URL": db_url}}, AMQP_URI=amqp_uri, **CONFIG):
+            harness = Harness(amqp_uri, db_url)
+            yield harness
+            harness.close()
+    finally:
+        vhosts.delete(amqp_uri)
+        if not request.config.getoption("--keep-test-databases"):
+            pg.drop(name)
