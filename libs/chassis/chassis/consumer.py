@@ -5,10 +5,15 @@
 - a message is handed to its entrypoint directly when the worker pool has room, instead of through an extra
   greenthread per message (nameko spawns one so that a full pool cannot block the consumer loop; with room
   there is nothing to block on);
+- a message kombu cannot decode (not UTF-8, not JSON, a content type it does not accept) goes to the entrypoint's
+  `handle_undecodable(message, exc)` when it has one (event handlers park it in their dead-letter queue); kombu
+  would log a line and ack it, and the message would be gone without a trace;
 - `kill()` gives up on the consumer thread after a grace period: while the broker is unreachable that thread is
   in an endless reconnect loop, and nameko's kill waited for it forever.
 """
+import logging
 import sys
+from functools import partial
 
 import eventlet
 from nameko.extensions import SharedExtension
@@ -16,6 +21,8 @@ from nameko.messaging import QueueConsumer as NamekoQueueConsumer
 from nameko.rpc import ReplyListener as NamekoReplyListener
 
 KILL_GRACE_SECONDS = 2.0
+
+log = logging.getLogger(__name__)
 
 
 class QueueConsumer(NamekoQueueConsumer):
@@ -35,7 +42,20 @@ class QueueConsumer(NamekoQueueConsumer):
                 consumer.qos(prefetch_count=prefetch)
             if getattr(provider, "no_ack", False):
                 consumer.no_ack = True
+            consumer.on_decode_error = partial(self._undecodable, provider)
         return consumers
+
+    def _undecodable(self, provider, message, exc) -> None:
+        handler = getattr(provider, "handle_undecodable", None)
+        if handler is None:
+            log.warning("dropped a message that cannot be decoded (%s, %s): %s", message.content_type,
+                        message.content_encoding, exc)
+            message.ack()
+            return
+        try:
+            handler(message, exc)
+        except Exception:  # as for any entrypoint failure in the consumer thread: the container dies loudly
+            self.container.kill(sys.exc_info())
 
     def run(self, _tokens=1, **kwargs):
         kwargs.setdefault("safety_interval", 0.1)

@@ -207,6 +207,11 @@ class EventConsumer(Consumer):
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
+    def handle_undecodable(self, message, exc: Exception) -> None:
+        """Not UTF-8, not JSON, or a content type kombu refuses: parked with the reason, counted, never lost."""
+        self._reject(message, "undecodable", f"cannot decode the body ({message.content_type}, "
+                                             f"{message.content_encoding}): {type(exc).__name__}: {exc}"[:500])
+
     def _untrusted(self, raw: dict, envelope: Envelope, message) -> tuple[str, str] | None:
         """(reason, detail) when the event must not be handled: it came through an exchange that does not own its
         type, or its authenticity tag does not verify under the producer's keys."""

@@ -39,8 +39,8 @@ def forge(amqp_uri: str, envelope: dict | bytes, exchange: str = "toy_writer.eve
     with Connection(amqp_uri) as conn:
         producer = Producer(conn.channel())
         target = Exchange(exchange, type="topic", durable=True) if exchange else ""
-        producer.publish(body, exchange=target, routing_key=routing_key, content_type="application/json",
-                         content_encoding="utf-8", **kwargs)
+        kwargs = {"content_type": "application/json", "content_encoding": "utf-8", **kwargs}
+        producer.publish(body, exchange=target, routing_key=routing_key, **kwargs)
 
 
 def signed(envelope: dict, service: str = "toy_writer") -> dict:
@@ -57,15 +57,28 @@ def reader(run_services, tmp_path, rpc_client, amqp_uri):
     return containers["toy_reader"], rpc_client(amqp_uri, actor=Actor(subject="p-1"))
 
 
+class Parked:
+    def __init__(self, raw):
+        self.body = raw.body  # the bytes as they arrived: no decoding, whatever they are
+        self.headers = dict(raw.properties.get("application_headers") or {})
+
+
 def parked(amqp_uri: str, n: int) -> list:
+    """`n` messages from the reader's dead-letter queue, raw (waits up to 5 s for them)."""
+    import time
+
+    out = []
     with Connection(amqp_uri) as conn:
-        queue = conn.SimpleQueue(QUEUE + ".dlq")
-        out = []
-        for _ in range(n):
-            message = queue.get(timeout=5)
-            out.append(message)
-            message.ack()
-        return out
+        channel = conn.channel()
+        deadline = time.monotonic() + 5
+        while len(out) < n:
+            raw = channel.basic_get(QUEUE + ".dlq", no_ack=True)
+            if raw is None:
+                assert time.monotonic() < deadline, f"{len(out)} of {n} parked messages"
+                time.sleep(0.05)
+                continue
+            out.append(Parked(raw))
+    return out
 
 
 def test_forged_events_are_parked_with_the_reason_and_never_handled(reader, amqp_uri):
@@ -174,3 +187,23 @@ def test_events_carry_only_the_actors_id_and_kind(run_services, tmp_path, rpc_cl
         assert not any(k.endswith("actor") for k in message.headers), message.headers
         for private in ("admin", "goals:write", "sales-east"):
             assert private not in raw and private not in json.dumps(message.headers)
+
+
+def test_undecodable_messages_are_parked_with_the_reason_and_counted(reader, amqp_uri):
+    """issue 10 #5: kombu acked such a message with a log line; nothing was left to see or replay."""
+    container, caller = reader
+    bodies = [b"\xff\xfe{not utf-8", b"{not json", b'"a JSON string, not an envelope"']
+    for body in bodies:
+        forge(amqp_uri, body)
+    forge(amqp_uri, b"\x80\x03pickled", content_type="application/x-python-serialize", content_encoding="binary")
+    forge(amqp_uri, signed(note("genuine")))
+    wait_for(lambda: caller.toy_reader.seen_count()["distinct"] == 1, message="the genuine event handled")
+    wait_for(lambda: metric(http_get(container, "/metrics")[1], "jixiao_events_rejected_total") == 4,
+             message="four rejections")
+    body = http_get(container, "/metrics")[1]
+    assert metric(body, "jixiao_events_rejected_total", reason="undecodable") == 3
+    assert metric(body, "jixiao_events_rejected_total", reason="not_an_envelope") == 1
+    messages = parked(amqp_uri, 4)
+    kept = {m.body if isinstance(m.body, bytes) else m.body.encode() for m in messages}
+    assert {bodies[0], bodies[1], b"\x80\x03pickled"} <= kept  # the very bytes, for an operator to inspect
+    assert all(m.headers["x-jixiao-error"] for m in messages)
