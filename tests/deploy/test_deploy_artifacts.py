@@ -43,7 +43,8 @@ def test_kubernetes_manifests_validate_strictly(tmp_path):
 def test_every_service_has_probes_limits_and_runs_unprivileged():
     deployments = [d for d in rendered_manifests("overlays/production") if d["kind"] == "Deployment"]
     assert {d["metadata"]["name"] for d in deployments} == {
-        "jixiao-gateway", "jixiao-goals", "jixiao-feedback", "jixiao-incentives", "jixiao-compliance"}
+        "jixiao-gateway", "jixiao-goals", "jixiao-feedback", "jixiao-incentives", "jixiao-compliance",
+        "jixiao-notifications"}
     for deployment in deployments:
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
