@@ -3,8 +3,14 @@ batching handler over every producer's exchange), keeps the org and client read 
 preferences, templates and webhook RPCs, and runs the delivery loop (dispatch.py)."""
 from __future__ import annotations
 
-from chassis import Database, Service, event_handler, rpc
+import logging
+
+from nameko.timer import Timer
+
+from chassis import Database, RpcClient, Service, event_handler, rpc
 from chassis.access import ORG_EVENT_TYPES, OrgSync, apply_org_event
+from chassis.errors import ServiceError
+from contracts.actor import Actor
 from contracts import notifications as c
 from notifications import access, errors
 from notifications.dispatch import Dispatcher
@@ -19,6 +25,18 @@ SOURCES = ["goals", "compliance", "feedback", "incentives"]
 CLIENT_EVENTS = "jixiao.compliance.client.*.v1"
 
 
+log = logging.getLogger(__name__)
+
+
+class ClientRefreshTimer(Timer):
+    """nameko's timer, with its interval from the setting CLIENT_REFRESH_SECONDS."""
+
+    def setup(self):
+        from notifications.settings import settings_of
+
+        self.interval = settings_of(self.container).client_refresh_seconds
+
+
 def _json(result):
     return result.model_dump(mode="json")
 
@@ -28,6 +46,11 @@ class NotificationsService(Service):
     uow = Database(NotificationsUnitOfWork)
     org_sync = OrgSync()
     dispatcher = Dispatcher()
+    rpc_client = RpcClient()
+
+    def _compliance(self):
+        """Compliance, called as this service itself (its client registry answers services)."""
+        return self.rpc_client.with_context(Actor.system(self.name)).compliance
 
     # -- read models -----------------------------------------------------------------------------------------
     @event_handler("compliance", ORG_EVENT_TYPES)
@@ -37,7 +60,22 @@ class NotificationsService(Service):
 
     @event_handler("compliance", CLIENT_EVENTS)
     def on_client_event(self, event):
-        webhooks.apply_client_event(self.uow, event)
+        current = None
+        try:  # the registered event carries no agreement end: ask the registry (best effort, the timer retries)
+            current = self._compliance().get_client({"client_id": event.data.get("client_id")},
+                                                    timeout=self.dispatcher.settings.registry_timeout)
+        except ServiceError as exc:
+            log.warning("client registry not reachable for %s: %s", event.data.get("client_id"), exc)
+        webhooks.apply_client_event(self.uow, event, current)
+
+    @ClientRefreshTimer.decorator(interval=600)
+    def refresh_clients(self):
+        try:
+            current = self._compliance().list_clients(timeout=self.dispatcher.settings.registry_timeout)
+        except ServiceError as exc:
+            log.warning("client registry not reachable: %s", exc)
+            return
+        webhooks.refresh_clients(self.uow, current if isinstance(current, list) else [])
 
     # -- every event: notifications and webhook fan-out ------------------------------------------------------
     @event_handler(SOURCES, "#", batch_size=200, batch_wait=0.05)

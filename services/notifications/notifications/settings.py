@@ -43,6 +43,9 @@ class NotificationsSettings(ServiceSettings):
     webhook_retry_base: float = Field(2.0, gt=0)
     webhook_retry_cap: float = Field(3600.0, gt=0)
     webhook_concurrency: int = Field(200, ge=1, le=2000, description="webhook deliveries in flight in total")
+    registry_timeout: float = Field(5.0, gt=0, description="seconds to wait for compliance's client registry")
+    client_refresh_seconds: float = Field(600.0, gt=0, description="how often the client read model is compared "
+                                                                   "with the registry (agreements renewed or lapsed)")
     lease_seconds: float = Field(60.0, gt=0, description="a claimed delivery is retried after this if its "
                                                           "process died")
 

@@ -111,7 +111,8 @@ class Harness:
                 "SMTP_HOST": "127.0.0.1", "SMTP_PORT": self.smtp.port, "SMS_PROVIDER": "twilio",
                 "SMS_BASE_URL": self.receiver.url(""), "SMS_ACCOUNT_SID": SMS_SID, "SMS_AUTH_TOKEN": "token",
                 "SMS_FROM": "+15005550006", "DISPATCH_INTERVAL": 0.1, "WEBHOOK_RETRY_BASE": 0.2,
-                "WEBHOOK_RETRY_CAP": 1.0, "WEBHOOK_MAX_ATTEMPTS": 3, "WEBHOOK_TIMEOUT": 2.0, **extra}
+                "WEBHOOK_RETRY_CAP": 1.0, "WEBHOOK_MAX_ATTEMPTS": 3, "WEBHOOK_TIMEOUT": 2.0,
+                "REGISTRY_TIMEOUT": 0.3, **extra}
 
     def as_(self, subject: str, kind: str = "person", scopes=()):
         from chassis.remote import StandaloneRpc

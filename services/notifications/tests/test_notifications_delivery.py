@@ -61,6 +61,7 @@ def test_an_appeal_reaches_hr_and_the_appellant_in_their_languages_once(harness,
     assert "ap-2026-q4-1" in form["Body"][0]
     assert sms["headers"]["authorization"] == "Basic " + base64.b64encode(f"{harness.sms_sid}:token".encode()).decode()
     # the HR person set no phone: no SMS for them; every attempt is recorded
+    wait_for(lambda: harness.scalar("select count(*) from delivery_attempts") == 3, message="attempts recorded")
     attempts = harness.rows("select channel, outcome from delivery_attempts order by id")
     assert sorted(attempts) == [("email", "ok"), ("email", "ok"), ("sms", "ok")]
     assert len(harness.smtp.messages()) == 2 and len(harness.receiver.requests) == 1

@@ -91,6 +91,19 @@ _ROUTES = [
     Route("jixiao.compliance.appeal.overdue.v1", "appeal.overdue", "high",
           (_r("hr_of_unit", "org_unit_id"), _r("hr_of_person", "appellant"), _r("person", "reviewer")),
           ("appeal_id", "state", "due_at"), "appeal_id"),
+    # -- feedback
+    Route("jixiao.feedback.checkin.overdue.v1", "checkin.overdue", "normal",
+          (_r("person", "manager_id"), _r("hr_of_person", "person_id")),
+          ("checkin_id", "month", "person_id", "due_by"), "checkin_id"),
+    Route("jixiao.feedback.activity.zero_detected.v1", "activity.zero", "normal",
+          (_r("person", "manager_id"),), ("person_id", "weeks", "detected_on"), "person_id"),
+    # -- incentives (amounts and points never shown: the message says where to look)
+    Route("jixiao.incentives.bonus.proposed.v1", "approval.waiting", "normal",
+          (_r("person", "waiting_for"),), ("proposal_id", "pool_code", "person_id"), "proposal_id"),
+    Route("jixiao.incentives.points.redeemed.v1", "redemption.decided", "low",
+          (_r("person", "person_id"),), ("redemption_id", "reward_code", "quantity"), "redemption_id"),
+    Route("jixiao.incentives.points.refunded.v1", "redemption.refunded", "low",
+          (_r("person", "person_id"),), ("redemption_id", "reward_code"), "redemption_id"),
     Route("jixiao.compliance.dsr.closed.v1", "dsr.incomplete", "high", (_r("admins"),),
           ("request_id", "kind", "state"), "request_id", when=(("state", "incomplete"),)),
 ]

@@ -73,6 +73,35 @@ BUILT_IN: dict[str, dict[str, tuple[str, str, str]]] = {
         "en": ("Appeal {appeal_id} is overdue", "Appeal {appeal_id} passed its deadline {due_at} ({state}).",
                "Jixiao: appeal {appeal_id} is overdue."),
     },
+    "checkin.overdue": {
+        "zh-CN": ("1对1面谈已逾期", "与 {person_id} 的 {month} 月度面谈已超过截止日 {due_by}，请尽快安排。",
+                  "【绩效】{month}月度面谈已逾期，请尽快安排。"),
+        "en": ("Check-in overdue", "The {month} check-in with {person_id} passed its due date {due_by}.",
+               "Jixiao: the {month} check-in is overdue."),
+    },
+    "activity.zero": {
+        "zh-CN": ("零活动提醒", "{person_id} 已连续 {weeks} 周没有有效活动（{detected_on} 检出）。",
+                  "【绩效】团队成员连续{weeks}周零活动，请关注。"),
+        "en": ("Zero activity", "{person_id} has had no valid activity for {weeks} weeks (seen {detected_on}).",
+               "Jixiao: a team member has had zero activity for {weeks} weeks."),
+    },
+    "approval.waiting": {
+        "zh-CN": ("待您审批", "奖金方案 {proposal_id}（奖金池 {pool_code}）等待您审批，请登录查看。",
+                  "【绩效】有一项奖金方案待您审批，请登录查看。"),
+        "en": ("Approval waiting", "Bonus proposal {proposal_id} ({pool_code}) awaits your approval. Sign in to see it.",
+               "Jixiao: a bonus proposal awaits your approval."),
+    },
+    "redemption.decided": {
+        "zh-CN": ("兑换已完成", "您兑换的 {reward_code} ×{quantity} 已处理（{redemption_id}）。",
+                  "【绩效】您的积分兑换已处理。"),
+        "en": ("Redemption done", "Your redemption of {reward_code} x{quantity} went through ({redemption_id}).",
+               "Jixiao: your redemption went through."),
+    },
+    "redemption.refunded": {
+        "zh-CN": ("兑换已退回", "兑换 {redemption_id}（{reward_code}）已退回，积分已返还。", "【绩效】您的兑换已退回。"),
+        "en": ("Redemption refunded", "Redemption {redemption_id} ({reward_code}) was refunded.",
+               "Jixiao: your redemption was refunded."),
+    },
     "dsr.incomplete": {
         "zh-CN": ("个人信息请求未完成", "数据主体请求 {request_id}（{kind}）未能完成，请处理。",
                   "【绩效】数据主体请求{request_id}未完成。"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import socket
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select, update
 
@@ -118,18 +118,45 @@ def list_attempts(uow, actor, query: c.ListAttempts) -> c.AttemptList:
 # -- compliance's client registry -------------------------------------------------------------------------------
 
 def _time(value) -> datetime | None:
+    """An aware time, or a date (the agreement's last day in force: it lapses at the end of that day, UTC)."""
     if not isinstance(value, str):
         return None
     try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(23, 59, 59), tzinfo=UTC)
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
     return parsed if parsed.tzinfo else None
 
 
-def apply_client_event(uow, envelope: Envelope) -> None:
-    """client.registered / client.revoked (and any later client.* event carrying `event_patterns` or
-    `dpa_expires`). Checked field by field: nothing from the broker is trusted unchecked."""
+def _dpa_expires(data: dict) -> datetime | None:
+    dpa = data.get("dpa")
+    if isinstance(dpa, dict) and _time(dpa.get("expires_on")) is not None:
+        return _time(dpa.get("expires_on"))
+    return _time(data.get("dpa_expires"))
+
+
+def _apply(row: m.Client, data: dict) -> None:
+    patterns = data.get("event_patterns")
+    if isinstance(patterns, list) and all(isinstance(p, str) and len(p) <= 200 for p in patterns):
+        row.event_patterns = patterns[:50]
+    if isinstance(data.get("name"), str):
+        row.name = data["name"][:200]
+    if isinstance(data.get("dpa_ref"), str):
+        row.dpa_ref = data["dpa_ref"][:200]
+    expires = _dpa_expires(data)
+    if expires is not None:
+        row.dpa_expires = expires
+    if data.get("status") in ("active", "revoked"):
+        row.status = data["status"]
+
+
+def apply_client_event(uow, envelope: Envelope, current: dict | None = None) -> None:
+    """client.registered / client.revoked (and any later client.* event carrying `event_patterns`, `dpa` or
+    `dpa_expires`), completed by `current`, the client as compliance answers it now (`ClientView`: the
+    registered event carries no agreement end). Checked field by field: nothing from the broker is trusted
+    unchecked."""
     data = envelope.data
     client_id = data.get("client_id")
     if not isinstance(client_id, str) or not client_id or len(client_id) > 64:
@@ -139,26 +166,35 @@ def apply_client_event(uow, envelope: Envelope) -> None:
         now = uow.now()
         row = uow.session.get(m.Client, client_id)
         if row is None:
-            row = m.Client(client_id=client_id, name=str(data.get("name") or client_id)[:200], event_patterns=[],
-                           status="active", updated_at=now)
+            row = m.Client(client_id=client_id, name=client_id, event_patterns=[], status="active", updated_at=now)
             uow.session.add(row)
-        patterns = data.get("event_patterns")
-        if isinstance(patterns, list) and all(isinstance(p, str) for p in patterns):
-            row.event_patterns = patterns[:50]
-        if isinstance(data.get("name"), str):
-            row.name = data["name"][:200]
-        if isinstance(data.get("dpa_ref"), str):
-            row.dpa_ref = data["dpa_ref"][:200]
-        expires = _time(data.get("dpa_expires"))
-        if expires is not None:
-            row.dpa_expires = expires
+        _apply(row, data)
         if verb == "revoked" and data.get("key_id") is None:
             row.status = "revoked"
         elif verb == "registered":
             row.status = "active"
+        if current is not None and current.get("client_id") == client_id:
+            _apply(row, current)
         row.updated_at = now
         uow.session.flush()
         stop_lapsed(uow, [row])
+
+
+def refresh_clients(uow, current: list[dict]) -> int:
+    """Bring the read model in line with compliance's registry (renewed or lapsed agreements, changed patterns:
+    compliance publishes no event for those); stops what must stop. Returns how many clients were seen."""
+    with uow:
+        now = uow.now()
+        known = uow.repo.clients([c["client_id"] for c in current if isinstance(c.get("client_id"), str)])
+        for view in current:
+            row = known.get(view.get("client_id"))
+            if row is None:
+                continue  # its registered event is on the way; the event handler takes it
+            _apply(row, view)
+            row.updated_at = now
+        uow.session.flush()
+        stop_lapsed(uow, list(known.values()))
+        return len(known)
 
 
 def stop_lapsed(uow, clients: list[m.Client] | None = None) -> list[c.SubscriptionStopped]:
