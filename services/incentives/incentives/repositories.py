@@ -179,7 +179,7 @@ class BonusRepository:
             stmt = stmt.where(p.person_id == person_id)
         if status is not None:
             stmt = stmt.where(p.status == status)
-        return list(self.session.scalars(stmt.order_by(p.created_at.desc(), p.id).limit(limit)))
+        return list(self.session.scalars(stmt.order_by(p.created_at.desc(), p.version.desc(), p.id).limit(limit)))
 
 
 class PointsRepository:

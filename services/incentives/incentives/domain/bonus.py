@@ -28,6 +28,12 @@ Reward = Literal["cash", "points"]
 OverrunPolicy = Literal["refuse", "warn"]
 
 
+def plain(value: Decimal) -> str:
+    """A value as a person reads it in an explanation: 6, 0.3 (not 6.000000, 0.300000)."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
 def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -179,7 +185,7 @@ def propose(*, grade: str | None, label: str, score: Decimal, base_amounts: Mapp
     for reward in sorted(rewards, key=lambda r: (r.period, r.code)):
         lines.append(Line("process_reward", f"if {reward.condition} then {reward.amount_rule}",
                           f"{reward.name} ({reward.period})",
-                          {"period": reward.period, **{k: str(v) for k, v in reward.inputs.items()}}, reward.amount))
+                          {"period": reward.period, **{k: plain(v) for k, v in reward.inputs.items()}}, reward.amount))
     return Proposal(tuple(lines), money(sum((line.result for line in lines), Decimal(0))))
 
 

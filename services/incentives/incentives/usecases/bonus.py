@@ -119,7 +119,7 @@ def settle(uow, actor, command: c.SettleProcessRewards) -> c.SettlementResult:
                 if outcome.earned:
                     rows.append({"rule_code": rule.code, "person_id": person, "period": period,
                                  "period_start": starts, "reward": rule.reward, "amount": outcome.amount,
-                                 "inputs": {k: str(v) for k, v in outcome.inputs.items()},
+                                 "inputs": {k: rules.plain(v) for k, v in outcome.inputs.items()},
                                  "condition": rule.condition, "amount_rule": rule.amount, "rule_name": rule.name,
                                  "settled_at": now})
         new = uow.bonus.add_rewards(rows)
