@@ -1,0 +1,171 @@
+"""Points, the reward menu and redemptions; development plans; the 9-box; analytics; data-subject requests — use
+cases on SQLite."""
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from sqlalchemy import func, select
+
+from chassis.errors import ServiceError, to_service_error
+from contracts import Envelope
+from contracts import incentives as c
+from contracts.compliance import ErasureRequested, ExportSubjectData
+from incentives import models as m
+from incentives.usecases import analytics, inputs, people, points, talent
+
+
+def failure(call, *args) -> ServiceError:
+    try:
+        call(*args)
+    except Exception as exc:
+        error = to_service_error(exc)
+        assert error is not None, f"{exc!r} is not mapped to a problem document"
+        return error
+    pytest.fail("expected an error")
+
+
+def team(world):
+    world.org(units=[("co", None), ("ops", "co")],
+              people=[("boss", "co", None, "M4"), ("m", "ops", "boss", "M2"), ("e1", "ops", "m", "P5", date(2024, 1, 8)),
+                      ("e2", "ops", "m", "P3", date(2026, 10, 1)), ("hr", "co", "boss")],
+              grants={"hr": [("hr", "co")]})
+
+
+def test_points_grants_redemptions_and_refunds_exactly_once(world):
+    team(world)
+    hr, mgr, e1, e2 = (world.actor(x) for x in ("hr", "m", "e1", "e2"))
+    # a manager grants only within the unit's budget
+    assert failure(points.grant, world.uow(), mgr, c.GrantPoints(person_id="e1", points=100, reason="demo")
+                   ).errors[0]["field"] == "points"
+    points.fund_budget(world.uow(), hr, c.FundPointsBudget(org_unit_id="ops", points=150))
+    points.grant(world.uow(), mgr, c.GrantPoints(person_id="e1", points=100, reason="great demo"))
+    assert failure(points.grant, world.uow(), e1, c.GrantPoints(person_id="e1", points=1, reason="me")).status == 403
+    assert failure(points.grant, world.uow(), e2, c.GrantPoints(person_id="e1", points=1, reason="peer")).status == 403
+    assert points.get_points(world.uow(), e1, c.PointsQuery(person_id="e1")).balance == 100
+    assert failure(points.get_points, world.uow(), e2, c.PointsQuery(person_id="e1")).status == 403  # never peers
+    assert points.get_budget(world.uow(), hr, c.BudgetQuery(org_unit_id="ops")).balance == 50
+    points.save_reward(world.uow(), hr, c.SaveReward(code="flex_leave", name="弹性休假 1 day", cost=60, stock=1,
+                                                     eligibility=c.EligibilityInput(min_grade="P4",
+                                                                                    min_tenure_months=12)))
+    points.save_reward(world.uow(), hr, c.SaveReward(code="trainer", name="内部讲师资格", cost=30, stock=None,
+                                                     requires_approval=False))
+    menu = {r.code: r for r in points.list_rewards(world.uow(), e2, c.ListRewards()).items}
+    assert menu["flex_leave"].eligible is False and "grade" in menu["flex_leave"].why_not
+    assert failure(points.redeem, world.uow(), e2, c.Redeem(reward_code="flex_leave"), world.settings
+                   ).errors[0]["field"] == "reward_code"
+    assert failure(points.redeem, world.uow(), e1, c.Redeem(reward_code="flex_leave", quantity=2), world.settings
+                   ).errors[0]["field"] == "points"  # 120 > 100
+    taken = points.redeem(world.uow(), e1, c.Redeem(reward_code="flex_leave"), world.settings)
+    assert taken.status == "requested" and taken.waiting_for.person_id == "m"
+    assert points.get_points(world.uow(), e1, c.PointsQuery(person_id="e1")).balance == 40
+    points.grant(world.uow(), mgr, c.GrantPoints(person_id="e1", points=50, reason="again"))
+    sold_out = failure(points.redeem, world.uow(), e1, c.Redeem(reward_code="flex_leave"), world.settings)
+    assert sold_out.status == 422 and sold_out.errors[0]["field"] == "quantity"
+    assert points.get_points(world.uow(), e1, c.PointsQuery(person_id="e1")).balance == 90  # nothing taken
+    assert failure(points.approve_redemption, world.uow(), e1, c.RedemptionRef(redemption_id=taken.id)).status == 403
+    declined = points.decline_redemption(world.uow(), mgr, c.RedemptionRef(redemption_id=taken.id,
+                                                                          reason="peak season"))
+    assert declined.status == "declined" and declined.refunded
+    for again in (points.decline_redemption, points.cancel_redemption):
+        assert failure(again, world.uow(), mgr if again is points.decline_redemption else e1,
+                       c.RedemptionRef(redemption_id=taken.id, reason="x")).status in (403, 422)
+    assert points.get_points(world.uow(), e1, c.PointsQuery(person_id="e1")).balance == 150
+    assert len(world.outbox("points.refunded.v1")) == 1
+    # no approval needed: approved at once; cancelled by the person: refunded once
+    trainer = points.redeem(world.uow(), e1, c.Redeem(reward_code="trainer"), world.settings)
+    assert trainer.status == "approved"
+    points.cancel_redemption(world.uow(), e1, c.RedemptionRef(redemption_id=trainer.id))
+    assert points.get_points(world.uow(), e1, c.PointsQuery(person_id="e1")).balance == 150
+    with world.uow() as uow:  # the ledger balances: every transaction sums to zero
+        assert uow.session.scalar(select(func.sum(m.LedgerEntry.delta))) == 0
+        assert uow.session.scalar(select(m.Reward.stock).where(m.Reward.code == "flex_leave")) == 1
+
+
+def test_development_plans_follow_finalized_and_amended_ratings(world):
+    team(world)
+    inputs.on_rating(world.uow(), world.rating("e1", "S", manager="m"), world.settings)
+    plan = talent.get_idp(world.uow(), world.actor("e1"), c.IdpQuery(person_id="e1"))
+    assert plan.track == "growth" and [a.code for a in plan.actions] == ["rotation", "external_training", "mentor"]
+    assert plan.actions[0].owner_id == "m" and plan.actions[0].due_on == date(2027, 3, 2)
+    assert failure(talent.get_idp, world.uow(), world.actor("e2"), c.IdpQuery(person_id="e1")).status == 403
+    done = talent.complete_action(world.uow(), world.actor("e1"), c.CompleteIdpAction(
+        plan_id=plan.id, action_code="external_training", note="AWS course booked"))
+    assert done.progress == 33
+    inputs.on_rating(world.uow(), world.rating("e1", "C", version=2, manager="m", reason="appeal lost"),
+                     world.settings)
+    plan = talent.get_idp(world.uow(), world.actor("m"), c.IdpQuery(person_id="e1"))
+    assert plan.track == "improvement" and plan.version == 2 and plan.checkin_every_days == 14
+    assert {a.code for a in plan.actions} >= {"improvement_goals", "checkin_cadence", "external_training"}
+    inputs.on_rating(world.uow(), world.rating("e2", "B", manager="m"), world.settings)
+    assert failure(talent.get_idp, world.uow(), world.actor("e2"), c.IdpQuery(person_id="e2")).status == 404
+    assert [t for t, _ in world.outbox("idp.created.v1")] and len(world.outbox("idp.updated.v1")) == 1
+
+
+def test_the_nine_box_from_rating_and_calibrated_potential(world):
+    team(world)
+    rubric = {"learning_agility": 5, "drive": 4, "leadership": 4, "scope": 4}
+    assert failure(talent.assess_potential, world.uow(), world.actor("e1"), c.AssessPotential(
+        person_id="e1", review_cycle_id="rc-2026", rubric=rubric), world.settings).status == 403
+    assessed = talent.assess_potential(world.uow(), world.actor("m"), c.AssessPotential(
+        person_id="e1", review_cycle_id="rc-2026", rubric=rubric), world.settings)
+    assert assessed.potential == "high" and assessed.box is None  # no rating yet
+    inputs.on_rating(world.uow(), world.rating("e1", "A", manager="m"), world.settings)
+    view = talent.nine_box(world.uow(), world.actor("hr"), c.NineBoxQuery(review_cycle_id="rc-2026",
+                                                                          org_unit_id="ops"), world.settings)
+    star = next(cell for cell in view.cells if cell.code == "star")
+    assert star.zh == "明星" and [p.person_id for p in star.people] == ["e1"]
+    assert "promotion_nomination" in star.people[0].decisions
+    calibrated = talent.calibrate_potential(world.uow(), world.actor("hr"), c.CalibratePotential(
+        person_id="e1", review_cycle_id="rc-2026", potential="medium", reason="new in role"), world.settings)
+    assert calibrated.box == "high_performer"
+    assert [e[1]["box"] for e in world.outbox("ninebox.placed.v1")] == ["star", "high_performer"]
+    assert failure(talent.nine_box, world.uow(), world.actor("m"), c.NineBoxQuery(
+        review_cycle_id="rc-2026", org_unit_id="ops"), world.settings).status == 403
+
+
+def test_rotation_is_flagged_to_hr_once_with_the_evidence(world):
+    world.org(units=[("co", None), ("t", "co")],
+              people=[("boss", "co", None), ("lead", "t", "boss"), *[(f"p{i}", "t", "lead") for i in range(5)],
+                      ("hr", "co", "boss")], grants={"hr": [("hr", "co")]})
+    cycles = ["rc-2022", "rc-2023", "rc-2024", "rc-2025", "rc-2026"]
+    for k, cycle in enumerate(cycles):
+        for i in range(5):  # p0 always attains most; the top rating goes round p1..p4
+            label = "S" if i == k % 4 + 1 else "B"
+            inputs.on_rating(world.uow(), world.rating(f"p{i}", label, cycle=cycle, manager="lead",
+                                                       goals=str(100 - 20 * i)), world.settings)
+    query = c.RotationQuery(org_unit_id="co", review_cycle_ids=cycles)
+    report = analytics.detect_rotation(world.uow(), world.actor("hr"), query, world.settings)
+    [group] = report.groups
+    assert group.manager_id == "lead" and group.flagged and group.score == D("0.55")
+    assert [(a.cycle, a.person_id) for a in group.awards][:2] == [("rc-2022", "p1"), ("rc-2023", "p2")]
+    analytics.detect_rotation(world.uow(), world.actor("hr"), query, world.settings)
+    [(_, suspected)] = world.outbox("rotation.suspected.v1")
+    assert suspected["manager_id"] == "lead" and suspected["people"] == ["p1", "p2", "p3", "p4"]
+    dist = analytics.distribution(world.uow(), world.actor("hr"), c.DistributionQuery(
+        review_cycle_id="rc-2026", org_unit_id="co"), world.settings)
+    assert {r.label: r.count for r in dist.overall if r.count} == {"S": 1, "B": 4}
+    assert failure(analytics.detect_rotation, world.uow(), world.actor("lead"), query, world.settings).status == 403
+
+
+def test_export_and_erasure_of_a_person(world):
+    team(world)
+    points.fund_budget(world.uow(), world.actor("hr"), c.FundPointsBudget(org_unit_id="ops", points=100))
+    points.grant(world.uow(), world.actor("m"), c.GrantPoints(person_id="e1", points=40, reason="help"))
+    inputs.on_rating(world.uow(), world.rating("e1", "S", manager="m"), world.settings)
+    assert failure(people.export_subject_data, world.uow(), world.actor("e2"),
+                   ExportSubjectData(request_id="r1", subject="e1")).status == 403
+    export = people.export_subject_data(world.uow(), world.actor("e1"), ExportSubjectData(request_id="r1",
+                                                                                          subject="e1"))
+    assert len(export.records["ratings"]) == 1 and len(export.records["ledger_entries"]) == 1
+    assert len(export.records["development_plans"]) == 1
+    erasure = Envelope.wrap(ErasureRequested(request_id="d1", person_id="e1", pseudonym="anon-1",
+                                             services=["incentives"], holds=[]))
+    people.erase_subject(world.uow(), erasure)
+    gone = people.export_subject_data(world.uow(), world.actor("service:compliance", "service"),
+                                      ExportSubjectData(request_id="r2", subject="e1"))
+    assert all(not rows for rows in gone.records.values())
+    with world.uow() as uow:
+        assert uow.session.scalar(select(func.sum(m.LedgerEntry.delta))) == 0  # still balances
+        assert uow.session.get(m.Balance, "person:anon-1").balance == 40
+    [(_, done)] = world.outbox("erasure.completed.v1")
+    assert done["person_id"] == "e1" and done["erased_records"] >= 3
