@@ -26,8 +26,9 @@ def failure(call, *args) -> ServiceError:
 
 def team(world):
     world.org(units=[("co", None), ("ops", "co")],
-              people=[("boss", "co", None, "M4"), ("m", "ops", "boss", "M2"), ("e1", "ops", "m", "P5", date(2024, 1, 8)),
-                      ("e2", "ops", "m", "P3", date(2026, 10, 1)), ("hr", "co", "boss")],
+              people=[("boss", "co", None, "M4"), ("m", "ops", "boss", "M2"),
+                      ("e1", "ops", "m", "P5", date(2024, 1, 8)), ("e2", "ops", "m", "P3", date(2026, 10, 1)),
+                      ("hr", "co", "boss")],
               grants={"hr": [("hr", "co")]})
 
 
