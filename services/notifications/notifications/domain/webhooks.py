@@ -123,10 +123,15 @@ def after_failure(attempt: int, max_attempts: int) -> str:
 # -- URLs (SSRF) -------------------------------------------------------------------------------------------------
 
 def _public(address: str) -> bool:
+    """Conservative: an IPv4-mapped IPv6 address must be public in both forms."""
     ip = ipaddress.ip_address(address)
+    forms = [ip]
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+        forms.append(ip.ipv4_mapped)
+    # is_global alone lets some reserved IPv6 ranges through (::2 is "global"): refuse every special range
+    return all(form.is_global and not (form.is_private or form.is_loopback or form.is_link_local or form.is_reserved
+                                       or form.is_multicast or form.is_unspecified
+                                       or getattr(form, "is_site_local", False)) for form in forms)
 
 
 def check_url(url: str, production: bool, resolve: Callable[[str], list[str]], field: str = "url") -> str:
