@@ -42,10 +42,12 @@ from chassis.errors import (
     register_error,
     to_service_error,
 )
+from chassis.logs import quiet_client_errors
 from chassis.runtime import settings_of
 from contracts.actor import Actor
 
 log = logging.getLogger(__name__)
+quiet_client_errors()  # every service serves RPC: its callers' 4xx are INFO, not ERROR with a traceback
 
 RPC_EXCHANGE = "nameko-rpc"
 HEADER_PREFIX = "nameko."

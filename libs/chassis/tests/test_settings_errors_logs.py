@@ -49,7 +49,7 @@ def test_production_never_falls_back_to_the_embedded_defaults(monkeypatch):
     monkeypatch.setenv("GOALS_DATABASE_URL", "postgresql://db/goals")
     with pytest.raises(SystemExit, match="AMQP_URI"):
         load_settings("goals")
-    monkeypatch.setenv("AMQP_URI", "amqp://broker:5672/")
+    monkeypatch.setenv("AMQP_URI", "amqp://goals:s3cret@broker:5672/")  # its own user: guest is refused
     assert load_settings("goals").effective_database_url == "postgresql://db/goals"
 
 
