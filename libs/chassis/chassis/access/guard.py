@@ -13,7 +13,7 @@ from chassis.access.org import OrgIndex, Role
 from chassis.access.policy import Actor as PolicyActor
 from chassis.access.policy import Decision, Resource, can, client_can, scopes_of
 from chassis.access.readmodel import DEFAULT_MAX_AGE, load_index
-from chassis.errors import Forbidden
+from chassis.errors import Forbidden, NotFound
 from chassis.outbox import write_outbox
 from chassis.uow import UnitOfWork
 from contracts.actor import Actor
@@ -62,11 +62,19 @@ class OrgAccess:
     def can(self, actor: Actor | None, action: str, resource: Resource) -> bool:
         return self.decide(actor, action, resource).allowed
 
-    def require(self, actor: Actor | None, action: str, resource: Resource) -> Decision:
-        """Allow, or record the denial and raise Forbidden with the reason."""
+    def require(self, actor: Actor | None, action: str, resource: Resource, *, missing: str | None = None,
+                visible_with: str | None = None) -> Decision:
+        """Allow, or record the denial and raise Forbidden with the reason.
+
+        `missing`: the exact message the use case gives for a record that does not exist (`"no goal g-1"`). A
+        caller who may not know the record exists then gets that NotFound instead of 403: a 403 for an existing
+        record beside a 404 for a missing one confirms existence. With `visible_with` (a read action such as
+        `goal.read`), a caller allowed to see the record still gets the honest 403 for what it may not do."""
         decision = self.decide(actor, action, resource)
         if not decision.allowed:
             self.uow.record_denial(actor, action, resource, decision.reason)
+            if missing is not None and (visible_with is None or not self.can(actor, visible_with, resource)):
+                raise NotFound(missing)
             raise Forbidden(decision.reason)
         return decision
 
