@@ -46,6 +46,9 @@ def routes() -> list[Route]:
           request=c.GetGoal, response=c.GoalView),
         r("PATCH", "/goals/{goal_id}", "update_goal", "Change a goal (only the fields given)", "goals", WRITE,
           request=c.UpdateGoal, response=c.GoalView),
+        r("GET", "/goals/{goal_id}/changes", "list_goal_changes",
+          "A goal's change trail: who changed what, when, before and after, and why", "goals", READ,
+          request=c.ListGoalChanges, response=c.GoalChangeList, paging=SERVICE),
         r("GET", "/goals/{goal_id}/tree", "get_goal_tree", "A goal's tree: ancestors and descendants", "goals",
           READ, request=c.GetGoalTree, response=c.GoalTree),
         # progress

@@ -59,12 +59,18 @@ class Page(Contract):
 
 # -- cycles ------------------------------------------------------------------------------------------------------
 
+Visibility = Literal["company", "unit", "private"]
+
+
 class CreateCycle(Contract):
     name: Title
     period: Period
     year: int = Field(ge=2000, le=2100)
     index: int = Field(default=1, ge=1, le=12, description="quarter 1..4 or month 1..12; 1 for a year")
     red_after_weeks: int = Field(default=2, ge=1, le=52, description="weeks behind schedule that turn a goal red")
+    visibility: Visibility = Field(default="company", description=(
+        "who reads the cycle's goals, progress and colour besides the line: everyone (company), the owner's org "
+        "unit (unit), or nobody (private); private comments, custom fields and scores always stay with the line"))
 
 
 class TransitionCycle(Contract):
@@ -89,6 +95,7 @@ class CycleView(Contract):
     ends_on: date
     state: CycleState
     red_after_weeks: int
+    visibility: Visibility = "company"
     opened_at: datetime | None
     version: int
 
@@ -281,10 +288,32 @@ class RecordProgress(Contract):
     value: Amount
     comment: LongText = ""
     confidence: Confidence | None = None
+    private: bool = Field(default=False, description="the comment is read by the owner's line and HR only")
 
 
 class ListProgress(Page):
     goal_id: Id
+
+
+class ListGoalChanges(Page):
+    goal_id: Id
+
+
+class GoalChangeView(Contract):
+    """One entry of a goal's change trail: who changed which fields (before and after), when, how and why."""
+
+    id: int
+    goal_id: str
+    at: datetime
+    actor_id: str
+    source: Literal["update", "weights", "proposal", "appeal"]
+    changes: dict[str, Any]
+    reason: str
+
+
+class GoalChangeList(Contract):
+    items: list[GoalChangeView]
+    next_cursor: str | None = None
 
 
 class ProgressUpdateView(Contract):
@@ -297,8 +326,9 @@ class ProgressUpdateView(Contract):
     after_value: Decimal
     before_progress: Decimal
     after_progress: Decimal
-    comment: str
+    comment: str = Field(description="empty for a reader outside the line when the comment is private")
     confidence: Decimal | None
+    private: bool = False
 
 
 class ProgressRecorded(Contract):
@@ -919,6 +949,9 @@ class GoalUpdated(Event):
     responsible_id: str
     changes: dict[str, dict[Literal["before", "after"], Any]]
     via_proposal_id: str | None = None
+    via_appeal_id: str | None = None
+    actor_id: str | None = None
+    reason: str = ""
 
 
 class GoalProgressed(Event):

@@ -6,12 +6,17 @@ Goals' own actions, and the policy action each is decided by (the relations are 
 =====================  ===================================================================================
 goal.read              of one goal, `goal.read`: the owner, their manager chain, HR/HRBP of their unit; so
                        that goals can align upwards, also a person whose manager owns the goal, and the
-                       members of an org unit (or of a unit below it) for the unit's own goals;
+                       members of an org unit (or of a unit below it) for the unit's own goals, its head and
+                       the managers up the chain above it;
                        of a person's or a unit's goals as a whole (lists, boards that may reach down a
-                       reporting line), `goal.browse`: the line and HR only
+                       reporting line), `goal.browse`: the line, HR, a unit's head and the managers above it;
+                       besides, the cycle's visibility opens goals, progress and colour (never private
+                       comments, custom fields or scores) to every employee (`goal.read.company`) or to the
+                       owner's unit (`goal.read.unit`): `read_level` tells LINE from PUBLIC
 goal.create            `goal.create`: for a person's goal the person, their manager, HR; for an org-unit goal
-                       HR of the unit (company HR included) or a lead of the unit (a member of it to whom
-                       someone in it reports directly)
+                       HR of the unit (company HR included), a lead of the unit (a member of it to whom
+                       someone in it reports directly), its head (a member whose manager is outside it, with
+                       or without reports yet) or any manager up the chain above its head
 goal.update            `goal.update` (the owner or their direct manager)
 goal.progress          `goal.progress`: the owner only (the person answering for the goal)
 goal.negotiate         `goal.update`; the negotiation itself admits only the owner and their manager
@@ -98,6 +103,31 @@ def decide(uow, actor: Actor | None, action: str, target: GoalRef | Resource | N
         policy_action = "goal.browse"
     decision = uow.access.decide(actor, policy_action, _policy_resource(action, kind, target))
     return decision.allowed, decision.reason
+
+
+LINE, PUBLIC = "line", "public"
+_VISIBLE_TO = {"company": "goal.read.company", "unit": "goal.read.unit"}  # private: the line only
+
+
+def read_level(uow, actor: Actor | None, target: GoalRef | Resource, cycle) -> str | None:
+    """How much of a goal (or of a person's or a unit's goals) the actor reads: LINE (everything: the owner, their
+    line, their unit's heads and managers above it, HR), PUBLIC (goals, progress and colour, as the cycle's
+    visibility opens them to colleagues; never private comments, custom fields or scores) or None."""
+    if can(uow, actor, "goal.read", target):
+        return LINE
+    action = _VISIBLE_TO.get(getattr(cycle, "visibility", None) or "private")
+    if action is None:
+        return None
+    resource = target.resource if isinstance(target, GoalRef) else target
+    return PUBLIC if uow.access.decide(actor, action, replace(resource, kind=GOAL)).allowed else None
+
+
+def require_read(uow, actor: Actor | None, target: GoalRef | Resource, cycle) -> str:
+    """`read_level`, or the line's decision recorded as a denial (403)."""
+    level = read_level(uow, actor, target, cycle)
+    if level is None:
+        require(uow, actor, "goal.read", target)
+    return level or LINE
 
 
 def can(uow, actor: Actor | None, action: str, target: GoalRef | Resource | None = None) -> bool:

@@ -40,6 +40,8 @@ class Cycle(Base):
     ends_on: Mapped[date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(10), index=True)
     red_after_weeks: Mapped[int] = mapped_column(Integer)
+    # who reads the goals of the cycle besides the line: everyone (company), the owner's unit, or nobody (private)
+    visibility: Mapped[str] = mapped_column(String(10), server_default="company", default="company")
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -88,6 +90,7 @@ class Goal(Base):
     indicator_code: Mapped[str | None] = mapped_column(String(64))
     template_code: Mapped[str | None] = mapped_column(String(64))
     computed: Mapped[bool] = mapped_column(default=False)  # a formula indicator: its value is computed
+    anonymized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by retention
     scoring: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(PersonId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -139,6 +142,22 @@ class ProgressUpdate(Base):
     after_progress: Mapped[Decimal] = mapped_column(Fraction)
     comment: Mapped[str] = mapped_column(Text)
     confidence: Mapped[Decimal | None] = mapped_column(Numeric(4, 3))
+    private: Mapped[bool] = mapped_column(server_default=text("false"), default=False)  # comment for the line only
+
+
+class GoalChange(Base):
+    """The change trail of a goal: who changed which fields, when, before and after, and why."""
+
+    __tablename__ = "goal_changes"
+    __table_args__ = (Index("ix_goal_changes_goal", "goal_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    goal_id: Mapped[str] = mapped_column(ForeignKey("goals.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[str] = mapped_column(PersonId)
+    source: Mapped[str] = mapped_column(String(20))  # update, weights, proposal, appeal
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class StatusChange(Base):

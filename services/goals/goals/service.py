@@ -91,6 +91,10 @@ class GoalsService(Service):
         return _json(goals.list_goals(self.uow, self.call.actor, c.ListGoals.model_validate(payload)))
 
     @rpc
+    def list_goal_changes(self, payload):
+        return _json(goals.list_goal_changes(self.uow, self.call.actor, c.ListGoalChanges.model_validate(payload)))
+
+    @rpc
     def get_goal_tree(self, payload):
         return _json(goals.get_goal_tree(self.uow, self.call.actor, c.GetGoalTree.model_validate(payload)))
 

@@ -41,7 +41,7 @@ def decode_cursor(cursor: str | None, arity: int = 1) -> list[Any] | None:
 def cycle_view(cycle: m.Cycle) -> c.CycleView:
     return c.CycleView(id=cycle.id, name=cycle.name, period=cycle.period, starts_on=cycle.starts_on,
                        ends_on=cycle.ends_on, state=cycle.state, red_after_weeks=cycle.red_after_weeks,
-                       opened_at=cycle.opened_at, version=cycle.version)
+                       visibility=cycle.visibility or "company", opened_at=cycle.opened_at, version=cycle.version)
 
 
 def key_result_view(kr: m.KeyResult) -> c.KeyResultView:
@@ -88,14 +88,21 @@ def headline_target(goal: m.Goal, key_results: Sequence[m.KeyResult]) -> Decimal
     return key_results[0].target if len(key_results) == 1 else None
 
 
-def progress_view(update: m.ProgressUpdate) -> c.ProgressUpdateView:
+def progress_view(update: m.ProgressUpdate, *, full: bool = True) -> c.ProgressUpdateView:
+    """`full`: the reader is in the owner's line (or HR); others do not read a private comment."""
+    comment = update.comment if full or not update.private else ""
     return c.ProgressUpdateView(id=update.id, goal_id=update.goal_id, key_result_id=update.key_result_id,
                                 actor_id=update.actor_id, at=update.at,
                                 before_value=_n(update.before_value, "amount"),
                                 after_value=_n(update.after_value, "amount"),
                                 before_progress=_n(update.before_progress, "fraction"),
-                                after_progress=_n(update.after_progress, "fraction"), comment=update.comment,
-                                confidence=_n(update.confidence, "confidence"))
+                                after_progress=_n(update.after_progress, "fraction"), comment=comment,
+                                confidence=_n(update.confidence, "confidence"), private=bool(update.private))
+
+
+def change_view(row: m.GoalChange) -> c.GoalChangeView:
+    return c.GoalChangeView(id=row.id, goal_id=row.goal_id, at=row.at, actor_id=row.actor_id, source=row.source,
+                            changes=row.changes, reason=row.reason)
 
 
 def review_view(review: m.Review) -> c.ReviewView:

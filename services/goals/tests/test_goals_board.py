@@ -25,7 +25,8 @@ def test_board_drill_down_aggregates_pages_and_access(goals_service, uid):
     s = goals_service
     units, people = build(s, uid)
     hr = s.as_(f"{uid}-hr")
-    cycle = hr.create_cycle({"name": "FY", "period": "year", "year": 2027})
+    # a private cycle: only the line, unit heads above and HR see goals (issue 8 opens company cycles to everyone)
+    cycle = hr.create_cycle({"name": "FY", "period": "year", "year": 2027, "visibility": "private"})
     cycle = hr.transition_cycle({"cycle_id": cycle["id"], "to": "open"})
     for i, person in enumerate(people):
         caller = s.as_(person)
@@ -104,7 +105,9 @@ def test_board_drill_down_aggregates_pages_and_access(goals_service, uid):
     hrbp = s.as_(f"{uid}-hrbp")
     assert hrbp.get_board({"cycle_id": cycle["id"], "org_unit_id": units["a2"]})["total"]["count"] == 6
     mark = s.mark()
-    for caller, query in ((hrbp, {"org_unit_id": units["b"]}), (head, {"org_unit_id": units["a"]}),
+    # (the head of a browses a's board since issue 8: a unit's head and the managers above it; not b's)
+    assert head.get_board({"cycle_id": cycle["id"], "org_unit_id": units["a"]})["total"]["count"] == 17
+    for caller, query in ((hrbp, {"org_unit_id": units["b"]}), (head, {"org_unit_id": units["b"]}),
                           (s.as_(f"{uid}-bob"), {"reports_of": f"{uid}-head"}),
                           (s.as_(f"{uid}-a1p0"), {"owner_id": f"{uid}-a1p1"})):
         assert s.fails(caller.get_board, {"cycle_id": cycle["id"], **query}).status == 403

@@ -74,3 +74,93 @@ def test_a_custom_field_the_template_does_not_declare_is_refused_and_a_card_show
     assert items[f"b{uid}"]["points"] == "0.00"
     assert items[f"a{uid}"]["missing"] is False and items[f"a{uid}"]["weighted_points"] == "30.00"
     assert card["total"] == "30.00"
+
+
+# -- 3. managers above the first line -----------------------------------------------------------------------------
+
+def test_a_vp_creates_and_browses_goals_of_units_below_him(goals_service, org):
+    s = goals_service
+    cycle = cycle_of(s, org["hr"])
+    vp = s.as_(org["vp"])
+    goal = vp.create_goal(kpi(cycle["id"], "org_unit", org["east"]))
+    assert goal["owner"] == {"kind": "org_unit", "id": org["east"]}
+    board = vp.get_board({"cycle_id": cycle["id"], "org_unit_id": org["east"]})
+    assert board["total"]["count"] >= 1 and goal["id"] in {g["id"] for g in board["items"]}
+    assert vp.get_goal({"goal_id": goal["id"]})["id"] == goal["id"]
+    # the chain goes up, not sideways: a rep of east cannot set the goals of west
+    error = s.fails(s.as_(org["rep1"]).create_goal, kpi(cycle["id"], "org_unit", org["west"]))
+    assert error.status == 403
+
+
+def test_a_unit_lead_with_no_reports_yet_creates_his_units_goal_and_browses_its_board(goals_service, org):
+    s = goals_service
+    cycle = cycle_of(s, org["hr"])
+    lead = s.as_(org["lead"])
+    goal = lead.create_goal(kpi(cycle["id"], "org_unit", org["west"]))
+    assert goal["responsible_id"] == org["lead"]
+    board = lead.get_board({"cycle_id": cycle["id"], "org_unit_id": org["west"]})
+    assert goal["id"] in {g["id"] for g in board["items"]}
+    # and the head of east (mgr) browses east's board
+    s.as_(org["mgr"]).get_board({"cycle_id": cycle["id"], "org_unit_id": org["east"]})
+    # not the lead of a sibling unit
+    error = s.fails(lead.create_goal, kpi(cycle["id"], "org_unit", org["east"]))
+    assert error.status == 403
+
+
+# -- 4. goals are public ------------------------------------------------------------------------------------------
+
+def test_a_company_cycle_shows_goals_progress_and_colour_to_colleagues_but_not_private_fields(goals_service, org):
+    s = goals_service
+    cycle = cycle_of(s, org["hr"])
+    assert cycle["visibility"] == "company"
+    rep = s.as_(org["rep1"])
+    goal = rep.create_goal(kpi(cycle["id"], "person", org["rep1"], weight="50"))
+    rep.record_progress({"goal_id": goal["id"], "value": "40", "comment": "two deals slipped", "private": True})
+    rep.record_progress({"goal_id": goal["id"], "value": "50", "comment": "one came back"})
+    peer = s.as_(org["peer"])  # another unit, no relation to rep1
+    seen = peer.get_goal({"goal_id": goal["id"]})
+    assert (seen["id"], seen["kpi"]["actual"], seen["colour"]) == (goal["id"], "50.000000", "red")
+    history = peer.list_progress({"goal_id": goal["id"]})["items"]
+    assert [(h["comment"], h["private"]) for h in history] == [("one came back", False), ("", True)]
+    # the line reads the private comment
+    assert [h["comment"] for h in s.as_(org["mgr"]).list_progress({"goal_id": goal["id"]})["items"]] == [
+        "one came back", "two deals slipped"]
+    board = peer.get_board({"cycle_id": cycle["id"], "org_unit_id": org["east"]})
+    assert goal["id"] in {g["id"] for g in board["items"]}
+    assert peer.list_goals({"cycle_id": cycle["id"], "owner_id": org["rep1"]})["items"][0]["id"] == goal["id"]
+    # scores and custom fields stay with the line
+    error = s.fails(peer.get_scorecard, {"cycle_id": cycle["id"], "person_id": org["rep1"], "template_code": "x"})
+    assert error.status == 403
+
+
+def test_unit_and_private_cycles_limit_who_reads(goals_service, org):
+    s = goals_service
+    unit_cycle = cycle_of(s, org["hr"], visibility="unit")
+    private_cycle = cycle_of(s, org["hr"], visibility="private")
+    rep = s.as_(org["rep1"])
+    in_unit = rep.create_goal(kpi(unit_cycle["id"], "person", org["rep1"]))
+    private = rep.create_goal(kpi(private_cycle["id"], "person", org["rep1"]))
+    assert s.as_(org["rep2"]).get_goal({"goal_id": in_unit["id"]})["id"] == in_unit["id"]  # same unit
+    assert s.fails(s.as_(org["peer"]).get_goal, {"goal_id": in_unit["id"]}).status == 403
+    assert s.fails(s.as_(org["rep2"]).get_goal, {"goal_id": private["id"]}).status == 403
+    assert s.as_(org["vp"]).get_goal({"goal_id": private["id"]})["id"] == private["id"]  # the line always reads
+
+
+def test_the_change_trail_is_read_by_everyone_who_reads_the_goal(goals_service, org):
+    s = goals_service
+    cycle = cycle_of(s, org["hr"])
+    mgr = s.as_(org["mgr"])
+    goal = mgr.create_goal(kpi(cycle["id"], "person", org["rep1"], weight="30"))
+    mgr.update_goal({"goal_id": goal["id"], "title": "Revenue (new accounts)", "kpi_target": "120"})
+    mgr.update_goal({"goal_id": goal["id"], "weight": "40"})
+    trail = s.as_(org["peer"]).list_goal_changes({"goal_id": goal["id"]})
+    newest, older = trail["items"]
+    assert (newest["actor_id"], newest["source"], newest["changes"]) == (
+        org["mgr"], "update", {"weight": {"before": "30.00", "after": "40"}})
+    assert older["changes"]["title"] == {"before": "Revenue", "after": "Revenue (new accounts)"}
+    assert older["changes"]["target"]["after"] == "120"
+    page = s.as_(org["vp"]).list_goal_changes({"goal_id": goal["id"], "limit": 1})
+    assert page["items"][0]["id"] == newest["id"] and page["next_cursor"]
+    private = cycle_of(s, org["hr"], visibility="private")
+    hidden = mgr.create_goal(kpi(private["id"], "person", org["rep1"]))
+    assert s.fails(s.as_(org["peer"]).list_goal_changes, {"goal_id": hidden["id"]}).status == 403

@@ -19,6 +19,8 @@ def team(goals_service, uid):
 
 
 def open_cycle(s, hr, year=2027, **extra):
+    # private: these tests are about what the line reads (company cycles open goals to everyone: issue 8)
+    extra = {"visibility": "private", **extra}
     cycle = s.as_(hr).create_cycle({"name": f"FY{year}", "period": "year", "year": year, **extra})
     return s.as_(hr).transition_cycle({"cycle_id": cycle["id"], "to": "open"})
 

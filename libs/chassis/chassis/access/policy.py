@@ -30,6 +30,9 @@ class Relation(StrEnum):
     REPORTS_TO_OWNER = "reports_to_owner"  # the owner (a person) is one of the actor's managers
     UNIT_MEMBER = "unit_member"  # the resource belongs to an org unit the actor is in (or one above theirs)
     UNIT_LEAD = "unit_lead"  # ... and someone in that unit reports directly to the actor
+    UNIT_HEAD = "unit_head"  # the actor is in the resource's org unit (or below it) and their manager is not
+    UNIT_MANAGER = "unit_manager"  # a head of the resource's org unit reports to the actor, at any depth
+    COLLEAGUE = "colleague"  # the actor is a member of the org unit the resource is in (a person's: the owner's unit)
     COMPANY_HR = "company_hr"  # a company-wide resource, and the actor is HR for a top-level org unit
     AUDITOR = "auditor"
     ADMIN = "admin"
@@ -94,6 +97,9 @@ _EMP = Relation.EMPLOYEE
 _UP = Relation.REPORTS_TO_OWNER
 _MEMBER = Relation.UNIT_MEMBER
 _LEAD = Relation.UNIT_LEAD
+_HEAD = Relation.UNIT_HEAD
+_UNIT_MGR = Relation.UNIT_MANAGER
+_COLLEAGUE = Relation.COLLEAGUE
 _CO_HR = Relation.COMPANY_HR
 _AUD = Relation.AUDITOR
 _ADM = Relation.ADMIN
@@ -112,11 +118,16 @@ _RULES: dict[str, Rule] = {
     "org.snapshot":      Rule("org",      (_ADM,)),  # services catching up (OrgSync) act as themselves
     "org.resync":        Rule("org",      (_ADM,)),
     # -- goals
-    # Goals align upwards: people read their managers' goals and the goals of the units they belong to.
-    "goal.read":         Rule("goal",     (*_LINE, _UP, _MEMBER)),
+    # Goals align upwards: people read their managers' goals and the goals of the units they belong to; the
+    # heads of a unit and every manager up the chain of its people read its goals too.
+    "goal.read":         Rule("goal",     (*_LINE, _UP, _MEMBER, _HEAD, _UNIT_MGR)),
     # a person's or a unit's goals as a whole (lists, boards reaching down a reporting line): no upward relation
-    "goal.browse":       Rule("goal",     _LINE),
-    "goal.create":       Rule("goal",     (_SELF, _DM, _HR, _LEAD)),
+    "goal.browse":       Rule("goal",     (*_LINE, _HEAD, _UNIT_MGR)),
+    # a cycle's visibility opens goals, progress and colour (never the private fields) to colleagues
+    "goal.read.company": Rule("goal",     (_EMP,)),
+    "goal.read.unit":    Rule("goal",     (_COLLEAGUE,)),
+    # strategy decomposes down the tree: a unit's head, or any manager up the chain, sets goals for units below
+    "goal.create":       Rule("goal",     (_SELF, _DM, _HR, _LEAD, _HEAD, _UNIT_MGR)),
     "goal.update":       Rule("goal",     (_SELF, _DM)),
     "goal.progress":     Rule("goal",     (_SELF,)),  # progress is the account of the person answering for it
     "goal.approve":      Rule("goal",     (_DM, _IM),                                    (_SELF,)),
@@ -251,6 +262,46 @@ def _is_unit_lead(actor: Actor, resource: Resource, org: OrgView) -> bool:
                for person in map(org.person, org.direct_reports(actor.subject)))
 
 
+def _subject_unit(resource: Resource) -> str | None:
+    # the unit a resource is about as a whole: a unit's own resource, or everything filed in a unit
+    return resource.org_unit if resource.unit_owned or resource.owner is None else None
+
+
+def _is_unit_head(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    # The directory names no unit heads: the top of the unit's own line is a member whose manager is outside it
+    # (a new lead with nobody reporting yet included).
+    unit = _subject_unit(resource)
+    me = org.person(actor.subject)
+    if unit is None or not _in_unit(me, unit, org):
+        return False
+    manager = org.manager_of(actor.subject)
+    return manager is None or not _in_unit(org.person(manager), unit, org)
+
+
+def _is_unit_manager(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    # above the unit: a head of the unit (a member whose manager is outside it) is in the actor's reporting line
+    unit = _subject_unit(resource)
+    if unit is None:
+        return False
+    seen, todo = {actor.subject}, list(org.direct_reports(actor.subject))
+    while todo:
+        person_id = todo.pop()
+        if person_id in seen:
+            continue
+        seen.add(person_id)
+        person = org.person(person_id)
+        if (_in_unit(person, unit, org) and person.status != PersonStatus.TERMINATED
+                and not _in_unit(org.person(person.manager_id) if person.manager_id else None, unit, org)):
+            return True
+        todo.extend(org.direct_reports(person_id))
+    return False
+
+
+def _is_colleague(actor: Actor, resource: Resource, org: OrgView) -> bool:
+    unit = _resource_unit(resource, org)
+    return unit is not None and _in_unit(org.person(actor.subject), unit, org)
+
+
 def _is_company_hr(actor: Actor, resource: Resource, org: OrgView) -> bool:
     if resource.owner is not None or resource.org_unit is not None or Role.HR not in actor.roles:
         return False
@@ -269,6 +320,9 @@ _CHECKS = {
     Relation.REPORTS_TO_OWNER: _reports_to_owner,
     Relation.UNIT_MEMBER: _is_unit_member,
     Relation.UNIT_LEAD: _is_unit_lead,
+    Relation.UNIT_HEAD: _is_unit_head,
+    Relation.UNIT_MANAGER: _is_unit_manager,
+    Relation.COLLEAGUE: _is_colleague,
     Relation.COMPANY_HR: _is_company_hr,
     Relation.AUDITOR: lambda actor, resource, org: Role.AUDITOR in actor.roles,
     Relation.ADMIN: lambda actor, resource, org: Role.ADMIN in actor.roles,
@@ -284,6 +338,9 @@ _AS = {
     Relation.REPORTS_TO_OWNER: "in the owner's reporting line",
     Relation.UNIT_MEMBER: "a member of the owning org unit",
     Relation.UNIT_LEAD: "a lead of the owning org unit",
+    Relation.UNIT_HEAD: "the head of the org unit (its top member)",
+    Relation.UNIT_MANAGER: "a manager up the chain of the org unit's head",
+    Relation.COLLEAGUE: "a member of the same org unit",
     Relation.COMPANY_HR: "HR for the whole company",
     Relation.AUDITOR: "an auditor",
     Relation.ADMIN: "an administrator",

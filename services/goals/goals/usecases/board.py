@@ -15,7 +15,7 @@ from sqlalchemy import ARRAY, String, and_, any_, case, cast, func, literal, sel
 from chassis.errors import InvalidInput
 from contracts import goals as c
 from goals import models as m
-from goals.access import can, person_resource, require, unit_resource
+from goals.access import can, person_resource, require_read, unit_resource
 from goals.usecases.common import load_cycle
 from goals.views import decode_cursor, encode_cursor
 
@@ -70,7 +70,7 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
         raise InvalidInput.field("org_unit_id", "scope the board by one of org_unit_id, owner_id, reports_of")
     after = decode_cursor(query.cursor)
     with uow:
-        load_cycle(uow, query.cycle_id)
+        cycle = load_cycle(uow, query.cycle_id)
         session = uow.session
         index = uow.access.index
         g = m.Goal
@@ -80,7 +80,7 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
             if index.unit(unit) is None:
                 raise InvalidInput.field("org_unit_id", "no such org unit in the directory")
             if not can(uow, actor, "company.manage"):
-                require(uow, actor, "goal.read", unit_resource(unit))
+                require_read(uow, actor, unit_resource(unit), cycle)  # the line, or colleagues as the cycle allows
             if query.include_descendants:
                 units = index.units_within(unit)
                 group_of = {unit: unit}
@@ -94,7 +94,7 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
             person = query.owner_id or query.reports_of or (actor.subject if actor else None)
             if person is None:
                 raise InvalidInput.field("owner_id", "give the scope of the board")
-            require(uow, actor, "goal.read", person_resource(person))
+            require_read(uow, actor, person_resource(person), cycle)
             if query.reports_of is not None:
                 line = index.reporting_line(person)
                 group_of = {}

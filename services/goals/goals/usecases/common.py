@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -72,6 +73,26 @@ def allow(cycle: m.Cycle, change: Change, *, via_accepted_proposal: bool = False
 def touch(entity, uow) -> None:
     entity.version += 1
     entity.updated_at = uow.now()
+
+
+# -- the change trail ------------------------------------------------------------------------------------------------
+
+def record_change(uow, goal: m.Goal, actor_id: str, changes: dict[str, Any], *, source: str = "update",
+                  reason: str = "", via_proposal_id: str | None = None, via_appeal_id: str | None = None) -> None:
+    """A goal's fields changed: the trail row everyone who reads the goal can read (who, what, when, before and
+    after, why), and the goal.updated event, in the transaction of the change."""
+    if not changes:
+        return
+    uow.session.add(m.GoalChange(goal_id=goal.id, at=uow.now(), actor_id=actor_id, source=source, changes=changes,
+                                 reason=reason))
+    uow.publish(c.GoalUpdated(goal_id=goal.id, cycle_id=goal.cycle_id, responsible_id=goal.responsible_id,
+                              changes=changes, via_proposal_id=via_proposal_id, via_appeal_id=via_appeal_id,
+                              actor_id=actor_id, reason=reason))
+
+
+def actor_id(uow, actor=None) -> str:
+    actor = actor or getattr(uow, "actor", None)
+    return actor.subject if actor is not None else SYSTEM
 
 
 # -- progress roll-up ----------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ def create_cycle(uow, actor, command: c.CreateCycle) -> c.CycleView:
         now = uow.now()
         cycle = m.Cycle(id=shape.id, name=command.name, period=shape.period.value, starts_on=shape.starts_on,
                         ends_on=shape.ends_on, state=shape.state.value, red_after_weeks=shape.red_after_weeks,
-                        opened_at=None, created_at=now, updated_at=now, version=1)
+                        visibility=command.visibility, opened_at=None, created_at=now, updated_at=now, version=1)
         uow.cycles.add(cycle)
         uow.publish(c.CycleCreated(cycle_id=cycle.id, name=cycle.name, period=cycle.period,
                                    starts_on=cycle.starts_on, ends_on=cycle.ends_on,

@@ -6,10 +6,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
 from chassis.errors import InvalidInput, Unprocessable
 from contracts import goals as c
 from goals import models as m
-from goals.access import GoalRef, can, person_resource, require, unit_resource
+from goals.access import GoalRef, person_resource, read_level, require, require_read, unit_resource
 from goals.domain.cycles import Change
 from goals.domain.goal import GoalKind
 from goals.domain.tree import check_reparent
@@ -23,6 +25,7 @@ from goals.rules import (
     segments_of,
 )
 from goals.usecases.common import (
+    actor_id,
     allow,
     check_version,
     load_cycle,
@@ -30,11 +33,12 @@ from goals.usecases.common import (
     new_id,
     reassess,
     recompute,
+    record_change,
     roll_up,
     today,
     touch,
 )
-from goals.views import decode_cursor, encode_cursor, goal_view, goal_views, headline_target
+from goals.views import change_view, decode_cursor, encode_cursor, goal_view, goal_views, headline_target
 
 
 def _owner(uow, actor, command: c.CreateGoal) -> tuple[str, str | None]:
@@ -177,8 +181,7 @@ def update_goal(uow, actor, command: c.UpdateGoal) -> c.GoalView:
         if old_parent != goal.parent_id:
             settled += roll_up(uow, old_parent)
         reassess(uow, settled)
-        uow.publish(c.GoalUpdated(goal_id=goal.id, cycle_id=goal.cycle_id, responsible_id=goal.responsible_id,
-                                  changes=changes))
+        record_change(uow, goal, actor_id(uow, actor), changes, source="update")
         return goal_view(goal, krs, uow.goals.segments([goal.id]).get(goal.id, []))
 
 
@@ -249,8 +252,26 @@ def _update_targets(uow, goal, krs, command: c.UpdateGoal, given: set[str], chan
 def get_goal(uow, actor, command: c.GetGoal) -> c.GoalView:
     with uow:
         goal = load_goal(uow, command.goal_id)
-        require(uow, actor, "goal.read", GoalRef.of(goal))
+        require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id))
         return goal_views(uow, [goal])[0]
+
+
+def list_goal_changes(uow, actor, command: c.ListGoalChanges) -> c.GoalChangeList:
+    """The change trail of a goal, newest first: readable by everyone who reads the goal."""
+    before = decode_cursor(command.cursor)
+    if before is not None and not isinstance(before[0], int):
+        raise InvalidInput.field("cursor", "is not a cursor this list gave")
+    with uow:
+        goal = load_goal(uow, command.goal_id)
+        require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id))
+        stmt = select(m.GoalChange).where(m.GoalChange.goal_id == goal.id)
+        if before is not None:
+            stmt = stmt.where(m.GoalChange.id < before[0])
+        rows = list(uow.session.scalars(stmt.order_by(m.GoalChange.id.desc()).limit(command.limit + 1)))
+        more = len(rows) > command.limit
+        rows = rows[:command.limit]
+        return c.GoalChangeList(items=[change_view(r) for r in rows],
+                                next_cursor=encode_cursor(rows[-1].id) if more else None)
 
 
 def list_goals(uow, actor, command: c.ListGoals) -> c.GoalList:
@@ -259,21 +280,21 @@ def list_goals(uow, actor, command: c.ListGoals) -> c.GoalList:
     if owner is None:
         raise InvalidInput.field("owner_id", "give the owner whose goals to list")
     with uow:
-        load_cycle(uow, command.cycle_id)
+        cycle = load_cycle(uow, command.cycle_id)
         goals = uow.goals.page_of_owner(command.cycle_id, owner, after[0] if after else None, command.limit + 1)
         more = len(goals) > command.limit
         goals = goals[:command.limit]
         if goals:
-            require(uow, actor, "goal.read", GoalRef.of(goals[0]))  # one owner: one decision for the page
+            require_read(uow, actor, GoalRef.of(goals[0]), cycle)  # one owner: one decision for the page
         else:
-            require(uow, actor, "goal.read", person_resource(owner))
+            require_read(uow, actor, person_resource(owner), cycle)
         return c.GoalList(items=goal_views(uow, goals), next_cursor=encode_cursor(goals[-1].id) if more else None)
 
 
 def get_goal_tree(uow, actor, command: c.GetGoalTree) -> c.GoalTree:
     with uow:
         root = load_goal(uow, command.goal_id)
-        require(uow, actor, "goal.read", GoalRef.of(root))
+        require_read(uow, actor, GoalRef.of(root), uow.cycles.get(root.cycle_id))
         ancestors = uow.goals.parent_chain(root.parent_id)
         below = uow.goals.subtree(root.id, command.depth)
         depth = {root.id: 0}
@@ -281,7 +302,7 @@ def get_goal_tree(uow, actor, command: c.GetGoalTree) -> c.GoalTree:
             depth[goal.id] = depth[goal.parent_id] + 1
 
         def node(goal: m.Goal, level: int) -> c.GoalNode:
-            if not can(uow, actor, "goal.read", GoalRef.of(goal)):
+            if read_level(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id)) is None:
                 return c.GoalNode(id=goal.id, parent_id=goal.parent_id, depth=level, readable=False)
             return c.GoalNode(id=goal.id, parent_id=goal.parent_id, depth=level, readable=True, title=goal.title,
                               owner=c.OwnerRef(kind=goal.owner_kind, id=goal.owner_id), kind=goal.kind,
@@ -311,8 +332,8 @@ def set_weights(uow, actor, command: c.SetWeights) -> c.WeightsView:
         for goal_id, weight in sorted(command.weights.items()):
             goal = goals[goal_id]
             if goal.weight != weight:
-                uow.publish(c.GoalUpdated(goal_id=goal.id, cycle_id=goal.cycle_id, responsible_id=goal.responsible_id,
-                                          changes={"weight": {"before": str(goal.weight), "after": str(weight)}}))
+                record_change(uow, goal, actor_id(uow, actor),
+                              {"weight": {"before": str(goal.weight), "after": str(weight)}}, source="weights")
                 goal.weight = weight
                 touch(goal, uow)
         parents = {g.parent_id for g in goals.values() if g.parent_id is not None}

@@ -397,7 +397,7 @@ def _draft_row(goal_id: str, draft: t.GoalDraft, cycle: m.Cycle, org_unit: str |
         "yellow": thresholds.yellow if kpi and thresholds else None, "actual": None, "kpi_band": None,
         "own_progress": Decimal(0), "progress": Decimal(0), "confidence": None, "colour": colour,
         "colour_since": now.date(), "resources_needed": [], "indicator_code": draft.indicator_code,
-        "template_code": template_code, "computed": draft.formula is not None,
+        "template_code": template_code, "computed": draft.formula is not None, "anonymized_at": None,
         "scoring": scoring, "created_by": creator, "created_at": now,
         "updated_at": now, "version": 1,
     }

@@ -19,7 +19,18 @@ from goals.domain.cycles import Change
 from goals.domain.errors import InvalidInput as DomainInvalidInput
 from goals.domain.weights import check_weights
 from goals.rules import build_schedule, check_kpi, kpi_band, milestones_of, scaled_thresholds, segments_of
-from goals.usecases.common import allow, load_cycle, load_goal, new_id, reassess, recompute, roll_up, touch
+from goals.usecases.common import (
+    actor_id,
+    allow,
+    load_cycle,
+    load_goal,
+    new_id,
+    reassess,
+    recompute,
+    record_change,
+    roll_up,
+    touch,
+)
 from goals.views import decode_cursor, encode_cursor
 
 # -- stored changes <-> domain changes -------------------------------------------------------------------------------
@@ -190,8 +201,8 @@ def apply(uow, planned: Sequence[Planned], provider_id: str, proposal_id: str) -
     reassess(uow, settled)
     for goal_id, changes in per_goal.items():
         goal = touched[goal_id]
-        uow.publish(c.GoalUpdated(goal_id=goal.id, cycle_id=goal.cycle_id, responsible_id=goal.responsible_id,
-                                  changes=changes, via_proposal_id=proposal_id))
+        record_change(uow, goal, actor_id(uow), changes, source="proposal", reason=f"proposal {proposal_id} accepted",
+                      via_proposal_id=proposal_id)
 
 
 def _promise_resources(uow, goal: m.Goal, needs: Sequence[str], provider_id: str) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from chassis.errors import InvalidInput, Unprocessable
 from contracts import goals as c
 from goals import models as m
-from goals.access import GoalRef, require
+from goals.access import LINE, GoalRef, require, require_read
 from goals.domain import formula as formulas
 from goals.domain.cycles import Change, Cycle, CycleState, Period
 from goals.domain.errors import FormulaError
@@ -29,7 +29,7 @@ def record_progress(uow, actor, command: c.RecordProgress) -> c.ProgressRecorded
             raise Unprocessable(f"goal {goal.id} is computed by its formula; record the values it reads instead",
                                 errors=[{"field": "goal_id", "message": "computed by a formula"}])
         update = _apply(uow, goal, command.key_result_id, command.value, command.comment, command.confidence,
-                        actor.subject)
+                        actor.subject, private=command.private)
         if command.confidence is not None:
             goal.confidence = command.confidence
         settle(uow, goal)
@@ -40,7 +40,7 @@ def record_progress(uow, actor, command: c.RecordProgress) -> c.ProgressRecorded
 
 
 def _apply(uow, goal: m.Goal, key_result_id: str | None, value: Decimal, comment: str,
-           confidence: Decimal | None, actor_id: str) -> m.ProgressUpdate:
+           confidence: Decimal | None, actor_id: str, *, private: bool = False) -> m.ProgressUpdate:
     """Record a new value on the goal (or one of its key results) and its history row; publish it."""
     at = uow.now()
     value = value.quantize(AMOUNT_QUANTUM)
@@ -71,7 +71,7 @@ def _apply(uow, goal: m.Goal, key_result_id: str | None, value: Decimal, comment
     update = uow.progress.add(m.ProgressUpdate(
         goal_id=goal.id, key_result_id=key_result_id, actor_id=actor_id, at=at, before_value=change.before_value,
         after_value=change.after_value, before_progress=before_progress, after_progress=goal.own_progress,
-        comment=comment, confidence=confidence))
+        comment=comment, confidence=confidence, private=private))
     uow.publish(c.GoalProgressed(
         goal_id=goal.id, cycle_id=goal.cycle_id, responsible_id=goal.responsible_id, key_result_id=key_result_id,
         update_id=update.id, before_value=update.before_value, after_value=update.after_value,
@@ -167,11 +167,11 @@ def list_progress(uow, actor, command: c.ListProgress) -> c.ProgressHistory:
     before = decode_cursor(command.cursor)
     with uow:
         goal = load_goal(uow, command.goal_id)
-        require(uow, actor, "goal.read", GoalRef.of(goal))
+        level = require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id))
         if before is not None and not isinstance(before[0], int):
             raise InvalidInput.field("cursor", "is not a cursor this list gave")
         rows = uow.progress.page(goal.id, before[0] if before else None, command.limit + 1)
     more = len(rows) > command.limit
     rows = rows[:command.limit]
-    return c.ProgressHistory(items=[progress_view(r) for r in rows],
+    return c.ProgressHistory(items=[progress_view(r, full=level == LINE) for r in rows],
                              next_cursor=encode_cursor(rows[-1].id) if more else None)
