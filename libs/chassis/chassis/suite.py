@@ -15,7 +15,10 @@ warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # namek
 
 import eventlet
 
-eventlet.monkey_patch()  # first: the services and the libraries they import must see green sockets and locks
+if __name__ == "__main__":
+    # first: the services and the libraries they import must see green sockets and locks. Only when run: a test
+    # or tool importing the helpers below must not patch the standard library behind its back.
+    eventlet.monkey_patch()
 
 import argparse
 import os

@@ -1,5 +1,10 @@
 """pytest fixtures for chassis services (registered as the `jixiao` pytest plugin).
 
+Two kinds of tests: *fast* ones (domain rules, use cases on a migrated SQLite or PostgreSQL database through
+`chassis.testing.usecases`) run under plain `pytest` as well, with no broker, no nameko and no eventlet; *broker*
+ones (RPC over RabbitMQ, running services) need eventlet's patching first, which `python -m chassis.testing` does.
+Under plain `pytest` the broker tests are skipped with that command as the reason (see `needs_green`).
+
 Fixtures: `amqp_uri` (a fresh vhost per test), `pg` (database manager), `pg_template(package)` and
 `pg_database(package)` (a migrated database per test), `sqlite_url`, `run_services` (start service
 containers and stop them after the test), `rpc_client(amqp_uri)` (a standalone caller).
@@ -15,13 +20,60 @@ import pytest
 
 from chassis.testing import infra
 
+# Fixtures that start nameko or talk to the broker: a test using any of them (directly or through another fixture)
+# needs eventlet's patching, which only `python -m chassis.testing` can do early enough.
+BROKER_FIXTURES = frozenset({"vhosts", "amqp_uri", "run_services", "rpc_client", "broker_proxy"})
+GREEN_REASON = "needs RabbitMQ and nameko under eventlet: run it with `python -m chassis.testing` (or `make test`)"
 
-def pytest_configure(config):
+
+def green() -> bool:
+    """Whether eventlet patched the standard library before the tests were imported."""
+    import sys
+
+    if "eventlet" not in sys.modules:
+        return False
     from eventlet import patcher
 
-    if not patcher.is_monkey_patched("socket") or not patcher.is_monkey_patched("thread"):
-        # Patching this late leaves libraries holding unpatched locks (SQLAlchemy's pool): the suite would hang.
-        raise pytest.UsageError("run the tests under eventlet: `make test` or `python -m chassis.testing [args]`")
+    return patcher.is_monkey_patched("socket") and patcher.is_monkey_patched("thread")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "broker: needs RabbitMQ and nameko under eventlet (python -m chassis.testing); "
+                                       "set automatically on tests that use the broker fixtures")
+    config.addinivalue_line("markers", "fast: no broker, no nameko, no eventlet: runs under plain `pytest` too")
+
+
+def needs_green(item) -> bool:
+    """A test needs the green runner when it is marked `broker`, uses a broker fixture, or its module imports
+    eventlet (greenthreads without patching block each other on real sockets: a deadlock, not a failure)."""
+    if item.get_closest_marker("broker") is not None:
+        return True
+    if BROKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    module = getattr(item, "module", None)
+    return module is not None and "eventlet" in vars(module)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests that need the broker are marked `broker`, the others `fast` (`-m fast` / `-m "not broker"` select
+    them under either runner). Under plain `pytest` (no eventlet), broker tests are skipped with the command that
+    runs them; `python -m chassis.testing` runs everything, as before."""
+    patched = green()
+    skip = pytest.mark.skip(reason=GREEN_REASON)
+    for item in items:
+        if needs_green(item):
+            item.add_marker(pytest.mark.broker)
+            if not patched:
+                item.add_marker(skip)
+        else:
+            item.add_marker(pytest.mark.fast)
+
+
+def pytest_report_header(config):
+    if not green():
+        return ("jixiao: plain pytest (no eventlet): fast tests run, broker tests are skipped; "
+                "`python -m chassis.testing` runs them all")
+    return None
 
 
 def pytest_addoption(parser):
@@ -193,3 +245,12 @@ def wait_for(condition, timeout: float = 30.0, interval: float = 0.05, message: 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {message}")
         eventlet.sleep(interval)
+
+
+# fast use-case tests (no broker): `use_cases`, `migrated_database`, `database_backend` (chassis.testing.usecases)
+from chassis.testing.usecases import (  # noqa: E402, F401
+    _sqlite_templates,
+    database_backend,
+    migrated_database,
+    use_cases,
+)
