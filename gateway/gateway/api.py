@@ -84,6 +84,7 @@ class Route:
     operation_id: str = ""
     path_schema: Schema | None = None  # the path parameters' types
     max_body: int | None = None  # bytes; None: the max_body_bytes setting
+    location: Callable[[Any], str | None] | None = None  # the answer -> the path (under /api/v1) of what it made
 
     @property
     def params(self) -> list[str]:
@@ -397,17 +398,26 @@ class Api:
         if stored is not None:
             headers = {**stored.headers, "Idempotent-Replayed": "true"}
             return Response(stored.body, status=stored.status, headers=headers)
+        ctx.rpc = ctx.rpc.with_request_key(idempotency.request_key(owner, key))  # the service writes once
         try:
             response = self._respond(ctx, ctx.route.handler(ctx))
         except HttpProblem as problem:
             response = problem_response(problem, ctx.request_id)
         except ServiceError as error:
-            response = problem_response(from_service_error(error), ctx.request_id)
+            if error.code == "request-already-done":  # an earlier attempt with this key went through
+                error = HttpProblem(409, "the first request with this Idempotency-Key was carried out, and its "
+                                         "answer was lost; read the resource to see it",
+                                    code="idempotency-key-completed")
+                response = problem_response(error, ctx.request_id)
+            else:
+                response = problem_response(from_service_error(error), ctx.request_id)
         except BaseException:
-            idempotency.release(store, owner, key)
+            idempotency.unknown(store, owner, key)
             raise
-        if response.status_code >= 500:
-            idempotency.release(store, owner, key)  # the outcome is unknown: let the client retry
+        if response.status_code == 503:
+            idempotency.release(store, owner, key)  # never sent (the broker was unreachable): nothing happened
+        elif response.status_code >= 500:
+            idempotency.unknown(store, owner, key)  # it may still happen: bound to this attempt, a retry reruns it
         else:
             kept = {name: response.headers[name] for name in idempotency.REPLAYED_HEADERS if name in response.headers}
             idempotency.complete(store, owner, key, idempotency.Stored(
@@ -425,6 +435,10 @@ class Api:
                 wanted = ctx.request.headers.get("If-None-Match")
                 if wanted and (wanted.strip() == "*" or tag in (parse_etags(wanted) or ())):
                     return Response(status=304, headers=headers)
+        if route.location is not None:
+            where = route.location(body)
+            if where:
+                headers["Location"] = PREFIX + where
         if ctx.page is not None and ctx.page.next_cursor:
             query = {**ctx.request.args.to_dict(), "cursor": ctx.page.next_cursor}
             headers["Link"] = f'<{ctx.request.path}?{urlencode(query)}>; rel="next"'

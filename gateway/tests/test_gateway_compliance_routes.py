@@ -62,10 +62,22 @@ def test_audit_privacy_and_appeals(seeded):
     assert _ok(auditor.post("/api/v1/audit/verifications", {}))["ok"] is True
     assert employee.get("/api/v1/audit/entries").status_code == 403  # no audit:read for an employee
 
-    export = _ok(employee.post("/api/v1/privacy/exports", {}), 201)
-    assert export["request"]["subject"] == "E1" and export["request"]["kind"] == "access"
-    assert _ok(employee.get(f"/api/v1/privacy/requests/{export['request']['request_id']}"))["request"][
-        "request_id"] == export["request"]["request_id"]
+    # a data-subject request is accepted at once (202 + Location) and read back there (issue 8 item 8)
+    response = employee.post("/api/v1/privacy/exports", {})
+    export = _ok(response, 202)
+    assert export["subject"] == "E1" and export["kind"] == "access" and export["state"] == "collecting"
+    assert response.headers["Location"] == f"/api/v1/privacy/requests/{export['request_id']}"
+    done = wait_for(lambda: (lambda r: r if r["request"]["state"] != "collecting" else None)(
+        _ok(employee.get(response.headers["Location"]))),
+        message="the export gathered")
+    assert done["request"]["request_id"] == export["request_id"] and done["request"]["state"] == "completed"
+    assert set(done["document"]["services"]) == {"compliance", "goals"}
+    leaving = seeded.as_("E2")
+    erasure = leaving.post("/api/v1/privacy/erasures", {}, headers={"Idempotency-Key": "erase-me-once"})
+    assert erasure.status_code == 202, erasure.text
+    assert erasure.headers["Location"] == f"/api/v1/privacy/requests/{erasure.json()['request_id']}"
+    replay = leaving.post("/api/v1/privacy/erasures", {}, headers={"Idempotency-Key": "erase-me-once"})
+    assert replay.status_code == 202 and replay.headers["Location"] == erasure.headers["Location"]
 
     # an appeal names the appellant's own goal, which compliance confirms with goals
     cycle = _ok(hr.post("/api/v1/cycles", {"name": "FY", "period": "year", "year": 2026}), 201)

@@ -12,6 +12,7 @@ INTERNAL = {
     "goals.export_subject_data",  # compliance collects data-subject exports from every service
     "compliance.authenticate_api_key",  # the gateway authenticates API keys with it
     "compliance.org_snapshot",  # services' org read models catch up with it (chassis.access.OrgSync)
+    "compliance.request_data_export",  # the synchronous export, for scripts; HTTP uses start_data_export (202)
 }
 
 

@@ -2,6 +2,8 @@
 requests, legal holds and retention, appeals, third-party clients, compliance settings."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from contracts import compliance as c
 from gateway.api import AUTHENTICATED, Route
 from gateway.pagination import GATEWAY, Paging
@@ -13,6 +15,22 @@ UPLOAD = 64 * 1024 * 1024  # an import file, base64 in the JSON body
 PEOPLE = Paging(items="people", cursor="after")
 APPEALS = Paging(items="appeals", cursor="after")
 AUDIT = Paging(items="entries", cursor="after")
+
+
+DSR_ACCEPTED = (
+    "Accepted at once (202) with the request id and a `Location` to read it back (`GET /privacy/requests/{id}`): "
+    "every service is asked for its part in the background. The request ends `completed`, or `incomplete` naming "
+    "each part that did not answer in time (an erasure part: within the answer deadline) in `outstanding`.")
+
+
+def _request_location(body) -> str | None:
+    request_id = body.get("request_id") if isinstance(body, dict) else None
+    return f"/privacy/requests/{request_id}" if isinstance(request_id, str) and request_id else None
+
+
+def accepted(route: Route) -> Route:
+    """A data-subject request route that answers with a Location of the request to poll."""
+    return replace(route, location=_request_location)
 
 
 def routes() -> list[Route]:
@@ -56,10 +74,13 @@ def routes() -> list[Route]:
         r("POST", "/audit/verifications", "verify_audit", "Verify the hash chain of the audit log", "audit",
           "audit:read", request=c.VerifyAudit, response=c.VerifyReportView),
         # data-subject requests
-        r("POST", "/privacy/exports", "request_data_export", "Export everything held about a person",
-          "privacy", "privacy:write", request=c.DsrSubject, response=c.DsrExportView, creates=True),
-        r("POST", "/privacy/erasures", "request_erasure", "Erase a person's data (what no hold covers)",
-          "privacy", "privacy:write", request=c.DsrSubject, response=c.DsrView, creates=True),
+        # accepted at once (202 + Location), carried out in the background, read back from the Location
+        accepted(r("POST", "/privacy/exports", "start_data_export", "Export everything held about a person",
+                   "privacy", "privacy:write", request=c.DsrSubject, response=c.DsrView, creates=True, status=202,
+                   description=DSR_ACCEPTED)),
+        accepted(r("POST", "/privacy/erasures", "request_erasure", "Erase a person's data (what no hold covers)",
+                   "privacy", "privacy:write", request=c.DsrSubject, response=c.DsrView, creates=True, status=202,
+                   description=DSR_ACCEPTED)),
         r("GET", "/privacy/requests/{request_id}", "get_dsr", "A data-subject request and its export",
           "privacy", "privacy:read", request=c.DsrRef, response=c.DsrExportView),
         r("POST", "/privacy/requests/{request_id}/retry", "retry_dsr", "Retry the parts of a request that failed",

@@ -416,6 +416,17 @@ def _per_service(service: str, suffix: str, base: type[Contract], what: str, sub
                                       "__doc__": f"{service}: see {base.__name__}."})
 
 
+class DsrExportRequested(Event):
+    """Compliance to itself: gather a data-subject export in the background (the saga behind
+    `start_data_export`; the request is read back with `get_dsr`)."""
+
+    type = "jixiao.compliance.dsr.export_requested.v1"
+    subject_field = "person_id"
+    request_id: str
+    person_id: str
+    services: list[str] = Field(description="the services asked for their part, besides compliance")
+
+
 class DsrClosed(Event):
     type = "jixiao.compliance.dsr.closed.v1"
     subject_field = "person_id"

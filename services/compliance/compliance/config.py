@@ -62,9 +62,12 @@ class ComplianceConfig(BaseModel):
     retention_check_interval: float = Field(3600.0, gt=0, description="how often the daily sweep looks")
     api_key_cache_seconds: float = Field(60.0, ge=0)
     # the appeal target kinds checked with their owning service before an appeal is accepted (exists, and is the
-    # appellant's own); a kind left out is accepted unchecked, which only a test or a migration should want
-    appeal_target_checks: list[str] = ["goal_result", "rating"]
-    appeal_check_timeout: float = Field(3.0, gt=0, le=30)
+    # appellant's own). "rating" joins once feedback answers `describe_appeal_target` (COMPLIANCE_APPEAL_TARGET_
+    # CHECKS=goal_result,rating); until then a rating appeal cannot be confirmed by anyone
+    appeal_target_checks: list[str] = ["goal_result"]
+    appeal_check_timeout: float = Field(1.5, gt=0, le=30, description=(
+        "seconds the owning service has to confirm a target (at most half the RPC timeout: the appellant's own "
+        "call must still answer in time)"))
 
     _lists = field_validator("audit_sources", "dsr_services", "bootstrap_admins", "appeal_target_checks",
                              mode="before")(_list)

@@ -19,11 +19,13 @@ from nameko.timer import Timer, timer
 from chassis import Database, RpcClient, Service, event_handler, register_error, rpc
 from chassis.db import utcnow
 from chassis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
+from chassis.runtime import settings_of
 from compliance.config import Config, config_of
 from compliance.domain import errors as domain_errors
 from compliance.usecases import appeals, audit, clients, directory, dsr, imports, retention, settings
 from compliance.usecases.common import ComplianceUnitOfWork
 from contracts import compliance as c
+from contracts.actor import Actor
 from contracts.compliance import ImportRequested
 from contracts.org import OrgSnapshotQuery
 
@@ -234,6 +236,17 @@ class ComplianceService(Service):
                                         self.config.dsr_timeout))
 
     @rpc
+    def start_data_export(self, payload=None):
+        command = c.DsrSubject.model_validate(payload or {})
+        return _json(dsr.start_export(self.uow, self.call.actor, command, self.config.dsr_services))
+
+    @event_handler("compliance", c.DsrExportRequested.type)
+    def on_export_requested(self, event):
+        # the saga acts as compliance itself: the requester was authorized when the request was accepted
+        rpc = self.rpc_out.with_context(actor=Actor.system(self.name))
+        dsr.run_export(self.uow, event, rpc, self.config.dsr_timeout)
+
+    @rpc
     def request_erasure(self, payload=None):
         command = c.DsrSubject.model_validate(payload or {})
         return _json(dsr.request_erasure(self.uow, self.call.actor, command, self.config.dsr_services,
@@ -286,7 +299,8 @@ class ComplianceService(Service):
     def submit_appeal(self, payload):
         return _json(appeals.submit_appeal(self.uow, self.call.actor, c.SubmitAppeal.model_validate(payload),
                                            self.rpc_out, frozenset(self.config.appeal_target_checks),
-                                           self.config.appeal_check_timeout))
+                                           min(self.config.appeal_check_timeout,
+                                               settings_of(self._container).rpc_timeout / 2)))
 
     @rpc
     def get_appeal(self, payload):

@@ -1,6 +1,8 @@
 """Data-subject requests across services: the export fans out with a timeout (a silent service leaves it visibly
 incomplete), and the erasure saga runs with a small test-only service implementing the erasure contract —
 completed only when every part completed, incomplete under a legal hold."""
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -150,3 +152,27 @@ def test_an_erasure_part_nobody_answers_fails_at_the_deadline(with_probe, caller
     assert settled["outstanding"] == ["silent: failed (no answer within 1.5s)"]
     [closed] = audit_log.wait(lambda es: len(es) >= 1, type="jixiao.compliance.dsr.closed.v1", subject="T")
     assert closed["data"]["state"] == "incomplete" and closed["data"]["outstanding"] == settled["outstanding"]
+
+
+def test_an_export_is_accepted_at_once_and_names_the_part_that_did_not_answer(with_probe, callers, audit_log):
+    """issue 8 item 8: the export no longer waits for the slowest service inside the caller's call; it runs as a
+    saga in the background and is read back, each silent part named."""
+    with_probe("erasure_probe,silent", DSR_TIMEOUT=3.0)
+    me = callers("T").compliance
+    started = time.monotonic()
+    accepted = me.start_data_export({})
+    assert time.monotonic() - started < 2.0  # not the 3 s the silent service is given
+    assert accepted["state"] == "collecting" and accepted["subject"] == "T"
+    assert {p["service"]: p["status"] for p in accepted["parts"]} == {
+        "compliance": "pending", "erasure_probe": "pending", "silent": "pending"}
+    done = wait_for(lambda: (lambda r: r if r["request"]["state"] != "collecting" else None)(
+        me.get_dsr({"request_id": accepted["request_id"]})), message="the export gathered")
+    assert done["request"]["state"] == "incomplete"
+    assert done["request"]["outstanding"] == ["silent: failed (did not answer within 3s)"]
+    assert done["document"]["missing"] == ["silent"]
+    assert [n["id"] for n in done["document"]["services"]["erasure_probe"]["records"]["note"]] == ["n0", "n1"]
+    assert done["document"]["services"]["compliance"]["records"]["person"][0]["person_id"] == "T"
+    [closed] = audit_log.wait(lambda es: len(es) >= 1, type="jixiao.compliance.dsr.closed.v1", subject="T")
+    assert closed["data"]["request_id"] == accepted["request_id"] and closed["data"]["state"] == "incomplete"
+    with pytest.raises(Forbidden):  # the same rule as the synchronous form
+        callers("P").compliance.start_data_export({"person_id": "T"})

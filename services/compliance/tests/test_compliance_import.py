@@ -134,7 +134,8 @@ def test_planning_a_large_file_leaves_the_service_answering(org, callers):
     """issue 8 item 9: while a file plans, the service's other calls answer (on SQLite the planner once held the
     only connection and every call timed out); the caller watches progress between 0 and 1."""
     root = callers("root").compliance
-    lines = ["工号,姓名,部门,直属上级工号,邮箱"] + [f"L{n:05d},员工{n},平台部,M,l{n}@example.com" for n in range(12_000)]
+    header = "工号,姓名,部门,直属上级工号,邮箱"
+    lines = [header] + [f"L{n:05d},员工{n},平台部,M,l{n}@example.com" for n in range(12_000)]
     job = root.start_import({"filename": "large.csv", "content_base64": b64("\n".join(lines) + "\n")})
     seen = []
 

@@ -22,6 +22,7 @@ from compliance.usecases.settings import current as current_settings
 from contracts.actor import Actor
 from contracts.compliance import (
     DsrClosed,
+    DsrExportRequested,
     DsrExportView,
     DsrPartView,
     DsrRef,
@@ -128,25 +129,51 @@ def _summary(subject: str, document: dict[str, Any], request: DsrRequest) -> str
     return "\n".join(lines)
 
 
-def request_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSubject, rpc, services: list[str],
-                   timeout: float) -> DsrExportView:
+def _open_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSubject,
+                 services: list[str]) -> DsrRequest:
+    subject = _subject(uow, actor, command)
+    now = uow.now()
+    request = DsrRequest.open(id=new_id(), kind=DsrKind.ACCESS, subject=subject, requested_by=uow.actor.subject,
+                              at=now, deadline_days=current_settings(uow.session).dsr_deadline_days)
+    request = request.start([OWN, *services], now)
+    row = DsrRow(request_id=request.id, kind="access", subject=subject, requested_by=request.requested_by,
+                 requested_at=now, due_at=request.due_at, state="", parts="[]")
+    _store(row, request)
+    uow.session.add(row)
+    return request
+
+
+def start_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSubject,
+                 services: list[str]) -> DsrView:
+    """Accept an export at once (state `collecting`) and gather it in the background (`DsrExportRequested`):
+    the caller reads it back with `get_dsr`. Nothing waits on the slowest service."""
     with uow:
-        subject = _subject(uow, actor, command)
-        now = uow.now()
-        request = DsrRequest.open(id=new_id(), kind=DsrKind.ACCESS, subject=subject, requested_by=uow.actor.subject,
-                                  at=now, deadline_days=current_settings(uow.session).dsr_deadline_days)
-        request = request.start([OWN, *services], now)
-        own = _own_export(uow.session, subject)
-        row = DsrRow(request_id=request.id, kind="access", subject=subject, requested_by=request.requested_by,
-                     requested_at=now, due_at=request.due_at, state="", parts="[]")
-        _store(row, request)
-        uow.session.add(row)
-    payload = ExportSubjectData(request_id=request.id, subject=subject).model_dump(mode="json")
-    calls = {service: rpc.call_async(f"{service}.export_subject_data", payload, timeout=timeout)
-             for service in services}
-    exports = {OWN: {"records": own, "summary": ""}}
-    outcomes: dict[str, str | None] = {OWN: None}
-    for service, pending in calls.items():  # all in flight at once: the slowest bounds the wait
+        request = _open_export(uow, actor, command, services)
+        uow.publish(DsrExportRequested(request_id=request.id, person_id=request.subject, services=list(services)))
+        return _view(request)
+
+
+def run_export(uow: ComplianceUnitOfWork, event: Envelope, rpc, timeout: float) -> None:
+    """The saga's step (compliance's own handler): ask every service, then record the parts; a redelivery after
+    the request closed changes nothing."""
+    payload = DsrExportRequested.model_validate(event.data)
+    collect_export(uow, payload.request_id, payload.person_id, payload.services, rpc, timeout)
+
+
+def _ask_services(rpc, request_id: str, subject: str, services: list[str], timeout: float
+                  ) -> tuple[dict[str, dict], dict[str, str | None]]:
+    """Every service's export, all in flight at once (the slowest bounds the wait); a service that does not
+    answer in time is named in the outcome, never waited for beyond `timeout`."""
+    payload = ExportSubjectData(request_id=request_id, subject=subject).model_dump(mode="json")
+    calls = {}
+    outcomes: dict[str, str | None] = {}
+    for service in services:
+        try:
+            calls[service] = rpc.call_async(f"{service}.export_subject_data", payload, timeout=timeout)
+        except ServiceError as error:  # the broker is away: this part cannot be asked now
+            outcomes[service] = f"could not be asked ({error.status}: {error.detail})"
+    exports: dict[str, dict] = {}
+    for service, pending in calls.items():
         try:
             answer = SubjectDataExport.model_validate(pending.result())
             exports[service] = {"records": answer.records, "summary": answer.summary}
@@ -157,9 +184,19 @@ def request_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrS
             outcomes[service] = f"answered {error.status}: {error.detail}"
         except ValueError as error:
             outcomes[service] = f"answered with an invalid export: {str(error)[:200]}"
+    return exports, outcomes
+
+
+def collect_export(uow: ComplianceUnitOfWork, request_id: str, subject: str, services: list[str], rpc,
+                   timeout: float) -> DsrExportView | None:
+    exports, outcomes = _ask_services(rpc, request_id, subject, services, timeout)  # outside any transaction
     with uow:
-        row = uow.session.get(DsrRow, request.id, with_for_update=True)
+        row = uow.session.get(DsrRow, request_id, with_for_update=True)
+        if row is None or row.state != DsrState.COLLECTING.value:
+            return None  # gathered already (a redelivery), or closed by the deadline sweep
         request = _domain(row)
+        exports = {OWN: {"records": _own_export(uow.session, subject), "summary": ""}, **exports}
+        outcomes = {OWN: None, **outcomes}
         at = uow.now()
         for service, failure in outcomes.items():
             request = (request.record_done(service, at, export_ref=f"document:{service}") if failure is None
@@ -171,6 +208,15 @@ def request_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrS
         row.document = dumps(document)
         uow.publish(_closed_event(request))
     return DsrExportView(request=_view(request), document=document, summary=_summary(subject, document, request))
+
+
+def request_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSubject, rpc, services: list[str],
+                   timeout: float) -> DsrExportView:
+    """The synchronous form (scripts): open, gather and answer in one call, bounded by `timeout`. Over HTTP the
+    export is `start_export` (202, then read back)."""
+    with uow:
+        request = _open_export(uow, actor, command, services)
+    return collect_export(uow, request.id, request.subject, services, rpc, timeout)
 
 
 def get_dsr(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrRef) -> DsrExportView:
