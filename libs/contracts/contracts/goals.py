@@ -1101,3 +1101,41 @@ class CustomFieldsSet(Event):
 
 
 ProposalView.model_rebuild()
+
+
+# -- appeals and retention (compliance's decisions, applied by goals to its own data) -----------------------------
+
+class AppealAmendment(Contract):
+    """What an amended appeal decision (compliance's `appeal.decided`, target_kind `goal_result`, target_ref the
+    goal's id) may correct on a goal: its KPI target or measured value, or its key results' targets or values.
+    Anything else is refused as a whole (`AppealNotApplied`)."""
+
+    target: Amount | None = None
+    actual: Amount | None = None
+    key_result_targets: dict[Id, Amount] | None = None
+    key_result_values: dict[Id, Amount] | None = None
+
+
+class AppealNotApplied(Event):
+    """An amended appeal decision that goals could not apply (no such goal, not the appellant's, an amendment
+    that does not fit the goal), and why: HR decides again or corrects it by hand."""
+
+    type = "jixiao.goals.appeal.not_applied.v1"
+    subject_field = "appeal_id"
+
+    appeal_id: str
+    target_ref: str
+    reason: str
+
+
+class GoalRecordsRetained(Event):
+    """What a retention sweep (compliance's `retention.sweep_requested`) did to goals' own records."""
+
+    type = "jixiao.goals.records.purged.v1"
+    subject_field = "record_type"
+
+    record_type: str
+    action: Literal["purge", "anonymize"]
+    record_ids: list[str]
+    reason: str
+    sweep_date: str

@@ -14,6 +14,7 @@ from goals import errors  # noqa: F401 - maps domain errors to problem documents
 from goals.repositories import GoalsUnitOfWork
 from goals.usecases import (
     allocation,
+    appeals,
     board,
     commitments,
     cycles,
@@ -22,6 +23,7 @@ from goals.usecases import (
     negotiation,
     people,
     progress,
+    retention,
     status,
 )
 
@@ -50,6 +52,14 @@ class GoalsService(Service):
     @event_handler("compliance", dsr.ErasureRequested.type)
     def on_erasure_requested(self, event):
         people.erase_subject(self.uow, event)
+
+    @event_handler("compliance", dsr.AppealDecided.type)
+    def on_appeal_decided(self, event):
+        appeals.apply_appeal_decision(self.uow, event)
+
+    @event_handler("compliance", dsr.RetentionSweepRequested.type)
+    def on_retention_sweep(self, event):
+        retention.apply_retention(self.uow, event)
 
     @rpc
     def export_subject_data(self, payload):

@@ -164,3 +164,124 @@ def test_the_change_trail_is_read_by_everyone_who_reads_the_goal(goals_service, 
     private = cycle_of(s, org["hr"], visibility="private")
     hidden = mgr.create_goal(kpi(private["id"], "person", org["rep1"]))
     assert s.fails(s.as_(org["peer"]).list_goal_changes, {"goal_id": hidden["id"]}).status == 403
+
+
+# -- 6. appeals decided by compliance -----------------------------------------------------------------------------
+
+def _decided(appeal_id, appellant, goal_id, amendment, outcome="amended", decided_by="hr"):
+    from contracts.compliance import AppealDecided
+
+    return AppealDecided(appeal_id=appeal_id, appellant=appellant, outcome=outcome,
+                         reason="the target ignored the territory lost in May", target_kind="goal_result",
+                         target_ref=goal_id, owning_service="goals", amendment=amendment, decided_by=decided_by)
+
+
+def _republish(s, event):
+    """Publish one envelope (one event id) twice: a redelivery."""
+    from chassis.amqp import OutgoingMessage
+    from contracts import Envelope
+
+    envelope = Envelope.wrap(event)
+    for _ in range(2):
+        s._publisher.publish(OutgoingMessage("compliance.events", envelope.type, envelope.model_dump_json()))
+
+
+def test_an_amended_appeal_changes_the_goal_with_its_reason_in_the_trail_once(goals_service, org, uid):
+    from chassis.testing.plugin import wait_for
+
+    s = goals_service
+    cycle = cycle_of(s, org["hr"])
+    goal = s.as_(org["mgr"]).create_goal(kpi(cycle["id"], "person", org["rep1"]))
+    okr = s.as_(org["mgr"]).create_goal({"cycle_id": cycle["id"], "title": "Accounts", "kind": "okr",
+                                         "owner": {"kind": "person", "id": org["rep1"]},
+                                         "key_results": [{"title": "new", "target": "10"}]})
+    kr = okr["key_results"][0]["id"]
+    mark = s.mark()
+    _republish(s, _decided(f"{uid}-a1", org["rep1"], goal["id"], {"target": "80"}, decided_by=org["hr"]))
+    _republish(s, _decided(f"{uid}-a2", org["rep1"], okr["id"], {"key_result_values": {kr: "4"}}))
+    wait_for(lambda: s.scalar("select count(*) from goal_changes where goal_id in (:a, :b) and source = 'appeal'",
+                              a=goal["id"], b=okr["id"]) >= 2, message="appeals applied")
+    rep = s.as_(org["rep1"])
+    assert rep.get_goal({"goal_id": goal["id"]})["kpi"]["target"] == "80.000000"
+    assert rep.get_goal({"goal_id": okr["id"]})["key_results"][0]["current"] == "4.000000"
+    [change] = rep.list_goal_changes({"goal_id": goal["id"]})["items"]
+    assert (change["source"], change["actor_id"], change["changes"]["target"]) == (
+        "appeal", org["hr"], {"before": "100.000000", "after": "80.000000"})
+    assert change["reason"] == f"appeal {uid}-a1 amended: the target ignored the territory lost in May"
+    updated = [d for _, d in s.events(mark, ".goal.updated.v1") if d["goal_id"] == goal["id"]]
+    assert len(updated) == 1 and updated[0]["via_appeal_id"] == f"{uid}-a1"  # the redelivery changed nothing
+
+
+def test_an_appeal_that_does_not_fit_changes_nothing_and_says_why(goals_service, org, uid):
+    from chassis.testing.plugin import wait_for
+
+    s = goals_service
+    cycle = cycle_of(s, org["hr"])
+    goal = s.as_(org["mgr"]).create_goal(kpi(cycle["id"], "person", org["rep1"]))
+    mark = s.mark()
+    s.publish(_decided(f"{uid}-x1", org["rep2"], goal["id"], {"target": "1"}),  # a colleague's goal
+              _decided(f"{uid}-x2", org["rep1"], "no-such-goal", {"target": "1"}),
+              _decided(f"{uid}-x3", org["rep1"], goal["id"], {"bonus": "1000"}),
+              _decided(f"{uid}-x4", org["rep1"], goal["id"], {"target": "1"}, outcome="upheld"))
+    wait_for(lambda: len(s.events(mark, ".appeal.not_applied.v1")) == 3, message="appeals refused")
+    reasons = {d["appeal_id"]: d["reason"] for _, d in s.events(mark, ".appeal.not_applied.v1")}
+    assert "not the appellant's" in reasons[f"{uid}-x1"] and "no such goal" in reasons[f"{uid}-x2"]
+    assert reasons[f"{uid}-x3"].startswith("amendment.bonus")
+    assert s.as_(org["rep1"]).get_goal({"goal_id": goal["id"]})["kpi"]["target"] == "100.000000"
+    assert s.scalar("select count(*) from goal_changes where goal_id = :g", g=goal["id"]) == 0
+
+
+# -- 7. retention ---------------------------------------------------------------------------------------------------
+
+def test_a_retention_sweep_anonymizes_and_purges_expired_goals_except_held_ones(goals_service, org, uid):
+    from sqlalchemy import text
+
+    from chassis.testing.plugin import wait_for
+    from contracts.compliance import HoldRef, RetentionSweepRequested
+
+    s = goals_service
+    cycle = cycle_of(s, org["hr"])
+    rep = s.as_(org["rep1"])
+    made = {}
+    for name in ("ancient", "old", "held", "fresh"):
+        goal = rep.create_goal(kpi(cycle["id"], "person", org["rep1"], title=name))
+        rep.record_progress({"goal_id": goal["id"], "value": "10", "comment": f"{name}: my own words"})
+        s.as_(org["mgr"]).update_goal({"goal_id": goal["id"], "description": "why it matters to me"})
+        made[name] = goal["id"]
+    ages = {"ancient": 7, "old": 4, "held": 7, "fresh": 0}
+    with s.engine.begin() as conn:
+        for name, years in ages.items():
+            conn.execute(text("update goals set created_at = created_at - make_interval(years => :y) "
+                              "where id = :g"), {"y": years, "g": made[name]})
+    mark = s.mark()
+    s.publish(RetentionSweepRequested(
+        sweep_date=TODAY.isoformat(),
+        policies={"goal": {"basis": "created", "anonymize_after_years": 3, "purge_after_years": 6},
+                  "checkin": {"basis": "created", "purge_after_years": 2}},
+        holds=[HoldRef(hold_id=f"{uid}-h", record_type="goal", record_ids=[made["held"]], reason="litigation")]))
+    wait_for(lambda: len(s.events(mark, ".records.purged.v1")) == 2, message="retention applied")
+    assert s.scalar("select count(*) from goals where id = :g", g=made["ancient"]) == 0
+    assert s.scalar("select count(*) from progress_updates where goal_id = :g", g=made["ancient"]) == 0
+    old = s.rows("select responsible_id, owner_id, description, anonymized_at from goals where id = :g",
+                 g=made["old"])[0]
+    assert (old.responsible_id, old.owner_id, old.description) == ("anonymized", "anonymized", "")
+    assert old.anonymized_at is not None
+    assert s.scalar("select string_agg(comment, '') from progress_updates where goal_id = :g", g=made["old"]) == ""
+    for name in ("held", "fresh"):
+        kept = s.rows("select responsible_id, description from goals where id = :g", g=made[name])[0]
+        assert (kept.responsible_id, kept.description) == (org["rep1"], "why it matters to me"), name
+    events = {d["action"]: d for _, d in s.events(mark, ".records.purged.v1")}
+    assert events["purge"]["record_ids"] == [made["ancient"]] and events["anonymize"]["record_ids"] == [made["old"]]
+    # the same sweep again (another event): nothing left to do, nothing published
+    from chassis.amqp import OutgoingMessage
+    from contracts import Envelope
+
+    mark = s.mark()
+    again = Envelope.wrap(RetentionSweepRequested(
+        sweep_date=TODAY.isoformat(), policies={"goal": {"anonymize_after_years": 3, "purge_after_years": 6}},
+        holds=[HoldRef(hold_id=f"{uid}-h", record_type="goal", record_ids=[made["held"]], reason="litigation")]))
+    s._publisher.publish(OutgoingMessage("compliance.events", again.type, again.model_dump_json()))
+    wait_for(lambda: s.scalar("select count(*) from chassis_inbox where event_id = :e", e=str(again.id)) == 1,
+             message="second sweep handled")
+    assert s.events(mark, ".records.purged.v1") == []
+    assert s.scalar("select count(*) from goals where id = :g", g=made["held"]) == 1
