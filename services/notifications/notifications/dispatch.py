@@ -22,7 +22,7 @@ import eventlet
 from eventlet.event import Event as GreenEvent
 from eventlet.greenpool import GreenPool
 from nameko.extensions import DependencyProvider
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, text, update
 
 from contracts.actor import Actor
 from contracts.notifications import DeliveryParked
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SEND_MAX_ATTEMPTS = 5
 HOUSEKEEPING_SECONDS = 5.0
+SEND_POLL_SECONDS = 0.5  # due emails/SMS (quiet hours ending, retries) are looked for at least this often
 LAPSED_SWEEP_SECONDS = 60.0
 
 
@@ -52,6 +53,8 @@ class Dispatcher(DependencyProvider):
         self.sending = 0
         self._last_housekeeping = 0.0
         self._last_lapsed = 0.0
+        self._send_work = True
+        self._next_send_poll = 0.0
 
     def start(self):
         self.store = self.container._jixiao_store  # the Database provider's (set in its setup)
@@ -86,9 +89,13 @@ class Dispatcher(DependencyProvider):
         while self._running:
             busy = False
             try:
-                self._flush_results()
                 self._housekeeping()
-                busy = self._claim_webhooks() | self._claim_outgoing() | self._claim_digests()
+                busy = self._round()
+                now = time.monotonic()
+                if self._send_work or now >= self._next_send_poll:
+                    self._send_work = False
+                    self._next_send_poll = now + SEND_POLL_SECONDS
+                    busy = self._claim_outgoing() | self._claim_digests() | busy
             except Exception:  # the database is down or a bug: log, back off, keep the loop alive
                 log.exception("notifications dispatch round failed")
                 eventlet.sleep(1.0)
@@ -98,6 +105,11 @@ class Dispatcher(DependencyProvider):
                 self._wake = GreenEvent()
             else:
                 eventlet.sleep(0)
+
+    def wake_senders(self) -> None:
+        """New emails or SMS were queued: look for them in the next round."""
+        self._send_work = True
+        self.wake()
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
@@ -114,41 +126,71 @@ class Dispatcher(DependencyProvider):
         self.wake()
 
     # -- webhooks ----------------------------------------------------------------------------------------------
-    def _claim_webhooks(self) -> bool:
-        claimed = []
+    def _round(self) -> bool:
+        """One transaction: write the results gathered so far, then claim due webhook deliveries."""
+        results, self._results = self._results, []
         with self._uow() as uow:
-            now = uow.now()
-            for sub in uow.repo.active_subscriptions():
-                free = sub.max_in_flight - self.in_flight.get(sub.id, 0)
-                if free <= 0:
-                    continue
-                base = select(m.WebhookDelivery).where(m.WebhookDelivery.subscription_id == sub.id)
-                if sub.ordered:
-                    rows = uow.session.scalars(base.where(m.WebhookDelivery.state.in_(("pending", "in_flight")))
-                                               .order_by(m.WebhookDelivery.seq).limit(500)
-                                               .with_for_update(skip_locked=True))
-                    heads, picked = set(), []
-                    for row in rows:
-                        key = row.subject or row.id
-                        if key in heads:
-                            continue
-                        heads.add(key)
-                        if row.state == "pending" and row.next_attempt_at <= now:
-                            picked.append(row)
-                        if len(picked) >= free:
-                            break
-                else:
-                    picked = list(uow.session.scalars(base.where(
-                        m.WebhookDelivery.state == "pending", m.WebhookDelivery.next_attempt_at <= now)
-                        .order_by(m.WebhookDelivery.seq).limit(free).with_for_update(skip_locked=True)))
-                for row in picked:
-                    row.state, row.lease_until, row.attempts = "in_flight", lease(now, self.settings.lease_seconds), \
-                        row.attempts + 1
-                    claimed.append((row.id, row.body, row.attempts, sub.id, sub.url, sub.secret))
-                self.in_flight[sub.id] = self.in_flight.get(sub.id, 0) + len(picked)
+            if results:
+                self._write_results(uow, results)
+            claimed = self._claim_webhooks(uow)
         for item in claimed:
             self.webhook_pool.spawn_n(self._deliver_webhook, *item)
-        return bool(claimed)
+        return bool(claimed) or bool(results)
+
+    def _claim_webhooks(self, uow) -> list[tuple]:
+        now = uow.now()
+        subscriptions = {sub.id: sub for sub in uow.repo.active_subscriptions()}
+        free = {sid: sub.max_in_flight - self.in_flight.get(sid, 0) for sid, sub in subscriptions.items()}
+        ids: list[str] = []
+        plain = [sid for sid, sub in subscriptions.items() if not sub.ordered and free[sid] > 0]
+        if plain and uow.session.get_bind().dialect.name == "postgresql":
+            # each subscription's oldest due deliveries, up to its free slots, in one statement
+            ids += list(uow.session.execute(text(
+                "SELECT d.id FROM unnest(CAST(:subs AS text[]), CAST(:frees AS int[])) AS s(id, free) "
+                "CROSS JOIN LATERAL (SELECT w.id FROM webhook_deliveries w WHERE w.subscription_id = s.id "
+                "AND w.state = 'pending' AND w.next_attempt_at <= :now ORDER BY w.seq LIMIT s.free "
+                "FOR UPDATE SKIP LOCKED) d"), {"subs": plain, "frees": [free[sid] for sid in plain], "now": now})
+                .scalars())
+        else:
+            for sid in plain:
+                ids += list(uow.session.scalars(select(m.WebhookDelivery.id).where(
+                    m.WebhookDelivery.subscription_id == sid, m.WebhookDelivery.state == "pending",
+                    m.WebhookDelivery.next_attempt_at <= now).order_by(m.WebhookDelivery.seq).limit(free[sid])
+                    .with_for_update(skip_locked=True)))
+        for sid, sub in subscriptions.items():
+            if not sub.ordered or free[sid] <= 0:
+                continue
+            # one per subject, the oldest not yet delivered or dead, and only when it is due
+            rows = uow.session.execute(select(m.WebhookDelivery.id, m.WebhookDelivery.subject,
+                                              m.WebhookDelivery.state, m.WebhookDelivery.next_attempt_at)
+                                       .where(m.WebhookDelivery.subscription_id == sid,
+                                              m.WebhookDelivery.state.in_(("pending", "in_flight")))
+                                       .order_by(m.WebhookDelivery.seq).limit(500))
+            heads, picked = set(), 0
+            for row in rows:
+                key = row.subject or row.id
+                if key in heads:
+                    continue
+                heads.add(key)
+                if row.state == "pending" and row.next_attempt_at <= now:
+                    ids.append(row.id)
+                    picked += 1
+                    if picked >= free[sid]:
+                        break
+        if not ids:
+            return []
+        table = m.WebhookDelivery.__table__
+        claimed = uow.session.execute(
+            update(table).where(table.c.id.in_(ids), table.c.state == "pending")
+            .values(state="in_flight", lease_until=lease(now, self.settings.lease_seconds),
+                    attempts=table.c.attempts + 1)
+            .returning(table.c.id, table.c.body, table.c.attempts, table.c.subscription_id)).all()
+        out = []
+        for row in claimed:
+            sub = subscriptions[row.subscription_id]
+            self.in_flight[sub.id] = self.in_flight.get(sub.id, 0) + 1
+            out.append((row.id, row.body, row.attempts, sub.id, sub.url, sub.secret))
+        return out
 
     def _deliver_webhook(self, delivery_id, body, attempt, subscription_id, url, secret) -> None:
         started = time.monotonic()
@@ -163,6 +205,7 @@ class Dispatcher(DependencyProvider):
             status, error = exc.status, str(exc) or "failed"
         except Exception as exc:  # an unsafe URL now (DNS changed) or a bug: a failed attempt, never a lost row
             error = f"{type(exc).__name__}: {exc}"
+        self.in_flight[subscription_id] = max(0, self.in_flight.get(subscription_id, 0) - 1)
         self._done("webhook", delivery_id, attempt, subscription_id, status, error, time.monotonic() - started)
 
     # -- email and SMS -----------------------------------------------------------------------------------------
@@ -260,63 +303,76 @@ class Dispatcher(DependencyProvider):
 
     # -- results -----------------------------------------------------------------------------------------------
     def _flush_results(self) -> None:
-        if not self._results:
-            return
         results, self._results = self._results, []
-        s = self.settings
-        try:
+        if results:
             with self._uow() as uow:
-                now = uow.now()
-                parked = []
-                wanted = [r[1] for r in results if r[0] == "webhook"]
-                rows = {row.id: row for row in uow.session.scalars(select(m.WebhookDelivery).where(
-                    m.WebhookDelivery.id.in_(wanted)))} if wanted else {}
-                for result in results:
-                    if result[0] == "webhook":
-                        _, delivery_id, attempt, subscription_id, status, error, took = result
-                        row = rows.get(delivery_id)
-                        uow.repo.record_attempt("webhook", delivery_id, attempt, now, "error" if error else "ok",
-                                                took, status, error)
-                        if row is None or row.state != "in_flight" or row.attempts != attempt:
-                            continue  # replayed or re-leased meanwhile: the newer claim decides
-                        row.lease_until = None
-                        if error is None:
-                            row.state, row.delivered_at, row.last_error = "delivered", now, None
-                        elif webhooks.after_failure(attempt, s.webhook_max_attempts) == "dead":
-                            row.state, row.last_error = "dead", error[:500]
-                            parked.append(DeliveryParked(subscription_id=subscription_id, delivery_id=delivery_id,
-                                                         event_id=row.event_id, event_type=row.event_type,
-                                                         attempts=attempt, last_error=error[:500]))
-                        else:
-                            wait = webhooks.retry_delay(attempt, s.webhook_retry_base, s.webhook_retry_cap,
-                                                        random.random())
-                            row.state, row.last_error = "pending", error[:500]
-                            row.next_attempt_at = now + timedelta(seconds=wait)
-                    else:
-                        _, ids, notification_ids, channel, attempt, status, error, took, digest = result
-                        for notification_id in notification_ids:
-                            uow.repo.record_attempt(channel, notification_id, attempt, now,
-                                                    "error" if error else "ok", took, status, error)
-                        if error is None:
-                            values = {"state": "sent", "sent_at": now, "lease_until": None}
-                            if digest:
-                                values["reason"] = "digest"
-                            uow.session.execute(update(m.Outgoing).where(m.Outgoing.id.in_(ids)).values(**values))
-                        elif attempt >= SEND_MAX_ATTEMPTS:
-                            uow.session.execute(update(m.Outgoing).where(m.Outgoing.id.in_(ids)).values(
-                                state="failed", reason=error[:200], lease_until=None))
-                        else:
-                            wait = webhooks.retry_delay(attempt, 30.0, 3600.0, random.random())
-                            back = "digest" if digest else "pending"
-                            uow.session.execute(update(m.Outgoing).where(
-                                m.Outgoing.id.in_(ids), m.Outgoing.state.in_(("sending", "digesting"))).values(
-                                state=back, reason=error[:200], lease_until=None,
-                                due_at=now + timedelta(seconds=wait)))
-                if parked:
-                    uow.publish(*parked)
-        finally:
-            for result in results:  # the slots are free again whether or not the write succeeded (leases)
+                self._write_results(uow, results)
+
+    def _write_results(self, uow, results: list[tuple]) -> None:
+        """Record the attempts and move each delivery on (delivered, retry later, dead), a few statements for the
+        whole batch. A failed write leaves the rows in flight: their lease ends and they go out again."""
+        s = self.settings
+        now = uow.now()
+        try:
+            attempts, updates, dead = [], [], []
+            for result in results:
                 if result[0] == "webhook":
-                    self.in_flight[result[3]] = max(0, self.in_flight.get(result[3], 0) - 1)
+                    _, delivery_id, attempt, subscription_id, status, error, took = result
+                    attempts.append(_attempt("webhook", delivery_id, attempt, now, status, error, took))
+                    values = {"b_id": delivery_id, "b_attempts": attempt, "b_error": error and error[:500],
+                              "b_delivered": None, "b_next": now}
+                    if error is None:
+                        values["b_state"], values["b_delivered"] = "delivered", now
+                    elif webhooks.after_failure(attempt, s.webhook_max_attempts) == "dead":
+                        values["b_state"] = "dead"
+                        dead.append((delivery_id, subscription_id, attempt, error[:500]))
+                    else:
+                        values["b_state"] = "pending"
+                        values["b_next"] = now + timedelta(seconds=webhooks.retry_delay(
+                            attempt, s.webhook_retry_base, s.webhook_retry_cap, random.random()))
+                    updates.append(values)
                 else:
+                    _, ids, notification_ids, channel, attempt, status, error, took, digest = result
+                    attempts += [_attempt(channel, nid, attempt, now, status, error, took)
+                                 for nid in notification_ids]
+                    if error is None:
+                        values = {"state": "sent", "sent_at": now, "lease_until": None}
+                        if digest:
+                            values["reason"] = "digest"
+                        uow.session.execute(update(m.Outgoing).where(m.Outgoing.id.in_(ids)).values(**values))
+                    elif attempt >= SEND_MAX_ATTEMPTS:
+                        uow.session.execute(update(m.Outgoing).where(m.Outgoing.id.in_(ids)).values(
+                            state="failed", reason=error[:200], lease_until=None))
+                    else:
+                        wait = webhooks.retry_delay(attempt, 30.0, 3600.0, random.random())
+                        uow.session.execute(update(m.Outgoing).where(
+                            m.Outgoing.id.in_(ids), m.Outgoing.state.in_(("sending", "digesting"))).values(
+                            state="digest" if digest else "pending", reason=error[:200], lease_until=None,
+                            due_at=now + timedelta(seconds=wait)))
+            if attempts:
+                uow.session.execute(insert(m.DeliveryAttempt), attempts)
+            if updates:
+                table = m.WebhookDelivery.__table__
+                # only the claim this result belongs to: a replay or a re-lease meanwhile decides otherwise
+                uow.session.execute(update(table).where(
+                    table.c.id == bindparam("b_id"), table.c.attempts == bindparam("b_attempts"),
+                    table.c.state == "in_flight").values(
+                    state=bindparam("b_state"), last_error=bindparam("b_error"), lease_until=None,
+                    delivered_at=bindparam("b_delivered"), next_attempt_at=bindparam("b_next")), updates)
+            if dead:
+                events = {row.id: row for row in uow.session.execute(select(
+                    m.WebhookDelivery.id, m.WebhookDelivery.event_id, m.WebhookDelivery.event_type).where(
+                    m.WebhookDelivery.id.in_([d[0] for d in dead])))}
+                uow.publish(*(DeliveryParked(subscription_id=sid, delivery_id=did, event_id=events[did].event_id,
+                                             event_type=events[did].event_type, attempts=attempt, last_error=error)
+                              for did, sid, attempt, error in dead if did in events))
+        finally:
+            for result in results:  # the send slots are free again whether or not the write succeeded (leases)
+                if result[0] != "webhook":
                     self.sending = max(0, self.sending - 1)
+
+
+def _attempt(channel, target, attempt, at, status, error, took) -> dict:
+    return {"channel": channel, "target": target, "attempt": attempt, "at": at,
+            "outcome": "error" if error else "ok", "status_code": status,
+            "error": error[:500] if error else None, "duration_ms": int(took * 1000)}

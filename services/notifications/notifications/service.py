@@ -81,7 +81,7 @@ class NotificationsService(Service):
     @event_handler(SOURCES, "#", batch_size=200, batch_wait=0.05)
     def on_events(self, batch):
         if events.handle(self.uow, batch, self.dispatcher.settings):
-            self.dispatcher.wake()
+            self.dispatcher.wake_senders()
 
     # -- the inbox -------------------------------------------------------------------------------------------
     @rpc

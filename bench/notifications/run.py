@@ -1,0 +1,241 @@
+"""Notifications benchmark on PostgreSQL and RabbitMQ: events fanned out to the inbox and to webhook subscribers,
+beside the raw RPC floor measured in the same run; leaves nothing behind (database and vhost dropped).
+
+    python bench/notifications/run.py [--events 10000] [--subscribers 100] [--rate 200]
+
+1. the raw py-amqp request/reply floor (bench/rpc_bench.py): the reference;
+2. the service as its own `nameko run` process; `--subscribers` webhook subscriptions on real HTTP receivers (one
+   receiver process, eventlet), every event also notifying two people (the goal's owner and their manager);
+3. phase A: all receivers live; phase B: the same plus one dead receiver (connection refused) and one answering in
+   5 s. Events are published at `--rate` per second (a goal turning red, the envelope `time` stamped at publish).
+   Reported: p50/p99 event-to-delivery for the live receivers (target p99 <= 2 s), their delivery throughput in A
+   and B (B/A: a slow or dead receiver must not lower it), and no loss (every live delivery and every inbox row).
+"""
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+import uuid  # noqa: E402
+from datetime import date, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() not in (HERE, HERE.parent)]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+common = _load("bench_common", HERE.parent / "common.py")
+AMQP, PG, percentile, Process, free_port = common.AMQP, common.PG, common.percentile, common.Process, common.free_port
+RPC_BENCH = HERE.parent / "rpc_bench.py"
+
+
+def line(label: str, value: str) -> None:
+    print(f"  {label:<70} {value}", flush=True)
+
+
+def raw_floor(uri: str) -> float:
+    server = subprocess.Popen([sys.executable, str(RPC_BENCH), "raw-server", uri], stdout=subprocess.PIPE, text=True)
+    try:
+        server.stdout.readline()
+        out = subprocess.run([sys.executable, str(RPC_BENCH), "raw-client", uri, "1000", "2"], capture_output=True,
+                             text=True, timeout=120)
+        return json.loads(out.stdout.strip().splitlines()[-1])["p50_ms"]
+    finally:
+        server.kill()
+
+
+# -- the receivers (their own process) ----------------------------------------------------------------------------
+def receiver(port: int) -> None:
+    from eventlet import wsgi
+
+    seen: dict[str, dict] = {}  # path -> {"lat": [...], "ids": set(), "first": t, "last": t}
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        if environ["REQUEST_METHOD"] == "GET":
+            body = json.dumps({p: {"latencies": s["lat"], "ids": len(s["ids"]), "requests": s["n"],
+                                   "first": s["first"], "last": s["last"]} for p, s in seen.items()}).encode()
+            start_response("200 OK", [("content-type", "application/json")])
+            return [body]
+        data = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        if path == "/slow":
+            eventlet.sleep(5.0)
+        now = time.time()
+        event = json.loads(data)
+        sent = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
+        stats = seen.setdefault(path, {"lat": [], "ids": set(), "n": 0, "first": now, "last": now})
+        stats["n"] += 1
+        if event["id"] not in stats["ids"]:
+            stats["ids"].add(event["id"])
+            stats["lat"].append(now - sent)
+        stats["last"] = now
+        start_response("204 No Content", [])
+        return [b""]
+
+    sock = eventlet.listen(("127.0.0.1", port), backlog=1024)
+    print("ready", flush=True)
+    wsgi.server(sock, app, log_output=False, max_size=5000)
+
+
+def stats(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+# -- the run --------------------------------------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10000)
+    parser.add_argument("--subscribers", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=200.0, help="events published per second")
+    args = parser.parse_args()
+
+    from sqlalchemy import text
+
+    from chassis.amqp import ConfirmingPublisher, OutgoingMessage, events_exchange
+    from chassis.db import create_db_engine
+    from chassis.migrations import upgrade
+    from chassis.remote import StandaloneRpc
+    from chassis.testing.infra import PgManager, VhostManager
+    from contracts import Actor, Envelope
+    from contracts.compliance import ClientRegistered
+    from contracts.goals import GoalStatusChanged
+    from contracts.org import OrgUnitChanged, PersonChanged, RoleGrant, RoleGrantsChanged
+
+    vhosts, pg = VhostManager(AMQP), PgManager(PG)
+    uri = vhosts.create()
+    db_name = f"jx_bench_notif_{uuid.uuid4().hex[:6]}"
+    db_url = pg.create(db_name)
+    workdir = Path(tempfile.mkdtemp(prefix="jx-bench-notif-"))
+    port = free_port()
+    recv = subprocess.Popen([sys.executable, __file__, "receiver", str(port)], stdout=subprocess.PIPE, text=True)
+    recv.stdout.readline()
+    service = None
+    try:
+        print(f"notifications: {args.events} events x {args.subscribers} subscribers at {args.rate:.0f}/s "
+              f"(twice: all live, then + one dead and one 5 s receiver)", flush=True)
+        floor = raw_floor(uri)
+        line("raw py-amqp request/reply p50 (the floor)", f"{floor:.2f} ms")
+        upgrade("notifications", db_url)
+        service = Process("notifications.service:NotificationsService", {
+            "AMQP_URI": uri, "DATABASE_URL": db_url, "WEBHOOK_TIMEOUT": 10.0, "DISPATCH_INTERVAL": 0.05,
+            "REGISTRY_TIMEOUT": 0.2, "WEBHOOK_RETRY_BASE": 1.0, "WEBHOOK_RETRY_CAP": 30.0,
+            "max_workers": 32, "db_pool_size": 40}, workdir)
+        engine = create_db_engine(db_url)
+        scalar = lambda sql, **p: engine.connect().execute(text(sql), p).scalar()  # noqa: E731
+        publishers = {s: ConfirmingPublisher(uri, declare=[events_exchange(s)]) for s in ("compliance", "goals")}
+
+        def publish(service_name, *events):
+            for event in events:
+                envelope = Envelope.wrap(event)
+                publishers[service_name].publish(OutgoingMessage(f"{service_name}.events", envelope.type,
+                                                                 envelope.model_dump_json()))
+
+        people = 100
+        org = [OrgUnitChanged(org_unit_id="bench", version=1, name="bench"),
+               PersonChanged(person_id="mgr", version=2, name="mgr", org_unit_id="bench"),
+               PersonChanged(person_id="admin", version=3, name="admin", org_unit_id="bench"),
+               RoleGrantsChanged(subject_id="admin", version=4, grants=[RoleGrant(role="admin")])]
+        org += [PersonChanged(person_id=f"p{i}", version=10 + i, name=f"p{i}", org_unit_id="bench", manager_id="mgr")
+                for i in range(people)]
+        publish("compliance", *org)
+        publish("compliance", ClientRegistered(client_id="bench", name="bench", scopes=[],
+                                               event_patterns=["jixiao.goals.#"], dpa_ref="DPA"))
+        deadline = time.time() + 60
+        while scalar("select count(*) from chassis_org_people") < people + 2 or \
+                scalar("select count(*) from clients") < 1:
+            if time.time() > deadline:
+                raise RuntimeError("read models did not fill")
+            time.sleep(0.2)
+        rpc = StandaloneRpc(uri, timeout=30, actor=Actor(subject="admin")).start()
+        admin = rpc.caller().notifications
+
+        def subscribe(path: str, url: str | None = None) -> None:
+            admin.create_subscription({"client_id": "bench", "url": url or f"http://127.0.0.1:{port}{path}",
+                                       "event_types": ["jixiao.goals.goal.status_changed.v1"]})
+
+        live = [f"/live/{i}" for i in range(args.subscribers - 2)]
+        for path in live:
+            subscribe(path)
+
+        def phase(name: str, paths: list[str]) -> dict:
+            before = stats(port)
+            started = time.time()
+            interval = 1.0 / args.rate
+            for i in range(args.events):
+                publish("goals", GoalStatusChanged(goal_id=str(uuid.uuid4()), cycle_id="2026-q4",
+                                                   responsible_id=f"p{i % people}", before="yellow", after="red",
+                                                   on=date(2026, 12, 2), progress="0.2"))
+                lag = started + (i + 1) * interval - time.time()
+                if lag > 0:
+                    time.sleep(lag)
+            published = time.time() - started
+            want = {p: before.get(p, {}).get("ids", 0) + args.events for p in paths}
+            deadline = time.time() + 600
+            while True:
+                now = stats(port)
+                if all(now.get(p, {}).get("ids", 0) >= want[p] for p in paths) or time.time() > deadline:
+                    break
+                time.sleep(0.5)
+            lat = [x for p in paths for x in now.get(p, {}).get("latencies", [])[before.get(p, {}).get("ids", 0):]]
+            delivered = sum(now.get(p, {}).get("ids", 0) - before.get(p, {}).get("ids", 0) for p in paths)
+            last = max(now[p]["last"] for p in paths if p in now)
+            throughput = delivered / max(1e-9, last - started)
+            missing = sum(max(0, want[p] - now.get(p, {}).get("ids", 0)) for p in paths)
+            line(f"{name}: published in", f"{published:.1f} s")
+            line(f"{name}: live deliveries (no loss: missing {missing})", f"{delivered}")
+            line(f"{name}: event-to-delivery p50 / p99 (live)",
+                 f"{percentile(lat, 50) * 1000:.0f} ms / {percentile(lat, 99) * 1000:.0f} ms "
+                 f"(p99 = {percentile(lat, 99) * 1000 / floor:.0f} x floor; target <= 2000 ms)")
+            line(f"{name}: live delivery throughput", f"{throughput:.0f} deliveries/s")
+            return {"throughput": throughput, "missing": missing}
+
+        a = phase("A (all live)", live)
+        subscribe("/slow")
+        subscribe("/dead", url=f"http://127.0.0.1:{free_port()}/dead")
+        b = phase("B (+ dead + 5 s)", live)
+        line("throughput B / A (a slow or dead receiver must not lower it; target >= 0.9)",
+             f"{b['throughput'] / a['throughput']:.2f}")
+        inbox = scalar("select count(*) from notifications")
+        line("inbox rows (2 per event: owner and manager)", f"{inbox} of {4 * args.events}")
+        slow = stats(port).get("/slow", {})
+        line("the 5 s receiver meanwhile got", f"{slow.get('ids', 0)} events")
+        dead = scalar("select count(*) from webhook_deliveries d join subscriptions s on s.id = d.subscription_id "
+                      "where s.url like '%/dead' and d.attempts > 0")
+        line("the dead receiver: deliveries tried (retrying with backoff)", f"{dead}")
+        line("webhook attempt duration mean / max (live receivers)", "{:.1f} ms / {:.0f} ms".format(
+            *engine.connect().execute(text("select avg(a.duration_ms), max(a.duration_ms) from delivery_attempts a "
+                                           "join webhook_deliveries d on d.id = a.target join subscriptions s on "
+                                           "s.id = d.subscription_id where s.url like '%/live/%'")).one()))
+        rpc.stop()
+        engine.dispose()
+    finally:
+        if service is not None:
+            service.stop()
+        recv.kill()
+        vhosts.delete(uri, wait=True)
+        pg.drop(db_name)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "receiver":
+        receiver(int(sys.argv[2]))
+    else:
+        main()
