@@ -37,7 +37,7 @@ export default {
   },
   appeal: { kind: 'What do you appeal?', rating: 'A rating', goal_result: 'A goal result', ref: 'Which one (reference)', reasons: 'Your reasons', submit: 'Submit appeal', submitted: 'Appeal submitted', mine: 'My appeals' },
   team: {
-    title: 'My team', board: 'Team board', atRisk: 'Goals off track', reviews: 'Open reviews of red goals', openReview: 'Open review',
+    summaryTitle: 'Team summary', reported: '{n} of {of} reported this week', title: 'My team', board: 'Team board', atRisk: 'Goals off track', reviews: 'Open reviews of red goals', openReview: 'Open review',
     summary: 'Review summary', complete: 'Complete review', completed: 'Review completed', proposals: 'Open proposals',
     checkins: 'Check-ins to hold', missing: 'Who has not reported', zero: 'Zero activity', cadence: 'Coaching cadence',
     allocation: 'Allocate a target', parent: 'Parent goal', method: 'Method', preview: 'Preview', person: 'Person', goals: '{n} goals',
@@ -46,7 +46,7 @@ export default {
   },
   board: { title: 'Goal board', unit: 'Unit', company: 'Company', drill: 'Drill down', filters: 'Filters', all: 'All', trail: 'Change trail of “{goal}”', goals: 'Goals', count: 'Goals', weighted: 'Weighted progress' },
   hr: {
-    title: 'HR', cycles: 'Cycles', newCycle: 'New cycle', name: 'Name', period: 'Period', year: 'Year', index: 'Index', create: 'Create',
+    scope: 'Unit in view', group: 'Group', people: 'People', bias: 'Leniency', actual: 'Actual %', target: 'Target %', rate: '{rate}% ({submitted} of {expected})', rotationNeeds: 'Needs at least two cycles.', unplaced: '{n} people not placed yet (no potential assessed)', title: 'HR', cycles: 'Cycles', newCycle: 'New cycle', name: 'Name', period: 'Period', year: 'Year', index: 'Index', create: 'Create',
     open: 'Open', lock: 'Lock', close: 'Close', state: 'State', templates: 'Templates', presets: 'Industry presets', install: 'Install',
     installed: 'Preset installed: {name}', formula: 'Formula check', formulaInput: 'Formula', variables: 'Variables (comma-separated)',
     formulaOk: 'Valid — gives a {type}', calibration: 'Calibration: distribution', nineBox: '9-box grid', rankings: 'Unit rankings',
@@ -66,4 +66,10 @@ export default {
     email: 'Email', save: 'Save', unitId: 'Unit id', parent: 'Parent unit', role: 'Role', scope: 'Unit (subtree)', add: 'Add grant', load: 'Load',
     remove: 'Remove', settings: 'Settings',
   },
+  report: { period: 'Week {period}', done: 'What got done', blockers: 'Blockers (one a line)', next: 'Plan for next week', goals: 'About these goals', send: 'Send report', sent: 'Report for {period} sent' },
+  checkin: { with: 'with {who}', dueBy: 'due by {date}', overdue: 'overdue' },
+  events: { response: 'My response' },
+  idp: { rating: 'My rating', track: 'Track' },
+  points: { balance: '{n} points', menu: 'Reward menu', cost: '{n} points' },
+  cadence: { touches: 'Coaching touches this month', notes: 'Weekly coaching notes', average: 'Average against the standard', below: 'Below the standard' },
 }

@@ -37,7 +37,7 @@ export default {
   },
   appeal: { kind: '申诉对象', rating: '评级', goal_result: '目标结果', ref: '对象编号', reasons: '申诉理由', submit: '提交申诉', submitted: '申诉已提交', mine: '我的申诉' },
   team: {
-    title: '我的团队', board: '团队看板', atRisk: '落后的目标', reviews: '红灯目标的待办复盘', openReview: '打开复盘',
+    summaryTitle: '团队周报汇总', reported: '本周 {of} 人中 {n} 人已提交', title: '我的团队', board: '团队看板', atRisk: '落后的目标', reviews: '红灯目标的待办复盘', openReview: '打开复盘',
     summary: '复盘结论', complete: '完成复盘', completed: '复盘已完成', proposals: '进行中的提议',
     checkins: '待进行的面谈', missing: '未提交周报', zero: '零活动', cadence: '辅导频率',
     allocation: '分解目标', parent: '上级目标', method: '方式', preview: '预览', person: '成员', goals: '{n} 个目标',
@@ -46,7 +46,7 @@ export default {
   },
   board: { title: '目标看板', unit: '部门', company: '公司', drill: '下钻', filters: '筛选', all: '全部', trail: '“{goal}”的变更记录', goals: '目标', count: '目标数', weighted: '加权进度' },
   hr: {
-    title: '人力资源', cycles: '考核周期', newCycle: '新建周期', name: '名称', period: '周期类型', year: '年份', index: '序号', create: '创建',
+    scope: '查看范围', group: '分组', people: '人数', bias: '宽松度', actual: '实际占比 %', target: '目标占比 %', rate: '{rate}%（{submitted}/{expected}）', rotationNeeds: '至少需要两个周期。', unplaced: '{n} 人尚未落位（未评估潜力）', title: '人力资源', cycles: '考核周期', newCycle: '新建周期', name: '名称', period: '周期类型', year: '年份', index: '序号', create: '创建',
     open: '开启', lock: '锁定', close: '关闭', state: '状态', templates: '考核模板', presets: '行业预设', install: '安装',
     installed: '已安装预设：{name}', formula: '公式校验', formulaInput: '公式', variables: '变量（逗号分隔）',
     formulaOk: '有效——结果为{type}', calibration: '校准：分布', nineBox: '九宫格', rankings: '部门排名',
@@ -66,4 +66,10 @@ export default {
     email: '邮箱', save: '保存', unitId: '部门编号', parent: '上级部门', role: '角色', scope: '部门（含下级）', add: '添加授权', load: '读取',
     remove: '移除', settings: '设置',
   },
+  report: { period: '{period} 周', done: '本周完成', blockers: '遇到的阻碍（每行一条）', next: '下周计划', goals: '关联的目标', send: '提交周报', sent: '{period} 周报已提交' },
+  checkin: { with: '与{who}', dueBy: '{date} 前完成', overdue: '已逾期' },
+  events: { response: '我的回应' },
+  idp: { rating: '我的评级', track: '发展方向' },
+  points: { balance: '{n} 积分', menu: '奖励菜单', cost: '{n} 积分' },
+  cadence: { touches: '本月辅导次数', notes: '每周辅导纪要', average: '平均值 / 标准', below: '低于标准' },
 }
