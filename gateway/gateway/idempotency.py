@@ -4,8 +4,11 @@ the first answer again.
 Keys live in the gateway's database (not in memory) so that a retry reaching another replica, or the same one
 after a restart, is still recognised. A key is claimed (`pending`) in its own transaction before the service is
 called, so two concurrent retries cannot both go through; the answer is stored when it is a definite one (2xx,
-4xx). After a 5xx or a timeout the key is released: the outcome is unknown and the client may retry. A claim whose
-request died with its gateway is taken over once it is older than `stale_after`.
+4xx). A 503 (the request never left: the broker was unreachable) releases the key. After a timeout or another 5xx
+the outcome is unknown: the key stays bound to its first attempt (`unknown`), and a retry with it runs again with
+the same request key, which the service deduplicates (chassis.requestkeys): the write happens at most once, and a
+retry whose first attempt did go through is told so (409 `idempotency-key-completed`). A claim whose request died
+with its gateway is taken over once it is older than `stale_after`.
 """
 from __future__ import annotations
 
@@ -68,6 +71,13 @@ def claim(uow: UnitOfWork, owner: str, key: str, print_: str, ttl: timedelta,
                               code="idempotency-key-reused")
         if row.state == "done":
             return Stored(row.status, row.body, json.loads(row.headers or "{}"))
+        if row.state == "unknown":  # the first attempt's outcome is unknown: run again, same request key
+            taken = session.execute(update(table).where(*where, table.c.state == "unknown")
+                                    .values(state="pending", created_at=now)).rowcount
+            if taken == 1:
+                return None
+            raise HttpProblem(409, "a request with this Idempotency-Key is still in progress",
+                              code="idempotency-key-in-use", headers={"Retry-After": "1"})
         if row.created_at > now - stale_after:
             raise HttpProblem(409, "a request with this Idempotency-Key is still in progress",
                               code="idempotency-key-in-use", headers={"Retry-After": "1"})
@@ -85,6 +95,19 @@ def complete(uow: UnitOfWork, owner: str, key: str, answer: Stored) -> None:
     with uow:
         uow.session.execute(update(table).where(table.c.owner == owner, table.c.key == key).values(
             state="done", status=answer.status, body=answer.body, headers=json.dumps(answer.headers)))
+
+
+def request_key(owner: str, key: str) -> str:
+    """What the services deduplicate on: a digest of the caller and their key (the key itself stays here)."""
+    return hashlib.sha256(f"{owner}\n{key}".encode()).hexdigest()
+
+
+def unknown(uow: UnitOfWork, owner: str, key: str) -> None:
+    """The first attempt timed out (or failed upstream): keep the key bound to it; a retry runs it again."""
+    table = IdempotencyRecord.__table__
+    with uow:
+        uow.session.execute(update(table).where(table.c.owner == owner, table.c.key == key,
+                                                table.c.state == "pending").values(state="unknown"))
 
 
 def release(uow: UnitOfWork, owner: str, key: str) -> None:

@@ -55,3 +55,20 @@ def test_abandoned_claims_are_taken_over_and_expired_keys_forgotten(uow):
 def test_keys_are_visible_ascii(key):
     with pytest.raises(HttpProblem):
         idempotency.check_key(key)
+
+
+def test_a_key_whose_outcome_is_unknown_stays_bound_and_a_retry_reruns_it(uow):
+    """issue 10 #4: the key was released on any 5xx, and a retry after a 504 wrote a second row. Now it stays
+    bound to the first attempt; a retry runs again under the same request key (which the service deduplicates)."""
+    print_a = "a" * 64
+    assert idempotency.claim(uow, "person:E1", "k504", print_a, TTL, STALE) is None
+    idempotency.unknown(uow, "person:E1", "k504")  # the first attempt timed out
+    with pytest.raises(HttpProblem) as reused:  # still bound to the first request
+        idempotency.claim(uow, "person:E1", "k504", "b" * 64, TTL, STALE)
+    assert reused.value.status == 422
+    assert idempotency.claim(uow, "person:E1", "k504", print_a, TTL, STALE) is None  # the retry reruns it...
+    with pytest.raises(HttpProblem) as running:  # ... once at a time
+        idempotency.claim(uow, "person:E1", "k504", print_a, TTL, STALE)
+    assert running.value.status == 409
+    assert idempotency.request_key("person:E1", "k504") == idempotency.request_key("person:E1", "k504")
+    assert idempotency.request_key("person:E1", "k504") != idempotency.request_key("person:E2", "k504")

@@ -44,8 +44,11 @@ def nameko_amqp_config(amqp_uri: str, heartbeat: int = 30) -> dict[str, Any]:
     return {"AMQP_URI": amqp_uri, "TRANSPORT_OPTIONS": transport_options(amqp_uri), "HEARTBEAT": heartbeat}
 
 
-def connect(amqp_uri: str, heartbeat: int | None = None) -> Connection:
-    return Connection(amqp_uri, transport_options=transport_options(amqp_uri), heartbeat=heartbeat)
+def connect(amqp_uri: str, heartbeat: int | None = None, connect_timeout: float | None = None) -> Connection:
+    if connect_timeout is None:
+        return Connection(amqp_uri, transport_options=transport_options(amqp_uri), heartbeat=heartbeat)
+    return Connection(amqp_uri, transport_options=transport_options(amqp_uri), heartbeat=heartbeat,
+                      connect_timeout=connect_timeout)
 
 
 def events_exchange(service: str) -> Exchange:
@@ -67,6 +70,13 @@ class OutgoingMessage:
     type: str | None = None
     expiration: float | None = None  # seconds
     properties: dict[str, Any] = field(default_factory=dict)
+    deadline: float | None = None  # time.monotonic() by which the message is of no use: the expiry is what remains
+
+    def ttl(self) -> float | None:
+        """Seconds the broker may keep it: what remains of the deadline when it is actually sent."""
+        if self.deadline is None:
+            return self.expiration
+        return max(0.001, self.deadline - time.monotonic())
 
 
 class _Channel:
@@ -80,12 +90,13 @@ class _Channel:
         self.channel = None
         self.producer: Producer | None = None
 
-    def open(self):
+    def open(self, timeout: float = 5.0):
         if self.producer is not None:
             return
-        conn = connect(self.amqp_uri)
+        timeout = max(0.05, min(5.0, timeout))
+        conn = connect(self.amqp_uri, connect_timeout=timeout)
         try:
-            conn.ensure_connection(max_retries=1, timeout=5)
+            conn.ensure_connection(max_retries=0, timeout=timeout)  # one attempt: callers decide on retrying
             channel = conn.channel()
             for entity in self.declare:
                 entity.bind(channel).declare()
@@ -110,8 +121,9 @@ class _Channel:
             props["message_id"] = msg.message_id
         if msg.type:
             props["type"] = msg.type
-        if msg.expiration is not None:
-            props["expiration"] = str(max(1, int(msg.expiration * 1000)))
+        ttl = msg.ttl()
+        if ttl is not None:
+            props["expiration"] = str(max(1, int(ttl * 1000)))
         body = msg.body.encode() if isinstance(msg.body, str) else msg.body
         message = amqp.Message(body, content_type="application/json", content_encoding="utf-8",
                                application_headers=msg.headers or {}, delivery_mode=delivery_mode, **props)
@@ -138,8 +150,9 @@ class _Channel:
             props["message_id"] = msg.message_id
         if msg.type:
             props["type"] = msg.type
-        if msg.expiration is not None:
-            props["expiration"] = max(0.001, msg.expiration)  # kombu takes seconds and sends milliseconds
+        ttl = msg.ttl()
+        if ttl is not None:
+            props["expiration"] = max(0.001, ttl)  # kombu takes seconds and sends milliseconds
         body = msg.body.encode() if isinstance(msg.body, str) else msg.body
         self.producer.publish(
             body,
@@ -155,19 +168,45 @@ class _Channel:
 
 
 class FastPublisher(_Channel):
-    """Transient, unconfirmed publishing on a long-lived connection (RPC requests and replies)."""
+    """Transient, unconfirmed publishing on a long-lived connection (RPC requests and replies).
+
+    A caller's deadline bounds everything: waiting for the connection (one greenthread writes at a time), opening
+    it, and the message's expiry at the broker (what remains of the deadline, not the whole timeout again). When
+    the broker cannot be reached, calls fail at once for `down_for` seconds instead of each queueing behind a
+    reconnect: the gateway answers 503 with Retry-After within the deadline rather than 504 after it."""
+
+    down_for = 1.0
+
+    def __init__(self, amqp_uri: str, declare: Iterable[Any] = ()):
+        super().__init__(amqp_uri, declare)
+        self._down_until = 0.0
 
     def publish(self, msg: OutgoingMessage) -> None:
-        with self.lock:
+        now = time.monotonic()
+        if now < self._down_until:
+            raise PublishError(f"broker unreachable (next attempt in {self._down_until - now:.1f}s)")
+        remaining = None if msg.deadline is None else msg.deadline - now
+        if remaining is not None and remaining <= 0:
+            raise PublishError("the deadline passed before the message could be sent")
+        if not self.lock.acquire(timeout=remaining):
+            raise PublishError("the broker connection stayed busy past the deadline")
+        try:
             for attempt in (1, 2):  # one transparent reconnect: a stale connection is the common failure
+                was_open = self.producer is not None
                 try:
-                    self.open()
+                    left = 5.0 if msg.deadline is None else msg.deadline - time.monotonic()
+                    if left <= 0:
+                        raise PublishError("the deadline passed before the message could be sent")
+                    self.open(timeout=left)
                     self._publish_one(msg, TRANSIENT)
                     return
                 except Exception as exc:
                     self.reset()
-                    if attempt == 2:
-                        raise PublishError(str(exc)) from exc
+                    if attempt == 2 or not was_open or isinstance(exc, PublishError):
+                        self._down_until = time.monotonic() + self.down_for
+                        raise PublishError(str(exc) or type(exc).__name__) from exc
+        finally:
+            self.lock.release()
 
 
 class ConfirmingPublisher(_Channel):

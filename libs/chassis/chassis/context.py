@@ -92,17 +92,25 @@ class CallContext(DependencyProvider):
     """Injects the current `Call` and sets the context variables logs and `current_actor()` read."""
 
     def worker_setup(self, worker_ctx):
+        from chassis import requestkeys
+
         call = bind(worker_ctx)
         worker_ctx._jixiao_tokens = (
             _actor.set(call.actor),
             _correlation.set(call.correlation_id),
             _service.set(call.service),
         )
+        worker_ctx._jixiao_request_claim = requestkeys.begin(worker_ctx)  # a retried write is done once
 
     def get_dependency(self, worker_ctx):
         return bind(worker_ctx)
 
     def worker_teardown(self, worker_ctx):
+        claim = getattr(worker_ctx, "_jixiao_request_claim", None)
+        if claim is not None:
+            from chassis import requestkeys
+
+            requestkeys.end(claim)
         tokens = getattr(worker_ctx, "_jixiao_tokens", None)
         if tokens:
             for var, token in zip((_actor, _correlation, _service), tokens):

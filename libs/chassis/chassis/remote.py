@@ -33,6 +33,7 @@ from chassis.amqp import FastPublisher, OutgoingMessage, PublishError, connect
 from chassis.consumer import QueueConsumer, ReplyListener
 from chassis.context import bind, context_data_for
 from chassis.errors import (
+    Conflict,
     InternalError,
     InvalidInput,
     NotFound,
@@ -43,6 +44,7 @@ from chassis.errors import (
     to_service_error,
 )
 from chassis.logs import quiet_client_errors
+from chassis.requestkeys import REQUEST_KEY, RequestAlreadyDone, call_key
 from chassis.runtime import settings_of
 from contracts.actor import Actor
 
@@ -148,10 +150,18 @@ def nul_character_path(value: Any, path: str) -> str | None:
     return None
 
 
+class RequestAlreadyDoneError(Conflict):
+    code = "request-already-done"
+
+
+register_error(RequestAlreadyDone, lambda exc: RequestAlreadyDoneError(str(exc)))
+
+
 class Rpc(NamekoRpc):
     """`@rpc` for chassis services (import it from `chassis`)."""
 
     rpc_consumer = ChassisRpcConsumer()
+    deduplicates_requests = True  # a call carrying a request key writes at most once (chassis.requestkeys)
 
     def check_signature(self, args, kwargs):
         # nameko re-inspects the method on every call; the signature does not change
@@ -216,7 +226,7 @@ class PendingCall:
 
 
 def build_request(target: str, args, kwargs, context: dict[str, Any], reply_to: str, correlation_id: str,
-                  timeout: float) -> OutgoingMessage:
+                  timeout: float, started: float | None = None) -> OutgoingMessage:
     service, _, method = target.partition(".")
     if not service or not method:
         raise ValueError(f"RPC target must be 'service.method', got {target!r}")
@@ -225,6 +235,7 @@ def build_request(target: str, args, kwargs, context: dict[str, Any], reply_to: 
         RPC_EXCHANGE, target, dumps({"args": list(args), "kwargs": kwargs}), headers,
         expiration=timeout,
         properties={"reply_to": reply_to, "correlation_id": correlation_id},
+        deadline=None if started is None else started + timeout,  # expires with what remains when it is sent
     )
 
 
@@ -272,6 +283,20 @@ class RpcCaller:
         context.update(context_data_for(actor, correlation_id or context.get("correlation_id")))
         return RpcCaller(self._send, self._timeout, context, self._observe)
 
+    def with_request_key(self, request_key: str) -> RpcCaller:
+        """The same client, each call carrying a request key derived from `request_key` (the n-th call to a target
+        gets the same key on every attempt), so that a service writes at most once per call however often the
+        request is retried (chassis.requestkeys)."""
+        counts: dict[str, int] = {}
+        send = self._send
+
+        def keyed(target, args, kwargs, context, timeout, observe):
+            counts[target] = counts.get(target, 0) + 1
+            context = {**context, REQUEST_KEY: call_key(request_key, target, counts[target])}
+            return send(target, args, kwargs, context, timeout, observe)
+
+        return RpcCaller(keyed, self._timeout, dict(self._context), self._observe)
+
     def call(self, target: str, *args, timeout: float | None = None, **kwargs) -> Any:
         return self.call_async(target, *args, timeout=timeout, **kwargs).result()
 
@@ -316,7 +341,8 @@ class RpcClient(DependencyProvider):
         listener = self.reply_listener
         waiter = listener.get_reply_event(correlation_id)
         started = time.monotonic()
-        message = build_request(target, args, kwargs, context, listener.routing_key, correlation_id, timeout)
+        message = build_request(target, args, kwargs, context, listener.routing_key, correlation_id, timeout,
+                                started)
         try:
             self.publisher.publish(message)
         except PublishError as exc:
@@ -327,7 +353,9 @@ class RpcClient(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         call = bind(worker_ctx)
-        context = {key: value for key, value in worker_ctx.context_data.items() if value is not None}
+        # a request key belongs to the call that received it, never to the calls it makes
+        context = {key: value for key, value in worker_ctx.context_data.items()
+                   if value is not None and key != REQUEST_KEY}
         context.update(context_data_for(call.actor, call.correlation_id))
         return RpcCaller(self._send, self.default_timeout, context, self.observe)
 
@@ -393,7 +421,7 @@ class StandaloneRpc:
         started = time.monotonic()
         try:
             self._publisher.publish(build_request(target, args, kwargs, context, self.routing_key,
-                                                  correlation_id, timeout))
+                                                  correlation_id, timeout, started))
         except PublishError as exc:
             self._waiters.pop(correlation_id, None)
             raise ServiceUnavailable(f"broker unreachable calling {target}: {exc}") from exc

@@ -1,0 +1,99 @@
+"""Request keys: a write retried after its answer was lost (a 504) is done once, never twice.
+
+The gateway binds an `Idempotency-Key` to its first attempt and, when that attempt's outcome is unknown (a
+timeout), lets a retry with the same key go through again carrying the same request key. The service must then
+recognise the request: a worker called with `request_key` in its context claims
+`(rpc:<service>.<method>, key)` in the inbox table *in the same transaction as its first write* (the first commit
+that changed something), so the write and the claim commit together or not at all. A second attempt that would
+write finds the claim taken: its transaction is rolled back and it answers 409 `request-already-done`; the gateway
+then tells the client the first attempt went through. A read-only call claims nothing.
+
+Keys are 64 hexadecimal characters (a digest the caller derives per call, see `RpcCaller.with_request_key`).
+"""
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+REQUEST_KEY = "request_key"
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+_WROTE = "jixiao_wrote"
+
+
+@dataclass
+class Claim:
+    handler: str
+    key: str
+    claimed: bool = False
+
+
+_claim: contextvars.ContextVar[Claim | None] = contextvars.ContextVar("jixiao_request_claim", default=None)
+
+
+def call_key(request_key: str, target: str, n: int) -> str:
+    """The key of the n-th call to `target` within one request (a request may call one method several times)."""
+    return hashlib.sha256(f"{request_key}\n{target}\n{n}".encode()).hexdigest()
+
+
+def begin(worker_ctx):
+    """Called as a worker starts: remember the request key of an RPC that carries one. Returns a reset token."""
+    key = worker_ctx.data.get(REQUEST_KEY)
+    entrypoint = worker_ctx.entrypoint
+    if not isinstance(key, str) or not _KEY.match(key) or not getattr(entrypoint, "deduplicates_requests", False):
+        return _claim.set(None)
+    return _claim.set(Claim(f"rpc:{worker_ctx.container.service_name}.{entrypoint.method_name}", key))
+
+
+def end(token) -> None:
+    try:
+        _claim.reset(token)
+    except ValueError:  # set in another context; nothing to undo there
+        pass
+
+
+class RequestAlreadyDone(Exception):
+    """This request's write was committed by an earlier attempt (answered as 409 `request-already-done`)."""
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session, flush_context) -> None:
+    session.info[_WROTE] = True  # a flush runs only when there were changes
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _executed(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session) -> None:
+    session.info.pop(_WROTE, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _claim_with_the_first_write(session) -> None:
+    claim = _claim.get()
+    if claim is None or claim.claimed or not session.info.get(_WROTE):
+        return
+    from chassis.db import inbox_table, utcnow
+
+    connection = session.connection()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(inbox_table).values(event_id=claim.key, handler=claim.handler, processed_at=utcnow())
+    taken = connection.execute(stmt.on_conflict_do_nothing().returning(inbox_table.c.event_id)).first()
+    if taken is None:
+        raise RequestAlreadyDone(f"{claim.handler}: this request was carried out by an earlier attempt")
+    claim.claimed = True
