@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import re
 import weakref
+from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 LAZY_BEGIN = {"jixiao_lazy_begin": True}  # the execution option of a unit of work's connection
 _STATE = "jixiao_lazy_begin"  # in the pooled connection's info: "pending" until BEGIN went out, then "begun"
@@ -58,7 +59,7 @@ def lazy_begin(engine: Engine) -> bool:
     _configured.add(engine)
     dialect = engine.dialect
 
-    def finish(connection, sql: str | None) -> None:
+    def finish(connection: Connection, sql: str | None) -> None:
         """End the lazy transaction (`sql`: COMMIT or ROLLBACK, when BEGIN went out) and leave autocommit."""
         dbapi_connection = connection.connection.dbapi_connection
         if dbapi_connection is None or dbapi_connection.closed:
@@ -80,8 +81,8 @@ def lazy_begin(engine: Engine) -> bool:
                 dbapi_connection.autocommit = False
 
     @sa_event.listens_for(engine, "begin")
-    def _begin(connection):
-        dbapi_connection = connection.connection.dbapi_connection
+    def _begin(connection: Connection) -> None:
+        dbapi_connection: Any = connection.connection.dbapi_connection  # psycopg2's: .info, .autocommit
         # only on a connection that is idle in the driver (anything else keeps the driver's own transaction)
         if (connection.get_execution_options().get("jixiao_lazy_begin")
                 and dbapi_connection.info.transaction_status == _IDLE):
@@ -91,13 +92,15 @@ def lazy_begin(engine: Engine) -> bool:
             connection.info.pop(_STATE, None)
 
     @sa_event.listens_for(engine, "before_cursor_execute", retval=True)
-    def _begin_with_first_write(connection, cursor, statement, parameters, context, executemany):
+    def _begin_with_first_write(connection: Connection, cursor: Any, statement: str, parameters: Any, context: Any,
+                                executemany: bool) -> tuple[str, Any]:
         state = connection.info.get(_STATE)
         if state is None or state == _DRIVER:
             return statement, parameters
         if getattr(cursor, "name", None):  # server-side cursor: the driver's own transaction, or WITH HOLD in ours
             if state == _PENDING:
-                connection.connection.dbapi_connection.autocommit = False
+                driver: Any = connection.connection.dbapi_connection
+                driver.autocommit = False
                 connection.info[_STATE] = _DRIVER
             else:
                 cursor.withhold = True
@@ -111,13 +114,13 @@ def lazy_begin(engine: Engine) -> bool:
         return statement, parameters
 
     @sa_event.listens_for(engine, "commit")
-    def _commit(connection):
+    def _commit(connection: Connection) -> None:
         state = connection.info.pop(_STATE, None)
         if state in (_PENDING, _BEGUN):
             finish(connection, "COMMIT" if state == _BEGUN else None)
 
     @sa_event.listens_for(engine, "rollback")
-    def _rollback(connection):
+    def _rollback(connection: Connection) -> None:
         state = connection.info.pop(_STATE, None)
         if state in (_PENDING, _BEGUN):
             finish(connection, "ROLLBACK" if state == _BEGUN else None)

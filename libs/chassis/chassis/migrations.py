@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -25,7 +26,7 @@ from chassis.db import NAMING_CONVENTION, chassis_metadata
 def alembic_config(package: str, url: str) -> Config:
     # Found through the package's own file: from the repository root a project folder named like its package
     # (gateway/gateway) shadows it as a namespace package, and "package:migrations" would look in the wrong place.
-    location = Path(import_module(f"{package}.models").__file__).parent / "migrations"
+    location = Path(str(import_module(f"{package}.models").__file__)).parent / "migrations"
     config = Config()
     config.set_main_option("script_location", str(location))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -98,7 +99,7 @@ def wait_migrated(package: str, url: str, timeout: float, interval: float = 2.0)
 def _database_url(service: str, config_path: str | None) -> str:
     from chassis.settings import load_settings
 
-    config: dict = {}
+    config: dict[str, Any] = {}
     if config_path:
         import yaml
         from nameko.cli.main import setup_yaml_parser  # ${ENV:default} substitution, as `nameko run` reads it
@@ -153,7 +154,7 @@ def run_env(target_metadata: sa.MetaData) -> None:
         return
     from chassis.db import create_db_engine
 
-    engine = create_db_engine(url)
+    engine = create_db_engine(str(url))
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
@@ -164,7 +165,7 @@ def run_env(target_metadata: sa.MetaData) -> None:
         engine.dispose()
 
 
-def create_chassis_tables_v1(op) -> None:
+def create_chassis_tables_v1(op: Any) -> None:
     """Outbox and inbox, version 1. Call from a service's first migration."""
     from chassis.db import BigId, UTCDateTime
 
@@ -194,7 +195,7 @@ def create_chassis_tables_v1(op) -> None:
     op.create_index("ix_chassis_inbox_processed_at", "chassis_inbox", ["processed_at"])
 
 
-def drop_chassis_tables_v1(op) -> None:
+def drop_chassis_tables_v1(op: Any) -> None:
     op.drop_table("chassis_inbox")
     op.drop_table("chassis_outbox")
 

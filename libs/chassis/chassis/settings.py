@@ -98,7 +98,7 @@ def load_settings(service_name: str, config: Mapping[str, Any] | None = None, **
         name = key.lower()
         if name in ServiceSettings.model_fields and value not in (None, ""):
             values[name] = value
-    if (config or {}).get("AMQP_URI"):
+    if config and config.get("AMQP_URI"):
         values["amqp_uri"] = config["AMQP_URI"]
     values.update(overrides)
     try:

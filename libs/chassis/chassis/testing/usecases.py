@@ -31,7 +31,7 @@ import json
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -109,7 +109,8 @@ class UseCases:
         events += [PersonChanged(person_id=p, version=next(self._versions), name=f"name of {p}", org_unit_id=unit,
                                  manager_id=manager) for p, unit, manager in people]
         events += [RoleGrantsChanged(subject_id=s, version=next(self._versions),
-                                     grants=[RoleGrant(role=role, org_unit_id=unit) for role, unit in found])
+                                     grants=[RoleGrant.model_validate({"role": role, "org_unit_id": unit})
+                                             for role, unit in found])
                    for s, found in (grants or {}).items()]
         with UnitOfWork(self.store, actor=Actor.system("compliance")) as uow:
             for event in events:
@@ -120,7 +121,7 @@ class UseCases:
         """The newest outbox row now: `events(since=mark)` shows what later calls published."""
         return int(self.scalar("select coalesce(max(seq), 0) from chassis_outbox"))
 
-    def events(self, since: int = 0, type_suffix: str = "") -> list[tuple[str, dict]]:
+    def events(self, since: int = 0, type_suffix: str = "") -> list[tuple[str, dict[str, Any]]]:
         """(type, data) of every event published (committed) since `since`, in commit order."""
         rows = self.rows("select event_type, body from chassis_outbox where seq > :s and event_type like :t "
                          "order by seq", s=since, t=f"%{type_suffix}")
@@ -139,7 +140,7 @@ class UseCases:
 
 
 @pytest.fixture(scope="session")
-def _sqlite_templates(tmp_path_factory) -> Callable[[str], Path]:
+def _sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     """`template(package)`: a SQLite file migrated to head once per session; tests copy it."""
     made: dict[str, Path] = {}
     folder = tmp_path_factory.mktemp("sqlite-templates")
@@ -162,13 +163,14 @@ def _sqlite_templates(tmp_path_factory) -> Callable[[str], Path]:
 
 
 @pytest.fixture(params=BACKENDS)
-def database_backend(request) -> str:
+def database_backend(request: pytest.FixtureRequest) -> str:
     """"sqlite" or "postgresql": a test using it runs once on each."""
-    return request.param
+    return str(request.param)
 
 
 @pytest.fixture
-def migrated_database(database_backend, request, tmp_path, _sqlite_templates) -> Callable[[str], str]:
+def migrated_database(database_backend: str, request: pytest.FixtureRequest, tmp_path: Path,
+                      _sqlite_templates: Callable[[str], Path]) -> Callable[[str], str]:
     """`migrated_database(package)` -> the URL of a fresh database migrated to the package's head, on this test's
     backend."""
 
@@ -177,13 +179,13 @@ def migrated_database(database_backend, request, tmp_path, _sqlite_templates) ->
             path = tmp_path / f"{package}-{uuid.uuid4().hex[:6]}.db"
             shutil.copyfile(_sqlite_templates(package), path)
             return f"sqlite:///{path}"
-        return request.getfixturevalue("pg_database")(package)
+        return str(request.getfixturevalue("pg_database")(package))
 
     return make
 
 
 @pytest.fixture
-def use_cases(database_backend, migrated_database) -> Iterable[Callable[..., UseCases]]:
+def use_cases(database_backend: str, migrated_database: Callable[[str], str]) -> Iterator[Callable[..., UseCases]]:
     """`use_cases(UnitOfWorkClass, package, service_name=package)` -> a `UseCases` on a fresh migrated database,
     once on SQLite and once on PostgreSQL."""
     made: list[UseCases] = []
