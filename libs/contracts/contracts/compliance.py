@@ -299,12 +299,34 @@ class ChainBreakView(Payload):
 
 
 class VerifyReportView(Payload):
-    ok: bool
+    ok: bool = Field(description="the chain is intact as far as it goes, and nothing witnessed is missing")
     verified: int
     head_sequence: int
     head_hash: str
     checkpoints_matched: int
     first_break: ChainBreakView | None
+    status: Literal["ok", "unwitnessed", "broken"] = Field(default="ok", description=(
+        "`ok`: intact up to a witnessed checkpoint at the head; `unwitnessed`: intact, but the entries after "
+        "`witnessed_sequence` are not yet in the witness (they could still be cut without trace); `broken`"))
+    witnessed_sequence: int = Field(default=0, description="the newest checkpoint the witness holds")
+    unwitnessed: int = Field(default=0, description="entries after the newest witnessed checkpoint")
+    witness_rejected: int = Field(default=0, description="witness lines that are not authentic (never trusted)")
+
+
+class AuditCheckpointed(Event):
+    """A signed checkpoint of the audit log (the head at `time`, or the retention `anchor`), published so that
+    other services and third parties keep a copy the database's owner cannot rewrite; the same line goes to the
+    operator's witness file. Verify with the audit key: HMAC-SHA256 over the canonical JSON of
+    {hash, key_id, sequence, time} (an anchor: the bytes `anchor:` before it)."""
+
+    type = "jixiao.compliance.audit.checkpointed.v1"
+    subject_field = "kind"
+    kind: Literal["checkpoint", "anchor"]
+    sequence: int
+    hash: str
+    time: datetime
+    key_id: str
+    signature: str
 
 
 # -- data-subject requests -------------------------------------------------------------------------------------

@@ -47,7 +47,16 @@ class ComplianceConfig(BaseModel):
     audit_retired_keys: str | None = Field(None, repr=False)
     audit_sources: list[str] = ["goals", "feedback", "incentives", "compliance", "gateway"]
     audit_checkpoint_every: int = Field(1000, ge=1)
-    audit_checkpoint_interval: float = Field(60.0, gt=0, description="seconds between timed checkpoints")
+    audit_checkpoint_interval: float = Field(5.0, gt=0, description=(
+        "seconds between timed checkpoints: each is written to the witness and published, so at most this long of "
+        "the log's tail is unwitnessed"))
+    audit_witness_path: Path | None = Field(None, description=(
+        "the operator's witness: an append-only file of signed checkpoints (default <VAR_DIR>/"
+        "compliance-audit-witness.jsonl); put it where the database's owner cannot rewrite it"))
+    audit_seal_attempts: int = Field(3, ge=1, le=100, description=(
+        "attempts to seal one event before it goes to the audit dead letters (the rest flow meanwhile)"))
+    audit_ready_max_lag: float = Field(300.0, gt=0, description=(
+        "seconds the oldest staged event may wait before /health/ready says not ready"))
     audit_seal_batch: int = Field(2000, ge=1, le=50_000)
     audit_seal_interval: float = Field(0.2, gt=0)
     dsr_services: list[str] = ["goals", "feedback", "incentives"]

@@ -87,6 +87,22 @@ class AuditStagedRow(Base):
     __tablename__ = "compliance_audit_staged"
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     envelope: Mapped[str] = mapped_column(Text)
+    staged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, doc="when it arrived (the backlog's age)")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0", doc="failed sealing attempts")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditDeadLetterRow(Base):
+    """A staged event that could not be sealed after its attempts: kept with the reason, out of the way of the rest
+    (a marker entry in the chain records that it was set aside)."""
+
+    __tablename__ = "compliance_audit_dead_letters"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str | None] = mapped_column(String(200))
+    envelope: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEntryRow(Base):
@@ -114,6 +130,10 @@ class AuditHeadRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
     anchor_sequence: Mapped[int] = mapped_column(BigInteger, doc="entries up to here were purged (retention)")
     anchor_hash: Mapped[str] = mapped_column(String(64))
+    # the anchor is signed (and witnessed) when retention moves it: an anchor moved by hand does not verify
+    anchor_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    anchor_key_id: Mapped[str | None] = mapped_column(String(64))
+    anchor_signature: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditCheckpointRow(Base):
@@ -124,6 +144,7 @@ class AuditCheckpointRow(Base):
     time: Mapped[datetime] = mapped_column(UTCDateTime)
     key_id: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))
+    witnessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, doc="written to the witness and published")
 
 
 class DsrRow(Base):

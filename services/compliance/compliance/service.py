@@ -15,15 +15,19 @@ import eventlet
 from eventlet.event import Event as GreenEvent
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer, timer
+from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy.orm import Session
 
 from chassis import Database, RpcClient, Service, event_handler, register_error, rpc
 from chassis.db import utcnow
 from chassis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
+from chassis.metrics import metrics_of
 from chassis.runtime import settings_of
 from compliance.config import Config, config_of
 from compliance.domain import errors as domain_errors
 from compliance.usecases import appeals, audit, clients, directory, dsr, imports, retention, settings
 from compliance.usecases.common import ComplianceUnitOfWork
+from compliance.witness import WitnessFile
 from contracts import compliance as c
 from contracts.actor import Actor
 from contracts.compliance import ImportRequested
@@ -60,10 +64,37 @@ class AuditWriter(DependencyProvider):
         self._running = False
         self._wake = GreenEvent()
         self._stopped = GreenEvent()
+        path = self.config.audit_witness_path or settings_of(self.container).var_dir / "compliance-audit-witness.jsonl"
+        self.witness = WitnessFile(path)
 
     def start(self):
         self._running = True
+        metrics_of(self.container).add_collector(self._metrics)
         self.container.spawn_managed_thread(self._run, identifier="audit-writer")
+
+    def lag(self) -> dict[str, float]:
+        with Session(self.container._jixiao_store.engine) as session:
+            return audit.lag(session, utcnow())
+
+    def _metrics(self) -> list[GaugeMetricFamily]:
+        lag = self.lag()
+        service = self.container.service_name
+        families = []
+        for name, key, help_text in AUDIT_GAUGES:
+            family = GaugeMetricFamily(name, help_text, labels=["service"])
+            family.add_metric([service], lag[key])
+            families.append(family)
+        return families
+
+    def ready(self) -> tuple[bool, str]:
+        """Not ready while audit events wait longer than AUDIT_READY_MAX_LAG to be sealed (auditing stopped)."""
+        try:
+            lag = self.lag()
+        except Exception as exc:  # the database check reports the database; this one says the lag is unknown
+            return False, f"audit lag unknown ({type(exc).__name__})"
+        detail = (f"staged {lag['staged']:.0f} (oldest {lag['staged_oldest_seconds']:.0f}s), dead letters "
+                  f"{lag['dead_letters']:.0f}, unwitnessed {lag['unwitnessed']:.0f}")
+        return lag["staged_oldest_seconds"] <= self.config.audit_ready_max_lag, detail
 
     def stop(self):
         self._running = False
@@ -90,10 +121,13 @@ class AuditWriter(DependencyProvider):
                 try:
                     sealed = audit.seal_pending(store.engine, key=key, key_id=config.audit_key_id,
                                                 checkpoint_every=config.audit_checkpoint_every,
-                                                batch=config.audit_seal_batch, now=utcnow())
+                                                batch=config.audit_seal_batch, now=utcnow(),
+                                                max_attempts=config.audit_seal_attempts)
                     now = eventlet.hubs.get_hub().clock()
                     if now - last_checkpoint >= config.audit_checkpoint_interval:
-                        audit.checkpoint_now(store.engine, key=key, key_id=config.audit_key_id, now=utcnow())
+                        # the timed checkpoint leaves the database: witness file + published event
+                        audit.witness_head(store, key=key, key_id=config.audit_key_id, now=utcnow(),
+                                           witness=self.witness)
                         last_checkpoint = now
                     failures = 0
                     if sealed >= config.audit_seal_batch:
@@ -113,6 +147,18 @@ class AuditWriter(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self
+
+
+AUDIT_GAUGES = (
+    ("jixiao_audit_staged_events", "staged", "Audit events received and not yet sealed into the chain"),
+    ("jixiao_audit_staged_oldest_seconds", "staged_oldest_seconds", "Age of the oldest audit event not yet sealed"),
+    ("jixiao_audit_dead_letters", "dead_letters", "Audit events set aside after their sealing attempts"),
+    ("jixiao_audit_head_sequence", "head_sequence", "Sequence of the audit log's head"),
+    ("jixiao_audit_witnessed_sequence", "witnessed_sequence", "Newest audit checkpoint written to the witness"),
+    ("jixiao_audit_unwitnessed_entries", "unwitnessed", "Audit entries after the newest witnessed checkpoint"),
+    ("jixiao_audit_unwitnessed_seconds", "witness_age_seconds",
+     "Seconds since the newest witnessed checkpoint while entries wait after it"),
+)
 
 
 class SettingTimer(Timer):
@@ -226,7 +272,8 @@ class ComplianceService(Service):
     @rpc
     def verify_audit(self, payload=None):
         command = c.VerifyAudit.model_validate(payload or {})
-        return _json(audit.verify(self.uow, self.call.actor, command, self.config.audit_verification_keys()))
+        return _json(audit.verify(self.uow, self.call.actor, command, self.config.audit_verification_keys(),
+                                  self.audit_writer.witness))
 
     # -- data-subject requests ------------------------------------------------------------------------------
     @rpc
@@ -285,14 +332,19 @@ class ComplianceService(Service):
     def list_holds(self):
         return _json(retention.list_holds(self.uow, self.call.actor))
 
+    def _audit_anchor(self) -> tuple:
+        return self.config.audit_key_bytes(), self.config.audit_key_id, self.audit_writer.witness
+
     @rpc
     def run_retention_sweep(self):
-        return _json(retention.run_sweep(self.uow, self.call.actor, self.config.pseudonym_key_bytes()))
+        return _json(retention.run_sweep(self.uow, self.call.actor, self.config.pseudonym_key_bytes(),
+                                         audit_anchor=self._audit_anchor()))
 
     @timer(interval=3600)
     def daily_retention_sweep(self):
         """Hourly look; the sweep itself runs once per UTC day."""
-        retention.run_sweep(self.uow, None, self.config.pseudonym_key_bytes(), check_access=False)
+        retention.run_sweep(self.uow, None, self.config.pseudonym_key_bytes(), check_access=False,
+                            audit_anchor=self._audit_anchor())
 
     # -- appeals --------------------------------------------------------------------------------------------
     @rpc

@@ -28,11 +28,18 @@ def compliance_url(pg_database):
 
 
 @pytest.fixture
-def start_compliance(run_services, compliance_url):
+def witness_path(tmp_path):
+    """The operator's witness of this test's audit log (never the shared var/ of a developer's machine)."""
+    return tmp_path / "audit-witness.jsonl"
+
+
+@pytest.fixture
+def start_compliance(run_services, compliance_url, witness_path):
     def start(extra=None, **config):
         # appeal targets are checked with goals/feedback only where a test runs them (test_compliance_appeals)
         settings = {"DATABASE_URL": compliance_url, "BOOTSTRAP_ADMINS": "root", "DSR_SERVICES": "goals",
-                    "DSR_TIMEOUT": 1.0, "AUDIT_SEAL_INTERVAL": 0.05, "APPEAL_TARGET_CHECKS": [], **config}
+                    "DSR_TIMEOUT": 1.0, "AUDIT_SEAL_INTERVAL": 0.05, "APPEAL_TARGET_CHECKS": [],
+                    "AUDIT_WITNESS_PATH": str(witness_path), **config}
         return run_services({ComplianceService: settings, **(extra or {})}, **FAST)
     return start
 

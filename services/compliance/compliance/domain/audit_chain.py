@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -162,6 +163,65 @@ def checkpoint_is_authentic(checkpoint: Checkpoint, keys: Mapping[str, bytes]) -
     return hmac.compare_digest(hmac.new(key, message, hashlib.sha256).hexdigest(), checkpoint.signature)
 
 
+def sign_anchor(anchor: ChainHead, at: datetime, key: bytes, key_id: str) -> Checkpoint:
+    """The retention anchor (the last purged entry), signed: verification starts after it, so an anchor moved by
+    hand (to skip an edited entry) must not verify. Signed over a message distinct from a checkpoint's."""
+    _check_key(key)
+    message = b"anchor:" + _checkpoint_message(anchor.sequence, anchor.hash, at, key_id)
+    return Checkpoint(anchor.sequence, anchor.hash, at, key_id, hmac.new(key, message, hashlib.sha256).hexdigest())
+
+
+def anchor_is_authentic(anchor: Checkpoint, keys: Mapping[str, bytes]) -> bool:
+    key = keys.get(anchor.key_id)
+    if key is None:
+        return False
+    message = b"anchor:" + _checkpoint_message(anchor.sequence, anchor.hash, anchor.time, anchor.key_id)
+    return hmac.compare_digest(hmac.new(key, message, hashlib.sha256).hexdigest(), anchor.signature)
+
+
+# -- the witness: checkpoints kept where the database's owner cannot rewrite them ---------------------------------
+
+WITNESS_KINDS = ("checkpoint", "anchor")
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessRecord:
+    kind: str  # "checkpoint" (the head at a moment) or "anchor" (where the retained log starts)
+    checkpoint: Checkpoint
+
+
+def witness_line(record: WitnessRecord) -> str:
+    """One line of the append-only witness: canonical JSON, self-contained (verifiable with the key alone)."""
+    c = record.checkpoint
+    return encode_normalised({"hash": c.hash, "key_id": c.key_id, "kind": record.kind, "sequence": c.sequence,
+                              "signature": c.signature, "time": utc_text(c.time)}).decode("utf-8")
+
+
+def parse_witness(lines: Iterable[str], keys: Mapping[str, bytes]) -> tuple[list[WitnessRecord], int]:
+    """The authentic records of a witness (in order) and how many lines were not (unreadable, or not signed
+    with a known key: never trusted, counted)."""
+    records, rejected = [], 0
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            checkpoint = Checkpoint(int(raw["sequence"]), str(raw["hash"]),
+                                    datetime.fromisoformat(str(raw["time"]).replace("Z", "+00:00")),
+                                    str(raw["key_id"]), str(raw["signature"]))
+            kind = str(raw["kind"])
+        except (ValueError, KeyError, TypeError):
+            rejected += 1
+            continue
+        authentic = (checkpoint_is_authentic(checkpoint, keys) if kind == "checkpoint"
+                     else anchor_is_authentic(checkpoint, keys) if kind == "anchor" else False)
+        if authentic:
+            records.append(WitnessRecord(kind, checkpoint))
+        else:
+            rejected += 1
+    return records, rejected
+
+
 class AuditChain:
     """Appends events after a head and cuts a signed checkpoint every `checkpoint_every` entries.
 
@@ -201,6 +261,8 @@ class BreakReason(StrEnum):
     CHECKPOINT_SIGNATURE = "checkpoint_signature"  # a checkpoint is forged or signed with an unknown key
     CHECKPOINT_MISMATCH = "checkpoint_mismatch"  # the entry at a checkpoint is not the one that was signed
     TRUNCATED = "truncated"  # the log ends before a signed checkpoint
+    ANCHOR_SIGNATURE = "anchor_signature"  # the retention anchor is not signed with a known key
+    ANCHOR_UNWITNESSED = "anchor_unwitnessed"  # the anchor differs from the newest anchor the witness holds
 
 
 @dataclass(frozen=True, slots=True)

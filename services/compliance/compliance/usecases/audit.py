@@ -8,24 +8,39 @@ thousands per transaction.
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
 from datetime import datetime
 from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 import eventlet
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from chassis.access import Resource
 from chassis.errors import InvalidInput
 from compliance.domain import audit_chain
-from compliance.domain.audit_chain import AuditChain, AuditEvent, ChainHead, ChainVerifier, Checkpoint
+from compliance.domain.audit_chain import (
+    AuditChain,
+    AuditEvent,
+    BreakReason,
+    ChainBreak,
+    ChainHead,
+    ChainVerifier,
+    Checkpoint,
+    WitnessRecord,
+    anchor_is_authentic,
+    parse_witness,
+)
 from compliance.domain.canonical import encode_normalised, utc_text
 from compliance.domain.errors import InvalidInput as DomainInvalidInput
-from compliance.models import AuditCheckpointRow, AuditEntryRow, AuditHeadRow, AuditStagedRow
+from compliance.models import AuditCheckpointRow, AuditDeadLetterRow, AuditEntryRow, AuditHeadRow, AuditStagedRow
 from compliance.usecases.common import ComplianceUnitOfWork
 from contracts.actor import Actor
 from contracts.compliance import (
+    AuditCheckpointed,
     AuditEntryView,
     AuditExport,
     AuditPage,
@@ -57,12 +72,19 @@ def audit_event(envelope: dict[str, Any]) -> AuditEvent:
     )
 
 
+# the log's own checkpoints are its witness, not entries: auditing them would make every checkpoint move the head
+NOT_AUDITED = frozenset({AuditCheckpointed.type})
+DEAD_LETTERED = "jixiao.compliance.audit.dead_lettered.v1"
+
+
 def stage(uow: ComplianceUnitOfWork, envelopes: list[Envelope]) -> None:
     """The consumer's part, a batch at a time: check each event can be sealed, then stage the new ones (one
     transaction with their inbox rows). An event that can never be sealed fails its batch; the chassis then
     handles the batch one by one, so only that event is retried and parked."""
     raws = []
     for envelope in envelopes:
+        if envelope.type in NOT_AUDITED:
+            continue
         raw = envelope.model_dump(mode="json", exclude_none=True)
         try:
             audit_chain.seal(audit_chain.GENESIS, audit_event(raw))
@@ -71,7 +93,9 @@ def stage(uow: ComplianceUnitOfWork, envelopes: list[Envelope]) -> None:
         raws.append((envelope.id, raw))
     with uow:
         fresh = {envelope.id for envelope in uow.fresh(envelopes)}
-        rows = [{"envelope": json.dumps(raw, separators=(",", ":"))} for event_id, raw in raws if event_id in fresh]
+        now = uow.now()
+        rows = [{"envelope": json.dumps(raw, separators=(",", ":")), "staged_at": now, "attempts": 0}
+                for event_id, raw in raws if event_id in fresh]
         if rows:
             uow.session.execute(insert(AuditStagedRow), rows)
 
@@ -94,12 +118,73 @@ def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, Any]:
             "key_id": checkpoint.key_id, "signature": checkpoint.signature}
 
 
-def seal_pending(engine, *, key: bytes, key_id: str, checkpoint_every: int, batch: int, now: datetime) -> int:
-    """Seal up to `batch` staged events into the chain, in arrival order, in one transaction. Returns how many."""
+def _database_away(error: BaseException) -> bool:
+    """A failure of the database itself (connection lost, server down), as opposed to one event's row."""
+    return isinstance(error, OperationalError | InterfaceError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
+
+
+def seal_pending(engine, *, key: bytes, key_id: str, checkpoint_every: int, batch: int, now: datetime,
+                 max_attempts: int = 3) -> int:
+    """Seal up to `batch` staged events into the chain, in arrival order, in one transaction. Returns how many.
+
+    One event that cannot be sealed (a value its column refuses, an envelope that no longer parses) must not hold
+    back the rest: when a batch fails for anything but the database being away, the events are sealed one by one,
+    and the one that fails counts an attempt; after `max_attempts` it goes to the dead letters with the reason and
+    a marker entry takes its place in the chain (issue 10 item 3)."""
+    try:
+        return _seal(engine, key=key, key_id=key_id, checkpoint_every=checkpoint_every, batch=batch, now=now)
+    except Exception as error:
+        if _database_away(error) or batch == 1:
+            raise
+    sealed = 0
+    with Session(engine) as session:
+        ids = list(session.scalars(select(AuditStagedRow.id).order_by(AuditStagedRow.id).limit(batch)))
+    for staged_id in ids:
+        try:
+            sealed += _seal(engine, key=key, key_id=key_id, checkpoint_every=checkpoint_every, batch=1, now=now,
+                            only=staged_id)
+        except Exception as error:
+            if _database_away(error):
+                raise
+            _count_failure(engine, staged_id, f"{type(error).__name__}: {error}"[:1000], max_attempts, now)
+            eventlet.sleep(0)
+    return sealed
+
+
+def _count_failure(engine, staged_id: int, reason: str, max_attempts: int, now: datetime) -> None:
+    with Session(engine) as session, session.begin():
+        row = session.get(AuditStagedRow, staged_id, with_for_update=True)
+        if row is None:
+            return
+        row.attempts, row.last_error = (row.attempts or 0) + 1, reason
+        if row.attempts < max_attempts:
+            return
+        try:
+            envelope = json.loads(row.envelope)
+        except ValueError:
+            envelope = {}
+        event_id = str(envelope.get("id", ""))[:200] or None
+        session.add(AuditDeadLetterRow(event_id=event_id, envelope=row.envelope, reason=reason,
+                                       attempts=row.attempts, failed_at=now))
+        session.delete(row)
+        # the chain says an event was set aside, and why: the gap is on the record, not silent
+        marker = {"id": uuid.uuid4().hex, "source": "/jixiao/compliance", "type": DEAD_LETTERED,
+                  "specversion": "1.0", "time": utc_text(now), "subject": event_id,
+                  "data": {"event_id": event_id, "event_type": str(envelope.get("type", ""))[:200],
+                           "source": str(envelope.get("source", ""))[:200], "reason": reason[:500],
+                           "attempts": row.attempts}}
+        session.add(AuditStagedRow(envelope=json.dumps(marker, separators=(",", ":")), staged_at=now, attempts=0))
+
+
+def _seal(engine, *, key: bytes, key_id: str, checkpoint_every: int, batch: int, now: datetime,
+          only: int | None = None) -> int:
     with Session(engine) as session, session.begin():
         head = session.get(AuditHeadRow, HEAD_ID, with_for_update=True)  # one writer at a time, any replica
-        staged = session.execute(select(AuditStagedRow.id, AuditStagedRow.envelope)
-                                 .order_by(AuditStagedRow.id).limit(batch)).all()
+        query = select(AuditStagedRow.id, AuditStagedRow.envelope).order_by(AuditStagedRow.id).limit(batch)
+        if only is not None:
+            query = query.where(AuditStagedRow.id == only)
+        staged = session.execute(query).all()
         if not staged:
             return 0
         envelopes = [json.loads(row.envelope) for row in staged]
@@ -130,7 +215,8 @@ def seal_pending(engine, *, key: bytes, key_id: str, checkpoint_every: int, batc
 
 
 def checkpoint_now(engine, *, key: bytes, key_id: str, now: datetime) -> Checkpoint | None:
-    """A signed checkpoint at the head, unless the head is already checkpointed (the periodic timer)."""
+    """A signed checkpoint at the head, unless the head is already checkpointed (kept in the database only; the
+    writer's timed checkpoints are `witness_head`)."""
     with Session(engine) as session, session.begin():
         head = session.get(AuditHeadRow, HEAD_ID, with_for_update=True)
         last = session.scalar(select(func.max(AuditCheckpointRow.sequence)))
@@ -139,6 +225,52 @@ def checkpoint_now(engine, *, key: bytes, key_id: str, now: datetime) -> Checkpo
         checkpoint = audit_chain.sign_checkpoint(ChainHead(head.sequence, head.hash), now, key, key_id)
         session.execute(insert(AuditCheckpointRow), [_checkpoint_row(checkpoint)])
         return checkpoint
+
+
+def _witnessed(checkpoint: Checkpoint, kind: str) -> AuditCheckpointed:
+    return AuditCheckpointed(kind=kind, sequence=checkpoint.sequence, hash=checkpoint.hash, time=checkpoint.time,
+                             key_id=checkpoint.key_id, signature=checkpoint.signature)
+
+
+def witness_head(store, *, key: bytes, key_id: str, now: datetime, witness) -> Checkpoint | None:
+    """Take the head out of the database: sign a checkpoint at it, append it to the operator's witness (fsynced)
+    and publish it (`AuditCheckpointed`), then record it as witnessed. Nothing when the head is witnessed already.
+    Written to the witness before the database: a checkpoint of committed entries is true wherever it lands."""
+    with Session(store.engine) as session:
+        head = session.get(AuditHeadRow, HEAD_ID)
+        last = session.scalar(select(func.max(AuditCheckpointRow.sequence))
+                              .where(AuditCheckpointRow.witnessed_at.is_not(None)))
+        session.rollback()
+    if head is None or head.sequence == 0 or (last is not None and last >= head.sequence):
+        return None
+    checkpoint = audit_chain.sign_checkpoint(ChainHead(head.sequence, head.hash), now, key, key_id)
+    witness.append([WitnessRecord("checkpoint", checkpoint)])
+    uow = ComplianceUnitOfWork(store)
+    with uow:
+        uow.session.execute(insert(AuditCheckpointRow), [{**_checkpoint_row(checkpoint), "witnessed_at": now}])
+        uow.publish(_witnessed(checkpoint, "checkpoint"))
+    return checkpoint
+
+
+def lag(session: Session, now: datetime) -> dict[str, float]:
+    """What has not reached the chain or the witness yet: the staged backlog and its age, dead letters, and the
+    entries after the newest witnessed checkpoint (metrics and readiness)."""
+    staged, oldest = session.execute(select(func.count(), func.min(AuditStagedRow.staged_at))).one()
+    head = session.get(AuditHeadRow, HEAD_ID)
+    witnessed = session.execute(select(AuditCheckpointRow.sequence, AuditCheckpointRow.witnessed_at)
+                                .where(AuditCheckpointRow.witnessed_at.is_not(None))
+                                .order_by(AuditCheckpointRow.sequence.desc()).limit(1)).first()
+    head_sequence = 0 if head is None else head.sequence
+    witnessed_sequence = 0 if witnessed is None else witnessed.sequence
+    return {
+        "staged": float(staged), "staged_oldest_seconds": 0.0 if oldest is None else
+        max(0.0, (now - oldest).total_seconds()),
+        "dead_letters": float(session.scalar(select(func.count()).select_from(AuditDeadLetterRow))),
+        "head_sequence": float(head_sequence), "witnessed_sequence": float(witnessed_sequence),
+        "unwitnessed": float(max(0, head_sequence - witnessed_sequence)),
+        "witness_age_seconds": 0.0 if witnessed is None or head_sequence <= witnessed_sequence else
+        max(0.0, (now - witnessed.witnessed_at).total_seconds()),
+    }
 
 
 # -- reading ---------------------------------------------------------------------------------------------------
@@ -238,13 +370,36 @@ def _time_text(column, dialect: str):
     return column  # SQLite: formatted in Python
 
 
-def verify(uow: ComplianceUnitOfWork, actor: Actor | None, command: VerifyAudit, keys: dict[str, bytes]
-           ) -> VerifyReportView:
-    """Walk the chain from the retained start (or `from_sequence`) and name the first broken entry."""
+def _anchor_break(head: AuditHeadRow, keys: dict[str, bytes], anchors: list[Checkpoint]) -> ChainBreak | None:
+    """The retention anchor must be one retention signed, and one the witness holds when it holds any: an anchor
+    moved by hand (to start verification after an edited entry) is a break."""
+    if head.anchor_sequence == 0:
+        return None
+    if head.anchor_signature is None or head.anchor_time is None or not anchor_is_authentic(
+            Checkpoint(head.anchor_sequence, head.anchor_hash, head.anchor_time, head.anchor_key_id or "",
+                       head.anchor_signature), keys):
+        return ChainBreak(head.anchor_sequence, BreakReason.ANCHOR_SIGNATURE,
+                          "the retained log's start is not signed by retention")
+    if anchors and not any(a.sequence == head.anchor_sequence and a.hash == head.anchor_hash for a in anchors):
+        return ChainBreak(head.anchor_sequence, BreakReason.ANCHOR_UNWITNESSED,
+                          "the retained log's start is not an anchor the witness holds")
+    return None
+
+
+def verify(uow: ComplianceUnitOfWork, actor: Actor | None, command: VerifyAudit, keys: dict[str, bytes],
+           witness=None) -> VerifyReportView:
+    """Walk the chain from the retained start (or `from_sequence`) and name the first broken entry. Checkpoints
+    come from the database AND the witness (which the database's owner cannot rewrite): a witnessed checkpoint
+    beyond the end of the log is a truncation, whatever was deleted beside it. Entries after the newest witnessed
+    checkpoint are reported as unwitnessed, not as ok."""
+    records, rejected = parse_witness(witness.lines() if witness is not None else [], keys)
+    witnessed = [r.checkpoint for r in records if r.kind == "checkpoint"]
+    anchors = [r.checkpoint for r in records if r.kind == "anchor"]
     with uow:
         uow.access.require(actor, "audit.verify", Resource("audit"))
         head = uow.session.get(AuditHeadRow, HEAD_ID)
         anchor = ChainHead(head.anchor_sequence, head.anchor_hash)
+        anchor_break = _anchor_break(head, keys, anchors)
         if command.from_sequence is not None and command.from_sequence - 1 > anchor.sequence:
             previous = uow.session.get(AuditEntryRow, command.from_sequence - 1)
             if previous is None:
@@ -253,6 +408,8 @@ def verify(uow: ComplianceUnitOfWork, actor: Actor | None, command: VerifyAudit,
         checkpoints = [Checkpoint(row.sequence, row.hash, row.time, row.key_id, row.signature)
                        for row in uow.session.scalars(select(AuditCheckpointRow)
                                                       .where(AuditCheckpointRow.sequence > anchor.sequence))]
+        known = {(c.sequence, c.signature) for c in checkpoints}
+        checkpoints += [c for c in witnessed if c.sequence > anchor.sequence and (c.sequence, c.signature) not in known]
         verifier = ChainVerifier(anchor=anchor, checkpoints=checkpoints, keys=keys)
         e = AuditEntryRow
         dialect = uow.session.get_bind().dialect.name
@@ -266,16 +423,22 @@ def verify(uow: ComplianceUnitOfWork, actor: Actor | None, command: VerifyAudit,
             eventlet.sleep(0)  # a long walk must not starve the other greenthreads
         result.close()
         report = verifier.finish()
-    broken = report.first_break
+    broken = anchor_break or report.first_break
+    newest = max((c.sequence for c in witnessed), default=0)
+    unwitnessed = max(0, report.head.sequence - max(newest, anchor.sequence))
+    status = "broken" if broken is not None else "unwitnessed" if unwitnessed else "ok"
     return VerifyReportView(
-        ok=report.ok, verified=report.verified, head_sequence=report.head.sequence, head_hash=report.head.hash,
-        checkpoints_matched=report.checkpoints_matched,
+        ok=broken is None, verified=report.verified, head_sequence=report.head.sequence,
+        head_hash=report.head.hash, checkpoints_matched=report.checkpoints_matched,
         first_break=None if broken is None else ChainBreakView(sequence=broken.sequence, reason=broken.reason.value,
-                                                               detail=broken.detail))
+                                                               detail=broken.detail),
+        status=status, witnessed_sequence=newest, unwitnessed=unwitnessed, witness_rejected=rejected)
 
 
-def purge_prefix(session: Session, before: datetime) -> list[int]:
-    """Retention of the log itself: drop the oldest entries (time < before) and re-anchor the chain after them."""
+def purge_prefix(session: Session, before: datetime,
+                 sign_anchor: Callable[[ChainHead], Checkpoint] | None = None) -> list[int]:
+    """Retention of the log itself: drop the oldest entries (time < before) and re-anchor the chain after them;
+    `sign_anchor` signs the new anchor (and witnesses it), so verification can tell it from one moved by hand."""
     head = session.get(AuditHeadRow, HEAD_ID, with_for_update=True)
     first_kept = session.scalar(select(func.min(AuditEntryRow.sequence)).where(AuditEntryRow.time >= before))
     last = (first_kept - 1) if first_kept is not None else head.sequence
@@ -285,6 +448,21 @@ def purge_prefix(session: Session, before: datetime) -> list[int]:
     purged = list(session.scalars(select(AuditEntryRow.sequence).where(AuditEntryRow.sequence <= last)))
     session.execute(delete(AuditEntryRow).where(AuditEntryRow.sequence <= last))
     session.execute(delete(AuditCheckpointRow).where(AuditCheckpointRow.sequence <= last))
-    session.execute(update(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID)
-                    .values(anchor_sequence=anchor.sequence, anchor_hash=anchor.hash))
+    values = {"anchor_sequence": anchor.sequence, "anchor_hash": anchor.hash}
+    if sign_anchor is not None:
+        signed = sign_anchor(ChainHead(anchor.sequence, anchor.hash))
+        values.update(anchor_time=signed.time, anchor_key_id=signed.key_id, anchor_signature=signed.signature)
+    session.execute(update(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).values(**values))
     return purged
+
+
+def anchor_signer(uow: ComplianceUnitOfWork, key: bytes, key_id: str, witness) -> Callable[[ChainHead], Checkpoint]:
+    """Signs a new retention anchor, appends it to the witness and publishes it with the retention's unit of work
+    (the witness may then hold an anchor that never committed: harmless, an anchor only has to be among them)."""
+    def sign(anchor: ChainHead) -> Checkpoint:
+        signed = audit_chain.sign_anchor(anchor, uow.now(), key, key_id)
+        if witness is not None:
+            witness.append([WitnessRecord("anchor", signed)])
+        uow.publish(_witnessed(signed, "anchor"))
+        return signed
+    return sign

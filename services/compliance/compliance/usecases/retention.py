@@ -66,9 +66,10 @@ def list_holds(uow: ComplianceUnitOfWork, actor: Actor | None) -> list[HoldView]
         return [_hold_view(row) for row in uow.session.scalars(select(LegalHoldRow).order_by(LegalHoldRow.placed_at))]
 
 
-def run_sweep(uow: ComplianceUnitOfWork, actor: Actor | None, key: bytes, *, check_access: bool = True
-              ) -> SweepView:
-    """Today's sweep, unless it ran already today (then nothing happens)."""
+def run_sweep(uow: ComplianceUnitOfWork, actor: Actor | None, key: bytes, *, check_access: bool = True,
+              audit_anchor: tuple | None = None) -> SweepView:
+    """Today's sweep, unless it ran already today (then nothing happens). `audit_anchor` = (audit key, key id,
+    witness): how a re-anchored audit log signs and witnesses its new start."""
     with uow:
         if check_access:
             uow.access.require(actor, "retention.manage", Resource("retention"))
@@ -90,7 +91,7 @@ def run_sweep(uow: ComplianceUnitOfWork, actor: Actor | None, key: bytes, *, che
                         subject=lambda r: r.appellant)
         _closed_records(uow, "dsr", DsrRow, DsrRow.request_id, settings.retention, holds, now, view,
                         subject=lambda r: r.subject, created=lambda r: r.requested_at)
-        _audit(uow, settings.retention, holds, now, view)
+        _audit(uow, settings.retention, holds, now, view, audit_anchor)
         uow.publish(RetentionSweepRequested(
             sweep_date=today, policies={k: v.model_dump(mode="json") for k, v in settings.retention.items()},
             holds=hold_refs(holds)))
@@ -139,14 +140,15 @@ def _closed_records(uow, record_type, model, key_column, policies, holds, now, v
         _count(view.purged, record_type, len(purge))
 
 
-def _audit(uow, policies, holds, now, view) -> None:
+def _audit(uow, policies, holds, now, view, audit_anchor=None) -> None:
     policy = policies.get(AUDIT_RECORD_TYPE)
     if policy is None or policy.purge_after_years is None:
         return
     if any(h.record_type == AUDIT_RECORD_TYPE and h.active(now) for h in holds):
         return  # a hold on the audit log keeps all of it
     cutoff = add_years(now, -policy.purge_after_years)
-    purged = audit.purge_prefix(uow.session, cutoff)
+    purged = audit.purge_prefix(uow.session, cutoff,
+                                None if audit_anchor is None else audit.anchor_signer(uow, *audit_anchor))
     if purged:
         uow.publish(RecordsPurged(record_type=AUDIT_RECORD_TYPE, action="purge",
                                   record_ids=[f"{purged[0]}..{purged[-1]}"],

@@ -1,0 +1,37 @@
+"""The operator's witness of the audit log: an append-only file of signed checkpoints (one canonical JSON line
+each), outside the database. Whoever can rewrite the database cannot rewrite what was already written here (keep
+it on storage the database's owner cannot change: a separate volume, an object store with retention lock, or a
+log shipper tailing it), and every checkpoint is also published as `jixiao.compliance.audit.checkpointed.v1` for
+other services and third parties to keep. `verify_audit` reads it back.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from compliance.domain.audit_chain import WitnessRecord, witness_line
+
+
+class WitnessFile:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def append(self, records: Iterable[WitnessRecord]) -> None:
+        """Append and fsync: a checkpoint counts as witnessed only once it is on disk."""
+        data = "".join(witness_line(record) + "\n" for record in records).encode("utf-8")
+        if not data:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def lines(self) -> list[str]:
+        try:
+            return self.path.read_text("utf-8").splitlines()
+        except FileNotFoundError:
+            return []
