@@ -34,7 +34,7 @@ from chassis.metrics import LATENCY_BUCKETS, metrics_of
 from chassis.runtime import settings_of
 from contracts.actor import Actor
 from gateway import idempotency
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, failure_keys
 from gateway.pagination import Page, Paging
 from gateway.problems import PROBLEM_JSON, HttpProblem, encode, from_service_error, invalid, marshmallow_errors
 from gateway.ratelimit import RateLimiter, retry_after
@@ -218,6 +218,8 @@ class Api:
         self.limits = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
         per_minute = settings.auth_failures_per_minute
         self.failures = RateLimiter(per_minute / 60.0, max(1, int(per_minute)))
+        ceiling = settings.auth_failures_per_address_per_minute
+        self.address_failures = RateLimiter(ceiling / 60.0, max(1, int(ceiling)))
         self.histogram = None
         self.openapi_json = ""  # the OpenAPI document, made once the routes are known
 
@@ -299,17 +301,24 @@ class Api:
         return self._once(ctx, store, idempotency.check_key(key), raw)
 
     def _authenticate(self, request, rpc, store) -> Actor:
-        address = f"failures:{request.remote_addr}"
-        wait = self.failures.exhausted(address)
-        if wait:
-            raise HttpProblem(429, "too many failed authentications from this address",
+        # Failures are counted per credential and per subject it claims; the address is only a high ceiling (a
+        # company behind one proxy shares it: one bad client must not lock everyone out).
+        authorization, api_key = request.headers.get("Authorization"), request.headers.get("X-Api-Key")
+        address = f"address:{request.remote_addr}"
+        keys = failure_keys(authorization, api_key)
+        wait = max([self.address_failures.exhausted(address), self.failures.exhausted(keys[0])])
+        if wait:  # this very credential keeps failing, or the address is past the ceiling: not even verified
+            raise HttpProblem(429, "too many failed authentications; slow down",
                               headers={"Retry-After": retry_after(wait)})
         try:
-            return self.auth.authenticate(request.headers.get("Authorization"), request.headers.get("X-Api-Key"),
-                                          rpc, partial(directory_of, store))
+            return self.auth.authenticate(authorization, api_key, rpc, partial(directory_of, store))
         except HttpProblem as problem:
-            if problem.status == 401:
-                self.failures.take(address)
+            if problem.status != 401:
+                raise
+            waits = [self.address_failures.take(address), *(self.failures.take(key) for key in keys)]
+            if max(waits):  # over a limit: say when to try again rather than how the credential failed
+                raise HttpProblem(429, "too many failed authentications; slow down",
+                                  headers={"Retry-After": retry_after(max(waits))}) from None
             raise
 
     def _limit(self, key: str) -> None:

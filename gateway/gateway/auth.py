@@ -99,8 +99,9 @@ class Claims:
 
 class TokenVerifier:
     def __init__(self, keys: list[VerificationKey], issuer: str, audience: str, leeway: float = 30.0,
-                 hs256_secret: str | None = None, cache_size: int = 10_000):
+                 hs256_secret: str | None = None, cache_size: int = 10_000, max_lifetime: float = 24 * 3600.0):
         self.keys = keys
+        self.max_lifetime = max_lifetime
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
@@ -121,6 +122,7 @@ class TokenVerifier:
             raise unauthenticated(f"token algorithm {str(algorithm)[:16]!r} is not accepted")
         payload = self._decode(token, algorithm, header.get("kid"))
         claims = self._claims(payload)
+        self._check_lifetime(payload)
         self._verified.put(token, claims, claims.expires - time.time() + self.leeway)
         return claims
 
@@ -154,6 +156,18 @@ class TokenVerifier:
                 break
         raise unauthenticated(failure)
 
+    def _check_lifetime(self, payload: dict[str, Any]) -> None:
+        """A stolen token is good until it expires: one that lives longer than the configured maximum (a token
+        expiring in 9999 was accepted) is refused, whether its `iat` says so or its `exp` is simply too far."""
+        try:
+            expires, issued = float(payload["exp"]), float(payload["iat"])
+        except (KeyError, TypeError, ValueError):
+            raise unauthenticated("the token is malformed or incomplete") from None
+        limit = self.max_lifetime + self.leeway
+        if expires - issued > limit or expires - time.time() > limit:
+            raise unauthenticated(f"the token lives longer than this API accepts "
+                                  f"({self.max_lifetime / 60:g} minutes at most)")
+
     @staticmethod
     def _claims(payload: dict[str, Any]) -> Claims:
         subject = payload.get("sub")
@@ -167,6 +181,23 @@ class TokenVerifier:
         elif scopes is not None:
             raise unauthenticated("the token scope claim is not valid")
         return Claims(subject, float(payload["exp"]), scopes)
+
+
+def failure_keys(authorization: str | None, api_key: str | None) -> list[str]:
+    """What a failed authentication is counted against: the credential presented (a digest) and, when it names
+    one, the subject it claims (a token's unverified `sub`). Never the subject's valid requests: these buckets are
+    consulted only for credentials that fail."""
+    raw = f"{authorization or ''}\n{api_key or ''}"
+    keys = ["credential:" + hashlib.sha256(raw.encode()).hexdigest()[:32]]
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        try:
+            subject = jwt.decode(value.strip(), options={"verify_signature": False}).get("sub")
+        except jwt.PyJWTError:
+            subject = None
+        if isinstance(subject, str) and 0 < len(subject) <= 128:
+            keys.append("subject:" + subject)
+    return keys
 
 
 def issue_dev_token(secret: str, issuer: str, audience: str, subject: str, minutes: int) -> str:
@@ -205,7 +236,7 @@ class Authenticator:
         self.dev_secret = hs256
         keys = load_pem_keys(settings.jwt_public_keys) + load_jwks(settings.jwks_file)
         self.verifier = TokenVerifier(keys, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway,
-                                      hs256, settings.token_cache_size)
+                                      hs256, settings.token_cache_size, settings.jwt_max_lifetime_minutes * 60)
         self.bootstrap_admins = frozenset(name.strip() for name in settings.bootstrap_admins.split(",") if name.strip())
         self._actors: TtlCache[Actor] = TtlCache(50_000)
         self._keys: TtlCache[Actor] = TtlCache(10_000)

@@ -30,7 +30,14 @@ class GatewaySettings(BaseSettings):
     api_key_cache_seconds: float = Field(30.0, ge=0, description="how long a verified API key is reused")
     rate_limit_per_second: float = Field(50.0, gt=0, description="sustained requests per second per client")
     rate_limit_burst: int = Field(200, ge=1, description="requests a client may send at once")
-    auth_failures_per_minute: float = Field(30.0, gt=0, description="failed authentications per address")
+    auth_failures_per_minute: float = Field(30.0, gt=0, description="failed authentications per presented "
+                                            "credential and per subject (a token's `sub`, a key's client)")
+    auth_failures_per_address_per_minute: float = Field(
+        600.0, gt=0, description="failed authentications per address: a high ceiling only (behind a corporate "
+                                 "proxy a whole company shares one address)")
+    jwt_max_lifetime_minutes: float = Field(
+        24 * 60, gt=0, le=30 * 24 * 60, description="tokens living longer than this (exp - iat, or exp - now) are "
+                                                    "refused")
     max_body_bytes: int = Field(1_048_576, ge=1024)
     idempotency_hours: float = Field(24.0, gt=0, description="how long an Idempotency-Key is remembered")
     section_timeout: float = Field(2.0, gt=0, description="seconds a dashboard section may take")

@@ -140,3 +140,42 @@ def test_the_demo_seed_and_the_development_login_work_together(pg_database, gate
         me = wait_for(lambda t=token: (r := client.as_(t).get("/api/v1/me")).status_code == 200 and r.json(),
                       message=f"the demo {user} can use the API")
         assert me["subject"] == DEMO_USERS[user] and set(me["roles"]) == roles, me
+
+
+def test_bad_credentials_from_an_address_do_not_lock_out_its_valid_users(gateway_config, run_services, keys, http,
+                                                                         publish_org, small_org):
+    """issue 10 #6: after 30 bad tokens from an address, valid users behind the same proxy got 429."""
+    gateway = run_services({GatewayService: {**gateway_config, "AUTH_FAILURES_PER_MINUTE": 5,
+                                             "AUTH_FAILURES_PER_ADDRESS_PER_MINUTE": 40}})["gateway"]
+    publish_org(*small_org)
+    client = http(gateway)
+    wait_for(lambda: client.as_(keys.token("E1")).get("/api/v1/me").status_code == 200)
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    # one misconfigured client hammering with the same bad token: throttled itself...
+    statuses = [client.as_("garbage").get("/api/v1/me").status_code for _ in range(8)]
+    assert statuses[:5] == [401] * 5 and statuses[-1] == 429
+    # ... someone trying many tokens for E2: E2's failures are throttled, not E2's real token
+    forged = [client.as_(keys.token("E2", key=stranger, jti=str(i))).get("/api/v1/me").status_code
+              for i in range(8)]
+    assert forged[:5] == [401] * 5 and forged[-1] == 429
+    for subject in ("E1", "E2", "M1"):  # every valid user behind the same address still gets in
+        assert client.as_(keys.token(subject)).get("/api/v1/me").status_code == 200, subject
+    # the address is still a ceiling: 40 failures a minute from it and it waits
+    for i in range(40):
+        client.as_(f"garbage-{i}").get("/api/v1/me")
+    limited = client.as_(keys.token("E1", jti="after-the-flood")).get("/api/v1/me")
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+
+
+def test_tokens_living_longer_than_the_maximum_are_refused(gateway_config, run_services, keys, http, publish_org,
+                                                           small_org):
+    gateway = run_services({GatewayService: {**gateway_config, "JWT_MAX_LIFETIME_MINUTES": 60}})["gateway"]
+    publish_org(*small_org)
+    client = http(gateway)
+    wait_for(lambda: client.as_(keys.token("E1")).get("/api/v1/me").status_code == 200)
+    now = int(time.time())
+    for token in (keys.token("E1", lifetime=2 * 3600),  # exp - iat too long
+                  keys.token("E1", iat=now - 10, exp=253402300799)):  # expiring in 9999
+        assert "lives longer" in _problem(client.as_(token).get("/api/v1/me"), 401)["detail"]
+    _problem(client.as_(keys.token("E1", iat=now + 3 * 3600, exp=now + 3 * 3600 + 60)).get("/api/v1/me"), 401)
+    assert client.as_(keys.token("E1", lifetime=3000)).get("/api/v1/me").status_code == 200
