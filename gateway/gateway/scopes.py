@@ -15,12 +15,13 @@ AREAS = {
     "appeals": "appeals against ratings and decisions",
     "clients": "the registry of third-party API clients and their keys",
     "compliance": "legal holds, retention sweeps, compliance settings and presets",
+    "feedback": "check-ins, reports, key events, sales activity, coaching, 360 feedback",
 }
 
 SCOPES = {f"{area}:{verb}": f"{verb} {what}" for area, what in AREAS.items() for verb in ("read", "write")}
 
 _PERSON = ("goals:read", "goals:write", "org:read", "privacy:read", "privacy:write", "appeals:read",
-           "appeals:write")
+           "appeals:write", "feedback:read", "feedback:write")
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "employee": _PERSON,
     "manager": _PERSON,

@@ -151,6 +151,7 @@ def stack(pg_database, gateway_config, run_services):
     """`stack(**gateway_config)`: compliance, goals and the gateway on this test's broker and databases; `root` is
     the bootstrap administrator of both compliance and the gateway."""
     from compliance.service import ComplianceService
+    from feedback.service import FeedbackService
     from gateway.service import GatewayService
     from goals.service import GoalsService
 
@@ -159,6 +160,7 @@ def stack(pg_database, gateway_config, run_services):
             ComplianceService: {"DATABASE_URL": pg_database("compliance"), "BOOTSTRAP_ADMINS": "root",
                                 "DSR_SERVICES": "goals", "DSR_TIMEOUT": 1.0, "AUDIT_SEAL_INTERVAL": 0.05},
             GoalsService: {"DATABASE_URL": pg_database("goals")},
+            FeedbackService: {"DATABASE_URL": pg_database("feedback")},  # the dashboard's feedback sections
             GatewayService: {**gateway_config, "BOOTSTRAP_ADMINS": "root", **gateway_overrides},
         }, **FAST)
     return start

@@ -47,6 +47,15 @@ class MyTeam(Schema):
                                    metadata={"description": "proposals waiting for the caller's answer"})
     pending_reviews = fields.Nested(section_of("ReviewsSection", fields.List(fields.Nested(
         schema_of(g.ReviewView)))), required=True, metadata={"description": "open status reviews"})
+    # feedback (one call, four sections)
+    checkins_due = fields.Nested(section_of("CheckinsDueSection", fields.List(fields.Dict())), required=True,
+                                 metadata={"description": "check-ins whose window is open or past, not held"})
+    missing_reports = fields.Nested(section_of("MissingReportsSection", fields.Dict()), required=True,
+                                    metadata={"description": "who has not reported last week"})
+    zero_activity = fields.Nested(section_of("ZeroActivitySection", fields.List(fields.Dict())), required=True,
+                                  metadata={"description": "people with no valid sales activity for N weeks"})
+    coaching_cadence = fields.Nested(section_of("CoachingCadenceSection", fields.Dict()), required=True,
+                                     metadata={"description": "the caller's coaching cadence this month"})
 
 
 LIST_SIZE = 10
@@ -87,15 +96,23 @@ def my_team(ctx: Ctx) -> dict:
                                                     "limit": LIST_SIZE}, lambda answer: answer["items"]),
         "pending_reviews": ("goals.list_reviews", {"cycle_id": cycle_id, "state": "open", "limit": LIST_SIZE},
                             lambda answer: answer["items"]),
+        "feedback": ("feedback.get_team_board", {}, lambda answer: answer),
     })
+    team = sections.pop("feedback")
+    for name in FEEDBACK_SECTIONS:
+        sections[name] = {**team, "data": team["data"][name]} if team["status"] == "ok" else dict(team)
     return {"cycle_id": cycle_id, **sections}
+
+
+FEEDBACK_SECTIONS = ("checkins_due", "missing_reports", "zero_activity", "coaching_cadence")
 
 
 def routes() -> list[Route]:
     return [
         Route("GET", "/dashboard/my-team", my_team, "A manager's team at a glance: colours, goals at risk, open "
-              "proposals, pending reviews", TAG, "goals:read", query=DashboardQuery(), response=MyTeam(),
+              "proposals, pending reviews; check-ins due, missing reports, zero activity, coaching cadence", TAG,
+              "goals:read", query=DashboardQuery(), response=MyTeam(),
               operation_id="dashboard_my_team",
-              description="The four sections are fetched in parallel; each is `ok`, or `unavailable` when its "
+              description="The sections are fetched in parallel; each is `ok`, or `unavailable` when its "
                           "service is slow or down (the rest are still answered)."),
     ]

@@ -73,7 +73,7 @@ class CalendarView(Contract):
 # -- check-ins ---------------------------------------------------------------------------------------------------
 
 class ScheduleCheckins(Contract):
-    """Schedule the month's 1:1s for every manager–report pair (idempotent: an existing pair is kept)."""
+    """Schedule the month's 1:1s for every manager-report pair (idempotent: an existing pair is kept)."""
 
     month: Month
     manager_id: Id | None = Field(default=None, description="only this manager's line; HR may omit it for all")

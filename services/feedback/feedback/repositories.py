@@ -85,7 +85,7 @@ class ReportRepository(Repository):
         """person -> reports submitted in these periods (one GROUP BY over the period index)."""
         rows = self.session.execute(select(m.Report.person_id, func.count()).where(
             m.Report.kind == kind, m.Report.period.in_(list(periods))).group_by(m.Report.person_id))
-        return {person: count for person, count in rows}
+        return dict(rows.all())
 
 
 class ActivityRepository(Repository):

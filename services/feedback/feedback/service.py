@@ -78,7 +78,8 @@ class FeedbackService(Service):
 
     @rpc
     def export_subject_data(self, payload):
-        return _json(people.export_subject_data(self.uow, self.call.actor, dsr.ExportSubjectData.model_validate(payload)))
+        command = dsr.ExportSubjectData.model_validate(payload)
+        return _json(people.export_subject_data(self.uow, self.call.actor, command))
 
     # -- timers ----------------------------------------------------------------------------------------------------
     @SweepTimer.decorator(interval=3600)
@@ -88,8 +89,7 @@ class FeedbackService(Service):
     @rpc
     def run_sweeps(self, payload=None):
         c.RunSweeps.model_validate(payload or {})
-        checkins.get_calendar(self.uow, self.call.actor)  # an employee at least: 403 for nobody
-        return sweeps.run(self.uow)
+        return sweeps.run_as(self.uow, self.call.actor)
 
     # -- calendar and check-ins ---------------------------------------------------------------------------------
     @rpc

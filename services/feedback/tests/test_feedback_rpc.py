@@ -50,7 +50,7 @@ def test_the_360_reviewer_is_named_in_no_response_event_or_export(feedback_servi
     wait_for(lambda: s.outbox(".survey.closed.v1"), message="close event")
     events = [e for e in s.outbox() if e["type"].startswith("jixiao.feedback.")]
     text = json.dumps([responses, events], ensure_ascii=False)
-    for reviewer in reviewers + [p["r4"]]:
+    for reviewer in [*reviewers, p["r4"]]:
         assert reviewer not in text, f"{reviewer} leaked"
     # the audit side keeps only a keyed pseudonym of who answered
     assert s.scalar("select count(*) from survey_answers where pseudonym like :r", r=f"%{uid}%") == 0

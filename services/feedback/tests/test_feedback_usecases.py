@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
-from chassis.errors import Forbidden, NotFound, ServiceError
+from chassis.errors import Forbidden, ServiceError
 from contracts import feedback as c
 from feedback.domain import errors as domain
 from feedback.usecases import activity, board, checkins, coaching, keyevents, objections, reports, surveys, sweeps
@@ -43,8 +42,10 @@ def test_checkins_are_scheduled_in_the_last_working_week_and_held_and_signed(uc)
     mgr, rep = uc.as_("mgr"), uc.as_("rep1")
     one = next(i for i in mine if i.person_id == "rep1")
     # the employee does not hold the check-in; a date in the future is refused naming the field
-    assert field_of(fails(checkins.hold, uc.uow(rep), rep, c.HoldCheckin(checkin_id=one.id, held_on=date(2026, 12, 1)))) == "actor"
-    assert field_of(fails(checkins.hold, uc.uow(mgr), mgr, c.HoldCheckin(checkin_id=one.id, held_on=date(2026, 12, 3)))) == "held_on"
+    early = c.HoldCheckin(checkin_id=one.id, held_on=date(2026, 12, 1))
+    assert field_of(fails(checkins.hold, uc.uow(rep), rep, early)) == "actor"
+    future = c.HoldCheckin(checkin_id=one.id, held_on=date(2026, 12, 3))
+    assert field_of(fails(checkins.hold, uc.uow(mgr), mgr, future)) == "held_on"
     held = checkins.hold(uc.uow(mgr), mgr, c.HoldCheckin(
         checkin_id=one.id, held_on=date(2026, 12, 2),
         goals=[c.GoalSnapshot(goal_id="g-1", title="Revenue", colour="yellow", progress="0.6")],
@@ -81,7 +82,7 @@ def test_overdue_checkins_are_flagged_once(uc):
     uc.now = datetime(2026, 11, 2, 9, tzinfo=UTC)
     checkins.schedule(uc.uow(hr), hr, c.ScheduleCheckins(month="2026-11"))
     uc.now = datetime(2026, 12, 2, 9, tzinfo=UTC)  # November's window (ending Nov 30) has passed
-    assert checkins.flag_overdue(uc.uow()) == 5  # every manager–report pair: mgr's three, dir's two
+    assert checkins.flag_overdue(uc.uow()) == 5  # every manager-report pair: mgr's three, dir's two
     assert checkins.flag_overdue(uc.uow()) == 0
     overdue = {(e["data"]["manager_id"], e["data"]["person_id"]) for _, e in uc.events(".checkin.overdue.v1")}
     assert overdue == {("mgr", "rep1"), ("mgr", "rep2"), ("mgr", "rep3"), ("dir", "mgr"), ("dir", "peer")}
@@ -150,8 +151,8 @@ def test_key_events_recorded_by_manager_or_peer_seen_and_answered_by_the_employe
     keyevents.record(uc.uow(mgr), mgr, c.RecordKeyEvent(person_id="rep1", polarity="positive",
                                                         title="主动协助新人上线项目", occurred_on=date(2026, 11, 20),
                                                         evidence_url="https://wiki.example/onboarding"))
-    neg = keyevents.record(uc.uow(peer), peer, c.RecordKeyEvent(person_id="rep1", polarity="negative",
-                                                                title="需求文档多次返工", occurred_on=date(2026, 12, 1)))
+    neg = keyevents.record(uc.uow(peer), peer, c.RecordKeyEvent(
+        person_id="rep1", polarity="negative", title="需求文档多次返工", occurred_on=date(2026, 12, 1)))
     assert field_of(fails(keyevents.record, uc.uow(rep), rep, c.RecordKeyEvent(
         person_id="rep1", polarity="positive", title="self praise", occurred_on=date(2026, 12, 1)))) == "person_id"
     assert field_of(fails(keyevents.record, uc.uow(mgr), mgr, c.RecordKeyEvent(
@@ -194,7 +195,7 @@ def test_a_valid_lead_needs_both_a_near_checkin_and_an_opportunity(uc):
     no_gps = activity.record_visit(uc.uow(rep), rep, c.RecordVisit(customer_id="acme", visited_at=at,
                                                                    opportunity_id=opp.id))
     assert not no_gps.valid and no_gps.invalid_reasons == ["no location check-in"]
-    good = _visit(uc, rep, at, opportunity=opp.id, notes="客户说价格太贵，要等明年预算")
+    good = _visit(uc, rep, at, opportunity=opp.id, notes="客户说价格太贵, 要等明年预算")
     assert good.valid and good.distance_m < 100
     assert {"price", "budget_timing"} <= set(good.objections)
     activity.record_opportunity(uc.uow(rep), rep, c.RecordOpportunity(opportunity_id=opp.id, customer_id="acme",
@@ -312,16 +313,16 @@ def test_objection_tags_come_with_the_playbook_and_aggregate_per_team(uc):
                                                                    "they already use a competitor."))
     tags = {t.tag: t for t in tagged.tags}
     assert {"price", "competitor"} <= set(tags) and tags["price"].responses
-    objections.save_playbook(uc.uow(hr), hr, c.SavePlaybook(tag="price", responses=["先讲价值，再谈价格"]))
+    objections.save_playbook(uc.uow(hr), hr, c.SavePlaybook(tag="price", responses=["先讲价值, 再谈价格"]))
     again = objections.tag_notes(uc.uow(rep), rep, c.TagNotes(text="太贵了"))
-    assert again.tags[0].tag == "price" and again.tags[0].responses == ["先讲价值，再谈价格"]
+    assert again.tags[0].tag == "price" and again.tags[0].responses == ["先讲价值, 再谈价格"]
     assert field_of(fails(objections.save_playbook, uc.uow(rep), rep, c.SavePlaybook(tag="price", responses=[]))) \
         == "actor"
     for note in ("客户说太贵了", "竞争对手给了更低的报价", "They need board approval"):
         _visit(uc, rep, datetime(2026, 12, 1, 10, tzinfo=UTC), notes=note)
     mgr = uc.as_("mgr")
     team = activity.team_objections(uc.uow(mgr), mgr, c.GetTeamObjections(month="2026-12"))
-    assert team.visits == 3 and team.counts["price"] == 2 and list(team.counts)[0] == "price"
+    assert team.visits == 3 and team.counts["price"] == 2 and next(iter(team.counts)) == "price"
 
 
 # -- the board and the sweeps -------------------------------------------------------------------------------------

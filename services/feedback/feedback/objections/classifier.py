@@ -104,7 +104,7 @@ class LexiconClassifier:
 
 
 class ModelClassifier:
-    """TF-IDF (jieba/English words + character 1–3-grams) and one logistic regression per tag."""
+    """TF-IDF (jieba/English words + character 1-3-grams) and one logistic regression per tag."""
 
     def __init__(self, vectorizer, models: dict[str, object]):
         self.vectorizer, self.models = vectorizer, models

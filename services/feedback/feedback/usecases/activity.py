@@ -11,8 +11,7 @@ from contracts import feedback as c
 from feedback import access, views
 from feedback import models as m
 from feedback.domain import activity as rules
-from feedback.domain.calendar import parse_month, week_key, week_start
-from feedback.domain.calendar import month_bounds
+from feedback.domain.calendar import month_bounds, parse_month, week_key, week_start
 from feedback.domain.errors import InvalidInput
 from feedback.objections import default_tagger
 from feedback.usecases.common import active, load, new_id, require, settings, subject_of, team_of, today

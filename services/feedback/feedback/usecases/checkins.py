@@ -7,7 +7,17 @@ from feedback import models as m
 from feedback.domain import checkins as rules
 from feedback.domain.calendar import Calendar, parse_month
 from feedback.domain.errors import InvalidInput
-from feedback.usecases.common import calendar, check_version, load, new_id, require, settings, subject_of, team_of, today
+from feedback.usecases.common import (
+    calendar,
+    check_version,
+    load,
+    new_id,
+    require,
+    settings,
+    subject_of,
+    team_of,
+    today,
+)
 
 
 def set_calendar(uow, actor, command: c.SetCalendar) -> c.CalendarView:
@@ -39,7 +49,7 @@ def _calendar_view(cal: Calendar, version: int) -> c.CalendarView:
 
 
 def schedule(uow, actor, command: c.ScheduleCheckins) -> c.CheckinList:
-    """One check-in per manager–report pair for the month, in its last working week; existing pairs stay."""
+    """One check-in per manager-report pair for the month, in its last working week; existing pairs stay."""
     year, month = parse_month(command.month)
     with uow:
         index = uow.access.index

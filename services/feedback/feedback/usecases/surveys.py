@@ -48,9 +48,9 @@ def open_survey(uow, actor, command: c.OpenSurvey) -> c.SurveyView:
         uow.repo.add(row)
         uow.session.flush()
         uow.repo.add(*(m.SurveyInvitation(survey_id=row.id, reviewer_id=r, answered=False) for r in reviewers))
-        uow.publish(c.SurveyOpened(request_id=row.id, subject_id=row.subject_id, questionnaire_code=row.questionnaire_code,
-                                   about=row.about, goal_id=row.goal_id, invited=row.invited, threshold=needed,
-                                   closes_on=row.closes_on))
+        uow.publish(c.SurveyOpened(request_id=row.id, subject_id=row.subject_id,
+                                   questionnaire_code=row.questionnaire_code, about=row.about, goal_id=row.goal_id,
+                                   invited=row.invited, threshold=needed, closes_on=row.closes_on))
         return _view(uow, row)
 
 

@@ -12,6 +12,16 @@ from feedback.usecases import activity, checkins, coaching, reports, surveys
 from feedback.usecases.common import settings, today
 
 
+def run_as(uow, actor) -> dict[str, int]:
+    """The RPC: HR of the whole company or an admin runs the timer's work now."""
+    from feedback import access
+    from feedback.usecases.common import require
+
+    with uow:
+        require(uow, actor, "feedback.company.manage", access.company(), "actor")
+    return run(uow)
+
+
 def run(uow) -> dict[str, int]:
     with uow:
         on = today(uow)

@@ -19,7 +19,7 @@ def test_zh_cn_preset_knows_the_2026_holidays_and_make_up_days():
 
 def test_the_checkin_window_is_the_months_last_five_working_days():
     assert ZH.checkin_window(2026, 12) == (date(2026, 12, 25), date(2026, 12, 31))
-    # September 2026 ends in the Mid-Autumn holiday (25–27) with the 20th worked: the window skips the holiday
+    # September 2026 ends in the Mid-Autumn holiday (25-27) with the 20th worked: the window skips the holiday
     assert ZH.checkin_window(2026, 9) == (date(2026, 9, 23), date(2026, 9, 30))
     assert Calendar.build(holidays=[date(2026, 12, 31)]).checkin_window(2026, 12) == (date(2026, 12, 24),
                                                                                         date(2026, 12, 30))

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 from feedback.domain import activity, checkins, coaching, reports, surveys
 from feedback.domain.errors import InvalidInput, NotAllowed
 
-
 # -- check-ins ---------------------------------------------------------------------------------------------------
 
 def test_checkin_states_hold_then_both_sign():
