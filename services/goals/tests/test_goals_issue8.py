@@ -285,3 +285,18 @@ def test_a_retention_sweep_anonymizes_and_purges_expired_goals_except_held_ones(
              message="second sweep handled")
     assert s.events(mark, ".records.purged.v1") == []
     assert s.scalar("select count(*) from goals where id = :g", g=made["held"]) == 1
+
+
+def test_compliance_checks_an_appeals_target_before_accepting_it(goals_service, org):
+    s = goals_service
+    cycle = cycle_of(s, org["hr"])
+    goal = s.as_(org["mgr"]).create_goal(kpi(cycle["id"], "person", org["rep1"]))
+    compliance = s.as_("compliance", kind="service")
+    own = compliance.check_appeal_target({"target_ref": goal["id"], "appellant": org["rep1"]})
+    assert (own["exists"], own["appellants_own"], own["cycle_state"]) == (True, True, "open")
+    colleague = compliance.check_appeal_target({"target_ref": goal["id"], "appellant": org["rep2"]})
+    assert (colleague["exists"], colleague["appellants_own"]) == (True, False)
+    assert compliance.check_appeal_target({"target_ref": "nope", "appellant": org["rep1"]})["exists"] is False
+    assert s.as_(org["rep1"]).check_appeal_target({"target_ref": goal["id"], "appellant": org["rep1"]})["exists"]
+    error = s.fails(s.as_(org["rep2"]).check_appeal_target, {"target_ref": goal["id"], "appellant": org["rep1"]})
+    assert error.status == 403
