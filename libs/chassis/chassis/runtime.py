@@ -5,8 +5,10 @@ from chassis.settings import ServiceSettings, load_settings
 
 
 def settings_of(container) -> ServiceSettings:
+    """The container's settings, of the service class's `settings_class` (a ServiceSettings subclass) if it has one."""
     settings = getattr(container, "_jixiao_settings", None)
     if settings is None:
-        settings = load_settings(container.service_name, container.config)
+        base = getattr(getattr(container, "service_cls", None), "settings_class", ServiceSettings)
+        settings = load_settings(container.service_name, container.config, base=base)
         container._jixiao_settings = settings
     return settings

@@ -4,13 +4,27 @@ Precedence: the nameko config (config.yaml, itself env-substituted) > `<SERVICE>
 `<NAME>` (for the few settings every service shares, such as AMQP_URI) > defaults. The defaults are the
 embedded mode: kombu's in-memory broker and a SQLite file under ./var, so `make up` needs no setup at all.
 Production (`ENVIRONMENT=production`) never falls back to them: a missing broker or database URL stops the start.
+
+A service's own settings, one idiom everywhere (no raw `container.config.get(...)`):
+
+    # goals/settings.py
+    class GoalsSettings(ServiceSettings):
+        sweep_check_seconds: float = Field(600.0, gt=0, description="how often the daily sweep checks the date")
+
+    # goals/service.py
+    class GoalsService(Service):
+        name = "goals"
+        settings_class = GoalsSettings        # chassis.runtime.settings_of(container) then returns a GoalsSettings
+
+    settings = load_settings("goals", config, base=GoalsSettings)   # GOALS_SWEEP_CHECK_SECONDS, or the config key
 """
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,30 +87,41 @@ class ServiceSettings(BaseSettings):
         return f"sqlite:///{(self.var_dir / f'{self.service_name}.db').as_posix()}"
 
 
-def settings_class(service_name: str) -> type[ServiceSettings]:
-    """A settings class reading `<SERVICE>_<FIELD>` and, for shared fields, plain `<FIELD>`."""
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def settings_class(service_name: str, base: type[S] = ServiceSettings) -> type[S]:  # type: ignore[assignment]
+    """`base` (ServiceSettings or a service's subclass of it) reading each field from `<SERVICE>_<FIELD>` and, for
+    the shared fields, plain `<FIELD>`. The fields keep their constraints (ge, le...) and descriptions."""
     prefix = service_name.upper().replace("-", "_") + "_"
     fields: dict[str, Any] = {}
     annotations: dict[str, Any] = {}
-    for name, info in ServiceSettings.model_fields.items():
+    for name, info in base.model_fields.items():
         if name == "service_name":
             continue
         choices = [prefix + name.upper()] + ([name.upper()] if name in SHARED else [])
         annotations[name] = info.annotation
-        fields[name] = Field(
-            info.default, validation_alias=AliasChoices(*choices), description=info.description
-        )
-    namespace = {"__annotations__": annotations, **fields, "__module__": __name__}
-    return type(f"{service_name.title()}Settings", (ServiceSettings,), namespace)
+        field = copy.copy(info)
+        field.validation_alias = AliasChoices(*choices)
+        fields[name] = field
+    namespace = {"__annotations__": annotations, **fields, "__module__": base.__module__}
+    name = f"{service_name.title().replace('-', '').replace('_', '')}Settings"
+    return cast(type[S], type(name, (base,), namespace))
 
 
-def load_settings(service_name: str, config: Mapping[str, Any] | None = None, **overrides: Any) -> ServiceSettings:
-    """Settings for one service. Config keys are matched case-insensitively to field names."""
-    cls = settings_class(service_name)
+def load_settings(service_name: str, config: Mapping[str, Any] | None = None, *,
+                  base: type[S] = ServiceSettings, **overrides: Any) -> S:  # type: ignore[assignment]
+    """Settings for one service: `base` is ServiceSettings or the service's own subclass (goals/settings.py:
+    `class GoalsSettings(ServiceSettings)` adding its fields). Config keys match field names case-insensitively,
+    with or without the `<SERVICE>_` prefix (`DATABASE_URL`, `GOALS_SWEEP_CHECK_SECONDS`)."""
+    cls = settings_class(service_name, base)
+    prefix = service_name.upper().replace("-", "_") + "_"
     values: dict[str, Any] = {}
     for key, value in (config or {}).items():
         name = key.lower()
-        if name in ServiceSettings.model_fields and value not in (None, ""):
+        if name not in cls.model_fields and key.upper().startswith(prefix):
+            name = key[len(prefix):].lower()
+        if name in cls.model_fields and name != "service_name" and value not in (None, ""):
             values[name] = value
     if config and config.get("AMQP_URI"):
         values["amqp_uri"] = config["AMQP_URI"]
