@@ -237,7 +237,8 @@ def witness_head(store, *, key: bytes, key_id: str, now: datetime, witness) -> C
     and publish it (`AuditCheckpointed`), then record it as witnessed. Nothing when the head is witnessed already.
     Written to the witness before the database: a checkpoint of committed entries is true wherever it lands."""
     with Session(store.engine) as session:
-        head = session.get(AuditHeadRow, HEAD_ID)
+        head = session.execute(select(AuditHeadRow.sequence, AuditHeadRow.hash)
+                               .where(AuditHeadRow.id == HEAD_ID)).first()
         last = session.scalar(select(func.max(AuditCheckpointRow.sequence))
                               .where(AuditCheckpointRow.witnessed_at.is_not(None)))
         session.rollback()
