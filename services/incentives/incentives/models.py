@@ -60,6 +60,9 @@ class Rating(Base):
     label: Mapped[str] = mapped_column(String(8))
     score: Mapped[Decimal] = mapped_column(Value)
     components: Mapped[Any] = mapped_column(JSON)
+    # the goals and the manager's components, out of the JSON, for analytics over whole populations
+    attainment: Mapped[Decimal | None] = mapped_column(Value)
+    manager_score: Mapped[Decimal | None] = mapped_column(Value)
     manager_id: Mapped[str | None] = mapped_column(PersonId)
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,26 +21,27 @@ CHUNK = 2000
 
 
 def upsert(session: Session, table, rows: Sequence[dict], keys: Sequence[str], update_columns: Sequence[str] = (),
-           returning: Sequence[str] = ()) -> list[Any]:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE/NOTHING in chunks, on PostgreSQL or SQLite; the RETURNING rows."""
+           returning: Sequence[str] = (), *, add: Sequence[str] = ()) -> list[Any]:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE/NOTHING as one executemany (SQLAlchemy batches it into multi-row
+    statements, compiled once), on PostgreSQL or SQLite; the RETURNING rows (of the rows actually written).
+    `add` columns are summed with the stored value on conflict (balances)."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
-    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    if update_columns or add:
+        changes = {c: stmt.excluded[c] for c in update_columns}
+        changes.update({c: table.c[c] + stmt.excluded[c] for c in add})
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=changes)
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    # RETURNING always: it is what makes SQLAlchemy batch the rows into multi-row statements ("insertmanyvalues")
+    # instead of the driver's one statement per row
+    stmt = stmt.returning(*(table.c[c] for c in (returning or keys[:1])))
     out: list[Any] = []
     for start in range(0, len(rows), CHUNK):
-        stmt = make(table).values(list(rows[start:start + CHUNK]))
-        if update_columns:
-            stmt = stmt.on_conflict_do_update(index_elements=list(keys),
-                                              set_={c: stmt.excluded[c] for c in update_columns})
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        if returning:
-            stmt = stmt.returning(*(table.c[c] for c in returning))
-            out.extend(session.execute(stmt).all())
-        else:
-            session.execute(stmt)
-    return out
+        out.extend(session.execute(stmt, list(rows[start:start + CHUNK])).all())
+    return out if returning else []
 
 
 class PeopleRepository:
@@ -101,6 +102,21 @@ class InputsRepository:
         if people is not None:
             stmt = stmt.where(r.person_id.in_(list(people)))
         return list(self.session.scalars(stmt))
+
+
+    def rating_rows(self, review_cycle_ids: Sequence[str], units: Sequence[str]) -> list[Any]:
+        """The newest version of each rating in the cycles, of the people now in `units`, as plain rows
+        (person_id, review_cycle_id, label, score, manager_id, attainment, manager_score): no ORM objects, no
+        JSON, for whole populations."""
+        r, p = m.Rating.__table__, people_table
+        newest = (select(r.c.rating_id, func.max(r.c.version).label("version"))
+                  .where(r.c.review_cycle_id.in_(list(review_cycle_ids))).group_by(r.c.rating_id).subquery())
+        stmt = (select(r.c.person_id, r.c.review_cycle_id, r.c.label, r.c.score, r.c.manager_id, r.c.attainment,
+                       r.c.manager_score)
+                .join(newest, and_(r.c.rating_id == newest.c.rating_id, r.c.version == newest.c.version))
+                .join(p, and_(p.c.person_id == r.c.person_id, p.c.erased.is_(False)))
+                .where(p.c.org_unit_id.in_(list(units))))
+        return list(self.session.execute(stmt))
 
 
 class BonusRepository:
@@ -190,6 +206,11 @@ class PointsRepository:
         upsert(self.session, m.Balance.__table__, [{"account": a, "balance": 0} for a in sorted(set(accounts))],
                ("account",))
 
+    def credit(self, credits: Sequence[tuple[str, int]]) -> None:
+        """Add positive amounts to many accounts in one statement (credits cannot overdraw anything)."""
+        upsert(self.session, m.Balance.__table__, [{"account": a, "balance": d} for a, d in credits], ("account",),
+               add=("balance",))
+
     def move(self, account: str, delta: int, may_go_negative: bool) -> int | None:
         """Add `delta` to the balance in one statement (the row lock serializes concurrent spends); None when it
         would go below zero."""
@@ -201,7 +222,9 @@ class PointsRepository:
         return None if row is None else int(row[0])
 
     def append(self, rows: Sequence[dict]) -> None:
-        self.session.execute(insert(m.LedgerEntry.__table__), list(rows))
+        table = m.LedgerEntry.__table__
+        for start in range(0, len(rows), CHUNK):  # RETURNING: batched multi-row INSERTs (see upsert)
+            self.session.execute(insert(table).returning(table.c.id), list(rows[start:start + CHUNK])).all()
 
     def balance(self, account: str) -> int:
         if account.startswith(("source:", "sink:")):  # no balance row: the ledger's sum
@@ -282,6 +305,21 @@ class TalentRepository:
         stmt = select(m.Potential).where(m.Potential.person_id == person_id,
                                          m.Potential.review_cycle_id == review_cycle_id)
         return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+    def levels(self, review_cycle_id: str, units: Sequence[str]) -> dict[str, str]:
+        """person -> potential (calibrated, else assessed) of the people now in `units`, in one query."""
+        t, p = m.Potential.__table__, people_table
+        stmt = (select(t.c.person_id, func.coalesce(t.c.calibrated, t.c.assessed))
+                .join(p, p.c.person_id == t.c.person_id)
+                .where(t.c.review_cycle_id == review_cycle_id, p.c.org_unit_id.in_(list(units)),
+                       func.coalesce(t.c.calibrated, t.c.assessed).is_not(None)))
+        return dict(self.session.execute(stmt).all())
+
+    def boxes(self, review_cycle_id: str, units: Sequence[str]) -> dict[str, str]:
+        t, p = m.Placement.__table__, people_table
+        stmt = (select(t.c.person_id, t.c.box).join(p, p.c.person_id == t.c.person_id)
+                .where(t.c.review_cycle_id == review_cycle_id, p.c.org_unit_id.in_(list(units))))
+        return dict(self.session.execute(stmt).all())
 
     def potentials(self, review_cycle_id: str, people: Sequence[str]) -> dict[str, m.Potential]:
         out = {}

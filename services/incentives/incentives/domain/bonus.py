@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Literal
 
 from incentives.domain import rules
@@ -87,7 +88,12 @@ class ProcessRule:
 
     @property
     def inputs(self) -> list[str]:
-        return sorted(set(rules.names_in(self.condition)) | set(rules.names_in(self.amount)))
+        return _inputs(self.condition, self.amount)
+
+
+@lru_cache(maxsize=1024)
+def _inputs(condition: str, amount: str) -> list[str]:
+    return sorted(set(rules.names_in(condition)) | set(rules.names_in(amount)))
 
 
 def rules_names(expression: str) -> list[str]:
@@ -114,9 +120,10 @@ def evaluate_process_rule(rule: ProcessRule, values: Mapping[str, Decimal]) -> O
     missing = tuple(name for name in needed if name not in values)
     if missing:
         return Outcome(False, Decimal(0), used, missing)
-    if not rules.evaluate(rule.condition, used):
+    known = frozenset(needed)
+    if not rules.compiled(rule.condition, known)(used):
         return Outcome(False, Decimal(0), used)
-    amount = rules.evaluate(rule.amount, used)
+    amount = rules.compiled(rule.amount, known)(used)
     assert isinstance(amount, Decimal)
     if amount < 0:
         raise InvalidInput("amount", f"rule {rule.code} computed a negative amount {amount}")

@@ -12,19 +12,15 @@ from incentives.domain.errors import NotFound
 FOUR = Decimal("0.0001")
 
 
-def _component(components: list[dict], name: str) -> float | None:
-    for comp in components or ():
-        if comp.get("name") == name and comp.get("score") is not None:
-            return float(comp["score"])
-    return None
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
-def _people_in(uow, org_unit_id: str) -> list[str]:
+def _units(uow, org_unit_id: str) -> list[str]:
     index = uow.access.index
     if index.unit(org_unit_id) is None:
         raise NotFound(f"org unit {org_unit_id} is not in the directory", field="org_unit_id")
-    units = set(index.units_within(org_unit_id))
-    return sorted(pid for pid, p in index.people.items() if p.org_unit_id in units)
+    return index.units_within(org_unit_id)
 
 
 def _dec(value: float | None) -> Decimal | None:
@@ -34,7 +30,7 @@ def _dec(value: float | None) -> Decimal | None:
 def distribution(uow, actor, command: c.DistributionQuery, settings) -> c.DistributionView:
     with uow:
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
-        ratings = uow.inputs.latest_ratings([command.review_cycle_id], _people_in(uow, command.org_unit_id))
+        ratings = uow.inputs.rating_rows([command.review_cycle_id], _units(uow, command.org_unit_id))
         index = uow.access.index
         groups: dict[str, list] = {}
         for r in ratings:
@@ -43,8 +39,8 @@ def distribution(uow, actor, command: c.DistributionQuery, settings) -> c.Distri
                 person.org_unit_id if person is not None and person.org_unit_id else "(none)")
             groups.setdefault(key, []).append(r)
         lenient = {x.manager: x for x in analytics.leniency(
-            (r.manager_id or "(none)", _component(r.components, "manager"), float(r.score),
-             _component(r.components, "goals")) for r in ratings)}
+            (r.manager_id or "(none)", _float(r.manager_score), float(r.score), _float(r.attainment))
+            for r in ratings)}
         out = []
         for key, members in sorted(groups.items()):
             stats = lenient.get(key) if command.by == "manager" else None
@@ -74,9 +70,9 @@ def detect_rotation(uow, actor, command: c.RotationQuery, settings) -> c.Rotatio
     order = {cycle: f"{i:03d}" for i, cycle in enumerate(command.review_cycle_ids)}
     with uow:
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
-        ratings = uow.inputs.latest_ratings(command.review_cycle_ids, _people_in(uow, command.org_unit_id))
+        ratings = uow.inputs.rating_rows(command.review_cycle_ids, _units(uow, command.org_unit_id))
         rows = [analytics.Rated(r.manager_id or "(none)", order[r.review_cycle_id], r.person_id, r.label,
-                                _component(r.components, "goals")) for r in ratings]
+                                _float(r.attainment)) for r in ratings]
         scored = analytics.detect_rotation(rows, top=tuple(settings.rotation_top_labels), threshold=threshold)
         cycles_of = {v: k for k, v in order.items()}
         key = ",".join(command.review_cycle_ids)[:600]

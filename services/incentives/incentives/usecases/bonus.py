@@ -123,14 +123,10 @@ def settle(uow, actor, command: c.SettleProcessRewards) -> c.SettlementResult:
                                  "condition": rule.condition, "amount_rule": rule.amount, "rule_name": rule.name,
                                  "settled_at": now})
         new = uow.bonus.add_rewards(rows)
-        posted = 0
-        for row in new:
-            if row.reward == "points" and int(row.amount) > 0:
-                points_uc.post(uow, ledger.transfer("earned", ledger.RULES, ledger.person(row.person_id),
-                                                    int(row.amount)),
-                               reason=f"process reward {row.rule_code} ({row.period})",
-                               ref=f"rule:{row.rule_code}:{row.period}", person_id=row.person_id, source="rule")
-                posted += int(row.amount)
+        posted = points_uc.credit_many(
+            uow, "earned", ledger.RULES,
+            [(row.person_id, int(row.amount), f"process reward {row.rule_code} ({row.period})",
+              f"rule:{row.rule_code}:{row.period}") for row in new if row.reward == "points"], event_source="rule")
         return c.SettlementResult(period=period, evaluated=evaluated, earned=len(new),
                                   already_settled=len(rows) - len(new), points_posted=posted)
 

@@ -92,6 +92,10 @@ def on_goal_progressed(uow, envelope: Envelope) -> None:
             _observe(uow, goal.person_id, period, {name: event.after_value}, f"goals:{envelope.id}")
 
 
+def _component(components, name: str) -> Decimal | None:
+    return next((comp.score for comp in components if comp.name == name and comp.score is not None), None)
+
+
 def on_rating(uow, envelope: Envelope, settings) -> None:
     """A finalized or amended rating: kept as a new version; the bonus proposals of its cycle's pools follow (a
     new version each), the person's development plan is created or updated, and their 9-box place moves."""
@@ -105,7 +109,9 @@ def on_rating(uow, envelope: Envelope, settings) -> None:
                "review_cycle_id": event.review_cycle_id, "goals_cycle_id": event.goals_cycle_id,
                "label": event.label, "score": event.score,
                "components": [comp.model_dump(mode="json") for comp in event.components],
-               "manager_id": event.manager_id, "reason": event.reason, "at": at}
+               "manager_id": event.manager_id, "reason": event.reason, "at": at,
+               "attainment": _component(event.components, "goals"),
+               "manager_score": _component(event.components, "manager")}
         if not uow.inputs.add_rating(row):
             return  # this version is known: a second delivery pays nothing twice
         rating = uow.inputs.latest_rating(event.person_id, event.review_cycle_id)

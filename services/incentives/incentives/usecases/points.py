@@ -37,6 +37,30 @@ def post(uow, transaction: ledger.Transaction, *, reason: str, ref: str | None, 
     return txn_id
 
 
+def credit_many(uow, kind: str, source: str, credits: list[tuple[str, int, str, str]], *,
+                event_source: str) -> int:
+    """Many transfers from one source account to people (person_id, points, reason, ref) in a few statements: one
+    transaction each in the ledger, the balances credited in bulk, one PointsEarned each. Returns the points."""
+    if not ledger.is_source(source):
+        raise InvalidInput("points", "bulk credits come from a source account")
+    credits = [(person_id, points, reason, ref) for person_id, points, reason, ref in credits if points > 0]
+    if not credits:
+        return 0
+    now, rows, events, totals = uow.now(), [], [], {}
+    for person_id, points, reason, ref in credits:
+        txn = ledger.transfer(kind, source, ledger.person(person_id), points)
+        txn_id = new_id()
+        rows += [{"transaction_id": txn_id, "account": e.account, "delta": e.delta, "kind": kind, "reason": reason,
+                  "ref": ref, "at": now} for e in txn.entries]
+        totals[ledger.person(person_id)] = totals.get(ledger.person(person_id), 0) + points
+        events.append(c.PointsEarned(transaction_id=txn_id, person_id=person_id, points=points, source=event_source,
+                                     ref=ref, reason=reason))
+    uow.points.credit(sorted(totals.items()))  # sorted: concurrent settlements lock rows in one order
+    uow.points.append(rows)
+    uow.publish(*events)
+    return sum(points for _, points, _, _ in credits)
+
+
 def fund_budget(uow, actor, command: c.FundPointsBudget) -> c.PointsMoved:
     with uow:
         uow.access.require(actor, "incentives.unit.manage", access.unit(command.org_unit_id))
@@ -102,7 +126,7 @@ def save_reward(uow, actor, command: c.SaveReward) -> c.RewardView:
 def _why_not(uow, reward: m.Reward, person) -> str | None:
     rule = Eligibility(reward.eligibility.get("min_grade"), tuple(reward.eligibility.get("ratings") or ()),
                        int(reward.eligibility.get("min_tenure_months") or 0))
-    last = uow.inputs.last_label(person.person_id)
+    last = uow.inputs.last_label(person.person_id) if rule.ratings else None
     return why_not_eligible(rule, grade=person.grade, last_rating=last, hired_on=person.hired_on, today=today(uow))
 
 
@@ -141,9 +165,6 @@ def redeem(uow, actor, command: c.Redeem, settings) -> c.RedemptionView:
         approval = None
         if reward.requires_approval:
             approval = start(chain(uow, me, person.grade, settings.redemption_approval_table, me))
-        if not uow.points.take_stock(reward.code, command.quantity):
-            raise NotAllowed(f"only {uow.points.reward(reward.code).stock} of {reward.code} left in stock",
-                             field="quantity")
         redemption = m.Redemption(id=new_id(), person_id=me, reward_code=reward.code, quantity=command.quantity,
                                   points=points, status="requested" if approval is not None else "approved",
                                   approval=None if approval is None else approval.to_json(), refunded=False,
@@ -151,6 +172,11 @@ def redeem(uow, actor, command: c.Redeem, settings) -> c.RedemptionView:
         uow.session.add(redemption)
         post(uow, ledger.transfer("redeemed", ledger.person(me), ledger.REDEEMED, points),
              reason=f"redeemed {command.quantity} x {reward.code}", ref=f"redemption:{redemption.id}")
+        # The stock last: its row lock, which every redeemer of this reward waits for, is held only from here to
+        # the commit. Balances before stock, in refunds too, so that the two never wait on each other in a cycle.
+        if not uow.points.take_stock(reward.code, command.quantity):
+            left = uow.points.reward(reward.code).stock
+            raise NotAllowed(f"only {left} of {reward.code} left in stock", field="quantity")
         uow.publish(c.PointsRedeemed(redemption_id=redemption.id, person_id=me, reward_code=reward.code,
                                      quantity=command.quantity, points=points))
         return views.redemption_view(redemption)
@@ -223,9 +249,9 @@ def _refund(uow, redemption: m.Redemption, to: RedemptionState, reason: str) -> 
     if not uow.points.leave_state(redemption.id, ("requested", "approved") if to is RedemptionState.CANCELLED
                                   else ("requested",), to.value, True, uow.now()):
         raise NotAllowed("the redemption is no longer open", field="status", ids=[redemption.id])
-    uow.points.return_stock(redemption.reward_code, redemption.quantity)  # stock before balances, as redeem() does
     post(uow, ledger.transfer("refunded", ledger.REDEEMED, ledger.person(redemption.person_id), redemption.points),
          reason=f"{to.value}: {reason}"[:2000], ref=f"redemption:{redemption.id}")
+    uow.points.return_stock(redemption.reward_code, redemption.quantity)  # balances before stock, as redeem() does
     uow.publish(c.PointsRefunded(redemption_id=redemption.id, person_id=redemption.person_id,
                                  reward_code=redemption.reward_code, points=redemption.points, reason=reason))
     uow.session.refresh(redemption)

@@ -147,34 +147,33 @@ def _box(code: str) -> ninebox.Box:
 
 
 def nine_box(uow, actor, command: c.NineBoxQuery, settings) -> c.NineBoxView:
+    """The unit's people (and those of the units below it) placed by their newest rating in the cycle and their
+    potential (HR's calibration, else the manager's assessment); movement against a previous cycle's placements."""
     with uow:
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
         index = uow.access.index
         if index.unit(command.org_unit_id) is None:
             raise NotFound(f"org unit {command.org_unit_id} is not in the directory", field="org_unit_id")
-        units = set(index.units_within(command.org_unit_id))
-        people = sorted(pid for pid, p in index.people.items() if p.org_unit_id in units)
-        ratings = {r.person_id: r for r in uow.inputs.latest_ratings([command.review_cycle_id], people)}
-        rated = sorted(ratings)
-        potentials = uow.talent.potentials(command.review_cycle_id, rated)
-        before = ({} if command.previous_cycle_id is None
-                  else uow.talent.placements(command.previous_cycle_id, rated))
-        rows = [(pid, ratings[pid].label, potentials[pid].calibrated or potentials[pid].assessed)
-                for pid in rated if pid in potentials and (potentials[pid].calibrated or potentials[pid].assessed)]
+        units = index.units_within(command.org_unit_id)
+        ratings = {row.person_id: row.label for row in uow.inputs.rating_rows([command.review_cycle_id], units)}
+        levels = uow.talent.levels(command.review_cycle_id, units)
+        before = {} if command.previous_cycle_id is None else uow.talent.boxes(command.previous_cycle_id, units)
+        rows = [(pid, label, levels[pid]) for pid, label in sorted(ratings.items()) if pid in levels]
         try:
             placed = ninebox.place_many(rows, settings.performance_levels)
         except KeyError as missing:
             raise InvalidInput("performance_levels", f"no performance level for rating {missing}") from None
+        by_code = {box.code: box for box in ninebox.BOXES.values()}
         cells: dict[str, list[c.NineBoxPerson]] = {}
         for (pid, label, level), (_, box) in zip(rows, placed, strict=True):
             previous = before.get(pid)
-            cells.setdefault(box.code, []).append(c.NineBoxPerson(
+            cells.setdefault(box.code, []).append(c.NineBoxPerson.model_construct(
                 person_id=pid, rating_label=label, potential=level,
-                movement=ninebox.movement(None if previous is None else _box(previous.box), box),
+                movement=ninebox.movement(None if previous is None else by_code[previous], box),
                 decisions=list(box.decisions)))
         return c.NineBoxView(
             review_cycle_id=command.review_cycle_id, org_unit_id=command.org_unit_id,
             cells=[c.NineBoxCell(code=box.code, name=box.name, zh=box.zh, performance=perf, potential=pot,
                                  people=cells.get(box.code, []))
                    for (perf, pot), box in ninebox.BOXES.items()],
-            unplaced=len(rated) - len(rows))
+            unplaced=len(ratings) - len(rows))

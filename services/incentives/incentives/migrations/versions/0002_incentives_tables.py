@@ -184,6 +184,8 @@ def upgrade() -> None:
     sa.Column('label', sa.String(length=8), nullable=False),
     sa.Column('score', sa.Numeric(precision=20, scale=6), nullable=False),
     sa.Column('components', sa.JSON(), nullable=False),
+    sa.Column('attainment', sa.Numeric(precision=20, scale=6), nullable=True),
+    sa.Column('manager_score', sa.Numeric(precision=20, scale=6), nullable=True),
     sa.Column('manager_id', sa.String(length=128), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('at', UTCDateTime, nullable=False),

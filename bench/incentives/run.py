@@ -1,0 +1,303 @@
+"""Incentives benchmarks on PostgreSQL and RabbitMQ: prints the figures beside the raw RPC floor measured in the same
+run, and leaves nothing behind (the database and the vhost are dropped at the end).
+
+    python bench/incentives/run.py [--people 100000] [--cycles 5] [--redeemers 50]
+
+1. the raw py-amqp request/reply floor (bench/rpc_bench.py's raw server and client): the reference;
+2. process rewards for N people over a week of events: N x 5 indicator values (what feedback's leads.counted
+   events leave), two rules (cash and points); the settlement use case (evaluate, insert the rewards, post the
+   points to the ledger, publish the events) — target <= 10 s at 100,000;
+3. the 9-box of a unit of N people (finalized ratings x calibrated potentials, with movement) — target <= 2 s;
+4. rotation detection over C cycles x N people (ratings with their goals component) — target <= 10 s;
+5. with the service running (`nameko run`, its own process): M people redeem the last M/10 items at once over
+   RabbitMQ — p50/p99 of the round trip (target p99 <= 50 ms) and no oversell.
+"""
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import random  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from datetime import UTC, date, datetime  # noqa: E402
+from decimal import Decimal  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+# this folder is called incentives too: keep it off the path so that `incentives` is the service package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() not in (HERE, HERE.parent)]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+common = _load("bench_common", HERE.parent / "common.py")
+AMQP, PG, percentile, Process = common.AMQP, common.PG, common.percentile, common.Process
+RPC_BENCH = HERE.parent / "rpc_bench.py"
+
+from chassis.testing.infra import PgManager, VhostManager  # noqa: E402
+
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+WEEK, MONDAY = "2026-W48", date(2026, 11, 23)
+
+
+def line(label: str, value: str) -> None:
+    print(f"  {label:<66} {value}", flush=True)
+
+
+def raw_floor(uri: str) -> float:
+    """p50 of one raw py-amqp request/reply, in ms."""
+    server = subprocess.Popen([sys.executable, str(RPC_BENCH), "raw-server", uri], stdout=subprocess.PIPE, text=True)
+    try:
+        server.stdout.readline()
+        out = subprocess.run([sys.executable, str(RPC_BENCH), "raw-client", uri, "1000", "2"], capture_output=True,
+                             text=True, timeout=120)
+        return json.loads(out.stdout.strip().splitlines()[-1])["p50_ms"]
+    finally:
+        server.kill()
+
+
+def unit_of_work(url: str):
+    from chassis.uow import Store
+    from incentives.repositories import IncentivesUnitOfWork
+
+    return IncentivesUnitOfWork(Store.from_url(url, "incentives", pool_size=4), clock=lambda: NOW)
+
+
+def insert(url: str, table, rows: list[dict], chunk: int = 5000) -> None:
+    from sqlalchemy import insert as sa_insert
+
+    from chassis.db import create_db_engine
+
+    engine = create_db_engine(url)
+    with engine.begin() as conn:
+        for start in range(0, len(rows), chunk):
+            conn.execute(sa_insert(table), rows[start:start + chunk])
+    engine.dispose()
+
+
+def seed_org(url: str, people: int) -> list[str]:
+    """One company, 100 units, teams of 10 with a lead; HR over the company."""
+    from chassis.access.readmodel import grants_table, people_table, units_table
+
+    units = [{"org_unit_id": "co", "version": 1, "name": "co", "parent_id": None, "removed": False, "updated_at": NOW}]
+    units += [{"org_unit_id": f"u{i}", "version": 1, "name": f"u{i}", "parent_id": "co", "removed": False,
+               "updated_at": NOW} for i in range(100)]
+    ids = [f"p{i:06d}" for i in range(people)]
+    rows = []
+    for i, pid in enumerate(ids):
+        lead = ids[i - i % 10] if i % 10 else None
+        rows.append({"person_id": pid, "version": 1, "name": pid, "org_unit_id": f"u{i % 100}", "manager_id": lead,
+                     "job_family": None, "grade": "P5", "sequence": None, "location": None, "status": "active",
+                     "hired_on": date(2020, 1, 1), "erased": False, "pseudonym": None, "updated_at": NOW})
+    rows.append({**rows[0], "person_id": "hr", "manager_id": None, "org_unit_id": "co"})
+    insert(url, units_table, units)
+    insert(url, people_table, rows)
+    insert(url, grants_table, [{"subject_id": "hr", "version": 1, "updated_at": NOW,
+                                "grants": json.dumps([{"role": "hr", "org_unit_id": "co"}])}])
+    return ids
+
+
+def bench_process_rewards(url: str, ids: list[str]) -> float:
+    from contracts import incentives as c
+    from contracts.actor import Actor
+    from incentives import models as m
+    from incentives.domain.bonus import weekly_lead_values
+    from incentives.usecases import bonus
+
+    rng = random.Random(7)
+    rows = []
+    for pid in ids:
+        valid = rng.randint(0, 9)
+        opportunities = rng.randint(0, 10)
+        values = weekly_lead_values(valid, valid + rng.randint(0, 3), opportunities,
+                                    rng.randint(0, opportunities))
+        rows += [{"person_id": pid, "period": WEEK, "name": k, "value": v, "source": "bench", "updated_at": NOW}
+                 for k, v in values.items()]
+    insert(url, m.Observation.__table__, rows)
+    hr = Actor(subject="hr")
+    for code, reward, amount in (("leads_cash", "cash", "200"), ("leads_points", "points", "50")):
+        bonus.save_process_rule(unit_of_work(url), hr, c.SaveProcessRule(
+            code=code, name=code, period="week", condition="valid_leads >= 5 and demo_conversion >= 0.3",
+            amount=amount, reward=reward))
+    started = time.perf_counter()
+    result = bonus.settle(unit_of_work(url), hr, c.SettleProcessRewards(period=WEEK))
+    elapsed = time.perf_counter() - started
+    again = time.perf_counter()
+    second = bonus.settle(unit_of_work(url), hr, c.SettleProcessRewards(period=WEEK))
+    line(f"process rewards: {len(ids):,} people x 2 rules ({result.earned:,} earned, "
+         f"{result.points_posted:,} points posted)", f"{elapsed:.2f} s")
+    line(f"  settling the same week again (nothing paid twice: {second.earned} earned)",
+         f"{time.perf_counter() - again:.2f} s")
+    return elapsed
+
+
+def seed_ratings(url: str, ids: list[str], cycles: int) -> None:
+    from incentives import models as m
+
+    rng = random.Random(11)
+    talent = {pid: rng.random() for pid in ids}
+    rows, potentials = [], []
+    for k in range(cycles):
+        cycle = f"rc-{2022 + k}"
+        for i, pid in enumerate(ids):
+            attainment = talent[pid] + rng.gauss(0, 0.2)
+            rotating_team = (i // 10) % 20 == 0  # one team in twenty takes turns
+            if rotating_team:
+                label = "S" if i % 10 == k % 4 + 1 else "B"
+            else:
+                label = "S" if attainment > 1.0 else "A" if attainment > 0.8 else "B" if attainment > 0.3 else "C"
+            rows.append({"rating_id": f"r-{pid}-{cycle}", "version": 1, "person_id": pid, "review_cycle_id": cycle,
+                         "goals_cycle_id": "g", "label": label, "score": Decimal(round(attainment * 100, 2)),
+                         "components": [{"name": "goals", "score": str(round(attainment * 100, 2)), "weight": "1"}],
+                         "attainment": Decimal(round(attainment * 100, 2)), "manager_score": None,
+                         "manager_id": ids[i - i % 10] if i % 10 else "hr", "reason": "", "at": NOW})
+            if k == cycles - 1:
+                potentials.append({"person_id": pid, "review_cycle_id": cycle, "assessed": rng.choice(
+                    ["low", "medium", "high"]), "rubric": {}, "assessed_by": "lead", "calibrated": None,
+                    "calibrated_by": None, "reason": "", "updated_at": NOW})
+    insert(url, m.Rating.__table__, rows)
+    insert(url, m.Potential.__table__, potentials)
+
+
+def bench_nine_box(url: str, people: int, cycles: int) -> float:
+    from contracts import incentives as c
+    from contracts.actor import Actor
+    from incentives.settings import IncentivesSettings
+    from incentives.usecases import talent
+
+    query = c.NineBoxQuery(review_cycle_id=f"rc-{2022 + cycles - 1}", org_unit_id="co")
+    talent.nine_box(unit_of_work(url), Actor(subject="hr"), query, IncentivesSettings())  # warm the org index
+    started = time.perf_counter()
+    view = talent.nine_box(unit_of_work(url), Actor(subject="hr"), query, IncentivesSettings())
+    elapsed = time.perf_counter() - started
+    placed = sum(len(cell.people) for cell in view.cells)
+    line(f"9-box of the company: {people:,} people ({placed:,} placed)", f"{elapsed:.2f} s")
+    return elapsed
+
+
+def bench_rotation(url: str, people: int, cycles: int) -> float:
+    from contracts import incentives as c
+    from contracts.actor import Actor
+    from incentives.settings import IncentivesSettings
+    from incentives.usecases import analytics
+
+    query = c.RotationQuery(org_unit_id="co", review_cycle_ids=[f"rc-{2022 + k}" for k in range(cycles)])
+    started = time.perf_counter()
+    report = analytics.detect_rotation(unit_of_work(url), Actor(subject="hr"), query, IncentivesSettings())
+    elapsed = time.perf_counter() - started
+    flagged = {g.manager_id for g in report.groups if g.flagged}
+    truth = {f"p{i:06d}" for i in range(0, people, 10) if (i // 10) % 20 == 0}
+    hits = len(flagged & truth)
+    line(f"rotation detection: {cycles} cycles x {people:,} people ({len(report.groups):,} teams)", f"{elapsed:.2f} s")
+    line(f"  flagged {len(flagged)}: precision {hits / max(1, len(flagged)):.2f}, "
+         f"recall {hits / max(1, len(truth)):.2f} on the generated rotations", "")
+    return elapsed
+
+
+def bench_redemptions(url: str, uri: str, ids: list[str], redeemers: int, workdir: Path) -> tuple[float, float]:
+    from chassis.remote import StandaloneRpc
+    from contracts import Actor
+    from incentives import models as m
+
+    people = ids[:redeemers]
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    from chassis.db import create_db_engine
+
+    engine = create_db_engine(url)
+    with engine.begin() as conn:  # some earned points above: everyone starts the redemption with 1,000
+        stmt = pg_insert(m.Balance.__table__).values([{"account": f"person:{p}", "balance": 1000} for p in people])
+        conn.execute(stmt.on_conflict_do_update(index_elements=["account"], set_={"balance": 1000}))
+    engine.dispose()
+    stock = max(1, redeemers // 10)
+    insert(url, m.Reward.__table__, [{"code": "last_items", "name": "核心项目参与权", "description": "", "cost": 100,
+                                      "stock": stock, "eligibility": {}, "requires_approval": False, "active": True,
+                                      "updated_at": NOW}])
+    service = Process("incentives.service:IncentivesService", {"AMQP_URI": uri, "DATABASE_URL": url,
+                                                                "max_workers": 16}, workdir)
+    clients = {p: StandaloneRpc(uri, timeout=30, actor=Actor(subject=p)).start() for p in people}
+    try:
+        for p in people[:5]:  # warm up: the reply queues, the org index, the pool
+            try:
+                clients[p].caller().incentives.list_rewards({})
+            except Exception:
+                pass
+        latencies, outcomes = [], []
+
+        def attempt(person):
+            started = time.perf_counter()
+            try:
+                clients[person].caller().incentives.redeem({"reward_code": "last_items"})
+                outcome = "ok"
+            except Exception as error:
+                outcome = (getattr(error, "errors", None) or [{}])[0].get("field", type(error).__name__)
+            latencies.append((time.perf_counter() - started) * 1000)
+            outcomes.append(outcome)
+
+        pool = eventlet.GreenPool(redeemers)
+        for p in people:
+            pool.spawn(attempt, p)
+        pool.waitall()
+    finally:
+        for client in clients.values():
+            client.stop()
+        service.stop()
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    line(f"{redeemers} concurrent redemptions of the last {stock} items over RabbitMQ: "
+         f"{outcomes.count('ok')} ok, {outcomes.count('quantity')} sold out", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    assert outcomes.count("ok") == stock, outcomes  # no oversell
+    return p50, p99
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--cycles", type=int, default=5)
+    parser.add_argument("--redeemers", type=int, default=50)
+    args = parser.parse_args()
+    from chassis.migrations import upgrade
+    from incentives import access, errors
+
+    access.register()  # as the service module does
+    errors.register()
+
+    pg, vhosts = PgManager(PG), VhostManager(AMQP)
+    name = f"jx_bench_incentives_{uuid.uuid4().hex[:8]}"
+    url = pg.create(name)
+    uri = vhosts.create()
+    workdir = Path(tempfile.mkdtemp(prefix="jx-bench-incentives-"))
+    try:
+        upgrade("incentives", url)
+        floor = raw_floor(uri)
+        print(f"incentives benchmarks: {args.people:,} people; raw py-amqp RPC floor p50 {floor:.2f} ms "
+              "(ratios below are figure / floor)", flush=True)
+        ids = seed_org(url, args.people)
+        settle = bench_process_rewards(url, ids)
+        seed_ratings(url, ids, args.cycles)
+        box = bench_nine_box(url, args.people, args.cycles)
+        rotation = bench_rotation(url, args.people, args.cycles)
+        p50, p99 = bench_redemptions(url, uri, ids, args.redeemers, workdir)
+        print(f"  ratios to the floor: settle {settle * 1000 / floor:,.0f}x, 9-box {box * 1000 / floor:,.0f}x, "
+              f"rotation {rotation * 1000 / floor:,.0f}x, redemption p50 {p50 / floor:.1f}x, p99 {p99 / floor:.1f}x",
+              flush=True)
+    finally:
+        vhosts.delete(uri, wait=True)
+        pg.drop(name)
+
+
+if __name__ == "__main__":
+    main()
