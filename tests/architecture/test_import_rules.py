@@ -66,8 +66,9 @@ def forbidden_for(relative: str) -> set[str]:
 
 def test_test_folders_keep_the_import_rules():
     breaches = set()
-    for folder in [ROOT / "gateway" / "tests", ROOT / "libs" / "chassis" / "tests", ROOT / "libs" / "contracts" / "tests",
-                   *sorted((ROOT / "services").glob("*/tests"))]:
+    folders = [ROOT / "gateway" / "tests", ROOT / "libs" / "chassis" / "tests", ROOT / "libs" / "contracts" / "tests",
+               *sorted((ROOT / "services").glob("*/tests"))]
+    for folder in folders:
         for path in folder.rglob("*.py"):
             relative = path.relative_to(ROOT).as_posix()
             for package in imported_packages(path) & forbidden_for(relative):
