@@ -1,5 +1,5 @@
 """The authorization matrix, generated from the policy (issue 10 #9): every action the suite knows (the chassis's
-`RULES` and what each service adds with `register_rules`) × every relationship an actor can have to a record.
+`RULES` and what each service adds with `register_rules`) x every relationship an actor can have to a record.
 
 The oracle is NOT the decision engine: it is the table of facts below, written by hand from the org chart (who is
 whose manager, who is HR where), and each rule's own allow/veto lists. The engine must agree for every pair, so a

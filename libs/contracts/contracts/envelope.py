@@ -1,8 +1,8 @@
 """The CloudEvents 1.0 envelope every Jixiao event travels in (structured JSON mode).
 
-Extension attributes: `actor` (who caused it: id and kind only), `correlationid` (the request that caused it; CloudEvents
-extension names are lowercase alphanumerics, hence no underscore) and `signature` (the producer's authenticity
-tag). Consumers deduplicate on `id`.
+Extension attributes: `actor` (who caused it: id and kind only), `correlationid` (the request that caused it;
+CloudEvents extension names are lowercase alphanumerics, hence no underscore) and `signature` (the producer's
+authenticity tag). Consumers deduplicate on `id`.
 """
 from __future__ import annotations
 

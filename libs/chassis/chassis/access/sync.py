@@ -11,8 +11,9 @@ At container start a managed greenthread (start-up never waits for it) checks th
 and, when this read model never completed a snapshot or a resync was requested since the last one, pages through
 `compliance.org_snapshot` (units, people, grants) and applies each page in its own transaction with the version
 rules of the events (`chassis.access.snapshot`), except that the owner's snapshot wins over any row written
-before the resync began with a version above the owner's (a forged version jump never locks out the source). Every call has a timeout; while compliance is not up, it retries
-with exponential backoff, resuming at the page that failed. Then it checks again every `ORG_SYNC_CHECK_INTERVAL`
+before the resync began with a version above the owner's (a forged version jump never locks out the source).
+Every call has a timeout; while compliance is not up, it retries with exponential backoff, resuming at the page
+that failed. Then it checks again every `ORG_SYNC_CHECK_INTERVAL`
 seconds, so a request recorded by another replica is taken up too.
 
 Resync: `compliance.request_org_resync` (administrators) publishes `OrgResyncRequested`; the org event handler
@@ -43,8 +44,8 @@ from sqlalchemy.orm import Session
 
 from chassis.access.readmodel import mark_synced, on_resync_requested, request_resync, sync_needed
 from chassis.access.snapshot import KINDS, apply_snapshot
-from chassis.db import utcnow
 from chassis.context import context_data_for, new_correlation_id
+from chassis.db import utcnow
 from chassis.remote import RpcCaller, RpcClient
 from contracts.actor import Actor
 from contracts.org import OrgSnapshotPage
