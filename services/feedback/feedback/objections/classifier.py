@@ -107,7 +107,18 @@ class ModelClassifier:
     """TF-IDF (jieba/English words + character 1-3-grams) and one logistic regression per tag."""
 
     def __init__(self, vectorizer, models: dict[str, object]):
+        import numpy as np
+
         self.vectorizer, self.models = vectorizer, models
+        # one matrix product for every tag (sklearn's per-model predict_proba costs ~1 ms each for one note)
+        self.tags = [tag for tag in TAGS if tag in models]
+        self.weights = np.vstack([models[t].coef_[0] for t in self.tags]).T if self.tags else None
+        self.bias = np.array([models[t].intercept_[0] for t in self.tags])
+        # the fitted TF-IDF parts, for scoring one note without building sparse matrices (4 ms -> ~0.2 ms)
+        self.parts, offset = [], 0
+        for _, part in vectorizer.transformer_list:
+            self.parts.append((part.build_analyzer(), part.vocabulary_, part.idf_, offset))
+            offset += len(part.vocabulary_)
 
     @classmethod
     def train(cls, notes: Sequence[Note]) -> ModelClassifier:
@@ -130,9 +141,41 @@ class ModelClassifier:
     def scores(self, texts: Sequence[str]) -> list[dict[str, float]]:
         if not texts:
             return []
-        matrix = self.vectorizer.transform(list(texts))
-        columns = {tag: model.predict_proba(matrix)[:, 1] for tag, model in self.models.items()}
-        return [{tag: float(columns[tag][i]) if tag in columns else 0.0 for tag in TAGS} for i in range(len(texts))]
+        import numpy as np
+
+        if not self.tags:
+            return [dict.fromkeys(TAGS, 0.0) for _ in texts]
+        if len(texts) < 8:
+            logits = np.vstack([self._logits(text) for text in texts])
+        else:
+            logits = np.asarray(self.vectorizer.transform(list(texts)) @ self.weights) + self.bias
+        probabilities = 1.0 / (1.0 + np.exp(-logits))  # the logistic regression's own P(tag)
+        out = []
+        for row in probabilities.tolist():
+            found = dict.fromkeys(TAGS, 0.0)
+            found.update(zip(self.tags, row, strict=True))
+            out.append(found)
+        return out
+
+
+    def _logits(self, text: str):
+        """What `vectorizer.transform` then `@ weights` computes, for one text: sublinear TF x IDF, L2 per part."""
+        import math
+
+        logits = self.bias.copy()
+        for analyzer, vocabulary, idf, offset in self.parts:
+            counts: dict[int, int] = {}
+            for token in analyzer(text):
+                index = vocabulary.get(token)
+                if index is not None:
+                    counts[index] = counts.get(index, 0) + 1
+            if not counts:
+                continue
+            values = {i: (1.0 + math.log(n)) * idf[i] for i, n in counts.items()}
+            norm = math.sqrt(sum(v * v for v in values.values()))
+            for i, v in values.items():
+                logits += self.weights[offset + i] * (v / norm)
+        return logits
 
 
 class HybridClassifier:
