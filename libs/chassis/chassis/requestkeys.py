@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 REQUEST_KEY = "request_key"
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _WROTE = "jixiao_wrote"
+_CLAIMING = "jixiao_claiming"
 
 
 @dataclass
@@ -76,11 +77,15 @@ def _executed(state) -> None:
 @event.listens_for(Session, "after_commit")
 def _committed(session) -> None:
     session.info.pop(_WROTE, None)
+    session.info.pop(_CLAIMING, None)
 
 
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session) -> None:
     session.info.pop(_WROTE, None)
+    claim = session.info.pop(_CLAIMING, None)
+    if claim is not None:  # the commit that carried the claim failed: the next write claims again
+        claim.claimed = False
 
 
 @event.listens_for(Session, "before_commit")
@@ -97,3 +102,4 @@ def _claim_with_the_first_write(session) -> None:
     if taken is None:
         raise RequestAlreadyDone(f"{claim.handler}: this request was carried out by an earlier attempt")
     claim.claimed = True
+    session.info[_CLAIMING] = claim
