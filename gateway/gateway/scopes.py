@@ -16,12 +16,13 @@ AREAS = {
     "clients": "the registry of third-party API clients and their keys",
     "compliance": "legal holds, retention sweeps, compliance settings and presets",
     "feedback": "check-ins, reports, key events, sales activity, coaching, 360 feedback",
+    "incentives": "bonus pools, rules and proposals, points and rewards, development plans, talent reviews",
 }
 
 SCOPES = {f"{area}:{verb}": f"{verb} {what}" for area, what in AREAS.items() for verb in ("read", "write")}
 
 _PERSON = ("goals:read", "goals:write", "org:read", "privacy:read", "privacy:write", "appeals:read",
-           "appeals:write", "feedback:read", "feedback:write")
+           "appeals:write", "feedback:read", "feedback:write", "incentives:read", "incentives:write")
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "employee": _PERSON,
     "manager": _PERSON,

@@ -5,9 +5,10 @@ from gateway.api import Route
 from gateway.auth import Authenticator
 from gateway.routes import compliance, dashboard, feedback, goals, meta
 from gateway.routes import notifications
+from gateway.routes import incentives
 from gateway.settings import GatewaySettings
 
 
 def build_routes(settings: GatewaySettings, environment: str, auth: Authenticator) -> list[Route]:
     return [*meta.routes(settings, environment, auth), *goals.routes(), *compliance.routes(), *dashboard.routes(),
-            *feedback.routes(), *notifications.routes()]
+            *feedback.routes(), *notifications.routes(), *incentives.routes()]

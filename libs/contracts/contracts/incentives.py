@@ -180,7 +180,7 @@ class ApprovalDecisionView(Contract):
     reason: str
 
 
-class ProposalView(Contract):
+class BonusProposalView(Contract):
     id: str
     pool_code: str
     person_id: str
@@ -577,7 +577,7 @@ class RotationSuspected(Event):
     people: list[str]
 
 
-class RecordsPurged(Event):
+class IncentivesRecordsPurged(Event):
     """Retention (compliance's daily sweep): incentives purged these records (compliance audits the event)."""
 
     type = "jixiao.incentives.records.purged.v1"

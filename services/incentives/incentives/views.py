@@ -31,9 +31,9 @@ def reward_record_view(row: m.ProcessReward) -> c.ProcessRewardView:
                                settled_at=row.settled_at)
 
 
-def proposal_view(p: m.Proposal) -> c.ProposalView:
+def proposal_view(p: m.Proposal) -> c.BonusProposalView:
     approval = Approval.from_json(p.approval) if p.approval else None
-    return c.ProposalView(id=p.id, pool_code=p.pool_code, person_id=p.person_id, version=p.version,
+    return c.BonusProposalView(id=p.id, pool_code=p.pool_code, person_id=p.person_id, version=p.version,
                           rating_id=p.rating_id, rating_version=p.rating_version, rating_label=p.rating_label,
                           lines=[c.LineView(**line) for line in p.lines], total=p.total, status=p.status,
                           budget_warning=p.budget_warning, created_at=p.created_at, **approval_views(approval))

@@ -140,7 +140,7 @@ def list_process_rewards(uow, actor, command: c.ListProcessRewards) -> c.Items:
 
 # -- proposals -------------------------------------------------------------------------------------------------
 
-def propose(uow, actor, command: c.ProposeBonus, settings) -> c.ProposalView:
+def propose(uow, actor, command: c.ProposeBonus, settings) -> c.BonusProposalView:
     with uow:
         pool = _load_pool(uow, command.pool_code)
         uow.access.require(actor, "incentives.bonus.propose", access.of(access.BONUS, command.person_id))
@@ -238,7 +238,7 @@ def _load_proposal(uow, proposal_id: str, *, lock: bool = False) -> m.Proposal:
     return proposal
 
 
-def get_proposal(uow, actor, command: c.ProposalRef) -> c.ProposalView:
+def get_proposal(uow, actor, command: c.ProposalRef) -> c.BonusProposalView:
     with uow:
         proposal = _load_proposal(uow, command.proposal_id)
         _may_read(uow, actor, proposal)
@@ -266,7 +266,7 @@ def list_proposals(uow, actor, command: c.ListBonusProposals) -> c.Items:
         return c.Items(items=[views.proposal_view(p) for p in found])
 
 
-def approve_proposal(uow, actor, command: c.DecideProposal, settings) -> c.ProposalView:
+def approve_proposal(uow, actor, command: c.DecideProposal, settings) -> c.BonusProposalView:
     with uow:
         proposal = _load_proposal(uow, command.proposal_id, lock=True)
         me = _approver(actor, proposal)
@@ -288,7 +288,7 @@ def approve_proposal(uow, actor, command: c.DecideProposal, settings) -> c.Propo
         return views.proposal_view(proposal)
 
 
-def send_back_proposal(uow, actor, command: c.DecideProposal) -> c.ProposalView:
+def send_back_proposal(uow, actor, command: c.DecideProposal) -> c.BonusProposalView:
     with uow:
         proposal = _load_proposal(uow, command.proposal_id, lock=True)
         me = _approver(actor, proposal)

@@ -188,5 +188,5 @@ def apply_retention(uow, envelope: Envelope) -> None:
             ids = [str(row[0]) for row in uow.session.execute(stmt.returning(key if key is not None
                                                                              else model.person_id))]
             if ids:
-                uow.publish(c.RecordsPurged(record_type=record_type, record_ids=ids[:10_000],
+                uow.publish(c.IncentivesRecordsPurged(record_type=record_type, record_ids=ids[:10_000],
                                             reason=f"retention: {years} years"))

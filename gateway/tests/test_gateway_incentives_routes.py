@@ -1,0 +1,71 @@
+"""Incentives over HTTP, against the real incentives and compliance services: every incentives RPC meant for HTTP
+has a route, the routes forward with the caller's identity, bad input is a 4xx naming the field, and pay data is
+never shown to a peer."""
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from chassis.testing.plugin import wait_for
+
+from .conftest import FAST, ORG_PEOPLE, Client, Seeded, seed_org
+
+INTERNAL = {"incentives.export_subject_data"}  # compliance collects data-subject exports from every service
+
+
+def test_every_incentives_rpc_has_one_route():
+    from chassis.remote import Rpc
+    from gateway.routes import incentives as routes
+    from incentives.service import IncentivesService
+
+    offered = {f"incentives.{name}" for name, method in inspect.getmembers(IncentivesService, inspect.isfunction)
+               if any(isinstance(e, Rpc) for e in getattr(method, "nameko_entrypoints", ()))}
+    table = routes.routes()
+    targets = [getattr(route.handler, "target", None) for route in table]
+    assert offered - INTERNAL == set(targets)
+    assert len(set(targets)) == len(targets) and len({(r.method, r.path) for r in table}) == len(table)
+
+
+@pytest.fixture
+def incentives_stack(pg_database, gateway_config, run_services, keys):
+    from compliance.service import ComplianceService
+    from gateway.service import GatewayService
+    from incentives.service import IncentivesService
+
+    containers = run_services({
+        ComplianceService: {"DATABASE_URL": pg_database("compliance"), "BOOTSTRAP_ADMINS": "root",
+                            "DSR_SERVICES": "incentives", "DSR_TIMEOUT": 3.0},
+        IncentivesService: {"DATABASE_URL": pg_database("incentives")},
+        GatewayService: {**gateway_config, "BOOTSTRAP_ADMINS": "root"},
+    }, **FAST)
+    seed_org(Client(containers["gateway"], keys.token("root")))
+    for person_id, *_ in ORG_PEOPLE:
+        wait_for(lambda p=person_id: Client(containers["gateway"], keys.token(p)).get("/api/v1/me").status_code
+                 == 200, message=f"the gateway knows {person_id}")
+    return Seeded(containers, keys)
+
+
+def test_points_and_rules_over_http(incentives_stack):
+    s = incentives_stack
+    hr, mgr, e1, e2 = (s.as_(p) for p in ("H1", "M1", "E1", "E2"))
+    bad = hr.put("/api/v1/incentives/process-rules/leads", {"name": "leads", "condition": "valid_leads >=",
+                                                            "amount": "200"})
+    assert bad.status_code == 400, bad.text
+    assert bad.json()["errors"][0]["field"] == "condition" and "position" in bad.json()["errors"][0]
+    ok = hr.put("/api/v1/incentives/process-rules/leads", {"name": "周新增有效线索≥5条 且 Demo转化率≥30%",
+                                                           "condition": "valid_leads >= 5 and demo_conversion >= 0.3",
+                                                           "amount": "200"})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["inputs"] == ["demo_conversion", "valid_leads"]
+
+    def funded():  # the incentives service learns the directory from compliance's events
+        return hr.post("/api/v1/incentives/points-budgets/U2/fund", {"points": 100}).status_code == 200
+    wait_for(funded, message="incentives knows the directory")
+    granted = mgr.post("/api/v1/incentives/people/E1/points", {"points": 30, "reason": "demo day"})
+    assert granted.status_code == 200, granted.text
+    assert e1.get("/api/v1/incentives/people/E1/points").json()["balance"] == 30
+    assert e2.get("/api/v1/incentives/people/E1/points").status_code == 403  # never peers
+    assert e1.post("/api/v1/incentives/people/E1/points", {"points": 1, "reason": "me"}).status_code == 403
+    short = e1.post("/api/v1/incentives/redemptions", {"reward_code": "nothing_here"})
+    assert short.status_code == 404 and short.json()["errors"][0]["field"] == "reward_code"
