@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from gateway.api import Route
 from gateway.auth import Authenticator
-from gateway.routes import compliance, dashboard, feedback, goals, meta
-from gateway.routes import notifications
-from gateway.routes import incentives
+from gateway.routes import compliance, dashboard, feedback, goals, incentives, meta, notifications
 from gateway.settings import GatewaySettings
 
 

@@ -461,6 +461,93 @@ class RotationReport(Contract):
     groups: list[RotationGroup]
 
 
+# -- promotion tracks and performance stars -----------------------------------------------------------------------
+
+class Nominate(Contract):
+    """A nomination by the person's manager (or the person themself) for a level of a sequence."""
+
+    person_id: Id
+    sequence: Literal["technical", "management"]
+    target_level: Annotated[str, StringConstraints(pattern=r"^[TM][1-9]$")]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class NominationRef(Contract):
+    nomination_id: Id
+
+
+class DecideNomination(Contract):
+    nomination_id: Id
+    outcome: Literal["promoted", "not_promoted"]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class ListNominations(Contract):
+    sequence: Literal["technical", "management"] | None = None
+    person_id: Id | None = None
+    status: Literal["nominated", "promoted", "not_promoted"] | None = None
+
+
+class CriterionView(Contract):
+    criterion: str
+    met: bool
+    evidence: str
+
+
+class NominationView(Contract):
+    id: str
+    person_id: str
+    sequence: str
+    target_level: str
+    nominated_by: str
+    reason: str
+    status: str
+    evidence: dict[str, Any] = Field(description="ratings over cycles with attainment, the development plan, 9-box "
+                                                 "placements, at the time of the nomination")
+    criteria: list[CriterionView]
+    decided_by: str | None
+    decision_reason: str
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class NominateStar(Contract):
+    """A performance star of a quarter (绩效之星) with its story: the goal path and what was learned."""
+
+    person_id: Id
+    quarter: Annotated[str, StringConstraints(pattern=r"^\d{4}-Q[1-4]$")]
+    title: Title
+    goal_path: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    learned: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class StarRef(Contract):
+    star_id: Id
+
+
+class StarConsent(Contract):
+    star_id: Id
+    consent: bool
+
+
+class ListStars(Contract):
+    quarter: Annotated[str, StringConstraints(pattern=r"^\d{4}-Q[1-4]$")]
+
+
+class StarView(Contract):
+    id: str
+    person_id: str
+    quarter: str
+    title: str
+    goal_path: str
+    learned: str
+    nominated_by: str
+    consent: bool
+    status: Literal["nominated", "approved", "published", "withdrawn"]
+    points: int
+    published_at: datetime | None
+
+
 # -- events ----------------------------------------------------------------------------------------------------------
 
 class BonusProposed(Event):
@@ -549,6 +636,30 @@ class IdpUpdated(Event):
     rating_label: str
     version: int
     reason: str
+
+
+class NominationDecided(Event):
+    type = "jixiao.incentives.nomination.decided.v1"
+    subject_field = "person_id"
+
+    nomination_id: str
+    person_id: str
+    sequence: str
+    target_level: str
+    outcome: Literal["promoted", "not_promoted"]
+    decided_by: str
+    reason: str
+
+
+class StarPublished(Event):
+    type = "jixiao.incentives.star.published.v1"
+    subject_field = "person_id"
+
+    star_id: str
+    person_id: str
+    quarter: str
+    title: str
+    points: int
 
 
 class NineBoxPlaced(Event):

@@ -296,3 +296,44 @@ class RotationFlag(Base):
     cycles: Mapped[str] = mapped_column(String(600), primary_key=True)
     score: Mapped[Decimal] = mapped_column(Numeric(6, 4))
     flagged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- promotion tracks and performance stars --------------------------------------------------------------------
+
+class Nomination(Base):
+    __tablename__ = "inc_nominations"
+    __table_args__ = (Index("ix_inc_nominations_person", "person_id"),
+                      Index("ix_inc_nominations_sequence_status", "sequence", "status"))
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(PersonId)
+    sequence: Mapped[str] = mapped_column(String(12))
+    target_level: Mapped[str] = mapped_column(String(8))
+    nominated_by: Mapped[str] = mapped_column(PersonId)
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[Any] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12))
+    decided_by: Mapped[str | None] = mapped_column(PersonId)
+    decision_reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Star(Base):
+    __tablename__ = "inc_stars"
+    __table_args__ = (UniqueConstraint("person_id", "quarter", name="uq_inc_stars_person_quarter"),
+                      Index("ix_inc_stars_quarter", "quarter", "status"))
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(PersonId)
+    quarter: Mapped[str] = mapped_column(String(7))
+    title: Mapped[str] = mapped_column(String(200))
+    goal_path: Mapped[str] = mapped_column(Text)
+    learned: Mapped[str] = mapped_column(Text)
+    nominated_by: Mapped[str] = mapped_column(PersonId)
+    consent: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(10))
+    approved_by: Mapped[str | None] = mapped_column(PersonId)
+    points: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,7 +14,7 @@ from contracts import incentives as c
 from incentives import access, errors
 from incentives.repositories import IncentivesUnitOfWork
 from incentives.settings import Settings
-from incentives.usecases import analytics, bonus, inputs, people, points, talent
+from incentives.usecases import analytics, bonus, careers, inputs, people, points, talent
 from incentives.usecases.common import last_complete_periods
 
 errors.register()  # domain errors -> problem documents, once
@@ -214,3 +214,44 @@ class IncentivesService(Service):
     def detect_rotation(self, payload):
         return _json(analytics.detect_rotation(self.uow, self.call.actor, c.RotationQuery.model_validate(payload),
                                                self.settings))
+
+    # -- promotion tracks and performance stars -------------------------------------------------------------------
+    @rpc
+    def nominate(self, payload):
+        return _json(careers.nominate(self.uow, self.call.actor, c.Nominate.model_validate(payload)))
+
+    @rpc
+    def get_nomination(self, payload):
+        return _json(careers.get_nomination(self.uow, self.call.actor, c.NominationRef.model_validate(payload),
+                                            self.settings))
+
+    @rpc
+    def list_nominations(self, payload=None):
+        return _json(careers.list_nominations(self.uow, self.call.actor,
+                                              c.ListNominations.model_validate(payload or {}), self.settings))
+
+    @rpc
+    def decide_nomination(self, payload):
+        return _json(careers.decide_nomination(self.uow, self.call.actor,
+                                               c.DecideNomination.model_validate(payload), self.settings))
+
+    @rpc
+    def nominate_star(self, payload):
+        return _json(careers.nominate_star(self.uow, self.call.actor, c.NominateStar.model_validate(payload),
+                                           self.settings))
+
+    @rpc
+    def consent_star(self, payload):
+        return _json(careers.consent_star(self.uow, self.call.actor, c.StarConsent.model_validate(payload)))
+
+    @rpc
+    def approve_star(self, payload):
+        return _json(careers.approve_star(self.uow, self.call.actor, c.StarRef.model_validate(payload)))
+
+    @rpc
+    def publish_star(self, payload):
+        return _json(careers.publish_star(self.uow, self.call.actor, c.StarRef.model_validate(payload)))
+
+    @rpc
+    def list_stars(self, payload):
+        return _json(careers.list_stars(self.uow, self.call.actor, c.ListStars.model_validate(payload)))

@@ -36,6 +36,9 @@ class IncentivesSettings(ServiceSettings):
         description="rating label -> target share, for the distribution analytics")
     rotation_threshold: Decimal = Field(Decimal("0.3"), gt=0, le=1, description="rotation score flagged to HR")
     rotation_top_labels: list[str] = Field(default_factory=lambda: ["S", "A"], description="the top ratings")
+    promotion_panels: dict[Literal["technical", "management"], list[str]] = Field(
+        default_factory=dict, description="sequence -> the people on its review panel (separate panels)")
+    star_points: int = Field(200, ge=0, le=100_000, description="points a published performance star earns")
     settle_check_seconds: float = Field(3600.0, gt=0, description=(
         "how often the timer settles the process rewards of the last complete week and month"))
     retention_days: int = Field(7 * 365, ge=365, description=(

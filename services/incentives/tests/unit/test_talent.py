@@ -59,3 +59,42 @@ def test_plans_follow_the_rating():
     assert track == "improvement" and actions[0].code == "improvement_goals" and actions[0].owner_id == "e"
     assert plan_for("B", "e", "m", date(2026, 12, 2)) == (None, [])
     assert progress(1, 4) == 25 and progress(0, 0) == 0
+
+
+def test_promotion_criteria_and_panels():
+    import pytest
+
+    from incentives.domain.errors import InvalidInput, NotAllowed
+    from incentives.domain.promotion import DEFAULT_CRITERIA, RatedCycle, check_level, criteria_met, may_decide
+
+    history = [RatedCycle("2025", "A", 86.0), RatedCycle("2026", "S", 92.0)]
+    assert all(met for _, met, _ in criteria_met(DEFAULT_CRITERIA["technical"], history))
+    unmet = criteria_met(DEFAULT_CRITERIA["management"], [RatedCycle("2026", "B", 70.0)])
+    assert [met for _, met, _ in unmet] == [False, False, False]
+    check_level("technical", "T4")
+    with pytest.raises(InvalidInput):
+        check_level("technical", "M3")
+    panel = {"technical": ["t1", "t2"], "management": ["m1"]}
+    may_decide(panel, "technical", "t1", "e", "mgr")
+    for reviewer, nominee, by in (("m1", "e", "mgr"), ("t1", "t1", "mgr"), ("t1", "e", "t1")):
+        with pytest.raises(NotAllowed):
+            may_decide(panel, "technical", reviewer, nominee, by)
+
+
+def test_stars_need_approval_and_consent_before_publication():
+    import pytest
+
+    from incentives.domain.errors import InvalidInput, NotAllowed
+    from incentives.domain.stars import StarState, check_quarter, may_approve, may_publish, quarter_of
+
+    assert quarter_of(date(2026, 12, 2)) == "2026-Q4"
+    check_quarter("2026-Q4", date(2026, 12, 2))
+    for bad in ("2027-Q1", "2026Q4", "2026-Q5"):
+        with pytest.raises(InvalidInput):
+            check_quarter(bad, date(2026, 12, 2))
+    may_approve(StarState.NOMINATED)
+    may_publish(StarState.APPROVED, consent=True)
+    with pytest.raises(NotAllowed):
+        may_publish(StarState.APPROVED, consent=False)
+    with pytest.raises(NotAllowed):
+        may_publish(StarState.NOMINATED, consent=True)
