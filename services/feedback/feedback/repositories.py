@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from chassis.access import AccessUnitOfWork
@@ -81,6 +81,23 @@ class ReportRepository(Repository):
                                                                m.Report.person_id.in_(chunk)))
         return out
 
+    def summary_rows(self, people: Sequence[str], kind: str, period: str) -> list[tuple]:
+        """(person, done, blockers, goal ids) of the period's reports: plain rows, no ORM objects."""
+        out: list[tuple] = []
+        for chunk in _chunks(list(people)):
+            out += self.session.execute(select(m.Report.person_id, m.Report.done, m.Report.blockers,
+                                               m.Report.goal_ids).where(
+                m.Report.kind == kind, m.Report.period == period, m.Report.person_id.in_(chunk))).all()
+        return out
+
+    def blocker_history(self, people: Sequence[str], kind: str, periods: Sequence[str]) -> list[tuple]:
+        """(person, period, blockers) of earlier periods, for the people who report blockers now."""
+        out: list[tuple] = []
+        for chunk in _chunks(list(people)):
+            out += self.session.execute(select(m.Report.person_id, m.Report.period, m.Report.blockers).where(
+                m.Report.kind == kind, m.Report.period.in_(list(periods)), m.Report.person_id.in_(chunk))).all()
+        return out
+
     def submitted_counts(self, kind: str, periods: Sequence[str]) -> dict[str, int]:
         """person -> reports submitted in these periods (one GROUP BY over the period index)."""
         rows = self.session.execute(select(m.Report.person_id, func.count()).where(
@@ -112,10 +129,14 @@ class ActivityRepository(Repository):
             counts.setdefault(person, [0, 0, 0, 0])[3] = n
         return counts
 
-    def last_valid(self) -> dict[str, date]:
-        rows = self.session.execute(select(m.Visit.person_id, func.max(m.Visit.visited_at))
-                                    .where(m.Visit.valid.is_(True)).group_by(m.Visit.person_id))
+    def last_valid(self) -> dict[str, date | None]:
+        """Everyone who ever recorded a visit -> the day of their last valid one (None: never valid); one scan."""
+        last = func.max(case((m.Visit.valid.is_(True), m.Visit.visited_at)))
+        rows = self.session.execute(select(m.Visit.person_id, last).group_by(m.Visit.person_id))
         return {person: at.date() if isinstance(at, datetime) else at for person, at in rows}
+
+    def opportunity_people(self) -> set[str]:
+        return set(self.session.scalars(select(m.Opportunity.person_id).distinct()))
 
     def objection_tags(self, people: Sequence[str], start: datetime, end: datetime) -> list[list[str]]:
         out: list[list[str]] = []

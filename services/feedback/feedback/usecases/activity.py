@@ -133,20 +133,23 @@ def publish_weekly_leads(uow, week: str) -> int:
 def detect_zero_activity(uow, people: list[str] | None = None) -> int:
     """The weekly sweep: sales people (anyone who ever recorded a visit or an opportunity, or `people`) with no
     valid visit in the last N full weeks are flagged once per episode (cleared by their next valid visit)."""
-    from sqlalchemy import select, union
+    from sqlalchemy import insert, select
 
     with uow:
         on = today(uow)
         weeks = settings(uow).zero_activity_weeks
         index = uow.access.index
+        last_valid = uow.activity.last_valid()
         if people is None:
-            people = list(uow.session.scalars(union(select(m.Visit.person_id), select(m.Opportunity.person_id))))
+            people = list(last_valid.keys() | uow.activity.opportunity_people())
         people = [p for p in people if active(index, p)]
         flagged = set(uow.session.scalars(select(m.ZeroActivity.person_id)))
-        found = rules.zero_activity(people, uow.activity.last_valid(), on, weeks)
-        new = [(p, last) for p, last in found if p not in flagged]
-        uow.repo.add(*(m.ZeroActivity(person_id=p, manager_id=index.manager_of(p), weeks=weeks, last_valid_on=last,
-                                      detected_on=on) for p, last in new))
+        found = rules.zero_activity(people, {p: d for p, d in last_valid.items() if d is not None}, on, weeks)
+        new = sorted((p, last) for p, last in found if p not in flagged)
+        if new:
+            uow.session.execute(insert(m.ZeroActivity), [
+                {"person_id": p, "manager_id": index.manager_of(p), "weeks": weeks, "last_valid_on": last,
+                 "detected_on": on} for p, last in new])
         uow.publish(*(c.ZeroActivityDetected(person_id=p, manager_id=index.manager_of(p), weeks=weeks,
                                              last_valid_on=last, detected_on=on) for p, last in new))
         return len(new)

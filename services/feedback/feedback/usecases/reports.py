@@ -62,20 +62,16 @@ def team_summary(uow, actor, command: c.GetTeamSummary) -> c.TeamSummaryView:
         require(uow, actor, "feedback.team.read", access.of(access.TEAM, manager), "manager_id")
         rules.period_bounds(command.kind, command.period)
         team = team_of(uow, manager)
-        periods = [command.period]
-        for _ in range(REPEAT_LOOKBACK):
-            periods.append(rules.previous_period(command.kind, periods[-1]))
-        found = uow.reports.for_people(team, command.kind, periods)
-        index = {p: i for i, p in enumerate(periods)}
-        history: dict[str, list[set[str]]] = {p: [set() for _ in periods[1:]] for p in team}
-        current = []
-        for row in found:
-            slot = index[row.period]
-            if slot == 0:
-                current.append(rules.Report(row.person_id, row.period, row.done, tuple(row.blockers),
-                                            tuple(row.goal_ids)))
-            else:
-                history[row.person_id][slot - 1] = {rules.blocker_key(b) for b in row.blockers}
+        earlier = [rules.previous_period(command.kind, command.period)]
+        for _ in range(REPEAT_LOOKBACK - 1):
+            earlier.append(rules.previous_period(command.kind, earlier[-1]))
+        current = [rules.Report(person, command.period, done, tuple(blockers), tuple(goals))
+                   for person, done, blockers, goals in uow.reports.summary_rows(team, command.kind, command.period)]
+        blocked = [r.person_id for r in current if r.blockers]  # only their history can repeat a blocker
+        slot = {p: i for i, p in enumerate(earlier)}
+        history: dict[str, list[set[str]]] = {p: [set() for _ in earlier] for p in blocked}
+        for person, period, blockers in uow.reports.blocker_history(blocked, command.kind, earlier):
+            history[person][slot[period]] = {rules.blocker_key(b) for b in blockers}
         summary = rules.summarize(team, current, history)
         return c.TeamSummaryView(
             manager_id=manager, kind=command.kind, period=command.period, team_size=summary.team_size,
