@@ -54,8 +54,7 @@ def _stages() -> list[list[tuple[str, str]]]:
 
 def installed_projects() -> list[Path]:
     """The local projects the build stage pip-installs (`./libs/contracts ...`)."""
-    build = _stages()[0]
-    runs = " ".join(arg for kind, arg in build if kind == "RUN")
+    runs = " ".join(arg for stage in _stages() for kind, arg in stage if kind == "RUN" and "pip install" in arg)
     return [ROOT / word for word in shlex.split(runs) if word.startswith("./")]
 
 

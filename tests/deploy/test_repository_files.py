@@ -47,12 +47,14 @@ def test_the_build_context_leaves_local_clutter_out_and_keeps_what_the_image_cop
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     copied = [source for line in dockerfile.splitlines() if line.startswith("COPY") and "--from=" not in line
               for source in re.sub(r"--\S+", "", line).split()[1:-1]]
-    assert "suite.yaml" in copied and "libs" in copied
+    assert "suite.yaml" in copied and "libs" in copied and "web" in copied
     for source in copied:
         assert not _ignored(patterns, source), source
-        for inside in (ROOT / source).rglob("*.py") if (ROOT / source).is_dir() else []:
+        clutter = ("__pycache__", ".egg-info", "node_modules", "/dist/", ".hypothesis")
+        for inside in (ROOT / source).rglob("*") if (ROOT / source).is_dir() else []:
             relative = inside.relative_to(ROOT).as_posix()
-            if "__pycache__" not in relative and ".egg-info" not in relative:
+            if inside.is_file() and not any(part in relative + "/" for part in clutter) \
+                    and not relative.endswith((".pyc", ".db", ".db-wal", ".db-shm")):
                 assert not _ignored(patterns, relative), relative
 
 
