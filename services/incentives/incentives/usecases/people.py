@@ -61,6 +61,11 @@ def _subject_rows(session, person: str) -> dict[str, list[Any]]:
             m.IdpAction.plan_id.in_([p.id for p in plans]), m.IdpAction.owner_id == person)))),
         "potential_assessments": list(session.scalars(select(m.Potential).where(m.Potential.person_id == person))),
         "nine_box_placements": list(session.scalars(select(m.Placement).where(m.Placement.person_id == person))),
+        "nominations": list(session.scalars(select(m.Nomination).where(or_(
+            m.Nomination.person_id == person, m.Nomination.nominated_by == person,
+            m.Nomination.decided_by == person)))),
+        "performance_stars": list(session.scalars(select(m.Star).where(or_(
+            m.Star.person_id == person, m.Star.nominated_by == person, m.Star.approved_by == person)))),
     }
 
 
@@ -89,8 +94,11 @@ def _held(holds: Iterable[dsr.HoldRef]) -> tuple[bool, dict[str, set[str]]]:
     return everything, by_type
 
 
-_PERSON_COLUMNS = ("person_id", "manager_id", "requested_by", "owner_id", "assessed_by", "calibrated_by")
-_TEXT = {m.Redemption: ("note",), m.IdpAction: ("note",), m.Potential: ("reason",)}
+_PERSON_COLUMNS = ("person_id", "manager_id", "requested_by", "owner_id", "assessed_by", "calibrated_by",
+                   "nominated_by", "decided_by", "approved_by")
+# free text by or about the person: cleared (a star's story and a nomination's reason are about its subject)
+_TEXT = {m.Redemption: ("note",), m.IdpAction: ("note",), m.Potential: ("reason",), m.Star: ("goal_path", "learned"),
+         m.Nomination: ("reason",)}
 
 
 def erase_subject(uow, envelope: Envelope) -> None:
@@ -134,7 +142,8 @@ def _pseudonymize(session, row: Any, person: str, alias: str) -> int:
         session.add(type(row)(**values))
         return 1
     changed = False
-    for column in _TEXT.get(type(row), ()):
+    about = getattr(row, "person_id", person) == person
+    for column in _TEXT.get(type(row), ()) if about else ():
         if getattr(row, column):
             setattr(row, column, "")
             changed = True
