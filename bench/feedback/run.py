@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -58,7 +58,7 @@ def generate(url: str, people: int, weeks: int, team: int) -> dict:
     ids = [f"p{i:06d}" for i in range(people)]
     members = ids[:team]
     rest = ids[team:]
-    managers = {p: big for p in members}
+    managers = dict.fromkeys(members, big)
     for i in range(0, len(rest), 10):
         lead = rest[i]
         for p in rest[i + 1:i + 10]:

@@ -403,6 +403,8 @@ class CadenceView(Contract):
     window_months: int
     standard: Decimal
     below_standard: bool
+    checkins_held: int = 0
+    checkins_overdue: int = 0
 
 
 # -- anonymous 360 -----------------------------------------------------------------------------------------------
@@ -650,12 +652,15 @@ class CoachingCadenceComputed(Event):
 
     manager_id: str
     month: str
-    touches: int = Field(description="coaching touches recorded in the month")
+    touches: int = Field(description="coaching touches in the month: recorded touches and 1:1 check-ins held")
     weekly_notes: int = Field(description="weekly coaching notes submitted for weeks of the month")
     average: Decimal = Field(description="touches per month over the trailing window ending with `month`")
     window_months: int
     standard: Decimal
-    below_standard: bool
+    below_standard: bool = Field(description="the average is below the standard, or a check-in of the month is "
+                                             "overdue")
+    checkins_held: int = Field(default=0, description="1:1 check-ins held in the month (counted in touches)")
+    checkins_overdue: int = Field(default=0, description="the month's check-ins flagged overdue")
 
 
 class SurveyOpened(Event):

@@ -156,6 +156,19 @@ class CoachingRepository(Repository):
             out[key] = out.get(key, 0) + 1
         return out
 
+    def checkins_held_by_month(self, manager_id: str, start: date, end: date) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for on in self.session.scalars(select(m.Checkin.held_on).where(
+                m.Checkin.manager_id == manager_id, m.Checkin.held_on >= start, m.Checkin.held_on <= end)):
+            key = f"{on.year:04d}-{on.month:02d}"
+            out[key] = out.get(key, 0) + 1
+        return out
+
+    def checkins_overdue(self, manager_id: str, month: str) -> int:
+        return self.session.scalar(select(func.count()).select_from(m.Checkin).where(
+            m.Checkin.manager_id == manager_id, m.Checkin.month == month,
+            m.Checkin.overdue_flagged_on.is_not(None))) or 0
+
     def notes_in(self, manager_id: str, weeks: Sequence[str]) -> int:
         return self.session.scalar(select(func.count()).select_from(m.CoachingNote).where(
             m.CoachingNote.manager_id == manager_id, m.CoachingNote.week.in_(list(weeks)))) or 0

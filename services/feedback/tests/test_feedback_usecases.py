@@ -256,10 +256,17 @@ def test_the_directors_coaching_cadence_of_1_2_is_flagged_and_published(uc):
     coaching.submit_notes(uc.uow(director), director, c.SubmitCoachingNotes(week="2026-W49", notes="谈了渠道策略"))
     view = coaching.cadence(uc.uow(director), director, c.GetCadence(month="2026-12"))
     assert (view.touches, view.weekly_notes, str(view.average), view.below_standard) == (1, 1, "1.20", True)
+    # the 1:1 check-ins the director holds count as touches
+    hr = uc.as_("hr")
+    [one] = [i for i in checkins.schedule(uc.uow(hr), hr, c.ScheduleCheckins(month="2026-12")).items
+             if i.person_id == "mgr"]
+    checkins.hold(uc.uow(director), director, c.HoldCheckin(checkin_id=one.id, held_on=date(2026, 12, 2)))
+    view = coaching.cadence(uc.uow(director), director, c.GetCadence(month="2026-12"))
+    assert (view.touches, view.checkins_held, str(view.average)) == (2, 1, "1.40")
     uc.now = datetime(2027, 1, 2, 10, tzinfo=UTC)
     assert coaching.publish_cadence(uc.uow(), "2026-12") >= 1
     cadence = {e["data"]["manager_id"]: e["data"] for _, e in uc.events(".coaching.cadence_computed.v1")}
-    assert cadence["dir"]["average"] == "1.20" and cadence["dir"]["below_standard"] is True
+    assert cadence["dir"]["average"] == "1.40" and cadence["dir"]["below_standard"] is True
     rep = uc.as_("rep1")  # coaching is a manager's act; a rep cannot log coaching of their manager
     assert field_of(fails(coaching.record, uc.uow(rep), rep, c.RecordCoaching(
         person_id="mgr", on=date(2026, 12, 1), minutes=5, topic="x"))) == "person_id"
@@ -341,6 +348,8 @@ def test_the_team_board_and_a_full_sweep(uc):
     assert all(d["overdue"] for d in view["checkins_due"])
     assert view["missing_reports"]["people"] == ["rep1", "rep2", "rep3"]
     assert view["coaching_cadence"]["below_standard"] is True
+    november = coaching.cadence(uc.uow(mgr), mgr, c.GetCadence(month="2026-11"))
+    assert november.checkins_overdue == 3 and november.below_standard  # overdue 1:1s count against the cadence
     out = uc.as_("outsider")
     assert field_of(fails(board.team_board, uc.uow(out), out, "mgr")) == "manager_id"
 

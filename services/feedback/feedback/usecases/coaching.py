@@ -46,11 +46,14 @@ def compute(uow, manager: str, month: str) -> c.CadenceView:
     first, _ = month_bounds(*parse_month(months[0]))
     _, last = month_bounds(*parse_month(month))
     by_month = uow.coaching.touches_by_month(manager, first, last)
-    avg = rules.average([by_month.get(k, 0) for k in months])
-    return c.CadenceView(manager_id=manager, month=month, touches=by_month.get(month, 0),
+    held = uow.coaching.checkins_held_by_month(manager, first, last)  # a held 1:1 is a coaching conversation
+    overdue = uow.coaching.checkins_overdue(manager, month)
+    avg = rules.average([by_month.get(k, 0) + held.get(k, 0) for k in months])
+    return c.CadenceView(manager_id=manager, month=month, touches=by_month.get(month, 0) + held.get(month, 0),
                          weekly_notes=uow.coaching.notes_in(manager, weeks_of_month(month)), average=avg,
                          window_months=len(months), standard=s.coaching_standard,
-                         below_standard=rules.below_standard(avg, s.coaching_standard))
+                         below_standard=rules.below_standard(avg, s.coaching_standard) or overdue > 0,
+                         checkins_held=held.get(month, 0), checkins_overdue=overdue)
 
 
 def cadence(uow, actor, command: c.GetCadence) -> c.CadenceView:
