@@ -20,6 +20,7 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -94,9 +95,29 @@ def receiver(port: int) -> None:
     wsgi.server(sock, app, log_output=False, max_size=5000)
 
 
-def stats(port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=30) as resp:
-        return json.loads(resp.read())
+def stats(ports) -> dict:
+    out = {}
+    for port in ports:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=30) as resp:
+            out.update(json.loads(resp.read()))
+    return out
+
+
+def http_floor_rps(ports: list[int], concurrency: int, requests: int = 1000) -> float:
+    """Plain signed-size POSTs from one eventlet process to the receivers: what the machine allows."""
+    from eventlet.greenpool import GreenPool
+
+    from notifications.channels import post_webhook
+
+    body = json.dumps({"specversion": "1.0", "id": "floor", "time": datetime.now().astimezone().isoformat(),
+                       "data": {"padding": "x" * 300}}).encode()
+    pool = GreenPool(concurrency)
+    started = time.time()
+    for i in range(requests):
+        pool.spawn_n(post_webhook, f"http://127.0.0.1:{ports[i % len(ports)]}/floor", body,
+                     {"content-type": "application/json"}, 10.0)
+    pool.waitall()
+    return requests / (time.time() - started)
 
 
 # -- the run --------------------------------------------------------------------------------------------------------
@@ -105,6 +126,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10000)
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--rate", type=float, default=200.0, help="events published per second")
+    parser.add_argument("--receivers", type=int, default=4, help="receiver processes")
     args = parser.parse_args()
 
     from sqlalchemy import text
@@ -124,15 +146,22 @@ def main() -> None:
     db_name = f"jx_bench_notif_{uuid.uuid4().hex[:6]}"
     db_url = pg.create(db_name)
     workdir = Path(tempfile.mkdtemp(prefix="jx-bench-notif-"))
-    port = free_port()
-    recv = subprocess.Popen([sys.executable, __file__, "receiver", str(port)], stdout=subprocess.PIPE, text=True)
-    recv.stdout.readline()
+    # the receivers: several processes (one eventlet server is slower than the service it measures)
+    ports = [free_port() for _ in range(args.receivers)]
+    receivers = [subprocess.Popen([sys.executable, __file__, "receiver", str(p)], stdout=subprocess.PIPE, text=True)
+                 for p in ports]
+    for process in receivers:
+        process.stdout.readline()
+    port_of = {}
     service = None
     try:
         print(f"notifications: {args.events} events x {args.subscribers} subscribers at {args.rate:.0f}/s "
               f"(twice: all live, then + one dead and one 5 s receiver)", flush=True)
         floor = raw_floor(uri)
         line("raw py-amqp request/reply p50 (the floor)", f"{floor:.2f} ms")
+        http_floor = http_floor_rps(ports, concurrency=min(200, 4 * (args.subscribers - 2)))
+        line("raw HTTP POST floor to the same receivers (eventlet client, same concurrency)",
+             f"{http_floor:.0f} requests/s")
         upgrade("notifications", db_url)
         service = Process("notifications.service:NotificationsService", {
             "AMQP_URI": uri, "DATABASE_URL": db_url, "WEBHOOK_TIMEOUT": 10.0, "DISPATCH_INTERVAL": 0.05,
@@ -168,6 +197,7 @@ def main() -> None:
         admin = rpc.caller().notifications
 
         def subscribe(path: str, url: str | None = None) -> None:
+            port = port_of.setdefault(path, ports[len(port_of) % len(ports)])
             admin.create_subscription({"client_id": "bench", "url": url or f"http://127.0.0.1:{port}{path}",
                                        "event_types": ["jixiao.goals.goal.status_changed.v1"]})
 
@@ -175,8 +205,13 @@ def main() -> None:
         for path in live:
             subscribe(path)
 
+        def cpu_seconds(pid: int) -> float:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
         def phase(name: str, paths: list[str]) -> dict:
-            before = stats(port)
+            before = stats(ports)
+            cpu_before = cpu_seconds(service.proc.pid)
             started = time.time()
             interval = 1.0 / args.rate
             for i in range(args.events):
@@ -190,7 +225,7 @@ def main() -> None:
             want = {p: before.get(p, {}).get("ids", 0) + args.events for p in paths}
             deadline = time.time() + 600
             while True:
-                now = stats(port)
+                now = stats(ports)
                 if all(now.get(p, {}).get("ids", 0) >= want[p] for p in paths) or time.time() > deadline:
                     break
                 time.sleep(0.5)
@@ -204,7 +239,10 @@ def main() -> None:
             line(f"{name}: event-to-delivery p50 / p99 (live)",
                  f"{percentile(lat, 50) * 1000:.0f} ms / {percentile(lat, 99) * 1000:.0f} ms "
                  f"(p99 = {percentile(lat, 99) * 1000 / floor:.0f} x floor; target <= 2000 ms)")
-            line(f"{name}: live delivery throughput", f"{throughput:.0f} deliveries/s")
+            line(f"{name}: live delivery throughput", f"{throughput:.0f} deliveries/s "
+                                                     f"({throughput / http_floor:.2f} x the HTTP floor)")
+            line(f"{name}: service CPU / wall (1.0 = one core saturated)",
+                 f"{(cpu_seconds(service.proc.pid) - cpu_before) / max(1e-9, time.time() - started):.2f}")
             return {"throughput": throughput, "missing": missing}
 
         a = phase("A (all live)", live)
@@ -215,7 +253,7 @@ def main() -> None:
              f"{b['throughput'] / a['throughput']:.2f}")
         inbox = scalar("select count(*) from notifications")
         line("inbox rows (2 per event: owner and manager)", f"{inbox} of {4 * args.events}")
-        slow = stats(port).get("/slow", {})
+        slow = stats(ports).get("/slow", {})
         line("the 5 s receiver meanwhile got", f"{slow.get('ids', 0)} events")
         dead = scalar("select count(*) from webhook_deliveries d join subscriptions s on s.id = d.subscription_id "
                       "where s.url like '%/dead' and d.attempts > 0")
@@ -224,12 +262,18 @@ def main() -> None:
             *engine.connect().execute(text("select avg(a.duration_ms), max(a.duration_ms) from delivery_attempts a "
                                            "join webhook_deliveries d on d.id = a.target join subscriptions s on "
                                            "s.id = d.subscription_id where s.url like '%/live/%'")).one()))
+        row = engine.connect().execute(text(
+            "select percentile_cont(0.5) within group (order by extract(epoch from created_at - event_time)), "
+            "percentile_cont(0.5) within group (order by extract(epoch from delivered_at - created_at)) "
+            "from webhook_deliveries where state = 'delivered'")).one()
+        line("p50 event -> queued (consumed) / queued -> delivered", f"{row[0] * 1000:.0f} ms / {row[1] * 1000:.0f} ms")
         rpc.stop()
         engine.dispose()
     finally:
         if service is not None:
             service.stop()
-        recv.kill()
+        for process in receivers:
+            process.kill()
         vhosts.delete(uri, wait=True)
         pg.drop(db_name)
 

@@ -39,7 +39,19 @@ log = logging.getLogger(__name__)
 
 SEND_MAX_ATTEMPTS = 5
 HOUSEKEEPING_SECONDS = 5.0
-SEND_POLL_SECONDS = 0.5  # due emails/SMS (quiet hours ending, retries) are looked for at least this often
+SEND_POLL_SECONDS = 0.5
+ROUND_PAUSE = 0.02  # seconds between busy rounds
+SUBSCRIPTIONS_CACHE_SECONDS = 1.0
+
+
+class _Sub:
+    """What the claim needs of a subscription, detached from its session."""
+
+    __slots__ = ("id", "max_in_flight", "ordered", "secret", "url")
+
+    def __init__(self, row):
+        self.id, self.url, self.secret = row.id, row.url, row.secret
+        self.ordered, self.max_in_flight = row.ordered, row.max_in_flight  # due emails/SMS (quiet hours ending, retries) are looked for at least this often
 LAPSED_SWEEP_SECONDS = 60.0
 
 
@@ -55,6 +67,8 @@ class Dispatcher(DependencyProvider):
         self._last_lapsed = 0.0
         self._send_work = True
         self._next_send_poll = 0.0
+        self._subscriptions: dict = {}
+        self._subscriptions_until = 0.0
 
     def start(self):
         self.store = self.container._jixiao_store  # the Database provider's (set in its setup)
@@ -104,7 +118,14 @@ class Dispatcher(DependencyProvider):
                     self._wake.wait()
                 self._wake = GreenEvent()
             else:
-                eventlet.sleep(0)
+                # psycopg2 waits for the server without yielding to other green threads: a round back to back
+                # with the next would starve the deliveries in flight. A short pause lets them run and lets
+                # results gather into one write.
+                eventlet.sleep(ROUND_PAUSE)
+
+    def subscriptions_changed(self) -> None:
+        self._subscriptions_until = 0.0
+        self.wake()
 
     def wake_senders(self) -> None:
         """New emails or SMS were queued: look for them in the next round."""
@@ -139,7 +160,10 @@ class Dispatcher(DependencyProvider):
 
     def _claim_webhooks(self, uow) -> list[tuple]:
         now = uow.now()
-        subscriptions = {sub.id: sub for sub in uow.repo.active_subscriptions()}
+        if time.monotonic() >= self._subscriptions_until:  # a second's cache: one query less per round
+            self._subscriptions = {sub.id: _Sub(sub) for sub in uow.repo.active_subscriptions()}
+            self._subscriptions_until = time.monotonic() + SUBSCRIPTIONS_CACHE_SECONDS
+        subscriptions = self._subscriptions
         free = {sid: sub.max_in_flight - self.in_flight.get(sid, 0) for sid, sub in subscriptions.items()}
         ids: list[str] = []
         plain = [sid for sid, sub in subscriptions.items() if not sub.ordered and free[sid] > 0]
@@ -352,13 +376,7 @@ class Dispatcher(DependencyProvider):
             if attempts:
                 uow.session.execute(insert(m.DeliveryAttempt), attempts)
             if updates:
-                table = m.WebhookDelivery.__table__
-                # only the claim this result belongs to: a replay or a re-lease meanwhile decides otherwise
-                uow.session.execute(update(table).where(
-                    table.c.id == bindparam("b_id"), table.c.attempts == bindparam("b_attempts"),
-                    table.c.state == "in_flight").values(
-                    state=bindparam("b_state"), last_error=bindparam("b_error"), lease_until=None,
-                    delivered_at=bindparam("b_delivered"), next_attempt_at=bindparam("b_next")), updates)
+                _update_deliveries(uow.session, updates)
             if dead:
                 events = {row.id: row for row in uow.session.execute(select(
                     m.WebhookDelivery.id, m.WebhookDelivery.event_id, m.WebhookDelivery.event_type).where(
@@ -370,6 +388,30 @@ class Dispatcher(DependencyProvider):
             for result in results:  # the send slots are free again whether or not the write succeeded (leases)
                 if result[0] != "webhook":
                     self.sending = max(0, self.sending - 1)
+
+
+def _update_deliveries(session, updates: list[dict]) -> None:
+    """Move each delivery on, only if it is still the claim its result belongs to (a replay or a re-lease
+    meanwhile decides otherwise). PostgreSQL: one statement over arrays (an executemany would be a round trip per
+    row, each one holding up every green thread: psycopg2 does not yield while it waits)."""
+    table = m.WebhookDelivery.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(
+            "UPDATE webhook_deliveries w SET state = v.state, last_error = v.error, lease_until = NULL, "
+            "delivered_at = v.delivered, next_attempt_at = v.next_at "
+            "FROM unnest(CAST(:ids AS text[]), CAST(:attempts AS int[]), CAST(:states AS text[]), "
+            "CAST(:errors AS text[]), CAST(:delivered AS timestamptz[]), CAST(:next_at AS timestamptz[])) "
+            "AS v(id, attempts, state, error, delivered, next_at) "
+            "WHERE w.id = v.id AND w.attempts = v.attempts AND w.state = 'in_flight'"),
+            {"ids": [u["b_id"] for u in updates], "attempts": [u["b_attempts"] for u in updates],
+             "states": [u["b_state"] for u in updates], "errors": [u["b_error"] for u in updates],
+             "delivered": [u["b_delivered"] for u in updates], "next_at": [u["b_next"] for u in updates]})
+        return
+    session.execute(update(table).where(
+        table.c.id == bindparam("b_id"), table.c.attempts == bindparam("b_attempts"),
+        table.c.state == "in_flight").values(
+        state=bindparam("b_state"), last_error=bindparam("b_error"), lease_until=None,
+        delivered_at=bindparam("b_delivered"), next_attempt_at=bindparam("b_next")), updates)
 
 
 def _attempt(channel, target, attempt, at, status, error, took) -> dict:

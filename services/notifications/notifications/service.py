@@ -123,7 +123,9 @@ class NotificationsService(Service):
     def create_subscription(self, payload):
         command = c.CreateSubscription.model_validate(payload)
         production = self.dispatcher.settings.environment == "production"
-        return _json(webhooks.create_subscription(self.uow, self.call.actor, command, production))
+        result = webhooks.create_subscription(self.uow, self.call.actor, command, production)
+        self.dispatcher.subscriptions_changed()
+        return _json(result)
 
     @rpc
     def list_subscriptions(self, payload=None):
@@ -137,5 +139,5 @@ class NotificationsService(Service):
     @rpc
     def replay_subscription(self, payload):
         result = webhooks.replay(self.uow, self.call.actor, c.ReplaySubscription.model_validate(payload))
-        self.dispatcher.wake()
+        self.dispatcher.subscriptions_changed()
         return _json(result)

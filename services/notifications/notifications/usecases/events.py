@@ -102,6 +102,7 @@ def _fan_out(uow, events: list[Envelope], now: datetime) -> bool:
         return False
     clients = uow.repo.clients(sorted({s.client_id for s in subscriptions}))
     rows = []
+    bodies: dict[str, str] = {}  # one serialisation per event, whatever the number of subscribers
     for subscription in subscriptions:
         client = clients.get(subscription.client_id)
         if client is None or webhooks.stop_reason(client.status, client.dpa_expires, now):
@@ -113,7 +114,9 @@ def _fan_out(uow, events: list[Envelope], now: datetime) -> bool:
                 continue  # the client's patterns narrowed since it subscribed
             rows.append({"id": new_id(), "subscription_id": subscription.id, "event_id": envelope.id,
                          "event_type": envelope.type, "subject": envelope.subject, "event_time": envelope.time,
-                         "body": envelope.model_dump_json(exclude_none=True), "state": "pending", "attempts": 0,
+                         "body": bodies.get(envelope.id) or bodies.setdefault(
+                             envelope.id, envelope.model_dump_json(exclude_none=True)),
+                         "state": "pending", "attempts": 0,
                          "next_attempt_at": now, "created_at": now})
     for start in range(0, len(rows), 1000):
         insert_ignoring(uow.session, m.WebhookDelivery, rows[start:start + 1000])
