@@ -260,3 +260,28 @@ def test_forged_grants_events_change_nothing_and_are_parked(suite):
     wait_for(lambda: "auditor" in suite.call("GET", "/me", "E2").json()["roles"], message="the real grant applies")
     assert suite.call("PUT", "/people/E2/grants", "root", body={"grants": []}).ok
     wait_for(lambda: "auditor" not in suite.call("GET", "/me", "E2").json()["roles"], message="and is withdrawn")
+
+
+def test_idor_probes_on_goals_change_nothing(suite):
+    """Someone else's goal by id, written to by a peer and by HR of another unit: refused, and the goal unchanged."""
+    cycle = suite.call("POST", "/cycles", "H1", body={**Q4, "name": f"Q4 2026 {uuid.uuid4().hex[:6]}"})
+    assert cycle.status_code == 201, cycle.text
+    cycle_id = cycle.json()["id"]
+    assert suite.call("POST", f"/cycles/{cycle_id}/transitions", "H1", body={"to": "open"}).ok
+    goal = suite.call("POST", "/goals", "E1", body={
+        "cycle_id": cycle_id, "title": "Close 40 deals", "kind": "kpi", "owner": {"id": "E1"},
+        "kpi": {"direction": ">=", "target": "40", "green": "36", "yellow": "28"}})
+    assert goal.status_code == 201, goal.text
+    goal_id = goal.json()["id"]
+    before = suite.call("GET", f"/goals/{goal_id}", "E1").json()
+    probes = [("PATCH", f"/goals/{goal_id}", {"title": "hijacked"}),
+              ("POST", f"/goals/{goal_id}/progress", {"value": "40", "comment": "hijacked"}),
+              ("PUT", f"/cycles/{cycle_id}/people/E1/weights", {"weights": {goal_id: "100"}}),
+              ("POST", f"/goals/{goal_id}/commitments", {"kind": "other", "description": "hijacked"})]
+    for subject in ("E2", "H2"):
+        for method, path, body in probes:
+            response = suite.call(method, path, subject, body=body)
+            assert response.status_code in (403, 404), (subject, method, path, response.status_code, response.text)
+            assert "hijacked" not in response.text
+    after = suite.call("GET", f"/goals/{goal_id}", "E1").json()
+    assert after == before
