@@ -114,10 +114,10 @@ def asyncapi() -> dict[str, Any]:
         }
     schemas["ContextHeaders"] = {
         "type": "object",
-        "description": "nameko context data: the same actor and correlation id as in the envelope.",
+        "description": "nameko context data: the correlation id, as in the envelope. Events carry no actor header: "
+                       "the envelope's `actor` (id and kind) is all they say about who acted.",
         "properties": {
             "nameko.correlation_id": {"type": "string"},
-            "nameko.actor": {"$ref": SCHEMA_REF.format(model="Actor")},
         },
     }
     return {
