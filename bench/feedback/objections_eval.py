@@ -66,7 +66,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--notes", type=int, default=5000)
     parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 1,000 notes")
     args = parser.parse_args()
+    if args.quick:
+        args.notes = 1000
     notes = load_notes()
     train, test = split(notes)
     zh = sum(1 for n in notes if any("\u4e00" <= ch <= "\u9fff" for ch in n.text))

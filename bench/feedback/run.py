@@ -139,7 +139,10 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, default=8)
     parser.add_argument("--team", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 5,000 people, 5 rounds")
     args = parser.parse_args()
+    if args.quick:
+        args.people, args.rounds = 5000, 5
 
     sys.path.insert(0, str(HERE.parent))
     from common import PG
