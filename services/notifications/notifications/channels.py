@@ -70,7 +70,7 @@ def send_sms(settings, to: str, body: str) -> int:
 
 
 def post_webhook(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    status, answer = _post(url, body, headers, timeout)
+    status, _ = _post(url, body, headers, timeout)
     if not 200 <= status < 300:
         raise ChannelError(f"receiver answered {status}", status)
     return status

@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 SEND_MAX_ATTEMPTS = 5
 HOUSEKEEPING_SECONDS = 5.0
-SEND_POLL_SECONDS = 0.5
+SEND_POLL_SECONDS = 0.5  # due emails/SMS (quiet hours ending, retries) are looked for at least this often
+LAPSED_SWEEP_SECONDS = 60.0
 ROUND_PAUSE = 0.02  # seconds between busy rounds
 SUBSCRIPTIONS_CACHE_SECONDS = 1.0
 
@@ -51,8 +52,7 @@ class _Sub:
 
     def __init__(self, row):
         self.id, self.url, self.secret = row.id, row.url, row.secret
-        self.ordered, self.max_in_flight = row.ordered, row.max_in_flight  # due emails/SMS (quiet hours ending, retries) are looked for at least this often
-LAPSED_SWEEP_SECONDS = 60.0
+        self.ordered, self.max_in_flight = row.ordered, row.max_in_flight
 
 
 class Dispatcher(DependencyProvider):

@@ -10,12 +10,13 @@ from nameko.timer import Timer
 from chassis import Database, RpcClient, Service, event_handler, rpc
 from chassis.access import ORG_EVENT_TYPES, OrgSync, apply_org_event
 from chassis.errors import ServiceError
-from contracts.actor import Actor
+from contracts import compliance as dsr
 from contracts import notifications as c
+from contracts.actor import Actor
 from notifications import access, errors
 from notifications.dispatch import Dispatcher
 from notifications.repositories import NotificationsUnitOfWork
-from notifications.usecases import events, inbox, preferences, templates, webhooks
+from notifications.usecases import events, inbox, people, preferences, templates, webhooks
 
 errors.register()  # the domain's errors as problem documents, once
 access.register()  # the service's actions in the chassis policy
@@ -57,6 +58,10 @@ class NotificationsService(Service):
     def on_org_event(self, event):
         with self.uow as uow:
             apply_org_event(uow.session, event)
+
+    @event_handler("compliance", dsr.ErasureRequested.type)
+    def on_erasure_requested(self, event):
+        people.erase_subject(self.uow, event)
 
     @event_handler("compliance", CLIENT_EVENTS)
     def on_client_event(self, event):

@@ -16,7 +16,6 @@ from contracts.goals import GoalStatusChanged
 from notifications.service import NotificationsService
 
 
-
 def fails(call, *args) -> ServiceError:
     try:
         result = call(*args)
@@ -131,3 +130,23 @@ def test_quiet_hours_defer_email_and_low_priority_waits_for_the_digest(harness, 
     row = harness.rows("select state, due_at from outgoing")[0]
     assert row.state == "pending" and row.due_at > datetime.now(UTC) + timedelta(hours=23)
     assert harness.smtp.messages() == []
+
+
+def test_an_erased_person_keeps_no_contact_details_and_gets_nothing_more(harness, run_services):
+    from contracts.compliance import ErasureRequested
+
+    start(harness, run_services)
+    harness.org(units=[("q4-hq", None)], people=[("emp-5", "q4-hq", None)])
+    harness.as_("emp-5").set_preferences({"email": "emp-5@example.com", "phone": "+8613700137000",
+                                          "channels": ["email", "sms"]})
+    harness.publish("compliance", AppealDecided(appeal_id="ap-5", appellant="emp-5", outcome="upheld", reason="-",
+                                                target_kind="rating", target_ref="r-5", owning_service="feedback",
+                                                decided_by="hr-9"))
+    wait_for(lambda: harness.scalar("select count(*) from notifications") == 1, message="notified")
+    harness.publish("compliance", ErasureRequested(request_id="dsr-5", person_id="emp-5", pseudonym="anon-5f3a",
+                                                   services=["goals", "notifications"]))
+    wait_for(lambda: harness.scalar("select count(*) from chassis_outbox where event_type = :t",
+                                    t="jixiao.notifications.erasure.completed.v1") == 1, message="answered")
+    assert harness.scalar("select count(*) from preferences") == 0
+    assert harness.rows("select person_id from notifications") == [("anon-5f3a",)]
+    assert harness.scalar("select count(*) from outgoing where person_id = 'emp-5'") == 0

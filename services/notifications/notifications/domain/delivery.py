@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (zh-CN texts use full-width punctuation)
 """When and how a notification goes out: channels by priority and preference, quiet hours, the daily digest
 and the per-person rate limit. The inbox always gets it at once; email and SMS follow these rules."""
 from __future__ import annotations

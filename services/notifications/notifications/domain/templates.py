@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (zh-CN texts use full-width punctuation)
 """Message templates per notification kind, language and channel, with `{field}` placeholders.
 
 A template may name only the fields its kind allows (`Route.fields`); anything else — a rating, pay, a field
@@ -47,7 +48,8 @@ BUILT_IN: dict[str, dict[str, tuple[str, str, str]]] = {
                "Jixiao: a goal proposal awaits your answer."),
     },
     "proposal.resolved": {
-        "zh-CN": ("目标调整提议已处理", "提议 {proposal_id} 的结果：{outcome}。", "【绩效】目标调整提议已处理：{outcome}。"),
+        "zh-CN": ("目标调整提议已处理", "提议 {proposal_id} 的结果：{outcome}。",
+                  "【绩效】目标调整提议已处理：{outcome}。"),
         "en": ("Goal proposal resolved", "Proposal {proposal_id} was {outcome}.", "Jixiao: proposal {outcome}."),
     },
     "appeal.submitted": {
@@ -88,7 +90,8 @@ BUILT_IN: dict[str, dict[str, tuple[str, str, str]]] = {
     "approval.waiting": {
         "zh-CN": ("待您审批", "奖金方案 {proposal_id}（奖金池 {pool_code}）等待您审批，请登录查看。",
                   "【绩效】有一项奖金方案待您审批，请登录查看。"),
-        "en": ("Approval waiting", "Bonus proposal {proposal_id} ({pool_code}) awaits your approval. Sign in to see it.",
+        "en": ("Approval waiting",
+               "Bonus proposal {proposal_id} ({pool_code}) awaits your approval. Sign in to see it.",
                "Jixiao: a bonus proposal awaits your approval."),
     },
     "redemption.decided": {
@@ -98,7 +101,8 @@ BUILT_IN: dict[str, dict[str, tuple[str, str, str]]] = {
                "Jixiao: your redemption went through."),
     },
     "redemption.refunded": {
-        "zh-CN": ("兑换已退回", "兑换 {redemption_id}（{reward_code}）已退回，积分已返还。", "【绩效】您的兑换已退回。"),
+        "zh-CN": ("兑换已退回", "兑换 {redemption_id}（{reward_code}）已退回，积分已返还。",
+                  "【绩效】您的兑换已退回。"),
         "en": ("Redemption refunded", "Redemption {redemption_id} ({reward_code}) was refunded.",
                "Jixiao: your redemption was refunded."),
     },

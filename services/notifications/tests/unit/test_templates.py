@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (zh-CN texts use full-width punctuation)
 """What a message may show: templates checked against their kind's allow-list, rendered from it only."""
 from __future__ import annotations
 
@@ -5,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifications.domain import routes
 from notifications.domain.errors import ForbiddenField, InvalidInput
 from notifications.domain.templates import Template, check_template, placeholders, render
 

@@ -11,7 +11,6 @@ from alembic import op
 from chassis.access import create_org_read_model_v1, drop_org_read_model_v1
 from chassis.db import UTCDateTime
 
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
