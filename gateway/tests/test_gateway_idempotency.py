@@ -72,3 +72,35 @@ def test_a_key_whose_outcome_is_unknown_stays_bound_and_a_retry_reruns_it(uow):
     assert running.value.status == 409
     assert idempotency.request_key("person:E1", "k504") == idempotency.request_key("person:E1", "k504")
     assert idempotency.request_key("person:E1", "k504") != idempotency.request_key("person:E2", "k504")
+
+
+def test_a_retry_after_a_504_never_writes_twice(seeded, gateway_config, run_services, keys):
+    """issue 10 #4 end to end, with two gateway replicas sharing their database: the first attempt goes through
+    one whose RPC timeout is shorter than goals takes (504, while goals may still write), the client retries the
+    same Idempotency-Key through the other. One cycle exists afterwards, whatever the first attempt did."""
+    from chassis.testing.plugin import wait_for
+    from gateway.service import GatewayService
+
+    from .conftest import Client
+
+    hasty = run_services({GatewayService: {**gateway_config, "BOOTSTRAP_ADMINS": "root", "RPC_TIMEOUT": 0.005}})
+    impatient = Client(hasty["gateway"], keys.token("H1"))
+    wait_for(lambda: impatient.get("/api/v1/me").status_code == 200, message="the second replica knows H1")
+    body = {"name": "Q4 2026 retry", "period": "quarter", "year": 2026, "index": 4}
+    key = {"Idempotency-Key": "q4-2026-retry"}
+    first = impatient.post("/api/v1/cycles", body, headers=key)
+    assert first.status_code in (201, 503, 504), first.text
+    hr = seeded.as_("H1")
+    retry = hr.post("/api/v1/cycles", body, headers=key)
+    # 201: the first attempt never reached goals (its request expired at the broker) and the retry did it once;
+    # 409 idempotency-key-completed: the first attempt wrote, and the retry was not carried out again
+    assert retry.status_code in (201, 409), retry.text
+    if retry.status_code == 409:
+        assert retry.json()["type"].endswith("idempotency-key-completed")
+    if first.status_code == 201:  # the hasty replica was quick enough after all: the retry replays its answer
+        assert retry.status_code == 201 and retry.headers.get("Idempotent-Replayed") == "true"
+    import eventlet
+
+    eventlet.sleep(1.0)  # a late first attempt has landed by now
+    names = [c["name"] for c in hr.get("/api/v1/cycles").json()["items"]]
+    assert names.count("Q4 2026 retry") == 1, names
