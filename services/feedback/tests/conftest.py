@@ -173,7 +173,8 @@ def feedback_service(vhosts, pg, pg_template, _run_id, request):
     name = f"jxt_{_run_id}_feedback_{uuid.uuid4().hex[:8]}"
     db_url = pg.create(name, template=pg_template("feedback"))
     try:
-        with ServicesUnderTest({FeedbackService: {"DATABASE_URL": db_url}}, AMQP_URI=amqp_uri, **CONFIG):
+        config = {**CONFIG, **getattr(request.module, "FEEDBACK_CONFIG", {})}
+        with ServicesUnderTest({FeedbackService: {"DATABASE_URL": db_url}}, AMQP_URI=amqp_uri, **config):
             harness = Harness(amqp_uri, db_url)
             yield harness
             harness.close()

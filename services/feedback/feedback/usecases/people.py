@@ -61,6 +61,7 @@ def _subject_rows(session, subject: str) -> dict[str, list[Any]]:
         "coaching_touches": list(session.scalars(select(m.CoachingTouch).where(
             or_(m.CoachingTouch.person_id == subject, m.CoachingTouch.manager_id == subject)))),
         "coaching_notes": list(session.scalars(select(m.CoachingNote).where(m.CoachingNote.manager_id == subject))),
+        "customers_registered": list(session.scalars(select(m.Customer).where(m.Customer.registered_by == subject))),
         "praise": list(session.scalars(select(m.Praise).where(or_(m.Praise.person_id == subject,
                                                                   m.Praise.given_by == subject)))),
         # as a reviewer: that they were asked (and answered), not to whom their answer can be tied
