@@ -21,10 +21,12 @@ def post(uow, transaction: ledger.Transaction, *, reason: str, ref: str | None, 
     # Balance rows are kept for the accounts that must never be overdrawn (people, unit budgets); sources and the
     # redeemed sink are only summed from the ledger, so no hot row serializes every redemption in the company.
     guarded = sorted((e for e in transaction.entries if ledger.has_balance(e.account)), key=lambda e: e.account)
-    uow.points.ensure_accounts(entry.account for entry in guarded)
-    # accounts in a fixed order, so that two transfers between the same accounts never deadlock
+    # accounts in a fixed order, so that two transfers between the same accounts never deadlock; one statement each:
+    # a credit upserts (adds), a debit updates only while the balance covers it (no row: nothing to spend)
     for entry in guarded:
-        if uow.points.move(entry.account, entry.delta, False) is None:
+        if entry.delta > 0:
+            uow.points.credit([(entry.account, entry.delta)])
+        elif uow.points.move(entry.account, entry.delta, False) is None:
             have = uow.points.balance(entry.account)
             raise NotAllowed(f"{entry.account} has {have} points, {-entry.delta} needed", field="points")
     txn_id, now = new_id(), uow.now()
@@ -158,10 +160,7 @@ def redeem(uow, actor, command: c.Redeem, settings) -> c.RedemptionView:
         reason = _why_not(uow, reward, person)
         if reason is not None:
             raise NotAllowed(f"not eligible for {reward.code}: {reason}", field="reward_code")
-        points = reward.cost * command.quantity
-        balance = uow.points.balance(ledger.person(me))
-        if points > balance:
-            raise NotAllowed(f"needs {points} points, the balance is {balance}", field="points")
+        points = reward.cost * command.quantity  # the ledger refuses beyond the balance (422 naming `points`)
         approval = None
         if reward.requires_approval:
             approval = start(chain(uow, me, person.grade, settings.redemption_approval_table, me))
