@@ -26,7 +26,9 @@ the services decide.
 **Errors** are RFC 9457 problem documents (`application/problem+json`) with the failing fields in `errors` and a
 `correlation_id`. **Lists** take `limit` and `cursor` and answer `{"items": [...], "next_cursor": ...}`.
 **Updates** honour `If-Match` with the `ETag` of the last read (409 when stale). **Creating POSTs** honour
-`Idempotency-Key` (a retry gets the first answer, marked `Idempotent-Replayed: true`). Every response carries
+`Idempotency-Key` (a retry gets the first answer, marked `Idempotent-Replayed: true`; after a 504 the key stays
+bound to the first attempt, and a retry is carried out at most once: 409 `idempotency-key-completed` when the first
+attempt went through and its answer was lost). Every response carries
 `X-Request-Id` (yours, or a new one), which is also the correlation id in every log line and event it causes.
 """
 
@@ -34,16 +36,18 @@ the services decide.
 COMMON_ERRORS = (400, 404, 422, 429, 500, 503, 504)
 ERROR_TEXT = {
     400: "Invalid input: `errors` names each failing field",
-    401: "Missing, invalid or expired credentials",
+    401: "Missing, invalid or expired credentials (or a token living longer than the configured maximum)",
     403: "The credentials lack the scope, or the service refuses this actor",
     404: "No such resource (or not visible to this actor)",
-    409: "Conflict: stale If-Match, a state that forbids this, or an Idempotency-Key in use",
+    409: "Conflict: stale If-Match, a state that forbids this, an Idempotency-Key in use, or a retry whose first "
+         "attempt was already carried out",
     413: "The body is too large",
     415: "The body is not JSON",
     422: "A business rule refuses it (or an Idempotency-Key reused for another request)",
-    429: "Rate limited: retry after `Retry-After` seconds",
+    429: "Rate limited, or too many failed authentications with this credential, for this subject or (a high "
+         "ceiling) from this address: retry after `Retry-After` seconds",
     500: "Unexpected: quote the correlation id",
-    503: "A service is unavailable",
+    503: "A service or the broker is unavailable: retry after `Retry-After` seconds",
     504: "A service did not answer in time",
 }
 _REQUEST_ID = {"description": "the request's id (the client's X-Request-Id, or a new one)",
