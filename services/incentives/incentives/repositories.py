@@ -151,6 +151,11 @@ class BonusRepository:
         return upsert(self.session, m.ProcessReward.__table__, rows, ("rule_code", "person_id", "period"),
                       returning=("id", "rule_code", "person_id", "period", "reward", "amount"))
 
+    def settled(self, period: str) -> set[tuple[str, str]]:
+        """(rule, person) pairs already rewarded in the period: not evaluated again."""
+        r = m.ProcessReward.__table__
+        return set(self.session.execute(select(r.c.rule_code, r.c.person_id).where(r.c.period == period)).all())
+
     def rewards(self, person_id: str, *, period: str | None = None, reward: str | None = None,
                 between: tuple[date, date] | None = None) -> list[m.ProcessReward]:
         r = m.ProcessReward

@@ -110,11 +110,15 @@ def settle(uow, actor, command: c.SettleProcessRewards) -> c.SettlementResult:
             uow.access.require(actor, "incentives.config.manage", access.company())
         active = [_domain_rule(r) for r in uow.bonus.rules(kind, active_only=True)]
         values = uow.inputs.observations(period) if active else {}
+        settled = uow.bonus.settled(period) if active else set()
         now = uow.now()
-        rows, evaluated = [], 0
+        rows, evaluated, already = [], 0, 0
         for person, inputs in values.items():
             for rule in active:
                 evaluated += 1
+                if (rule.code, person) in settled:
+                    already += 1
+                    continue
                 outcome = rules.evaluate_process_rule(rule, inputs)
                 if outcome.earned:
                     rows.append({"rule_code": rule.code, "person_id": person, "period": period,
@@ -128,7 +132,7 @@ def settle(uow, actor, command: c.SettleProcessRewards) -> c.SettlementResult:
             [(row.person_id, int(row.amount), f"process reward {row.rule_code} ({row.period})",
               f"rule:{row.rule_code}:{row.period}") for row in new if row.reward == "points"], event_source="rule")
         return c.SettlementResult(period=period, evaluated=evaluated, earned=len(new),
-                                  already_settled=len(rows) - len(new), points_posted=posted)
+                                  already_settled=already + len(rows) - len(new), points_posted=posted)
 
 
 def list_process_rewards(uow, actor, command: c.ListProcessRewards) -> c.Items:

@@ -170,3 +170,23 @@ def test_export_and_erasure_of_a_person(world):
         assert uow.session.get(m.Balance, "person:anon-1").balance == 40
     [(_, done)] = world.outbox("erasure.completed.v1")
     assert done["person_id"] == "e1" and done["erased_records"] >= 3
+
+
+def test_retention_purges_what_the_policy_says_and_keeps_what_a_hold_covers(world):
+    from datetime import UTC, datetime
+
+    from contracts.compliance import HoldRef, RetentionSweepRequested
+
+    team(world)
+    inputs.on_rating(world.uow(), world.rating("e1", "S", manager="m"), world.settings)
+    inputs.on_rating(world.uow(), world.rating("e2", "B", manager="m"), world.settings)
+    world.clock = lambda: datetime(2030, 1, 10, tzinfo=UTC)  # three years on
+    sweep = RetentionSweepRequested(sweep_date="2030-01-10", policies={
+        "incentives_rating": {"purge_after_years": 2}, "incentives_observation": {"anonymize_after_years": 1}},
+        holds=[HoldRef(hold_id="h1", record_type="incentives_rating", record_ids=["r-e2-rc-2026"],
+                       reason="appeal pending")])
+    people.apply_retention(world.uow(), Envelope.wrap(sweep))
+    with world.uow() as uow:
+        assert sorted(uow.session.scalars(select(m.Rating.person_id))) == ["e2"]
+    [(_, purged)] = world.outbox("records.purged.v1")
+    assert purged["record_type"] == "incentives_rating" and purged["record_ids"] == ["r-e1-rc-2026"]
