@@ -140,7 +140,7 @@ def parse(script: str, output: str, floor: Floor | None) -> list[Figure]:
             continue
         previous, head = 0, ""
         for match in _FIGURE.finditer(line):
-            between = line[previous:match.start()].strip(" :,=-()→>")
+            between = " ".join(line[previous:match.start()].split()).strip(" :,=-()→>")
             if len(between) > 90:  # keep the words next to the number (p50, p99...): they say what it is
                 between = between[:55] + "…" + between[-30:]
             if not head:
