@@ -6,6 +6,7 @@ from dataclasses import asdict
 from decimal import Decimal
 
 from chassis.access.approvals import Approval, Status, approve, send_back, start
+from chassis.ids import new_id
 from contracts import incentives as c
 from incentives import access, views
 from incentives import models as m
@@ -13,7 +14,7 @@ from incentives.domain import bonus as rules
 from incentives.domain import points as ledger
 from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
 from incentives.usecases import points as points_uc
-from incentives.usecases.common import card, chain, new_id, period_kind, period_start, subject
+from incentives.usecases.common import card, chain, period_kind, period_start, subject
 
 OPEN_STATUSES = ("pending", "unroutable", "sent_back")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from chassis.ids import new_id
 from contracts import incentives as c
 from incentives import access
 from incentives import models as m
@@ -11,7 +12,7 @@ from incentives.domain import points as ledger
 from incentives.domain import promotion, stars
 from incentives.domain.errors import NotAllowed, NotFound
 from incentives.usecases import points as points_uc
-from incentives.usecases.common import card, new_id, subject, today
+from incentives.usecases.common import card, subject, today
 
 # -- promotion -------------------------------------------------------------------------------------------------
 

@@ -1,17 +1,12 @@
 """What several use cases share: ids, periods, people's cards, approval-chain plumbing."""
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 from typing import Any
 
 from chassis.access.approvals import Approval, ApprovalTable, approval_chain
 from contracts import incentives as c
 from incentives.domain.errors import InvalidInput, NotFound
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def today(uow) -> date:

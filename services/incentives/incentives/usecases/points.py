@@ -3,13 +3,14 @@ menu, and redemptions with approval, decline, cancellation (each refunding exact
 from __future__ import annotations
 
 from chassis.access.approvals import Approval, Status, approve, start
+from chassis.ids import new_id
 from contracts import incentives as c
 from incentives import access, views
 from incentives import models as m
 from incentives.domain import points as ledger
 from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
 from incentives.domain.menu import Eligibility, RedemptionState, may_move, why_not_eligible
-from incentives.usecases.common import card, chain, new_id, subject, today
+from incentives.usecases.common import card, chain, subject, today
 
 
 def post(uow, transaction: ledger.Transaction, *, reason: str, ref: str | None, person_id: str | None = None,

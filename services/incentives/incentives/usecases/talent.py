@@ -1,13 +1,14 @@
 """Development plans from finalized ratings, potential assessments and the 9-box talent review."""
 from __future__ import annotations
 
+from chassis.ids import new_id
 from contracts import incentives as c
 from incentives import access, views
 from incentives import models as m
 from incentives.domain import idp as plans
 from incentives.domain import ninebox
 from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
-from incentives.usecases.common import card, new_id, subject, today
+from incentives.usecases.common import card, subject, today
 
 # -- IDP -------------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-"""Use-case tests without a broker: the incentives unit of work on a migrated SQLite file, the org read model fed
-with compliance's events directly, and actors built by hand. Events that other services publish are handed to
-the use cases as envelopes, as the handlers do."""
+"""Use-case tests without a broker: the incentives unit of work on a freshly migrated database (the chassis'
+`use_cases` fixture: each test runs on SQLite and on PostgreSQL), the org read model fed with compliance's events
+directly, and actors built by hand. Events other services publish are handed to the use cases as envelopes, as the
+handlers do. The clock is fixed at today, 2026-12-02 (Q4 2026 is running)."""
 from __future__ import annotations
 
 import itertools
@@ -10,8 +11,6 @@ from decimal import Decimal
 import pytest
 
 from chassis.access import apply_org_event
-from chassis.migrations import upgrade
-from chassis.uow import Store
 from contracts import Actor, Envelope
 from contracts.feedback import RatingAmended, RatingComponent, RatingFinalized, WeeklyLeadsCounted
 from contracts.org import OrgUnitChanged, PersonChanged, RoleGrant, RoleGrantsChanged
@@ -25,8 +24,9 @@ access.register()
 
 
 class World:
-    def __init__(self, url: str):
-        self.store = Store.from_url(url, "incentives")
+    def __init__(self, harness):
+        self.harness = harness
+        self.store = harness.store
         self.settings = IncentivesSettings()
         self._versions = itertools.count(1)
         self.clock = lambda: NOW
@@ -90,10 +90,6 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path):
-    url = f"sqlite:///{tmp_path / 'incentives.db'}"
-    upgrade("incentives", url)
-    w = World(url)
-    yield w
-    w.store.engine.dispose()
+def world(use_cases):
+    return World(use_cases(IncentivesUnitOfWork, "incentives"))
 
