@@ -6,8 +6,9 @@ catalogue.
 """
 from __future__ import annotations
 
+import builtins
 from functools import lru_cache
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,9 +29,9 @@ class Event(Contract):
 
     type: ClassVar[str]
     subject_field: ClassVar[str | None] = None
-    registry: ClassVar[dict[str, type[Event]]] = {}
+    registry: ClassVar[dict[str, builtins.type[Event]]] = {}  # builtins: `type` above is the event type's name
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         event_type = cls.__dict__.get("type")
         if event_type is None:

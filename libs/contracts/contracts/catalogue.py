@@ -13,9 +13,10 @@ import pkgutil
 import sys
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import contracts
@@ -69,7 +70,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
 
 def asyncapi() -> dict[str, Any]:
     event_models = events()
-    pairs = [(Envelope, "validation")] + [(m, "validation") for m in event_models]
+    pairs: list[tuple[type[BaseModel], Literal["validation"]]] = [(Envelope, "validation")]
+    pairs += [(m, "validation") for m in event_models]
     keys, top = models_json_schema(pairs, ref_template=SCHEMA_REF)
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
     envelope_ref = keys[(Envelope, "validation")]["$ref"]
