@@ -86,7 +86,8 @@ def test_goals_and_the_gateway_started_after_the_directory_catch_up_with_it(
 
     # goals decides from the snapshot: the admin manages cycles, the line and HR read, others do not
     goals = callers("root").goals
-    cycle = goals.create_cycle({"name": "FY", "period": "year", "year": 2027})
+    # a private cycle: only the line and HR read (a company-visible one opens goals to every colleague, issue 8)
+    cycle = goals.create_cycle({"name": "FY", "period": "year", "year": 2027, "visibility": "private"})
     goals.transition_cycle({"cycle_id": cycle["id"], "to": "open"})
     callers("T").goals.create_goal({
         "cycle_id": cycle["id"], "title": "Uptime", "kind": "kpi", "weight": "100",

@@ -7,6 +7,7 @@ from chassis.access.org import OrgIndex as ReadModelIndex
 from chassis.errors import Forbidden, InvalidInput, NotFound
 from compliance.domain.org import OrgIndex, OrgUnit, Person, PersonStatus, Role, RoleGrant
 from compliance.domain.policy import RULES, Actor, Resource, Scope, can, require, resolve_actor
+from compliance.usecases import appeals  # noqa: F401 - registers compliance's own action, appeal.review
 
 PROPERTY = settings(database=None, deadline=None, max_examples=200)
 
@@ -92,6 +93,9 @@ EXPECTED = {
     "person.update": {"hr_in_scope", "admin"},
     "goal.read": _READERS | {"owners_report"},  # goals align upwards: a report reads their manager's goals
     "goal.browse": _READERS,
+    # a cycle's visibility (issue 8): company-wide every member; unit-wide the members of the owner's unit
+    "goal.read.company": _ALL_MEMBERS,
+    "goal.read.unit": {"self", "direct_manager", "same_unit_non_report", "owners_report"},
     "goal.update": {"self", "direct_manager"},
     "goal.progress": {"self"},
     "customfield.write": {"direct_manager", "indirect_manager", "hr_in_scope"},
@@ -102,6 +106,7 @@ EXPECTED = {
     "appeal.read": {"self", "hr_in_scope", "hrbp_in_scope"},
     "appeal.withdraw": {"self"},
     "appeal.decide": {"hr_in_scope"},
+    "appeal.review": {"hr_in_scope", "hrbp_in_scope"},  # HRBP investigates (issue 8), never the rating manager
     "dsr.request": {"self", "hr_in_scope"},
     "export.read": {"self"},
     "client.manage": {"admin"},
@@ -248,8 +253,9 @@ def test_a_unit_lead_creates_the_units_goals():
     platform = Resource("goal", org_unit="rd-p", unit_owned=True)
     creators = {s for s in ("CEO", "G", "M", "T", "P", "R", "H1", "H2", "C", "D") if
                 can(resolve_actor(ORG, s), "goal.create", platform, ORG).allowed}
-    # M and T have direct reports in rd-p; G's only report (M) is in rd-p but G is not a member of it
-    assert creators == {"M", "T", "H1", "C"}
+    # M and T have direct reports in rd-p; G and CEO are managers up the chain of rd-p's head M, who decompose
+    # strategy down the tree (issue 8 item 3)
+    assert creators == {"CEO", "G", "M", "T", "H1", "C"}
     assert can(resolve_actor(ORG, "M"), "goal.create", platform, ORG).reason == (
         "goal.create allowed: the actor is a lead of the owning org unit")
     rd = Resource("goal", org_unit="rd", unit_owned=True)
