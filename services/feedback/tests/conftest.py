@@ -71,9 +71,12 @@ class UseCases:
         return [(r.event_type, json.loads(r.body)) for r in rows]
 
 
-@pytest.fixture
-def uc(sqlite_url):
-    cases = UseCases(sqlite_url)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def uc(request):
+    """The same use-case tests on SQLite (the embedded default) and PostgreSQL (production)."""
+    url = (request.getfixturevalue("sqlite_url") if request.param == "sqlite"
+           else request.getfixturevalue("pg_database")("feedback"))
+    cases = UseCases(url)
     # a small company: sales unit with a director, a manager and reps; HR for the company
     cases.org(units=[("co", None), ("sales", "co")],
               people=[("dir", "sales", None), ("mgr", "sales", "dir"), ("rep1", "sales", "mgr"),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import delete
 
+from chassis.ids import new_id
 from contracts import feedback as c
 from feedback import access, views
 from feedback import models as m
@@ -14,7 +15,7 @@ from feedback.domain import activity as rules
 from feedback.domain.calendar import month_bounds, parse_month, week_key, week_start
 from feedback.domain.errors import InvalidInput
 from feedback.objections import default_tagger
-from feedback.usecases.common import active, load, new_id, require, settings, subject_of, team_of, today
+from feedback.usecases.common import active, load, require, settings, subject_of, team_of, today
 
 
 def register_customer(uow, actor, command: c.RegisterCustomer) -> c.RegisterCustomer:

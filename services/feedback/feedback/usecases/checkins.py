@@ -1,6 +1,7 @@
 """The company calendar and monthly 1:1 check-ins."""
 from __future__ import annotations
 
+from chassis.ids import new_id
 from contracts import feedback as c
 from feedback import access, views
 from feedback import models as m
@@ -11,7 +12,6 @@ from feedback.usecases.common import (
     calendar,
     check_version,
     load,
-    new_id,
     require,
     settings,
     subject_of,

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from chassis.ids import new_id
 from contracts import feedback as c
 from feedback import access, views
 from feedback import models as m
 from feedback.domain import coaching as rules
 from feedback.domain.calendar import month_bounds, parse_month, previous_months, week_start, weeks_of_month
 from feedback.domain.errors import InvalidInput
-from feedback.usecases.common import new_id, require, require_person, settings, subject_of, today
+from feedback.usecases.common import require, require_person, settings, subject_of, today
 
 
 def record(uow, actor, command: c.RecordCoaching) -> c.CoachingView:

@@ -1,7 +1,6 @@
-"""What several use cases share: ids, today, 404s, version checks, the calendar, the team of a manager."""
+"""What several use cases share: today, 404s, version checks, the calendar, the team of a manager."""
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 from chassis.access.org import PersonStatus
@@ -9,10 +8,6 @@ from feedback import models as m
 from feedback.domain.calendar import Calendar
 from feedback.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from feedback.settings import FeedbackSettings
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def today(uow) -> date:
@@ -74,3 +69,4 @@ def require(uow, actor, action: str, resource, field: str) -> None:
     if not decision.allowed:
         uow.record_denial(actor, action, resource, decision.reason)
         raise Forbidden(decision.reason, errors=[{"field": field, "message": decision.reason}])
+

@@ -2,11 +2,12 @@
 employee sees it and may respond; reviews (part 2) list them as evidence."""
 from __future__ import annotations
 
+from chassis.ids import new_id
 from contracts import feedback as c
 from feedback import access, views
 from feedback import models as m
 from feedback.domain.errors import InvalidInput, NotAllowed
-from feedback.usecases.common import load, new_id, require, require_person, subject_of, today
+from feedback.usecases.common import load, require, require_person, subject_of, today
 
 
 def record(uow, actor, command: c.RecordKeyEvent) -> c.KeyEventView:

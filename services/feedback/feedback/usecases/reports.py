@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from chassis.ids import new_id
 from contracts import feedback as c
 from feedback import access, views
 from feedback import models as m
 from feedback.domain import reports as rules
 from feedback.domain.calendar import previous_months, week_start, weeks_of_month
-from feedback.usecases.common import active, load, new_id, require, settings, subject_of, team_of, today
+from feedback.usecases.common import active, load, require, settings, subject_of, team_of, today
 
 REPEAT_LOOKBACK = 8  # periods searched back for a repeated blocker
 

@@ -5,12 +5,13 @@ the use case publishes no event per answer (an event's envelope carries its acto
 export hold counts and aggregates only, and the close event carries aggregates only."""
 from __future__ import annotations
 
+from chassis.ids import new_id
 from contracts import feedback as c
 from feedback import access
 from feedback import models as m
 from feedback.domain import surveys as rules
 from feedback.domain.errors import InvalidInput
-from feedback.usecases.common import active, load, new_id, require, require_person, settings, subject_of, today
+from feedback.usecases.common import active, load, require, require_person, settings, subject_of, today
 
 
 def save_questionnaire(uow, actor, command: c.SaveQuestionnaire) -> c.SaveQuestionnaire:
