@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from chassis import Service, rpc
-from chassis.errors import Forbidden, ServiceUnavailable, Unprocessable
+from chassis.errors import Forbidden, InvalidInput, ServiceUnavailable, Unprocessable
 from chassis.testing.plugin import wait_for
 from contracts.compliance import AppealTargetFacts, DescribeAppealTarget
 from goals.service import GoalsService
@@ -76,17 +76,26 @@ def test_an_appeal_names_the_appellants_own_existing_goal(with_goals, callers, c
     # the HRBP of R&D investigates; the decision (HR) carries what goals needs to apply it
     hrbp = callers("Q").compliance
     assert hrbp.start_appeal_review({"appeal_id": appeal["appeal_id"]})["reviewer"] == "Q"
-    decided = callers("H").compliance.decide_appeal({
+    hr = callers("H").compliance
+    with pytest.raises(InvalidInput) as raised:  # what goals cannot apply is refused now, naming the field
+        hr.decide_appeal({"appeal_id": appeal["appeal_id"], "outcome": "amended", "reason": "x",
+                          "amendment": {"progress": "80"}})
+    assert raised.value.errors[0]["field"] == "amendment.progress"
+    decided = hr.decide_appeal({
         "appeal_id": appeal["appeal_id"], "outcome": "amended", "reason": "the Q4 target was moved in October",
-        "amendment": {"progress": "80"}})
+        "amendment": {"target": "80"}})
     assert decided["state"] == "amended"
     [event] = audit_log.wait(lambda es: len(es) == 1, type="jixiao.compliance.appeal.decided.v1")
     data = event["data"]
     assert data["target_kind"] == "goal_result" and data["target_id"] == with_goals["T"] == data["target_ref"]
     assert data["owning_service"] == "goals" and data["reason"] == "the Q4 target was moved in October"
-    [change] = data["changes"]  # before: the progress goals confirmed at submission
-    assert change["field"] == "progress" and Decimal(change["before"]) == 0 and change["after"] == "80"
-    assert data["amendment"] == {"progress": "80"} and data["decided_by"] == "H" and data["org_unit_id"] == "rd-p"
+    [change] = data["changes"]  # before: the KPI target goals confirmed at submission
+    assert change["field"] == "target" and Decimal(change["before"]) == 100 and change["after"] == "80"
+    assert data["amendment"] == {"target": "80"} and data["decided_by"] == "H" and data["org_unit_id"] == "rd-p"
+    # goals applies it: the goal's target is now 80, with the reason in its change trail
+    goal = wait_for(lambda: (lambda g: g if Decimal(g["kpi"]["target"]) == 80 else None)(
+        callers("T").goals.get_goal({"goal_id": with_goals["T"]})), message="goals applied the amendment")
+    assert goal["id"] == with_goals["T"]
 
 
 def test_a_rating_is_checked_with_feedback_and_who_rated_never_reviews(with_goals, callers):

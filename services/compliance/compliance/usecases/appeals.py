@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from chassis.access import Resource
 from chassis.access.policy import Relation, Rule, register_rules
-from chassis.errors import Forbidden, NotFound, RpcTimeout, ServiceError, ServiceUnavailable, Unprocessable
+from chassis.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RpcTimeout,
+    ServiceError,
+    ServiceUnavailable,
+    Unprocessable,
+)
 from compliance.domain.appeals import (
     OPEN_STATES,
     Appeal,
@@ -44,6 +53,7 @@ from contracts.compliance import (
     ListAppeals,
     SubmitAppeal,
 )
+from contracts.goals import AppealAmendment
 
 # HR business partners investigate appeals (the article): HR or HRBP of the appellant's unit may take one up for
 # review, never the appellant nor their direct manager (who rated is vetoed by the use case from the target's
@@ -57,10 +67,16 @@ register_rules({"appeal.review": Rule("appeal", (Relation.HR_SCOPE, Relation.HRB
 def _goal_facts(rpc, ref: str, timeout: float) -> TargetFacts:
     goal = rpc.call("goals.get_goal", {"goal_id": ref}, timeout=timeout)
     owner = goal.get("owner") or {}
+    kpi = goal.get("kpi") or {}
+    key_results = goal.get("key_results") or []
+    # the values an amendment may change (contracts.goals.AppealAmendment), as they stand: the changes' `before`
+    current = {"target": kpi.get("target"), "actual": kpi.get("actual"),
+               "key_result_targets": {kr["id"]: kr.get("target") for kr in key_results if "id" in kr},
+               "key_result_values": {kr["id"]: kr.get("current") for kr in key_results if "id" in kr},
+               "progress": goal.get("progress")}
     return TargetFacts(owner_id=owner.get("id") if owner.get("kind") == "person" else None,
                        responsible_id=goal.get("responsible_id"), org_unit_id=goal.get("org_unit_id"),
-                       current={key: goal.get(key) for key in ("progress", "own_progress", "colour", "key_results",
-                                                                "kpi", "weight") if key in goal})
+                       current=current)
 
 
 def _described_facts(service: str) -> Callable[[object, str, float], TargetFacts]:
@@ -70,6 +86,24 @@ def _described_facts(service: str) -> Callable[[object, str, float], TargetFacts
         found = AppealTargetFacts.model_validate(answer)
         return TargetFacts(found.owner_id, found.responsible_id, found.rated_by, found.org_unit_id, found.current)
     return facts
+
+
+# target kind -> what an amended decision may change, as the owning service accepts it (checked when HR decides,
+# so a wrong amendment is a 400 naming the field, not a silent `appeal.not_applied` later); a kind without one
+# (rating, until feedback publishes its schema) is passed on as given
+AMENDMENTS: dict[str, type[BaseModel]] = {"goal_result": AppealAmendment}
+
+
+def check_amendment(kind: str, amendment: dict | None) -> None:
+    schema = AMENDMENTS.get(kind)
+    if schema is None or not amendment:
+        return
+    try:
+        schema.model_validate(amendment)
+    except ValidationError as error:
+        errors = [{"field": ".".join(["amendment", *map(str, e["loc"])]), "message": e["msg"]}
+                  for e in error.errors()]
+        raise InvalidInput(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors) from None
 
 
 # target kind -> how to ask its owning service (over RPC, as the appellant, with a timeout). A new kind adds a line.
@@ -232,6 +266,8 @@ def decide_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: Decid
         appeal = _domain(row)
         if appeal.state == AppealState.SUBMITTED:  # deciding at once implies the review
             appeal = appeal.start_review(actor.subject, now)
+        if command.outcome == "amended":
+            check_amendment(row.target_kind, command.amendment)
         appeal = appeal.decide(AppealState(command.outcome), command.reason, by=actor.subject, at=now,
                                amendment=command.amendment)
         _store(row, appeal)
