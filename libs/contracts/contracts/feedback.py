@@ -523,6 +523,11 @@ class TeamObjectionsView(Contract):
 
 # -- events: part 1 ----------------------------------------------------------------------------------------------
 
+class SupportRequest(Contract):
+    goal_id: str | None
+    text: str
+
+
 class CheckinHeld(Event):
     """A monthly 1:1 was held (and, when `signed_off`, signed by both). Shared points only, never private ones."""
 
@@ -539,6 +544,8 @@ class CheckinHeld(Event):
     signed_off: bool
     goal_ids: list[str] = Field(default_factory=list)
     support_needed: int = Field(default=0, description="obstacles flagged as needing support")
+    support_requests: list[SupportRequest] = Field(default_factory=list, description=(
+        "the shared obstacles that need support, each of which goals can turn into a resource commitment"))
 
 
 class CheckinOverdue(Event):

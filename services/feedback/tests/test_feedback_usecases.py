@@ -65,6 +65,7 @@ def test_checkins_are_scheduled_in_the_last_working_week_and_held_and_signed(uc)
     assert done.state == "signed_off" and done.signed_by_manager and done.signed_by_person
     [(_, first), (_, second)] = uc.events(".checkin.held.v1")
     assert first["data"]["support_needed"] == 1 and second["data"]["signed_off"] is True
+    assert first["data"]["support_requests"] == [{"goal_id": None, "text": "needs a demo environment"}]
     # a peer manager cannot read it (not in the line)
     peer = uc.as_("peer")
     assert isinstance(fails(checkins.get, uc.uow(peer), peer, c.GetCheckin(checkin_id=one.id)), Forbidden)

@@ -110,10 +110,12 @@ def hold(uow, actor, command: c.HoldCheckin) -> c.CheckinView:
 
 
 def _publish_held(uow, row: m.Checkin, points=()) -> None:
+    support = [p for p in points if p.support_needed and p.visibility == "shared"]  # never a private point
     uow.publish(c.CheckinHeld(checkin_id=row.id, month=row.month, manager_id=row.manager_id, person_id=row.person_id,
                               held_on=row.held_on, due_by=row.due_by, on_time=row.held_on <= row.due_by,
                               signed_off=row.state == rules.SIGNED_OFF, goal_ids=[g["goal_id"] for g in row.goals],
-                              support_needed=sum(1 for p in points if p.support_needed and p.visibility == "shared")))
+                              support_needed=len(support),
+                              support_requests=[c.SupportRequest(goal_id=p.goal_id, text=p.text) for p in support]))
 
 
 def add_notes(uow, actor, command: c.AddCheckinNotes) -> c.CheckinView:
