@@ -176,3 +176,29 @@ def test_an_export_is_accepted_at_once_and_names_the_part_that_did_not_answer(wi
     assert closed["data"]["request_id"] == accepted["request_id"] and closed["data"]["state"] == "incomplete"
     with pytest.raises(Forbidden):  # the same rule as the synchronous form
         callers("P").compliance.start_data_export({"person_id": "T"})
+
+
+def test_every_service_of_the_suite_answers_its_part(start_compliance, seed_org, callers, pg_database):
+    """issue 8 item 8: goals, feedback and incentives each answer the export (even while they hold little), so a
+    request over the real suite completes."""
+    from feedback.service import FeedbackService
+    from goals.service import GoalsService
+    from incentives.service import IncentivesService
+
+    start_compliance({GoalsService: {"DATABASE_URL": pg_database("goals")},
+                      FeedbackService: {"DATABASE_URL": pg_database("feedback")},
+                      IncentivesService: {"DATABASE_URL": pg_database("incentives")}},
+                     DSR_SERVICES="goals,feedback,incentives", DSR_TIMEOUT=5.0)
+    seed_org()
+    me = callers("T").compliance
+
+    def exported():
+        accepted = me.start_data_export({})
+        done = wait_for(lambda: (lambda r: r if r["request"]["state"] != "collecting" else None)(
+            me.get_dsr({"request_id": accepted["request_id"]})), message="the export gathered")
+        return done if done["request"]["state"] == "completed" else None
+    # the services' read models learn of T shortly after the directory does: ask again until every part answers
+    done = wait_for(exported, timeout=60, interval=0.5, message="every part answered")
+    assert {p["service"]: p["status"] for p in done["request"]["parts"]} == {
+        "compliance": "done", "goals": "done", "feedback": "done", "incentives": "done"}
+    assert set(done["document"]["services"]) == {"compliance", "goals", "feedback", "incentives"}
