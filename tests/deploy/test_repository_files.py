@@ -50,7 +50,7 @@ def test_the_build_context_leaves_local_clutter_out_and_keeps_what_the_image_cop
     assert "suite.yaml" in copied and "libs" in copied and "web" in copied
     for source in copied:
         assert not _ignored(patterns, source), source
-        clutter = ("__pycache__", ".egg-info", "node_modules", "/dist/", ".hypothesis")
+        clutter = ("__pycache__", ".egg-info", "node_modules", "/dist/", ".hypothesis", "/var/", ".mypy_cache")
         for inside in (ROOT / source).rglob("*") if (ROOT / source).is_dir() else []:
             relative = inside.relative_to(ROOT).as_posix()
             if inside.is_file() and not any(part in relative + "/" for part in clutter) \
