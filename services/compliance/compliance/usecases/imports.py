@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import io
+import logging
 from pathlib import Path
 
 import eventlet
@@ -38,6 +39,8 @@ from contracts.compliance import (
 )
 from contracts.envelope import Envelope
 from contracts.org import PersonChanged
+
+log = logging.getLogger(__name__)
 
 MAX_REPORTED_ISSUES = 1000
 PROGRESS_EVERY = 2000  # rows between progress reports (a multiple of YIELD_EVERY)
@@ -214,6 +217,10 @@ def _run_plan(uow: ComplianceUnitOfWork, job_id: str) -> None:
                                progress=progress, progress_every=YIELD_EVERY)
         except DomainInvalidInput as error:  # unreadable file
             failure = error
+        except Exception as error:  # the planner (no database in it) met what it did not expect: say so on the job
+            log.exception("import %s could not be planned", job_id)
+            failure = DomainInvalidInput(f"the file could not be planned ({type(error).__name__}); nothing was "
+                                         "changed")
     with uow:  # one unit of work: the result commits with the inbox row
         job = uow.session.get(ImportJobRow, job_id, with_for_update=True)
         if not planning or job is None or job.status != "planning":
