@@ -44,7 +44,7 @@ test: deps
 	$(PY) -m chassis.testing $(PYTEST_ARGS)
 
 test-fast: install
-	$(PY) -m chassis.testing -m "not slow" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m fast $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
