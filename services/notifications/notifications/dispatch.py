@@ -69,6 +69,8 @@ class Dispatcher(DependencyProvider):
         self._next_send_poll = 0.0
         self._subscriptions: dict = {}
         self._subscriptions_until = 0.0
+        self._failures: dict[str, int] = {}  # consecutive failures per subscription (the circuit)
+        self._paused_until: dict[str, float] = {}
 
     def start(self):
         self.store = self.container._jixiao_store  # the Database provider's (set in its setup)
@@ -158,13 +160,22 @@ class Dispatcher(DependencyProvider):
             self.webhook_pool.spawn_n(self._deliver_webhook, *item)
         return bool(claimed) or bool(results)
 
+    def _free(self, subscription_id: str, max_in_flight: int) -> int:
+        """Slots to fill: none while the receiver's circuit is open, one probe when it half-opens."""
+        in_flight = self.in_flight.get(subscription_id, 0)
+        if self._failures.get(subscription_id, 0) >= webhooks.CIRCUIT_THRESHOLD:
+            if time.monotonic() < self._paused_until.get(subscription_id, 0.0):
+                return 0
+            return 1 - in_flight
+        return max_in_flight - in_flight
+
     def _claim_webhooks(self, uow) -> list[tuple]:
         now = uow.now()
         if time.monotonic() >= self._subscriptions_until:  # a second's cache: one query less per round
             self._subscriptions = {sub.id: _Sub(sub) for sub in uow.repo.active_subscriptions()}
             self._subscriptions_until = time.monotonic() + SUBSCRIPTIONS_CACHE_SECONDS
         subscriptions = self._subscriptions
-        free = {sid: sub.max_in_flight - self.in_flight.get(sid, 0) for sid, sub in subscriptions.items()}
+        free = {sid: self._free(sid, sub.max_in_flight) for sid, sub in subscriptions.items()}
         ids: list[str] = []
         plain = [sid for sid, sub in subscriptions.items() if not sub.ordered and free[sid] > 0]
         if plain and uow.session.get_bind().dialect.name == "postgresql":
@@ -230,6 +241,13 @@ class Dispatcher(DependencyProvider):
         except Exception as exc:  # an unsafe URL now (DNS changed) or a bug: a failed attempt, never a lost row
             error = f"{type(exc).__name__}: {exc}"
         self.in_flight[subscription_id] = max(0, self.in_flight.get(subscription_id, 0) - 1)
+        if error is None:
+            self._failures.pop(subscription_id, None)
+        else:
+            failures = self._failures[subscription_id] = self._failures.get(subscription_id, 0) + 1
+            pause = webhooks.circuit_pause(failures, self.settings.webhook_retry_base, self.settings.webhook_retry_cap)
+            if pause is not None:
+                self._paused_until[subscription_id] = time.monotonic() + pause
         self._done("webhook", delivery_id, attempt, subscription_id, status, error, time.monotonic() - started)
 
     # -- email and SMS -----------------------------------------------------------------------------------------

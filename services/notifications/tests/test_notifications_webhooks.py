@@ -187,3 +187,21 @@ def test_production_refuses_private_and_loopback_webhook_urls(pg_database):
     assert usecase.create_subscription(NotificationsUnitOfWork(store, actor=admin), admin, command,
                                        production=False).state == "active"
     store.engine.dispose()
+
+
+def test_a_dead_receivers_circuit_opens_and_closes_when_it_is_back(harness, webhooks):
+    harness.receiver.behaviour["/flaky"] = (503, 0.0)
+    sub = webhooks.create_subscription({"client_id": "crm-1", "url": harness.receiver.url("/flaky"),
+                                        "event_types": ["jixiao.goals.#"]})
+    envelopes = harness.publish("goals", *[status_changed(str(uuid.uuid4())) for _ in range(12)])
+    time.sleep(3.0)
+    # without the circuit: 12 deliveries x 3 tries, all dead within a second or two
+    tries = len(harness.receiver.to("/flaky"))
+    assert 5 <= tries < 20, tries
+    states = [d["state"] for d in webhooks.list_deliveries({"subscription_id": sub["subscription_id"]})["deliveries"]]
+    assert states.count("pending") >= 6, states
+    harness.receiver.behaviour["/flaky"] = (200, 0.0)  # back: the next probe closes the circuit
+    wait_for(lambda: {json.loads(r["body"])["id"] for r in harness.receiver.to("/flaky") if r["status"] == 200}
+             >= {e.id for e in envelopes if e.id in {d["event_id"] for d in webhooks.list_deliveries(
+                 {"subscription_id": sub["subscription_id"]})["deliveries"] if d["state"] != "dead"}},
+             timeout=20, message="the waiting deliveries delivered")

@@ -115,6 +115,19 @@ def retry_delay(attempt: int, base: float, cap: float, jitter: float) -> float:
     return delay / 2 + (delay / 2) * jitter
 
 
+CIRCUIT_THRESHOLD = 5  # consecutive failures of one receiver before its subscription pauses
+
+
+def circuit_pause(consecutive_failures: int, base: float, cap: float,
+                  threshold: int = CIRCUIT_THRESHOLD) -> float | None:
+    """Seconds a subscription's receiver is left alone after `consecutive_failures` in a row (None: keep going).
+    A dead receiver then costs a probe now and then instead of a try per pending delivery; its deliveries wait,
+    pending and visible, and go out when a probe succeeds."""
+    if consecutive_failures < threshold:
+        return None
+    return min(cap, base * (2 ** (consecutive_failures - threshold)))
+
+
 def after_failure(attempt: int, max_attempts: int) -> str:
     """'retry' or 'dead' (parked, replayable) once `attempt` tries have failed."""
     return "dead" if attempt >= max_attempts else "retry"

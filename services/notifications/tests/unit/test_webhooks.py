@@ -92,3 +92,8 @@ def test_a_lapsed_agreement_or_a_revoked_client_stops_delivery():
     assert webhooks.stop_reason("active", now + timedelta(days=30), now) is None
     assert webhooks.stop_reason("active", now - timedelta(days=1), now).startswith("data-processing agreement lapsed")
     assert webhooks.stop_reason("revoked", None, now) == "client revoked"
+
+
+def test_a_failing_receiver_pauses_longer_after_each_failure_in_a_row_up_to_the_cap():
+    assert [webhooks.circuit_pause(n, 2.0, 60.0, threshold=3) for n in range(1, 9)] == [
+        None, None, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0]
