@@ -13,6 +13,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -47,12 +48,15 @@ def status_of(url: str) -> int:
 
 
 class Suite:
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, env: dict | None = None, gateway_port: int | None = None):
         self.ports = {name: free_port() for name in services()}
+        if gateway_port:
+            self.ports["gateway"] = gateway_port
         self.log = tmp_path / "suite.log"
         self.env = {**os.environ, "VAR_DIR": str(tmp_path / "var"), "ENVIRONMENT": "development",
                     "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::Warning:nameko.cli.commands",
-                    **{f"{name.upper()}_HTTP_ADDRESS": f"127.0.0.1:{port}" for name, port in self.ports.items()}}
+                    **{f"{name.upper()}_HTTP_ADDRESS": f"127.0.0.1:{port}" for name, port in self.ports.items()},
+                    **(env or {})}
         self.env.pop("AMQP_URI", None)  # embedded: one process, in-memory broker, SQLite
         self.proc = subprocess.Popen([sys.executable, "-m", "chassis.suite", "up"], cwd=ROOT, env=self.env,
                                      stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
@@ -130,22 +134,55 @@ WEB = ROOT / "web"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
-@pytest.fixture(scope="module")
-def web_gateway(tmp_path_factory):
-    """The base URL of a running embedded suite whose demo organisation goals already knows."""
+ACCESS_TTL = 8  # seconds: the OIDC test waits this long to see a refresh
+AUDIENCE = "urn:jixiao:api"
+API_SCOPES = ("goals:read goals:write appeals:read appeals:write privacy:read privacy:write org:read "
+              "feedback:read feedback:write incentives:read")
+
+
+@dataclass
+class WebStack:
+    base: str  # the gateway
+    issuer: str  # the OIDC provider
+    access_ttl: int  # seconds an access token of the provider lives
+
+
+@pytest.fixture(scope="session")
+def web_stack(tmp_path_factory):
+    """A real OIDC provider (oidc_provider.mjs), then the embedded suite trusting its keys, with the development
+    login too; yields once the services know the demo organisation."""
     assert (WEB / "dist" / "index.html").exists(), "the web app is not built: run `make web`"
     assert (WEB / "node_modules" / "playwright-core").exists(), "web packages missing: run `make deps`"
     assert Path(CHROMIUM).exists(), "chromium missing: run `make deps`"
-    suite = Suite(tmp_path_factory.mktemp("web"))
+    folder = tmp_path_factory.mktemp("web")
+    idp_port, gateway_port = free_port(), free_port()
+    issuer, base = f"http://127.0.0.1:{idp_port}", f"http://127.0.0.1:{gateway_port}"
+    jwks = folder / "idp-jwks.json"
+    idp = subprocess.Popen(
+        ["node", str(Path(__file__).with_name("oidc_provider.mjs"))], cwd=WEB, stdout=open(folder / "idp.log", "wb"),
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PORT": str(idp_port), "REDIRECT_URI": base + "/auth/callback",
+             "POST_LOGOUT_URI": base + "/login", "AUDIENCE": AUDIENCE, "API_SCOPES": API_SCOPES,
+             "JWKS_OUT": str(jwks), "ACCESS_TTL": str(ACCESS_TTL)})
+    suite = None
     try:
+        wait_for(lambda: idp.poll() is not None or status_of(issuer + "/.well-known/openid-configuration") == 200,
+                 timeout=60, interval=0.2, message="the OIDC provider")
+        assert idp.poll() is None, (folder / "idp.log").read_text()
+        suite = Suite(folder, gateway_port=gateway_port, env={
+            "GATEWAY_JWKS_FILE": str(jwks), "GATEWAY_JWT_ISSUER": issuer, "GATEWAY_JWT_AUDIENCE": AUDIENCE,
+            "GATEWAY_JWT_LEEWAY": "0", "WEB_OIDC_ISSUER": issuer, "WEB_OIDC_CLIENT_ID": "jixiao-web",
+            "WEB_OIDC_SCOPE": "openid offline_access " + API_SCOPES})
         suite.wait_ready()
-        base = suite.base
         wait_for(lambda: call(base, "POST", "/dev/login", {"user": "hr"})[0] == 200, timeout=60,
                  message="the seeded demo organisation")
         wait_for(lambda: _known(base), timeout=60, message="the services know the demo people")
-        yield base
+        yield WebStack(base, issuer, ACCESS_TTL)
     finally:
-        suite.stop()
+        if suite is not None:
+            suite.stop()
+        idp.terminate()
+        idp.wait(timeout=10)
 
 
 def _known(base: str) -> bool:
@@ -154,8 +191,8 @@ def _known(base: str) -> bool:
         base, "GET", "/people/E1003", None, token)[0] == 200
 
 
-@pytest.fixture(scope="module")
-def seeded_gateway(web_gateway):
+@pytest.fixture(scope="session")
+def seeded_gateway(web_stack):
     """The gateway with the walk's data in place."""
-    seed(web_gateway)
-    return web_gateway
+    seed(web_stack.base)
+    return web_stack.base

@@ -28,7 +28,8 @@ def test_every_role_walks_its_main_flow_in_a_real_browser(seeded_gateway):
                               "CHROMIUM": os.environ.get("CHROMIUM", "/usr/bin/chromium")})
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     failures = [line for line in lines if not line["ok"]]
-    assert run.returncode == 0 and not failures and len(lines) == SCENARIOS, (run.stdout[-6000:], run.stderr[-3000:])
+    report = "\n".join(f"{f['scenario']}: {f['error']} {f.get('problems') or ''}" for f in failures)
+    assert run.returncode == 0 and not failures and len(lines) == SCENARIOS, report or run.stderr[-3000:]
     assert time.monotonic() - started < 180, "the browser walk must stay under three minutes"
     shots = {p.name for p in ARTEFACTS.glob("*.png")}
     for page in ("me", "team", "board", "hr", "audit", "admin", "forbidden", "session-expired"):

@@ -45,9 +45,12 @@ async function send(method: string, url: string, body: unknown, token: string | 
 export async function api<T>(method: string, path: string, opts: { query?: Query; body?: unknown; auth?: boolean; headers?: Record<string, string> } = {}): Promise<T> {
   const url = withQuery('/api/v1' + path, opts.query)
   const auth = opts.auth !== false
-  let response = await send(method, url, opts.body, auth ? hooks.token() : null, opts.headers)
+  const sent = auth ? hooks.token() : null
+  let response = await send(method, url, opts.body, sent, opts.headers)
   if (response.status === 401 && auth) {
-    const fresh = await hooks.refresh()
+    // a request sent with the old token while another refreshed it just retries with the new one
+    const current = hooks.token()
+    const fresh = current && current !== sent ? current : await hooks.refresh()
     if (fresh) response = await send(method, url, opts.body, fresh, opts.headers)
     if (response.status === 401) hooks.expired()
   }

@@ -46,7 +46,7 @@ export default {
   },
   board: { title: 'Goal board', unit: 'Unit', company: 'Company', drill: 'Drill down', filters: 'Filters', all: 'All', trail: 'Change trail of “{goal}”', goals: 'Goals', count: 'Goals', weighted: 'Weighted progress' },
   hr: {
-    scope: 'Unit in view', group: 'Group', people: 'People', bias: 'Leniency', actual: 'Actual %', target: 'Target %', rate: '{rate}% ({submitted} of {expected})', rotationNeeds: 'Needs at least two cycles.', unplaced: '{n} people not placed yet (no potential assessed)', title: 'HR', cycles: 'Cycles', newCycle: 'New cycle', name: 'Name', period: 'Period', year: 'Year', index: 'Index', create: 'Create',
+    redemptions: 'Reward redemptions waiting for approval', bonus: 'Bonus proposals waiting for approval', pool: 'Bonus pool', scope: 'Unit in view', group: 'Group', people: 'People', bias: 'Leniency', actual: 'Actual %', target: 'Target %', rate: '{rate}% ({submitted} of {expected})', rotationNeeds: 'Needs at least two cycles.', unplaced: '{n} people not placed yet (no potential assessed)', title: 'HR', cycles: 'Cycles', newCycle: 'New cycle', name: 'Name', period: 'Period', year: 'Year', index: 'Index', create: 'Create',
     open: 'Open', lock: 'Lock', close: 'Close', state: 'State', templates: 'Templates', presets: 'Industry presets', install: 'Install',
     installed: 'Preset installed: {name}', formula: 'Formula check', formulaInput: 'Formula', variables: 'Variables (comma-separated)',
     formulaOk: 'Valid — gives a {type}', calibration: 'Calibration: distribution', nineBox: '9-box grid', rankings: 'Unit rankings',

@@ -46,7 +46,7 @@ export default {
   },
   board: { title: '目标看板', unit: '部门', company: '公司', drill: '下钻', filters: '筛选', all: '全部', trail: '“{goal}”的变更记录', goals: '目标', count: '目标数', weighted: '加权进度' },
   hr: {
-    scope: '查看范围', group: '分组', people: '人数', bias: '宽松度', actual: '实际占比 %', target: '目标占比 %', rate: '{rate}%（{submitted}/{expected}）', rotationNeeds: '至少需要两个周期。', unplaced: '{n} 人尚未落位（未评估潜力）', title: '人力资源', cycles: '考核周期', newCycle: '新建周期', name: '名称', period: '周期类型', year: '年份', index: '序号', create: '创建',
+    redemptions: '待审批的奖励兑换', bonus: '待审批的奖金方案', pool: '奖金池', scope: '查看范围', group: '分组', people: '人数', bias: '宽松度', actual: '实际占比 %', target: '目标占比 %', rate: '{rate}%（{submitted}/{expected}）', rotationNeeds: '至少需要两个周期。', unplaced: '{n} 人尚未落位（未评估潜力）', title: '人力资源', cycles: '考核周期', newCycle: '新建周期', name: '名称', period: '周期类型', year: '年份', index: '序号', create: '创建',
     open: '开启', lock: '锁定', close: '关闭', state: '状态', templates: '考核模板', presets: '行业预设', install: '安装',
     installed: '已安装预设：{name}', formula: '公式校验', formulaInput: '公式', variables: '变量（逗号分隔）',
     formulaOk: '有效——结果为{type}', calibration: '校准：分布', nineBox: '九宫格', rankings: '部门排名',

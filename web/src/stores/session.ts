@@ -8,6 +8,7 @@ import * as oidc from '../auth/oidc'
 export interface AppConfig { environment: string; dev_login: boolean; oidc: oidc.OidcConfig | null }
 
 const KEY = 'jixiao.session'
+let refreshing: Promise<string | null> | null = null
 
 interface Stored { method: 'dev' | 'oidc'; token: string; refreshToken?: string; idToken?: string; expiresAt: number }
 
@@ -89,8 +90,13 @@ export const useSession = defineStore('session', {
       await this.loadMe()
       return returnTo
     },
-    /** a new access token from the refresh token (OIDC); null when there is none: the session has expired */
-    async refresh(): Promise<string | null> {
+    /** a new access token from the refresh token (OIDC); null when there is none: the session has expired.
+     * Requests failing together share one refresh: a refresh token is single-use where the IdP rotates them. */
+    refresh(): Promise<string | null> {
+      refreshing ??= this.refreshOnce().finally(() => { refreshing = null })
+      return refreshing
+    },
+    async refreshOnce(): Promise<string | null> {
       if (this.method !== 'oidc' || !this.refreshToken || !this.config?.oidc) return null
       try {
         const discovery = await oidc.discover(this.config.oidc.issuer)
