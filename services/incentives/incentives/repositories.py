@@ -6,9 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,6 +18,11 @@ from chassis.access.readmodel import people_table
 from incentives import models as m
 
 CHUNK = 2000
+
+
+def table_of(model: Any) -> Table:
+    """A model's Table (typed: SQLAlchemy types `__table__` as a FromClause)."""
+    return cast(Table, model.__table__)
 
 
 def upsert(session: Session, table, rows: Sequence[dict], keys: Sequence[str], update_columns: Sequence[str] = (),
@@ -37,10 +42,10 @@ def upsert(session: Session, table, rows: Sequence[dict], keys: Sequence[str], u
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
     # RETURNING always: it is what makes SQLAlchemy batch the rows into multi-row statements ("insertmanyvalues")
     # instead of the driver's one statement per row
-    stmt = stmt.returning(*(table.c[c] for c in (returning or keys[:1])))
+    returning_stmt = stmt.returning(*(table.c[c] for c in (returning or keys[:1])))
     out: list[Any] = []
     for start in range(0, len(rows), CHUNK):
-        out.extend(session.execute(stmt, list(rows[start:start + CHUNK])).all())
+        out.extend(session.execute(returning_stmt, list(rows[start:start + CHUNK])).all())
     return out if returning else []
 
 
@@ -61,11 +66,11 @@ class InputsRepository:
         self.session = session
 
     def observe(self, rows: Sequence[dict]) -> None:
-        upsert(self.session, m.Observation.__table__, rows, ("person_id", "period", "name"),
+        upsert(self.session, table_of(m.Observation), rows, ("person_id", "period", "name"),
                ("value", "source", "updated_at"))
 
     def observations(self, period: str) -> dict[str, dict[str, Decimal]]:
-        o = m.Observation.__table__
+        o = table_of(m.Observation)
         found: dict[str, dict[str, Decimal]] = defaultdict(dict)
         for person, name, value in self.session.execute(select(o.c.person_id, o.c.name, o.c.value)
                                                         .where(o.c.period == period)):
@@ -73,14 +78,14 @@ class InputsRepository:
         return found
 
     def track_goals(self, rows: Sequence[dict]) -> None:
-        upsert(self.session, m.TrackedGoal.__table__, rows, ("goal_id",), ("person_id", "indicator_code"))
+        upsert(self.session, table_of(m.TrackedGoal), rows, ("goal_id",), ("person_id", "indicator_code"))
 
     def tracked_goal(self, goal_id: str) -> m.TrackedGoal | None:
         return self.session.get(m.TrackedGoal, goal_id)
 
     def add_rating(self, row: dict) -> bool:
         """False when this version of the rating is already known (a redelivery)."""
-        return bool(upsert(self.session, m.Rating.__table__, [row], ("rating_id", "version"),
+        return bool(upsert(self.session, table_of(m.Rating), [row], ("rating_id", "version"),
                            returning=("rating_id",)))
 
     def latest_rating(self, person_id: str, review_cycle_id: str) -> m.Rating | None:
@@ -108,7 +113,7 @@ class InputsRepository:
         """The newest version of each rating in the cycles, of the people now in `units`, as plain rows
         (person_id, review_cycle_id, label, score, manager_id, attainment, manager_score): no ORM objects, no
         JSON, for whole populations."""
-        r, p = m.Rating.__table__, people_table
+        r, p = table_of(m.Rating), people_table
         newest = (select(r.c.rating_id, func.max(r.c.version).label("version"))
                   .where(r.c.review_cycle_id.in_(list(review_cycle_ids))).group_by(r.c.rating_id).subquery())
         stmt = (select(r.c.person_id, r.c.review_cycle_id, r.c.label, r.c.score, r.c.manager_id, r.c.attainment,
@@ -148,12 +153,12 @@ class BonusRepository:
     def add_rewards(self, rows: Sequence[dict]) -> list[Any]:
         """Insert earned rewards; the ones already there (same rule, person, period) are skipped: the rows
         returned are the new ones only."""
-        return upsert(self.session, m.ProcessReward.__table__, rows, ("rule_code", "person_id", "period"),
+        return upsert(self.session, table_of(m.ProcessReward), rows, ("rule_code", "person_id", "period"),
                       returning=("id", "rule_code", "person_id", "period", "reward", "amount"))
 
     def settled(self, period: str) -> set[tuple[str, str]]:
         """(rule, person) pairs already rewarded in the period: not evaluated again."""
-        r = m.ProcessReward.__table__
+        r = table_of(m.ProcessReward)
         return set(self.session.execute(select(r.c.rule_code, r.c.person_id).where(r.c.period == period)).all())
 
     def rewards(self, person_id: str, *, period: str | None = None, reward: str | None = None,
@@ -208,18 +213,18 @@ class PointsRepository:
         self.session = session
 
     def ensure_accounts(self, accounts: Iterable[str]) -> None:
-        upsert(self.session, m.Balance.__table__, [{"account": a, "balance": 0} for a in sorted(set(accounts))],
+        upsert(self.session, table_of(m.Balance), [{"account": a, "balance": 0} for a in sorted(set(accounts))],
                ("account",))
 
     def credit(self, credits: Sequence[tuple[str, int]]) -> None:
         """Add positive amounts to many accounts in one statement (credits cannot overdraw anything)."""
-        upsert(self.session, m.Balance.__table__, [{"account": a, "balance": d} for a, d in credits], ("account",),
+        upsert(self.session, table_of(m.Balance), [{"account": a, "balance": d} for a, d in credits], ("account",),
                add=("balance",))
 
     def move(self, account: str, delta: int, may_go_negative: bool) -> int | None:
         """Add `delta` to the balance in one statement (the row lock serializes concurrent spends); None when it
         would go below zero."""
-        b = m.Balance.__table__
+        b = table_of(m.Balance)
         stmt = update(b).where(b.c.account == account).values(balance=b.c.balance + delta)
         if not may_go_negative:
             stmt = stmt.where(b.c.balance + delta >= 0)
@@ -227,7 +232,7 @@ class PointsRepository:
         return None if row is None else int(row[0])
 
     def append(self, rows: Sequence[dict]) -> None:
-        table = m.LedgerEntry.__table__
+        table = table_of(m.LedgerEntry)
         for start in range(0, len(rows), CHUNK):  # RETURNING: batched multi-row INSERTs (see upsert)
             self.session.execute(insert(table).returning(table.c.id), list(rows[start:start + CHUNK])).all()
 
@@ -251,14 +256,14 @@ class PointsRepository:
         return list(self.session.scalars(select(m.Reward).order_by(m.Reward.code)))
 
     def take_stock(self, code: str, quantity: int) -> bool:
-        r = m.Reward.__table__
+        r = table_of(m.Reward)
         stmt = (update(r).where(r.c.code == code, r.c.active.is_(True),
                                 (r.c.stock.is_(None)) | (r.c.stock >= quantity))
                 .values(stock=r.c.stock - quantity).returning(r.c.code))
         return self.session.execute(stmt).first() is not None
 
     def return_stock(self, code: str, quantity: int) -> None:
-        r = m.Reward.__table__
+        r = table_of(m.Reward)
         self.session.execute(update(r).where(r.c.code == code, r.c.stock.is_not(None))
                              .values(stock=r.c.stock + quantity))
 
@@ -269,7 +274,7 @@ class PointsRepository:
     def leave_state(self, redemption_id: str, from_states: Sequence[str], to: str, refunded: bool, at) -> bool:
         """Move a redemption out of one of `from_states` in one conditional statement: True for the one caller
         that moved it (so a refund happens exactly once)."""
-        r = m.Redemption.__table__
+        r = table_of(m.Redemption)
         values: dict[str, Any] = {"status": to, "updated_at": at}
         if refunded:
             values["refunded"] = True
@@ -313,7 +318,7 @@ class TalentRepository:
 
     def levels(self, review_cycle_id: str, units: Sequence[str]) -> dict[str, str]:
         """person -> potential (calibrated, else assessed) of the people now in `units`, in one query."""
-        t, p = m.Potential.__table__, people_table
+        t, p = table_of(m.Potential), people_table
         stmt = (select(t.c.person_id, func.coalesce(t.c.calibrated, t.c.assessed))
                 .join(p, p.c.person_id == t.c.person_id)
                 .where(t.c.review_cycle_id == review_cycle_id, p.c.org_unit_id.in_(list(units)),
@@ -321,7 +326,7 @@ class TalentRepository:
         return dict(self.session.execute(stmt).all())
 
     def boxes(self, review_cycle_id: str, units: Sequence[str]) -> dict[str, str]:
-        t, p = m.Placement.__table__, people_table
+        t, p = table_of(m.Placement), people_table
         stmt = (select(t.c.person_id, t.c.box).join(p, p.c.person_id == t.c.person_id)
                 .where(t.c.review_cycle_id == review_cycle_id, p.c.org_unit_id.in_(list(units))))
         return dict(self.session.execute(stmt).all())
@@ -345,11 +350,11 @@ class TalentRepository:
         return out
 
     def place(self, row: dict) -> None:
-        upsert(self.session, m.Placement.__table__, [row], ("person_id", "review_cycle_id"),
+        upsert(self.session, table_of(m.Placement), [row], ("person_id", "review_cycle_id"),
                ("box", "performance", "potential", "placed_at"))
 
     def flag_rotation(self, manager_id: str, cycles: str, score: Decimal, at) -> bool:
-        return bool(upsert(self.session, m.RotationFlag.__table__,
+        return bool(upsert(self.session, table_of(m.RotationFlag),
                            [{"manager_id": manager_id, "cycles": cycles, "score": score, "flagged_at": at}],
                            ("manager_id", "cycles"), returning=("manager_id",)))
 

@@ -13,6 +13,7 @@ from nameko.extensions import DependencyProvider
 from pydantic import Field, ValidationError, field_validator
 
 from chassis.settings import ServiceSettings
+from incentives.domain.ninebox import DEFAULT_PERFORMANCE
 
 PREFIX = "INCENTIVES_"
 
@@ -28,7 +29,7 @@ class IncentivesSettings(ServiceSettings):
     redemption_approval_table: dict[str, list[str]] = Field(
         default_factory=lambda: {"*": ["direct_manager"]}, description="grade -> approval steps of a redemption")
     performance_levels: dict[str, Literal["low", "medium", "high"]] = Field(
-        default_factory=lambda: {"S": "high", "A": "high", "B": "medium", "C": "low", "D": "low"},
+        default_factory=lambda: dict(DEFAULT_PERFORMANCE),
         description="rating label -> the 9-box performance level")
     target_distribution: dict[str, Decimal] = Field(
         default_factory=lambda: {"S": Decimal("0.1"), "A": Decimal("0.2"), "B": Decimal("0.5"),

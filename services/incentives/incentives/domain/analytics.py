@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 DEFAULT_TOP = ("S", "A")
 DEFAULT_THRESHOLD = 0.3
@@ -105,7 +106,7 @@ def score_group(group: str, rows: Iterable[Rated], *, top: Sequence[str] = DEFAU
                       round(score, 4), flagged)
 
 
-def detect_rotation(rows: Iterable[Rated], **options) -> list[GroupScore]:
+def detect_rotation(rows: Iterable[Rated], **options: Any) -> list[GroupScore]:
     """Every group's score, highest first."""
     groups: dict[str, list[Rated]] = defaultdict(list)
     for row in rows:
@@ -122,7 +123,7 @@ def precision_recall(flagged: Iterable[str], truth: Iterable[str]) -> tuple[floa
 
 # -- distribution and leniency ------------------------------------------------------------------------------
 
-def distribution(labels: Iterable[str], target: Mapping[str, Decimal]) -> list[dict]:
+def distribution(labels: Iterable[str], target: Mapping[str, Decimal]) -> list[dict[str, Any]]:
     """Per label: count, actual share and the target share (shares as Decimals with 4 places)."""
     counts: dict[str, int] = defaultdict(int)
     total = 0

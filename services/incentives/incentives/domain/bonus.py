@@ -80,9 +80,8 @@ class ProcessRule:
 
     def check(self) -> None:
         # Inputs are whatever indicators the events bring: names are free, syntax and types are not.
-        for field_name, expect in (("condition", "boolean"), ("amount", "number")):
-            expression = getattr(self, field_name)
-            rules.check(expression, rules_names(expression), field=field_name, expect=expect)
+        rules.check(self.condition, rules_names(self.condition), field="condition", expect="boolean")
+        rules.check(self.amount, rules_names(self.amount), field="amount", expect="number")
         if self.period not in ("week", "month"):
             raise InvalidInput("period", "week or month")
 

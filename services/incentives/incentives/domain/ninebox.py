@@ -13,7 +13,7 @@ from incentives.domain.errors import InvalidInput
 Level = Literal["low", "medium", "high"]
 LEVELS: tuple[Level, ...] = ("low", "medium", "high")
 # the rating label -> performance level (company setting; this is the default for an S/A/B/C/D scale)
-DEFAULT_PERFORMANCE = {"S": "high", "A": "high", "B": "medium", "C": "low", "D": "low"}
+DEFAULT_PERFORMANCE: dict[str, Level] = {"S": "high", "A": "high", "B": "medium", "C": "low", "D": "low"}
 RUBRIC = ("learning_agility", "drive", "leadership", "scope")  # each scored 1..5 by the manager
 
 
@@ -43,7 +43,7 @@ def performance_level(label: str, mapping: Mapping[str, str] = DEFAULT_PERFORMAN
     level = mapping.get(label)
     if level not in LEVELS:
         raise InvalidInput("rating", f"no performance level for rating {label!r}")
-    return level  # type: ignore[return-value]
+    return level
 
 
 def potential_from_rubric(scores: Mapping[str, int]) -> Level:

@@ -15,10 +15,10 @@ import is the one temporary exception, confined to this module.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from incentives.domain.errors import RuleError
 
@@ -58,7 +58,7 @@ def evaluate(expression: str, variables: Mapping[str, Decimal]) -> Decimal | boo
     from goals.domain import formula
 
     try:
-        return formula.evaluate(_parsed(expression), variables)
+        return cast(Decimal | bool, formula.evaluate(_parsed(expression), variables))
     except goals_errors.FormulaError as error:
         raise RuleError("rule", error.message, error.position) from None
     except goals_errors.DomainError as error:
@@ -66,7 +66,7 @@ def evaluate(expression: str, variables: Mapping[str, Decimal]) -> Decimal | boo
 
 
 @lru_cache(maxsize=2048)
-def compiled(expression: str, known: frozenset[str]):
+def compiled(expression: str, known: frozenset[str]) -> Callable[[Mapping[str, Decimal]], Decimal | bool]:
     """A checked expression as a function of its variables (Decimals): checked once, then evaluated without
     re-checking, for rules run over whole populations. The caller passes every name in `known`."""
     from decimal import localcontext
@@ -84,7 +84,7 @@ def compiled(expression: str, known: frozenset[str]):
     def run(values: Mapping[str, Decimal]) -> Decimal | bool:
         try:
             with localcontext(context):
-                return formula._eval(tree, values)
+                return cast(Decimal | bool, formula._eval(tree, values))
         except goals_errors.FormulaError as error:
             raise RuleError("rule", error.message, error.position) from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from decimal import Decimal
+from typing import cast
 
 from chassis.access.approvals import Approval, Status, approve, send_back, start
 from chassis.ids import new_id
@@ -94,7 +95,8 @@ def list_process_rules(uow, actor) -> c.Items:
 
 
 def _domain_rule(row: m.ProcessRule) -> rules.ProcessRule:
-    return rules.ProcessRule(row.code, row.name, row.period, row.condition, row.amount, row.reward)
+    return rules.ProcessRule(row.code, row.name, cast(rules.Period, row.period), row.condition, row.amount,
+                             cast(rules.Reward, row.reward))
 
 
 # -- settling process rewards ----------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.Subje
 # -- erasure -----------------------------------------------------------------------------------------------------
 
 def _held(holds: Iterable[dsr.HoldRef]) -> tuple[bool, dict[str, set[str]]]:
-    everything, by_type = False, {}
+    everything, by_type = False, {}  # type: bool, dict[str, set[str]]
     for hold in holds:
         if hold.record_type is None and not hold.record_ids:
             everything = True
@@ -133,7 +133,8 @@ def _pseudonymize(session, row: Any, person: str, alias: str) -> int:
         return 1
     if isinstance(row, (m.Observation, m.Potential, m.Placement)):
         # the person id is part of the key: the row is copied under the pseudonym and the old one deleted
-        values = {attr.key: getattr(row, attr.key) for attr in sa_inspect(row).mapper.column_attrs}
+        mapper: Any = sa_inspect(row)
+        values = {attr.key: getattr(row, attr.key) for attr in mapper.mapper.column_attrs}
         values.update({k: alias for k in _PERSON_COLUMNS if values.get(k) == person})
         for column in _TEXT.get(type(row), ()):
             values[column] = ""
@@ -164,7 +165,7 @@ def move_balance(uow, person: str, alias: str) -> None:
 # -- retention -------------------------------------------------------------------------------------------------
 
 # record type -> (model, the date column the period runs from, the id column, extra condition)
-RETAINED = {
+RETAINED: dict[str, tuple[Any, Any, Any]] = {
     "incentives_observation": (m.Observation, m.Observation.updated_at, None),
     "incentives_rating": (m.Rating, m.Rating.at, m.Rating.rating_id),
     "incentives_redemption": (m.Redemption, m.Redemption.updated_at, m.Redemption.id),

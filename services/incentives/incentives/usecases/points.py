@@ -49,7 +49,8 @@ def credit_many(uow, kind: str, source: str, credits: list[tuple[str, int, str, 
     credits = [(person_id, points, reason, ref) for person_id, points, reason, ref in credits if points > 0]
     if not credits:
         return 0
-    now, rows, events, totals = uow.now(), [], [], {}
+    now, rows, events = uow.now(), [], []
+    totals: dict[str, int] = {}
     for person_id, points, reason, ref in credits:
         txn = ledger.transfer(kind, source, ledger.person(person_id), points)
         txn_id = new_id()
