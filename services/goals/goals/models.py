@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chassis.access import include_org_read_model
@@ -361,3 +361,57 @@ class CustomFieldValue(Base):
     field: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[Decimal] = mapped_column(Amount)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- read models: the board's aggregates, kept by database triggers (migration 0006) ----------------------------------
+#
+# Sums are stored as scaled integers so that they add up exactly on SQLite (which has no decimal type) as on
+# PostgreSQL: weights x 10^2, progress x 10^9, weight x progress x 10^11, confidence x 10^3. A goal with no org
+# unit is kept under org_unit_id ''. Cells whose goals all left keep a row of zeros (readers skip them).
+
+class BoardUnitCell(Base):
+    """Per cycle, org unit (the goal's own, not its subtree), kind and colour: what the board of a unit and its
+    descendants sums. A subtree is the sum of its units' rows, so a move in the directory changes nothing here."""
+
+    __tablename__ = "rm_board_units"
+
+    cycle_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    org_unit_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(3), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(6), primary_key=True)
+    goal_count: Mapped[int] = mapped_column(BigInteger)
+    weights_e2: Mapped[int] = mapped_column(BigInteger)
+    weighted_e11: Mapped[int] = mapped_column(BigInteger)
+    progress_e9: Mapped[int] = mapped_column(BigInteger)
+    confidence_e3: Mapped[int] = mapped_column(BigInteger)
+    confident: Mapped[int] = mapped_column(BigInteger)
+
+
+class BoardOwnerCell(Base):
+    """Per cycle, owner, org unit, kind and colour: the board of a person, of a manager's line (the sum of its
+    people's rows) and of a unit without its descendants."""
+
+    __tablename__ = "rm_board_owners"
+    __table_args__ = (Index("ix_rm_board_owners_unit", "cycle_id", "org_unit_id"),)
+
+    cycle_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
+    org_unit_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(3), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(6), primary_key=True)
+    goal_count: Mapped[int] = mapped_column(BigInteger)
+    weights_e2: Mapped[int] = mapped_column(BigInteger)
+    weighted_e11: Mapped[int] = mapped_column(BigInteger)
+    progress_e9: Mapped[int] = mapped_column(BigInteger)
+    confidence_e3: Mapped[int] = mapped_column(BigInteger)
+    confident: Mapped[int] = mapped_column(BigInteger)
+
+
+class OpenReviewCount(Base):
+    """Open reviews (复盘) per cycle and reviewing manager ('' when the goal had none)."""
+
+    __tablename__ = "rm_open_reviews"
+
+    cycle_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    manager_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
+    open_reviews: Mapped[int] = mapped_column(BigInteger)

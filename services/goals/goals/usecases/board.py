@@ -2,20 +2,22 @@
 reporting line, filtered by kind and colour; aggregates for the whole scope and one level down (count by
 colour, weighted progress, average confidence), and the goals themselves a page at a time.
 
-The aggregates are one GROUP BY over the goals (by org unit, or by owner), folded into levels here: sums add
-up, so a level is the sum of its units (domain/board.py is the reference for the arithmetic)."""
+The aggregates come from the read models (goals/readmodels.py: sums per cycle, org unit or owner, kind and
+colour, kept by triggers in the transaction of every change), folded into levels here: sums add up, so a level is
+the sum of its units or people (domain/board.py is the reference for the arithmetic). Only the page of goals reads
+the goals table."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import ARRAY, String, and_, any_, case, cast, func, literal, select
+from sqlalchemy import and_, select
 
 from chassis.errors import InvalidInput
 from contracts import goals as c
 from goals import models as m
 from goals.access import can, person_resource, require_read, unit_resource
+from goals.readmodels import board_cells, member_of, scaled
 from goals.usecases.common import load_cycle
 from goals.views import decode_cursor, encode_cursor
 
@@ -24,44 +26,41 @@ QUANTUM = Decimal("0.0001")
 
 @dataclass
 class Sums:
+    """Exact sums, as the read models keep them (scaled integers: see goals/readmodels.py)."""
+
     count: int = 0
     green: int = 0
     yellow: int = 0
     red: int = 0
-    weighted: Decimal = Decimal(0)
-    weights: Decimal = Decimal(0)
-    progress: Decimal = Decimal(0)
-    confidence: Decimal = Decimal(0)
+    weighted_e11: int = 0
+    weights_e2: int = 0
+    progress_e9: int = 0
+    confidence_e3: int = 0
     confident: int = 0
 
-    def add(self, row) -> None:
-        self.count += row.count
-        self.green += row.green
-        self.yellow += row.yellow
-        self.red += row.red
-        self.weighted += Decimal(row.weighted or 0)
-        self.weights += Decimal(row.weights or 0)
-        self.progress += Decimal(row.progress or 0)
-        self.confidence += Decimal(row.confidence or 0)
-        self.confident += row.confident
+    def add(self, row, colour: str) -> None:
+        count = int(row.goal_count)
+        self.count += count
+        if colour in ("green", "yellow", "red"):
+            setattr(self, colour, getattr(self, colour) + count)
+        self.weighted_e11 += int(row.weighted_e11)
+        self.weights_e2 += int(row.weights_e2)
+        self.progress_e9 += int(row.progress_e9)
+        self.confidence_e3 += int(row.confidence_e3)
+        self.confident += int(row.confident)
 
     def view(self, key: str | None, name: str | None) -> c.BoardAggregate:
         if not self.count:
             progress = None
-        elif self.weights:
-            progress = (self.weighted / self.weights).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+        elif self.weights_e2:
+            progress = (scaled(self.weighted_e11, 11) / scaled(self.weights_e2, 2)).quantize(
+                QUANTUM, rounding=ROUND_HALF_UP)
         else:
-            progress = (self.progress / self.count).quantize(QUANTUM, rounding=ROUND_HALF_UP)
-        confidence = ((self.confidence / self.confident).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+            progress = (scaled(self.progress_e9, 9) / self.count).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+        confidence = ((scaled(self.confidence_e3, 3) / self.confident).quantize(QUANTUM, rounding=ROUND_HALF_UP)
                       if self.confident else None)
         return c.BoardAggregate(key=key, name=name, count=self.count, green=self.green, yellow=self.yellow,
                                 red=self.red, weighted_progress=progress, average_confidence=confidence)
-
-
-def _member_of(session, column, values: Sequence[str]):
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(cast(literal(list(values), ARRAY(String)), ARRAY(String)))
-    return column.in_(list(values))
 
 
 def board(uow, actor, query: c.BoardQuery) -> c.Board:
@@ -86,10 +85,12 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
                 group_of = {unit: unit}
                 for child in sorted(u.id for u in index.units.values() if u.parent_id == unit):
                     group_of.update(dict.fromkeys(index.units_within(child), child))
-                key, names = g.org_unit_id, {u: index.unit(u).name for u in set(group_of.values())}
+                names = {u: index.unit(u).name for u in set(group_of.values())}
+                cells = {"units": units, "group_by": "org_unit_id"}
             else:
-                units, group_of, key, names = [unit], None, g.owner_id, None
-            where.append(_member_of(session, g.org_unit_id, units))
+                units, group_of, names = [unit], None, None
+                cells = {"owners": None, "unit": unit, "group_by": "owner_id"}
+            where.append(member_of(session, g.org_unit_id, units))
         else:
             person = query.owner_id or query.reports_of or (actor.subject if actor else None)
             if person is None:
@@ -101,34 +102,25 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
                 for report in sorted(p for p in line if index.manager_of(p) == person):
                     group_of[report] = report
                     group_of.update(dict.fromkeys(index.reporting_line(report), report))
-                where.append(_member_of(session, g.owner_id, line) if line else g.owner_id.is_(None))
-                key = g.owner_id
+                where.append(member_of(session, g.owner_id, line) if line else g.owner_id.is_(None))
+                cells = {"owners": sorted(line), "group_by": "owner_id"}
                 names = {p: getattr(index.person(p), "name", None) for p in set(group_of.values())}
             else:
                 where.append(g.owner_id == person)
-                group_of, key, names = None, g.kind, None
+                group_of, names = None, None
+                cells = {"owners": [person], "group_by": "kind"}
         if query.kind is not None:
             where.append(g.kind == query.kind)
         if query.colour is not None:
             where.append(g.colour == query.colour)
 
-        def count_of(colour: str):
-            return func.sum(case((g.colour == colour, 1), else_=0))
-
-        rows = session.execute(
-            select(key.label("key"), func.count().label("count"), count_of("green").label("green"),
-                   count_of("yellow").label("yellow"), count_of("red").label("red"),
-                   func.sum(g.weight * g.progress).label("weighted"), func.sum(g.weight).label("weights"),
-                   func.sum(g.progress).label("progress"), func.sum(g.confidence).label("confidence"),
-                   func.count(g.confidence).label("confident"))
-            .where(and_(*where)).group_by(key)
-        ).all()
+        rows = board_cells(session, query.cycle_id, kind=query.kind, colour=query.colour, **cells)
         total = Sums()
         levels: dict[str, Sums] = {}
         for row in rows:
-            total.add(row)
+            total.add(row, row.colour)
             level = group_of.get(row.key, row.key) if group_of is not None else row.key
-            levels.setdefault(level, Sums()).add(row)
+            levels.setdefault(level, Sums()).add(row, row.colour)
         page_where = [*where, g.id > after[0]] if after else where
         goals = session.execute(
             select(g.id, g.title, g.owner_kind, g.owner_id, g.org_unit_id, g.kind, g.weight, g.progress,
@@ -142,7 +134,7 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
                              confidence=r.confidence, colour=r.colour, due_on=r.due_on)
                  for r in goals]
         level_names = names or {}
-        if names is None and key is g.owner_id:
+        if names is None and cells["group_by"] == "owner_id":
             level_names = {k: getattr(index.person(k), "name", None) for k in levels}
         return c.Board(
             cycle_id=query.cycle_id, total=total.view(None, None),
