@@ -179,7 +179,7 @@ class LedgerEntry(Base):
     """Append-only: rows are only ever inserted (erasure replaces a person's account name by the pseudonym)."""
 
     __tablename__ = "inc_ledger"
-    __table_args__ = (Index("ix_inc_ledger_account", "account", "id"),)
+    __table_args__ = (Index("ix_inc_ledger_account", "account", "id"), Index("ix_inc_ledger_ref", "ref"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     transaction_id: Mapped[str] = mapped_column(Uuid, index=True)

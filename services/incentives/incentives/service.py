@@ -67,6 +67,10 @@ class IncentivesService(Service):
          inputs.fb.CoachingCadenceComputed.type: inputs.on_coaching_cadence,
          inputs.fb.ParticipationComputed.type: inputs.on_participation}[event.type](self.uow, event)
 
+    @event_handler("feedback", inputs.PRAISE_EVENTS)
+    def on_praise(self, event):
+        inputs.on_praise(self.uow, event, self.settings)
+
     @event_handler("feedback", inputs.RATING_EVENTS)
     def on_rating(self, event):
         inputs.on_rating(self.uow, event, self.settings)

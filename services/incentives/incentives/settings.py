@@ -39,6 +39,10 @@ class IncentivesSettings(ServiceSettings):
     rotation_top_labels: list[str] = Field(default_factory=lambda: ["S", "A"], description="the top ratings")
     promotion_panels: dict[Literal["technical", "management"], list[str]] = Field(
         default_factory=dict, description="sequence -> the people on its review panel (separate panels)")
+    praise_points: int = Field(0, ge=0, le=100_000, description=(
+        "points a person earns for each recognition (feedback's praise) received; 0: none"))
+    rating_points: dict[str, int] = Field(default_factory=dict, description=(
+        "finalized rating label -> points earned once per rating (e.g. {\"S\": 300, \"A\": 100}); empty: none"))
     star_points: int = Field(200, ge=0, le=100_000, description="points a published performance star earns")
     settle_check_seconds: float = Field(3600.0, gt=0, description=(
         "how often the timer settles the process rewards of the last complete week and month"))

@@ -10,10 +10,11 @@ from decimal import Decimal
 from contracts import feedback as fb
 from contracts import goals as g
 from contracts.envelope import Envelope
+from incentives.domain import points as ledger
 from incentives.domain.bonus import weekly_lead_values
 from incentives.domain.errors import InvalidInput
 from incentives.domain.rules import variable_name
-from incentives.usecases import bonus, talent
+from incentives.usecases import bonus, points, talent
 from incentives.usecases.common import month_key, week_key
 
 
@@ -92,6 +93,31 @@ def on_goal_progressed(uow, envelope: Envelope) -> None:
             _observe(uow, goal.person_id, period, {name: event.after_value}, f"goals:{envelope.id}")
 
 
+def on_praise(uow, envelope: Envelope, settings) -> None:
+    """Recognition earns points by rule (settings.praise_points), once per praise whatever the deliveries."""
+    event = envelope.payload()
+    if not settings.praise_points or event.given_by == event.person_id:
+        return
+    with uow:
+        ref = f"praise:{event.praise_id}"
+        if uow.points.has_ref(ref):
+            return
+        points.credit_many(uow, "earned", ledger.RULES,
+                           [(event.person_id, settings.praise_points, "recognition received", ref)],
+                           event_source="rule")
+
+
+def _rating_points(uow, rating, settings) -> None:
+    """A finalized rating earns points by rule (settings.rating_points), once per rating: an amendment does not
+    pay again (nor take back what was earned)."""
+    amount = settings.rating_points.get(rating.label, 0)
+    ref = f"rating:{rating.rating_id}"
+    if amount > 0 and not uow.points.has_ref(ref):
+        points.credit_many(uow, "earned", ledger.RULES,
+                           [(rating.person_id, amount, f"rating {rating.label} ({rating.review_cycle_id})", ref)],
+                           event_source="rule")
+
+
 def _component(components, name: str) -> Decimal | None:
     return next((comp.score for comp in components if comp.name == name and comp.score is not None), None)
 
@@ -119,9 +145,11 @@ def on_rating(uow, envelope: Envelope, settings) -> None:
             return  # an older version arriving after a newer one changes nothing
         bonus.proposals_for_rating(uow, rating, settings)
         talent.plan_from_rating(uow, rating, event.reason or ("amended" if amended else "finalized"))
+        _rating_points(uow, rating, settings)
         talent.place(uow, event.person_id, event.review_cycle_id, settings)
 
 
 EVENTS_FROM_FEEDBACK = (fb.WeeklyLeadsCounted.type, fb.CoachingCadenceComputed.type, fb.ParticipationComputed.type)
+PRAISE_EVENTS = (fb.PraiseGiven.type,)
 RATING_EVENTS = (fb.RatingFinalized.type, fb.RatingAmended.type)
 EVENTS_FROM_GOALS = (g.GoalCreated.type, g.TemplateAssigned.type, g.GoalProgressed.type)

@@ -190,3 +190,19 @@ def test_retention_purges_what_the_policy_says_and_keeps_what_a_hold_covers(worl
         assert sorted(uow.session.scalars(select(m.Rating.person_id))) == ["e2"]
     [(_, purged)] = world.outbox("records.purged.v1")
     assert purged["record_type"] == "incentives_rating" and purged["record_ids"] == ["r-e1-rc-2026"]
+
+
+def test_recognition_and_ratings_earn_points_by_rule_once(world):
+    from contracts.feedback import PraiseGiven
+    from incentives.settings import IncentivesSettings
+
+    team(world)
+    rules = IncentivesSettings(praise_points=10, rating_points={"S": 300, "A": 100})
+    praise = Envelope.wrap(PraiseGiven(praise_id="pr-1", person_id="e1", given_by="e2"))
+    inputs.on_praise(world.uow(), praise, rules)
+    inputs.on_praise(world.uow(), Envelope.wrap(PraiseGiven(praise_id="pr-1", person_id="e1", given_by="e2")), rules)
+    inputs.on_praise(world.uow(), Envelope.wrap(PraiseGiven(praise_id="pr-2", person_id="e1", given_by="e1")), rules)
+    inputs.on_rating(world.uow(), world.rating("e1", "S", manager="m"), rules)
+    inputs.on_rating(world.uow(), world.rating("e1", "A", version=2, manager="m"), rules)  # no second payment
+    assert points.get_points(world.uow(), world.actor("e1"), c.PointsQuery(person_id="e1")).balance == 310
+    assert [e[1]["ref"] for e in world.outbox("points.earned.v1")] == ["praise:pr-1", "rating:r-e1-rc-2026"]

@@ -1,5 +1,5 @@
-"""Incentives: promotion nominations (per sequence, with the evidence pack and the decision) and performance
-stars (per quarter, with consent).
+"""Incentives: promotion nominations (per sequence, with the evidence pack and the decision), performance stars
+(per quarter, with consent), and the ledger's index by reference (a rule pays a fact once).
 
 Revision ID: 0003
 Revises: 0002
@@ -54,9 +54,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("person_id", "quarter", name="uq_inc_stars_person_quarter"),
     )
     op.create_index("ix_inc_stars_quarter", "inc_stars", ["quarter", "status"], unique=False)
+    op.create_index("ix_inc_ledger_ref", "inc_ledger", ["ref"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inc_ledger_ref", table_name="inc_ledger")
     op.drop_index("ix_inc_stars_quarter", table_name="inc_stars")
     op.drop_table("inc_stars")
     op.drop_index("ix_inc_nominations_sequence_status", table_name="inc_nominations")
