@@ -686,6 +686,18 @@ class SurveyOpened(Event):
     closes_on: date
 
 
+class SurveyAnswered(Event):
+    """An invited reviewer answered: for the audit log, under a keyed pseudonym (the envelope's actor is the same
+    pseudonym, never the person). No scores, no comment."""
+
+    type = "jixiao.feedback.survey.answered.v1"
+    subject_field = "request_id"
+
+    request_id: str
+    reviewer_pseudonym: str = Field(description="HMAC of (request, reviewer) under the service's key")
+    answered: int
+
+
 class SurveyClosed(Event):
     """A 360 request closed: aggregates only, and only when the threshold was met (`released`)."""
 

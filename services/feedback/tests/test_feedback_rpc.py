@@ -52,7 +52,10 @@ def test_the_360_reviewer_is_named_in_no_response_event_or_export(feedback_servi
     text = json.dumps([responses, events], ensure_ascii=False)
     for reviewer in [*reviewers, p["r4"]]:
         assert reviewer not in text, f"{reviewer} leaked"
-    # the audit side keeps only a keyed pseudonym of who answered
+    # the audit side keeps only a keyed pseudonym of who answered, as the event and as its envelope's actor
+    answered = [e for e in events if e["type"] == "jixiao.feedback.survey.answered.v1"]
+    assert len(answered) == 3 and len({e["data"]["reviewer_pseudonym"] for e in answered}) == 3
+    assert all(e["actor"]["subject"] == "pseudonym:" + e["data"]["reviewer_pseudonym"] for e in answered)
     assert s.scalar("select count(*) from survey_answers where pseudonym like :r", r=f"%{uid}%") == 0
 
 

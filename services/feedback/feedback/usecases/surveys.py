@@ -1,11 +1,12 @@
 """Anonymous 360 light feedback and named praise.
 
 The reviewer's identity reaches nothing the subject's side can read: the answer row holds a keyed pseudonym,
-the use case publishes no event per answer (an event's envelope carries its actor), views and the subject's
-export hold counts and aggregates only, and the close event carries aggregates only."""
+the answer's audit event carries that pseudonym, as data and as its envelope's actor (never the person), views
+and the subject's export hold counts and aggregates only, and the close event carries aggregates only."""
 from __future__ import annotations
 
 from chassis.ids import new_id
+from contracts import Actor
 from contracts import feedback as c
 from feedback import access
 from feedback import models as m
@@ -65,9 +66,15 @@ def answer(uow, actor, command: c.AnswerSurvey) -> dict:
         rules.check_scores(command.scores, {q["code"]: q["scale_max"] for q in row.questions})
         invitation.answered = True
         row.answered += 1
-        uow.repo.add(m.SurveyAnswer(survey_id=row.id, pseudonym=rules.pseudonym(settings(uow).pseudonym_key,
-                                                                                row.id, reviewer),
-                                    scores=dict(command.scores), comment=command.comment))
+        alias = rules.pseudonym(settings(uow).pseudonym_key, row.id, reviewer)
+        uow.repo.add(m.SurveyAnswer(survey_id=row.id, pseudonym=alias, scores=dict(command.scores),
+                                    comment=command.comment))
+        # the audit entry: an envelope names its actor, so this one acts as the pseudonym, not the person
+        caller, uow.actor = uow.actor, Actor(subject=f"pseudonym:{alias}", kind="person")
+        try:
+            uow.publish(c.SurveyAnswered(request_id=row.id, reviewer_pseudonym=alias, answered=row.answered))
+        finally:
+            uow.actor = caller
         return {"answered": True}
 
 
