@@ -162,6 +162,10 @@ class Harness:
         with self.engine.connect() as conn:
             return conn.execute(text(sql), params).all()
 
+    def execute(self, sql, **params) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(text(sql), params).rowcount
+
     def close(self):
         for client in self._clients.values():
             client.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
@@ -150,3 +151,34 @@ def test_an_erased_person_keeps_no_contact_details_and_gets_nothing_more(harness
     assert harness.scalar("select count(*) from preferences") == 0
     assert harness.rows("select person_id from notifications") == [("anon-5f3a",)]
     assert harness.scalar("select count(*) from outgoing where person_id = 'emp-5'") == 0
+
+
+def test_over_the_hourly_limit_and_low_priority_items_arrive_in_one_digest(harness, run_services):
+    from contracts.goals import ProposalResolved
+
+    start(harness, run_services, EMAIL_PER_HOUR=1)
+    harness.org(units=[("q4-fin", None)], people=[("emp-6", "q4-fin", "mgr-6"), ("mgr-6", "q4-fin", None)])
+    harness.as_("emp-6").set_preferences({"language": "en", "email": "emp-6@example.com", "channels": ["email"],
+                                          "digest_hour": 9})
+    decided = [AppealDecided(appeal_id=f"ap-6-{i}", appellant="emp-6", outcome="upheld", reason="-",
+                             target_kind="rating", target_ref=f"r-6-{i}", owning_service="feedback",
+                             decided_by="hr-9") for i in range(2)]
+    resolved = ProposalResolved(negotiation_id="n-6", proposal_id="pr-6", cycle_id="2026-q4", owner_id="emp-6",
+                                manager_id="mgr-6", outcome="accepted", comment="ok")
+    harness.publish("compliance", decided[0])
+    wait_for(lambda: len(harness.smtp.messages()) == 1, message="the first email at once")
+    harness.publish("compliance", decided[1])
+    harness.publish("goals", resolved)
+    wait_for(lambda: harness.scalar("select count(*) from outgoing where state = 'digest'") == 2, message="digest")
+    reasons = sorted(r[0] for r in harness.rows("select reason from outgoing where state = 'digest'"))
+    assert reasons == ["low priority", "rate limit"]
+    # the digest hour comes (the rows fall due): one email with both
+    assert harness.execute("update outgoing set due_at = now() - interval '1 minute' where state = 'digest'") == 2
+    wait_for(lambda: len(harness.smtp.messages()) == 2, message="the digest email")
+    digest = next(m for m in harness.smtp.messages() if "digest" in m["Subject"].lower())
+    text = digest.get_payload(decode=True).decode()
+    assert "ap-6-1" in text and "pr-6" in text and "(2 notifications)" in digest["Subject"]
+    wait_for(lambda: harness.scalar("select count(*) from outgoing where reason = 'digest' and state = 'sent'") == 2,
+             message="digest rows sent")
+    time.sleep(1.0)
+    assert len(harness.smtp.messages()) == 2
