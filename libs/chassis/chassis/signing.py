@@ -61,6 +61,7 @@ class EventKeys:
     def __init__(self, environ: Mapping[str, str] | None = None, environment: str | None = None):
         self.environ = os.environ if environ is None else environ
         self.environment = environment or self.environ.get("ENVIRONMENT", "development")
+        self._accepted: dict[str, list[bytes]] = {}  # keys are read once: a restart picks up a rotation
 
     @property
     def production(self) -> bool:
@@ -91,13 +92,26 @@ class EventKeys:
             raise SystemExit(str(exc)) from None
 
     # -- signing and verifying ---------------------------------------------------------------------------------
+    def _keys(self, service: str) -> list[bytes]:
+        keys = self._accepted.get(service)
+        if keys is None:
+            keys = self._accepted[service] = [key.encode() for key in self.accepted(service)]
+        return keys
+
     def sign(self, service: str, envelope: Mapping[str, Any]) -> dict[str, Any]:
         signed = {k: v for k, v in envelope.items() if k != SIGNATURE}
-        signed[SIGNATURE] = tag(self.current(service), signed)
+        signed[SIGNATURE] = SCHEME + hmac.new(self._keys(service)[0], canonical(signed), hashlib.sha256).hexdigest()
         return signed
 
     def sign_body(self, service: str, body: str | bytes) -> str:
-        return json.dumps(self.sign(service, json.loads(body)), separators=(",", ":"), ensure_ascii=False)
+        """The body with its tag appended (the text as it was, plus one attribute): what the relay publishes."""
+        text = body.decode() if isinstance(body, bytes) else body
+        envelope = json.loads(text)
+        if SIGNATURE in envelope:
+            return json.dumps(self.sign(service, envelope), separators=(",", ":"), ensure_ascii=False)
+        value = SCHEME + hmac.new(self._keys(service)[0], canonical(envelope), hashlib.sha256).hexdigest()
+        head = text.rstrip()[:-1].rstrip()
+        return f'{head}{"," if len(envelope) else ""}"{SIGNATURE}":"{value}"}}'
 
     def verify(self, service: str, envelope: Mapping[str, Any]) -> str | None:
         """None when the tag verifies under one of `service`'s keys; else the reason it does not."""
@@ -107,12 +121,12 @@ class EventKeys:
         if not presented.startswith(SCHEME):
             return "unknown authenticity tag scheme"
         try:
-            keys = self.accepted(service)
+            keys = self._keys(service)
         except MissingKey as exc:
             return f"no key to verify {service}'s events: {exc}"
         data = canonical(envelope)
         for key in keys:
-            expected = SCHEME + hmac.new(key.encode(), data, hashlib.sha256).hexdigest()
+            expected = SCHEME + hmac.new(key, data, hashlib.sha256).hexdigest()
             if hmac.compare_digest(expected, presented):
                 return None
         return f"authenticity tag does not verify under {service}'s keys"
