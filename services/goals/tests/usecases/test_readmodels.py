@@ -1,0 +1,210 @@
+"""The board's read models (goals/readmodels.py, kept by triggers): after random sequences of changes — goals
+created (some under a parent, some of an org unit), progress and confidence recorded, weights and targets
+changed, sweeps, reviews completed, people moving units (directory events), erasure, retention purges — the
+maintained aggregates equal a rebuild from scratch, and the board they answer equals the goals counted directly.
+On SQLite (many examples) and on PostgreSQL (fewer), through the fast use-case fixture. Data in the current
+period: Q4 2026, today 2026-12-02."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from chassis.errors import ServiceError
+from contracts import goals as c
+from contracts.compliance import ErasureRequested
+from contracts.envelope import Envelope
+from contracts.org import PersonChanged
+from goals import readmodels
+from goals.domain.board import BoardRow, aggregate
+from goals.domain.errors import DomainError
+from goals.repositories import GoalsUnitOfWork
+from goals.usecases import board, cycles, goals, people, progress, retention, status
+
+TODAY = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+Q4_START = date(2026, 10, 1)
+PEOPLE = ("boss", "mgr", "rep", "rep2")
+UNITS = ("hq", "sales", "ops")
+
+
+@pytest.fixture
+def service(use_cases):
+    harness = use_cases(GoalsUnitOfWork, "goals")
+    harness.now = TODAY
+    harness.org(units=[("hq", None, "HQ"), ("sales", "hq", "Sales"), ("ops", "hq", "Ops")],
+                people=[("boss", "hq", None), ("mgr", "sales", "boss"), ("rep", "sales", "mgr"),
+                        ("rep2", "sales", "mgr"), ("hr", "hq", None)],
+                grants={"hr": [("hr", "hq")]})
+    return harness
+
+
+def kpi(cycle_id: str, owner: str, weight: Decimal, target: Decimal, parent: str | None) -> c.CreateGoal:
+    return c.CreateGoal.model_validate({
+        "cycle_id": cycle_id, "title": "Closure rate", "kind": "kpi", "weight": str(weight), "parent_id": parent,
+        "owner": {"kind": "person", "id": owner},
+        "kpi": {"direction": ">=", "target": str(target), "unit": "%", "cumulative": True,
+                "green": str(target), "yellow": str(target * Decimal("0.8"))}})
+
+
+def okr(cycle_id: str, unit: str, weight: Decimal) -> c.CreateGoal:
+    return c.CreateGoal.model_validate({
+        "cycle_id": cycle_id, "title": "Unit objective", "kind": "okr", "weight": str(weight),
+        "owner": {"kind": "org_unit", "id": unit}, "responsible_id": "boss",
+        "key_results": [{"title": "Ship", "target": "10"}, {"title": "Sell", "target": "4", "weight": "2"}]})
+
+
+amounts = st.decimals(min_value=0, max_value=200, places=2)
+create = st.tuples(st.just("create"), st.sampled_from(PEOPLE), st.decimals(min_value=0, max_value=60, places=2),
+                   st.decimals(min_value=1, max_value=500, places=1), st.booleans())
+record = st.tuples(st.just("progress"), st.integers(0, 30), amounts,
+                   st.none() | st.decimals(min_value=0, max_value=1, places=3))
+others = st.one_of(
+    st.tuples(st.just("create_unit_goal"), st.sampled_from(UNITS), st.decimals(min_value=0, max_value=100, places=2)),
+    st.tuples(st.just("update"), st.integers(0, 30), st.decimals(min_value=0, max_value=60, places=2), amounts),
+    st.tuples(st.just("sweep"), st.integers(0, (TODAY.date() - Q4_START).days)),
+    st.tuples(st.just("clock"), st.integers(0, (TODAY.date() - Q4_START).days)),
+    st.tuples(st.just("complete_review"), st.integers(0, 30)),
+    st.tuples(st.just("move"), st.sampled_from(PEOPLE), st.sampled_from(UNITS)),
+    st.tuples(st.just("erase"), st.sampled_from(PEOPLE)),
+    st.tuples(st.just("purge"), st.integers(0, 30)))
+# mostly goals and progress; now and then anything else
+steps = st.lists(st.sampled_from([create, create, create, record, record, record, others, others, others])
+                 .flatmap(lambda chosen: chosen), min_size=1, max_size=25)
+
+
+class World:
+    """What the random steps act on, across the examples of one test (one database: the property holds from any
+    state the earlier examples left)."""
+
+    def __init__(self, service):
+        self.service = service
+        self.hr = service.actors.person("hr")
+        q4 = service.run(cycles.create_cycle, self.hr, c.CreateCycle(name="Q4 2026", period="quarter", year=2026,
+                                                                    index=4))
+        self.cycle = service.run(cycles.transition_cycle, self.hr, c.TransitionCycle(cycle_id=q4.id, to="open")).id
+        self.versions = iter(range(1_000_000, 2_000_000))
+        self.done: Counter[str] = Counter()
+
+    def goal_ids(self) -> list[str]:
+        return [r.id for r in self.service.rows("select id from goals where cycle_id = :c order by id", c=self.cycle)]
+
+    def pick(self, index: int, sql: str = "select id from goals where cycle_id = :c order by id"):
+        rows = self.service.rows(sql, c=self.cycle)
+        return rows[index % len(rows)] if rows else None
+
+    def step(self, action: str, *args) -> None:
+        s, person = self.service, self.service.actors.person
+        if action == "create":
+            owner, weight, target, under = args
+            parent = self.pick(len(self.goal_ids())) if under else None
+            s.run(goals.create_goal, person(owner), kpi(self.cycle, owner, weight, target,
+                                                        parent.id if parent else None))
+        elif action == "create_unit_goal":
+            unit, weight = args
+            s.run(goals.create_goal, person("boss"), okr(self.cycle, unit, weight))
+        elif action == "progress":
+            index, value, confidence = args
+            row = self.pick(index, "select id, responsible_id, kind from goals where cycle_id = :c order by id")
+            if row is None:
+                return
+            kr = None
+            if row.kind == "okr":
+                kr = s.rows("select id from key_results where goal_id = :g order by position", g=row.id)[0].id
+            s.run(progress.record_progress, person(row.responsible_id),
+                  c.RecordProgress(goal_id=row.id, key_result_id=kr, value=value, confidence=confidence))
+        elif action == "update":
+            index, weight, target = args
+            row = self.pick(index, "select id, responsible_id, kind from goals where cycle_id = :c and "
+                                   "owner_kind = 'person' order by id")
+            if row is None:
+                return
+            s.run(goals.update_goal, person(row.responsible_id),
+                  c.UpdateGoal(goal_id=row.id, weight=weight, kpi_target=target + 1 if row.kind == "kpi" else None))
+        elif action == "sweep":
+            s.run(status.run_sweep, self.hr, Q4_START + timedelta(days=args[0]))
+        elif action == "clock":
+            s.now = datetime.combine(Q4_START + timedelta(days=args[0]), TODAY.timetz())
+            return
+        elif action == "complete_review":
+            row = self.pick(args[0], "select id, manager_id from reviews where cycle_id = :c and state = 'open' "
+                                     "order by id")
+            if row is None or row.manager_id is None:
+                return
+            s.run(status.complete_review, person(row.manager_id), c.CompleteReview(review_id=row.id, summary="ok"))
+        elif action == "move":
+            who, unit = args
+            manager = {"boss": None, "mgr": "boss"}.get(who, "mgr")
+            people.apply_directory_event(s.uow(s.actors.service("compliance")), Envelope.wrap(PersonChanged(
+                person_id=who, version=next(self.versions), name=f"name of {who}", org_unit_id=unit,
+                manager_id=manager)))
+        elif action == "erase":
+            people.erase_subject(s.uow(s.actors.service("compliance")), Envelope.wrap(ErasureRequested(
+                request_id=f"r{next(self.versions)}", person_id=args[0], pseudonym=f"p-{args[0]}",
+                services=["goals"])))
+        elif action == "purge":
+            row = self.pick(args[0])
+            if row is None:
+                return
+            uow = s.uow(s.actors.service("compliance"))
+            with uow:
+                retention.purge_goals(uow, [row.id])
+        self.done[action] += 1
+
+    def check(self) -> None:
+        with self.service.engine.begin() as connection:
+            assert readmodels.check(connection) == {}
+        # the board the read models answer is the goals counted directly (domain/board.py's arithmetic)
+        answer = self.service.run(board.board, self.hr, c.BoardQuery(cycle_id=self.cycle, org_unit_id="hq",
+                                                                     limit=1))
+        rows = self.service.rows("select id, org_unit_id, colour, progress, weight, confidence from goals "
+                                 "where cycle_id = :c and org_unit_id in ('hq', 'sales', 'ops')", c=self.cycle)
+        expected = aggregate(BoardRow(r.id, "all", r.colour, Decimal(str(r.progress)), Decimal(str(r.weight)),
+                                      None if r.confidence is None else Decimal(str(r.confidence))) for r in rows)
+        total = answer.total
+        if not rows:
+            assert total.count == 0
+            return
+        want = expected["all"]
+        assert (total.count, total.green, total.yellow, total.red) == (want.count, want.green, want.yellow, want.red)
+        assert total.weighted_progress == want.weighted_progress
+        assert total.average_confidence == want.average_confidence
+
+
+def test_read_models_equal_a_rebuild_after_random_changes(service, database_backend):
+    world = World(service)
+
+    @settings(max_examples=25 if database_backend == "sqlite" else 6, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(steps)
+    def run(sequence):
+        for action, *args in sequence:
+            try:
+                world.step(action, *args)
+            except (ServiceError, DomainError):
+                world.done["refused"] += 1  # a refused change writes nothing: the read models must agree
+            world.check()
+
+    run()
+    # the sequences did change things (a test that cannot fail is no test)
+    assert world.done["create"] and world.done["progress"], world.done
+    assert service.scalar("select count(*) from rm_board_owners") > 0
+
+
+def test_the_rebuild_command_restores_damaged_read_models(service):
+    world = World(service)
+    for owner in ("rep", "rep2"):
+        world.step("create", owner, Decimal(40), Decimal(90), False)
+    with service.engine.begin() as connection:
+        connection.execute(text("UPDATE rm_board_units SET goal_count = goal_count + 5"))
+        connection.execute(text("DELETE FROM rm_board_owners"))
+        assert set(readmodels.check(connection)) == {"rm_board_units", "rm_board_owners"}
+    assert readmodels.main(["check", "--database-url", service.url]) == 1
+    assert readmodels.main(["rebuild", "--database-url", service.url]) == 0
+    assert readmodels.main(["check", "--database-url", service.url]) == 0
+    answer = service.run(board.board, world.hr, c.BoardQuery(cycle_id=world.cycle, org_unit_id="sales"))
+    assert answer.total.count == 2
