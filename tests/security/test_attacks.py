@@ -285,3 +285,32 @@ def test_idor_probes_on_goals_change_nothing(suite):
             assert "hijacked" not in response.text
     after = suite.call("GET", f"/goals/{goal_id}", "E1").json()
     assert after == before
+
+
+def _client_key(suite, name: str, scopes: list[str]) -> str:
+    client = suite.call("POST", "/clients", "root", body={
+        "name": name, "scopes": scopes, "dpa": {"ref": f"DPA-{name}", "expires_on": "2027-12-31"}})
+    assert client.status_code == 201, client.text
+    issued = suite.call("POST", f"/clients/{client.json()['client_id']}/keys", "root", body={})
+    assert issued.status_code == 201, issued.text
+    return issued.json()["api_key"]
+
+
+def test_api_clients_get_what_their_scopes_name_and_nothing_else(suite):
+    """The matrix's last two columns over HTTP: an API client with the scope, and one without it."""
+    reader = _client_key(suite, f"bi-{uuid.uuid4().hex[:6]}", ["goals:read"])
+    other = _client_key(suite, f"hr-sync-{uuid.uuid4().hex[:6]}", ["org:read"])
+
+    def as_client(key, method, path, body=None):
+        data = None if body is None else json.dumps(body)
+        headers = {"X-Api-Key": key, **({"Content-Type": "application/json"} if data else {})}
+        return suite.session.request(method, suite.base + path, data=data, headers=headers, timeout=15)
+
+    assert as_client(reader, "GET", "/me").json()["kind"] == "client"
+    assert as_client(reader, "GET", "/cycles").status_code == 200  # goals:read opens the goals reads
+    assert as_client(other, "GET", "/cycles").status_code == 403  # org:read does not
+    for key in (reader, other):  # writes and what no client scope maps to: refused
+        assert as_client(key, "POST", "/cycles", Q4).status_code == 403
+        assert as_client(key, "GET", "/audit/entries?subject=E1").status_code == 403
+        assert as_client(key, "PUT", "/people/E1/grants", {"grants": [{"role": "admin"}]}).status_code == 403
+    assert as_client("jx_live_" + "0" * 40, "GET", "/cycles").status_code == 401  # a made-up key
