@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 from nameko.timer import Timer
 
-from chassis import Database, Service, event_handler, rpc
+from chassis import Service, event_handler, rpc
 from chassis.access import ORG_EVENT_TYPES, OrgSync
 from contracts import compliance as dsr
 from contracts import goals as c
 from goals import errors  # noqa: F401 - maps domain errors to problem documents
+from goals.gauges import GoalsDatabase
 from goals.repositories import GoalsUnitOfWork
 from goals.usecases import (
     allocation,
@@ -41,7 +42,7 @@ def _json(result):
 
 class GoalsService(Service):
     name = "goals"
-    uow = Database(GoalsUnitOfWork)
+    uow = GoalsDatabase(GoalsUnitOfWork)  # the chassis Database, plus the business gauges on /metrics
     org_sync = OrgSync()  # catches the org read model up with the directory (chassis.access.sync)
 
     # -- the org directory and data-subject requests (compliance) --------------------------------------------------

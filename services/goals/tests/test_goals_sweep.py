@@ -35,6 +35,16 @@ def timer_ticks(s) -> float:
     return 0.0
 
 
+def gauge(s, sample: str) -> float | None:
+    """One sample of the service's /metrics, e.g. 'jixiao_goal_reviews_open{service="goals"}'."""
+    status, body = http_get(s.containers["goals"], "/metrics")
+    assert status == 200
+    for line in body.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 def reference(goal: dict, milestones, on: date, weeks: int) -> str:
     """The domain's answer (domain.goal.goal_status / domain.status.schedule_status)."""
     schedule = Schedule(goal["start_on"], goal["due_on"], tuple(Milestone(d, f) for d, f in milestones))
@@ -166,3 +176,8 @@ def test_the_daily_timer_sweeps_once_a_day(goals_service):
     assert s.scalar("select count(*) from status_changes where goal_id = :g", g=goal["id"]) == ticks == 1
     with Session(s.engine) as session:
         assert session.scalar(select(m.Goal.colour_since).where(m.Goal.id == goal["id"])) == today
+    # the operators' gauges, from the read models the sweep moved in its transaction
+    wait_for(lambda: gauge(s, 'jixiao_goals_by_colour{colour="red",service="goals"}') == 1.0,
+             message="one red goal on /metrics")
+    assert gauge(s, 'jixiao_goals_by_colour{colour="green",service="goals"}') == 0.0
+    assert gauge(s, 'jixiao_goal_reviews_open{service="goals"}') == 1.0

@@ -23,6 +23,7 @@ from contracts.org import PersonChanged
 from goals import readmodels
 from goals.domain.board import BoardRow, aggregate
 from goals.domain.errors import DomainError
+from goals.gauges import read_gauges
 from goals.repositories import GoalsUnitOfWork
 from goals.usecases import board, cycles, goals, people, progress, retention, status
 
@@ -193,6 +194,26 @@ def test_read_models_equal_a_rebuild_after_random_changes(service, database_back
     # the sequences did change things (a test that cannot fail is no test)
     assert world.done["create"] and world.done["progress"], world.done
     assert service.scalar("select count(*) from rm_board_owners") > 0
+
+
+def test_the_business_gauges_count_goals_of_running_cycles_by_colour_and_open_reviews(service):
+    world = World(service)
+    for owner in ("rep", "rep2", "mgr"):
+        world.step("create", owner, Decimal(40), Decimal(90), False)
+    world.step("sweep", (TODAY.date() - Q4_START).days)  # nothing recorded by December: red, with reviews
+    raw = {r.colour: r.n for r in service.rows("select colour, count(*) as n from goals group by colour")}
+    by_colour, reviews = read_gauges(service.engine, "goals")
+    assert {s.labels["colour"]: s.value for s in by_colour.samples} == {"green": raw.get("green", 0),
+                                                                        "yellow": raw.get("yellow", 0),
+                                                                        "red": raw.get("red", 0)}
+    assert raw.get("red") == 3
+    assert [s.value for s in reviews.samples] == [3] == [service.scalar(
+        "select count(*) from reviews where state = 'open'")]
+    # a draft cycle's goals are not operators' business yet
+    draft = service.run(cycles.create_cycle, world.hr, c.CreateCycle(name="FY 2027", period="year", year=2027))
+    service.run(goals.create_goal, service.actors.person("rep"), kpi(draft.id, "rep", Decimal(10), Decimal(5), None))
+    assert service.scalar("select count(*) from goals where cycle_id = :c", c=draft.id) == 1
+    assert read_gauges(service.engine, "goals")[0].samples == by_colour.samples
 
 
 def test_the_rebuild_command_restores_damaged_read_models(service):
