@@ -191,6 +191,16 @@ class LedgerEntry(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class PaidFact(Base):
+    """A fact a rule paid points for (a praise, a rating): its unique key makes the payment happen once, even for
+    two deliveries of the same fact under different event ids handled at the same time."""
+
+    __tablename__ = "inc_paid_facts"
+
+    ref: Mapped[str] = mapped_column(String(200), primary_key=True)
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Balance(Base):
     __tablename__ = "inc_balances"
     __table_args__ = (CheckConstraint("balance >= 0 OR substr(account, 1, 7) = 'source:'", name="not_overdrawn"),)

@@ -236,10 +236,10 @@ class PointsRepository:
         for start in range(0, len(rows), CHUNK):  # RETURNING: batched multi-row INSERTs (see upsert)
             self.session.execute(insert(table).returning(table.c.id), list(rows[start:start + CHUNK])).all()
 
-    def has_ref(self, ref: str) -> bool:
-        """Whether the ledger already holds a transaction for this reference (a rule pays a fact once)."""
-        e = m.LedgerEntry
-        return self.session.scalar(select(e.id).where(e.ref == ref).limit(1)) is not None
+    def claim_fact(self, ref: str, at: Any) -> bool:
+        """True for the one caller that records this fact as paid (a unique key: concurrent claims wait and lose)."""
+        return bool(upsert(self.session, table_of(m.PaidFact), [{"ref": ref, "paid_at": at}], ("ref",),
+                           returning=("ref",)))
 
     def balance(self, account: str) -> int:
         if account.startswith(("source:", "sink:")):  # no balance row: the ledger's sum

@@ -100,7 +100,7 @@ def on_praise(uow, envelope: Envelope, settings) -> None:
         return
     with uow:
         ref = f"praise:{event.praise_id}"
-        if uow.points.has_ref(ref):
+        if not uow.points.claim_fact(ref, uow.now()):
             return
         points.credit_many(uow, "earned", ledger.RULES,
                            [(event.person_id, settings.praise_points, "recognition received", ref)],
@@ -112,7 +112,7 @@ def _rating_points(uow, rating, settings) -> None:
     pay again (nor take back what was earned)."""
     amount = settings.rating_points.get(rating.label, 0)
     ref = f"rating:{rating.rating_id}"
-    if amount > 0 and not uow.points.has_ref(ref):
+    if amount > 0 and uow.points.claim_fact(ref, uow.now()):
         points.credit_many(uow, "earned", ledger.RULES,
                            [(rating.person_id, amount, f"rating {rating.label} ({rating.review_cycle_id})", ref)],
                            event_source="rule")

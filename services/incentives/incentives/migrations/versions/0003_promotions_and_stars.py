@@ -1,5 +1,5 @@
 """Incentives: promotion nominations (per sequence, with the evidence pack and the decision), performance stars
-(per quarter, with consent), and the ledger's index by reference (a rule pays a fact once).
+(per quarter, with consent), the ledger's index by reference, and the facts rules paid points for (once each).
 
 Revision ID: 0003
 Revises: 0002
@@ -55,9 +55,16 @@ def upgrade() -> None:
     )
     op.create_index("ix_inc_stars_quarter", "inc_stars", ["quarter", "status"], unique=False)
     op.create_index("ix_inc_ledger_ref", "inc_ledger", ["ref"], unique=False)
+    op.create_table(
+        "inc_paid_facts",
+        sa.Column("ref", sa.String(length=200), nullable=False),
+        sa.Column("paid_at", UTCDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("ref", name=op.f("pk_inc_paid_facts")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("inc_paid_facts")
     op.drop_index("ix_inc_ledger_ref", table_name="inc_ledger")
     op.drop_index("ix_inc_stars_quarter", table_name="inc_stars")
     op.drop_table("inc_stars")
