@@ -129,6 +129,17 @@ const FLOWS = {
       check(await proposal.innerText().then((s) => s.includes('1.8')), 'the proposal shows the new target')
       await proposal.locator('[data-test="accept"]').click()
       await page.locator('[data-panel="my-proposals"] [data-state="empty"]').waitFor()
+      // the weekly report, where the feedback service runs: three fields and a click
+      const report = page.locator('[data-test="weekly-report"]')
+      if (await report.count()) {
+        await report.locator('#wr-done').fill('Screens 5 and 6 of the check-in done')
+        await report.locator('#wr-blockers').fill('Waiting for the store API keys')
+        await report.locator('#wr-next').fill('Screens 7 and 8')
+        await report.locator('input[type="checkbox"]').first().check()
+        await report.locator('[data-test="send-report"]').click()
+        await page.locator('.el-message--success').last().waitFor()
+        check(await report.locator('.field-error').count() === 0, 'the report is accepted')
+      }
       await shot(page, `${tag}-me-after`)
     }
     // pages a plain employee may not open: a clear page, not a blank one
