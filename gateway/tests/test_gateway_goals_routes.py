@@ -16,7 +16,7 @@ def _kpi(cycle_id, owner, title):
 
 def _open_cycle(seeded):
     hr = seeded.as_("H1")
-    cycle = _ok(hr.post("/api/v1/cycles", {"name": "FY", "period": "year", "year": 2026}), 201)
+    cycle = _ok(hr.post("/api/v1/cycles", {"name": "FY", "period": "year", "year": 2026, "visibility": "private"}), 201)
     return _ok(hr.post(f"/api/v1/cycles/{cycle['id']}/transitions", {"to": "open"}))
 
 

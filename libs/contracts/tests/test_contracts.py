@@ -48,7 +48,7 @@ def test_every_event_is_registered_once_with_a_valid_type():
     for event in events():
         assert issubclass(event, Event)
         validate_event_type(event.type)
-        assert event.service() in {"goals", "feedback", "incentives", "compliance", "gateway"}
+        assert event.service() in {"goals", "feedback", "incentives", "compliance", "notifications", "gateway"}
 
 
 def test_every_contract_has_a_json_schema():
