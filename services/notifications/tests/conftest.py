@@ -152,7 +152,7 @@ class Harness:
         wait_for(lambda: self.scalar(
             "select count(*) from (select version from chassis_org_people union all select version from "
             "chassis_org_units union all select version from chassis_org_grants) v where version = any(:v)",
-            v=versions) == len(versions), message="org events applied")
+            v=versions) == len(versions), timeout=60, message="org events applied")
 
     def scalar(self, sql, **params):
         with self.engine.connect() as conn:

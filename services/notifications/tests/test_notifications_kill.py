@@ -65,7 +65,7 @@ class NamekoProcess:
 
 
 def test_killed_mid_delivery_the_inbox_is_exactly_once_and_the_wire_at_least_once(harness, tmp_path):
-    config = {**harness.config(LEASE_SECONDS=1.0), "AMQP_URI": harness.amqp_uri}
+    config = {**harness.config(LEASE_SECONDS=2.0), "AMQP_URI": harness.amqp_uri}
     first = NamekoProcess(tmp_path, config).start()
     second = None
     try:
@@ -76,7 +76,7 @@ def test_killed_mid_delivery_the_inbox_is_exactly_once_and_the_wire_at_least_onc
         harness.publish("compliance", ClientRegistered(client_id="hris-1", name="HRIS", scopes=[],
                                                        event_patterns=["jixiao.compliance.appeal.#"],
                                                        dpa_ref="DPA-2026-11"))
-        wait_for(lambda: harness.scalar("select count(*) from clients") == 1, message="client read model")
+        wait_for(lambda: harness.scalar("select count(*) from clients") == 1, timeout=60, message="client read model")
         harness.receiver.behaviour["/hris"] = (200, 0.1)
         harness.as_("admin-1").create_subscription({"client_id": "hris-1", "url": harness.receiver.url("/hris"),
                                                     "event_types": ["jixiao.compliance.appeal.submitted.v1"],
@@ -86,7 +86,7 @@ def test_killed_mid_delivery_the_inbox_is_exactly_once_and_the_wire_at_least_onc
             AppealSubmitted(appeal_id=f"ap-k-{i}", appellant=f"emp-{i}", org_unit_id="q4-stores",
                             target_kind="rating", target_ref=f"r-{i}", owning_service="feedback", due_at=due)
             for i in range(40)])
-        wait_for(lambda: len(harness.receiver.to("/hris")) >= 6, message="deliveries under way")
+        wait_for(lambda: len(harness.receiver.to("/hris")) >= 6, timeout=60, message="deliveries under way")
         first.kill()  # SIGKILL: claimed deliveries keep their lease, uncommitted batches roll back
         delivered_before = len(harness.receiver.to("/hris"))
         assert delivered_before < 40
@@ -101,7 +101,7 @@ def test_killed_mid_delivery_the_inbox_is_exactly_once_and_the_wire_at_least_onc
         received = [r["headers"]["webhook-id"] for r in harness.receiver.to("/hris")]
         assert len(set(received)) == 40 and len(received) >= 40
         wait_for(lambda: harness.scalar("select count(*) from webhook_deliveries where state = 'delivered'") == 40,
-                 message="all recorded delivered")
+                 timeout=60, message="all recorded delivered")
     finally:
         first.stop()
         if second is not None:
