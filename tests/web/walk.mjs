@@ -102,6 +102,18 @@ const FLOWS = {
     await page.locator('#review-summary').fill('Pilot store closed; moving the screens to the Shanghai store. Check-in held on Monday.')
     await page.locator('[data-test="complete-review"]').click()
     await page.waitForFunction((n) => document.querySelectorAll('[data-panel="team-reviews"] [data-test="open-review"]').length === n - 1, before)
+    // hold this month's check-in with the employee, where the feedback service runs
+    const schedule = page.locator('[data-panel="team-checkins"] [data-test="schedule"]')
+    if (await schedule.count()) {
+      await schedule.click()
+      const row = page.locator('[data-panel="team-checkins"] [data-checkin="E1003"]')
+      await row.locator('[data-test="hold"]').click()
+      await row.locator('textarea').first().fill('Two screens shipped; the pilot store moved')
+      await row.locator('textarea').nth(1).fill('Store API keys missing')
+      await row.locator('[data-test="hold-submit"]').click()
+      await page.locator('[data-panel="team-checkins"] [data-checkin="E1003"][data-checkin-state="held"]').waitFor()
+      await shot(page, `${tag}-team-checkin-held`)
+    }
     await shot(page, `${tag}-team-review-done`)
   },
 

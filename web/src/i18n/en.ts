@@ -67,7 +67,7 @@ export default {
     remove: 'Remove', settings: 'Settings',
   },
   report: { period: 'Week {period}', done: 'What got done', blockers: 'Blockers (one a line)', next: 'Plan for next week', goals: 'About these goals', send: 'Send report', sent: 'Report for {period} sent' },
-  checkin: { with: 'with {who}', dueBy: 'due by {date}', overdue: 'overdue' },
+  checkin: { schedule: 'Schedule this month’s check-ins', hold: 'Hold the check-in', heldDone: 'Check-in held', progress: 'Progress and what went well', obstacles: 'Obstacles', support: 'The obstacle needs support (training, budget, help)', with: 'with {who}', dueBy: 'due by {date}', overdue: 'overdue' },
   events: { response: 'My response' },
   idp: { rating: 'My rating', track: 'Track' },
   points: { balance: '{n} points', menu: 'Reward menu', cost: '{n} points' },

@@ -67,7 +67,7 @@ export default {
     remove: '移除', settings: '设置',
   },
   report: { period: '{period} 周', done: '本周完成', blockers: '遇到的阻碍（每行一条）', next: '下周计划', goals: '关联的目标', send: '提交周报', sent: '{period} 周报已提交' },
-  checkin: { with: '与{who}', dueBy: '{date} 前完成', overdue: '已逾期' },
+  checkin: { schedule: '安排本月面谈', hold: '进行面谈', heldDone: '面谈已完成', progress: '进展与亮点', obstacles: '遇到的障碍', support: '该障碍需要支持（培训、预算、协助）', with: '与{who}', dueBy: '{date} 前完成', overdue: '已逾期' },
   events: { response: '我的回应' },
   idp: { rating: '我的评级', track: '发展方向' },
   points: { balance: '{n} 积分', menu: '奖励菜单', cost: '{n} 积分' },
