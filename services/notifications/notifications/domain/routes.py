@@ -20,6 +20,7 @@ Priority = Literal["high", "normal", "low"]
 FORBIDDEN_FIELDS = frozenset({
     "rating", "ratings", "score", "scores", "grade", "pay", "salary", "bonus", "amount", "points", "amendment",
     "reason", "reasons", "comment", "summary", "rationale", "progress", "changes", "applied", "outcome_reason",
+    "label", "components", "total", "box", "performance", "potential", "track", "rating_label", "averages",
 })
 
 
@@ -97,7 +98,11 @@ _ROUTES = [
           ("checkin_id", "month", "person_id", "due_by"), "checkin_id"),
     Route("jixiao.feedback.activity.zero_detected.v1", "activity.zero", "normal",
           (_r("person", "manager_id"),), ("person_id", "weeks", "detected_on"), "person_id"),
+    Route("jixiao.feedback.rating.finalized.v1", "result.available", "normal",
+          (_r("person", "person_id"),), ("rating_id", "review_cycle_id"), "rating_id"),
     # -- incentives (amounts and points never shown: the message says where to look)
+    Route("jixiao.incentives.nomination.decided.v1", "nomination.decided", "normal",
+          (_r("person", "person_id"),), ("nomination_id", "target_level"), "nomination_id"),
     Route("jixiao.incentives.bonus.proposed.v1", "approval.waiting", "normal",
           (_r("person", "waiting_for"),), ("proposal_id", "pool_code", "person_id"), "proposal_id"),
     Route("jixiao.incentives.points.redeemed.v1", "redemption.decided", "low",

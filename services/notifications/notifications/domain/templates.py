@@ -87,6 +87,19 @@ BUILT_IN: dict[str, dict[str, tuple[str, str, str]]] = {
         "en": ("Zero activity", "{person_id} has had no valid activity for {weeks} weeks (seen {detected_on}).",
                "Jixiao: a team member has had zero activity for {weeks} weeks."),
     },
+    "result.available": {
+        "zh-CN": ("绩效结果已出", "您在 {review_cycle_id} 的绩效结果已确定，请登录查看。",
+                  "【绩效】您的绩效结果已出，请登录查看。"),
+        "en": ("Your result is available", "Your {review_cycle_id} result is final. Sign in to see it.",
+               "Jixiao: your result is available. Sign in to see it."),
+    },
+    "nomination.decided": {
+        "zh-CN": ("晋升评审已有结论", "您的晋升提名 {nomination_id}（{target_level}）已有结论，请登录查看。",
+                  "【绩效】您的晋升评审已有结论，请登录查看。"),
+        "en": ("Promotion review decided", "The review of your nomination {nomination_id} ({target_level}) is "
+                                           "decided. Sign in to see it.",
+               "Jixiao: your promotion review is decided. Sign in to see it."),
+    },
     "approval.waiting": {
         "zh-CN": ("待您审批", "奖金方案 {proposal_id}（奖金池 {pool_code}）等待您审批，请登录查看。",
                   "【绩效】有一项奖金方案待您审批，请登录查看。"),
