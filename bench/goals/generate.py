@@ -8,11 +8,13 @@ The database is migrated to head first (the service's own alembic migrations), t
   divisions x 10 departments x 10 teams (1,111 units); people spread evenly (10,000 per division with the
   default 100,000), each team led by its first member, who reports to the department head, who reports to the
   division head, who reports to the CEO; an HR account (`bench-hr`) with HR rights over the whole company;
-- one open yearly cycle (2027), an org-unit goal per unit, and `--goals-per-person` goals per person (weights
-  10 each): 60 % KPIs (>=, <=, =; measured or not; some cumulative), 40 % OKRs with one key result, 10 % on
-  milestone schedules (three milestones), progress and confidence spread so that all colours occur;
-- colours as the sweep left them on the evening of AS_OF (2027-03-01), decided while generating (the sweep's
-  rule): the state the next daily sweep starts from, with no update churn in the tables.
+- one open cycle of a year that is running now (it started 90 days before today), an org-unit goal per unit,
+  and `--goals-per-person` goals per person (weights 10 each): 60 % KPIs (>=, <=, =; measured or not; some
+  cumulative), 40 % OKRs with one key result, 10 % on milestone schedules (three milestones), progress and
+  confidence spread so that all colours occur;
+- colours as the sweep left them on the evening of AS_OF (31 days before today), decided while generating (the
+  sweep's rule): the state the next daily sweep starts from, with no update churn in the tables. Every sweep the
+  benchmark runs (AS_OF + 1 and today) is a real one in the current period, not a preview of a later day.
 """
 from __future__ import annotations
 
@@ -34,9 +36,12 @@ from sqlalchemy import create_engine, text
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 CYCLE_ID = "00000000-0000-4000-8000-000000002027"
-CYCLE_START, CYCLE_END = date(2027, 1, 1), date(2027, 12, 31)
-AS_OF = date(2027, 3, 1)
-NOW = datetime(2027, 3, 1, 18, tzinfo=UTC)
+# the current period: a sweep of a day after today would only be a preview (goals/usecases/status.py)
+TODAY = datetime.now(UTC).date()
+AS_OF = TODAY - timedelta(days=31)
+CYCLE_START = AS_OF - timedelta(days=59)
+CYCLE_END = CYCLE_START + timedelta(days=364)
+NOW = datetime.combine(AS_OF, datetime.min.time(), tzinfo=UTC) + timedelta(hours=18)
 HR = "bench-hr"
 CEO = "bench-ceo"
 
@@ -181,7 +186,8 @@ def generate(url: str, people_count: int = 100_000, goals_per_person: int = 10, 
             cursor.execute("UPDATE chassis_org_meta SET generation = generation + 1")
             cursor.execute(
                 "INSERT INTO cycles (id, name, period, starts_on, ends_on, state, red_after_weeks, opened_at, "
-                "created_at, updated_at, version) VALUES (%s, '2027', 'year', %s, %s, 'open', 2, %s, %s, %s, 1)",
+                "created_at, updated_at, version) VALUES (%s, 'running year', 'year', %s, %s, 'open', 2, %s, %s, %s, "
+                "1)",
                 (CYCLE_ID, CYCLE_START, CYCLE_END, NOW - timedelta(days=59), now, now))
         raw.commit()
 
@@ -242,6 +248,12 @@ def generate(url: str, people_count: int = 100_000, goals_per_person: int = 10, 
                                    "weight"], key_results)
         _copy(raw, "schedule_segments", ["goal_id", "seq", "from_on", "to_on", "from_fraction", "to_fraction"],
               segments)
+        with raw.cursor() as cursor:  # the open review the evening's sweep left for every red goal (its red spell)
+            cursor.execute(
+                "INSERT INTO reviews (id, goal_id, cycle_id, owner_id, manager_id, opened_on, reason, state, summary, "
+                "red_since, created_at) SELECT gen_random_uuid()::text, g.id, g.cycle_id, g.responsible_id, "
+                "p.manager_id, g.colour_since, 'turned_red', 'open', '', g.colour_since, %s FROM goals g "
+                "LEFT JOIN chassis_org_people p ON p.person_id = g.responsible_id WHERE g.colour = 'red'", (now,))
         raw.commit()
     finally:
         raw.close()

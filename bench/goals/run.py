@@ -4,12 +4,18 @@ dropped at the end).
     python bench/goals/run.py [--people 100000] [--goals-per-person 10] [--rounds 200]
 
 1. generate 100,000 people and 1,000,000 goals (generate.py, COPY);
+0. the raw py-amqp RPC floor (bench/rpc_bench.py's raw server and client), the reference every figure is printed
+   beside;
 2. the daily colour sweep (the use case the timer runs: SQL UPDATE ... FROM per cycle, status history,
-   events through the outbox, reviews), the next day after the generated state; a catch-up sweep 30 days later;
-   the same day again (idempotent);
+   events through the outbox, reviews), the next day after the generated state (30 days ago); a catch-up sweep
+   of today, 30 days later; the same day again (idempotent). The cycle runs now, so every sweep is a real one
+   (a day after today would only be a preview);
+2b. the read models (goals/readmodels.py): a rebuild from scratch, and a check that the ones the triggers kept
+   through the sweeps equal it;
 3. with the service running (`nameko run`, its own process) and called over RabbitMQ as HR:
    - the board of a division of 10,000 people (100,000 goals) with descendants: p50 / p95 / p99 of the round
-     trip, and of the use case alone; the board of a department and of a team;
+     trip, and of the use case alone; the board of a department and of a team; the board of a flat
+     10,000-person unit and the dashboard's colours of a 10,000-person manager line (both from the read models);
    - weighted allocation (factors with minimum/maximum) across 10,000 children: the preview, then applying it
      as 10,000 proposals;
    - assigning a preset template to 10,000 people in one call.
@@ -22,6 +28,8 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -46,12 +54,33 @@ common = _load("bench_common", HERE.parent / "common.py")
 data = _load("goals_bench_generate", HERE / "generate.py")
 AMQP, PG, percentile = common.AMQP, common.PG, common.percentile
 AS_OF, CYCLE_ID, HR, generate = data.AS_OF, data.CYCLE_ID, data.HR, data.generate
+RPC_BENCH = HERE.parent / "rpc_bench.py"
+FLOOR = {"p50_ms": 0.0}  # measured first, in the same run
 
 from chassis.testing.infra import PgManager, VhostManager  # noqa: E402
 
 
 def line(label: str, value: str) -> None:
     print(f"  {label:<58} {value}", flush=True)
+
+
+def raw_floor(uri: str) -> float:
+    """p50 of one raw py-amqp request/reply, in ms (bench/rpc_bench.py's raw server and client)."""
+    server = subprocess.Popen([sys.executable, str(RPC_BENCH), "raw-server", uri], stdout=subprocess.PIPE, text=True)
+    try:
+        server.stdout.readline()
+        out = subprocess.run([sys.executable, str(RPC_BENCH), "raw-client", uri, "1000", "2"], capture_output=True,
+                             text=True, timeout=120)
+        return json.loads(out.stdout.strip().splitlines()[-1])["p50_ms"]
+    finally:
+        server.kill()
+
+
+def ms_line(label: str, samples: list[float]) -> None:
+    """p50 / p95 / p99 of samples in ms, and p95 as a multiple of the raw RPC floor of this run."""
+    p95 = percentile(samples, 95)
+    line(label, f"p50 {percentile(samples, 50):6.1f} ms  p95 {p95:6.1f} ms  p99 {percentile(samples, 99):6.1f} ms"
+                f"  (p95 = {p95 / FLOOR['p50_ms']:5.1f} x floor)")
 
 
 def timed(fn, *args, **kwargs):
@@ -68,7 +97,7 @@ def unit_of_work(url: str):
 
 
 DAILY = (("next day", AS_OF + timedelta(days=1)), ("the same day again (idempotent)", AS_OF + timedelta(days=1)))
-CATCH_UP = (("catch-up after 30 days without a sweep", AS_OF + timedelta(days=31)),)
+CATCH_UP = (("catch-up of today, after 30 days without a sweep", AS_OF + timedelta(days=31)),)
 
 
 def bench_sweep(url: str, days) -> None:
@@ -82,9 +111,28 @@ def bench_sweep(url: str, days) -> None:
     print("colour sweep of every open goal (the timer's use case: UPDATE ... FROM, history, events, reviews)")
     for label, day in days:
         result, seconds = timed(run_sweep, uow, system, day)
+        assert not result.preview, "a sweep in the current period writes"
         line(f"{label} ({day})", f"{seconds:6.2f} s  evaluated {result.evaluated:,}, changed {result.changed:,}, "
                                  f"turned red {result.turned_red:,}, reviews {result.reviews_opened:,}")
     uow.store.engine.dispose()
+
+
+def bench_read_models(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    from goals import readmodels
+
+    engine = create_engine(url)
+    print("read models (goals/readmodels.py, kept by triggers)")
+    with engine.begin() as connection:
+        differences, seconds = timed(readmodels.check, connection)
+    assert not differences, differences
+    line("kept through generation and sweeps = a rebuild (check)", f"{seconds:6.2f} s  (equal)")
+    with engine.begin() as connection:
+        _, seconds = timed(readmodels.rebuild, connection)
+        cells = readmodels.snapshot_summary(connection)
+    line("rebuild from scratch (python -m goals.readmodels rebuild)", f"{seconds:6.2f} s  ({cells})")
+    engine.dispose()
 
 
 def seed_flat_team(url: str, size: int) -> tuple[str, str, list[str]]:
@@ -135,6 +183,17 @@ def people_of_division(url: str, division: str, limit: int) -> list[str]:
     return found
 
 
+def division_head(url: str, division: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        head = conn.execute(text("SELECT person_id FROM chassis_org_people WHERE org_unit_id = :d AND manager_id = :c"),
+                            {"d": division, "c": data.CEO}).scalar_one()
+    engine.dispose()
+    return head
+
+
 def bench_service(url: str, rounds: int, people: int) -> None:
     from chassis.remote import StandaloneRpc
     from contracts import goals as c
@@ -160,8 +219,7 @@ def bench_service(url: str, rounds: int, people: int) -> None:
             for _ in range(rounds):
                 _, seconds = timed(hr.get_board, {**query, "org_unit_id": unit})
                 samples.append(seconds * 1000)
-            line(label, f"p50 {percentile(samples, 50):6.1f} ms  p95 {percentile(samples, 95):6.1f} ms  "
-                        f"p99 {percentile(samples, 99):6.1f} ms")
+            ms_line(label, samples)
         assert first["total"]["count"] >= people, first["total"]
         line("division board: goals in scope / levels", f"{first['total']['count']:,} / {len(first['levels'])}")
         samples = []
@@ -170,8 +228,7 @@ def bench_service(url: str, rounds: int, people: int) -> None:
             page, seconds = timed(hr.get_board, {**query, "cursor": cursor})
             cursor = page["next_cursor"] or first["next_cursor"]
             samples.append(seconds * 1000)
-        line("division, following pages (cursor)", f"p50 {percentile(samples, 50):6.1f} ms  "
-                                                   f"p95 {percentile(samples, 95):6.1f} ms")
+        ms_line("division, following pages (cursor)", samples)
         uow = unit_of_work(url)
         samples = []
         from contracts.actor import Actor as A
@@ -179,8 +236,27 @@ def bench_service(url: str, rounds: int, people: int) -> None:
         for _ in range(rounds):
             _, seconds = timed(board, uow, A(subject=HR), c.BoardQuery(**{**query, "org_unit_id": "div0"}))
             samples.append(seconds * 1000)
-        line("division, the use case alone (in process, no broker)", f"p50 {percentile(samples, 50):6.1f} ms  "
-                                                                     f"p95 {percentile(samples, 95):6.1f} ms")
+        ms_line("division, the use case alone (in process, no broker)", samples)
+        head = division_head(url, "div0")
+        size = len(people_of_division(url, "div0", 1_000_000))
+        print(f"a flat 10,000-person unit (seeded team) and the line of div0's head ({size:,} people), from the "
+              "read models")
+        flat = {"cycle_id": CYCLE_ID, "org_unit_id": "sales-force", "limit": 50}
+        line_query = {"cycle_id": CYCLE_ID, "reports_of": head, "limit": 1}
+        assert hr.get_board(flat)["total"]["count"] == 10_001
+        assert hr.get_board(line_query)["total"]["count"] >= size
+        for label, call in (("board of the 10,000-person unit, first page of 50 (RPC)", (hr.get_board, flat)),
+                            (f"dashboard colours of the {size:,}-person line (RPC, limit 1)",
+                             (hr.get_board, line_query)),
+                            ("the same line, red goals only (the dashboard's at-risk list)",
+                             (hr.get_board, {**line_query, "colour": "red", "limit": 10})),
+                            ("board of the 10,000-person unit, the use case alone",
+                             (board, uow, A(subject=HR), c.BoardQuery(**flat)))):
+            samples = []
+            for _ in range(rounds):
+                _, seconds = timed(*call)
+                samples.append(seconds * 1000)
+            ms_line(label, samples)
         uow.store.engine.dispose()
 
         print("weighted allocation across 10,000 children (factors 0.4 / 0.4 / 0.2, per-child min and max)")
@@ -231,14 +307,24 @@ def main() -> None:
     pg = PgManager(PG)
     name = f"jxbench_goals_{uuid.uuid4().hex[:8]}"
     url = pg.create(name)
+    vhosts = VhostManager(AMQP)
+    amqp = vhosts.create()
+    try:
+        FLOOR["p50_ms"] = raw_floor(amqp)
+    finally:
+        vhosts.delete(amqp, wait=True)
+    print(f"raw RPC floor (py-amqp round trip, this run) p50 {FLOOR['p50_ms']:.2f} ms; today {data.TODAY}, "
+          f"cycle {data.CYCLE_START} .. {data.CYCLE_END}")
     try:
         stats, seconds = timed(generate, url, args.people, args.goals_per_person)
         print(f"generated {stats['people']:,} people, {stats['units']:,} units, {stats['goals']:,} goals, "
               f"{stats['key_results']:,} key results, {stats['schedule_segments']:,} schedule pieces "
               f"in {seconds:.0f} s (COPY)")
         bench_sweep(url, DAILY)
+        bench_read_models(url)
         bench_service(url, args.rounds, args.people)
         bench_sweep(url, CATCH_UP)
+        bench_read_models(url)
     finally:
         pg.drop(name)
         print(f"dropped database {name}")

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import ARRAY, String, and_, any_, cast, func, literal, select, text
+from sqlalchemy import ARRAY, BigInteger, String, and_, any_, cast, func, literal, select, text
 from sqlalchemy.engine import Connection
 
 from goals import models as m
@@ -103,7 +103,8 @@ def board_cells(session, cycle_id: str, *, units: Sequence[str] | None = None, u
         where.append(table.colour == colour)
     key = getattr(table, group_by)
     return session.execute(
-        select(key.label("key"), table.colour, *(func.sum(getattr(table, s)).label(s) for s in SUMS))
+        select(key.label("key"), table.colour,
+               *(cast(func.sum(getattr(table, s)), BigInteger).label(s) for s in SUMS))  # ints, not numerics
         .where(and_(*where)).group_by(key, table.colour).having(func.sum(table.goal_count) != 0)).all()
 
 

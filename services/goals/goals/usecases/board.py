@@ -39,15 +39,24 @@ class Sums:
     confident: int = 0
 
     def add(self, row, colour: str) -> None:
-        count = int(row.goal_count)
+        """Add a read-model row (its sums) or another Sums (`colour` None: its colour counts too)."""
+        count = row.goal_count if colour is not None else row.count
         self.count += count
-        if colour in ("green", "yellow", "red"):
-            setattr(self, colour, getattr(self, colour) + count)
-        self.weighted_e11 += int(row.weighted_e11)
-        self.weights_e2 += int(row.weights_e2)
-        self.progress_e9 += int(row.progress_e9)
-        self.confidence_e3 += int(row.confidence_e3)
-        self.confident += int(row.confident)
+        if colour is None:
+            self.green += row.green
+            self.yellow += row.yellow
+            self.red += row.red
+        elif colour == "green":
+            self.green += count
+        elif colour == "yellow":
+            self.yellow += count
+        elif colour == "red":
+            self.red += count
+        self.weighted_e11 += row.weighted_e11
+        self.weights_e2 += row.weights_e2
+        self.progress_e9 += row.progress_e9
+        self.confidence_e3 += row.confidence_e3
+        self.confident += row.confident
 
     def view(self, key: str | None, name: str | None) -> c.BoardAggregate:
         if not self.count:
@@ -118,9 +127,10 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
         total = Sums()
         levels: dict[str, Sums] = {}
         for row in rows:
-            total.add(row, row.colour)
             level = group_of.get(row.key, row.key) if group_of is not None else row.key
             levels.setdefault(level, Sums()).add(row, row.colour)
+        for sums in levels.values():  # every row is in exactly one level
+            total.add(sums, None)
         page_where = [*where, g.id > after[0]] if after else where
         goals = session.execute(
             select(g.id, g.title, g.owner_kind, g.owner_id, g.org_unit_id, g.kind, g.weight, g.progress,
