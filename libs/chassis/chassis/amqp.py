@@ -56,6 +56,12 @@ def events_exchange(service: str) -> Exchange:
     return Exchange(f"{service}.events", type="topic", durable=True, auto_delete=False)
 
 
+def queue_arguments(queue_type: str, **arguments: Any) -> dict[str, Any]:
+    """Arguments of a durable queue the chassis declares: `x-queue-type: quorum` added when AMQP_QUEUE_TYPE says
+    so (nothing for classic, so queues declared before the setting existed stay equivalent)."""
+    return {**arguments, "x-queue-type": "quorum"} if queue_type == "quorum" else dict(arguments)
+
+
 class PublishError(Exception):
     """The broker did not take the message(s): unreachable, closed the channel or nacked."""
 

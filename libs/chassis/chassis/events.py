@@ -33,7 +33,15 @@ from nameko.messaging import Consumer
 from prometheus_client.core import GaugeMetricFamily
 from pydantic import ValidationError
 
-from chassis.amqp import ConfirmingPublisher, OutgoingMessage, PublishError, connect, events_exchange, is_memory
+from chassis.amqp import (
+    ConfirmingPublisher,
+    OutgoingMessage,
+    PublishError,
+    connect,
+    events_exchange,
+    is_memory,
+    queue_arguments,
+)
 from chassis.consumer import QueueConsumer
 from chassis.context import CORRELATION_KEY
 from chassis.metrics import metrics_of
@@ -57,6 +65,7 @@ class DeadLetters(SharedExtension):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.queues: list[str] = []  # here, not in setup(): nameko sets extensions up concurrently
+        self.consumer_queues: list[str] = []  # their depth is the consumer lag (dashboards, queue-depth HPAs)
 
     def setup(self):
         settings = settings_of(self.container)
@@ -73,22 +82,28 @@ class DeadLetters(SharedExtension):
     def watch(self, dlq_name: str) -> None:
         self.queues.append(dlq_name)
 
+    def watch_consumer(self, queue_name: str) -> None:
+        self.consumer_queues.append(queue_name)
+
     def _depths(self):
         family = GaugeMetricFamily("jixiao_dead_letter_queue_messages", "Events waiting in a dead-letter queue",
                                    labels=["service", "queue"])
-        if not self.queues or is_memory(self.amqp_uri):
-            for name in self.queues:  # the in-memory broker has no passive declare; depth is unknown there
-                family.add_metric([self.container.service_name, name], 0.0)
-            return [family]
+        lag = GaugeMetricFamily("jixiao_consumer_queue_messages", "Events waiting in a consumer's queue (its lag)",
+                                labels=["service", "queue"])
+        watched = [(family, name) for name in self.queues] + [(lag, name) for name in self.consumer_queues]
+        if not watched or is_memory(self.amqp_uri):
+            for metric, name in watched:  # the in-memory broker has no passive declare; depth is unknown there
+                metric.add_metric([self.container.service_name, name], 0.0)
+            return [family, lag]
         conn = connect(self.amqp_uri)
         try:
             channel = conn.channel()
-            for name in self.queues:
+            for metric, name in watched:
                 _, count, _ = channel.queue_declare(name, passive=True)
-                family.add_metric([self.container.service_name, name], float(count))
+                metric.add_metric([self.container.service_name, name], float(count))
         finally:
             conn.release()
-        return [family]
+        return [family, lag]
 
 
 class EventConsumer(Consumer):
@@ -148,17 +163,20 @@ class EventConsumer(Consumer):
         self.queue_name = name
         self.queue = Queue(name, bindings=[binding(exchange, routing_key=t) for exchange in exchanges
                                            for t in self.event_types],
-                           durable=True, auto_delete=False)
+                           durable=True, auto_delete=False,
+                           queue_arguments=queue_arguments(settings.amqp_queue_type))
         self.dlq_name = f"{name}.dlq"
         self.retry_queues = {}
-        declare = [*exchanges, Queue(self.dlq_name, durable=True)]
+        declare = [*exchanges, Queue(self.dlq_name, durable=True,
+                                        queue_arguments=queue_arguments(settings.amqp_queue_type))]
         if not self.memory:
             for delay in self.delays:
                 ms = max(1, int(delay * 1000))
                 retry_name = f"{name}.retry.{ms}"
                 self.retry_queues[delay] = retry_name
-                declare.append(Queue(retry_name, durable=True, queue_arguments={
-                    "x-message-ttl": ms, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name}))
+                declare.append(Queue(retry_name, durable=True, queue_arguments=queue_arguments(
+                    settings.amqp_queue_type,
+                    **{"x-message-ttl": ms, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": name})))
         conn = connect(settings.amqp_uri)
         try:
             channel = conn.channel()
@@ -168,6 +186,7 @@ class EventConsumer(Consumer):
         finally:
             conn.release()
         self.dead_letters.watch(self.dlq_name)
+        self.dead_letters.watch_consumer(name)
         self.metrics = metrics_of(self.container)
         if self.batch_size:
             self.prefetch_count = max(settings.event_prefetch, 2 * self.batch_size)

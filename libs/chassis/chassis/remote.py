@@ -29,7 +29,7 @@ from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.rpc import Rpc as NamekoRpc
 from nameko.rpc import RpcConsumer
 
-from chassis.amqp import FastPublisher, OutgoingMessage, PublishError, connect
+from chassis.amqp import FastPublisher, OutgoingMessage, PublishError, connect, queue_arguments
 from chassis.consumer import QueueConsumer, ReplyListener
 from chassis.context import bind, context_data_for
 from chassis.errors import (
@@ -115,6 +115,11 @@ class RpcResponder(SharedExtension):
 class ChassisRpcConsumer(RpcConsumer):
     queue_consumer = QueueConsumer()
     responder = RpcResponder()
+
+    def setup(self):
+        super().setup()
+        if self.queue is not None:  # nameko's durable rpc-<service> queue, declared when consuming starts
+            self.queue.queue_arguments = queue_arguments(settings_of(self.container).amqp_queue_type)
 
     def handle_result(self, message, result, exc_info):
         # reached directly (without a worker) for unknown methods and malformed requests

@@ -24,12 +24,13 @@ import copy
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SHARED = ("amqp_uri", "var_dir", "log_level", "log_format", "rpc_timeout", "heartbeat", "environment")
+SHARED = ("amqp_uri", "amqp_queue_type", "var_dir", "log_level", "log_format", "rpc_timeout", "heartbeat",
+          "environment")
 
 
 class ServiceSettings(BaseSettings):
@@ -38,6 +39,9 @@ class ServiceSettings(BaseSettings):
     service_name: str
     environment: str = Field("development", description="development | test | production")
     amqp_uri: str = "memory://"
+    # quorum: every durable queue the chassis declares is a replicated quorum queue (a RabbitMQ cluster); an
+    # existing classic queue cannot change type, so switch on a fresh vhost (deploy/README.md)
+    amqp_queue_type: Literal["classic", "quorum"] = "classic"
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite file in var_dir")
     var_dir: Path = Path("var")
     db_pool_size: int = Field(12, ge=1, le=200)

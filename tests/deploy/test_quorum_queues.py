@@ -1,0 +1,59 @@
+"""AMQP_QUEUE_TYPE=quorum: every durable queue the suite declares is a quorum queue (what the production overlay's
+three-node RabbitmqCluster runs), and the suite works on them. Real RabbitMQ, real PostgreSQL."""
+import json
+import shutil
+import subprocess
+from urllib.parse import unquote, urlsplit
+
+from chassis.amqp import queue_arguments
+from chassis.testing.services import http_get
+from compliance.service import ComplianceService
+from feedback.service import FeedbackService
+from goals.service import GoalsService
+from incentives.service import IncentivesService
+from notifications.service import NotificationsService
+
+
+def test_queue_arguments_name_the_type_only_for_quorum():
+    assert queue_arguments("classic") == {}
+    assert queue_arguments("classic", **{"x-message-ttl": 5}) == {"x-message-ttl": 5}
+    assert queue_arguments("quorum", **{"x-message-ttl": 5}) == {"x-message-ttl": 5, "x-queue-type": "quorum"}
+
+
+def broker_queues(amqp_uri: str) -> list[dict]:
+    """The vhost's queues as the broker lists them (rabbitmqctl: the management plugin may be off)."""
+    ctl = shutil.which("rabbitmqctl")
+    assert ctl, "the test broker runs here (rabbitmqctl)"
+    vhost = unquote(urlsplit(amqp_uri).path.lstrip("/")) or "/"
+    listed = subprocess.run([ctl, "list_queues", "-q", "-p", vhost, "name", "durable", "type", "--formatter", "json"],
+                            capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(listed.stdout)
+
+
+def test_every_durable_queue_of_the_suite_is_quorum_when_configured(run_services, pg_database, amqp_uri, tmp_path):
+    fast = {"EVENT_RETRY_DELAYS": [0.05, 0.1], "OUTBOX_POLL_INTERVAL": 0.1, "AMQP_QUEUE_TYPE": "quorum"}
+    started = run_services({
+        GoalsService: {"DATABASE_URL": pg_database("goals")},
+        FeedbackService: {"DATABASE_URL": pg_database("feedback")},
+        IncentivesService: {"DATABASE_URL": pg_database("incentives")},
+        NotificationsService: {"DATABASE_URL": pg_database("notifications")},
+        ComplianceService: {"DATABASE_URL": pg_database("compliance"), "BOOTSTRAP_ADMINS": "root",
+                            "DSR_SERVICES": "goals", "APPEAL_TARGET_CHECKS": [],
+                            "AUDIT_WITNESS_PATH": str(tmp_path / "witness.jsonl")},
+    }, **fast)
+    for name, container in started.items():
+        status, body = http_get(container, "/health/ready")
+        assert status == 200, (name, body)  # each service runs on its quorum queues
+    # each consumer's queue depth is exported (its lag: dashboards and the queue-depth HPAs read it)
+    status, metrics = http_get(started["goals"], "/metrics")
+    lag = [line for line in metrics.splitlines() if line.startswith("jixiao_consumer_queue_messages{")]
+    assert status == 200 and any('queue="evt-compliance-' in line for line in lag), lag
+    queues = broker_queues(amqp_uri)
+    durable = {q["name"]: q["type"] for q in queues if q["durable"]}
+    # the RPC queues, each consumer's queue with its dead-letter and retry queues
+    assert {f"rpc-{name}" for name in started} <= set(durable)
+    assert any(name.endswith(".dlq") for name in durable) and any(".retry." in name for name in durable)
+    # all but nameko's per-process reply queues (rpc.reply-<service>-<uuid>, expiring 5 min after their process):
+    # a reply lost with its node only makes the caller time out and retry, not worth three replicas each
+    assert {name: kind for name, kind in durable.items() if kind != "quorum" and not name.startswith("rpc.reply-")
+            } == {}
