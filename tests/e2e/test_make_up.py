@@ -17,7 +17,7 @@ from chassis.testing.plugin import wait_for
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("gateway", "goals", "feedback", "incentives", "compliance")
+SERVICES = ("gateway", "goals", "feedback", "incentives", "compliance", "notifications")
 
 
 def free_port() -> int:
