@@ -145,11 +145,20 @@ def _pod_env(container: dict, configmaps: dict[str, dict], secrets: dict[tuple[s
         env.update(configmaps[source["configMapRef"]["name"]])
     for variable in container.get("env", []):
         if "value" in variable:
-            env[variable["name"]] = variable["value"]
+            # Kubernetes expands $(NAME) of the variables defined before this one
+            value = variable["value"]
+            for name, known in env.items():
+                value = value.replace(f"$({name})", known)
+            env[variable["name"]] = value
         else:
             ref = variable["valueFrom"]["secretKeyRef"]
             env[variable["name"]] = secrets[(ref["name"], ref["key"])]
     return env
+
+
+def user_credentials(name: str) -> dict[tuple[str, str], str]:
+    """What the Messaging Topology Operator generates for the User `name` (its username is not guest)."""
+    return {(f"{name}-user-credentials", "username"): name, (f"{name}-user-credentials", "password"): "secret"}
 
 
 def test_the_migration_job_runs_from_the_image_as_built(image, pg):
@@ -161,8 +170,8 @@ def test_the_migration_job_runs_from_the_image_as_built(image, pg):
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     configmaps = {doc["metadata"]["name"]: doc["data"] for doc in docs if doc["kind"] == "ConfigMap"}
     databases: dict[str, str] = {}
-    # production refuses the guest user; migrations never connect to the broker, so any service user will do
-    secrets: dict[tuple[str, str], str] = {("jixiao-rabbitmq", "uri"): "amqp://jixiao-job:secret@127.0.0.1:5672/jx"}
+    # production refuses the guest user; migrations never connect to the broker (their user has no rights)
+    secrets: dict[tuple[str, str], str] = {**user_credentials("jixiao-migrate"), **user_credentials("jixiao-goals")}
     names = []
     for variable in container["env"]:
         ref = variable.get("valueFrom", {}).get("secretKeyRef")
