@@ -771,3 +771,324 @@ class RatingAmended(Event):
     appeal_id: str | None = None
     manager_id: str | None
     amended_at: datetime
+
+
+# -- part 2: review cycles, scores, ratings, calibration, approval, appeals ---------------------------------------
+
+ReviewStage = Literal["draft", "self_review", "manager_review", "calibration", "finalized", "published"]
+ReviewState = Literal["not_started", "self_submitted", "manager_submitted", "calibrated", "finalized",
+                      "acknowledged"]
+Score = Annotated[Decimal, Field(ge=-1000, le=1000, decimal_places=4)]  # the scale's bounds are checked by feedback
+Reason = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class ScaleBand(Contract):
+    label: RatingLabel
+    min: Score = Field(description="the lowest score that earns the label")
+
+
+class RatingScale(Contract):
+    low: Score = Decimal(1)
+    high: Score = Decimal(5)
+    bands: list[ScaleBand] = Field(min_length=1, max_length=5)
+
+
+class FormulaComponent(Contract):
+    name: Code = Field(description="self, manager, peer, coaching, participation (a manager's own)")
+    weight: Annotated[Decimal, Field(ge=0, le=100)]
+    required: bool = Field(default=False, description="a missing required component stops the rating (422)")
+
+
+class RatingFormulaSpec(Contract):
+    """The formula (the goals formula language) over component scores; `has_<name>` is 1 when a component is
+    present. A missing optional component is neutral: it takes the weighted mean of the present ones."""
+
+    expression: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    components: list[FormulaComponent] = Field(min_length=1, max_length=10)
+    scale: RatingScale
+
+
+class DistributionTarget(Contract):
+    groups: dict[Code, list[RatingLabel]] = Field(description="e.g. top: [S, A], middle: [B], bottom: [C, D]")
+    target: dict[Code, Annotated[Decimal, Field(ge=0, le=1)]] = Field(description="share per group, adding to 1")
+    tolerance: Rate = Decimal("0.05")
+    hard: bool = Field(default=False, description="hard: finalizing off target is refused; soft: a warning")
+
+
+class OpenReviewCycle(Contract):
+    """A review cycle over a goals cycle: the formula and scale are pinned now (version 1)."""
+
+    goals_cycle_id: Id
+    name: Title
+    formula: RatingFormulaSpec
+    deadlines: dict[Literal["self_review", "manager_review", "calibration"], date] = Field(default_factory=dict)
+    distribution: DistributionTarget | None = None
+    peer_minimum: int = Field(default=3, ge=3, le=50, description="peer answers needed before peers count")
+    manager_waits_for_self: bool = Field(default=True, description="no manager review while self review is open")
+    approval_table: dict[str, list[str]] | None = Field(default=None, description=(
+        "grade -> approval steps (chassis approvals), e.g. {\"M>=3\": [\"skip_level\", \"hrbp\"], \"*\": "
+        "[\"skip_level\"]}; none: no approval"))
+    people: list[Id] | None = Field(default=None, max_length=100_000, description="default: everyone with a manager")
+    grades: dict[Id, Annotated[str, StringConstraints(max_length=16)]] = Field(default_factory=dict)
+
+
+class FormulaVersionView(Contract):
+    cycle_id: str
+    number: int
+    formula: RatingFormulaSpec
+    reason: str
+    created_by: str | None
+    created_at: datetime
+
+
+class ReviewCycleView(Contract):
+    id: str
+    goals_cycle_id: str
+    name: str
+    stage: ReviewStage
+    formula: FormulaVersionView
+    deadlines: dict[str, date]
+    distribution: DistributionTarget | None
+    peer_minimum: int
+    manager_waits_for_self: bool
+    counts: dict[str, int] = Field(description="reviews per state")
+    version: int
+
+
+class AdvanceReviewCycle(Contract):
+    cycle_id: Id
+    to_stage: ReviewStage = Field(description="the next stage, named (a stale click cannot skip one)")
+    expected_version: int | None = None
+
+
+class ReviseRatingFormula(Contract):
+    cycle_id: Id
+    formula: RatingFormulaSpec
+    reason: Reason
+
+
+class ScoreItem(Contract):
+    code: Id = Field(description="a goal id, an indicator code or a competency code")
+    kind: Literal["goal", "indicator", "competency"] = "goal"
+    score: Score
+    comment: Text = ""
+
+
+class SubmitSelfReview(Contract):
+    cycle_id: Id
+    items: list[ScoreItem] = Field(min_length=1, max_length=100)
+    comment: Text = ""
+
+
+class SubmitManagerReview(Contract):
+    cycle_id: Id
+    person_id: Id
+    items: list[ScoreItem] = Field(min_length=1, max_length=100)
+    comment: Text = ""
+    peers: list[Id] = Field(default_factory=list, max_length=30, description="peers the manager asks to review")
+
+
+class SubmitPeerReview(Contract):
+    cycle_id: Id
+    person_id: Id
+    items: list[ScoreItem] = Field(min_length=1, max_length=100)
+    comment: Text = ""
+
+
+class GetReview(Contract):
+    cycle_id: Id
+    person_id: Id | None = Field(default=None, description="default: the actor")
+
+
+class ScoreSet(Contract):
+    items: list[ScoreItem]
+    average: Decimal | None
+    comment: str
+    submitted_at: datetime | None
+    late: bool
+
+
+class PeerAggregate(Contract):
+    """Counts and, once `counted`, the average and shuffled comments: never who answered."""
+
+    invited: int
+    answered: int
+    minimum: int
+    counted: bool
+    average: Decimal | None
+    comments: list[str]
+
+
+class RatingChange(Contract):
+    version: int
+    label: RatingLabel
+    score: Decimal
+    kind: Literal["computed", "calibration", "amendment", "formula"]
+    reason: str
+    changed_by: str | None
+    appeal_id: str | None
+    at: datetime
+
+
+class ApprovalStepView(Contract):
+    step: str
+    person_id: str
+
+
+class RatingView(Contract):
+    id: str
+    cycle_id: str
+    person_id: str
+    label: RatingLabel
+    score: Decimal
+    components: list[RatingComponent]
+    formula_version: int
+    version: int
+    approval_status: Literal["none", "pending", "approved", "sent_back"]
+    approvers: list[ApprovalStepView]
+    waiting_for: str | None
+    history: list[RatingChange]
+
+
+class ReviewView(Contract):
+    id: str
+    cycle_id: str
+    person_id: str
+    manager_id: str | None
+    grade: str | None
+    state: ReviewState
+    self_review: ScoreSet | None
+    manager_review: ScoreSet | None
+    peer: PeerAggregate
+    rating: RatingView | None
+    evidence: dict[str, int] = Field(default_factory=dict, description=(
+        "what feedback holds on the year: check-ins held, reports, key events (+/-), coaching received, 360s"))
+    acknowledged_at: datetime | None
+    version: int
+
+
+class AdjustRating(Contract):
+    """A calibration adjustment: a new version with a mandatory reason (If-Match: `expected_version`)."""
+
+    rating_id: Id
+    label: RatingLabel
+    score: Score | None = Field(default=None, description="default: the label's band floor when it changes")
+    reason: Reason
+    expected_version: int = Field(ge=1)
+
+
+class GetCalibration(Contract):
+    cycle_id: Id
+    org_unit_id: Id | None = Field(default=None, description="one unit and the units below it; none: all")
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: Limit = 50
+
+
+class DistributionLine(Contract):
+    group: str
+    labels: list[str]
+    target: Decimal
+    actual: Decimal
+    count: int
+    off: bool
+
+
+class CalibrationView(Contract):
+    cycle_id: str
+    org_unit_id: str | None
+    total: int
+    by_label: dict[str, int]
+    distribution: list[DistributionLine]
+    hard: bool
+    items: list[RatingView]
+    next_cursor: str | None
+
+
+class RecordCalibrationSession(Contract):
+    cycle_id: Id
+    org_unit_id: Id | None = None
+    attendees: list[Id] = Field(min_length=1, max_length=100)
+    decisions: list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(max_length=500)
+    notes: Text = ""
+
+
+class CalibrationSessionView(Contract):
+    id: str
+    cycle_id: str
+    org_unit_id: str | None
+    attendees: list[str]
+    decisions: list[str]
+    notes: str
+    adjustments: list[RatingChange] = Field(description="adjustments made in the cycle's unit before this record")
+    recorded_by: str
+    held_at: datetime
+
+
+class DecideRating(Contract):
+    rating_id: Id
+    decision: Literal["approve", "send_back"]
+    reason: Reason = ""
+
+
+class AcknowledgeRating(Contract):
+    cycle_id: Id
+
+
+class ListLateReviews(Contract):
+    cycle_id: Id
+
+
+class LateReview(Contract):
+    person_id: str
+    manager_id: str | None
+    stage: Literal["self_review", "manager_review"]
+    due: date
+    submitted_at: datetime | None = Field(description="null: still missing")
+
+
+class LateReviewList(Contract):
+    items: list[LateReview]
+
+
+class ReviewCycleAdvanced(Event):
+    type = "jixiao.feedback.review_cycle.advanced.v1"
+    subject_field = "cycle_id"
+
+    cycle_id: str
+    goals_cycle_id: str
+    stage: ReviewStage
+    previous: ReviewStage
+    deadline: date | None = None
+
+
+class RatingAdjusted(Event):
+    """A calibration adjustment (before finalize): before and after, with the reason."""
+
+    type = "jixiao.feedback.rating.adjusted.v1"
+    subject_field = "person_id"
+
+    rating_id: str
+    person_id: str
+    cycle_id: str
+    before_label: RatingLabel
+    after_label: RatingLabel
+    before_score: Decimal
+    after_score: Decimal
+    reason: str
+    version: int
+    adjusted_by: str
+
+
+class RatingApprovalStep(Event):
+    """A node of a rating's approval chain: `waiting` (to the approver), `approved`, `sent_back` (to HR)."""
+
+    type = "jixiao.feedback.rating.approval.v1"
+    subject_field = "person_id"
+
+    rating_id: str
+    person_id: str
+    cycle_id: str
+    status: Literal["waiting", "approved", "sent_back", "complete"]
+    step: str | None
+    approver_id: str | None
+    reason: str = ""

@@ -10,6 +10,7 @@ from chassis.access.policy import Resource, Rule, register_rules
 CHECKIN, REPORT, KEY_EVENT, ACTIVITY = "feedback.checkin", "feedback.report", "feedback.key_event", "feedback.activity"
 TEAM, COACHING, SURVEY, PRAISE, COMPANY, UNIT = ("feedback.team", "feedback.coaching", "feedback.survey",
                                                  "feedback.praise", "feedback.company", "feedback.unit")
+REVIEW = "feedback.review"  # a person's review and rating in a cycle (owner: the person)
 _LINE = (R.SELF, R.DIRECT_MANAGER, R.INDIRECT_MANAGER, R.HR_SCOPE, R.HRBP_SCOPE)
 _ABOVE = (R.DIRECT_MANAGER, R.INDIRECT_MANAGER, R.HR_SCOPE, R.HRBP_SCOPE)
 
@@ -32,6 +33,11 @@ RULES: dict[str, Rule] = {
     "feedback.survey.open":      Rule(SURVEY, (R.SELF, R.DIRECT_MANAGER, R.HR_SCOPE)),
     "feedback.survey.read":      Rule(SURVEY, _LINE),
     "feedback.praise.give":      Rule(PRAISE, (R.EMPLOYEE,), (R.SELF,)),
+    "feedback.review.self":      Rule(REVIEW, (R.SELF,)),
+    "feedback.review.manager":   Rule(REVIEW, (R.DIRECT_MANAGER,), (R.SELF,)),
+    "feedback.review.read":      Rule(REVIEW, _LINE),
+    # calibrators: the levels above the manager and HR/HRBP of the unit (never one's own rating)
+    "feedback.review.calibrate": Rule(REVIEW, (R.INDIRECT_MANAGER, R.HR_SCOPE, R.HRBP_SCOPE), (R.SELF,)),
     "feedback.company.manage":   Rule(COMPANY, (R.COMPANY_HR, R.ADMIN)),
     "feedback.company.read":     Rule(COMPANY, (R.EMPLOYEE, R.COMPANY_HR, R.ADMIN)),
 }

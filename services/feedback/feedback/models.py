@@ -295,3 +295,129 @@ class SweepRun(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# -- part 2: review cycles, ratings, calibration --------------------------------------------------------------------
+
+class ReviewCycle(Base):
+    __tablename__ = "review_cycles"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    goals_cycle_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(16))
+    formula_version: Mapped[int] = mapped_column(Integer)  # the pinned version in force
+    deadlines: Mapped[dict[str, str]] = mapped_column(JSON)
+    distribution: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    peer_minimum: Mapped[int] = mapped_column(Integer)
+    manager_waits_for_self: Mapped[bool] = mapped_column(Boolean)
+    approval_table: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    opened_by: Mapped[str] = mapped_column(PersonId)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class RatingFormulaVersion(Base):
+    """Append-only: a cycle's formula and scale change only by a new version with a reason."""
+
+    __tablename__ = "rating_formula_versions"
+
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("review_cycles.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # contracts.feedback.RatingFormulaSpec
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(PersonId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Review(Base):
+    """One person in one cycle: the state (the domain's state table) and the submissions' lateness."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("cycle_id", "person_id"), Index("ix_reviews_manager", "cycle_id", "manager_id"))
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("review_cycles.id", ondelete="CASCADE"))
+    person_id: Mapped[str] = mapped_column(PersonId, index=True)
+    manager_id: Mapped[str | None] = mapped_column(PersonId)
+    org_unit_id: Mapped[str | None] = mapped_column(String(128))
+    grade: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(20))
+    self_items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    self_comment: Mapped[str] = mapped_column(Text, default="")
+    self_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    self_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    manager_items: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    manager_comment: Mapped[str] = mapped_column(Text, default="")
+    manager_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    manager_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class PeerInvitation(Base):
+    """Who the manager asked (read only to check an answer; never shown to the subject)."""
+
+    __tablename__ = "review_peer_invitations"
+
+    review_id: Mapped[str] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True)
+    peer_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
+
+
+class PeerAnswer(Base):
+    """A peer's scores under a keyed pseudonym (per review): no reviewer id, no time."""
+
+    __tablename__ = "review_peer_answers"
+
+    review_id: Mapped[str] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    average: Mapped[Decimal] = mapped_column(Numeric(12, 4))
+    comment: Mapped[str] = mapped_column(Text)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_cycle_label", "cycle_id", "label"),)
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    review_id: Mapped[str] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), unique=True)
+    cycle_id: Mapped[str] = mapped_column(Uuid)
+    person_id: Mapped[str] = mapped_column(PersonId, index=True)
+    org_unit_id: Mapped[str | None] = mapped_column(String(128))
+    label: Mapped[str] = mapped_column(String(2))
+    score: Mapped[Decimal] = mapped_column(Numeric(12, 4))
+    components: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    formula_version: Mapped[int] = mapped_column(Integer)
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # chassis.access.approvals.Approval.to_json
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class RatingVersion(Base):
+    """Every version of a rating, before and after, with its reason: nothing changes a rating silently."""
+
+    __tablename__ = "rating_versions"
+
+    rating_id: Mapped[str] = mapped_column(ForeignKey("ratings.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(2))
+    score: Mapped[Decimal] = mapped_column(Numeric(12, 4))
+    components: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by: Mapped[str | None] = mapped_column(PersonId)
+    appeal_id: Mapped[str | None] = mapped_column(String(128), unique=True)  # an appeal applies once
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CalibrationSession(Base):
+    __tablename__ = "calibration_sessions"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("review_cycles.id", ondelete="CASCADE"), index=True)
+    org_unit_id: Mapped[str | None] = mapped_column(String(128))
+    attendees: Mapped[list[str]] = mapped_column(JSON)
+    decisions: Mapped[list[str]] = mapped_column(JSON)
+    notes: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(PersonId)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -22,6 +22,7 @@ from feedback.usecases import (
     objections,
     people,
     reports,
+    reviews,
     surveys,
     sweeps,
 )
@@ -75,6 +76,15 @@ class FeedbackService(Service):
     @event_handler("compliance", dsr.ErasureRequested.type)
     def on_erasure_requested(self, event):
         people.erase_subject(self.uow, event)
+
+    @event_handler("compliance", dsr.AppealDecided.type)
+    def on_appeal_decided(self, event):
+        reviews.apply_appeal_decision(self.uow, event)
+
+    @rpc
+    def describe_appeal_target(self, payload):
+        command = dsr.DescribeAppealTarget.model_validate(payload)
+        return _json(reviews.describe_appeal_target(self.uow, self.call.actor, command))
 
     @rpc
     def export_subject_data(self, payload):
@@ -228,3 +238,61 @@ class FeedbackService(Service):
     def get_team_board(self, payload=None):
         command = c.GetTeamBoard.model_validate(payload or {})
         return board.team_board(self.uow, self.call.actor, command.manager_id)
+
+    # -- review cycles, ratings, calibration, approval (part 2) ------------------------------------------------
+    @rpc
+    def open_review_cycle(self, payload):
+        return _json(reviews.open_cycle(self.uow, self.call.actor, c.OpenReviewCycle.model_validate(payload)))
+
+    @rpc
+    def get_review_cycle(self, payload):
+        return _json(reviews.get_cycle(self.uow, self.call.actor, c.GetById.model_validate(payload).id))
+
+    @rpc
+    def advance_review_cycle(self, payload):
+        return _json(reviews.advance(self.uow, self.call.actor, c.AdvanceReviewCycle.model_validate(payload)))
+
+    @rpc
+    def revise_rating_formula(self, payload):
+        return _json(reviews.revise_formula(self.uow, self.call.actor, c.ReviseRatingFormula.model_validate(payload)))
+
+    @rpc
+    def submit_self_review(self, payload):
+        return _json(reviews.submit_self(self.uow, self.call.actor, c.SubmitSelfReview.model_validate(payload)))
+
+    @rpc
+    def submit_manager_review(self, payload):
+        return _json(reviews.submit_manager(self.uow, self.call.actor, c.SubmitManagerReview.model_validate(payload)))
+
+    @rpc
+    def submit_peer_review(self, payload):
+        return reviews.submit_peer(self.uow, self.call.actor, c.SubmitPeerReview.model_validate(payload))
+
+    @rpc
+    def get_review(self, payload):
+        return _json(reviews.get_review(self.uow, self.call.actor, c.GetReview.model_validate(payload)))
+
+    @rpc
+    def list_late_reviews(self, payload):
+        return _json(reviews.late_reviews(self.uow, self.call.actor, c.ListLateReviews.model_validate(payload)))
+
+    @rpc
+    def get_calibration(self, payload):
+        return _json(reviews.calibration(self.uow, self.call.actor, c.GetCalibration.model_validate(payload)))
+
+    @rpc
+    def adjust_rating(self, payload):
+        return _json(reviews.adjust(self.uow, self.call.actor, c.AdjustRating.model_validate(payload)))
+
+    @rpc
+    def record_calibration_session(self, payload):
+        command = c.RecordCalibrationSession.model_validate(payload)
+        return _json(reviews.record_session(self.uow, self.call.actor, command))
+
+    @rpc
+    def decide_rating(self, payload):
+        return _json(reviews.decide(self.uow, self.call.actor, c.DecideRating.model_validate(payload)))
+
+    @rpc
+    def acknowledge_rating(self, payload):
+        return _json(reviews.acknowledge(self.uow, self.call.actor, c.AcknowledgeRating.model_validate(payload)))
