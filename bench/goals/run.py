@@ -213,8 +213,10 @@ def bench_service(url: str, rounds: int, people: int) -> None:
         query = {"cycle_id": CYCLE_ID, "org_unit_id": "div0", "limit": 50}
         first = hr.get_board(query)
         print(f"board drill-down over RPC as HR ({rounds} rounds each, sequential)")
-        for label, unit in (("division (10,000 people, 100,000 goals)", "div0"),
-                            ("department (1,000 people)", "div0-dep3"), ("team (100 people)", "div0-dep3-team4")):
+        per_division = people // 10  # the generator spreads people evenly over 10 divisions of 10 x 10 teams
+        for label, unit in ((f"division ({per_division:,} people, with descendants)", "div0"),
+                            (f"department ({per_division // 10:,} people)", "div0-dep3"),
+                            (f"team ({per_division // 100:,} people)", "div0-dep3-team4")):
             samples = []
             for _ in range(rounds):
                 _, seconds = timed(hr.get_board, {**query, "org_unit_id": unit})

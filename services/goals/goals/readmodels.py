@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from sqlalchemy import ARRAY, BigInteger, String, and_, any_, cast, func, literal, select, text
@@ -86,10 +86,13 @@ def member_of(session, column, values: Sequence[str]):
 
 def board_cells(session, cycle_id: str, *, units: Sequence[str] | None = None, unit: str | None = None,
                 owners: Sequence[str] | None = None, kind: str | None = None, colour: str | None = None,
-                group_by: str) -> list:
+                group_by: str, level_of: Mapping[str, str] | None = None) -> list:
     """Cells summed by `group_by` (org_unit_id, owner_id or kind) and colour: the goals of `units` (their own,
-    from the units' table), or of `owners`, or of a `unit` alone. Rows: key, colour and the sums."""
+    from the units' table), or of `owners`, or of a `unit` alone. Rows: key, colour and the sums. `level_of` (owner
+    -> level) lets PostgreSQL sum a manager's line by level itself: tens of rows back instead of one per person."""
     table = m.BoardUnitCell if units is not None else m.BoardOwnerCell
+    if level_of and owners is not None and session.get_bind().dialect.name == "postgresql":
+        return _line_cells(session, cycle_id, level_of, kind, colour)
     where = [table.cycle_id == cycle_id]
     if units is not None:
         where.append(member_of(session, table.org_unit_id, units))
@@ -106,6 +109,22 @@ def board_cells(session, cycle_id: str, *, units: Sequence[str] | None = None, u
         select(key.label("key"), table.colour,
                *(cast(func.sum(getattr(table, s)), BigInteger).label(s) for s in SUMS))  # ints, not numerics
         .where(and_(*where)).group_by(key, table.colour).having(func.sum(table.goal_count) != 0)).all()
+
+
+def _line_cells(session, cycle_id: str, level_of: Mapping[str, str], kind: str | None, colour: str | None) -> list:
+    t = m.BoardOwnerCell
+    pairs = func.unnest(cast(literal(list(level_of)), ARRAY(String)),
+                        cast(literal(list(level_of.values())), ARRAY(String))).table_valued("owner", "level").render_derived("line")
+    where = [t.cycle_id == cycle_id]
+    if kind is not None:
+        where.append(t.kind == kind)
+    if colour is not None:
+        where.append(t.colour == colour)
+    return session.execute(
+        select(pairs.c.level.label("key"), t.colour, *(cast(func.sum(getattr(t, s)), BigInteger).label(s)
+                                                       for s in SUMS))
+        .join_from(t, pairs, t.owner_id == pairs.c.owner).where(and_(*where))
+        .group_by(pairs.c.level, t.colour).having(func.sum(t.goal_count) != 0)).all()
 
 
 def by_colour(session) -> dict[str, int]:

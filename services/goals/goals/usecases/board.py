@@ -112,7 +112,7 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
                     group_of[report] = report
                     group_of.update(dict.fromkeys(index.reporting_line(report), report))
                 where.append(member_of(session, g.owner_id, line) if line else g.owner_id.is_(None))
-                cells = {"owners": sorted(line), "group_by": "owner_id"}
+                cells = {"owners": sorted(line), "group_by": "owner_id", "level_of": group_of}
                 names = {p: getattr(index.person(p), "name", None) for p in set(group_of.values())}
             else:
                 where.append(g.owner_id == person)

@@ -159,11 +159,25 @@ class World:
     def check(self) -> None:
         with self.service.engine.begin() as connection:
             assert readmodels.check(connection) == {}
-        # the board the read models answer is the goals counted directly (domain/board.py's arithmetic)
+        # the board the read models answer is the goals counted directly (domain/board.py's arithmetic): a unit
+        # with its descendants, and a manager's line
         answer = self.service.run(board.board, self.hr, c.BoardQuery(cycle_id=self.cycle, org_unit_id="hq",
                                                                      limit=1))
         rows = self.service.rows("select id, org_unit_id, colour, progress, weight, confidence from goals "
                                  "where cycle_id = :c and org_unit_id in ('hq', 'sales', 'ops')", c=self.cycle)
+        self.same(answer, rows)
+        uow = self.service.uow(self.hr)
+        with uow:
+            line = uow.access.index.reporting_line("boss")
+        answer = self.service.run(board.board, self.hr, c.BoardQuery(cycle_id=self.cycle, reports_of="boss",
+                                                                     limit=1))
+        rows = [r for r in self.service.rows("select id, owner_id, colour, progress, weight, confidence from goals "
+                                             "where cycle_id = :c", c=self.cycle) if r.owner_id in line]
+        self.same(answer, rows)
+        assert sum(level.count for level in answer.levels) == answer.total.count
+
+    @staticmethod
+    def same(answer: c.Board, rows) -> None:
         expected = aggregate(BoardRow(r.id, "all", r.colour, Decimal(str(r.progress)), Decimal(str(r.weight)),
                                       None if r.confidence is None else Decimal(str(r.confidence))) for r in rows)
         total = answer.total
