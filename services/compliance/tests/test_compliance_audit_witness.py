@@ -166,11 +166,14 @@ def test_one_event_that_cannot_be_written_is_set_aside_and_the_rest_flow(start_c
     assert sql(compliance_url, "SELECT count(*) FROM compliance_audit_staged") == 0
     assert callers("A").compliance.verify_audit({})["ok"]
 
-    status, body = http_get(containers["compliance"], "/metrics")
-    assert status == 200
-    metrics = {line.split("{")[0]: float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
-               if line.startswith("jixiao_audit_")}
-    assert metrics["jixiao_audit_dead_letters"] == 1 and metrics["jixiao_audit_staged_events"] == 0
+    def scraped():  # gauges read at scrape time, cached for 2 s
+        status, body = http_get(containers["compliance"], "/metrics")
+        assert status == 200
+        found = {line.split("{")[0]: float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+                 if line.startswith("jixiao_audit_")}
+        return found if found.get("jixiao_audit_dead_letters") == 1 else None
+    metrics = wait_for(scraped, timeout=10, message="the dead letter in /metrics")
+    assert metrics["jixiao_audit_staged_events"] == 0
     assert metrics["jixiao_audit_staged_oldest_seconds"] == 0 and metrics["jixiao_audit_head_sequence"] >= 22
     assert "jixiao_audit_unwitnessed_entries" in metrics
     status, body = http_get(containers["compliance"], "/health/ready")

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -134,7 +136,11 @@ EXPECTED = {
 
 
 def test_the_matrix_covers_every_rule():
-    assert set(EXPECTED) == set(RULES)
+    # actions other services register (feedback.*, incentives.*...) when their modules are loaded in this process
+    # are their own matrices' business
+    foreign = {action for name in ("feedback.access", "incentives.access", "notifications.access")
+               if name in sys.modules for action in sys.modules[name].RULES}
+    assert set(EXPECTED) == set(RULES) - foreign
 
 
 @pytest.mark.parametrize("scenario", [*SCENARIOS, "stranger"])
