@@ -204,3 +204,41 @@ def test_the_prometheus_rule_is_rules_yaml_itself():
     check = subprocess.run([sys.executable, str(ROOT / "deploy" / "monitoring" / "render.py"), "--check"],
                            capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def consumed_sources(service_class, service: str) -> set[str]:
+    """The producers whose events a service's @event_handlers take (production requires each one's key)."""
+    import inspect
+    import types
+
+    from chassis.events import EventConsumer
+
+    found: set[str] = set()
+    for _, method in inspect.getmembers(service_class):
+        for entrypoint in getattr(method, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, EventConsumer):
+                sources = entrypoint.sources
+                if callable(sources):  # read from settings: their defaults, as the ConfigMap leaves them
+                    sources = sources(types.SimpleNamespace(config={"ENVIRONMENT": "test"}, service_name=service,
+                                                            service_cls=service_class))
+                found |= {sources} if isinstance(sources, str) else set(sources)
+    return found
+
+
+def test_every_service_gets_the_event_keys_production_requires():
+    """ENVIRONMENT=production refuses to start without its own signing key and the key of every producer it
+    consumes (chassis.signing): each comes from the jixiao-event-keys Secret."""
+    import importlib
+
+    for deployment in of_kind("overlays/production", "Deployment"):
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        module, _, name = container["command"][-1].partition(":")
+        service = deployment["metadata"]["name"].removeprefix("jixiao-")
+        required = {service} | consumed_sources(getattr(importlib.import_module(module), name), service)
+        refs = _secret_refs(container)
+        for producer in required:
+            assert refs.get(f"{producer.upper()}_EVENT_SIGNING_KEY") == ("jixiao-event-keys", producer), (
+                service, producer)
+        given = {variable.removesuffix("_EVENT_SIGNING_KEY").lower() for variable in refs
+                 if variable.endswith("_EVENT_SIGNING_KEY")}
+        assert given == required, service  # and no producer key it does not need (it could sign as that producer)
