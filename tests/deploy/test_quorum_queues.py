@@ -3,6 +3,7 @@ three-node RabbitmqCluster runs), and the suite works on them. Real RabbitMQ, re
 import json
 import shutil
 import subprocess
+import time
 from urllib.parse import unquote, urlsplit
 
 from chassis.amqp import queue_arguments
@@ -45,9 +46,16 @@ def test_every_durable_queue_of_the_suite_is_quorum_when_configured(run_services
         status, body = http_get(container, "/health/ready")
         assert status == 200, (name, body)  # each service runs on its quorum queues
     # each consumer's queue depth is exported (its lag: dashboards and the queue-depth HPAs read it)
-    status, metrics = http_get(started["goals"], "/metrics")
-    lag = [line for line in metrics.splitlines() if line.startswith("jixiao_consumer_queue_messages{")]
-    assert status == 200 and any('queue="evt-compliance-' in line for line in lag), lag
+    def lag_lines() -> list[str]:
+        status, metrics = http_get(started["goals"], "/metrics")
+        assert status == 200
+        return [line for line in metrics.splitlines() if line.startswith("jixiao_consumer_queue_messages{")]
+
+    # gauges read at scrape time are cached for 2 s (the first read ran before the consumers had registered)
+    deadline = time.monotonic() + 10
+    while not any('queue="evt-compliance-' in line for line in lag_lines()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert any('queue="evt-compliance-' in line for line in lag_lines()), lag_lines()
     queues = broker_queues(amqp_uri)
     durable = {q["name"]: q["type"] for q in queues if q["durable"]}
     # the RPC queues, each consumer's queue with its dead-letter and retry queues
@@ -57,3 +65,15 @@ def test_every_durable_queue_of_the_suite_is_quorum_when_configured(run_services
     # a reply lost with its node only makes the caller time out and retry, not worth three replicas each
     assert {name: kind for name, kind in durable.items() if kind != "quorum" and not name.startswith("rpc.reply-")
             } == {}
+
+
+def test_the_queue_type_setting_is_shared_and_checked(monkeypatch):
+    import pytest
+
+    from chassis.settings import load_settings
+
+    monkeypatch.setenv("AMQP_QUEUE_TYPE", "quorum")  # one ConfigMap entry for every service
+    assert load_settings("goals").amqp_queue_type == "quorum"
+    assert load_settings("goals", {"AMQP_QUEUE_TYPE": "classic"}).amqp_queue_type == "classic"
+    with pytest.raises(SystemExit, match="amqp_queue_type"):
+        load_settings("goals", {"AMQP_QUEUE_TYPE": "lazy"})
