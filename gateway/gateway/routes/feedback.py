@@ -1,6 +1,8 @@
 """The feedback service over HTTP: the company calendar, monthly check-ins, light reports with team summaries and
 participation, key events, sales activity (customers, opportunities, visits, weekly valid leads, objections),
-coaching and its cadence, anonymous 360 requests and named praise, the "my team" board."""
+coaching and its cadence, anonymous 360 requests and named praise, the "my team" board; and review cycles (self,
+manager and anonymous peer reviews, ratings by the pinned formula, calibration with If-Match, approval by grade,
+acknowledgement)."""
 from __future__ import annotations
 
 from contracts import feedback as c
@@ -107,4 +109,47 @@ def routes() -> list[Route]:
         r("POST", "/feedback/sweeps", "run_sweeps",
           "Run the timer's work now (overdue check-ins, zero activity, cadence, participation, retention)",
           "board", WRITE, request=c.RunSweeps),
+        # review cycles (part 2)
+        r("POST", "/feedback/review-cycles", "open_review_cycle",
+          "Open a review cycle over a goals cycle: the formula and the rating scale are pinned (version 1)",
+          "reviews", WRITE, request=c.OpenReviewCycle, response=c.ReviewCycleView, creates=True),
+        r("GET", "/feedback/review-cycles/{id}", "get_review_cycle", "A review cycle: stage, pinned formula, counts",
+          "reviews", READ, request=c.GetById, response=c.ReviewCycleView),
+        r("POST", "/feedback/review-cycles/{cycle_id}/advance", "advance_review_cycle",
+          "Move the cycle to its next stage (named; entering calibration rates everyone, finalizing checks "
+          "approvals and the distribution and publishes the ratings)", "reviews", WRITE,
+          request=c.AdvanceReviewCycle, response=c.ReviewCycleView),
+        r("POST", "/feedback/review-cycles/{cycle_id}/formula-versions", "revise_rating_formula",
+          "A new version of the cycle's formula and scale, with a reason (before ratings exist)", "reviews", WRITE,
+          request=c.ReviseRatingFormula, response=c.FormulaVersionView, creates=True),
+        r("PUT", "/feedback/review-cycles/{cycle_id}/self-review", "submit_self_review",
+          "Submit the caller's self review (scores on the cycle's scale, with comments)", "reviews", WRITE,
+          request=c.SubmitSelfReview, response=c.ReviewView),
+        r("PUT", "/feedback/review-cycles/{cycle_id}/reviews/{person_id}/manager-review", "submit_manager_review",
+          "The manager's review of a report, and the peers asked to review them", "reviews", WRITE,
+          request=c.SubmitManagerReview, response=c.ReviewView),
+        r("POST", "/feedback/review-cycles/{cycle_id}/reviews/{person_id}/peer-reviews", "submit_peer_review",
+          "An invited peer's review (anonymous to the subject)", "reviews", WRITE, request=c.SubmitPeerReview,
+          status=201),
+        r("GET", "/feedback/review-cycles/{cycle_id}/review", "get_review",
+          "A review: scores, peer aggregate, evidence, and the rating (the person sees it once published)",
+          "reviews", READ, request=c.GetReview, response=c.ReviewView),
+        r("GET", "/feedback/review-cycles/{cycle_id}/late", "list_late_reviews",
+          "Late and missing submissions per stage (HR)", "reviews", READ, request=c.ListLateReviews,
+          response=c.LateReviewList),
+        r("GET", "/feedback/review-cycles/{cycle_id}/calibration", "get_calibration",
+          "The distribution against the target and a page of ratings (a unit and below, or all)", "calibration",
+          READ, request=c.GetCalibration, response=c.CalibrationView),
+        r("POST", "/feedback/ratings/{rating_id}/adjustments", "adjust_rating",
+          "A calibration adjustment with its reason; If-Match: the rating's version (409 when stale)",
+          "calibration", WRITE, request=c.AdjustRating, response=c.RatingView),
+        r("POST", "/feedback/review-cycles/{cycle_id}/calibration-sessions", "record_calibration_session",
+          "Record a calibration session: attendees, decisions, the adjustments made", "calibration", WRITE,
+          request=c.RecordCalibrationSession, response=c.CalibrationSessionView, creates=True),
+        r("POST", "/feedback/ratings/{rating_id}/decision", "decide_rating",
+          "Approve a rating or send it back with a reason (the approval chain by grade)", "calibration", WRITE,
+          request=c.DecideRating, response=c.RatingView),
+        r("POST", "/feedback/review-cycles/{cycle_id}/acknowledgement", "acknowledge_rating",
+          "The employee acknowledges their published rating", "reviews", WRITE, request=c.AcknowledgeRating,
+          response=c.ReviewView),
     ]
