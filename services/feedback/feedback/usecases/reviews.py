@@ -247,17 +247,20 @@ def _finalize(uow, actor, cycle: m.ReviewCycle) -> None:
                              f"{worst.target:.0%} (±{d.tolerance:.0%})", field=f"distribution.{worst.group}")
     now = uow.now()
     events = []
+    reasons = dict(uow.session.execute(  # each rating's current version's reason, in one query
+        select(m.RatingVersion.rating_id, m.RatingVersion.reason).join(
+            m.Rating, (m.Rating.id == m.RatingVersion.rating_id) & (m.Rating.version == m.RatingVersion.version))
+        .where(m.Rating.cycle_id == cycle.id)).all())
     for review, rating in pairs:
         state = review.state
         if state == "manager_submitted":
             state = rules.transition("calibrate", "calibration", state, "calibrator")
         review.state = rules.transition("finalize", "calibration", state, "hr")
         review.version += 1
-        last = uow.session.get(m.RatingVersion, (rating.id, rating.version))
         events.append(c.RatingFinalized(
             rating_id=rating.id, person_id=rating.person_id, review_cycle_id=cycle.id,
             goals_cycle_id=cycle.goals_cycle_id, label=rating.label, score=rating.score,
-            components=rating.components, version=rating.version, reason=last.reason if last else "",
+            components=rating.components, version=rating.version, reason=reasons.get(rating.id, ""),
             manager_id=review.manager_id, finalized_at=now))
     uow.publish(*events)
 
@@ -364,9 +367,17 @@ def _score_set(items, comment, at, late) -> c.ScoreSet | None:
                       average=rules.average(Decimal(str(i["score"])) for i in items))
 
 
-def rating_view(uow, row: m.Rating) -> c.RatingView:
-    history = list(uow.session.scalars(select(m.RatingVersion).where(m.RatingVersion.rating_id == row.id)
-                                       .order_by(m.RatingVersion.version)))
+def histories(uow, ids: list[str]) -> dict[str, list[m.RatingVersion]]:
+    found: dict[str, list[m.RatingVersion]] = {i: [] for i in ids}
+    for row in uow.session.scalars(select(m.RatingVersion).where(m.RatingVersion.rating_id.in_(ids))
+                                   .order_by(m.RatingVersion.rating_id, m.RatingVersion.version)):
+        found[row.rating_id].append(row)
+    return found
+
+
+def rating_view(uow, row: m.Rating, history: list[m.RatingVersion] | None = None) -> c.RatingView:
+    if history is None:
+        history = histories(uow, [row.id])[row.id]
     approval = None if not row.approval else approvals.Approval.from_json(row.approval)
     current = None if approval is None else approval.current
     return c.RatingView(
@@ -511,8 +522,9 @@ def calibration(uow, actor, command: c.GetCalibration) -> c.CalibrationView:
         rows = list(uow.session.scalars(stmt.order_by(m.Rating.person_id).limit(command.limit + 1)))
         more = len(rows) > command.limit
         rows = rows[:command.limit]
+        found = histories(uow, [r.id for r in rows])
         return c.CalibrationView(cycle_id=cycle.id, org_unit_id=command.org_unit_id, total=total, by_label=by_label,
-                                 distribution=lines, hard=hard, items=[rating_view(uow, r) for r in rows],
+                                 distribution=lines, hard=hard, items=[rating_view(uow, r, found[r.id]) for r in rows],
                                  next_cursor=rows[-1].person_id if more and rows else None)
 
 
