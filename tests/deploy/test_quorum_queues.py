@@ -77,3 +77,39 @@ def test_the_queue_type_setting_is_shared_and_checked(monkeypatch):
     assert load_settings("goals", {"AMQP_QUEUE_TYPE": "classic"}).amqp_queue_type == "classic"
     with pytest.raises(SystemExit, match="amqp_queue_type"):
         load_settings("goals", {"AMQP_QUEUE_TYPE": "lazy"})
+
+
+def test_retries_and_dead_letters_work_on_quorum_queues(run_services, rpc_client, amqp_uri, tmp_path):
+    """A poison event goes through the TTL retry queues (dead-lettered back into the consumer's quorum queue) and
+    is parked in the quorum dead-letter queue with its error; the healthy one is handled."""
+    from kombu import Connection, Queue
+
+    from chassis.amqp import queue_arguments
+    from chassis.testing.plugin import wait_for
+    from chassis.testing.toy import ToyReader, ToyWriter, create_schema
+    from contracts import Actor
+
+    writer_url, reader_url = f"sqlite:///{tmp_path / 'writer.db'}", f"sqlite:///{tmp_path / 'reader.db'}"
+    create_schema(writer_url)
+    create_schema(reader_url)
+    started = run_services({ToyWriter: {"DATABASE_URL": writer_url}, ToyReader: {"DATABASE_URL": reader_url}},
+                           EVENT_RETRY_DELAYS=[0.05, 0.1], OUTBOX_POLL_INTERVAL=0.2, AMQP_QUEUE_TYPE="quorum")
+    caller = rpc_client(amqp_uri, actor=Actor(subject="p-1"))
+    caller.toy_writer.write_note({"text": "poison pill"})
+    caller.toy_writer.write_note({"text": "fine"})
+
+    def counter(name: str) -> float:
+        _, body = http_get(started["toy_reader"], "/metrics")
+        return sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines() if line.startswith(name + "{"))
+
+    wait_for(lambda: counter("jixiao_events_dead_lettered_total") == 1.0, message="the poison event parked")
+    assert counter("jixiao_events_retried_total") == 2.0  # through both TTL retry queues
+    assert caller.toy_reader.seen_count()["distinct"] == 1
+    types = {q["name"]: q["type"] for q in broker_queues(amqp_uri)}
+    dlq = next(name for name in types if name.endswith("--toy_reader.on_note_written.dlq"))
+    assert types[dlq] == "quorum"
+    with Connection(amqp_uri) as conn:  # reading a quorum queue means declaring it with the same type
+        message = conn.SimpleQueue(Queue(dlq, durable=True, queue_arguments=queue_arguments("quorum"))).get(timeout=5)
+        assert json.loads(message.body)["data"]["text"] == "poison pill"
+        assert "cannot digest" in message.headers["x-jixiao-error"]
+        message.ack()
