@@ -155,14 +155,20 @@ def stack(pg_database, gateway_config, run_services):
     from gateway.service import GatewayService
     from goals.service import GoalsService
 
-    def start(**gateway_overrides):
-        return run_services({
+    def start(everything=False, **gateway_overrides):
+        services = {
             ComplianceService: {"DATABASE_URL": pg_database("compliance"), "BOOTSTRAP_ADMINS": "root",
                                 "DSR_SERVICES": "goals", "DSR_TIMEOUT": 1.0, "AUDIT_SEAL_INTERVAL": 0.05},
             GoalsService: {"DATABASE_URL": pg_database("goals")},
             FeedbackService: {"DATABASE_URL": pg_database("feedback")},  # the dashboard's feedback sections
             GatewayService: {**gateway_config, "BOOTSTRAP_ADMINS": "root", **gateway_overrides},
-        }, **FAST)
+        }
+        if everything:  # every route answered by its service (the fuzzing of the whole API)
+            from incentives.service import IncentivesService
+            from notifications.service import NotificationsService
+            services[IncentivesService] = {"DATABASE_URL": pg_database("incentives")}
+            services[NotificationsService] = {"DATABASE_URL": pg_database("notifications")}
+        return run_services(services, **FAST)
     return start
 
 

@@ -84,7 +84,7 @@ def _exercise(operation, mode, checks, client, headers, statuses):
 
 
 def test_schemathesis_finds_no_server_errors_and_no_nonconforming_responses(seeded_with):
-    seeded = seeded_with(RATE_LIMIT_PER_SECOND=10_000, RATE_LIMIT_BURST=10_000)
+    seeded = seeded_with(everything=True, RATE_LIMIT_PER_SECOND=10_000, RATE_LIMIT_BURST=10_000)
     admin = seeded.as_("root")
     # a 413 (a generated body past the size limit) is a rejection too
     config = schemathesis.Config.from_dict({"checks": {"negative_data_rejection": {"expected-statuses": [

@@ -59,7 +59,7 @@ class ComplianceConfig(BaseModel):
         "seconds the oldest staged event may wait before /health/ready says not ready"))
     audit_seal_batch: int = Field(2000, ge=1, le=50_000)
     audit_seal_interval: float = Field(0.2, gt=0)
-    dsr_services: list[str] = ["goals", "feedback", "incentives"]
+    dsr_services: list[str] = ["goals", "feedback", "incentives", "notifications"]
     dsr_timeout: float = Field(5.0, gt=0, le=60)
     dsr_answer_deadline: float = Field(86400.0, gt=0, description=(
         "seconds a service has to answer an erasure request before its part fails (the request: incomplete)"))
@@ -71,9 +71,8 @@ class ComplianceConfig(BaseModel):
     retention_check_interval: float = Field(3600.0, gt=0, description="how often the daily sweep looks")
     api_key_cache_seconds: float = Field(60.0, ge=0)
     # the appeal target kinds checked with their owning service before an appeal is accepted (exists, and is the
-    # appellant's own). "rating" joins once feedback answers `describe_appeal_target` (COMPLIANCE_APPEAL_TARGET_
-    # CHECKS=goal_result,rating); until then a rating appeal cannot be confirmed by anyone
-    appeal_target_checks: list[str] = ["goal_result"]
+    # appellant's own): goals confirms a goal result, feedback a finalized rating (`describe_appeal_target`)
+    appeal_target_checks: list[str] = ["goal_result", "rating"]
     appeal_check_timeout: float = Field(1.5, gt=0, le=30, description=(
         "seconds the owning service has to confirm a target (at most half the RPC timeout: the appellant's own "
         "call must still answer in time)"))
