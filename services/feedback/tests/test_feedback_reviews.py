@@ -257,3 +257,27 @@ def test_the_managers_own_assessment_fills_coaching_and_participation(uc):
     assert {x.name: x.score for x in view["rep1"].components} == {"manager": Decimal(4), "coaching": None,
                                                                   "participation": None}
     assert view["rep1"].score == 4  # a person who manages nobody is not dragged down by the manager's components
+
+
+def test_a_persons_reviews_are_in_their_export_and_erasure_clears_what_they_wrote(uc):
+    from feedback.usecases import people
+
+    cid = open_cycle(uc).id
+    advance(uc, cid, "self_review")
+    call(uc, "rep1", reviews.submit_self, c.SubmitSelfReview(cycle_id=cid, items=items(4), comment="my own words"))
+    hr = uc.as_("hr")
+    export = people.export_subject_data(uc.uow(hr), hr, dsr.ExportSubjectData(request_id="r1", subject="rep1"))
+    [mine] = export.records["reviews"]
+    assert mine["self_comment"] == "my own words" and export.records["ratings"] == []
+    people.erase_subject(uc.uow(), Envelope.wrap(dsr.ErasureRequested(
+        request_id="e1", person_id="rep1", pseudonym="anon-1", services=["feedback"])))
+    assert uc.scalar("select self_comment from reviews where person_id = 'anon-1'") == ""
+    assert uc.scalar("select count(*) from reviews where person_id = 'rep1'") == 0
+    # retention: a cycle past `retention_days` goes with everything under it
+    from datetime import timedelta
+
+    from feedback.usecases import sweeps
+
+    uc.now += timedelta(days=uc.settings.retention_days + 1)
+    sweeps.purge(uc.uow())
+    assert uc.scalar("select count(*) from review_cycles") == 0 and uc.scalar("select count(*) from reviews") == 0

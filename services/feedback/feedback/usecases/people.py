@@ -46,6 +46,9 @@ def _subject_rows(session, subject: str) -> dict[str, list[Any]]:
     checkins = list(session.scalars(select(m.Checkin).where(or_(m.Checkin.person_id == subject,
                                                                 m.Checkin.manager_id == subject))))
     ids = [c.id for c in checkins]
+    reviews = list(session.scalars(select(m.Review).where(or_(m.Review.person_id == subject,
+                                                              m.Review.manager_id == subject))))
+    ratings = list(session.scalars(select(m.Rating).where(m.Rating.person_id == subject)))
     points = list(session.scalars(select(m.CheckinPoint).where(
         or_(m.CheckinPoint.author_id == subject,
             m.CheckinPoint.checkin_id.in_(ids) & (m.CheckinPoint.visibility == "shared")))))
@@ -67,6 +70,14 @@ def _subject_rows(session, subject: str) -> dict[str, list[Any]]:
         # as a reviewer: that they were asked (and answered), not to whom their answer can be tied
         "survey_invitations": list(session.scalars(select(m.SurveyInvitation)
                                                    .where(m.SurveyInvitation.reviewer_id == subject))),
+        # review cycles: their reviews (as the person or the manager), their ratings with every version, and the
+        # reviews they were asked to give as a peer (not their answers: those are not linkable to them)
+        "reviews": reviews,
+        "ratings": ratings,
+        "rating_versions": list(session.scalars(select(m.RatingVersion).where(
+            m.RatingVersion.rating_id.in_([r.id for r in ratings])))),
+        "review_peer_invitations": list(session.scalars(select(m.PeerInvitation)
+                                                        .where(m.PeerInvitation.peer_id == subject))),
     }
 
 
@@ -96,7 +107,7 @@ def _held(holds: Iterable[dsr.HoldRef]) -> tuple[bool, dict[str, set[str]]]:
 
 
 _PERSON_COLUMNS = ("person_id", "manager_id", "author_id", "recorded_by", "given_by", "reviewer_id", "team_id",
-                   "requested_by", "subject_id", "registered_by", "updated_by")
+                   "requested_by", "subject_id", "registered_by", "updated_by", "changed_by")
 # free text the person wrote: (text columns, the column naming the writer)
 _TEXT_OF = {m.CheckinPoint: (("text",), "author_id"), m.Report: (("done", "next_plan"), "person_id"),
             m.KeyEvent: (("response",), "person_id"), m.CoachingNote: (("notes",), "manager_id"),
@@ -137,7 +148,12 @@ def _pseudonymize(session, row: Any, person: str, alias: str) -> bool:
             if getattr(row, column):
                 setattr(row, column, None if column == "response" else "")
                 changed = True
-    if isinstance(row, m.SurveyInvitation):  # part of the key: the row goes (the count stays on the request)
+    if isinstance(row, m.Review):  # two writers: each clears only their own comment
+        for column, writer in (("self_comment", "person_id"), ("manager_comment", "manager_id")):
+            if getattr(row, writer) == person and getattr(row, column):
+                setattr(row, column, "")
+                changed = True
+    if isinstance(row, m.SurveyInvitation | m.PeerInvitation):  # part of the key: the row goes (counts stay)
         session.delete(row)
         return True
     for column in _PERSON_COLUMNS:

@@ -67,6 +67,24 @@ def purge(uow) -> int:
             delete(m.Praise).where(m.Praise.given_at < cutoff),
             delete(m.ZeroActivity).where(m.ZeroActivity.detected_on < day),
             delete(m.SweepRun).where(m.SweepRun.at < cutoff),
+            *_old_cycles(cutoff),
         ):
             n += session.execute(stmt).rowcount or 0
         return n
+
+
+def _old_cycles(cutoff):
+    """Review cycles opened before the cutoff go with everything under them (children first: no reliance on
+    the database cascading)."""
+    cycles = m.ReviewCycle.__table__.select().with_only_columns(m.ReviewCycle.id).where(m.ReviewCycle.opened_at
+                                                                                         < cutoff)
+    reviews = m.Review.__table__.select().with_only_columns(m.Review.id).where(m.Review.cycle_id.in_(cycles))
+    ratings = m.Rating.__table__.select().with_only_columns(m.Rating.id).where(m.Rating.cycle_id.in_(cycles))
+    return (delete(m.RatingVersion).where(m.RatingVersion.rating_id.in_(ratings)),
+            delete(m.Rating).where(m.Rating.cycle_id.in_(cycles)),
+            delete(m.PeerAnswer).where(m.PeerAnswer.review_id.in_(reviews)),
+            delete(m.PeerInvitation).where(m.PeerInvitation.review_id.in_(reviews)),
+            delete(m.Review).where(m.Review.cycle_id.in_(cycles)),
+            delete(m.RatingFormulaVersion).where(m.RatingFormulaVersion.cycle_id.in_(cycles)),
+            delete(m.CalibrationSession).where(m.CalibrationSession.cycle_id.in_(cycles)),
+            delete(m.ReviewCycle).where(m.ReviewCycle.opened_at < cutoff))
