@@ -1092,3 +1092,19 @@ class RatingApprovalStep(Event):
     step: str | None
     approver_id: str | None
     reason: str = ""
+
+
+class ReviewReminder(Event):
+    """To whoever still has to submit in a stage: `due_soon` (within the reminder days of the deadline) and
+    `overdue` (past it), once each per cycle, stage and recipient. For the manager stage, `people` lists whose
+    reviews are missing."""
+
+    type = "jixiao.feedback.review.reminder.v1"
+    subject_field = "recipient_id"
+
+    cycle_id: str
+    stage: Literal["self_review", "manager_review"]
+    recipient_id: str
+    people: list[str]
+    due: date
+    kind: Literal["due_soon", "overdue"]

@@ -35,6 +35,8 @@ class FeedbackSettings(ServiceSettings):
     survey_threshold: int = Field(3, ge=3, le=200, description="answers before anything is shown; never below 3")
     pseudonym_key: str = Field("development-only-pseudonym-key", min_length=16,
                                description="HMAC key of the reviewers' pseudonyms in audit entries")
+    # review cycles
+    review_reminder_days: int = Field(3, ge=0, le=30, description="days before a stage's deadline that reminders go")
     # retention
     retention_days: int = Field(3 * 365, ge=30, description="feedback records older than this are deleted")
     # timers

@@ -281,3 +281,25 @@ def test_a_persons_reviews_are_in_their_export_and_erasure_clears_what_they_wrot
     uc.now += timedelta(days=uc.settings.retention_days + 1)
     sweeps.purge(uc.uow())
     assert uc.scalar("select count(*) from review_cycles") == 0 and uc.scalar("select count(*) from reviews") == 0
+
+
+def test_reminders_go_before_and_after_a_stage_deadline_once_each(uc):
+    from datetime import timedelta
+
+    from feedback.usecases import sweeps
+
+    cid = open_cycle(uc, deadlines={"self_review": date(2026, 12, 4), "manager_review": date(2026, 12, 11)}).id
+    advance(uc, cid, "self_review")
+    call(uc, "rep1", reviews.submit_self, c.SubmitSelfReview(cycle_id=cid, items=items(4)))
+    assert reviews.remind(uc.uow()) == 2  # Dec 2: two days before the deadline
+    assert reviews.remind(uc.uow()) == 0
+    sent = [e["data"] for _, e in uc.events(".review.reminder.v1")]
+    assert {(d["recipient_id"], d["kind"]) for d in sent} == {("rep2", "due_soon"), ("rep3", "due_soon")}
+    uc.now += timedelta(days=3)  # Dec 5: past it
+    assert sweeps.run(uc.uow())["review_reminders"] == 2
+    advance(uc, cid, "manager_review")
+    uc.now += timedelta(days=4)  # Dec 9: the manager's stage is due on the 11th; all three reviews are missing
+    assert reviews.remind(uc.uow()) == 1
+    [last] = [e["data"] for _, e in uc.events(".review.reminder.v1")][-1:]
+    assert (last["recipient_id"], last["people"], last["stage"]) == ("mgr", ["rep1", "rep2", "rep3"],
+                                                                      "manager_review")

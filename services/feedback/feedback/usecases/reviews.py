@@ -6,6 +6,7 @@ approvals), finalize (RatingFinalized), publish, acknowledge, and apply amended 
 Every state change goes through `domain.reviews.transition` (the data-driven state table)."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from datetime import date
@@ -356,6 +357,38 @@ def late_reviews(uow, actor, command: c.ListLateReviews) -> c.LateReviewList:
                     items.append(c.LateReview(person_id=review.person_id, manager_id=review.manager_id, stage=stage,
                                               due=due, submitted_at=at))
         return c.LateReviewList(items=items)
+
+
+def remind(uow) -> int:
+    """The sweep: in a self or manager review stage near (or past) its deadline, one reminder per person who still
+    has to submit (the manager: with whose reviews are missing), once per cycle, stage, kind and recipient."""
+    with uow:
+        on, days = today(uow), settings(uow).review_reminder_days
+        sent = 0
+        for cycle in uow.session.scalars(select(m.ReviewCycle).where(m.ReviewCycle.stage.in_(
+                ("self_review", "manager_review")))):
+            due = _deadlines(cycle).get(cycle.stage)
+            if due is None or (due - on).days > days:
+                continue
+            kind = "overdue" if on > due else "due_soon"
+            waiting = (("not_started",) if cycle.stage == "self_review"
+                       else ("not_started", "self_submitted"))
+            pending: dict[str, list[str]] = {}
+            for person, manager in uow.session.execute(select(m.Review.person_id, m.Review.manager_id).where(
+                    m.Review.cycle_id == cycle.id, m.Review.state.in_(waiting)).order_by(m.Review.person_id)):
+                recipient = person if cycle.stage == "self_review" else manager
+                if recipient:
+                    pending.setdefault(recipient, []).append(person)
+            marker = f"rr.{cycle.stage[:4]}.{kind[:3]}"  # sweep_runs: kind <= 32, key <= 32
+            events = []
+            for recipient, people in pending.items():
+                key = hashlib.sha256(f"{cycle.id}/{recipient}".encode()).hexdigest()[:32]
+                if uow.sweeps.claim(marker, key, uow.now()):
+                    events.append(c.ReviewReminder(cycle_id=cycle.id, stage=cycle.stage, recipient_id=recipient,
+                                                   people=people, due=due, kind=kind))
+            uow.publish(*events)
+            sent += len(events)
+        return sent
 
 
 # -- views -------------------------------------------------------------------------------------------------------

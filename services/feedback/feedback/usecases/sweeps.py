@@ -8,7 +8,7 @@ from sqlalchemy import delete
 
 from feedback import models as m
 from feedback.domain.calendar import month_key, week_key
-from feedback.usecases import activity, checkins, coaching, reports, surveys
+from feedback.usecases import activity, checkins, coaching, reports, reviews, surveys
 from feedback.usecases.common import settings, today
 
 
@@ -34,6 +34,7 @@ def run(uow) -> dict[str, int]:
         "weekly_leads": activity.publish_weekly_leads(uow, last_week),
         "cadence": coaching.publish_cadence(uow, last_month),
         "participation": reports.publish_participation(uow, last_month),
+        "review_reminders": reviews.remind(uow),
         "purged": purge(uow),
     }
 
