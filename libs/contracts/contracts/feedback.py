@@ -1108,3 +1108,12 @@ class ReviewReminder(Event):
     people: list[str]
     due: date
     kind: Literal["due_soon", "overdue"]
+
+
+class RatingAmendment(Contract):
+    """What an amended appeal decision may change on a rating (compliance's `AppealDecided.amendment` for
+    `target_kind: rating`): the label, and optionally a score inside that label's band (default: the band's
+    floor when the label changes)."""
+
+    label: RatingLabel
+    score: Score | None = None

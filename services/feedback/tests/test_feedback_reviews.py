@@ -129,6 +129,7 @@ def test_a_cycle_from_open_to_published_with_calibration_approval_and_an_amended
     assert {x.group: x.off for x in view.distribution} == {"top": False, "middle": True, "bottom": True}
     assert [a.person_id for a in ratings["rep1"].approvers] == ["dir", "hr"]  # P7: skip-level (mgr rated) + HR
     assert [a.person_id for a in ratings["rep2"].approvers] == ["dir"]
+    assert {r.formula_version for r in ratings.values()} == {2}  # the version in force when rated
 
     # finalizing now: the hard distribution and the approvals stop it, nothing written
     assert field_of(fails(advance, uc, cid, "finalized")) == "approval"
@@ -190,7 +191,11 @@ def test_a_cycle_from_open_to_published_with_calibration_approval_and_an_amended
     mine = call(uc, "rep2", reviews.get_review, c.GetReview(cycle_id=cid))
     assert (mine.rating.label, mine.rating.score, mine.rating.history[-1].reason) == (
         "A", Decimal("3.75"), "key account win not counted")
-    # an appeal naming someone else's rating changes nothing
+    # an amendment off the scale is not applied (logged), nor one naming someone else's rating
+    odd = Envelope.wrap(dsr.AppealDecided(**{**decided.payload().model_dump(), "appeal_id": "ap-3",
+                                             "changes": [], "amendment": {"label": "Z"}}))
+    reviews.apply_appeal_decision(uc.uow(), odd)
+    assert len(uc.events(".rating.amended.v1")) == 1
     forged = Envelope.wrap(dsr.AppealDecided(**{**decided.payload().model_dump(), "appeal_id": "ap-2",
                                                 "appellant": "rep1"}))
     reviews.apply_appeal_decision(uc.uow(), forged)

@@ -675,16 +675,15 @@ def apply_appeal_decision(uow, envelope) -> None:
         cycle = load(uow, m.ReviewCycle, rating.cycle_id, "ref")
         review = load(uow, m.Review, rating.review_id, "ref", lock=True)
         rules.transition("amend", cycle.stage, review.state, "appeal")
-        change = _amendment(event)
         _, scale = pinned(uow, cycle)
         try:
-            score = _score_for(scale, rating, {"label": change.get("label", rating.label),
-                                               "score": change.get("score")})
-        except InvalidInput as error:
+            change = c.RatingAmendment.model_validate({"label": rating.label, **_amendment(event)})
+            score = _score_for(scale, rating, {"label": change.label, "score": change.score})
+        except (InvalidInput, ValueError) as error:  # pydantic's ValidationError is a ValueError
             log.warning("appeal %s: amendment refused (%s)", event.appeal_id, error)
             return
         before_label, before_score = rating.label, rating.score
-        rating.label = change.get("label", rating.label)
+        rating.label = change.label
         rating.score, rating.version = score, rating.version + 1
         reason = rules.check_reason(event.reason or f"appeal {event.appeal_id}")
         now = uow.now()
