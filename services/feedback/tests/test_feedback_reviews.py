@@ -133,8 +133,18 @@ def test_a_cycle_from_open_to_published_with_calibration_approval_and_an_amended
 
     # finalizing now: the hard distribution and the approvals stop it, nothing written
     assert field_of(fails(advance, uc, cid, "finalized")) == "approval"
-    for person in ("rep1", "rep2", "rep3"):
+    for person in ("rep1", "rep3"):
         call(uc, "dir", reviews.decide, c.DecideRating(rating_id=ratings[person].id, decision="approve"))
+    # sent back with a reason, corrected by a calibrator (a new version), then the chain starts again
+    back = call(uc, "dir", reviews.decide, c.DecideRating(rating_id=ratings["rep2"].id, decision="send_back",
+                                                           reason="the score does not match the comments"))
+    assert (back.approval_status, back.waiting_for) == ("sent_back", None)
+    fixed = call(uc, "hr", reviews.adjust, c.AdjustRating(rating_id=ratings["rep2"].id, label="B", score="3.2",
+                                                          reason="aligned with the comments", expected_version=1))
+    assert (fixed.approval_status, fixed.waiting_for, fixed.version) == ("pending", "dir", 2)
+    call(uc, "dir", reviews.decide, c.DecideRating(rating_id=ratings["rep2"].id, decision="approve"))
+    nodes = [(e["data"]["person_id"], e["data"]["status"]) for _, e in uc.events(".rating.approval.v1")]
+    assert ("rep2", "sent_back") in nodes and nodes.count(("rep2", "complete")) == 1
     sent = c.DecideRating(rating_id=ratings["rep1"].id, decision="send_back")
     assert field_of(fails(call, uc, "hr", reviews.decide, sent)) == "reason"
     call(uc, "hr", reviews.decide, c.DecideRating(rating_id=ratings["rep1"].id, decision="approve"))
@@ -152,18 +162,20 @@ def test_a_cycle_from_open_to_published_with_calibration_approval_and_an_amended
     assert status_of(stale) == 409 and field_of(stale) == "expected_version"
     session = call(uc, "hr", reviews.record_session, c.RecordCalibrationSession(
         cycle_id=cid, attendees=["dir", "hr", "mgr"], decisions=["rep3 up to B: migration"]))
-    assert [(a.label, a.reason) for a in session.adjustments] == [("B", "delivered the Q4 migration")]
-    [(_, adjusted)] = uc.events(".rating.adjusted.v1")
-    assert (adjusted["data"]["before_label"], adjusted["data"]["after_label"]) == ("C", "B")
+    assert [(a.label, a.reason) for a in session.adjustments] == [("B", "aligned with the comments"),
+                                                                  ("B", "delivered the Q4 migration")]
+    adjusted = {e["data"]["person_id"]: e["data"] for _, e in uc.events(".rating.adjusted.v1")}
+    assert (adjusted["rep3"]["before_label"], adjusted["rep3"]["after_label"]) == ("C", "B")
+    assert [Decimal(adjusted["rep2"][k]) for k in ("before_score", "after_score")] == [3, Decimal("3.2")]
 
     done = advance(uc, cid, "finalized")
     assert done.counts == {"finalized": 3}
     finalized = {e["data"]["person_id"]: e["data"] for _, e in uc.events(".rating.finalized.v1")}
     assert {p: (d["label"], d["version"]) for p, d in finalized.items()} == {
-        "rep1": ("S", 1), "rep2": ("B", 1), "rep3": ("B", 2)}
+        "rep1": ("S", 1), "rep2": ("B", 2), "rep3": ("B", 2)}
     assert finalized["rep3"]["reason"] == "delivered the Q4 migration"
     # nothing changes after finalize except by amendment
-    late_change = c.AdjustRating(rating_id=ratings["rep2"].id, label="A", reason="x", expected_version=1)
+    late_change = c.AdjustRating(rating_id=ratings["rep2"].id, label="A", reason="x", expected_version=2)
     assert field_of(fails(call, uc, "dir", reviews.adjust, late_change)) == "stage"
     assert field_of(fails(call, uc, "mgr", reviews.submit_manager, early)) == "stage"
 
@@ -187,7 +199,7 @@ def test_a_cycle_from_open_to_published_with_calibration_approval_and_an_amended
     reviews.apply_appeal_decision(uc.uow(), decided)  # redelivered: applied once
     [(_, amended)] = uc.events(".rating.amended.v1")
     assert (amended["data"]["label"], amended["data"]["previous_label"], amended["data"]["version"],
-            amended["data"]["appeal_id"]) == ("A", "B", 2, "ap-1")
+            amended["data"]["appeal_id"]) == ("A", "B", 3, "ap-1")
     mine = call(uc, "rep2", reviews.get_review, c.GetReview(cycle_id=cid))
     assert (mine.rating.label, mine.rating.score, mine.rating.history[-1].reason) == (
         "A", Decimal("3.75"), "key account win not counted")
