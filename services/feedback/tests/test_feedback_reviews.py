@@ -157,6 +157,10 @@ def test_a_cycle_from_open_to_published_with_calibration_approval_and_an_amended
     assert status_of(fails(call, uc, "mgr", reviews.adjust, c.AdjustRating(**change, reason="x"))) == 403
     after = call(uc, "dir", reviews.adjust, c.AdjustRating(**change, reason="delivered the Q4 migration"))
     assert (after.label, after.score, after.version) == ("B", Decimal("2.75"), 2)
+    # dir had approved the C: the changed rating needs approving again
+    assert (after.approval_status, after.waiting_for) == ("pending", "dir")
+    assert field_of(fails(advance, uc, cid, "finalized")) == "approval"
+    call(uc, "dir", reviews.decide, c.DecideRating(rating_id=after.id, decision="approve"))
     assert [(h.kind, h.label) for h in after.history] == [("computed", "C"), ("calibration", "B")]
     stale = fails(call, uc, "hr", reviews.adjust, c.AdjustRating(**{**change, "label": "A"}, reason="other view"))
     assert status_of(stale) == 409 and field_of(stale) == "expected_version"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -496,8 +497,14 @@ def adjust(uow, actor, command: c.AdjustRating) -> c.RatingView:
         score = _score_for(scale, rating, command)
         before_label, before_score = rating.label, rating.score
         rating.label, rating.score, rating.version = command.label, score, rating.version + 1
-        if rating.approval and rating.approval["status"] == approvals.Status.SENT_BACK.value:
-            rating.approval = approvals.resubmit(approvals.Approval.from_json(rating.approval)).to_json()
+        if rating.approval:  # approvers approved another value: a changed rating goes through its chain again
+            approval = approvals.Approval.from_json(rating.approval)
+            approval = (approvals.resubmit(approval) if approval.status is approvals.Status.SENT_BACK
+                        else replace(approval, position=0, status=approvals.Status.PENDING))
+            rating.approval = approval.to_json()
+            first = approval.approvers[0]
+            uow.publish(c.RatingApprovalStep(rating_id=rating.id, person_id=rating.person_id, cycle_id=cycle.id,
+                                             status="waiting", step=first.step.value, approver_id=first.person_id))
         review.version += 1
         uow.repo.add(m.RatingVersion(rating_id=rating.id, version=rating.version, label=rating.label, score=score,
                                      components=rating.components, kind="calibration", reason=reason, changed_by=who,
