@@ -154,3 +154,13 @@ def test_the_distribution_against_a_target():
     assert found.value.field == "distribution.target"
     with pytest.raises(InvalidInput):
         r.check_reason("  ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(score, max_size=12), st.integers(min_value=3, max_value=8))
+def test_peers_count_only_from_the_minimum_and_then_as_their_average(answers, minimum):
+    found = r.peer_component(answers, minimum)
+    if len(answers) < minimum:
+        assert found is None  # too few to hide who answered: not counted, not shown
+    else:
+        assert found == sum(answers, Decimal(0)) / len(answers)
