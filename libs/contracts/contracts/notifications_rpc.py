@@ -2,6 +2,7 @@
 needs. `python -m contracts.rpc notifications` prints the README table."""
 from __future__ import annotations
 
+from contracts import compliance as dsr
 from contracts import notifications as c
 from contracts.rpc import Rpc, RpcTable
 
@@ -27,4 +28,7 @@ TABLE = RpcTable("notifications", [
     Rpc("list_deliveries", c.ListDeliveries, c.DeliveryList, "webhook.manage", "A subscription's deliveries"),
     Rpc("replay_subscription", c.ReplaySubscription, c.ReplayResult, "webhook.manage",
         "Deliver again every event from a point in time (or only the dead ones)"),
+    # other services
+    Rpc("export_subject_data", dsr.ExportSubjectData, dsr.SubjectDataExport, "dsr.request",
+        "A person's preferences, inbox, messages and delivery attempts for a data-subject export (compliance asks)"),
 ])

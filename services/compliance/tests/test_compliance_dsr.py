@@ -184,11 +184,13 @@ def test_every_service_of_the_suite_answers_its_part(start_compliance, seed_org,
     from feedback.service import FeedbackService
     from goals.service import GoalsService
     from incentives.service import IncentivesService
+    from notifications.service import NotificationsService
 
     start_compliance({GoalsService: {"DATABASE_URL": pg_database("goals")},
                       FeedbackService: {"DATABASE_URL": pg_database("feedback")},
-                      IncentivesService: {"DATABASE_URL": pg_database("incentives")}},
-                     DSR_SERVICES="goals,feedback,incentives", DSR_TIMEOUT=5.0)
+                      IncentivesService: {"DATABASE_URL": pg_database("incentives")},
+                      NotificationsService: {"DATABASE_URL": pg_database("notifications")}},
+                     DSR_SERVICES="goals,feedback,incentives,notifications", DSR_TIMEOUT=5.0)
     seed_org()
     me = callers("T").compliance
 
@@ -200,5 +202,5 @@ def test_every_service_of_the_suite_answers_its_part(start_compliance, seed_org,
     # the services' read models learn of T shortly after the directory does: ask again until every part answers
     done = wait_for(exported, timeout=60, interval=0.5, message="every part answered")
     assert {p["service"]: p["status"] for p in done["request"]["parts"]} == {
-        "compliance": "done", "goals": "done", "feedback": "done", "incentives": "done"}
-    assert set(done["document"]["services"]) == {"compliance", "goals", "feedback", "incentives"}
+        "compliance": "done", "goals": "done", "feedback": "done", "incentives": "done", "notifications": "done"}
+    assert set(done["document"]["services"]) == {"compliance", "goals", "feedback", "incentives", "notifications"}

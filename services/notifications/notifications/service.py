@@ -63,6 +63,11 @@ class NotificationsService(Service):
     def on_erasure_requested(self, event):
         people.erase_subject(self.uow, event)
 
+    @rpc
+    def export_subject_data(self, payload):
+        command = dsr.ExportSubjectData.model_validate(payload)
+        return _json(people.export_subject_data(self.uow, self.call.actor, command))
+
     @event_handler("compliance", CLIENT_EVENTS)
     def on_client_event(self, event):
         current = None

@@ -1,15 +1,56 @@
-"""Data-subject erasure: the person's contact details and preferences go, their inbox and queued messages are
-keyed by the pseudonym and nothing more is sent to them. Answers `jixiao.notifications.erasure.completed.v1`
-when compliance lists this service among those expected to answer."""
+"""Data-subject requests. Export: everything held about a person (contact details and preferences, their inbox,
+the emails and text messages queued or sent to them with each delivery attempt). Erasure: the person's contact
+details and preferences go, their inbox and queued messages are keyed by the pseudonym and nothing more is sent to
+them. Answers `jixiao.notifications.erasure.completed.v1` when compliance lists this service among those expected
+to answer."""
 from __future__ import annotations
 
-from sqlalchemy import delete, update
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, inspect, select, update
+
+from chassis.access import Resource
+from chassis.errors import Forbidden
 
 from contracts import compliance as dsr
 from contracts.envelope import Envelope
 from notifications import models as m
 
 SERVICE = "notifications"
+
+
+def _record(row) -> dict[str, Any]:
+    """A row as JSON-native values (dates as ISO text)."""
+    out = {}
+    for column in inspect(row).mapper.column_attrs:
+        value = getattr(row, column.key)
+        out[column.key] = value.isoformat() if isinstance(value, (date, datetime)) else value
+    return out
+
+
+def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.SubjectDataExport:
+    """Everything this service holds about `command.subject`, for compliance's export saga (or the person)."""
+    with uow:
+        resource = Resource("person", owner=command.subject)
+        decision = uow.access.decide(actor, "dsr.request", resource)
+        if not decision.allowed:
+            uow.record_denial(actor, "dsr.request", resource, decision.reason)
+            raise Forbidden(decision.reason)
+        session = uow.session
+        subject = command.subject
+        preferences = session.scalars(select(m.Preference).where(m.Preference.person_id == subject)).all()
+        inbox = session.scalars(select(m.Notification).where(m.Notification.person_id == subject)
+                                .order_by(m.Notification.seq)).all()
+        outgoing = session.scalars(select(m.Outgoing).where(m.Outgoing.person_id == subject)).all()
+        # an email or text message's attempts are filed under the notification it carried
+        targets = sorted({row.notification_id for row in outgoing})
+        attempts = session.scalars(select(m.DeliveryAttempt).where(m.DeliveryAttempt.target.in_(targets))
+                                   .order_by(m.DeliveryAttempt.id)).all() if targets else []
+        records = {"preferences": [_record(r) for r in preferences], "inbox": [_record(r) for r in inbox],
+                   "messages": [_record(r) for r in outgoing], "delivery_attempts": [_record(r) for r in attempts]}
+    summary = "; ".join(f"{len(found)} {kind.replace('_', ' ')}" for kind, found in records.items())
+    return dsr.SubjectDataExport(service=SERVICE, subject=subject, records=records, summary=summary)
 
 
 def erase_subject(uow, envelope: Envelope) -> None:
