@@ -34,10 +34,10 @@ def routes() -> list[Route]:
           "notifications", request=c.SetPreferences, response=c.PreferencesView),
         r("GET", "/notification-templates", "list_templates",
           "Message templates per kind, language and channel, with the fields each may show", "notifications",
-          request=c.ListTemplates, response=c.TemplateList),
+          request=c.ListTemplates, response=c.TemplateList, operation_id="list_notification_templates"),
         r("PUT", "/notification-templates/{kind}/{language}/{channel}", "save_template",
           "Override a template (a field outside its kind's allow-list is refused)", "notifications",
-          request=c.SaveTemplate, response=c.TemplateView),
+          request=c.SaveTemplate, response=c.TemplateView, operation_id="save_notification_template"),
         # webhooks
         r("POST", "/webhooks/subscriptions", "create_subscription",
           "Subscribe a registered client's URL to event types within its event patterns (the signing secret is "
