@@ -1,7 +1,9 @@
 """Authentication: who is calling, as an `Actor`.
 
 - People present a JWT (`Authorization: Bearer <jwt>`), RS256 or ES256, checked against the configured public
-  keys or JWKS file, with the configured issuer and audience, an expiry and a subject. HS256 is accepted only
+  keys, JWKS file or the IdP's JWKS URL (`RemoteKeys`: fetched, cached, refetched for an unknown `kid` at a
+  limited rate; an unreachable IdP is a 503 only for tokens that need a fetch), with the configured issuer and
+  audience, an expiry and a subject. HS256 is accepted only
   when environment=development (the development login signs with it). The token says *who*; roles and org unit
   come from the directory — the gateway's read model of compliance's org events (`chassis.access`), so
   authenticating a person needs no RPC — cached briefly per subject.
@@ -14,14 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
+import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -35,6 +41,8 @@ from gateway.cache import TtlCache
 from gateway.problems import HttpProblem, from_service_error
 from gateway.scopes import person_scopes
 from gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
 
 ASYMMETRIC = ("RS256", "ES256")
 CHALLENGE = 'Bearer realm="jixiao", ApiKey realm="jixiao"'
@@ -90,6 +98,108 @@ def load_jwks(path: str) -> list[VerificationKey]:
     return keys
 
 
+def _verification_keys(jwk_set: jwt.PyJWKSet) -> list[VerificationKey]:
+    keys = []
+    for jwk in jwk_set.keys:
+        if jwk.public_key_use not in (None, "sig"):
+            continue
+        try:
+            keys.append(VerificationKey(algorithm_for(jwk.key), jwk.key, jwk.key_id))
+        except ValueError as error:  # one odd key (Ed25519, short RSA) must not hide the others
+            log.warning("JWKS key %r skipped: %s", jwk.key_id, error)
+    return keys
+
+
+def _https_required(url: str, production: bool, what: str) -> str:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https") or (production and scheme != "https"):
+        raise ValueError(f"{what} must be an https URL{'' if production else ' (or http outside production)'}: "
+                         f"{url[:100]!r}")
+    return url
+
+
+class RemoteKeys:
+    """The IdP's signing keys from its JWKS URL (or found by OIDC discovery), through PyJWT's `PyJWKClient`.
+
+    - The fetched set is used for `lifespan` seconds, then fetched again: a key the IdP removed is refused after
+      that (and tokens it verified are not remembered longer than that either).
+    - A `kid` the set does not know triggers one refetch, at most once per `refetch` seconds whatever the number
+      of such tokens, so a flood of made-up kids cannot hammer the IdP.
+    - A failed fetch keeps the last good set in use (an IdP outage does not lock out everyone signed in) and is
+      not retried for `refetch` seconds; a token that needs keys we do not have is a 503, never a 500.
+    """
+
+    def __init__(self, url: str = "", *, issuer: str = "", lifespan: float = 300.0, refetch: float = 30.0,
+                 timeout: float = 3.0, production: bool = False):
+        if not url and not issuer:
+            raise ValueError("RemoteKeys needs a JWKS URL or an issuer to discover it from")
+        self.production = production
+        self.lifespan = lifespan
+        self.refetch = refetch
+        self.timeout = timeout
+        self.discovery_url = ""
+        if url:
+            _https_required(url, production, "GATEWAY_JWKS_URL")
+        else:
+            self.discovery_url = _https_required(issuer.rstrip("/") + "/.well-known/openid-configuration",
+                                                 production, "the issuer (GATEWAY_JWT_ISSUER, for OIDC discovery)")
+        self._client = self._make_client(url) if url else None
+        self._keys: list[VerificationKey] | None = None  # the last good set
+        self._fetched_at = 0.0  # monotonic time of the last good fetch
+        self._attempted_at: float | None = None  # of the last attempt, good or not
+        self._failed = False
+        self._lock = threading.Lock()  # one fetch at a time; the others wait for its result
+
+    def _make_client(self, url: str) -> jwt.PyJWKClient:
+        # cooldown 0: the refetch rate is ours (it also covers failed fetches, which PyJWKClient does not limit)
+        return jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=self.lifespan, timeout=self.timeout,
+                               cooldown_duration=0)
+
+    def keys(self, algorithm: str, kid: Any) -> list[Any]:
+        """Public keys that may have signed a token with this header; a 503 when the IdP is needed and down."""
+        with self._lock:
+            now = time.monotonic()
+            if self._keys is None or now - self._fetched_at > self.lifespan:
+                self._fetch(now, refresh=False)
+            found = self._matching(algorithm, kid)
+            if not found and kid is not None:
+                self._fetch(now, refresh=True)  # perhaps rotated: look once more, at a limited rate
+                found = self._matching(algorithm, kid)
+            if not found and (self._keys is None or self._failed):  # a fetch was needed and the IdP did not answer
+                raise HttpProblem(503, "the identity provider's keys are unavailable; try again shortly",
+                                  headers={"Retry-After": str(max(1, round(self.refetch)))})
+            return found
+
+    def _matching(self, algorithm: str, kid: Any) -> list[Any]:
+        return [k.key for k in self._keys or () if k.algorithm == algorithm and (kid is None or k.kid == kid)]
+
+    def _fetch(self, now: float, refresh: bool) -> None:
+        if self._attempted_at is not None and now - self._attempted_at < self.refetch:
+            return  # rate-limited: keep what we have (possibly nothing, possibly stale)
+        self._attempted_at = now
+        try:
+            if self._client is None:
+                self._client = self._make_client(self._discover())
+            jwk_set = self._client.get_jwk_set(refresh=refresh)
+        except Exception as error:  # unreachable, slow, not JSON, no usable keys: all an IdP problem
+            self._failed = True
+            log.warning("JWKS fetch failed (%s); %s", type(error).__name__,
+                        "keeping the last good keys" if self._keys is not None else "no keys yet")
+            return
+        self._failed = False
+        self._keys = _verification_keys(jwk_set)
+        self._fetched_at = time.monotonic()
+
+    def _discover(self) -> str:
+        request = urllib.request.Request(self.discovery_url, headers={"Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # scheme checked
+            document = json.load(response)
+        url = document.get("jwks_uri") if isinstance(document, dict) else None
+        if not isinstance(url, str):
+            raise ValueError("the OIDC discovery document has no jwks_uri")
+        return _https_required(url, self.production, "the discovered jwks_uri")
+
+
 @dataclass(frozen=True)
 class Claims:
     subject: str
@@ -99,8 +209,10 @@ class Claims:
 
 class TokenVerifier:
     def __init__(self, keys: list[VerificationKey], issuer: str, audience: str, leeway: float = 30.0,
-                 hs256_secret: str | None = None, cache_size: int = 10_000, max_lifetime: float = 24 * 3600.0):
+                 hs256_secret: str | None = None, cache_size: int = 10_000, max_lifetime: float = 24 * 3600.0,
+                 remote: RemoteKeys | None = None):
         self.keys = keys
+        self.remote = remote
         self.max_lifetime = max_lifetime
         self.issuer = issuer
         self.audience = audience
@@ -120,10 +232,13 @@ class TokenVerifier:
         algorithm = header.get("alg")
         if algorithm not in self.algorithms:
             raise unauthenticated(f"token algorithm {str(algorithm)[:16]!r} is not accepted")
-        payload = self._decode(token, algorithm, header.get("kid"))
+        payload, remote = self._decode(token, algorithm, header.get("kid"))
         claims = self._claims(payload)
         self._check_lifetime(payload)
-        self._verified.put(token, claims, claims.expires - time.time() + self.leeway)
+        ttl = claims.expires - time.time() + self.leeway
+        if remote:  # a key removed at the IdP: its tokens are refused once the fetched set would have been
+            ttl = min(ttl, self.remote.lifespan)
+        self._verified.put(token, claims, ttl)
         return claims
 
     def _candidates(self, algorithm: str, kid: Any) -> list[Any]:
@@ -134,17 +249,21 @@ class TokenVerifier:
             keys = [k for k in keys if k.kid is None or k.kid == kid]
         return [k.key for k in keys]
 
-    def _decode(self, token: str, algorithm: str, kid: Any) -> dict[str, Any]:
-        candidates = self._candidates(algorithm, kid)
-        if not candidates:
-            raise unauthenticated("no key is configured for this token")
+    def _decode(self, token: str, algorithm: str, kid: Any) -> tuple[dict[str, Any], bool]:
+        """The payload, and whether a key fetched from the IdP verified it. Configured keys are tried first; the
+        IdP's are asked for only when none of them signed the token."""
+        candidates = [(key, False) for key in self._candidates(algorithm, kid)]
+        if self.remote is not None and algorithm != "HS256":
+            candidates = _then(candidates, lambda: [(key, True) for key in self.remote.keys(algorithm, kid)])
         failure = "the token signature is not valid"
-        for key in candidates:
+        tried = False
+        for key, remote in candidates:
+            tried = True
             try:
                 return jwt.decode(
                     token, key, algorithms=[algorithm], issuer=self.issuer, audience=self.audience,
                     leeway=self.leeway, options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-                )
+                ), remote
             except jwt.InvalidSignatureError:
                 continue  # another configured key may have signed it
             except jwt.ExpiredSignatureError:
@@ -154,6 +273,8 @@ class TokenVerifier:
             except jwt.PyJWTError:
                 failure = "the token is malformed or incomplete"
                 break
+        if not tried:
+            raise unauthenticated("no key is configured for this token")
         raise unauthenticated(failure)
 
     def _check_lifetime(self, payload: dict[str, Any]) -> None:
@@ -181,6 +302,12 @@ class TokenVerifier:
         elif scopes is not None:
             raise unauthenticated("the token scope claim is not valid")
         return Claims(subject, float(payload["exp"]), scopes)
+
+
+def _then(first: list, more: Callable[[], list]):
+    """`first`, then `more()` computed only if the caller gets that far (the IdP is asked only when needed)."""
+    yield from first
+    yield from more()
 
 
 def failure_keys(authorization: str | None, api_key: str | None) -> list[str]:
@@ -235,8 +362,14 @@ class Authenticator:
         self.settings = settings
         self.dev_secret = hs256
         keys = load_pem_keys(settings.jwt_public_keys) + load_jwks(settings.jwks_file)
+        remote = None
+        if settings.jwks_url or settings.jwt_oidc_discovery:
+            remote = RemoteKeys(settings.jwks_url, issuer=settings.jwt_issuer, lifespan=settings.jwks_cache_seconds,
+                                refetch=settings.jwks_refetch_seconds, timeout=settings.jwks_timeout,
+                                production=environment == "production")
         self.verifier = TokenVerifier(keys, settings.jwt_issuer, settings.jwt_audience, settings.jwt_leeway,
-                                      hs256, settings.token_cache_size, settings.jwt_max_lifetime_minutes * 60)
+                                      hs256, settings.token_cache_size, settings.jwt_max_lifetime_minutes * 60,
+                                      remote)
         self.bootstrap_admins = frozenset(name.strip() for name in settings.bootstrap_admins.split(",") if name.strip())
         self._actors: TtlCache[Actor] = TtlCache(50_000)
         self._keys: TtlCache[Actor] = TtlCache(10_000)

@@ -17,6 +17,15 @@ class GatewaySettings(BaseSettings):
 
     jwt_public_keys: str = Field("", description="PEM public keys (RSA or EC P-256), or comma-separated PEM files")
     jwks_file: str = Field("", description="a JWKS document (keys chosen by `kid`)")
+    jwks_url: str = Field("", description="the IdP's JWKS URL (https in production), fetched and cached; keys "
+                                          "chosen by `kid`")
+    jwt_oidc_discovery: bool = Field(False, description="find the JWKS URL at `<issuer>/.well-known/"
+                                                        "openid-configuration` (`jwks_uri`) when jwks_url is empty")
+    jwks_cache_seconds: float = Field(300.0, gt=0, le=86_400, description="how long a fetched JWKS is used before it "
+                                      "is fetched again (a key removed at the IdP is refused after this)")
+    jwks_refetch_seconds: float = Field(30.0, ge=0, le=3600, description="at most one extra JWKS fetch per this "
+                                        "interval for an unknown `kid` or after a failed fetch")
+    jwks_timeout: float = Field(3.0, gt=0, le=30, description="seconds a JWKS or discovery fetch may take")
     jwt_issuer: str = Field("jixiao", description="required `iss` of every token")
     jwt_audience: str = Field("jixiao-api", description="required `aud` of every token")
     jwt_leeway: float = Field(30.0, ge=0, le=300, description="clock skew tolerated on exp/nbf/iat, seconds")
