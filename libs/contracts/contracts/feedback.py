@@ -950,6 +950,35 @@ class RatingView(Contract):
     history: list[RatingChange]
 
 
+class GoalEvidence(Contract):
+    """One of the person's goals in the review cycle's goals cycle, as the goals service answered the reader."""
+
+    id: str
+    title: str
+    kind: str
+    weight: Decimal
+    progress: Decimal = Field(description="the final (rolled-up) progress, percent")
+    colour: Colour
+
+
+class ScoreCardItemEvidence(Contract):
+    indicator: str
+    value: Decimal | None
+    target: Decimal
+    points: Decimal
+    weight: Decimal
+    weighted_points: Decimal
+    missing: bool = False
+
+
+class ScoreCardEvidence(Contract):
+    """The goals service's score card of one template assigned to the person."""
+
+    template_code: str
+    total: Decimal
+    items: list[ScoreCardItemEvidence]
+
+
 class ReviewView(Contract):
     id: str
     cycle_id: str
@@ -963,6 +992,14 @@ class ReviewView(Contract):
     rating: RatingView | None
     evidence: dict[str, int] = Field(default_factory=dict, description=(
         "what feedback holds on the year: check-ins held, reports, key events (+/-), coaching received, 360s"))
+    goals: list[GoalEvidence] | None = Field(default=None, description=(
+        "the person's goals in the cycle's goals cycle (read from goals as the viewer, on get_review); "
+        "null when not asked or not available (see evidence_missing)"))
+    scorecards: list[ScoreCardEvidence] = Field(default_factory=list, description=(
+        "the goals service's score card per template the person's goals come from; empty when none"))
+    evidence_missing: list[str] = Field(default_factory=list, description=(
+        "evidence parts that could not be read this time (`goals`, `scorecard`): the view answers without them"))
+    evidence_notes: dict[str, str] = Field(default_factory=dict, description="why each missing part is missing")
     acknowledged_at: datetime | None
     version: int
 

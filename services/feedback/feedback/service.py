@@ -5,7 +5,7 @@ from __future__ import annotations
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
-from chassis import Database, Service, event_handler, rpc
+from chassis import Database, RpcClient, Service, event_handler, rpc
 from chassis.access import ORG_EVENT_TYPES, OrgSync
 from chassis.runtime import settings_of
 from contracts import compliance as dsr
@@ -26,6 +26,7 @@ from feedback.usecases import (
     surveys,
     sweeps,
 )
+from feedback.usecases.evidence import RpcGoalsReader
 
 errors.register()  # feedback's domain errors as problem documents (explicit, once)
 access.register()  # feedback's actions in the chassis policy
@@ -62,6 +63,7 @@ class FeedbackService(Service):
     db = Database(FeedbackUnitOfWork)
     config = Settings()
     org_sync = OrgSync()
+    rpc_out = RpcClient()  # only for fresh reads that cannot wait (the review form's goals), one hop, with a timeout
 
     @property
     def uow(self) -> FeedbackUnitOfWork:
@@ -270,7 +272,10 @@ class FeedbackService(Service):
 
     @rpc
     def get_review(self, payload):
-        return _json(reviews.get_review(self.uow, self.call.actor, c.GetReview.model_validate(payload)))
+        command = c.GetReview.model_validate(payload)
+        # the goals part is read as the caller (rpc_out carries the actor), so goals decides who sees which goals
+        goals = RpcGoalsReader(self.rpc_out, self.config.goals_evidence_timeout)
+        return _json(reviews.get_review(self.uow, self.call.actor, command, goals))
 
     @rpc
     def list_late_reviews(self, payload):

@@ -37,6 +37,8 @@ class FeedbackSettings(ServiceSettings):
                                description="HMAC key of the reviewers' pseudonyms in audit entries")
     # review cycles
     review_reminder_days: int = Field(3, ge=0, le=30, description="days before a stage's deadline that reminders go")
+    goals_evidence_timeout: float = Field(2.0, gt=0, le=10, description=(
+        "seconds the review form waits, in all, for the goals service's part of the evidence"))
     # retention
     retention_days: int = Field(3 * 365, ge=30, description="feedback records older than this are deleted")
     # timers

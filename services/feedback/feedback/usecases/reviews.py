@@ -25,6 +25,7 @@ from feedback.domain import reviews as rules
 from feedback.domain.errors import InvalidInput, NotAllowed, NotFound
 from feedback.domain.surveys import pseudonym
 from feedback.usecases.common import active, check_version, load, require, settings, subject_of, today
+from feedback.usecases.evidence import GoalsReader, read_goals
 
 log = logging.getLogger(__name__)
 
@@ -472,13 +473,20 @@ def review_view(uow, cycle: m.ReviewCycle, review: m.Review, viewer: str) -> c.R
         version=review.version)
 
 
-def get_review(uow, actor, command: c.GetReview) -> c.ReviewView:
+def get_review(uow, actor, command: c.GetReview, goals: GoalsReader | None = None) -> c.ReviewView:
+    """The review form. With `goals` (a reader acting as the viewer), the evidence includes the person's goals and
+    score cards from the goals service; when goals cannot answer, the view names the missing part instead."""
     with uow:
         viewer = subject_of(actor)
         person = command.person_id or viewer
         cycle = load(uow, m.ReviewCycle, command.cycle_id, "cycle_id")
         require(uow, actor, "feedback.review.read", access.of(access.REVIEW, person), "person_id")
-        return review_view(uow, cycle, _review(uow, cycle.id, person, "person_id"), viewer)
+        view = review_view(uow, cycle, _review(uow, cycle.id, person, "person_id"), viewer)
+        goals_cycle_id = cycle.goals_cycle_id
+    if goals is None:
+        return view
+    # after the unit of work: no transaction or connection is held while goals answers
+    return view.model_copy(update=read_goals(goals, goals_cycle_id, person).update())
 
 
 # -- calibration -------------------------------------------------------------------------------------------------
