@@ -236,7 +236,7 @@ class TokenVerifier:
         claims = self._claims(payload)
         self._check_lifetime(payload)
         ttl = claims.expires - time.time() + self.leeway
-        if remote:  # a key removed at the IdP: its tokens are refused once the fetched set would have been
+        if remote and self.remote is not None:  # a key removed at the IdP: refuse its tokens with the fetched set
             ttl = min(ttl, self.remote.lifespan)
         self._verified.put(token, claims, ttl)
         return claims
@@ -253,8 +253,9 @@ class TokenVerifier:
         """The payload, and whether a key fetched from the IdP verified it. Configured keys are tried first; the
         IdP's are asked for only when none of them signed the token."""
         candidates = [(key, False) for key in self._candidates(algorithm, kid)]
-        if self.remote is not None and algorithm != "HS256":
-            candidates = _then(candidates, lambda: [(key, True) for key in self.remote.keys(algorithm, kid)])
+        remote_keys = self.remote
+        if remote_keys is not None and algorithm != "HS256":
+            candidates = _then(candidates, lambda: [(key, True) for key in remote_keys.keys(algorithm, kid)])
         failure = "the token signature is not valid"
         tried = False
         for key, remote in candidates:
