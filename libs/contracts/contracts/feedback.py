@@ -957,7 +957,7 @@ class GoalEvidence(Contract):
     title: str
     kind: str
     weight: Decimal
-    progress: Decimal = Field(description="the final (rolled-up) progress, percent")
+    progress: Decimal = Field(description="the final (rolled-up) progress as goals gives it (a fraction, 1 = done)")
     colour: Colour
 
 

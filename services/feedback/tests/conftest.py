@@ -185,3 +185,17 @@ def feedback_service(vhosts, pg, pg_template, _run_id, request):
         vhosts.delete(amqp_uri)
         if not request.config.getoption("--keep-test-databases"):
             pg.drop(name)
+
+
+@pytest.fixture
+def harness_on():
+    """`harness_on(amqp_uri, db_url)` -> a Harness for a feedback started by the test itself (with other services)."""
+    made: list[Harness] = []
+
+    def make(amqp_uri: str, db_url: str) -> Harness:
+        made.append(Harness(amqp_uri, db_url))
+        return made[-1]
+
+    yield make
+    for harness in made:
+        harness.close()

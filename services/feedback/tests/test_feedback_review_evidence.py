@@ -42,8 +42,8 @@ class FakeGoals:
     def __init__(self, goals_error=None, card_error=None, pages=None):
         self.goals_error, self.card_error = goals_error, card_error
         self.pages = pages or [
-            {"items": [goal(1, "red", "41.5", "sales_rep")], "next_cursor": "c1"},
-            {"items": [goal(2, "green", "96", "sales_rep")], "next_cursor": None}]
+            {"items": [goal(1, "red", "0.415", "sales_rep")], "next_cursor": "c1"},
+            {"items": [goal(2, "green", "0.96", "sales_rep")], "next_cursor": None}]
         self.asked: list[tuple[str, dict]] = []
 
     def list_goals(self, payload):
@@ -75,7 +75,8 @@ def test_the_managers_review_form_shows_the_persons_goals_with_colour_and_the_sc
     goals = FakeGoals()
     view = read(uc, "mgr", cycle.id, goals)
     assert [(g.title, g.kind, g.weight, g.progress, g.colour) for g in view.goals] == [
-        ("Goal 1", "kpi", Decimal(50), Decimal("41.5"), "red"), ("Goal 2", "kpi", Decimal(50), Decimal(96), "green")]
+        ("Goal 1", "kpi", Decimal(50), Decimal("0.415"), "red"),
+        ("Goal 2", "kpi", Decimal(50), Decimal("0.96"), "green")]
     [card] = view.scorecards
     assert (card.template_code, card.total) == ("sales_rep", Decimal("81.5"))
     assert [(i.indicator, i.weighted_points, i.missing) for i in card.items] == [
@@ -111,7 +112,7 @@ def test_no_score_card_is_not_a_gap_but_a_late_score_card_is(uc):
         assert len(view.goals) == 2 and view.scorecards == [] and view.evidence_missing == []
     late = read(uc, "mgr", cycle.id, FakeGoals(card_error=RpcTimeout("goals.get_scorecard did not answer")))
     assert len(late.goals) == 2 and late.scorecards == [] and late.evidence_missing == ["scorecard"]
-    no_template = FakeGoals(pages=[{"items": [goal(1, "yellow", "70")], "next_cursor": None}])
+    no_template = FakeGoals(pages=[{"items": [goal(1, "yellow", "0.7")], "next_cursor": None}])
     view = read(uc, "mgr", cycle.id, no_template)
     assert [g.colour for g in view.goals] == ["yellow"] and view.scorecards == []
     assert [name for name, _ in no_template.asked] == ["list_goals"]  # no template: no score card asked
