@@ -4,6 +4,7 @@ with their final progress and colour beside its own evidence. The goals cycle is
 it), so the goals shown are goals' own access decision for the manager."""
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 from chassis.errors import Forbidden
@@ -60,3 +61,23 @@ def test_the_managers_review_form_shows_the_persons_goals_with_their_colour(
                      for t, g in expected.items()}
     assert shown["Revenue"][3] == "red" and shown["New accounts"][3] == "green"
     assert shown["Revenue"][2] == Decimal("0.4")  # final progress as goals gives it (a fraction)
+
+
+def test_without_goals_the_review_form_answers_in_time_and_names_the_missing_goals(
+        pg_database, amqp_uri, run_services, harness_on):
+    """No goals service at all: the form comes back within the budget (plus a margin), never a 500 or a hang."""
+    feedback_db = pg_database("feedback")
+    run_services({FeedbackService: {"DATABASE_URL": feedback_db}}, AMQP_URI=amqp_uri,
+                 **{**CONFIG, "FEEDBACK_GOALS_EVIDENCE_TIMEOUT": 0.5})
+    h = harness_on(amqp_uri, feedback_db)
+    h.org(units=[("co", None), ("sales", "co")],
+          people=[("mgr", "sales", None), ("rep1", "sales", "mgr"), ("hr", "co", None)],
+          grants={"hr": [("hr", "co")]})
+    review = h.as_("hr").open_review_cycle({"goals_cycle_id": "fy2026", "name": "Year-end review 2026",
+                                            "formula": FORMULA, "people": ["rep1"]})
+    started = time.monotonic()
+    form = h.as_("mgr").get_review({"cycle_id": review["id"], "person_id": "rep1"})
+    assert time.monotonic() - started < 5
+    assert form["evidence_missing"] == ["goals"] and form["goals"] is None and "in time" in \
+        form["evidence_notes"]["goals"]
+    assert form["person_id"] == "rep1" and "checkins_held" in form["evidence"]
