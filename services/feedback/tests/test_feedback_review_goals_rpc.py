@@ -1,6 +1,7 @@
 """The review form with the real goals service (issue 12 item 2), over RabbitMQ and PostgreSQL: feedback asks
 goals, as the manager reading the form, for the person's goals in the review cycle's goals cycle and shows them
-with their final progress and colour beside its own evidence. The goals cycle is private (only the line reads
+with their final progress and colour, and the score card of the template assigned to them, beside its own
+evidence. The goals cycle is private (only the line reads
 it), so the goals shown are goals' own access decision for the manager."""
 from __future__ import annotations
 
@@ -40,24 +41,32 @@ def test_the_managers_review_form_shows_the_persons_goals_with_their_colour(
         except Forbidden:
             return None  # goals' read model has not caught up with the grant yet
     cycle = wait_for(fy2026, message="goals knows hr as company HR")
+    # the sales preset's template gives rep1 goals from the library, hence a score card
+    installed = goals_as("hr").install_preset({"code": "sales"})
+    template = installed["templates"][0]
+    assigned = goals_as("hr").assign_template({"template_code": template, "cycle_id": cycle["id"],
+                                               "assignees": [{"person_id": "rep1"}]}, timeout=20)
+    assert assigned["created"] == 1, assigned
     goals_as("hr").transition_cycle({"cycle_id": cycle["id"], "to": "open"})
     rep = goals_as("rep1")
     made = {}
-    for title, weight, actual in (("Revenue", "60", "40"), ("New accounts", "40", "95")):
+    for title, weight, actual in (("Revenue", "0", "40"), ("New accounts", "0", "95")):  # the template holds 100
         made[title] = rep.create_goal({"cycle_id": cycle["id"], "title": title, "kind": "kpi", "weight": weight,
                                        "owner": {"id": "rep1"}, "kpi": KPI})
         rep.record_progress({"goal_id": made[title]["id"], "value": actual})
-    expected = {g["title"]: g for g in rep.list_goals({"cycle_id": cycle["id"]})["items"]}
-    assert {t: g["colour"] for t, g in expected.items()} == {"Revenue": "red", "New accounts": "green"}
+    expected = {g["title"]: g for g in rep.list_goals({"cycle_id": cycle["id"], "limit": 200})["items"]}
+    assert expected["Revenue"]["colour"] == "red" and expected["New accounts"]["colour"] == "green"
+    card = goals_as("mgr").get_scorecard({"cycle_id": cycle["id"], "person_id": "rep1", "template_code": template})
 
     review = h.as_("hr").open_review_cycle({"goals_cycle_id": cycle["id"], "name": "Year-end review 2026",
                                             "formula": FORMULA, "people": ["rep1"]})
     form = h.as_("mgr").get_review({"cycle_id": review["id"], "person_id": "rep1"})
-    assert form["evidence_missing"] == [] and form["scorecards"] == []  # no template assigned: no score card
+    assert form["evidence_missing"] == []
+    assert form["scorecards"] == [{"template_code": template, "total": card["total"], "items": card["items"]}]
     assert "checkins_held" in form["evidence"]  # feedback's own evidence beside goals'
     shown = {g["title"]: (g["kind"], Decimal(g["weight"]), Decimal(g["progress"]), g["colour"])
              for g in form["goals"]}
-    assert shown == {t: ("kpi", Decimal(g["weight"]), Decimal(g["progress"]), g["colour"])
+    assert shown == {t: (g["kind"], Decimal(g["weight"]), Decimal(g["progress"]), g["colour"])
                      for t, g in expected.items()}
     assert shown["Revenue"][3] == "red" and shown["New accounts"][3] == "green"
     assert shown["Revenue"][2] == Decimal("0.4")  # final progress as goals gives it (a fraction)
