@@ -1,8 +1,8 @@
 """The review form with the real goals service (issue 12 item 2), over RabbitMQ and PostgreSQL: feedback asks
 goals, as the manager reading the form, for the person's goals in the review cycle's goals cycle and shows them
 with their final progress and colour, and the score card of the template assigned to them, beside its own
-evidence. The goals cycle is private (only the line reads
-it), so the goals shown are goals' own access decision for the manager."""
+evidence. The goals cycle is private (only the line reads it), so the goals shown are goals' own access decision
+for the manager."""
 from __future__ import annotations
 
 import time
