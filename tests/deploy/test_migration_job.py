@@ -112,7 +112,15 @@ def run_in_pod(command: list[str], app: Path, env: dict[str, str], read_only: bo
     """`command` in `app` with only `env`; the root filesystem read-only and a fresh /tmp when the kernel lets us
     (else the test compares the folders before and after)."""
     if read_only:
-        script = ("mount -o remount,bind,ro / && mount -t tmpfs tmpfs /tmp && cd \"$0\" && exec \"$@\"")
+        script = "mount -o remount,bind,ro / && mount -t tmpfs tmpfs /tmp && cd \"$0\" && exec \"$@\""
+        interpreter = Path(sys.prefix)
+        if interpreter.is_relative_to("/tmp"):
+            # this test's interpreter (a CI clone's venv) lives under /tmp, which the pod's fresh /tmp hides: hold
+            # it aside and bind it back in place inside the new /tmp
+            hold = Path(tempfile.mkdtemp(prefix="jx-venv-", dir=app.parent))
+            script = (f"mount --bind '{interpreter}' '{hold}' && mount -o remount,bind,ro / && "
+                      f"mount -t tmpfs tmpfs /tmp && mkdir -p '{interpreter}' && mount --bind '{hold}' '{interpreter}' "
+                      "&& cd \"$0\" && exec \"$@\"")
         argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, str(app), *command]
     else:
         argv = command
