@@ -14,7 +14,6 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import or_, select
 
 from chassis.access import Resource, apply_org_event
-from chassis.errors import Forbidden
 from contracts import compliance as dsr
 from contracts.envelope import Envelope
 from feedback import models as m
@@ -84,10 +83,7 @@ def _subject_rows(session, subject: str) -> dict[str, list[Any]]:
 def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.SubjectDataExport:
     with uow:
         resource = Resource("person", owner=command.subject)
-        decision = uow.access.decide(actor, "dsr.request", resource)
-        if not decision.allowed:
-            uow.record_denial(actor, "dsr.request", resource, decision.reason)
-            raise Forbidden(decision.reason)
+        uow.access.require(actor, "dsr.request", resource)  # records a denial and answers 403
         rows = _subject_rows(uow.session, command.subject)
         records = {kind: _records(found) for kind, found in rows.items()}
         surveys = list(uow.session.scalars(select(m.Survey).where(m.Survey.subject_id == command.subject)))

@@ -12,7 +12,6 @@ from sqlalchemy import or_, select, update
 
 from chassis.access import apply_org_event
 from chassis.access.readmodel import people_table
-from chassis.errors import Forbidden
 from contracts import compliance as dsr
 from contracts.envelope import Envelope
 from contracts.org import PersonChanged
@@ -89,10 +88,7 @@ def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.Subje
         from chassis.access import Resource
 
         # compliance's data-subject saga (a service), the person themself, or HR filing for them
-        decision = uow.access.decide(actor, "dsr.request", Resource("person", owner=command.subject))
-        if not decision.allowed:
-            uow.record_denial(actor, "dsr.request", Resource("person", owner=command.subject), decision.reason)
-            raise Forbidden(decision.reason)
+        uow.access.require(actor, "dsr.request", Resource("person", owner=command.subject))
         rows = _subject_rows(uow.session, command.subject)
         records = {kind: _records(found) for kind, found in rows.items()}
     summary = "; ".join(f"{len(found)} {kind.replace('_', ' ')}" for kind, found in records.items())

@@ -12,7 +12,6 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy import inspect as sa_inspect
 
 from chassis.access import Resource, apply_org_event
-from chassis.errors import Forbidden
 from contracts import compliance as dsr
 from contracts import incentives as c
 from contracts.envelope import Envelope
@@ -73,10 +72,7 @@ def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.Subje
     with uow:
         # compliance's data-subject saga (a service), the person themself, or HR filing for them
         resource = Resource("person", owner=command.subject)
-        decision = uow.access.decide(actor, "dsr.request", resource)
-        if not decision.allowed:
-            uow.record_denial(actor, "dsr.request", resource, decision.reason)
-            raise Forbidden(decision.reason)
+        uow.access.require(actor, "dsr.request", resource)  # records a denial and answers 403
         records = {kind: _records(found) for kind, found in _subject_rows(uow.session, command.subject).items()}
     summary = "; ".join(f"{len(found)} {kind.replace('_', ' ')}" for kind, found in records.items())
     return dsr.SubjectDataExport(service=SERVICE, subject=command.subject, records=records, summary=summary)

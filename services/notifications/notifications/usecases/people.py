@@ -11,8 +11,6 @@ from typing import Any
 from sqlalchemy import delete, inspect, select, update
 
 from chassis.access import Resource
-from chassis.errors import Forbidden
-
 from contracts import compliance as dsr
 from contracts.envelope import Envelope
 from notifications import models as m
@@ -33,10 +31,7 @@ def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.Subje
     """Everything this service holds about `command.subject`, for compliance's export saga (or the person)."""
     with uow:
         resource = Resource("person", owner=command.subject)
-        decision = uow.access.decide(actor, "dsr.request", resource)
-        if not decision.allowed:
-            uow.record_denial(actor, "dsr.request", resource, decision.reason)
-            raise Forbidden(decision.reason)
+        uow.access.require(actor, "dsr.request", resource)  # records a denial and answers 403
         session = uow.session
         subject = command.subject
         preferences = session.scalars(select(m.Preference).where(m.Preference.person_id == subject)).all()
