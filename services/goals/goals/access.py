@@ -28,14 +28,16 @@ company.manage         `cycle.manage` on a company-wide resource: cycles, the in
 =====================  ===================================================================================
 
 The actor always comes from the call context; ids in a payload only say what is acted on. A denial is recorded
-under goals' action name.
+under goals' action name. A caller who may not read a goal gets, for anything done to it by id, the same 404 as
+for a goal that does not exist (`require(..., missing=no_goal(id))`); one who reads it gets the honest 403.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NoReturn
 
 from chassis.access import Resource
-from chassis.errors import Forbidden
+from chassis.errors import Forbidden, ServiceError
 from contracts.actor import Actor
 
 GOAL = "goal"
@@ -61,10 +63,11 @@ class GoalRef:
     org_unit_id: str | None
     owner_kind: str = "person"
     owner_id: str | None = None
+    cycle_id: str | None = None  # whose visibility opens the goal to colleagues
 
     @classmethod
     def of(cls, goal) -> GoalRef:
-        return cls(goal.responsible_id, goal.org_unit_id, goal.owner_kind, goal.owner_id)
+        return cls(goal.responsible_id, goal.org_unit_id, goal.owner_kind, goal.owner_id, goal.cycle_id)
 
     @property
     def resource(self) -> Resource:
@@ -122,11 +125,12 @@ def read_level(uow, actor: Actor | None, target: GoalRef | Resource, cycle) -> s
     return PUBLIC if uow.access.decide(actor, action, replace(resource, kind=GOAL)).allowed else None
 
 
-def require_read(uow, actor: Actor | None, target: GoalRef | Resource, cycle) -> str:
-    """`read_level`, or the line's decision recorded as a denial (403)."""
+def require_read(uow, actor: Actor | None, target: GoalRef | Resource, cycle, *,
+                 missing: ServiceError | None = None) -> str:
+    """`read_level`, or the line's decision recorded as a denial: `missing` (404) when given, else 403."""
     level = read_level(uow, actor, target, cycle)
     if level is None:
-        require(uow, actor, "goal.read", target)
+        require(uow, actor, "goal.read", target, missing=missing, cycle=cycle)
     return level or LINE
 
 
@@ -134,13 +138,33 @@ def can(uow, actor: Actor | None, action: str, target: GoalRef | Resource | None
     return decide(uow, actor, action, target)[0]
 
 
-def require(uow, actor: Actor | None, action: str, target: GoalRef | Resource | None = None) -> None:
-    """Allow, or record the denial (compliance audits it) and raise Forbidden (403)."""
+def require(uow, actor: Actor | None, action: str, target: GoalRef | Resource | None = None, *,
+            missing: ServiceError | None = None, cycle=None) -> None:
+    """Allow, or record the denial (compliance audits it) and raise.
+
+    `missing` is the very error the use case answers for a record that does not exist (`no_goal(goal_id)`): a
+    caller who may not read the goal gets it instead of 403, so a 404 for a missing goal beside a 403 for an
+    existing one confirms nothing. A caller who reads the goal (its line, or a colleague as `cycle`'s visibility
+    allows) gets the honest 403 for what it may not do. As the chassis guard (`uow.access.require(...,
+    missing=..., visible_with=...)`), with goals' own notion of who reads a goal and the same 404 problem."""
     allowed, reason = decide(uow, actor, action, target)
     if not allowed:
-        resource = target.resource if isinstance(target, GoalRef) else target or Resource("cycle")
-        uow.record_denial(actor, action, resource, reason)
-        raise Forbidden(reason)
+        deny(uow, actor, action, target, reason, missing=missing, cycle=cycle)
+
+
+def deny(uow, actor: Actor | None, action: str, target: GoalRef | Resource | None, reason: str, *,
+         missing: ServiceError | None = None, cycle=None) -> NoReturn:
+    """Record the denial under goals' action and raise `missing` when the actor may not know the record exists
+    (it cannot read `target`), else Forbidden with the reason (for decisions a use case makes itself: the parties
+    to a negotiation, a review, a commitment)."""
+    resource = target.resource if isinstance(target, GoalRef) else target or Resource("cycle")
+    uow.record_denial(actor, action, resource, reason)
+    if missing is not None and target is not None:
+        if cycle is None and isinstance(target, GoalRef) and target.cycle_id is not None:
+            cycle = uow.cycles.get(target.cycle_id)
+        if read_level(uow, actor, target, cycle) is None:
+            raise missing
+    raise Forbidden(reason)
 
 
 class ManyPeople:

@@ -1,9 +1,10 @@
-"""The goals domain's errors as problem documents (imported by service.py, which registers them once).
+"""The goals domain's errors as problem documents: `register()` is called once by the service class body (an
+explicit call, not an import side effect), and by the use-case tests' fixture.
 
 InvalidInput -> 400 naming the field (and the ids involved); a formula error also gives the position;
-a weight total or an infeasible allocation -> 422 naming the goals or children; NotFound -> 404; NotAllowed
--> 422 (the cycle's state or the negotiation's turn forbids it), or 403 when the actor is not the party who may
-act; Conflict -> 409.
+WeightTotalError and InfeasibleAllocation (each value valid, together they break a rule) -> 422 naming the goals
+or children; NotFound -> 404; NotAllowed -> 403 when the actor is not the party who may act (field `actor_id`),
+else 422 (the cycle's state or the negotiation's turn forbids it); Conflict -> 409; any other DomainError -> 422.
 """
 from __future__ import annotations
 
@@ -43,11 +44,21 @@ def _not_allowed(error: domain.NotAllowed) -> problems.ServiceError:
     return _rule(error)
 
 
-problems.register_error(domain.DomainError, _rule)
-problems.register_error(domain.InvalidInput, _invalid)
-problems.register_error(domain.WeightTotalError, _rule)
-problems.register_error(domain.InfeasibleAllocation, _rule)
-problems.register_error(domain.FormulaError, _formula)
-problems.register_error(domain.NotFound, lambda e: problems.NotFound(str(e), errors=_items(e)))
-problems.register_error(domain.NotAllowed, _not_allowed)
-problems.register_error(domain.Conflict, lambda e: problems.Conflict(str(e), errors=_items(e)))
+_registered = False
+
+
+def register() -> None:
+    """Map goals' domain errors to problem documents (idempotent). The most specific class registers last: the
+    chassis tries the latest registration first."""
+    global _registered
+    if _registered:
+        return
+    problems.register_error(domain.DomainError, _rule)
+    problems.register_error(domain.InvalidInput, _invalid)
+    problems.register_error(domain.WeightTotalError, _rule)
+    problems.register_error(domain.InfeasibleAllocation, _rule)
+    problems.register_error(domain.FormulaError, _formula)
+    problems.register_error(domain.NotFound, lambda e: problems.NotFound(str(e), errors=_items(e)))
+    problems.register_error(domain.NotAllowed, _not_allowed)
+    problems.register_error(domain.Conflict, lambda e: problems.Conflict(str(e), errors=_items(e)))
+    _registered = True

@@ -10,9 +10,10 @@ from chassis import Service, event_handler, rpc
 from chassis.access import ORG_EVENT_TYPES, OrgSync
 from contracts import compliance as dsr
 from contracts import goals as c
-from goals import errors  # noqa: F401 - maps domain errors to problem documents
+from goals import errors
 from goals.gauges import GoalsDatabase
 from goals.repositories import GoalsUnitOfWork
+from goals.settings import GoalsSettings, goals_settings
 from goals.usecases import (
     allocation,
     appeals,
@@ -28,12 +29,14 @@ from goals.usecases import (
     status,
 )
 
+errors.register()  # goals' domain errors as problem documents (explicit, once)
+
 
 class SweepTimer(Timer):
-    """nameko's timer, with its interval from the config key GOALS_SWEEP_CHECK_SECONDS (default: the decorator's)."""
+    """nameko's timer, its interval from GoalsSettings.sweep_check_seconds (GOALS_SWEEP_CHECK_SECONDS)."""
 
     def setup(self):
-        self.interval = float(self.container.config.get("GOALS_SWEEP_CHECK_SECONDS") or self.interval)
+        self.interval = goals_settings(self.container).sweep_check_seconds
 
 
 def _json(result):
@@ -42,6 +45,7 @@ def _json(result):
 
 class GoalsService(Service):
     name = "goals"
+    settings_class = GoalsSettings
     uow = GoalsDatabase(GoalsUnitOfWork)  # the chassis Database, plus the business gauges on /metrics
     org_sync = OrgSync()  # catches the org read model up with the directory (chassis.access.sync)
 
@@ -177,7 +181,7 @@ class GoalsService(Service):
                                                   c.ListCommitments.model_validate(payload)))
 
     # -- colours, the daily sweep and reviews ----------------------------------------------------------------------
-    @SweepTimer.decorator(interval=600)
+    @SweepTimer.decorator(interval=600)  # setup() takes the interval from the settings
     def daily_sweep(self):
         """Checks every few minutes; sweeps once per (UTC) day."""
         status.run_sweep(self.uow, self.call.acting, datetime.now(UTC).date(), once_a_day=True)

@@ -2,9 +2,12 @@
 
 Every error carries ``field`` (a dotted path into the request or record that is wrong, or None),
 ``ids`` (the offending entity ids) and optional ``details`` (further ``(field, message)`` pairs when
-several things are wrong at once). Suggested HTTP mapping: InvalidInput -> 422, NotFound -> 404,
-NotAllowed -> 409 (the state machine or the party rules forbid the operation), Conflict -> 409 (the
-request contradicts stored data, e.g. a cycle in the goal tree or a stale proposal id).
+several things are wrong at once). The service maps them to problem documents in `goals.errors.register()`:
+InvalidInput -> 400 naming the field (FormulaError with its position), except WeightTotalError and
+InfeasibleAllocation -> 422 (each value is valid; together they break a rule); NotFound -> 404; NotAllowed ->
+403 when the acting party may not (field ``actor_id``), else 422 (the cycle's state or the negotiation's turn
+forbids it); Conflict -> 409 (the request contradicts stored data, e.g. a cycle in the goal tree or a stale
+proposal id); any other DomainError -> 422.
 """
 
 from __future__ import annotations

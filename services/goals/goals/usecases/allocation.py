@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from chassis.errors import Forbidden, InvalidInput, Unprocessable
+from chassis.ids import new_id
 from contracts import goals as c
 from goals import models as m
 from goals.access import GoalRef, require
@@ -15,14 +16,14 @@ from goals.domain import allocation as rules
 from goals.domain import negotiation as n
 from goals.domain.cycles import Change
 from goals.repositories import bulk_insert
-from goals.usecases.common import allow, load_cycle, load_goal, new_id
+from goals.usecases.common import allow, load_cycle, load_goal, no_goal
 from goals.usecases.negotiation import domain_thread, field_change
 from goals.views import headline_target
 
 
 def _preview(uow, actor, command: c.PreviewAllocation) -> tuple[c.AllocationPreview, list[tuple[Any, str | None]]]:
     parent = load_goal(uow, command.parent_goal_id, field="parent_goal_id")
-    require(uow, actor, "goal.update", GoalRef.of(parent))
+    require(uow, actor, "goal.update", GoalRef.of(parent), missing=no_goal(parent.id, "parent_goal_id"))
     if command.children:
         goals = uow.goals.summaries([ch.goal_id for ch in command.children])
         for i, child in enumerate(command.children):

@@ -2,13 +2,14 @@
 tracked as promised -> delivered / missed, every move with who, when and a note."""
 from __future__ import annotations
 
-from chassis.errors import Forbidden, InvalidInput, NotFound
+from chassis.errors import InvalidInput
+from chassis.ids import new_id
 from contracts import goals as c
 from goals import models as m
-from goals.access import GoalRef, can, require
+from goals.access import GoalRef, can, deny, require
 from goals.domain import commitments as rules
 from goals.domain.cycles import Change
-from goals.usecases.common import allow, check_version, load_cycle, load_goal, new_id, touch
+from goals.usecases.common import allow, check_version, load_cycle, load_goal, no_commitment, no_goal, touch
 from goals.views import commitment_view
 
 
@@ -28,7 +29,7 @@ def record_commitment(uow, actor, command: c.RecordCommitment) -> c.CommitmentVi
         raise InvalidInput.field("from_org_unit_id", "say which unit's collaboration is promised")
     with uow:
         goal = load_goal(uow, command.goal_id)
-        require(uow, actor, "commitment.record", GoalRef.of(goal))
+        require(uow, actor, "commitment.record", GoalRef.of(goal), missing=no_goal(goal.id))
         allow(load_cycle(uow, goal.cycle_id), Change.PROGRESS)
         if command.from_org_unit_id is not None and uow.access.index.unit(command.from_org_unit_id) is None:
             raise InvalidInput.field("from_org_unit_id", "no such org unit in the directory")
@@ -52,16 +53,15 @@ def update_commitment(uow, actor, command: c.UpdateCommitment) -> c.CommitmentVi
     with uow:
         commitment = uow.commitments.get(command.commitment_id, lock=True)
         if commitment is None:
-            raise NotFound(f"no commitment {command.commitment_id}",
-                           errors=[{"field": "commitment_id", "message": "no such commitment"}])
+            raise no_commitment(command.commitment_id)
         goal = load_goal(uow, commitment.goal_id)
         ref = GoalRef.of(goal)
         # the provider and the owner's managers say it was delivered or missed; so may the owner, who received it
         if not ((actor is not None and actor.subject in (commitment.provider_id, goal.responsible_id))
                 or can(uow, actor, "commitment.record", ref)):
-            reason = "only the provider, the goal's owner or their managers update a commitment"
-            uow.record_denial(actor, "commitment.update", ref.resource, reason)
-            raise Forbidden(reason)
+            deny(uow, actor, "commitment.update", ref,
+                 "only the provider, the goal's owner or their managers update a commitment",
+                 missing=no_commitment(commitment.id))
         check_version(commitment, command.expected_version)
         allow(load_cycle(uow, goal.cycle_id), Change.PROGRESS)
         current = rules.Commitment(commitment.id, goal.id, commitment.description, commitment.provider_id,
@@ -81,7 +81,7 @@ def update_commitment(uow, actor, command: c.UpdateCommitment) -> c.CommitmentVi
 def list_commitments(uow, actor, command: c.ListCommitments) -> c.CommitmentList:
     with uow:
         goal = load_goal(uow, command.goal_id)
-        require(uow, actor, "goal.read", GoalRef.of(goal))
+        require(uow, actor, "goal.read", GoalRef.of(goal), missing=no_goal(goal.id))
         rows = uow.commitments.of_goal(goal.id)
         history = uow.commitments.history([r.id for r in rows])
         return c.CommitmentList(items=[commitment_view(r, history.get(r.id, [])) for r in rows])

@@ -2,8 +2,6 @@
 (progress rolled up the tree, colours re-decided, reviews opened for goals that turned red)."""
 from __future__ import annotations
 
-import os
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -14,6 +12,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chassis.errors import Conflict, NotFound
+from chassis.ids import new_id
 from contracts import goals as c
 from goals import models as m
 from goals.access import unit_lead
@@ -26,16 +25,6 @@ REASON_TURNED_RED = "turned_red"
 RESOLVED = "resolved_by_recovery"
 RESOLVED_SUMMARY = "resolved by recovery: the goal is no longer red"
 SYSTEM = "service:goals"
-
-
-_ids = random.Random(os.urandom(32))  # ids name things; they are not secrets, and uuid4 is slow in bulk
-
-
-def new_id() -> str:
-    """A random (version 4, RFC 4122 variant) UUID, formatted without uuid.UUID's per-call validation."""
-    n = (_ids.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
-    h = f"{n:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def today(uow) -> date:
@@ -53,10 +42,30 @@ def load_cycle(uow, cycle_id: str, *, lock: bool = False, field: str = "cycle_id
     return cycle
 
 
+# The 404 of each record taken by id. A caller who may not read the record gets exactly the same one
+# (goals.access.require(..., missing=...)), so that an id cannot be probed for existence.
+
+def no_goal(goal_id: str, field: str = "goal_id") -> NotFound:
+    return NotFound(f"goal {goal_id} does not exist", errors=[{"field": field, "message": "no such goal"}])
+
+
+def no_review(review_id: str) -> NotFound:
+    return NotFound(f"no review {review_id}", errors=[{"field": "review_id", "message": "no such review"}])
+
+
+def no_commitment(commitment_id: str) -> NotFound:
+    return NotFound(f"no commitment {commitment_id}",
+                    errors=[{"field": "commitment_id", "message": "no such commitment"}])
+
+
+def no_proposal(proposal_id: str) -> NotFound:
+    return NotFound(f"no proposal {proposal_id}", errors=[{"field": "proposal_id", "message": "no such proposal"}])
+
+
 def load_goal(uow, goal_id: str, *, lock: bool = False, field: str = "goal_id") -> m.Goal:
     goal = uow.goals.get(goal_id, lock=lock)
     if goal is None:
-        raise NotFound(f"goal {goal_id} does not exist", errors=[{"field": field, "message": "no such goal"}])
+        raise no_goal(goal_id, field)
     return goal
 
 

@@ -6,12 +6,13 @@ from datetime import date
 from sqlalchemy import delete, select
 
 from chassis.errors import InvalidInput, Unprocessable
+from chassis.ids import new_id
 from contracts import goals as c
 from goals import models as m
 from goals.access import require
 from goals.domain import cycles as rules
 from goals.domain.weights import weight_violations
-from goals.usecases.common import check_version, load_cycle, new_id, today, touch
+from goals.usecases.common import check_version, load_cycle, today, touch
 from goals.views import cycle_view, decode_cursor, encode_cursor
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from chassis.errors import InvalidInput, Unprocessable
+from chassis.ids import new_id
 from contracts import goals as c
 from goals import models as m
 from goals.access import GoalRef, person_resource, read_level, require, require_read, unit_resource
@@ -30,7 +31,7 @@ from goals.usecases.common import (
     check_version,
     load_cycle,
     load_goal,
-    new_id,
+    no_goal,
     reassess,
     recompute,
     record_change,
@@ -85,7 +86,7 @@ def create_goal(uow, actor, command: c.CreateGoal) -> c.GoalView:
         parent = None
         if command.parent_id is not None:
             parent = load_goal(uow, command.parent_id, lock=True, field="parent_id")
-            require(uow, actor, "goal.read", GoalRef.of(parent))
+            require(uow, actor, "goal.read", GoalRef.of(parent), missing=no_goal(parent.id, "parent_id"))
         start_on = command.start_on or cycle.starts_on
         due_on = command.due_on or cycle.ends_on
         schedule = build_schedule(start_on, due_on, [(x.on, x.fraction) for x in command.milestones])
@@ -146,7 +147,7 @@ def update_goal(uow, actor, command: c.UpdateGoal) -> c.GoalView:
         raise InvalidInput.field("goal_id", "nothing to change: give at least one field")
     with uow:
         goal = load_goal(uow, command.goal_id, lock=True)
-        require(uow, actor, "goal.update", GoalRef.of(goal))
+        require(uow, actor, "goal.update", GoalRef.of(goal), missing=no_goal(goal.id))
         check_version(goal, command.expected_version)
         cycle = load_cycle(uow, goal.cycle_id)
         allow(cycle, Change.DEFINE)
@@ -188,7 +189,7 @@ def update_goal(uow, actor, command: c.UpdateGoal) -> c.GoalView:
 def _reparent(uow, actor, goal: m.Goal, parent_id: str | None) -> None:
     if parent_id is not None:
         parent = load_goal(uow, parent_id, lock=True, field="parent_id")
-        require(uow, actor, "goal.read", GoalRef.of(parent))
+        require(uow, actor, "goal.read", GoalRef.of(parent), missing=no_goal(parent_id, "parent_id"))
         chain = uow.goals.parent_chain(parent_id)
         parents = {g.id: g.parent_id for g in chain}
         parents[goal.id] = goal.parent_id
@@ -252,7 +253,7 @@ def _update_targets(uow, goal, krs, command: c.UpdateGoal, given: set[str], chan
 def get_goal(uow, actor, command: c.GetGoal) -> c.GoalView:
     with uow:
         goal = load_goal(uow, command.goal_id)
-        require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id))
+        require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id), missing=no_goal(goal.id))
         return goal_views(uow, [goal])[0]
 
 
@@ -263,7 +264,7 @@ def list_goal_changes(uow, actor, command: c.ListGoalChanges) -> c.GoalChangeLis
         raise InvalidInput.field("cursor", "is not a cursor this list gave")
     with uow:
         goal = load_goal(uow, command.goal_id)
-        require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id))
+        require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id), missing=no_goal(goal.id))
         stmt = select(m.GoalChange).where(m.GoalChange.goal_id == goal.id)
         if before is not None:
             stmt = stmt.where(m.GoalChange.id < before[0])
@@ -294,7 +295,7 @@ def list_goals(uow, actor, command: c.ListGoals) -> c.GoalList:
 def get_goal_tree(uow, actor, command: c.GetGoalTree) -> c.GoalTree:
     with uow:
         root = load_goal(uow, command.goal_id)
-        require_read(uow, actor, GoalRef.of(root), uow.cycles.get(root.cycle_id))
+        require_read(uow, actor, GoalRef.of(root), uow.cycles.get(root.cycle_id), missing=no_goal(root.id))
         ancestors = uow.goals.parent_chain(root.parent_id)
         below = uow.goals.subtree(root.id, command.depth)
         depth = {root.id: 0}

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from chassis.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from chassis.ids import new_id
 from contracts import goals as c
 from goals import models as m
 from goals.access import GoalRef, ManyPeople, person_resource, require
@@ -28,7 +29,7 @@ from goals.usecases.common import (
     check_version,
     load_cycle,
     load_goal,
-    new_id,
+    no_goal,
     reassess,
     roll_up,
     settle_colours,
@@ -292,7 +293,7 @@ def assign_template(uow, actor, command: c.AssignTemplate) -> c.AssignmentResult
         parent = None
         if command.parent_goal_id is not None:
             parent = load_goal(uow, command.parent_goal_id, lock=True, field="parent_goal_id")
-            require(uow, actor, "goal.read", GoalRef.of(parent))
+            require(uow, actor, "goal.read", GoalRef.of(parent), missing=no_goal(parent.id, "parent_goal_id"))
         outcomes = t.instantiate_all(template, library, [t.Assignee(a.person_id, a.targets)
                                                          for a in command.assignees])
         people = [o.person_id for o in outcomes if o.ok]

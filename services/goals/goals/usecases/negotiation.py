@@ -10,10 +10,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from chassis.errors import Forbidden, InvalidInput, NotFound, Unprocessable
+from chassis.errors import InvalidInput, ServiceError, Unprocessable
+from chassis.ids import new_id
 from contracts import goals as c
 from goals import models as m
-from goals.access import GoalRef, manager_of, person_resource, require
+from goals.access import GoalRef, can, deny, manager_of, person_resource, require
 from goals.domain import negotiation as n
 from goals.domain.cycles import Change
 from goals.domain.errors import InvalidInput as DomainInvalidInput
@@ -24,7 +25,8 @@ from goals.usecases.common import (
     allow,
     load_cycle,
     load_goal,
-    new_id,
+    no_goal,
+    no_proposal,
     reassess,
     recompute,
     record_change,
@@ -221,9 +223,10 @@ def _promise_resources(uow, goal: m.Goal, needs: Sequence[str], provider_id: str
 
 # -- use cases -------------------------------------------------------------------------------------------------------
 
-def _parties(uow, actor, goal: m.Goal) -> tuple[str, str]:
-    """(owner, manager) of the thread the actor speaks in about this goal."""
-    require(uow, actor, "goal.negotiate", GoalRef.of(goal))
+def _parties(uow, actor, goal: m.Goal, hidden: ServiceError) -> tuple[str, str]:
+    """(owner, manager) of the thread the actor speaks in about this goal; `hidden`: what a caller who may not read
+    the goal is told (as for a goal that does not exist)."""
+    require(uow, actor, "goal.negotiate", GoalRef.of(goal), missing=hidden)
     manager = manager_of(uow, goal.responsible_id)
     if manager is None:
         raise Unprocessable(f"{goal.responsible_id} has no manager in the directory to negotiate with",
@@ -259,16 +262,22 @@ def append(uow, row: m.Negotiation, thread: n.Thread, goal_ids: Sequence[str] = 
 def _load(uow, proposal_id: str) -> tuple[m.Negotiation, list[m.NegotiationEntry]]:
     negotiation_id = uow.negotiations.of_proposal(proposal_id)
     if negotiation_id is None:
-        raise NotFound(f"no proposal {proposal_id}", errors=[{"field": "proposal_id", "message": "no such proposal"}])
+        raise no_proposal(proposal_id)
     row = uow.negotiations.get(negotiation_id, lock=True)
     return row, uow.negotiations.entries([row.id]).get(row.id, [])
 
 
-def _require_party(uow, actor, row: m.Negotiation) -> None:
-    if actor is None or actor.subject not in (row.owner_id, row.manager_id):
-        uow.record_denial(actor, "goal.negotiate", person_resource(row.owner_id),
-                          "only the owner and their manager take part in a negotiation")
-        raise Forbidden("only the owner and their manager take part in this negotiation")
+def _require_party(uow, actor, row: m.Negotiation, proposal_id: str, entries: Sequence[m.NegotiationEntry]) -> None:
+    """Only the owner and their manager act in a thread. Anyone else who reads one of the proposal's goals (as
+    `get_negotiation` shows the thread) gets 403; a caller who reads none of them the 404 of a missing proposal."""
+    if actor is not None and actor.subject in (row.owner_id, row.manager_id):
+        return
+    reason = "only the owner and their manager take part in this negotiation"
+    goal_ids = sorted({item["goal_id"] for e in entries if e.proposal_id == proposal_id for item in e.changes})
+    if any(can(uow, actor, "goal.read", GoalRef.of(goal)) for goal in uow.goals.many(goal_ids).values()):
+        deny(uow, actor, "goal.negotiate", person_resource(row.owner_id), reason)
+    uow.record_denial(actor, "goal.negotiate", person_resource(row.owner_id), reason)
+    raise no_proposal(proposal_id)
 
 
 def propose(uow, actor, command: c.ProposeChange) -> c.ProposalView:
@@ -286,11 +295,11 @@ def _propose(uow, actor, changes: Sequence[c.ChangeInput], rationale: str, repla
     first = goals[changes[0].goal_id]
     if replaces is not None:
         row, entries = _load(uow, replaces)
-        _require_party(uow, actor, row)
+        _require_party(uow, actor, row, replaces, entries)
         if row.owner_id != responsible or row.cycle_id != cycle_id:
             raise InvalidInput.field("changes", "a counter-proposal is about the same person's goals")
     else:
-        owner, manager = _parties(uow, actor, first)
+        owner, manager = _parties(uow, actor, first, InvalidInput.field("changes.0.goal_id", "no such goal"))
         row = thread_between(uow, cycle_id, owner, manager)
         entries = uow.negotiations.entries([row.id]).get(row.id, [])
     allow(load_cycle(uow, cycle_id), Change.PROPOSE)
@@ -321,7 +330,7 @@ def _propose(uow, actor, changes: Sequence[c.ChangeInput], rationale: str, repla
 def answer(uow, actor, command: c.AnswerProposal, action: str) -> c.ProposalView:
     with uow:
         row, entries = _load(uow, command.proposal_id)
-        _require_party(uow, actor, row)
+        _require_party(uow, actor, row, command.proposal_id, entries)
         thread = domain_thread(row, entries)
         applied: list[Planned] = []
         if action == "accept":
@@ -352,7 +361,7 @@ def answer(uow, actor, command: c.AnswerProposal, action: str) -> c.ProposalView
 def get_negotiation(uow, actor, command: c.GetNegotiation) -> c.NegotiationHistory:
     with uow:
         goal = load_goal(uow, command.goal_id)
-        require(uow, actor, "goal.read", GoalRef.of(goal))
+        require(uow, actor, "goal.read", GoalRef.of(goal), missing=no_goal(goal.id))
         rows = uow.negotiations.of_goal(goal.id)
         entries = uow.negotiations.entries([r.id for r in rows])
         return c.NegotiationHistory(goal_id=goal.id, threads=[thread_view(r, entries.get(r.id, [])) for r in rows])

@@ -13,7 +13,7 @@ from goals.domain.cycles import Change, Cycle, CycleState, Period
 from goals.domain.errors import FormulaError
 from goals.domain.progress import Direction, Kpi, Thresholds, update_key_result, update_kpi
 from goals.rules import AMOUNT_QUANTUM, domain_key_results, fits_amount, kpi_band
-from goals.usecases.common import allow, load_cycle, load_goal, reassess, recompute, roll_up, touch
+from goals.usecases.common import allow, load_cycle, load_goal, no_goal, reassess, recompute, roll_up, touch
 from goals.views import decode_cursor, encode_cursor, goal_view, progress_view
 
 SYSTEM = "service:goals"
@@ -22,7 +22,7 @@ SYSTEM = "service:goals"
 def record_progress(uow, actor, command: c.RecordProgress) -> c.ProgressRecorded:
     with uow:
         goal = load_goal(uow, command.goal_id, lock=True)
-        require(uow, actor, "goal.progress", GoalRef.of(goal))
+        require(uow, actor, "goal.progress", GoalRef.of(goal), missing=no_goal(goal.id))
         cycle = load_cycle(uow, goal.cycle_id)
         allow(cycle, Change.PROGRESS)
         if goal.computed:
@@ -167,7 +167,7 @@ def list_progress(uow, actor, command: c.ListProgress) -> c.ProgressHistory:
     before = decode_cursor(command.cursor)
     with uow:
         goal = load_goal(uow, command.goal_id)
-        level = require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id))
+        level = require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id), missing=no_goal(goal.id))
         if before is not None and not isinstance(before[0], int):
             raise InvalidInput.field("cursor", "is not a cursor this list gave")
         rows = uow.progress.page(goal.id, before[0] if before else None, command.limit + 1)

@@ -6,13 +6,13 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from chassis.errors import Forbidden, InvalidInput, NotFound, Unprocessable
+from chassis.errors import InvalidInput, Unprocessable
 from contracts import goals as c
 from goals import models as m
-from goals.access import person_resource, require
+from goals.access import GoalRef, deny, person_resource, require
 from goals.repositories import bulk_insert
 from goals.sweep import changes, recolour
-from goals.usecases.common import settle_colours, today, unreviewed_red
+from goals.usecases.common import no_review, settle_colours, today, unreviewed_red
 from goals.views import decode_cursor, encode_cursor, review_view
 
 SWEEP_LOCK = zlib.crc32(b"jixiao-goals-sweep") & 0x7FFFFFFF
@@ -104,12 +104,11 @@ def complete_review(uow, actor, command: c.CompleteReview) -> c.ReviewView:
     with uow:
         review = uow.reviews.get(command.review_id, lock=True)
         if review is None:
-            raise NotFound(f"no review {command.review_id}",
-                           errors=[{"field": "review_id", "message": "no such review"}])
+            raise no_review(command.review_id)
         if actor is None or actor.subject not in (review.owner_id, review.manager_id):
-            reason = "only the goal's owner and their manager complete its review"
-            uow.record_denial(actor, "review.complete", person_resource(review.owner_id), reason)
-            raise Forbidden(reason)
+            goal = uow.goals.get(review.goal_id)
+            deny(uow, actor, "review.complete", person_resource(review.owner_id) if goal is None else GoalRef.of(goal),
+                 "only the goal's owner and their manager complete its review", missing=no_review(review.id))
         if review.state != "open":
             raise Unprocessable(f"review {review.id} is already completed",
                                 errors=[{"field": "review_id", "message": "already completed"}])

@@ -7,57 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
-
-from chassis.errors import ServiceError, to_service_error
 from contracts import goals as c
-from goals.repositories import GoalsUnitOfWork
 from goals.usecases import cycles, goals, progress
 
-TODAY = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
+TODAY = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)  # the fixture's clock (conftest.py)
 
 
-@pytest.fixture
-def service(use_cases):
-    import goals.errors as mapping  # the domain's errors as problem documents, as the service registers them
-
-    if hasattr(mapping, "register_errors"):
-        mapping.register_errors()
-    harness = use_cases(GoalsUnitOfWork, "goals")
-    harness.now = TODAY
-    # hq > sales; boss heads hq, mgr reports to boss and manages rep; an outsider elsewhere; HR for hq
-    harness.org(units=[("hq", None, "HQ"), ("sales", "hq", "Sales"), ("other", None, "Elsewhere")],
-                people=[("boss", "hq", None), ("mgr", "sales", "boss"), ("rep", "sales", "mgr"),
-                        ("outsider", "other", None), ("hr", "hq", None)],
-                grants={"hr": [("hr", "hq")]})
-    return harness
-
-
-def fails(call, *args) -> ServiceError:
-    """The problem the service would answer (the domain's errors mapped as at the RPC boundary)."""
-    try:
-        result = call(*args)
-    except Exception as error:  # mapped below, as the RPC entrypoint does
-        mapped = error if isinstance(error, ServiceError) else to_service_error(error)
-        assert mapped is not None, f"unmapped {type(error).__name__}: {error}"
-        return mapped
-    pytest.fail(f"expected an error, got {result!r}")
-
-
-def open_q4(service) -> c.CycleView:
-    hr = service.actors.person("hr")
-    cycle = service.run(cycles.create_cycle, hr, c.CreateCycle(name="Q4 2026", period="quarter", year=2026, index=4))
-    return service.run(cycles.transition_cycle, hr, c.TransitionCycle(cycle_id=cycle.id, to="open"))
-
-
-def kpi(cycle_id: str, owner: str, **extra) -> c.CreateGoal:
-    return c.CreateGoal.model_validate({
-        "cycle_id": cycle_id, "title": "Closure rate", "kind": "kpi", "weight": "40",
-        "owner": {"kind": "person", "id": owner},
-        "kpi": {"direction": ">=", "target": "90", "unit": "%", "green": "90", "yellow": "80"}, **extra})
-
-
-def test_only_hr_manages_cycles_and_a_denial_writes_nothing_but_its_audit_event(service):
+def test_only_hr_manages_cycles_and_a_denial_writes_nothing_but_its_audit_event(service, fails):
     mark = service.mark()
     for who in (service.actors.person("rep"), service.actors.anonymous()):
         error = fails(service.run, cycles.create_cycle, who, c.CreateCycle(name="Mine", period="year", year=2026))
@@ -66,7 +22,7 @@ def test_only_hr_manages_cycles_and_a_denial_writes_nothing_but_its_audit_event(
     assert [t for t, _ in service.events(mark)] == ["jixiao.goals.access.denied.v1"] * 2
 
 
-def test_a_cycle_opens_once_and_a_stale_version_is_a_conflict(service):
+def test_a_cycle_opens_once_and_a_stale_version_is_a_conflict(service, fails):
     hr = service.actors.person("hr")
     q4 = service.run(cycles.create_cycle, hr, c.CreateCycle(name="Q4", period="quarter", year=2026, index=4,
                                                            red_after_weeks=3))
@@ -84,22 +40,22 @@ def test_a_cycle_opens_once_and_a_stale_version_is_a_conflict(service):
                                                                  "jixiao.goals.cycle.changed.v1"]
 
 
-def test_an_employee_sets_his_own_goal_but_not_a_colleagues(service):
-    q4 = open_q4(service)
+def test_an_employee_sets_his_own_goal_but_not_a_colleagues(service, fails, open_q4, kpi_goal):
+    q4 = open_q4()
     rep = service.actors.person("rep")
-    goal = service.run(goals.create_goal, rep, kpi(q4.id, "rep"))
+    goal = service.run(goals.create_goal, rep, kpi_goal(q4.id, "rep"))
     assert goal.owner.id == "rep" and goal.weight == Decimal("40")
     before = service.scalar("select count(*) from goals")
-    assert fails(service.run, goals.create_goal, service.actors.person("outsider"), kpi(q4.id, "rep")).status == 403
+    assert fails(service.run, goals.create_goal, service.actors.person("outsider"), kpi_goal(q4.id, "rep")).status == 403
     assert service.scalar("select count(*) from goals") == before
     # the manager reads it; someone outside the line reads it only as the cycle's visibility allows
     assert service.run(goals.get_goal, service.actors.person("mgr"), c.GetGoal(goal_id=goal.id)).id == goal.id
 
 
-def test_progress_far_behind_schedule_turns_a_goal_red_in_the_current_quarter(service):
-    q4 = open_q4(service)
+def test_progress_far_behind_schedule_turns_a_goal_red_in_the_current_quarter(service, fails, open_q4, kpi_goal):
+    q4 = open_q4()
     rep = service.actors.person("rep")
-    goal = service.run(goals.create_goal, rep, kpi(q4.id, "rep", kpi={
+    goal = service.run(goals.create_goal, rep, kpi_goal(q4.id, "rep", kpi={
         "direction": ">=", "target": "100", "green": "100", "yellow": "90", "cumulative": True}))
     mark = service.mark()
     # two months of the quarter are gone (2 December): 5 of 100 is far behind what the schedule expects
