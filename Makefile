@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 SERVICES := goals feedback incentives compliance notifications
-PACKAGES := libs/contracts libs/chassis $(addprefix services/,$(SERVICES)) gateway
+PACKAGES := libs/contracts libs/formula libs/chassis $(addprefix services/,$(SERVICES)) gateway
 STAMP := $(VENV)/.installed
 # eventlet announces its deprecation on every import; nameko 2.14 needs it, so the notice is noise here
 export PYTHONWARNINGS ?= ignore::DeprecationWarning,ignore::Warning:nameko.cli.commands

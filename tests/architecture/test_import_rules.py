@@ -69,12 +69,15 @@ def forbidden_for(relative: str) -> set[str]:
         return set(SERVICES) | {"gateway"}
     if parts[:3] == ["libs", "contracts", "tests"]:
         return set(SERVICES) | {"gateway", "chassis"}
+    if parts[:3] == ["libs", "formula", "tests"]:
+        return set(SERVICES) | {"gateway", "chassis", "contracts"}
     return set()
 
 
 def test_test_folders_keep_the_import_rules():
     breaches = set()
     folders = [ROOT / "gateway" / "tests", ROOT / "libs" / "chassis" / "tests", ROOT / "libs" / "contracts" / "tests",
+               ROOT / "libs" / "formula" / "tests",
                *sorted((ROOT / "services").glob("*/tests"))]
     for folder in folders:
         for path in folder.rglob("*.py"):

@@ -1,4 +1,4 @@
-"""Incentive rules are written in the suite's one formula language (the goals formula language): a process
+"""Incentive rules are written in the suite's one formula language (libs/formula, `formula`): a process
 reward's condition (`valid_leads >= 5 and demo_conversion >= 0.3`), its amount (`200`), a pool's bonus formula
 (`base * multiplier`).
 
@@ -7,10 +7,7 @@ This adapter is the only place incentives touches the language, behind two funct
     check(expression, known, field, expect="number"|"boolean")   # RuleError (400, with the position) if bad
     evaluate(expression, variables) -> Decimal | bool
 
-TODO(formula-move): the pure evaluator lives in services/goals/goals/domain/formula.py and depends on goals only
-trivially (its Cycle for `pinned_version`, `to_decimal`, the error classes). It should move to a shared library
-(libs/); then re-point the two imports below and nothing else changes. Services never import each other: this
-import is the one temporary exception, confined to this module.
+The language's errors (FormulaError with its position, InvalidVariable) become RuleErrors here.
 """
 from __future__ import annotations
 
@@ -18,8 +15,9 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Literal, cast
+from typing import Literal
 
+import formula as language
 from incentives.domain.errors import RuleError
 
 _IDENTIFIER = re.compile(r"[^0-9A-Za-z_]")
@@ -32,36 +30,26 @@ def variable_name(code: str) -> str:
 
 
 @lru_cache(maxsize=2048)  # rules are few and evaluated for many people
-def _parsed(expression: str) -> Any:
-    from goals.domain import formula  # TODO(formula-move): from the shared library
-
-    return formula.parse(expression)
+def _parsed(expression: str) -> language.Formula:
+    return language.parse(expression)
 
 
 def check(expression: str, known: Collection[str], *, field: str,
           expect: Literal["number", "boolean"] = "number") -> None:
     """Parse and type-check `expression` against the variables it may use; RuleError naming `field` if not."""
-    from goals.domain import errors as goals_errors  # TODO(formula-move)
-    from goals.domain import formula
-
     try:
-        formula.check(_parsed(expression), frozenset(known), formula.ValueType(expect))
-    except goals_errors.FormulaError as error:
+        language.check(_parsed(expression), frozenset(known), language.ValueType(expect))
+    except language.FormulaError as error:
         raise RuleError(field, error.message, error.position) from None
-    except goals_errors.InvalidInput as error:
-        raise RuleError(field, error.message, 0) from None
 
 
 def evaluate(expression: str, variables: Mapping[str, Decimal]) -> Decimal | bool:
     """The value of a checked expression; an evaluation error (a division by zero...) is a RuleError."""
-    from goals.domain import errors as goals_errors  # TODO(formula-move)
-    from goals.domain import formula
-
     try:
-        return cast(Decimal | bool, formula.evaluate(_parsed(expression), variables))
-    except goals_errors.FormulaError as error:
+        return language.evaluate(_parsed(expression), variables)
+    except language.FormulaError as error:
         raise RuleError("rule", error.message, error.position) from None
-    except goals_errors.DomainError as error:
+    except language.InvalidVariable as error:
         raise RuleError("rule", error.message, 0) from None
 
 
@@ -69,23 +57,15 @@ def evaluate(expression: str, variables: Mapping[str, Decimal]) -> Decimal | boo
 def compiled(expression: str, known: frozenset[str]) -> Callable[[Mapping[str, Decimal]], Decimal | bool]:
     """A checked expression as a function of its variables (Decimals): checked once, then evaluated without
     re-checking, for rules run over whole populations. The caller passes every name in `known`."""
-    from decimal import localcontext
-
-    from goals.domain import errors as goals_errors  # TODO(formula-move)
-    from goals.domain import formula
-
-    parsed = _parsed(expression)
     try:
-        formula.check(parsed, known, expect=None)
-    except goals_errors.FormulaError as error:
+        rule = language.checked(_parsed(expression), known)
+    except language.FormulaError as error:
         raise RuleError("rule", error.message, error.position) from None
-    tree, context = parsed.tree, formula._CONTEXT
 
     def run(values: Mapping[str, Decimal]) -> Decimal | bool:
         try:
-            with localcontext(context):
-                return cast(Decimal | bool, formula._eval(tree, values))
-        except goals_errors.FormulaError as error:
+            return rule.evaluate(values)
+        except language.FormulaError as error:
             raise RuleError("rule", error.message, error.position) from None
 
     return run
@@ -93,9 +73,7 @@ def compiled(expression: str, known: frozenset[str]) -> Callable[[Mapping[str, D
 
 def names_in(expression: str, *, field: str = "rule") -> list[str]:
     """The variables an expression reads (what a proposal line shows as its inputs), sorted."""
-    from goals.domain import errors as goals_errors  # TODO(formula-move)
-
     try:
         return sorted(_parsed(expression).variables)
-    except goals_errors.FormulaError as error:
+    except language.FormulaError as error:
         raise RuleError(field, error.message, error.position) from None
