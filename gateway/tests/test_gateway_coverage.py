@@ -10,7 +10,6 @@ from goals.service import GoalsService
 # RPCs that are not for HTTP callers: service-to-service or the gateway's own use
 INTERNAL = {
     "goals.export_subject_data",  # compliance collects data-subject exports from every service
-    "goals.check_appeal_target",  # compliance confirms an appeal's goal before accepting it
     "compliance.authenticate_api_key",  # the gateway authenticates API keys with it
     "compliance.org_snapshot",  # services' org read models catch up with it (chassis.access.OrgSync)
     "compliance.request_data_export",  # the synchronous export, for scripts; HTTP uses start_data_export (202)

@@ -68,8 +68,6 @@ TABLE = RpcTable("goals", [
     Rpc("get_board", c.BoardQuery, c.Board, "company.manage, else goal.read of the unit or person",
         "The goal board, drilled down by unit, owner or line"),
     # other services
-    Rpc("check_appeal_target", c.CheckAppealTarget, c.AppealTargetView, "a service, or the appellant",
-        "Whether an appealed goal exists and is the appellant's (compliance asks)"),
     Rpc("export_subject_data", dsr.ExportSubjectData, dsr.SubjectDataExport, "dsr.request",
         "A person's goals data for a data-subject export (compliance asks)"),
 ])

@@ -67,11 +67,6 @@ class GoalsService(Service):
         retention.apply_retention(self.uow, event)
 
     @rpc
-    def check_appeal_target(self, payload):
-        command = c.CheckAppealTarget.model_validate(payload)
-        return _json(appeals.check_appeal_target(self.uow, self.call.actor, command))
-
-    @rpc
     def export_subject_data(self, payload):
         command = dsr.ExportSubjectData.model_validate(payload)
         return _json(people.export_subject_data(self.uow, self.call.actor, command))

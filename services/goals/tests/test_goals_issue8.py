@@ -287,16 +287,16 @@ def test_a_retention_sweep_anonymizes_and_purges_expired_goals_except_held_ones(
     assert s.scalar("select count(*) from goals where id = :g", g=made["held"]) == 1
 
 
-def test_compliance_checks_an_appeals_target_before_accepting_it(goals_service, org):
+def test_compliance_confirms_an_appeals_target_with_get_goal_as_the_appellant(goals_service, org):
+    """compliance asks goals.get_goal as the appellant (compliance.usecases.appeals._goal_facts): the owner it answers
+    decides whether the appeal is the appellant's. In a private cycle a colleague's goal is, to the appellant, a
+    goal that does not exist (404, the same answer as for a made-up id)."""
     s = goals_service
-    cycle = cycle_of(s, org["hr"])
+    cycle = cycle_of(s, org["hr"], visibility="private")
     goal = s.as_(org["mgr"]).create_goal(kpi(cycle["id"], "person", org["rep1"]))
-    compliance = s.as_("compliance", kind="service")
-    own = compliance.check_appeal_target({"target_ref": goal["id"], "appellant": org["rep1"]})
-    assert (own["exists"], own["appellants_own"], own["cycle_state"]) == (True, True, "open")
-    colleague = compliance.check_appeal_target({"target_ref": goal["id"], "appellant": org["rep2"]})
-    assert (colleague["exists"], colleague["appellants_own"]) == (True, False)
-    assert compliance.check_appeal_target({"target_ref": "nope", "appellant": org["rep1"]})["exists"] is False
-    assert s.as_(org["rep1"]).check_appeal_target({"target_ref": goal["id"], "appellant": org["rep1"]})["exists"]
-    error = s.fails(s.as_(org["rep2"]).check_appeal_target, {"target_ref": goal["id"], "appellant": org["rep1"]})
-    assert error.status == 403
+    own = s.as_(org["rep1"]).get_goal({"goal_id": goal["id"]})
+    assert (own["owner"], own["responsible_id"]) == ({"kind": "person", "id": org["rep1"]}, org["rep1"])
+    hidden = s.fails(s.as_(org["rep2"]).get_goal, {"goal_id": goal["id"]})
+    missing = s.fails(s.as_(org["rep2"]).get_goal, {"goal_id": "nope"})
+    assert hidden.status == missing.status == 404
+    assert hidden.errors == missing.errors == [{"field": "goal_id", "message": "no such goal"}]

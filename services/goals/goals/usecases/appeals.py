@@ -111,20 +111,3 @@ def _check(goal, krs, amendment: c.AppealAmendment) -> dict[str, Any]:
 
 def _s(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
-
-
-def check_appeal_target(uow, actor, command: c.CheckAppealTarget) -> c.AppealTargetView:
-    """For compliance (a service) or the appellant themself: whether an appeal against this goal result can stand.
-    Anyone else learns nothing (403): goal ids are not to be probed."""
-    from chassis.errors import Forbidden
-
-    if actor is None or (actor.kind not in ("service", "system") and actor.subject != command.appellant):
-        raise Forbidden("only compliance or the appellant checks an appeal's target")
-    with uow:
-        goal = uow.goals.get(command.target_ref)
-        if goal is None:
-            return c.AppealTargetView(target_ref=command.target_ref, exists=False, appellants_own=False)
-        cycle = uow.cycles.get(goal.cycle_id)
-        return c.AppealTargetView(target_ref=goal.id, exists=True,
-                                  appellants_own=command.appellant in (goal.responsible_id, goal.owner_id),
-                                  cycle_id=goal.cycle_id, cycle_state=cycle.state if cycle else None)
