@@ -370,7 +370,7 @@ class ChangeInput(Contract):
         return self
 
 
-_CHANGE_VALUES = {
+_CHANGE_VALUES: dict[str, TypeAdapter[Any]] = {  # one adapter per ChangeField, by name
     "target": TypeAdapter(Amount),
     "weight": TypeAdapter(Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]),
     "deadline": TypeAdapter(date),
