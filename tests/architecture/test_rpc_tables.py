@@ -1,24 +1,59 @@
-"""Each RPC declared once (contracts.rpc): the goals table against the service class, the service's decoding,
-the gateway's routes and the actions goals registers. A method added, renamed or retyped in one place fails here
-until the table says the same."""
+"""Each RPC declared once (contracts.rpc): every table in `contracts/*_rpc.py` against its service class, the
+service's decoding, the gateway's routes, the actions the service registers and the service README's RPC table.
+A method added, renamed or retyped in one place fails here until the table says the same. A new table
+(`contracts/<service>_rpc.py`) is picked up without editing this file."""
 from __future__ import annotations
 
 import ast
+import pkgutil
 import re
+from importlib import import_module
 from pathlib import Path
 
+import pytest
+
+import contracts
 from contracts.rpc import RpcTable, table_of
 
 ROOT = Path(__file__).resolve().parents[2]
+ROUTES = ROOT / "gateway" / "gateway" / "routes"
+
+SERVICES = sorted(module.name.removesuffix("_rpc") for module in pkgutil.iter_modules(contracts.__path__)
+                  if module.name.endswith("_rpc"))
+
+# RPCs other services (or the gateway's own machinery) call, which have no HTTP route of their own, and why
+NOT_ROUTED = {
+    "export_subject_data": "compliance's data-subject export collects every service's part",
+    "describe_appeal_target": "compliance checks an appeal's target with its owning service",
+    "check_appeal_target": "compliance checks an appeal's target with its owning service",
+    "org_snapshot": "the services' org read models (chassis.access.OrgSync) catch up from it",
+    "authenticate_api_key": "the gateway's own authentication of API keys",
+    "request_data_export": "the synchronous export for scripts; HTTP starts it and reads it back instead",
+}
+ACTION = re.compile(r"(?<![\w.`])[a-z][a-z_]*(?:\.[a-z_]+)+(?![\w.`(])")
 
 
-def rpc_methods(service_class) -> set[str]:
-    return {name for name, member in vars(service_class).items()
+def test_every_service_has_a_table():
+    services = {path.name for path in (ROOT / "services").iterdir() if (path / path.name / "service.py").exists()}
+    assert {"goals", "feedback", "incentives", "notifications"} <= set(SERVICES), SERVICES
+    assert set(SERVICES) <= services, f"a table for a service that does not exist: {set(SERVICES) - services}"
+
+
+def service_class(service: str) -> type:
+    module = import_module(f"{service}.service")
+    found = [value for value in vars(module).values()
+             if isinstance(value, type) and value.__module__ == module.__name__ and getattr(value, "name", None) == service]
+    assert len(found) == 1, f"{service}.service: expected one class with name = {service!r}, found {found}"
+    return found[0]
+
+
+def rpc_methods(cls: type) -> set[str]:
+    return {name for name, member in vars(cls).items()
             if any(type(entry).__name__ == "Rpc" for entry in getattr(member, "nameko_entrypoints", ()))}
 
 
 def decoded_requests(service_file: Path, class_name: str) -> dict[str, str | None]:
-    """method -> the contract class its body validates the payload with (None: takes no payload)."""
+    """method -> the contract class its body validates the payload with (None: validates nothing)."""
     tree = ast.parse(service_file.read_text())
     cls = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == class_name)
     found: dict[str, str | None] = {}
@@ -31,54 +66,118 @@ def decoded_requests(service_file: Path, class_name: str) -> dict[str, str | Non
     return found
 
 
-def gateway_routes(routes_file: Path, service: str) -> list[tuple[str, str | None, str | None]]:
-    """(rpc method, request class, response class) of every `r(METHOD, PATH, "rpc", ...)` route."""
+def _contract_name(node: ast.expr | None) -> str | None:
+    return node.attr if isinstance(node, ast.Attribute) else None
+
+
+def _route_helper_service(tree: ast.Module) -> str | None:
+    """The service a module's local `r(...)` helper forwards to: `rpc_route(..., f"<service>.{rpc}", ...)`."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == "r":
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.JoinedStr) and inner.values and isinstance(inner.values[0], ast.Constant):
+                    prefix = str(inner.values[0].value)
+                    if prefix.endswith("."):
+                        return prefix[:-1]
+    return None
+
+
+def gateway_routes(service: str) -> list[tuple[str, str, str | None, str | None]]:
+    """(routes file, rpc method, request class, response class) of every gateway route forwarding to `service`:
+    the `r(METHOD, PATH, "rpc", ...)` helper of a service's routes module, and `rpc_route(..., "svc.rpc", ...)`."""
     out = []
-    for node in ast.walk(ast.parse(routes_file.read_text())):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "r" \
-                and len(node.args) >= 3 and isinstance(node.args[2], ast.Constant):
+    for path in sorted(ROUTES.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        helper = _route_helper_service(tree)
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) >= 3
+                    and isinstance(node.args[2], ast.Constant) and isinstance(node.args[2].value, str)):
+                continue
             keywords = {kw.arg: kw.value for kw in node.keywords}
-            names = [keywords[k].attr if isinstance(keywords.get(k), ast.Attribute) else None
-                     for k in ("request", "response")]
-            out.append((node.args[2].value, names[0], names[1]))
+            target = node.args[2].value
+            if node.func.id == "r" and helper == service:
+                method = target
+            elif node.func.id == "rpc_route" and target.startswith(f"{service}."):
+                method = target.split(".", 1)[1]
+            else:
+                continue
+            out.append((path.name, method, _contract_name(keywords.get("request")),
+                        _contract_name(keywords.get("response"))))
     return out
 
 
-def test_goals_service_exposes_exactly_the_declared_rpcs():
-    from goals.service import GoalsService
-
-    table = table_of("goals")
-    assert isinstance(table, RpcTable)
-    assert rpc_methods(GoalsService) == table.methods
-    decoded = decoded_requests(ROOT / "services" / "goals" / "goals" / "service.py", "GoalsService")
-    for rpc in table:
-        expected = rpc.request.__name__ if rpc.request is not None else None
-        assert decoded[rpc.method] == expected, rpc.method
+def other_gateway_calls(service: str) -> set[str]:
+    """Methods of `service` the gateway calls by name outside routes (fan-outs such as the dashboard's)."""
+    pattern = re.compile(rf"""["']{re.escape(service)}\.([a-z_]+)["']""")
+    return {method for path in (ROOT / "gateway" / "gateway").rglob("*.py") for method in pattern.findall(path.read_text())}
 
 
-def test_gateway_routes_to_goals_use_the_declared_contracts():
-    table = table_of("goals")
-    routes = gateway_routes(ROOT / "gateway" / "gateway" / "routes" / "goals.py", "goals")
-    assert routes, "no routes found: has the routes module changed shape?"
-    for method, request, response in routes:
-        assert method in table, f"the gateway routes to goals.{method}, which goals does not declare"
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_service_exposes_and_decodes_exactly_the_declared_rpcs(service):
+    table = table_of(service)
+    assert isinstance(table, RpcTable) and table.service == service
+    cls = service_class(service)
+    exposed = rpc_methods(cls)
+    assert not exposed - table.methods, f"{service} exposes RPCs its table does not declare"
+    assert not table.methods - exposed, f"{service}'s table declares RPCs the service does not expose"
+    decoded = decoded_requests(ROOT / "services" / service / service / "service.py", cls.__name__)
+    wrong = {rpc.method: (decoded[rpc.method], None if rpc.request is None else rpc.request.__name__)
+             for rpc in table if decoded[rpc.method] != (None if rpc.request is None else rpc.request.__name__)}
+    assert not wrong, f"{service}: method -> (decodes with, declared): {wrong}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_gateway_routes_to_declared_rpcs_with_the_declared_contracts(service):
+    table = table_of(service)
+    routes = gateway_routes(service)
+    assert routes, f"no gateway route forwards to {service}: has the routes module changed shape?"
+    wrong = []
+    for file, method, request, response in routes:
+        if method not in table:
+            wrong.append(f"{file}: routes to {service}.{method}, which the table does not declare")
+            continue
         rpc = table[method]
-        assert request == (rpc.request.__name__ if rpc.request is not None else None), method
-        assert response == rpc.response.__name__, method
+        declared = (None if rpc.request is None else rpc.request.__name__, rpc.response.__name__)
+        if (request, response) != declared:
+            wrong.append(f"{file}: {method} routes {(request, response)}, the table declares {declared}")
+    called = other_gateway_calls(service) - table.methods
+    wrong += [f"the gateway calls {service}.{method}, which the table does not declare" for method in sorted(called)]
+    unrouted = table.methods - {method for _, method, _, _ in routes} - set(NOT_ROUTED)
+    wrong += [f"{service}.{method} is declared but has no route (or a reason in NOT_ROUTED)" for method in
+              sorted(unrouted)]
+    assert not wrong, "\n".join(wrong)
 
 
-def test_declared_actions_are_actions_goals_decides():
-    import goals.access
+@pytest.mark.parametrize("service", SERVICES)
+def test_declared_actions_are_actions_the_policy_knows(service):
+    from chassis.access.policy import RULES
 
-    known = set(re.findall(r"^([a-z]+\.[a-z.]+)\s{2,}", goals.access.__doc__ or "", re.MULTILINE)) | {"dsr.request"}
-    for rpc in table_of("goals"):
-        action = rpc.access.split()[0].rstrip(",")
-        if re.fullmatch(r"[a-z]+\.[a-z.]+", action):
-            assert action in known, (rpc.method, action)
+    service_class(service)  # importing the service registers its actions (explicitly, from its module)
+    try:
+        own = import_module(f"{service}.access")
+    except ModuleNotFoundError:
+        own = None
+    # a service's own action names: those it registers (RULES), or its names for policy actions (goals' POLICY)
+    known = set(RULES) | set(getattr(own, "RULES", {})) | set(getattr(own, "POLICY", {}))
+    unknown = {(rpc.method, action) for rpc in table_of(service) for action in ACTION.findall(rpc.access)
+               if action not in known}
+    assert not unknown, f"{service}: (method, action) pairs no registered rule decides: {sorted(unknown)}"
 
 
-def test_the_readme_table_is_generated_from_the_declaration():
-    table = table_of("goals")
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_readme_rpc_table_is_the_generated_one(service):
+    """The README carries the table verbatim (`python -m contracts.rpc <service>` prints it), so it cannot drift."""
+    table = table_of(service)
     markdown = table.markdown()
-    assert markdown.count("\n| `goals.") == len(table.rpcs)
+    assert markdown.count(f"\n| `{service}.") == len(table.rpcs)
+    readme = (ROOT / "services" / service / "README.md").read_text()
+    assert markdown in readme, (
+        f"services/{service}/README.md does not carry its RPC table as declared: replace it with the output of "
+        f"`python -m contracts.rpc {service}`")
+    mentioned = set(re.findall(rf"`{service}\.([a-z_]+)`", readme))
+    assert mentioned <= table.methods, f"the README names undeclared RPCs: {sorted(mentioned - table.methods)}"
+
+
+def test_the_generated_table_shows_the_contracts_and_the_action():
+    markdown = table_of("goals").markdown()
     assert "| `goals.record_progress` | `RecordProgress` | `ProgressRecorded` | goal.progress |" in markdown

@@ -509,6 +509,61 @@ class RunSweeps(Contract):
     """Run the timer's work now (HR/admin; the timer runs it every FEEDBACK_SWEEP_SECONDS)."""
 
 
+class SweepCounts(Contract):
+    """What one run of the sweeps did: how many of each (0: nothing due, or already done for that period)."""
+
+    checkins_overdue: int
+    zero_activity: int
+    surveys_closed: int
+    weekly_leads: int
+    cadence: int
+    participation: int
+    review_reminders: int
+    purged: int
+
+
+class Answered(Contract):
+    """The whole answer to an anonymous 360 or peer answer: nothing that could name the reviewer."""
+
+    answered: Literal[True] = True
+
+
+class PraiseView(Contract):
+    id: str
+    person_id: str
+    given_by: str
+    text: str
+
+
+class BoardCheckinDue(Contract):
+    checkin_id: str
+    person_id: str
+    due_by: date
+    overdue: bool
+
+
+class BoardMissingReports(Contract):
+    period: str = Field(description="the ISO week just ended")
+    people: list[str]
+
+
+class BoardZeroActivity(Contract):
+    person_id: str
+    weeks: int
+    detected_on: date
+    last_valid_on: date | None
+
+
+class TeamBoardView(Contract):
+    """A manager's "my team" board: check-ins due, last week's missing reports, zero activity, coaching cadence."""
+
+    manager_id: str
+    checkins_due: list[BoardCheckinDue]
+    missing_reports: BoardMissingReports
+    zero_activity: list[BoardZeroActivity]
+    coaching_cadence: CadenceView
+
+
 class GetTeamObjections(Contract):
     manager_id: Id | None = None
     month: Month

@@ -101,7 +101,7 @@ class FeedbackService(Service):
     @rpc
     def run_sweeps(self, payload=None):
         c.RunSweeps.model_validate(payload or {})
-        return sweeps.run_as(self.uow, self.call.actor)
+        return _json(sweeps.run_as(self.uow, self.call.actor))
 
     # -- calendar and check-ins ---------------------------------------------------------------------------------
     @rpc
@@ -239,7 +239,7 @@ class FeedbackService(Service):
     @rpc
     def get_team_board(self, payload=None):
         command = c.GetTeamBoard.model_validate(payload or {})
-        return board.team_board(self.uow, self.call.actor, command.manager_id)
+        return _json(board.team_board(self.uow, self.call.actor, command.manager_id))
 
     # -- review cycles, ratings, calibration, approval (part 2) ------------------------------------------------
     @rpc
@@ -268,7 +268,7 @@ class FeedbackService(Service):
 
     @rpc
     def submit_peer_review(self, payload):
-        return reviews.submit_peer(self.uow, self.call.actor, c.SubmitPeerReview.model_validate(payload))
+        return _json(reviews.submit_peer(self.uow, self.call.actor, c.SubmitPeerReview.model_validate(payload)))
 
     @rpc
     def get_review(self, payload):

@@ -106,7 +106,7 @@ def test_a_cycle_from_open_to_published_with_calibration_approval_and_an_amended
     peer_review = c.SubmitPeerReview(cycle_id=cid, person_id="rep1", items=items(5, 5), comment="great partner")
     assert status_of(fails(call, uc, "rep2", reviews.submit_peer, peer_review)) == 403
     for who in ("peer", "dir"):
-        assert call(uc, who, reviews.submit_peer, peer_review) == {"answered": True}
+        assert call(uc, who, reviews.submit_peer, peer_review) == c.Answered()
     assert field_of(fails(call, uc, "peer", reviews.submit_peer, peer_review)) == "person_id"  # twice
     seen = call(uc, "rep1", reviews.get_review, c.GetReview(cycle_id=cid))
     assert (seen.peer.answered, seen.peer.counted, seen.peer.average, seen.peer.comments) == (2, False, None, [])

@@ -238,11 +238,11 @@ def test_two_silent_months_are_zero_activity_flagged_once_and_cleared_by_a_valid
     [(_, flagged)] = uc.events(".activity.zero_detected.v1")
     assert flagged["data"]["person_id"] == "rep1" and flagged["data"]["last_valid_on"] == "2026-09-28"
     mgr = uc.as_("mgr")
-    assert [z["person_id"] for z in board.team_board(uc.uow(mgr), mgr)["zero_activity"]] == ["rep1"]
+    assert [z.person_id for z in board.team_board(uc.uow(mgr), mgr).zero_activity] == ["rep1"]
     opp2 = activity.record_opportunity(uc.uow(rep), rep, c.RecordOpportunity(customer_id="acme", stage="lead",
                                                                             amount="2"))
     _visit(uc, rep, datetime(2026, 12, 2, 9, tzinfo=UTC), opportunity=opp2.id)
-    assert board.team_board(uc.uow(mgr), mgr)["zero_activity"] == []
+    assert board.team_board(uc.uow(mgr), mgr).zero_activity == []
 
 
 # -- 5. coaching ------------------------------------------------------------------------------------------------
@@ -345,10 +345,10 @@ def test_the_team_board_and_a_full_sweep(uc):
     again = sweeps.run(uc.uow())
     assert again["checkins_overdue"] == 0 and again["cadence"] == 0
     view = board.team_board(uc.uow(mgr), mgr)
-    assert {d["person_id"] for d in view["checkins_due"]} == {"rep1", "rep2", "rep3"}
-    assert all(d["overdue"] for d in view["checkins_due"])
-    assert view["missing_reports"]["people"] == ["rep1", "rep2", "rep3"]
-    assert view["coaching_cadence"]["below_standard"] is True
+    assert {d.person_id for d in view.checkins_due} == {"rep1", "rep2", "rep3"}
+    assert all(d.overdue for d in view.checkins_due)
+    assert view.missing_reports.people == ["rep1", "rep2", "rep3"]
+    assert view.coaching_cadence.below_standard is True
     november = coaching.cadence(uc.uow(mgr), mgr, c.GetCadence(month="2026-11"))
     assert november.checkins_overdue == 3 and november.below_standard  # overdue 1:1s count against the cadence
     out = uc.as_("outsider")

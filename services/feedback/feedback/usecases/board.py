@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from contracts import feedback as c
 from feedback import access
 from feedback import models as m
 from feedback.domain.calendar import month_key, week_key
@@ -12,7 +13,7 @@ from feedback.usecases import coaching
 from feedback.usecases.common import require, subject_of, team_of, today
 
 
-def team_board(uow, actor, manager_id: str | None = None) -> dict:
+def team_board(uow, actor, manager_id: str | None = None) -> c.TeamBoardView:
     with uow:
         manager = manager_id or subject_of(actor)
         require(uow, actor, "feedback.team.read", access.of(access.TEAM, manager), "manager_id")
@@ -23,13 +24,12 @@ def team_board(uow, actor, manager_id: str | None = None) -> dict:
         flagged = list(uow.session.scalars(select(m.ZeroActivity).where(m.ZeroActivity.person_id.in_(team))))
         due = uow.checkins.due_for(manager, on)
         cadence = coaching.compute(uow, manager, month_key(on))
-        return {
-            "manager_id": manager,
-            "checkins_due": [{"checkin_id": r.id, "person_id": r.person_id, "due_by": r.due_by.isoformat(),
-                              "overdue": on > r.due_by} for r in due],
-            "missing_reports": {"period": last_week, "people": [p for p in team if p not in reported]},
-            "zero_activity": [{"person_id": z.person_id, "weeks": z.weeks, "detected_on": z.detected_on.isoformat(),
-                               "last_valid_on": z.last_valid_on.isoformat() if z.last_valid_on else None}
-                              for z in flagged],
-            "coaching_cadence": cadence.model_dump(mode="json"),
-        }
+        return c.TeamBoardView(
+            manager_id=manager,
+            checkins_due=[c.BoardCheckinDue(checkin_id=r.id, person_id=r.person_id, due_by=r.due_by,
+                                            overdue=on > r.due_by) for r in due],
+            missing_reports=c.BoardMissingReports(period=last_week, people=[p for p in team if p not in reported]),
+            zero_activity=[c.BoardZeroActivity(person_id=z.person_id, weeks=z.weeks, detected_on=z.detected_on,
+                                               last_valid_on=z.last_valid_on) for z in flagged],
+            coaching_cadence=cadence,
+        )

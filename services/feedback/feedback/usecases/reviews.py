@@ -324,7 +324,7 @@ def submit_manager(uow, actor, command: c.SubmitManagerReview) -> c.ReviewView:
         return review_view(uow, cycle, review, manager)
 
 
-def submit_peer(uow, actor, command: c.SubmitPeerReview) -> dict:
+def submit_peer(uow, actor, command: c.SubmitPeerReview) -> c.Answered:
     """An invited peer's scores, kept under a keyed pseudonym. Answers {"answered": true} and nothing else."""
     with uow:
         peer = subject_of(actor)
@@ -340,7 +340,7 @@ def submit_peer(uow, actor, command: c.SubmitPeerReview) -> dict:
             raise InvalidInput("person_id", "already answered for this person")
         uow.repo.add(m.PeerAnswer(review_id=review.id, pseudonym=key, items=items, comment=command.comment,
                                   average=rules.average(i.score for i in command.items)))
-        return {"answered": True}
+        return c.Answered()
 
 
 def late_reviews(uow, actor, command: c.ListLateReviews) -> c.LateReviewList:

@@ -56,7 +56,7 @@ def open_survey(uow, actor, command: c.OpenSurvey) -> c.SurveyView:
         return _view(uow, row)
 
 
-def answer(uow, actor, command: c.AnswerSurvey) -> dict:
+def answer(uow, actor, command: c.AnswerSurvey) -> c.Answered:
     """Record an answer under the reviewer's keyed pseudonym. Answers {"answered": true} and nothing else."""
     with uow:
         reviewer = subject_of(actor)
@@ -75,7 +75,7 @@ def answer(uow, actor, command: c.AnswerSurvey) -> dict:
             uow.publish(c.SurveyAnswered(request_id=row.id, reviewer_pseudonym=alias, answered=row.answered))
         finally:
             uow.actor = caller
-        return {"answered": True}
+        return c.Answered()
 
 
 def close(uow, actor, command: c.CloseSurvey) -> c.SurveyView:
@@ -128,7 +128,7 @@ def _view(uow, row: m.Survey) -> c.SurveyView:
                         comments=comments, closes_on=row.closes_on)
 
 
-def give_praise(uow, actor, command: c.GivePraise) -> dict:
+def give_praise(uow, actor, command: c.GivePraise) -> c.PraiseView:
     """Named praise: deliberately not anonymous (a separate kind from the 360)."""
     with uow:
         require_person(uow, command.person_id, "person_id")
@@ -138,4 +138,4 @@ def give_praise(uow, actor, command: c.GivePraise) -> dict:
         uow.repo.add(row)
         uow.publish(c.PraiseGiven(praise_id=row.id, person_id=row.person_id, given_by=row.given_by,
                                   goal_id=row.goal_id))
-        return {"id": row.id, "person_id": row.person_id, "given_by": row.given_by, "text": row.text}
+        return c.PraiseView(id=row.id, person_id=row.person_id, given_by=row.given_by, text=row.text)

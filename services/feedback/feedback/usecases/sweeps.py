@@ -6,20 +6,21 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from contracts import feedback as c
 from feedback import models as m
 from feedback.domain.calendar import month_key, week_key
 from feedback.usecases import activity, checkins, coaching, reports, reviews, surveys
 from feedback.usecases.common import settings, today
 
 
-def run_as(uow, actor) -> dict[str, int]:
+def run_as(uow, actor) -> c.SweepCounts:
     """The RPC: HR of the whole company or an admin runs the timer's work now."""
     from feedback import access
     from feedback.usecases.common import require
 
     with uow:
         require(uow, actor, "feedback.company.manage", access.company(), "actor")
-    return run(uow)
+    return c.SweepCounts(**run(uow))
 
 
 def run(uow) -> dict[str, int]:
