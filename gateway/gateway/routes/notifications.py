@@ -50,4 +50,11 @@ def routes() -> list[Route]:
         r("POST", "/webhooks/subscriptions/{subscription_id}/replays", "replay_subscription",
           "Deliver again every event from a point in time (or only the dead ones)", "webhooks",
           request=c.ReplaySubscription, response=c.ReplayResult),
+        # AMQP consumers
+        r("POST", "/event-consumers", "create_amqp_consumer",
+          "A registered client's own RabbitMQ user and queue, bound to the routing keys its event patterns allow "
+          "(the password is answered once; asking again issues a new one)", "webhooks",
+          request=c.CreateAmqpConsumer, response=c.AmqpConsumerView, creates=True),
+        r("GET", "/event-consumers", "list_amqp_consumers", "AMQP consumers, their bindings and state", "webhooks",
+          request=c.ListAmqpConsumers, response=c.AmqpConsumerList),
     ]

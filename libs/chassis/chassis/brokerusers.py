@@ -17,6 +17,9 @@ as Messaging Topology Operator resources.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import json
 import os
 import re
 import secrets
@@ -41,9 +44,16 @@ def area_of(service: str) -> str:
     return service.split("_")[0]
 
 
+# Queues a service declares and binds for others: notifications provisions each AMQP consumer's `ext-<client>-…`
+# queue (the consumer itself may only read it, see `consumer_permissions`).
+PROVISIONED_QUEUES = {"notifications": r"ext-.+"}
+
+
 def service_permissions(service: str) -> Permissions:
     s = re.escape(service)
     own_queues = rf"rpc-{s}|rpc\.reply-{s}-.+|evt-.+--{s}\..+"
+    if service in PROVISIONED_QUEUES:
+        own_queues += "|" + PROVISIONED_QUEUES[service]
     return Permissions(
         # declare its queues, nameko's RPC exchange and the events exchanges it reads (consumers declare them)
         configure=rf"^(nameko-rpc|{EXCHANGE_NAME}|{own_queues})$",
@@ -59,6 +69,34 @@ def third_party_permissions(client: str) -> Permissions:
     q = rf"ext-{re.escape(client)}-.+"
     return Permissions(configure=rf"^{q}$", write=rf"^{q}$", read=rf"^({q}|{EXCHANGE_NAME})$",
                        topics={})
+
+
+def consumer_permissions(queue: str, topics: dict[str, str]) -> Permissions:
+    """A third party that reads one queue the suite declared and bound for it: no configure, no write (it can
+    neither declare, bind nor publish), read on that queue only; per events exchange a topic permission that
+    publishes nothing and reads only the routing keys `topics[exchange]` (a regex) allows."""
+    return Permissions(configure="^$", write="^$", read=f"^{re.escape(queue)}$",
+                       topics={exchange: ("^$", regex) for exchange, regex in topics.items()})
+
+
+def password_hash(password: str, salt: bytes | None = None) -> str:
+    """RabbitMQ's `rabbit_password_hashing_sha256`: base64(salt + sha256(salt + password)), a 4-byte salt. The
+    broker keeps only this; so does whoever provisions (the password is handed to its owner once)."""
+    salt = os.urandom(4) if salt is None else salt
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
+
+
+def definitions(vhost: str, user: str, password: str, perms: Permissions) -> dict[str, object]:
+    """One user with its permissions as a definitions document (`rabbitmqctl import_definitions`, or the
+    management API's POST /api/definitions): one round trip instead of one rabbitmqctl run per setting."""
+    return {
+        "users": [{"name": user, "password_hash": password_hash(password),
+                   "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []}],
+        "permissions": [{"user": user, "vhost": vhost, "configure": perms.configure, "write": perms.write,
+                         "read": perms.read}],
+        "topic_permissions": [{"user": user, "vhost": vhost, "exchange": exchange, "write": w, "read": r}
+                              for exchange, (w, r) in perms.topics.items()],
+    }
 
 
 class Rabbitmqctl:
@@ -85,6 +123,16 @@ class Rabbitmqctl:
 
     def delete_user(self, user: str) -> None:
         self.run("delete_user", user)
+
+    def import_definitions(self, document: dict[str, object]) -> None:
+        """Applied by the broker shortly after this returns (the import is asynchronous)."""
+        done = subprocess.run([self.ctl, "import_definitions"], input=json.dumps(document), capture_output=True,
+                              text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"import_definitions: {done.stderr.strip() or done.stdout.strip()}")
+
+    def close_user_connections(self, user: str, reason: str) -> None:
+        self.run("close_all_user_connections", user, reason)
 
 
 def apply(vhost: str, services: list[str], third_parties: list[str] = (), *, prefix: str = "",

@@ -220,6 +220,43 @@ class ReplayResult(Payload):
 
 # -- events ------------------------------------------------------------------------------------------------------
 
+# -- AMQP consumers -------------------------------------------------------------------------------------------------
+
+class CreateAmqpConsumer(Payload):
+    """A registered client that prefers AMQP to webhooks: its own broker user and queue, bound to the routing keys
+    its `event_patterns` allow. Asking again for the same client issues a new password (the old one stops)."""
+
+    client_id: str = Field(min_length=1, max_length=64)
+
+
+class AmqpBinding(Payload):
+    exchange: str = Field(description="the producer's topic exchange, `<service>.events`")
+    routing_key: str = Field(description="one of the client's event patterns (`*` one word, `#` any)")
+
+
+class AmqpConsumerView(Payload):
+    client_id: str
+    username: str = Field(description="the client's own RabbitMQ user")
+    queue: str = Field(description="the only queue that user may read (durable; declared and bound by the suite)")
+    vhost: str
+    bindings: list[AmqpBinding]
+    state: Literal["active", "revoked"]
+    stopped_reason: str | None = None
+    created_at: datetime
+    credentials_issued_at: datetime
+    password: str | None = Field(default=None, description="answered once, by create_amqp_consumer; the suite "
+                                                           "keeps no copy")
+    amqp_uri: str | None = Field(default=None, description="the same credentials as an AMQP URI, answered once")
+
+
+class ListAmqpConsumers(Payload):
+    client_id: str | None = Field(default=None, max_length=64)
+
+
+class AmqpConsumerList(Payload):
+    consumers: list[AmqpConsumerView]
+
+
 class SubscriptionStopped(Event):
     """A webhook subscription stopped delivering: its client was revoked or its data-processing agreement lapsed."""
 

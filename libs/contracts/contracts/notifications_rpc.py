@@ -28,6 +28,12 @@ TABLE = RpcTable("notifications", [
     Rpc("list_deliveries", c.ListDeliveries, c.DeliveryList, "webhook.manage", "A subscription's deliveries"),
     Rpc("replay_subscription", c.ReplaySubscription, c.ReplayResult, "webhook.manage",
         "Deliver again every event from a point in time (or only the dead ones)"),
+    # AMQP consumers
+    Rpc("create_amqp_consumer", c.CreateAmqpConsumer, c.AmqpConsumerView, "webhook.manage",
+        "A registered client's own broker user and queue, bound to its event patterns (the password is answered "
+        "once)"),
+    Rpc("list_amqp_consumers", c.ListAmqpConsumers, c.AmqpConsumerList, "webhook.manage",
+        "AMQP consumers, their bindings and state"),
     # other services
     Rpc("export_subject_data", dsr.ExportSubjectData, dsr.SubjectDataExport, "dsr.request",
         "A person's preferences, inbox, messages and delivery attempts for a data-subject export (compliance asks)"),

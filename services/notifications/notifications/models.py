@@ -171,3 +171,25 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AmqpConsumer(Base):
+    """A client's own broker user and queue (state: active | revoked). `bindings` is what the queue should be bound
+    to now; `applied` what the broker was last told; `broker_pending` until the broker has caught up (a sweep
+    retries when it was unreachable)."""
+
+    __tablename__ = "amqp_consumers"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(128))
+    queue: Mapped[str] = mapped_column(String(200))
+    vhost: Mapped[str] = mapped_column(String(200))
+    bindings: Mapped[list[list[str]]] = mapped_column(JSON)
+    applied: Mapped[list[list[str]]] = mapped_column(JSON)
+    broker_pending: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(10))
+    stopped_reason: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    credentials_issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,9 +14,10 @@ from contracts import compliance as dsr
 from contracts import notifications as c
 from contracts.actor import Actor
 from notifications import access, errors
+from notifications.brokeraccess import RabbitmqctlBroker
 from notifications.dispatch import Dispatcher
 from notifications.repositories import NotificationsUnitOfWork
-from notifications.usecases import events, inbox, people, preferences, templates, webhooks
+from notifications.usecases import consumers, events, inbox, people, preferences, templates, webhooks
 
 errors.register()  # the domain's errors as problem documents, once
 access.register()  # the service's actions in the chassis policy
@@ -29,13 +30,23 @@ CLIENT_EVENTS = "jixiao.compliance.client.*.v1"
 log = logging.getLogger(__name__)
 
 
-class ClientRefreshTimer(Timer):
-    """nameko's timer, with its interval from the setting CLIENT_REFRESH_SECONDS."""
+class SettingTimer(Timer):
+    """nameko's timer, with its interval from one of the service's settings."""
+
+    setting = ""
 
     def setup(self):
         from notifications.settings import settings_of
 
-        self.interval = settings_of(self.container).client_refresh_seconds
+        self.interval = getattr(settings_of(self.container), self.setting)
+
+
+class ClientRefreshTimer(SettingTimer):
+    setting = "client_refresh_seconds"
+
+
+class ConsumerSweepTimer(SettingTimer):
+    setting = "consumer_sweep_seconds"
 
 
 def _json(result):
@@ -77,6 +88,7 @@ class NotificationsService(Service):
         except ServiceError as exc:
             log.warning("client registry not reachable for %s: %s", event.data.get("client_id"), exc)
         webhooks.apply_client_event(self.uow, event, current)
+        consumers.sync(self.uow, self._broker(), [event.data["client_id"]])
 
     @ClientRefreshTimer.decorator(interval=600)
     def refresh_clients(self):
@@ -86,6 +98,15 @@ class NotificationsService(Service):
             log.warning("client registry not reachable: %s", exc)
             return
         webhooks.refresh_clients(self.uow, current if isinstance(current, list) else [])
+        consumers.sync(self.uow, self._broker())
+
+    @ConsumerSweepTimer.decorator(interval=60)
+    def sweep_consumers(self):
+        """Agreements lapse with no event; a broker that was unreachable is caught up."""
+        consumers.sync(self.uow, self._broker())
+
+    def _broker(self):
+        return RabbitmqctlBroker.for_settings(self.dispatcher.settings)
 
     # -- every event: notifications and webhook fan-out ------------------------------------------------------
     @event_handler(SOURCES, "#", batch_size=200, batch_wait=0.05)
@@ -145,6 +166,17 @@ class NotificationsService(Service):
     @rpc
     def list_deliveries(self, payload):
         return _json(webhooks.list_deliveries(self.uow, self.call.actor, c.ListDeliveries.model_validate(payload)))
+
+    # -- AMQP consumers --------------------------------------------------------------------------------------
+    @rpc
+    def create_amqp_consumer(self, payload):
+        command = c.CreateAmqpConsumer.model_validate(payload)
+        return _json(consumers.create_consumer(self.uow, self.call.actor, command, self._broker()))
+
+    @rpc
+    def list_amqp_consumers(self, payload=None):
+        return _json(consumers.list_consumers(self.uow, self.call.actor,
+                                              c.ListAmqpConsumers.model_validate(payload or {})))
 
     @rpc
     def replay_subscription(self, payload):

@@ -46,6 +46,13 @@ class NotificationsSettings(ServiceSettings):
     registry_timeout: float = Field(5.0, gt=0, description="seconds to wait for compliance's client registry")
     client_refresh_seconds: float = Field(600.0, gt=0, description="how often the client read model is compared "
                                                                    "with the registry (agreements renewed or lapsed)")
+    # AMQP consumers of registered clients (usecases.consumers): provisioned with rabbitmqctl on the broker's node
+    broker_admin: Literal["rabbitmqctl", "none"] = Field("rabbitmqctl", description="how client users and "
+                                                         "permissions are set: rabbitmqctl, or none (no consumers)")
+    consumer_amqp_address: str = Field("", description="host:port clients reach the broker at (default: this "
+                                                       "service's own AMQP host)")
+    consumer_sweep_seconds: float = Field(60.0, gt=0, description="how often consumers are checked against their "
+                                        "clients (lapsed agreements) and a broker left behind is caught up")
     lease_seconds: float = Field(60.0, gt=0, description="a claimed delivery is retried after this if its "
                                                           "process died")
 
