@@ -37,7 +37,7 @@ from gateway import idempotency
 from gateway.auth import Authenticator, failure_keys
 from gateway.pagination import Page, Paging
 from gateway.problems import PROBLEM_JSON, HttpProblem, encode, from_service_error, invalid, marshmallow_errors
-from gateway.ratelimit import RateLimiter, retry_after
+from gateway.ratelimit import RateLimiter, SharedRateLimiter, retry_after
 from gateway.scopes import grants
 from gateway.settings import GatewaySettings, load_gateway_settings
 
@@ -215,7 +215,11 @@ class Api:
         self.url_map = Map([Rule(r.werkzeug_rule, methods=[r.method], endpoint=r) for r in routes],
                            strict_slashes=False, merge_slashes=False)
         self.auth = auth
-        self.limits = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+        # the request limit is shared by the replicas through the gateway's database (gateway.ratelimit)
+        self.limits: RateLimiter | SharedRateLimiter = (
+            SharedRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+            if settings.rate_limit_store == "database" else RateLimiter(settings.rate_limit_per_second,
+                                                                         settings.rate_limit_burst))
         per_minute = settings.auth_failures_per_minute
         self.failures = RateLimiter(per_minute / 60.0, max(1, int(per_minute)))
         ceiling = settings.auth_failures_per_address_per_minute
@@ -276,12 +280,12 @@ class Api:
         actor = None
         if route.scope is not None:
             actor = self._authenticate(request, rpc, store)
-            self._limit(f"{actor.kind}:{actor.subject}")
+            self._limit(f"{actor.kind}:{actor.subject}", store)
             if route.scope and not grants(actor.scopes, route.scope):
                 raise HttpProblem(403, f"this operation needs the scope {route.scope}",
                                   code="insufficient-scope", required_scope=route.scope)
         else:
-            self._limit(f"address:{request.remote_addr}")
+            self._limit(f"address:{request.remote_addr}", store)
         if route.path_schema is not None:
             self._load(route.path_schema, params, "path")
         ctx = Ctx(request, route, params, rpc, self.settings, actor, request_id)
@@ -321,8 +325,9 @@ class Api:
                                   headers={"Retry-After": retry_after(max(waits))}) from None
             raise
 
-    def _limit(self, key: str) -> None:
-        wait = self.limits.take(key)
+    def _limit(self, key: str, store) -> None:
+        limits = self.limits
+        wait = limits.take(key, store.store.engine) if isinstance(limits, SharedRateLimiter) else limits.take(key)
         if wait:
             raise HttpProblem(429, "rate limit exceeded; slow down", headers={"Retry-After": retry_after(wait)})
 
@@ -407,13 +412,16 @@ class Api:
         if stored is not None:
             headers = {**stored.headers, "Idempotent-Replayed": "true"}
             return Response(stored.body, status=stored.status, headers=headers)
-        ctx.rpc = ctx.rpc.with_request_key(idempotency.request_key(owner, key))  # the service writes once
+        # the service writes once; what it answers is kept for a retry, a reply after a 504 included
+        outcomes = idempotency.FirstOutcomes(store.store, ttl)
+        ctx.rpc = ctx.rpc.with_request_key(idempotency.request_key(owner, key), outcomes,
+                                           late_for=stale_after.total_seconds())
         try:
             response = self._respond(ctx, ctx.route.handler(ctx))
         except HttpProblem as problem:
             response = problem_response(problem, ctx.request_id)
         except ServiceError as error:
-            if error.code == "request-already-done":  # an earlier attempt with this key went through
+            if error.code == "request-already-done":  # went through, and its reply died with its gateway
                 error = HttpProblem(409, "the first request with this Idempotency-Key was carried out, and its "
                                          "answer was lost; read the resource to see it",
                                     code="idempotency-key-completed")
@@ -421,12 +429,12 @@ class Api:
             else:
                 response = problem_response(from_service_error(error), ctx.request_id)
         except BaseException:
-            idempotency.unknown(store, owner, key)
+            idempotency.unknown(store, owner, key, outcomes)
             raise
         if response.status_code == 503:
             idempotency.release(store, owner, key)  # never sent (the broker was unreachable): nothing happened
         elif response.status_code >= 500:
-            idempotency.unknown(store, owner, key)  # it may still happen: bound to this attempt, a retry reruns it
+            idempotency.unknown(store, owner, key, outcomes)  # it may still happen: a retry reruns it
         else:
             kept = {name: response.headers[name] for name in idempotency.REPLAYED_HEADERS if name in response.headers}
             idempotency.complete(store, owner, key, idempotency.Stored(

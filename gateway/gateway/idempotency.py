@@ -1,29 +1,37 @@
 """Idempotency-Key on creating POSTs: the same key and request from the same caller is done once, and a retry gets
-the first answer again.
+the first answer again, including a retry after a timeout.
 
 Keys live in the gateway's database (not in memory) so that a retry reaching another replica, or the same one
 after a restart, is still recognised. A key is claimed (`pending`) in its own transaction before the service is
 called, so two concurrent retries cannot both go through; the answer is stored when it is a definite one (2xx,
-4xx). A 503 (the request never left: the broker was unreachable) releases the key. After a timeout or another 5xx
-the outcome is unknown: the key stays bound to its first attempt (`unknown`), and a retry with it runs again with
-the same request key, which the service deduplicates (chassis.requestkeys): the write happens at most once, and a
-retry whose first attempt did go through is told so (409 `idempotency-key-completed`). A claim whose request died
-with its gateway is taken over once it is older than `stale_after`.
+4xx). A 503 (the request never left: the broker was unreachable) releases the key.
+
+After a timeout or another 5xx the outcome is unknown: the key stays bound to its first attempt (`unknown`). What
+that attempt's calls answered is kept (`FirstOutcomes`): the replies that came in time, and a reply that comes
+after the 504, for as long as `stale_after`. A retry runs again with the same request keys, which the services
+deduplicate (chassis.requestkeys): a call the first attempt carried out is not done again, and the service's
+`request-already-done` is answered with the kept reply (waited for up to the call's deadline when it is still on
+its way), so the retry answers what the first attempt would have answered: the same 201 and body, one write.
+Only when that reply can never come (the gateway that sent the first attempt stopped before it arrived) does the
+retry answer 409 `idempotency-key-completed`: done once, read the resource. A claim whose request died with its
+gateway is taken over once it is older than `stale_after`.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from chassis import UnitOfWork
-from gateway.models import IdempotencyRecord
+from chassis import Store, UnitOfWork
+from gateway.models import IdempotencyRecord, IdempotencyReply
 from gateway.problems import HttpProblem, invalid
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft's examples
@@ -102,12 +110,67 @@ def request_key(owner: str, key: str) -> str:
     return hashlib.sha256(f"{owner}\n{key}".encode()).hexdigest()
 
 
-def unknown(uow: UnitOfWork, owner: str, key: str) -> None:
-    """The first attempt timed out (or failed upstream): keep the key bound to it; a retry runs it again."""
+def unknown(uow: UnitOfWork, owner: str, key: str, outcomes: FirstOutcomes | None = None) -> None:
+    """The first attempt timed out (or failed upstream): keep the key bound to it, with what its calls answered so
+    far; a retry runs it again."""
     table = IdempotencyRecord.__table__
     with uow:
         uow.session.execute(update(table).where(table.c.owner == owner, table.c.key == key,
                                                 table.c.state == "pending").values(state="unknown"))
+        if outcomes is not None:
+            outcomes.keep_answered(uow)
+
+
+class FirstOutcomes:
+    """chassis.remote.FirstOutcomes in the gateway's database, so a retry reaching another replica finds them.
+
+    Replies that come in time stay in memory (the request usually ends with a definite answer, stored whole by
+    `complete`); `unknown` writes them. A late reply is written as it arrives."""
+
+    POLL_SECONDS = 0.05
+
+    def __init__(self, store: Store, ttl: timedelta):
+        self._store = store
+        self._ttl = ttl
+        self._answered: dict[str, dict[str, Any]] = {}
+
+    def answered(self, call_key: str, reply: dict[str, Any]) -> None:
+        self._answered[call_key] = reply
+
+    def arrived_late(self, call_key: str, reply: dict[str, Any]) -> None:
+        self._keep(UnitOfWork(self._store), {call_key: reply})
+
+    def keep_answered(self, uow: UnitOfWork) -> None:
+        """Inside `uow`'s transaction: the replies that came in time, for the retry to answer."""
+        if self._answered:
+            self._insert(uow, self._answered)
+
+    def recall(self, call_key: str, wait: float) -> dict[str, Any] | None:
+        table = IdempotencyReply.__table__
+        deadline = time.monotonic() + wait
+        while True:
+            with UnitOfWork(self._store) as uow:
+                reply = uow.session.execute(select(table.c.reply).where(table.c.call_key == call_key,
+                                                                        table.c.expires_at > uow.now())).scalar()
+            if reply is not None:
+                kept: dict[str, Any] = json.loads(reply)
+                return kept
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            time.sleep(min(self.POLL_SECONDS, left))  # green under eventlet: the late reply may be landing
+
+    def _keep(self, uow: UnitOfWork, replies: dict[str, dict[str, Any]]) -> None:
+        with uow:
+            self._insert(uow, replies)
+
+    def _insert(self, uow: UnitOfWork, replies: dict[str, dict[str, Any]]) -> None:
+        session = uow.session
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        expires_at = uow.now() + self._ttl
+        rows = [{"call_key": call_key, "reply": json.dumps(reply), "expires_at": expires_at}
+                for call_key, reply in replies.items()]
+        session.execute(insert(IdempotencyReply.__table__).values(rows).on_conflict_do_nothing())
 
 
 def release(uow: UnitOfWork, owner: str, key: str) -> None:
@@ -118,6 +181,9 @@ def release(uow: UnitOfWork, owner: str, key: str) -> None:
 
 
 def purge_expired(uow: UnitOfWork) -> int:
-    table = IdempotencyRecord.__table__
+    """Forget expired keys and kept replies; answers how many keys."""
+    table, replies = IdempotencyRecord.__table__, IdempotencyReply.__table__
     with uow:
-        return uow.session.execute(delete(table).where(table.c.expires_at <= uow.now())).rowcount
+        uow.session.execute(delete(replies).where(replies.c.expires_at <= uow.now()))
+        purged: int = uow.session.execute(delete(table).where(table.c.expires_at <= uow.now())).rowcount
+        return purged

@@ -1,8 +1,11 @@
 """Idempotency-Key claims on the gateway's own PostgreSQL database: one request runs, a retry gets the stored
 answer, a concurrent retry is told to wait, a reused key is refused, an abandoned claim is taken over."""
+import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from chassis import Store, UnitOfWork
 from gateway import idempotency
@@ -74,33 +77,157 @@ def test_a_key_whose_outcome_is_unknown_stays_bound_and_a_retry_reruns_it(uow):
     assert idempotency.request_key("person:E1", "k504") != idempotency.request_key("person:E2", "k504")
 
 
-def test_a_retry_after_a_504_never_writes_twice(seeded, gateway_config, run_services, keys):
-    """issue 10 #4 end to end, with two gateway replicas sharing their database: the first attempt goes through
-    one whose RPC timeout is shorter than goals takes (504, while goals may still write), the client retries the
-    same Idempotency-Key through the other. One cycle exists afterwards, whatever the first attempt did."""
+def test_kept_replies_are_recalled_waited_for_and_forgotten(uow):
+    """What an unknown attempt's calls answered is kept for its retry: the in-time replies with `unknown`, a late one
+    as it arrives; `recall` waits for one still on its way, answers None when none comes; both expire."""
+    import eventlet
+
+    outcomes = idempotency.FirstOutcomes(uow.store, TTL)
+    assert idempotency.claim(uow, "person:E1", "kept", "a" * 64, TTL, STALE) is None
+    outcomes.answered("1" * 64, {"result": {"id": "c1"}, "error": None})
+    assert outcomes.recall("1" * 64, 0) is None  # in memory only, while the request may still end well
+    idempotency.unknown(uow, "person:E1", "kept", outcomes)
+    assert outcomes.recall("1" * 64, 0) == {"result": {"id": "c1"}, "error": None}
+
+    elsewhere = idempotency.FirstOutcomes(uow.store, TTL)  # another replica, same database
+    eventlet.spawn_after(0.3, outcomes.arrived_late, "2" * 64, {"result": {"id": "c2"}, "error": None})
+    started = time.monotonic()
+    assert elsewhere.recall("2" * 64, 5) == {"result": {"id": "c2"}, "error": None}
+    assert 0.25 < time.monotonic() - started < 2
+    started = time.monotonic()
+    assert elsewhere.recall("3" * 64, 0.3) is None  # never came: gives up at its deadline
+    assert 0.25 < time.monotonic() - started < 1.5
+
+    short = idempotency.FirstOutcomes(uow.store, timedelta(0))
+    short.arrived_late("4" * 64, {"result": 1, "error": None})
+    assert short.recall("4" * 64, 0) is None  # expired at once
+    idempotency.purge_expired(uow)
+    with uow:
+        left = uow.session.execute(text("SELECT call_key FROM idempotency_replies ORDER BY 1")).scalars().all()
+    assert left == ["1" * 64, "2" * 64]
+
+
+@contextmanager
+def cycles_locked(database_url: str):
+    """Another transaction holds goals' `cycles` table: creating a cycle waits (a slow service, for real)."""
+    engine = create_engine(database_url)
+    connection = engine.connect()
+    transaction = connection.begin()
+    connection.execute(text("LOCK TABLE cycles IN EXCLUSIVE MODE"))
+    try:
+        yield transaction
+    finally:
+        if transaction.is_active:
+            transaction.rollback()
+        connection.close()
+        engine.dispose()
+
+
+def cycles_named(database_url: str, name: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return [str(row) for row in connection.execute(
+                text("SELECT id FROM cycles WHERE name = :name"), {"name": name}).scalars()]
+    finally:
+        engine.dispose()
+
+
+def kept_replies(database_url: str) -> int:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM idempotency_replies")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _q4(name: str) -> dict:  # the quarter running now (2026-12-03)
+    return {"name": name, "period": "quarter", "year": 2026, "index": 4}
+
+
+@pytest.fixture
+def hasty(seeded, gateway_config, run_services, keys):
+    """A second gateway replica on the same database whose RPC timeout (1 s) is shorter than goals will take."""
     from chassis.testing.plugin import wait_for
     from gateway.service import GatewayService
 
     from .conftest import Client
 
-    hasty = run_services({GatewayService: {**gateway_config, "BOOTSTRAP_ADMINS": "root", "RPC_TIMEOUT": 0.005}})
-    impatient = Client(hasty["gateway"], keys.token("H1"))
-    wait_for(lambda: impatient.get("/api/v1/me").status_code == 200, message="the second replica knows H1")
-    body = {"name": "Q4 2026 retry", "period": "quarter", "year": 2026, "index": 4}
-    key = {"Idempotency-Key": "q4-2026-retry"}
-    first = impatient.post("/api/v1/cycles", body, headers=key)
-    assert first.status_code in (201, 503, 504), first.text
+    containers = run_services({GatewayService: {**gateway_config, "BOOTSTRAP_ADMINS": "root", "RPC_TIMEOUT": 1.0}})
+    client = Client(containers["gateway"], keys.token("H1"))
+    wait_for(lambda: client.get("/api/v1/me").status_code == 200, message="the second replica knows H1")
+    return client
+
+
+def test_a_retry_after_a_504_answers_the_first_outcome_and_writes_once(seeded, hasty, gateway_config):
+    """issue 10 #4: goals is slowed past the gateway's RPC timeout (another transaction holds its cycles table), the
+    first attempt answers 504 while goals goes on and creates the cycle; its reply arrives late and is kept. The
+    client's retry with the same Idempotency-Key, through the other replica, answers 201 with that cycle: one row."""
+    from chassis.runtime import settings_of
+    from chassis.testing.plugin import wait_for
+
+    goals_db = settings_of(seeded.containers["goals"]).database_url
+    body, key = _q4("Q4 2026 after a 504"), {"Idempotency-Key": "q4-2026-after-504"}
+    with cycles_locked(goals_db):
+        started = time.monotonic()
+        first = hasty.post("/api/v1/cycles", body, headers=key)
+        assert first.status_code == 504, first.text
+        assert time.monotonic() - started < 3
+        assert cycles_named(goals_db, body["name"]) == []  # not yet: goals waits for the table
+    # goals goes on with the first attempt: the cycle is created and its late reply reaches the hasty replica
+    wait_for(lambda: kept_replies(gateway_config["DATABASE_URL"]) == 1, message="the late reply is kept")
+    [cycle_id] = cycles_named(goals_db, body["name"])
+
     hr = seeded.as_("H1")
     retry = hr.post("/api/v1/cycles", body, headers=key)
-    # 201: the first attempt never reached goals (its request expired at the broker) and the retry did it once;
-    # 409 idempotency-key-completed: the first attempt wrote, and the retry was not carried out again
-    assert retry.status_code in (201, 409), retry.text
-    if retry.status_code == 409:
-        assert retry.json()["type"].endswith("idempotency-key-completed")
-    if first.status_code == 201:  # the hasty replica was quick enough after all: the retry replays its answer
-        assert retry.status_code == 201 and retry.headers.get("Idempotent-Replayed") == "true"
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["id"] == cycle_id and retry.json() == hr.get(f"/api/v1/cycles/{cycle_id}").json()
+    again = hasty.post("/api/v1/cycles", body, headers=key)  # from now on, the stored answer
+    assert (again.status_code, again.json(), again.headers.get("Idempotent-Replayed")) == (201, retry.json(), "true")
+    assert cycles_named(goals_db, body["name"]) == [cycle_id]
+
+
+def test_a_retry_while_the_first_attempt_still_runs_waits_for_its_answer(seeded, hasty, gateway_config):
+    """The retry arrives while goals is still busy with the first attempt: the retry's call finds the first one
+    carried out (request-already-done) and the gateway waits, within the retry's deadline, for the first reply to
+    land (on the other replica) and answers it."""
     import eventlet
 
-    eventlet.sleep(1.0)  # a late first attempt has landed by now
-    names = [c["name"] for c in hr.get("/api/v1/cycles").json()["items"]]
-    assert names.count("Q4 2026 retry") == 1, names
+    from chassis.runtime import settings_of
+
+    goals_db = settings_of(seeded.containers["goals"]).database_url
+    body, key = _q4("Q4 2026 retried early"), {"Idempotency-Key": "q4-2026-retried-early"}
+    with cycles_locked(goals_db) as held:
+        first = hasty.post("/api/v1/cycles", body, headers=key)
+        assert first.status_code == 504, first.text
+        eventlet.spawn_after(0.5, held.rollback)  # goals gets the table while the retry is under way
+        retry = seeded.as_("H1").post("/api/v1/cycles", body, headers=key)
+    assert retry.status_code == 201, retry.text
+    assert cycles_named(goals_db, body["name"]) == [retry.json()["id"]]
+    assert kept_replies(gateway_config["DATABASE_URL"]) == 1
+
+
+def test_a_retry_after_a_503_simply_runs(seeded, gateway_config, run_services, keys, broker_proxy, amqp_uri):
+    """The broker was unreachable at the first attempt (503: nothing was sent): the key is free, the retry runs."""
+    from chassis.runtime import settings_of
+    from chassis.testing.plugin import wait_for
+    from gateway.service import GatewayService
+
+    from .conftest import Client
+
+    containers = run_services({GatewayService: {**gateway_config, "BOOTSTRAP_ADMINS": "root"}},
+                              AMQP_URI=broker_proxy.uri_for(amqp_uri))
+    cut_off = Client(containers["gateway"], keys.token("H1"))
+    wait_for(lambda: cut_off.get("/api/v1/me").status_code == 200, message="the proxied replica knows H1")
+    goals_db = settings_of(seeded.containers["goals"]).database_url
+    body, key = _q4("Q4 2026 after a 503"), {"Idempotency-Key": "q4-2026-after-503"}
+    broker_proxy.cut()
+    try:
+        first = cut_off.post("/api/v1/cycles", body, headers=key)
+    finally:
+        broker_proxy.restore()
+    assert first.status_code == 503 and first.headers.get("Retry-After"), first.text
+    retry = seeded.as_("H1").post("/api/v1/cycles", body, headers=key)
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers, retry.text
+    assert cycles_named(goals_db, body["name"]) == [retry.json()["id"]]

@@ -6,7 +6,12 @@ recognise the request: a worker called with `request_key` in its context claims
 `(rpc:<service>.<method>, key)` in the inbox table *in the same transaction as its first write* (the first commit
 that changed something), so the write and the claim commit together or not at all. A second attempt that would
 write finds the claim taken: its transaction is rolled back and it answers 409 `request-already-done`; the gateway
-then tells the client the first attempt went through. A read-only call claims nothing.
+then answers the first attempt's reply, which it kept (chassis.remote.FirstOutcomes). A read-only call claims
+nothing.
+
+The claim is also looked up once, when the worker's first transaction begins: a retry whose first attempt already
+committed is answered `request-already-done` before the use case runs, so a rule that would refuse a second copy
+("this cycle exists already") cannot answer in its place.
 
 Keys are 64 hexadecimal characters (a digest the caller derives per call, see `RpcCaller.with_request_key`).
 """
@@ -15,12 +20,14 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import re
+from contextvars import Token
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 REQUEST_KEY = "request_key"
 _KEY = re.compile(r"^[0-9a-f]{64}$")
@@ -33,6 +40,7 @@ class Claim:
     handler: str
     key: str
     claimed: bool = False
+    looked_up: bool = False  # the early look-up ran (once per worker)
 
 
 _claim: contextvars.ContextVar[Claim | None] = contextvars.ContextVar("jixiao_request_claim", default=None)
@@ -43,7 +51,7 @@ def call_key(request_key: str, target: str, n: int) -> str:
     return hashlib.sha256(f"{request_key}\n{target}\n{n}".encode()).hexdigest()
 
 
-def begin(worker_ctx):
+def begin(worker_ctx: Any) -> Token[Claim | None]:
     """Called as a worker starts: remember the request key of an RPC that carries one. Returns a reset token."""
     key = worker_ctx.data.get(REQUEST_KEY)
     entrypoint = worker_ctx.entrypoint
@@ -52,7 +60,7 @@ def begin(worker_ctx):
     return _claim.set(Claim(f"rpc:{worker_ctx.container.service_name}.{entrypoint.method_name}", key))
 
 
-def end(token) -> None:
+def end(token: Token[Claim | None]) -> None:
     try:
         _claim.reset(token)
     except ValueError:  # set in another context; nothing to undo there
@@ -64,32 +72,47 @@ class RequestAlreadyDone(Exception):
 
 
 @event.listens_for(Session, "after_flush")
-def _flushed(session, flush_context) -> None:
+def _flushed(session: Session, flush_context: Any) -> None:
     session.info[_WROTE] = True  # a flush runs only when there were changes
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _executed(state) -> None:
+def _executed(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[_WROTE] = True
 
 
 @event.listens_for(Session, "after_commit")
-def _committed(session) -> None:
+def _committed(session: Session) -> None:
     session.info.pop(_WROTE, None)
     session.info.pop(_CLAIMING, None)
 
 
 @event.listens_for(Session, "after_rollback")
-def _rolled_back(session) -> None:
+def _rolled_back(session: Session) -> None:
     session.info.pop(_WROTE, None)
     claim = session.info.pop(_CLAIMING, None)
     if claim is not None:  # the commit that carried the claim failed: the next write claims again
         claim.claimed = False
 
 
+@event.listens_for(Session, "after_begin")
+def _already_done_before_anything_runs(session: Session, transaction: SessionTransaction,
+                                       connection: Connection) -> None:
+    claim = _claim.get()
+    if claim is None or claim.looked_up or claim.claimed:
+        return
+    claim.looked_up = True
+    from chassis.db import inbox_table
+
+    found = connection.execute(select(inbox_table.c.event_id).where(
+        inbox_table.c.event_id == claim.key, inbox_table.c.handler == claim.handler)).first()
+    if found is not None:
+        raise RequestAlreadyDone(f"{claim.handler}: this request was carried out by an earlier attempt")
+
+
 @event.listens_for(Session, "before_commit")
-def _claim_with_the_first_write(session) -> None:
+def _claim_with_the_first_write(session: Session) -> None:
     claim = _claim.get()
     if claim is None or claim.claimed or not session.info.get(_WROTE):
         return

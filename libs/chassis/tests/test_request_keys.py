@@ -50,3 +50,53 @@ def test_a_retried_write_is_done_once_and_reads_are_never_refused(run_services, 
     caller.toy_writer.write_note({"text": "no key: as before"})
     caller.toy_writer.write_note({"text": "no key: as before"})
     assert notes(writer_url) == 6
+
+
+class Kept:
+    """chassis.remote.FirstOutcomes in memory (the gateway keeps them in its database)."""
+
+    def __init__(self):
+        self.replies: dict[str, dict] = {}
+
+    def answered(self, call_key, reply):
+        self.replies[call_key] = reply
+
+    def arrived_late(self, call_key, reply):
+        self.replies[call_key] = reply
+
+    def recall(self, call_key, wait):
+        return self.replies.get(call_key)
+
+
+def test_a_late_reply_is_kept_and_answers_the_retry(run_services, rpc_client, amqp_uri, pg):
+    """A call that times out while the service is held up (another transaction holds its table) is still carried
+    out; its late reply is kept, and the retry under the same key answers it instead of writing again."""
+    import uuid
+
+    from chassis.errors import RpcTimeout
+    from chassis.testing.plugin import wait_for
+
+    name = f"jxt_chassis_rk_{uuid.uuid4().hex[:8]}"
+    url = pg.create(name)
+    try:
+        create_schema(url)
+        run_services({ToyWriter: {"DATABASE_URL": url}})
+        caller, kept = rpc_client(amqp_uri, timeout=0.5), Kept()
+        engine = create_engine(url)
+        with engine.connect() as holder:
+            held = holder.begin()
+            holder.execute(text("LOCK TABLE toy_notes IN EXCLUSIVE MODE"))
+            with pytest.raises(RpcTimeout):
+                caller.with_request_key("owner:late", kept).toy_writer.write_note({"text": "late"})
+            held.rollback()
+        engine.dispose()
+        wait_for(lambda: len(kept.replies) == 1, message="the late reply is kept")
+        [first] = kept.replies.values()
+        retry = caller.with_request_key("owner:late", kept).toy_writer.write_note({"text": "late"})
+        assert retry == first["result"] and notes(url) == 1
+        unkept = rpc_client(amqp_uri).with_request_key("owner:late")  # no reply kept: told it was done
+        with pytest.raises(ServiceError) as done:
+            unkept.toy_writer.write_note({"text": "late"})
+        assert done.value.code == "request-already-done" and notes(url) == 1
+    finally:
+        pg.drop(name)
