@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from chassis import Database, RpcClient, Service, event_handler, timer
 from chassis.access import ORG_EVENT_TYPES, OrgSync, apply_org_event
-from gateway import docs, idempotency
+from gateway import docs, idempotency, ratelimit
 from gateway.api import PREFIX, ApiProvider
 from gateway.openapi import build_spec
 from gateway.routes import build_routes
@@ -68,3 +68,4 @@ class GatewayService(WebApp, Service):  # WebApp: the web app at /
     @timer(interval=3600)
     def purge_idempotency_keys(self):
         idempotency.purge_expired(self.store)
+        ratelimit.purge(self.store.store.engine)  # buckets full again for an hour are the same as none

@@ -6,7 +6,7 @@ are only what the HTTP edge adds: token verification, caches, limits.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +39,9 @@ class GatewaySettings(BaseSettings):
     api_key_cache_seconds: float = Field(30.0, ge=0, description="how long a verified API key is reused")
     rate_limit_per_second: float = Field(50.0, gt=0, description="sustained requests per second per client")
     rate_limit_burst: int = Field(200, ge=1, description="requests a client may send at once")
+    rate_limit_store: Literal["database", "process"] = Field(
+        "database", description="database: one limit shared by every replica (the gateway's database); process: "
+                                "each replica its own (the limit multiplies with the replicas)")
     auth_failures_per_minute: float = Field(30.0, gt=0, description="failed authentications per presented "
                                             "credential and per subject (a token's `sub`, a key's client)")
     auth_failures_per_address_per_minute: float = Field(
