@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import String, Table, and_, case, func, insert, select, text, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,8 @@ from chassis.access import AccessUnitOfWork
 from chassis.access.readmodel import people_table
 from incentives import models as m
 
-CHUNK = 2000
+CHUNK = 2000  # rows per executemany batch or IN list
+UNNEST_ROWS = 20000  # rows per INSERT ... SELECT FROM unnest(...) statement
 
 
 def table_of(model: Any) -> Table:
@@ -25,15 +26,19 @@ def table_of(model: Any) -> Table:
     return cast(Table, model.__table__)
 
 
-def upsert(session: Session, table, rows: Sequence[dict], keys: Sequence[str], update_columns: Sequence[str] = (),
-           returning: Sequence[str] = (), *, add: Sequence[str] = ()) -> list[Any]:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE/NOTHING as one executemany (SQLAlchemy batches it into multi-row
-    statements, compiled once), on PostgreSQL or SQLite; the RETURNING rows (of the rows actually written).
-    `add` columns are summed with the stored value on conflict (balances)."""
+def upsert(session: Session, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str],
+           update_columns: Sequence[str] = (), returning: Sequence[str] = (), *, add: Sequence[str] = ()) -> list[Any]:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE/NOTHING for many rows, on PostgreSQL or SQLite; the RETURNING rows
+    (of the rows actually written). `add` columns are summed with the stored value on conflict (balances).
+
+    On PostgreSQL the rows travel as one array per column through unnest(): one statement per UNNEST_ROWS, its
+    text the same whatever the count (no per-row parameters to bind and parse). Elsewhere an executemany."""
     if not rows:
         return []
-    dialect = session.get_bind().dialect.name
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    if session.get_bind().dialect.name == "postgresql":
+        return _unnest_insert(session, table, rows, _conflict_clause(table, keys, update_columns, add),
+                              returning)
+    stmt = sqlite_insert(table)
     if update_columns or add:
         changes = {c: stmt.excluded[c] for c in update_columns}
         changes.update({c: table.c[c] + stmt.excluded[c] for c in add})
@@ -47,6 +52,52 @@ def upsert(session: Session, table, rows: Sequence[dict], keys: Sequence[str], u
     for start in range(0, len(rows), CHUNK):
         out.extend(session.execute(returning_stmt, list(rows[start:start + CHUNK])).all())
     return out if returning else []
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _conflict_clause(table: Table, keys: Sequence[str], update_columns: Sequence[str], add: Sequence[str]) -> str:
+    target = _names(keys)
+    changes = [f'"{c}" = EXCLUDED."{c}"' for c in update_columns]
+    changes += [f'"{c}" = "{table.name}"."{c}" + EXCLUDED."{c}"' for c in add]
+    return f"ON CONFLICT ({target}) " + (f"DO UPDATE SET {', '.join(changes)}" if changes else "DO NOTHING")
+
+
+def _unnest_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]], tail: str = "",
+                   returning: Sequence[str] = ()) -> list[Any]:
+    """PostgreSQL: INSERT INTO table (columns) SELECT * FROM unnest(one typed array per column) + `tail`,
+    UNNEST_ROWS per statement; each value goes through its column type's own bind processing (JSON, UTC datetimes)."""
+    dialect = session.get_bind().dialect
+    columns = [table.c[name] for name in rows[0]]
+    arrays = ", ".join(f"CAST(:a{i} AS {column.type.compile(dialect)}[])" for i, column in enumerate(columns))
+    back = f" RETURNING {_names(returning)}" if returning else ""
+    statement = text(f'INSERT INTO "{table.name}" ({_names(c.name for c in columns)}) '
+                     f"SELECT * FROM unnest({arrays}) {tail}{back}")
+    processors = [column.type.bind_processor(dialect) for column in columns]
+    out: list[Any] = []
+    for start in range(0, len(rows), UNNEST_ROWS):
+        chunk = rows[start:start + UNNEST_ROWS]
+        params = {}
+        for i, (column, process) in enumerate(zip(columns, processors, strict=True)):
+            values = [row[column.key] for row in chunk]
+            params[f"a{i}"] = _array_literal([process(v) for v in values] if process is not None else values)
+        result = session.execute(statement, params)
+        if returning:
+            out.extend(result.all())
+    return out
+
+
+def _array_literal(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal (`{"a","b",NULL}`): one text parameter per column instead of one adapted value
+    per row and column, which is where the driver's time went. Every element is quoted, `"` and `\\` escaped."""
+    return "{" + ",".join("NULL" if v is None else '"' + _element(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
+
+
+def _element(value: Any) -> str:
+    return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
 
 
 class PeopleRepository:
@@ -76,6 +127,27 @@ class InputsRepository:
                                                         .where(o.c.period == period)):
             found[person][name] = value
         return found
+
+    def observed_people(self, period: str) -> int:
+        """How many people have at least one indicator value in the period."""
+        o = table_of(m.Observation)
+        return int(self.session.execute(select(func.count(func.distinct(o.c.person_id)))
+                                        .where(o.c.period == period)).scalar_one())
+
+    def unrewarded_inputs(self, period: str, names: Sequence[str], rule_code: str) -> list[Any]:
+        """(person_id, value of each name as text or None) of the people with a value of at least one of `names` in the
+        period (of any value when `names` is empty) whom the rule has not rewarded for it yet: one row per person,
+        pivoted in the database (no per-value rows to Python)."""
+        o, r = table_of(m.Observation), table_of(m.ProcessReward)
+        # as text: hashed and compared cheaply by the caller, made Decimals once per distinct value
+        values = [sql_cast(func.max(case((o.c.name == name, o.c.value))), String).label(f"v{i}")
+                  for i, name in enumerate(names)]
+        rewarded = (select(r.c.id).where(r.c.rule_code == rule_code, r.c.period == period,
+                                         r.c.person_id == o.c.person_id).exists())
+        stmt = select(o.c.person_id, *values).where(o.c.period == period, ~rewarded)
+        if names:
+            stmt = stmt.where(o.c.name.in_(list(names)))
+        return list(self.session.execute(stmt.group_by(o.c.person_id)))
 
     def track_goals(self, rows: Sequence[dict]) -> None:
         upsert(self.session, table_of(m.TrackedGoal), rows, ("goal_id",), ("person_id", "indicator_code"))
@@ -150,11 +222,19 @@ class BonusRepository:
             stmt = stmt.where(m.ProcessRule.active.is_(True))
         return list(self.session.scalars(stmt.order_by(m.ProcessRule.code)))
 
-    def add_rewards(self, rows: Sequence[dict]) -> list[Any]:
+    def add_rewards(self, rows: Sequence[dict[str, Any]]) -> list[Any]:
         """Insert earned rewards; the ones already there (same rule, person, period) are skipped: the rows
-        returned are the new ones only."""
+        returned (rule_code, person_id, period, reward, amount) are the new ones only."""
         return upsert(self.session, table_of(m.ProcessReward), rows, ("rule_code", "person_id", "period"),
-                      returning=("id", "rule_code", "person_id", "period", "reward", "amount"))
+                      returning=("rule_code", "person_id", "period", "reward", "amount"))
+
+    def rewarded_count(self, period: str, rule_code: str) -> int:
+        """How many of the people with indicator values in the period the rule has rewarded for it already."""
+        r, o = table_of(m.ProcessReward), table_of(m.Observation)
+        observed = select(o.c.person_id).where(o.c.period == period, o.c.person_id == r.c.person_id).exists()
+        return int(self.session.execute(select(func.count()).select_from(r)
+                                        .where(r.c.period == period, r.c.rule_code == rule_code, observed))
+                   .scalar_one())
 
     def settled(self, period: str) -> set[tuple[str, str]]:
         """(rule, person) pairs already rewarded in the period: not evaluated again."""
@@ -231,8 +311,11 @@ class PointsRepository:
         row = self.session.execute(stmt.returning(b.c.balance)).first()
         return None if row is None else int(row[0])
 
-    def append(self, rows: Sequence[dict]) -> None:
+    def append(self, rows: Sequence[dict[str, Any]]) -> None:
         table = table_of(m.LedgerEntry)
+        if rows and self.session.get_bind().dialect.name == "postgresql":
+            _unnest_insert(self.session, table, rows)
+            return
         for start in range(0, len(rows), CHUNK):  # RETURNING: batched multi-row INSERTs (see upsert)
             self.session.execute(insert(table).returning(table.c.id), list(rows[start:start + CHUNK])).all()
 
@@ -357,6 +440,14 @@ class TalentRepository:
     def place(self, row: dict) -> None:
         upsert(self.session, table_of(m.Placement), [row], ("person_id", "review_cycle_id"),
                ("box", "performance", "potential", "placed_at"))
+
+    def nomination(self, nomination_id: str, *, lock: bool = False) -> m.Nomination | None:
+        stmt = select(m.Nomination).where(m.Nomination.id == nomination_id)
+        return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+    def star(self, star_id: str, *, lock: bool = False) -> m.Star | None:
+        stmt = select(m.Star).where(m.Star.id == star_id)
+        return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
 
     def flag_rotation(self, manager_id: str, cycles: str, score: Decimal, at) -> bool:
         return bool(upsert(self.session, table_of(m.RotationFlag),

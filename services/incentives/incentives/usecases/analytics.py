@@ -5,9 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from contracts import incentives as c
+from contracts.actor import Actor
 from incentives import access
 from incentives.domain import analytics
 from incentives.domain.errors import NotFound
+from incentives.settings import IncentivesSettings
+from incentives.usecases.common import Uow
 
 FOUR = Decimal("0.0001")
 
@@ -16,7 +19,7 @@ def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _units(uow, org_unit_id: str) -> list[str]:
+def _units(uow: Uow, org_unit_id: str) -> list[str]:
     index = uow.access.index
     if index.unit(org_unit_id) is None:
         raise NotFound(f"org unit {org_unit_id} is not in the directory", field="org_unit_id")
@@ -27,7 +30,7 @@ def _dec(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(FOUR)
 
 
-def distribution(uow, actor, command: c.DistributionQuery, settings) -> c.DistributionView:
+def distribution(uow: Uow, actor: Actor | None, command: c.DistributionQuery, settings: IncentivesSettings) -> c.DistributionView:
     with uow:
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
         ratings = uow.inputs.rating_rows([command.review_cycle_id], _units(uow, command.org_unit_id))
@@ -64,7 +67,7 @@ STATISTIC = ("score = shortfall x turn_rate per manager over the cycles; shortfa
              ">= 3 cycles")
 
 
-def detect_rotation(uow, actor, command: c.RotationQuery, settings) -> c.RotationReport:
+def detect_rotation(uow: Uow, actor: Actor | None, command: c.RotationQuery, settings: IncentivesSettings) -> c.RotationReport:
     """Scores every manager's team over the cycles; a flagged team is published once (RotationSuspected) for HR."""
     threshold = float(command.threshold if command.threshold is not None else settings.rotation_threshold)
     order = {cycle: f"{i:03d}" for i, cycle in enumerate(command.review_cycle_ids)}

@@ -2,27 +2,31 @@
 approval chain by grade."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import date, datetime
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from chassis.access.approvals import Approval, Status, approve, send_back, start
 from chassis.ids import new_id
 from contracts import incentives as c
+from contracts.actor import Actor
 from incentives import access, views
 from incentives import models as m
 from incentives.domain import bonus as rules
 from incentives.domain import points as ledger
 from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
+from incentives.settings import IncentivesSettings
 from incentives.usecases import points as points_uc
-from incentives.usecases.common import card, chain, period_kind, period_start, subject
+from incentives.usecases.common import Uow, card, chain, period_kind, period_start, require_or_hide, subject
 
 OPEN_STATUSES = ("pending", "unroutable", "sent_back")
 
 
 # -- pools and rules -------------------------------------------------------------------------------------------
 
-def save_pool(uow, actor, command: c.SavePool) -> c.PoolView:
+def save_pool(uow: Uow, actor: Actor | None, command: c.SavePool) -> c.PoolView:
     with uow:
         uow.access.require(actor, "incentives.unit.manage", access.unit(command.org_unit_id))
         if command.ends_on < command.starts_on:
@@ -50,26 +54,30 @@ def save_pool(uow, actor, command: c.SavePool) -> c.PoolView:
         return _pool_view(uow, pool)
 
 
-def _pool_view(uow, pool: m.Pool) -> c.PoolView:
+def _pool_view(uow: Uow, pool: m.Pool) -> c.PoolView:
     return views.pool_view(pool, uow.bonus.committed(pool.code, ("approved",)),
                            uow.bonus.committed(pool.code, ("pending", "unroutable", "sent_back")))
 
 
-def get_pool(uow, actor, command: c.PoolRef) -> c.PoolView:
+def get_pool(uow: Uow, actor: Actor | None, command: c.PoolRef) -> c.PoolView:
     with uow:
         pool = _load_pool(uow, command.code)
-        uow.access.require(actor, "incentives.unit.read", access.unit(pool.org_unit_id))
+        require_or_hide(uow, actor, "incentives.unit.read", access.unit(pool.org_unit_id), _no_pool(command.code))
         return _pool_view(uow, pool)
 
 
-def _load_pool(uow, code: str, *, lock: bool = False) -> m.Pool:
+def _no_pool(code: str) -> NotFound:
+    return NotFound(f"pool {code} does not exist", field="pool_code", ids=[code])
+
+
+def _load_pool(uow: Uow, code: str, *, lock: bool = False) -> m.Pool:
     pool = uow.bonus.pool(code, lock=lock)
     if pool is None:
-        raise NotFound(f"pool {code} does not exist", field="pool_code", ids=[code])
+        raise _no_pool(code)
     return pool
 
 
-def save_process_rule(uow, actor, command: c.SaveProcessRule) -> c.ProcessRuleView:
+def save_process_rule(uow: Uow, actor: Actor | None, command: c.SaveProcessRule) -> c.ProcessRuleView:
     rule = rules.ProcessRule(command.code, command.name, command.period, command.condition, command.amount,
                              command.reward)
     rule.check()  # a rule that does not parse: 400 with the position, nothing written
@@ -88,7 +96,7 @@ def save_process_rule(uow, actor, command: c.SaveProcessRule) -> c.ProcessRuleVi
         return views.rule_view(row, rule.inputs)
 
 
-def list_process_rules(uow, actor) -> c.Items:
+def list_process_rules(uow: Uow, actor: Actor | None) -> c.Items:
     with uow:
         uow.access.require(actor, "incentives.config.read", access.company())
         return c.Items(items=[views.rule_view(r, _domain_rule(r).inputs) for r in uow.bonus.rules()])
@@ -101,10 +109,14 @@ def _domain_rule(row: m.ProcessRule) -> rules.ProcessRule:
 
 # -- settling process rewards ----------------------------------------------------------------------------------
 
-def settle(uow, actor, command: c.SettleProcessRewards) -> c.SettlementResult:
+def settle(uow: Uow, actor: Actor | None, command: c.SettleProcessRewards) -> c.SettlementResult:
     """Evaluate every active rule of the period's kind for everyone with indicator values in the period. A
     reward is earned once per (rule, person, period): settling again (or a redelivered event before it) finds it
-    there and pays nothing twice. Points rewards are posted to the ledger in the same transaction."""
+    there and pays nothing twice. Points rewards are posted to the ledger in the same transaction.
+
+    Set-based for whole companies: per rule, one query pivots the inputs of the people it has not rewarded yet;
+    each distinct combination of input values is evaluated once; the rewards, the ledger and the balances are
+    written in bulk statements."""
     period = command.period
     kind = period_kind(period)
     starts = period_start(period)
@@ -112,33 +124,43 @@ def settle(uow, actor, command: c.SettleProcessRewards) -> c.SettlementResult:
         if actor is not None and actor.kind != "service":
             uow.access.require(actor, "incentives.config.manage", access.company())
         active = [_domain_rule(r) for r in uow.bonus.rules(kind, active_only=True)]
-        values = uow.inputs.observations(period) if active else {}
-        settled = uow.bonus.settled(period) if active else set()
+        observed = uow.inputs.observed_people(period) if active else 0
         now = uow.now()
-        rows, evaluated, already = [], 0, 0
-        for person, inputs in values.items():
-            for rule in active:
-                evaluated += 1
-                if (rule.code, person) in settled:
-                    already += 1
-                    continue
-                outcome = rules.evaluate_process_rule(rule, inputs)
-                if outcome.earned:
-                    rows.append({"rule_code": rule.code, "person_id": person, "period": period,
-                                 "period_start": starts, "reward": rule.reward, "amount": outcome.amount,
-                                 "inputs": {k: rules.plain(v) for k, v in outcome.inputs.items()},
-                                 "condition": rule.condition, "amount_rule": rule.amount, "rule_name": rule.name,
-                                 "settled_at": now})
+        rows: list[dict[str, Any]] = []
+        already = 0
+        for rule in active:
+            already += uow.bonus.rewarded_count(period, rule.code)
+            names = rule.inputs
+            earned: dict[tuple[str | None, ...], dict[str, Any] | None] = {}
+            for person, *values in uow.inputs.unrewarded_inputs(period, names, rule.code):
+                key = tuple(values)
+                if key not in earned:  # people with the same input values share one evaluation
+                    earned[key] = _reward_row(rule, names, key, period, starts, now)
+                row = earned[key]
+                if row is not None:
+                    rows.append({**row, "person_id": person})
         new = uow.bonus.add_rewards(rows)
         posted = points_uc.credit_many(
             uow, "earned", ledger.RULES,
             [(row.person_id, int(row.amount), f"process reward {row.rule_code} ({row.period})",
               f"rule:{row.rule_code}:{row.period}") for row in new if row.reward == "points"], event_source="rule")
-        return c.SettlementResult(period=period, evaluated=evaluated, earned=len(new),
+        return c.SettlementResult(period=period, evaluated=observed * len(active), earned=len(new),
                                   already_settled=already + len(rows) - len(new), points_posted=posted)
 
 
-def list_process_rewards(uow, actor, command: c.ListProcessRewards) -> c.Items:
+def _reward_row(rule: rules.ProcessRule, names: Sequence[str], values: Sequence[str | None], period: str,
+                starts: date, now: datetime) -> dict[str, Any] | None:
+    """The reward row (without the person) that these input values (as text) earn under the rule, or None."""
+    outcome = rules.evaluate_process_rule(rule, {name: Decimal(value) for name, value
+                                                 in zip(names, values, strict=True) if value is not None})
+    if not outcome.earned:
+        return None
+    return {"rule_code": rule.code, "period": period, "period_start": starts, "reward": rule.reward,
+            "amount": outcome.amount, "inputs": {k: rules.plain(v) for k, v in outcome.inputs.items()},
+            "condition": rule.condition, "amount_rule": rule.amount, "rule_name": rule.name, "settled_at": now}
+
+
+def list_process_rewards(uow: Uow, actor: Actor | None, command: c.ListProcessRewards) -> c.Items:
     with uow:
         uow.access.require(actor, "incentives.bonus.read", access.of(access.BONUS, command.person_id))
         return c.Items(items=[views.reward_record_view(r)
@@ -147,7 +169,7 @@ def list_process_rewards(uow, actor, command: c.ListProcessRewards) -> c.Items:
 
 # -- proposals -------------------------------------------------------------------------------------------------
 
-def propose(uow, actor, command: c.ProposeBonus, settings) -> c.BonusProposalView:
+def propose(uow: Uow, actor: Actor | None, command: c.ProposeBonus, settings: IncentivesSettings) -> c.BonusProposalView:
     with uow:
         pool = _load_pool(uow, command.pool_code)
         uow.access.require(actor, "incentives.bonus.propose", access.of(access.BONUS, command.person_id))
@@ -161,13 +183,13 @@ def propose(uow, actor, command: c.ProposeBonus, settings) -> c.BonusProposalVie
         return views.proposal_view(proposal)
 
 
-def _require_in_pool(uow, pool: m.Pool, person) -> None:
+def _require_in_pool(uow: Uow, pool: m.Pool, person) -> None:
     if person.org_unit_id is None or not uow.access.index.unit_within(person.org_unit_id, pool.org_unit_id):
         raise InvalidInput("person_id", f"{person.person_id} is not in pool {pool.code} (unit {pool.org_unit_id})",
                            ids=[person.person_id])
 
 
-def make_proposal(uow, pool: m.Pool, person, rating: m.Rating, settings, *, requested_by: str | None,
+def make_proposal(uow: Uow, pool: m.Pool, person, rating: m.Rating, settings, *, requested_by: str | None,
                   strict: bool) -> m.Proposal:
     """The proposal for a rating version: the existing one if this version already made one (a redelivered
     event, a second request), otherwise a new version superseding the person's current proposal."""
@@ -207,7 +229,7 @@ def make_proposal(uow, pool: m.Pool, person, rating: m.Rating, settings, *, requ
     return proposal
 
 
-def _published(uow, proposal: m.Proposal, previous: m.Proposal | None, warning: str | None) -> None:
+def _published(uow: Uow, proposal: m.Proposal, previous: m.Proposal | None, warning: str | None) -> None:
     approval = Approval.from_json(proposal.approval) if proposal.approval else None
     first = None if approval is None or approval.current is None else approval.current.person_id
     uow.publish(c.BonusProposed(proposal_id=proposal.id, pool_code=proposal.pool_code, person_id=proposal.person_id,
@@ -216,7 +238,7 @@ def _published(uow, proposal: m.Proposal, previous: m.Proposal | None, warning: 
                                 total=proposal.total, budget_warning=warning, waiting_for=first))
 
 
-def _compute(uow, pool: m.Pool, person, rating: m.Rating) -> rules.Proposal:
+def _compute(uow: Uow, pool: m.Pool, person, rating: m.Rating) -> rules.Proposal:
     rewards = [rules.EarnedReward(r.rule_code, r.rule_name, r.period, r.condition, r.amount_rule,
                                   {k: Decimal(v) for k, v in r.inputs.items()}, r.amount)
                for r in uow.bonus.rewards(person.person_id, reward="cash", between=(pool.starts_on, pool.ends_on))]
@@ -227,7 +249,7 @@ def _compute(uow, pool: m.Pool, person, rating: m.Rating) -> rules.Proposal:
                          formula=pool.formula, rewards=rewards)
 
 
-def proposals_for_rating(uow, rating: m.Rating, settings) -> None:
+def proposals_for_rating(uow: Uow, rating: m.Rating, settings: IncentivesSettings) -> None:
     """A finalized or amended rating: (re)compute the proposal in every pool of its review cycle the person is in
     (the event's own unit of work; a pool the person is not in is skipped)."""
     person = uow.people.card(rating.person_id)
@@ -238,34 +260,41 @@ def proposals_for_rating(uow, rating: m.Rating, settings) -> None:
             make_proposal(uow, pool, person, rating, settings, requested_by=None, strict=False)
 
 
-def _load_proposal(uow, proposal_id: str, *, lock: bool = False) -> m.Proposal:
+def _no_proposal(proposal_id: str) -> NotFound:
+    return NotFound(f"proposal {proposal_id} does not exist", field="proposal_id", ids=[proposal_id])
+
+
+def _load_proposal(uow: Uow, proposal_id: str, *, lock: bool = False) -> m.Proposal:
     proposal = uow.bonus.proposal(proposal_id, lock=lock)
     if proposal is None:
-        raise NotFound(f"proposal {proposal_id} does not exist", field="proposal_id", ids=[proposal_id])
+        raise _no_proposal(proposal_id)
     return proposal
 
 
-def get_proposal(uow, actor, command: c.ProposalRef) -> c.BonusProposalView:
+def get_proposal(uow: Uow, actor: Actor | None, command: c.ProposalRef) -> c.BonusProposalView:
     with uow:
         proposal = _load_proposal(uow, command.proposal_id)
         _may_read(uow, actor, proposal)
         return views.proposal_view(proposal)
 
 
-def _may_read(uow, actor, proposal: m.Proposal) -> None:
+def _may_read(uow: Uow, actor: Actor | None, proposal: m.Proposal) -> None:
     # the current approvers (a skip level's HRBP...) read what they approve; otherwise the person's line and HR
+    # to anyone else it does not exist: pay is seen by the person, their line and HR only
     if proposal.approval and subject(actor) in {a["person_id"] for a in proposal.approval["approvers"]}:
         return
-    uow.access.require(actor, "incentives.bonus.read", access.of(access.BONUS, proposal.person_id))
+    require_or_hide(uow, actor, "incentives.bonus.read", access.of(access.BONUS, proposal.person_id),
+                    _no_proposal(proposal.id))
 
 
-def list_proposals(uow, actor, command: c.ListBonusProposals) -> c.Items:
+def list_proposals(uow: Uow, actor: Actor | None, command: c.ListBonusProposals) -> c.Items:
     with uow:
         if command.person_id is not None:
             uow.access.require(actor, "incentives.bonus.read", access.of(access.BONUS, command.person_id))
         elif command.pool_code is not None:
             pool = _load_pool(uow, command.pool_code)
-            uow.access.require(actor, "incentives.unit.read", access.unit(pool.org_unit_id))
+            require_or_hide(uow, actor, "incentives.unit.read", access.unit(pool.org_unit_id),
+                            _no_pool(command.pool_code))
         else:
             raise InvalidInput("person_id", "name a person or a pool")
         found = uow.bonus.proposals(pool_code=command.pool_code, person_id=command.person_id,
@@ -273,9 +302,10 @@ def list_proposals(uow, actor, command: c.ListBonusProposals) -> c.Items:
         return c.Items(items=[views.proposal_view(p) for p in found])
 
 
-def approve_proposal(uow, actor, command: c.DecideProposal, settings) -> c.BonusProposalView:
+def approve_proposal(uow: Uow, actor: Actor | None, command: c.DecideProposal, settings: IncentivesSettings) -> c.BonusProposalView:
     with uow:
         proposal = _load_proposal(uow, command.proposal_id, lock=True)
+        _may_read(uow, actor, proposal)  # a stranger learns nothing, not even that it exists
         me = _approver(actor, proposal)
         _state(proposal, "approved")
         approval = approve(Approval.from_json(proposal.approval), me, command.reason)
@@ -295,9 +325,10 @@ def approve_proposal(uow, actor, command: c.DecideProposal, settings) -> c.Bonus
         return views.proposal_view(proposal)
 
 
-def send_back_proposal(uow, actor, command: c.DecideProposal) -> c.BonusProposalView:
+def send_back_proposal(uow: Uow, actor: Actor | None, command: c.DecideProposal) -> c.BonusProposalView:
     with uow:
         proposal = _load_proposal(uow, command.proposal_id, lock=True)
+        _may_read(uow, actor, proposal)  # a stranger learns nothing, not even that it exists
         me = _approver(actor, proposal)
         _state(proposal, "sent back")
         approval = send_back(Approval.from_json(proposal.approval), me, command.reason)

@@ -6,17 +6,19 @@ from sqlalchemy import select
 
 from chassis.ids import new_id
 from contracts import incentives as c
+from contracts.actor import Actor
 from incentives import access
 from incentives import models as m
 from incentives.domain import points as ledger
 from incentives.domain import promotion, stars
 from incentives.domain.errors import NotAllowed, NotFound
+from incentives.settings import IncentivesSettings
 from incentives.usecases import points as points_uc
-from incentives.usecases.common import card, subject, today
+from incentives.usecases.common import Uow, card, require_or_hide, subject, today
 
 # -- promotion -------------------------------------------------------------------------------------------------
 
-def _evidence(uow, person_id: str) -> tuple[dict, list[promotion.RatedCycle]]:
+def _evidence(uow: Uow, person_id: str) -> tuple[dict, list[promotion.RatedCycle]]:
     r = m.Rating
     newest: dict[str, m.Rating] = {}
     for rating in uow.session.scalars(select(r).where(r.person_id == person_id).order_by(r.at, r.version)):
@@ -41,7 +43,7 @@ def _criteria(sequence: str, history) -> list[c.CriterionView]:
             for name, met, shown in promotion.criteria_met(promotion.DEFAULT_CRITERIA[sequence], history)]
 
 
-def _nomination_view(uow, row: m.Nomination) -> c.NominationView:
+def _nomination_view(uow: Uow, row: m.Nomination) -> c.NominationView:
     history = [promotion.RatedCycle(x["review_cycle_id"], x["label"], x["attainment"])
                for x in row.evidence.get("ratings", [])]
     return c.NominationView(id=row.id, person_id=row.person_id, sequence=row.sequence, target_level=row.target_level,
@@ -51,7 +53,7 @@ def _nomination_view(uow, row: m.Nomination) -> c.NominationView:
                             created_at=row.created_at, decided_at=row.decided_at)
 
 
-def nominate(uow, actor, command: c.Nominate) -> c.NominationView:
+def nominate(uow: Uow, actor: Actor | None, command: c.Nominate) -> c.NominationView:
     promotion.check_level(command.sequence, command.target_level)
     with uow:
         me = subject(actor)
@@ -69,28 +71,33 @@ def nominate(uow, actor, command: c.Nominate) -> c.NominationView:
         return _nomination_view(uow, row)
 
 
-def _load_nomination(uow, nomination_id: str, *, lock: bool = False) -> m.Nomination:
-    stmt = select(m.Nomination).where(m.Nomination.id == nomination_id)
-    row = uow.session.scalars(stmt.with_for_update() if lock else stmt).first()
+def _no_nomination(nomination_id: str) -> NotFound:
+    return NotFound(f"nomination {nomination_id} does not exist", field="nomination_id", ids=[nomination_id])
+
+
+def _load_nomination(uow: Uow, nomination_id: str, *, lock: bool = False) -> m.Nomination:
+    row = uow.talent.nomination(nomination_id, lock=lock)
     if row is None:
-        raise NotFound(f"nomination {nomination_id} does not exist", field="nomination_id")
+        raise _no_nomination(nomination_id)
     return row
 
 
-def _may_read_nomination(uow, actor, row: m.Nomination, settings) -> None:
+def _may_read_nomination(uow: Uow, actor: Actor | None, row: m.Nomination, settings: IncentivesSettings) -> None:
+    """The panel of the sequence, the person, their line and HR; to anyone else it does not exist."""
     if subject(actor) in settings.promotion_panels.get(row.sequence, ()):
         return  # the panel of the sequence reviews its nominations
-    uow.access.require(actor, "incentives.talent.read", access.of(access.TALENT, row.person_id))
+    require_or_hide(uow, actor, "incentives.talent.read", access.of(access.TALENT, row.person_id),
+                    _no_nomination(row.id))
 
 
-def get_nomination(uow, actor, command: c.NominationRef, settings) -> c.NominationView:
+def get_nomination(uow: Uow, actor: Actor | None, command: c.NominationRef, settings: IncentivesSettings) -> c.NominationView:
     with uow:
         row = _load_nomination(uow, command.nomination_id)
         _may_read_nomination(uow, actor, row, settings)
         return _nomination_view(uow, row)
 
 
-def list_nominations(uow, actor, command: c.ListNominations, settings) -> c.Items:
+def list_nominations(uow: Uow, actor: Actor | None, command: c.ListNominations, settings: IncentivesSettings) -> c.Items:
     with uow:
         stmt = select(m.Nomination)
         me = subject(actor)
@@ -110,9 +117,10 @@ def list_nominations(uow, actor, command: c.ListNominations, settings) -> c.Item
         return c.Items(items=[_nomination_view(uow, row) for row in rows])
 
 
-def decide_nomination(uow, actor, command: c.DecideNomination, settings) -> c.NominationView:
+def decide_nomination(uow: Uow, actor: Actor | None, command: c.DecideNomination, settings: IncentivesSettings) -> c.NominationView:
     with uow:
         row = _load_nomination(uow, command.nomination_id, lock=True)
+        _may_read_nomination(uow, actor, row, settings)
         promotion.may_decide(settings.promotion_panels, row.sequence, subject(actor) or "", row.person_id,
                              row.nominated_by)
         if row.status != "nominated":
@@ -133,15 +141,23 @@ def _star_view(row: m.Star) -> c.StarView:
                       consent=row.consent, status=row.status, points=row.points, published_at=row.published_at)
 
 
-def _load_star(uow, star_id: str, *, lock: bool = False) -> m.Star:
-    stmt = select(m.Star).where(m.Star.id == star_id)
-    row = uow.session.scalars(stmt.with_for_update() if lock else stmt).first()
+def _no_star(star_id: str) -> NotFound:
+    return NotFound(f"star {star_id} does not exist", field="star_id", ids=[star_id])
+
+
+def _load_star(uow: Uow, actor: Actor | None, star_id: str, *, lock: bool = False) -> m.Star:
+    """The nomination of a star, to those who may see it: the person, their line and HR, or everyone once it is
+    published with consent (the dashboard shows it). To anyone else it does not exist."""
+    row = uow.talent.star(star_id, lock=lock)
     if row is None:
-        raise NotFound(f"star {star_id} does not exist", field="star_id")
+        raise _no_star(star_id)
+    if not (row.status == stars.StarState.PUBLISHED.value and row.consent):
+        require_or_hide(uow, actor, "incentives.talent.read", access.of(access.TALENT, row.person_id),
+                        _no_star(star_id))
     return row
 
 
-def nominate_star(uow, actor, command: c.NominateStar, settings) -> c.StarView:
+def nominate_star(uow: Uow, actor: Actor | None, command: c.NominateStar, settings: IncentivesSettings) -> c.StarView:
     with uow:
         stars.check_quarter(command.quarter, today(uow))
         uow.access.require(actor, "incentives.talent.assess", access.of(access.TALENT, command.person_id))
@@ -158,10 +174,10 @@ def nominate_star(uow, actor, command: c.NominateStar, settings) -> c.StarView:
         return _star_view(row)
 
 
-def consent_star(uow, actor, command: c.StarConsent) -> c.StarView:
+def consent_star(uow: Uow, actor: Actor | None, command: c.StarConsent) -> c.StarView:
     """Only the person decides whether their story is told."""
     with uow:
-        row = _load_star(uow, command.star_id, lock=True)
+        row = _load_star(uow, actor, command.star_id, lock=True)
         if subject(actor) != row.person_id:
             raise NotAllowed("only the person consents to their story", field="actor_id")
         if row.status == stars.StarState.PUBLISHED and not command.consent:
@@ -170,9 +186,9 @@ def consent_star(uow, actor, command: c.StarConsent) -> c.StarView:
         return _star_view(row)
 
 
-def approve_star(uow, actor, command: c.StarRef) -> c.StarView:
+def approve_star(uow: Uow, actor: Actor | None, command: c.StarRef) -> c.StarView:
     with uow:
-        row = _load_star(uow, command.star_id, lock=True)
+        row = _load_star(uow, actor, command.star_id, lock=True)
         uow.access.require(actor, "incentives.talent.calibrate", access.of(access.TALENT, row.person_id))
         stars.may_approve(stars.StarState(row.status))
         if subject(actor) == row.nominated_by:
@@ -181,9 +197,9 @@ def approve_star(uow, actor, command: c.StarRef) -> c.StarView:
         return _star_view(row)
 
 
-def publish_star(uow, actor, command: c.StarRef) -> c.StarView:
+def publish_star(uow: Uow, actor: Actor | None, command: c.StarRef) -> c.StarView:
     with uow:
-        row = _load_star(uow, command.star_id, lock=True)
+        row = _load_star(uow, actor, command.star_id, lock=True)
         uow.access.require(actor, "incentives.talent.calibrate", access.of(access.TALENT, row.person_id))
         stars.may_publish(stars.StarState(row.status), row.consent)
         row.status, row.published_at = stars.StarState.PUBLISHED.value, uow.now()
@@ -195,7 +211,7 @@ def publish_star(uow, actor, command: c.StarRef) -> c.StarView:
         return _star_view(row)
 
 
-def list_stars(uow, actor, command: c.ListStars) -> c.Items:
+def list_stars(uow: Uow, actor: Actor | None, command: c.ListStars) -> c.Items:
     """The dashboard's story collection: published stories with consent, readable by every employee."""
     with uow:
         uow.access.require(actor, "incentives.config.read", access.company())

@@ -4,16 +4,22 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from chassis import errors as problems
+from chassis.access import Resource
 from chassis.access.approvals import Approval, ApprovalTable, approval_chain
 from contracts import incentives as c
+from contracts.actor import Actor
 from incentives.domain.errors import InvalidInput, NotFound
+from incentives.repositories import IncentivesUnitOfWork
+
+Uow = IncentivesUnitOfWork  # the unit of work every incentives use case runs in
 
 
-def today(uow) -> date:
+def today(uow: Uow) -> date:
     return uow.now().date()
 
 
-def subject(actor) -> str | None:
+def subject(actor: Actor | None) -> str | None:
     return None if actor is None else actor.subject
 
 
@@ -48,14 +54,25 @@ def last_complete_periods(on: date) -> list[str]:
     return [week_key(last_week), month_key(last_month)]
 
 
-def card(uow, person_id: str, field: str = "person_id") -> Any:
+def require_or_hide(uow: Uow, actor: Actor | None, action: str, resource: Resource, missing: NotFound, *,
+                    visible_with: str | None = None) -> None:
+    """`action` on an existing record, or, to a caller who may not even see it (`visible_with`, or `action`
+    itself when that is a read), exactly the error a missing record gives (`missing`): a 403 beside a 404 would
+    confirm that the record exists. A caller who may see it but not do this gets the honest 403."""
+    try:
+        uow.access.require(actor, action, resource, missing=missing.message, visible_with=visible_with)
+    except problems.NotFound:
+        raise missing from None
+
+
+def card(uow: Uow, person_id: str, field: str = "person_id") -> Any:
     found = uow.people.card(person_id)
     if found is None:
         raise NotFound(f"person {person_id} is not in the directory", field=field, ids=[person_id])
     return found
 
 
-def chain(uow, person_id: str, grade: str | None, table: dict, requested_by: str | None):
+def chain(uow: Uow, person_id: str, grade: str | None, table: dict, requested_by: str | None):
     return approval_chain(uow.access.index, person_id, grade, ApprovalTable.parse(table), requested_by=requested_by)
 
 

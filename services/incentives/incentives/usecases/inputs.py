@@ -14,11 +14,12 @@ from incentives.domain import points as ledger
 from incentives.domain.bonus import weekly_lead_values
 from incentives.domain.errors import InvalidInput
 from incentives.domain.rules import variable_name
+from incentives.settings import IncentivesSettings
 from incentives.usecases import bonus, points, talent
-from incentives.usecases.common import month_key, week_key
+from incentives.usecases.common import Uow, month_key, week_key
 
 
-def _observe(uow, person_id: str, period: str, values: dict[str, Decimal], source: str) -> None:
+def _observe(uow: Uow, person_id: str, period: str, values: dict[str, Decimal], source: str) -> None:
     now = uow.now()
     uow.inputs.observe([{"person_id": person_id, "period": period, "name": name, "value": value, "source": source,
                          "updated_at": now} for name, value in values.items()])
@@ -35,7 +36,7 @@ def check_weekly_leads(event: fb.WeeklyLeadsCounted) -> None:
         raise InvalidInput("valid_leads", "more valid leads than visits, or more demos than opportunities")
 
 
-def on_weekly_leads(uow, envelope: Envelope) -> None:
+def on_weekly_leads(uow: Uow, envelope: Envelope) -> None:
     event = envelope.payload()
     check_weekly_leads(event)
     with uow:
@@ -44,7 +45,7 @@ def on_weekly_leads(uow, envelope: Envelope) -> None:
                  f"feedback:{envelope.id}")
 
 
-def on_coaching_cadence(uow, envelope: Envelope) -> None:
+def on_coaching_cadence(uow: Uow, envelope: Envelope) -> None:
     event = envelope.payload()
     with uow:
         _observe(uow, event.manager_id, event.month,
@@ -54,7 +55,7 @@ def on_coaching_cadence(uow, envelope: Envelope) -> None:
                  f"feedback:{envelope.id}")
 
 
-def on_participation(uow, envelope: Envelope) -> None:
+def on_participation(uow: Uow, envelope: Envelope) -> None:
     event = envelope.payload()
     if event.scope != "person":
         return  # team and unit rates are not a person's indicator
@@ -62,7 +63,7 @@ def on_participation(uow, envelope: Envelope) -> None:
         _observe(uow, event.scope_id, event.month, {"participation_rate": event.rate}, f"feedback:{envelope.id}")
 
 
-def on_goal_created(uow, envelope: Envelope) -> None:
+def on_goal_created(uow: Uow, envelope: Envelope) -> None:
     event = envelope.payload()
     if event.indicator_code is None or event.owner.kind != "person":
         return
@@ -71,7 +72,7 @@ def on_goal_created(uow, envelope: Envelope) -> None:
                                  "indicator_code": event.indicator_code, "cycle_id": event.cycle_id}])
 
 
-def on_template_assigned(uow, envelope: Envelope) -> None:
+def on_template_assigned(uow: Uow, envelope: Envelope) -> None:
     event = envelope.payload()
     with uow:
         uow.inputs.track_goals([{"goal_id": goal.goal_id, "person_id": event.person_id,
@@ -79,7 +80,7 @@ def on_template_assigned(uow, envelope: Envelope) -> None:
                                 for goal in event.goals])
 
 
-def on_goal_progressed(uow, envelope: Envelope) -> None:
+def on_goal_progressed(uow: Uow, envelope: Envelope) -> None:
     """The value of an indicator-measured goal becomes the person's indicator for the week and the month of the
     update (the latest update of a period wins)."""
     event = envelope.payload()
@@ -93,7 +94,7 @@ def on_goal_progressed(uow, envelope: Envelope) -> None:
             _observe(uow, goal.person_id, period, {name: event.after_value}, f"goals:{envelope.id}")
 
 
-def on_praise(uow, envelope: Envelope, settings) -> None:
+def on_praise(uow: Uow, envelope: Envelope, settings: IncentivesSettings) -> None:
     """Recognition earns points by rule (settings.praise_points), once per praise whatever the deliveries."""
     event = envelope.payload()
     if not settings.praise_points or event.given_by == event.person_id:
@@ -107,7 +108,7 @@ def on_praise(uow, envelope: Envelope, settings) -> None:
                            event_source="rule")
 
 
-def _rating_points(uow, rating, settings) -> None:
+def _rating_points(uow: Uow, rating, settings: IncentivesSettings) -> None:
     """A finalized rating earns points by rule (settings.rating_points), once per rating: an amendment does not
     pay again (nor take back what was earned)."""
     amount = settings.rating_points.get(rating.label, 0)
@@ -122,7 +123,7 @@ def _component(components, name: str) -> Decimal | None:
     return next((comp.score for comp in components if comp.name == name and comp.score is not None), None)
 
 
-def on_rating(uow, envelope: Envelope, settings) -> None:
+def on_rating(uow: Uow, envelope: Envelope, settings: IncentivesSettings) -> None:
     """A finalized or amended rating: kept as a new version; the bonus proposals of its cycle's pools follow (a
     new version each), the person's development plan is created or updated, and their 9-box place moves."""
     event = envelope.payload()

@@ -14,14 +14,16 @@ from sqlalchemy import inspect as sa_inspect
 from chassis.access import Resource, apply_org_event
 from contracts import compliance as dsr
 from contracts import incentives as c
+from contracts.actor import Actor
 from contracts.envelope import Envelope
 from incentives import models as m
 from incentives.domain import points as ledger
+from incentives.usecases.common import Uow
 
 SERVICE = "incentives"
 
 
-def apply_directory_event(uow, envelope: Envelope) -> None:
+def apply_directory_event(uow: Uow, envelope: Envelope) -> None:
     with uow:
         apply_org_event(uow.session, envelope)
 
@@ -68,7 +70,7 @@ def _subject_rows(session, person: str) -> dict[str, list[Any]]:
     }
 
 
-def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.SubjectDataExport:
+def export_subject_data(uow: Uow, actor: Actor | None, command: dsr.ExportSubjectData) -> dsr.SubjectDataExport:
     with uow:
         # compliance's data-subject saga (a service), the person themself, or HR filing for them
         resource = Resource("person", owner=command.subject)
@@ -97,7 +99,7 @@ _TEXT = {m.Redemption: ("note",), m.IdpAction: ("note",), m.Potential: ("reason"
          m.Nomination: ("reason",)}
 
 
-def erase_subject(uow, envelope: Envelope) -> None:
+def erase_subject(uow: Uow, envelope: Envelope) -> None:
     """Pseudonymize a person: their id becomes the pseudonym everywhere (the ledger's account too, so the ledger
     still balances) and free text they wrote is cleared; records under a legal hold stay as they are. Answers with
     incentives' erasure.completed event in the same transaction (a redelivery finds nothing left to do)."""
@@ -151,7 +153,7 @@ def _pseudonymize(session, row: Any, person: str, alias: str) -> int:
     return int(changed)
 
 
-def move_balance(uow, person: str, alias: str) -> None:
+def move_balance(uow: Uow, person: str, alias: str) -> None:
     balance = uow.session.get(m.Balance, ledger.person(person))
     if balance is not None:
         uow.session.execute(update(m.Balance).where(m.Balance.account == ledger.person(person))
@@ -169,7 +171,7 @@ RETAINED: dict[str, tuple[Any, Any, Any]] = {
 }
 
 
-def apply_retention(uow, envelope: Envelope) -> None:
+def apply_retention(uow: Uow, envelope: Envelope) -> None:
     """Purge the record types incentives owns past their policy (skipping what a hold covers) and publish what was
     purged (compliance audits it). The points ledger is accounting: never purged, only pseudonymized on erasure."""
     request = envelope.payload()

@@ -5,15 +5,17 @@ from __future__ import annotations
 from chassis.access.approvals import Approval, Status, approve, start
 from chassis.ids import new_id
 from contracts import incentives as c
+from contracts.actor import Actor
 from incentives import access, views
 from incentives import models as m
 from incentives.domain import points as ledger
 from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
 from incentives.domain.menu import Eligibility, RedemptionState, may_move, why_not_eligible
-from incentives.usecases.common import card, chain, subject, today
+from incentives.settings import IncentivesSettings
+from incentives.usecases.common import Uow, card, chain, require_or_hide, subject, today
 
 
-def post(uow, transaction: ledger.Transaction, *, reason: str, ref: str | None, person_id: str | None = None,
+def post(uow: Uow, transaction: ledger.Transaction, *, reason: str, ref: str | None, person_id: str | None = None,
          source: str | None = None) -> str:
     """Append a balanced transaction and move the balances, in the caller's unit of work. An account that would
     be overdrawn refuses the whole transaction (NotAllowed naming `points`; the unit of work rolls back)."""
@@ -40,7 +42,7 @@ def post(uow, transaction: ledger.Transaction, *, reason: str, ref: str | None, 
     return txn_id
 
 
-def credit_many(uow, kind: str, source: str, credits: list[tuple[str, int, str, str]], *,
+def credit_many(uow: Uow, kind: str, source: str, credits: list[tuple[str, int, str, str]], *,
                 event_source: str) -> int:
     """Many transfers from one source account to people (person_id, points, reason, ref) in a few statements: one
     transaction each in the ledger, the balances credited in bulk, one PointsEarned each. Returns the points."""
@@ -65,7 +67,7 @@ def credit_many(uow, kind: str, source: str, credits: list[tuple[str, int, str, 
     return sum(points for _, points, _, _ in credits)
 
 
-def fund_budget(uow, actor, command: c.FundPointsBudget) -> c.PointsMoved:
+def fund_budget(uow: Uow, actor: Actor | None, command: c.FundPointsBudget) -> c.PointsMoved:
     with uow:
         uow.access.require(actor, "incentives.unit.manage", access.unit(command.org_unit_id))
         account = ledger.budget(command.org_unit_id)
@@ -74,7 +76,7 @@ def fund_budget(uow, actor, command: c.FundPointsBudget) -> c.PointsMoved:
         return c.PointsMoved(transaction_id=txn, account=account, balance=uow.points.balance(account))
 
 
-def grant(uow, actor, command: c.GrantPoints) -> c.PointsMoved:
+def grant(uow: Uow, actor: Actor | None, command: c.GrantPoints) -> c.PointsMoved:
     """A manager (or HR) grants points to someone in their line, from the budget of that person's unit."""
     with uow:
         uow.access.require(actor, "incentives.points.grant", access.of(access.POINTS, command.person_id))
@@ -87,19 +89,19 @@ def grant(uow, actor, command: c.GrantPoints) -> c.PointsMoved:
         return c.PointsMoved(transaction_id=txn, account=account, balance=uow.points.balance(account))
 
 
-def get_points(uow, actor, command: c.PointsQuery) -> c.PointsView:
+def get_points(uow: Uow, actor: Actor | None, command: c.PointsQuery) -> c.PointsView:
     with uow:
         uow.access.require(actor, "incentives.points.read", access.of(access.POINTS, command.person_id))
         return _points_view(uow, ledger.person(command.person_id))
 
 
-def get_budget(uow, actor, command: c.BudgetQuery) -> c.PointsView:
+def get_budget(uow: Uow, actor: Actor | None, command: c.BudgetQuery) -> c.PointsView:
     with uow:
         uow.access.require(actor, "incentives.budget.read", access.unit(command.org_unit_id, access.BUDGET))
         return _points_view(uow, ledger.budget(command.org_unit_id))
 
 
-def _points_view(uow, account: str) -> c.PointsView:
+def _points_view(uow: Uow, account: str) -> c.PointsView:
     return c.PointsView(account=account, balance=uow.points.balance(account),
                         entries=[c.LedgerEntryView(transaction_id=e.transaction_id, kind=e.kind, delta=e.delta,
                                                    reason=e.reason, ref=e.ref, at=e.at)
@@ -108,7 +110,7 @@ def _points_view(uow, account: str) -> c.PointsView:
 
 # -- the menu ------------------------------------------------------------------------------------------------------
 
-def save_reward(uow, actor, command: c.SaveReward) -> c.RewardView:
+def save_reward(uow: Uow, actor: Actor | None, command: c.SaveReward) -> c.RewardView:
     eligibility = Eligibility(command.eligibility.min_grade, tuple(command.eligibility.ratings),
                               command.eligibility.min_tenure_months)
     eligibility.check()
@@ -127,14 +129,14 @@ def save_reward(uow, actor, command: c.SaveReward) -> c.RewardView:
         return views.reward_view(row)
 
 
-def _why_not(uow, reward: m.Reward, person) -> str | None:
+def _why_not(uow: Uow, reward: m.Reward, person) -> str | None:
     rule = Eligibility(reward.eligibility.get("min_grade"), tuple(reward.eligibility.get("ratings") or ()),
                        int(reward.eligibility.get("min_tenure_months") or 0))
     last = uow.inputs.last_label(person.person_id) if rule.ratings else None
     return why_not_eligible(rule, grade=person.grade, last_rating=last, hired_on=person.hired_on, today=today(uow))
 
 
-def list_rewards(uow, actor, command: c.ListRewards) -> c.Items:
+def list_rewards(uow: Uow, actor: Actor | None, command: c.ListRewards) -> c.Items:
     with uow:
         uow.access.require(actor, "incentives.config.read", access.company())
         who = command.for_person or subject(actor)
@@ -147,7 +149,7 @@ def list_rewards(uow, actor, command: c.ListRewards) -> c.Items:
 
 # -- redemptions ----------------------------------------------------------------------------------------------------
 
-def redeem(uow, actor, command: c.Redeem, settings) -> c.RedemptionView:
+def redeem(uow: Uow, actor: Actor | None, command: c.Redeem, settings: IncentivesSettings) -> c.RedemptionView:
     """Points and stock are taken now, in one transaction: the stock by a conditional update (two people never
     both get the last item), the points by the ledger (nobody spends beyond their balance)."""
     with uow:
@@ -183,16 +185,27 @@ def redeem(uow, actor, command: c.Redeem, settings) -> c.RedemptionView:
         return views.redemption_view(redemption)
 
 
-def _load(uow, redemption_id: str, *, lock: bool = False) -> m.Redemption:
+def _no_redemption(redemption_id: str) -> NotFound:
+    return NotFound(f"redemption {redemption_id} does not exist", field="redemption_id", ids=[redemption_id])
+
+
+def _load(uow: Uow, actor: Actor | None, redemption_id: str, *, lock: bool = False) -> m.Redemption:
+    """The redemption, to those who may see it: the person, their line and HR (points.read), its approvers, and
+    who manages the person's unit. To anyone else it does not exist (the same 404 as a missing one)."""
     found = uow.points.redemption(redemption_id, lock=lock)
     if found is None:
-        raise NotFound(f"redemption {redemption_id} does not exist", field="redemption_id", ids=[redemption_id])
+        raise _no_redemption(redemption_id)
+    approvers = {a["person_id"] for a in found.approval["approvers"]} if found.approval else set()
+    if subject(actor) not in approvers and not uow.access.can(actor, "incentives.unit.manage",
+                                                               access.unit(_unit_of(uow, found.person_id))):
+        require_or_hide(uow, actor, "incentives.points.read", access.of(access.POINTS, found.person_id),
+                        _no_redemption(redemption_id))
     return found
 
 
-def approve_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView:
+def approve_redemption(uow: Uow, actor: Actor | None, command: c.RedemptionRef) -> c.RedemptionView:
     with uow:
-        redemption = _load(uow, command.redemption_id, lock=True)
+        redemption = _load(uow, actor, command.redemption_id, lock=True)
         me = subject(actor)
         if me == redemption.person_id:
             raise NotAllowed("nobody approves their own redemption", field="actor_id", ids=[redemption.id])
@@ -204,9 +217,9 @@ def approve_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView
         return views.redemption_view(redemption)
 
 
-def decline_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView:
+def decline_redemption(uow: Uow, actor: Actor | None, command: c.RedemptionRef) -> c.RedemptionView:
     with uow:
-        redemption = _load(uow, command.redemption_id, lock=True)
+        redemption = _load(uow, actor, command.redemption_id, lock=True)
         me = subject(actor)
         approval = Approval.from_json(redemption.approval) if redemption.approval else None
         current = None if approval is None else approval.current
@@ -219,18 +232,18 @@ def decline_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView
         return views.redemption_view(redemption)
 
 
-def cancel_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView:
+def cancel_redemption(uow: Uow, actor: Actor | None, command: c.RedemptionRef) -> c.RedemptionView:
     with uow:
-        redemption = _load(uow, command.redemption_id, lock=True)
+        redemption = _load(uow, actor, command.redemption_id, lock=True)
         if subject(actor) != redemption.person_id:
             uow.access.require(actor, "incentives.unit.manage", access.unit(_unit_of(uow, redemption.person_id)))
         _refund(uow, redemption, RedemptionState.CANCELLED, command.reason or "cancelled")
         return views.redemption_view(redemption)
 
 
-def fulfil_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView:
+def fulfil_redemption(uow: Uow, actor: Actor | None, command: c.RedemptionRef) -> c.RedemptionView:
     with uow:
-        redemption = _load(uow, command.redemption_id, lock=True)
+        redemption = _load(uow, actor, command.redemption_id, lock=True)
         uow.access.require(actor, "incentives.unit.manage", access.unit(_unit_of(uow, redemption.person_id)))
         may_move(RedemptionState(redemption.status), RedemptionState.FULFILLED)
         uow.points.leave_state(redemption.id, ("approved",), "fulfilled", False, uow.now())
@@ -238,12 +251,12 @@ def fulfil_redemption(uow, actor, command: c.RedemptionRef) -> c.RedemptionView:
         return views.redemption_view(redemption)
 
 
-def _unit_of(uow, person_id: str) -> str:
+def _unit_of(uow: Uow, person_id: str) -> str:
     person = uow.people.card(person_id)
     return "" if person is None or person.org_unit_id is None else person.org_unit_id
 
 
-def _refund(uow, redemption: m.Redemption, to: RedemptionState, reason: str) -> None:
+def _refund(uow: Uow, redemption: m.Redemption, to: RedemptionState, reason: str) -> None:
     """Leave an open state once (a conditional update: the one caller that moved it refunds), give the points
     and the stock back."""
     may_move(RedemptionState(redemption.status), to)
@@ -258,7 +271,7 @@ def _refund(uow, redemption: m.Redemption, to: RedemptionState, reason: str) -> 
     uow.session.refresh(redemption)
 
 
-def list_redemptions(uow, actor, command: c.ListRedemptions) -> c.Items:
+def list_redemptions(uow: Uow, actor: Actor | None, command: c.ListRedemptions) -> c.Items:
     with uow:
         person = command.person_id or subject(actor)
         if person is None:

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 from chassis.ids import new_id
 from contracts import incentives as c
+from contracts.actor import Actor
 from incentives import access, views
 from incentives import models as m
 from incentives.domain import idp as plans
 from incentives.domain import ninebox
 from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
-from incentives.usecases.common import card, subject, today
+from incentives.settings import IncentivesSettings
+from incentives.usecases.common import Uow, card, require_or_hide, subject, today
 
 # -- IDP -------------------------------------------------------------------------------------------------------
 
-def plan_from_rating(uow, rating: m.Rating, reason: str) -> None:
+def plan_from_rating(uow: Uow, rating: m.Rating, reason: str) -> None:
     """Create or update the person's plan for the rating's cycle (in the rating event's unit of work). A rating
     in the middle of the scale creates nothing; an amended rating that changes the track replaces the actions not
     yet done."""
@@ -51,7 +53,7 @@ def _action_rows(plan_id: str, actions: list[plans.PlannedAction]) -> list[m.Idp
                         priority=a.priority, done_on=None, note="") for a in actions]
 
 
-def get_idp(uow, actor, command: c.IdpQuery) -> c.IdpView:
+def get_idp(uow: Uow, actor: Actor | None, command: c.IdpQuery) -> c.IdpView:
     with uow:
         uow.access.require(actor, "incentives.talent.read", access.of(access.TALENT, command.person_id))
         plan = uow.talent.idp(command.person_id)
@@ -60,12 +62,14 @@ def get_idp(uow, actor, command: c.IdpQuery) -> c.IdpView:
         return views.idp_view(plan, uow.talent.actions(plan.id))
 
 
-def complete_action(uow, actor, command: c.CompleteIdpAction) -> c.IdpView:
+def complete_action(uow: Uow, actor: Actor | None, command: c.CompleteIdpAction) -> c.IdpView:
     with uow:
         plan = uow.talent.idp_by_id(command.plan_id, lock=True)
+        missing = NotFound(f"plan {command.plan_id} does not exist", field="plan_id", ids=[command.plan_id])
         if plan is None:
-            raise NotFound(f"plan {command.plan_id} does not exist", field="plan_id")
-        uow.access.require(actor, "incentives.idp.update", access.of(access.TALENT, plan.person_id))
+            raise missing
+        require_or_hide(uow, actor, "incentives.idp.update", access.of(access.TALENT, plan.person_id), missing,
+                        visible_with="incentives.talent.read")
         action = next((a for a in uow.talent.actions(plan.id) if a.code == command.action_code), None)
         if action is None:
             raise NotFound(f"the plan has no action {command.action_code}", field="action_code")
@@ -78,7 +82,7 @@ def complete_action(uow, actor, command: c.CompleteIdpAction) -> c.IdpView:
 
 # -- potential and the 9-box ------------------------------------------------------------------------------------
 
-def assess_potential(uow, actor, command: c.AssessPotential, settings) -> c.PotentialView:
+def assess_potential(uow: Uow, actor: Actor | None, command: c.AssessPotential, settings: IncentivesSettings) -> c.PotentialView:
     level = ninebox.potential_from_rubric(dict(command.rubric))
     with uow:
         uow.access.require(actor, "incentives.talent.assess", access.of(access.TALENT, command.person_id))
@@ -94,7 +98,7 @@ def assess_potential(uow, actor, command: c.AssessPotential, settings) -> c.Pote
         return _potential_view(uow, row, settings)
 
 
-def calibrate_potential(uow, actor, command: c.CalibratePotential, settings) -> c.PotentialView:
+def calibrate_potential(uow: Uow, actor: Actor | None, command: c.CalibratePotential, settings: IncentivesSettings) -> c.PotentialView:
     with uow:
         uow.access.require(actor, "incentives.talent.calibrate", access.of(access.TALENT, command.person_id))
         row = uow.talent.potential(command.person_id, command.review_cycle_id, lock=True)
@@ -106,14 +110,14 @@ def calibrate_potential(uow, actor, command: c.CalibratePotential, settings) -> 
         return _potential_view(uow, row, settings)
 
 
-def _potential_view(uow, row: m.Potential, settings) -> c.PotentialView:
+def _potential_view(uow: Uow, row: m.Potential, settings: IncentivesSettings) -> c.PotentialView:
     potential = row.calibrated or row.assessed
     box = place(uow, row.person_id, row.review_cycle_id, settings)
     return c.PotentialView(person_id=row.person_id, review_cycle_id=row.review_cycle_id, assessed=row.assessed,
                            calibrated=row.calibrated, potential=potential, box=None if box is None else box.code)
 
 
-def place(uow, person_id: str, review_cycle_id: str, settings) -> ninebox.Box | None:
+def place(uow: Uow, person_id: str, review_cycle_id: str, settings: IncentivesSettings) -> ninebox.Box | None:
     """(Re)place a person once both a finalized rating and a potential exist; publish when the box changes."""
     rating = uow.inputs.latest_rating(person_id, review_cycle_id)
     potential = uow.talent.potential(person_id, review_cycle_id)
@@ -134,7 +138,7 @@ def place(uow, person_id: str, review_cycle_id: str, settings) -> ninebox.Box | 
     return box
 
 
-def _previous_box(uow, person_id: str, review_cycle_id: str) -> ninebox.Box | None:
+def _previous_box(uow: Uow, person_id: str, review_cycle_id: str) -> ninebox.Box | None:
     from sqlalchemy import select
 
     row = uow.session.execute(select(m.Placement.box).where(m.Placement.person_id == person_id,
@@ -147,7 +151,7 @@ def _box(code: str) -> ninebox.Box:
     return next(box for box in ninebox.BOXES.values() if box.code == code)
 
 
-def nine_box(uow, actor, command: c.NineBoxQuery, settings) -> c.NineBoxView:
+def nine_box(uow: Uow, actor: Actor | None, command: c.NineBoxQuery, settings: IncentivesSettings) -> c.NineBoxView:
     """The unit's people (and those of the units below it) placed by their newest rating in the cycle and their
     potential (HR's calibration, else the manager's assessment); movement against a previous cycle's placements."""
     with uow:

@@ -87,13 +87,13 @@ def test_a_proposal_explains_every_line_and_goes_through_the_chain(world):
     assert process.inputs == {"period": W48, "valid_leads": "6", "demo_conversion": "0.3"}
     assert proposal.total == D("12200.00") and proposal.status == "pending"
     assert [(a.step, a.person_id) for a in proposal.approvers] == [("direct_manager", "m"), ("hrbp", "bp")]
-    # nobody approves their own bonus; not before their turn; a peer cannot even read it
+    # nobody approves their own bonus; not before their turn; to a peer it does not exist (the 404 of a missing one)
     assert failure(bonus.approve_proposal, world.uow(), world.actor("r1"),
                    c.DecideProposal(proposal_id=proposal.id), world.settings).status == 403
     assert failure(bonus.approve_proposal, world.uow(), world.actor("bp"),
                    c.DecideProposal(proposal_id=proposal.id), world.settings).status == 403
     assert failure(bonus.get_proposal, world.uow(), world.actor("r2"),
-                   c.ProposalRef(proposal_id=proposal.id)).status == 403
+                   c.ProposalRef(proposal_id=proposal.id)).status == 404
     after_m = bonus.approve_proposal(world.uow(), world.actor("m"), c.DecideProposal(proposal_id=proposal.id),
                                      world.settings)
     assert after_m.waiting_for.person_id == "bp" and after_m.status == "pending"
