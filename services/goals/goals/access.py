@@ -34,11 +34,35 @@ for a goal that does not exist (`require(..., missing=no_goal(id))`); one who re
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
-from chassis.access import Resource
+from chassis.access.org import OrgIndex
+from chassis.access.policy import Resource
 from chassis.errors import Forbidden, ServiceError
 from contracts.actor import Actor
+
+if TYPE_CHECKING:
+    from goals.repositories import GoalsUnitOfWork
+
+
+class GoalLike(Protocol):
+    """What access needs of a goal (a model row, or a row of a query)."""
+
+    @property
+    def responsible_id(self) -> str: ...
+    @property
+    def org_unit_id(self) -> str | None: ...
+    @property
+    def owner_kind(self) -> str: ...
+    @property
+    def owner_id(self) -> str: ...
+    @property
+    def cycle_id(self) -> str: ...
+
+
+class CycleLike(Protocol):
+    @property
+    def visibility(self) -> str: ...
 
 GOAL = "goal"
 
@@ -66,7 +90,7 @@ class GoalRef:
     cycle_id: str | None = None  # whose visibility opens the goal to colleagues
 
     @classmethod
-    def of(cls, goal) -> GoalRef:
+    def of(cls, goal: GoalLike) -> GoalRef:
         return cls(goal.responsible_id, goal.org_unit_id, goal.owner_kind, goal.owner_id, goal.cycle_id)
 
     @property
@@ -95,7 +119,8 @@ def _policy_resource(action: str, kind: str, target: GoalRef | Resource | None) 
     return replace(resource, kind=kind)
 
 
-def decide(uow, actor: Actor | None, action: str, target: GoalRef | Resource | None = None) -> tuple[bool, str]:
+def decide(uow: GoalsUnitOfWork, actor: Actor | None, action: str,
+           target: GoalRef | Resource | None = None) -> tuple[bool, str]:
     """(allowed, reason) for a goals action; `target` is a goal, a person/unit resource, or None for company
     management."""
     policy = POLICY.get(action)
@@ -112,7 +137,8 @@ LINE, PUBLIC = "line", "public"
 _VISIBLE_TO = {"company": "goal.read.company", "unit": "goal.read.unit"}  # private: the line only
 
 
-def read_level(uow, actor: Actor | None, target: GoalRef | Resource, cycle) -> str | None:
+def read_level(uow: GoalsUnitOfWork, actor: Actor | None, target: GoalRef | Resource,
+               cycle: CycleLike | None) -> str | None:
     """How much of a goal (or of a person's or a unit's goals) the actor reads: LINE (everything: the owner, their
     line, their unit's heads and managers above it, HR), PUBLIC (goals, progress and colour, as the cycle's
     visibility opens them to colleagues; never private comments, custom fields or scores) or None."""
@@ -125,7 +151,7 @@ def read_level(uow, actor: Actor | None, target: GoalRef | Resource, cycle) -> s
     return PUBLIC if uow.access.decide(actor, action, replace(resource, kind=GOAL)).allowed else None
 
 
-def require_read(uow, actor: Actor | None, target: GoalRef | Resource, cycle, *,
+def require_read(uow: GoalsUnitOfWork, actor: Actor | None, target: GoalRef | Resource, cycle: CycleLike | None, *,
                  missing: ServiceError | None = None) -> str:
     """`read_level`, or the line's decision recorded as a denial: `missing` (404) when given, else 403."""
     level = read_level(uow, actor, target, cycle)
@@ -134,12 +160,12 @@ def require_read(uow, actor: Actor | None, target: GoalRef | Resource, cycle, *,
     return level or LINE
 
 
-def can(uow, actor: Actor | None, action: str, target: GoalRef | Resource | None = None) -> bool:
+def can(uow: GoalsUnitOfWork, actor: Actor | None, action: str, target: GoalRef | Resource | None = None) -> bool:
     return decide(uow, actor, action, target)[0]
 
 
-def require(uow, actor: Actor | None, action: str, target: GoalRef | Resource | None = None, *,
-            missing: ServiceError | None = None, cycle=None) -> None:
+def require(uow: GoalsUnitOfWork, actor: Actor | None, action: str, target: GoalRef | Resource | None = None, *,
+            missing: ServiceError | None = None, cycle: CycleLike | None = None) -> Actor:
     """Allow, or record the denial (compliance audits it) and raise.
 
     `missing` is the very error the use case answers for a record that does not exist (`no_goal(goal_id)`): a
@@ -148,12 +174,13 @@ def require(uow, actor: Actor | None, action: str, target: GoalRef | Resource | 
     allows) gets the honest 403 for what it may not do. As the chassis guard (`uow.access.require(...,
     missing=..., visible_with=...)`), with goals' own notion of who reads a goal and the same 404 problem."""
     allowed, reason = decide(uow, actor, action, target)
-    if not allowed:
+    if not allowed or actor is None:  # nobody authenticated is never allowed
         deny(uow, actor, action, target, reason, missing=missing, cycle=cycle)
+    return actor
 
 
-def deny(uow, actor: Actor | None, action: str, target: GoalRef | Resource | None, reason: str, *,
-         missing: ServiceError | None = None, cycle=None) -> NoReturn:
+def deny(uow: GoalsUnitOfWork, actor: Actor | None, action: str, target: GoalRef | Resource | None, reason: str,
+         *, missing: ServiceError | None = None, cycle: CycleLike | None = None) -> NoReturn:
     """Record the denial under goals' action and raise `missing` when the actor may not know the record exists
     (it cannot read `target`), else Forbidden with the reason (for decisions a use case makes itself: the parties
     to a negotiation, a review, a commitment)."""
@@ -173,7 +200,7 @@ class ManyPeople:
     decided by the person's org unit (HR/HRBP scope) or by the actor alone (auditor, admin, employee): such
     decisions are shared per unit."""
 
-    def __init__(self, uow, actor: Actor | None, action: str):
+    def __init__(self, uow: GoalsUnitOfWork, actor: Actor | None, action: str) -> None:
         self.uow, self.actor, self.action = uow, actor, action
         self._by_unit: dict[str | None, tuple[bool, str]] = {}
 
@@ -190,11 +217,11 @@ class ManyPeople:
         return self._by_unit[unit]
 
 
-def manager_of(uow, person_id: str) -> str | None:
+def manager_of(uow: GoalsUnitOfWork, person_id: str) -> str | None:
     return uow.access.index.manager_of(person_id)
 
 
-def unit_lead(index, unit_id: str, near: str | None) -> str | None:
+def unit_lead(index: OrgIndex, unit_id: str, near: str | None) -> str | None:
     """The lead of an org unit as the directory shows it (it names no unit heads): the highest member of the unit
     in the reporting line of `near` (the person answering for the unit's goal), or else a member of the unit
     whose manager is outside it and to whom someone in it reports. None when the unit has nobody like that."""

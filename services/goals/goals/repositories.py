@@ -16,6 +16,8 @@ from sqlalchemy import (
     Date,
     Integer,
     Numeric,
+    Result,
+    Table,
     and_,
     func,
     insert,
@@ -26,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from chassis.access import AccessUnitOfWork
+from chassis.access.guard import AccessUnitOfWork
 from chassis.db import UTCDateTime
 from goals import models as m
 
@@ -53,7 +55,16 @@ def _array_type(column) -> str:
     return "text[]"
 
 
-def bulk_insert(session: Session, table, rows: Sequence[dict], *, suffix: str = ""):
+def table_of(model: type[m.Base]) -> Table:
+    """A model's Table (SQLAlchemy types `__table__` as any FromClause)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]], *,
+                suffix: str = "") -> Result[Any] | None:
     """Insert many rows in one statement. On PostgreSQL, one array per column through unnest() (far cheaper
     than a multi-row VALUES list: one parameter per column), with `suffix` (ON CONFLICT ..., RETURNING ...)
     appended and the result returned; elsewhere an ordinary executemany (no suffix there)."""
@@ -438,6 +449,15 @@ class LibraryRepository:
 
 class GoalsUnitOfWork(AccessUnitOfWork):
     """The goals unit of work: `uow.access` (chassis.access) and the repositories."""
+
+    session: Session  # inside `with uow:` (the use cases only touch it there)
+    cycles: CycleRepository
+    goals: GoalRepository
+    progress: ProgressRepository
+    negotiations: NegotiationRepository
+    commitments: CommitmentRepository
+    reviews: ReviewRepository
+    library: LibraryRepository
 
     def open(self, session: Session) -> None:
         super().open(session)

@@ -14,7 +14,15 @@ from itertools import pairwise
 
 from goals.domain.decimals import ZERO, fits_places
 from goals.domain.errors import InvalidInput
-from goals.domain.progress import Direction, KeyResult, Thresholds, check_thresholds, kpi_attainment, objective_progress
+from goals.domain.progress import (
+    Direction,
+    KeyResult,
+    Kpi,
+    Thresholds,
+    check_thresholds,
+    kpi_attainment,
+    objective_progress,
+)
 from goals.domain.status import Colour, Milestone, Schedule, kpi_colour, schedule_status
 
 PROGRESS_QUANTUM = Decimal("1e-9")  # NUMERIC(12, 9): progress is stored, compared and swept at this precision
@@ -48,6 +56,15 @@ def own_progress(goal, key_results: Sequence) -> Decimal:
             return ZERO
         return stored_progress(kpi_attainment(Direction(goal.direction), goal.target, goal.actual))
     return stored_progress(objective_progress(domain_key_results(key_results)))
+
+
+def kpi_of(goal) -> Kpi:
+    """A stored KPI goal's indicator. A KPI goal always has its direction, target and bands (create_goal and
+    assign_template write them together); a goal without them is not a KPI goal, or a corrupt row."""
+    if goal.direction is None or goal.target is None or goal.green is None or goal.yellow is None:
+        raise ValueError(f"goal {goal.id} ({goal.kind}) has no complete KPI")
+    return Kpi(goal.id, Direction(goal.direction), goal.target, goal.unit, Thresholds(goal.green, goal.yellow),
+               goal.actual, goal.cumulative)
 
 
 def kpi_band(goal) -> str | None:

@@ -43,8 +43,8 @@ def to_units(value: Decimal, places: int) -> int:
     assert isinstance(exponent, int)
     magnitude = int("".join(map(str, digits))) if digits else 0
     shift = exponent + places
-    magnitude = magnitude * 10**shift if shift >= 0 else magnitude // 10**-shift
-    return -magnitude if sign else magnitude
+    scaled: int = magnitude * 10**shift if shift >= 0 else magnitude // 10**-shift  # int ** negative is a float
+    return -scaled if sign else scaled
 
 
 def from_units(units: int, places: int) -> Decimal:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
 
 from goals.domain.decimals import HUNDRED, ZERO, fits_places, to_decimal
 from goals.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -131,17 +132,29 @@ class ChangeSet:
         }
 
 
+class Recorded(Protocol):
+    """What replaying needs of an entry: an `Entry`, or a stored row's (action, proposal_id)."""
+
+    @property
+    def action(self) -> str: ...
+    @property
+    def proposal_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=Recorded)
+
+
 @dataclass(frozen=True)
-class _Replay:
+class _Replay(Generic[R]):
     states: dict[str, ProposalState]
-    proposals: dict[str, Entry]
-    open: Entry | None
+    proposals: dict[str, R]
+    open: R | None
 
 
-def _replay(entries: tuple[Entry, ...]) -> _Replay:
+def _replay(entries: tuple[R, ...]) -> _Replay[R]:
     states: dict[str, ProposalState] = {}
-    proposals: dict[str, Entry] = {}
-    open_entry: Entry | None = None
+    proposals: dict[str, R] = {}
+    open_entry: R | None = None
     for entry in entries:
         if entry.action in (Action.PROPOSE, Action.COUNTER):
             if open_entry is not None:
@@ -154,13 +167,13 @@ def _replay(entries: tuple[Entry, ...]) -> _Replay:
                 Action.ACCEPT: ProposalState.ACCEPTED,
                 Action.REJECT: ProposalState.REJECTED,
                 Action.WITHDRAW: ProposalState.WITHDRAWN,
-            }[entry.action]
+            }[Action(entry.action)]
             states[entry.proposal_id] = outcome
             open_entry = None
     return _Replay(states, proposals, open_entry)
 
 
-def proposal_states(entries: Iterable) -> dict[str, ProposalState]:
+def proposal_states(entries: Iterable[Recorded]) -> dict[str, ProposalState]:
     """Each proposal's state after a thread's entries (in order; anything with `.action` and `.proposal_id`)."""
     return _replay(tuple(entries)).states
 

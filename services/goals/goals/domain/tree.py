@@ -132,7 +132,7 @@ def roll_up(
             pairs = [(Fraction(weights.get(k, ZERO)), exact[k]) for k in kids]
             if not any(w for w, _ in pairs):
                 pairs = [(Fraction(1), p) for _, p in pairs]
-            exact[node] = sum(w * p for w, p in pairs) / sum(w for w, _ in pairs)
+            exact[node] = sum((w * p for w, p in pairs), Fraction(0)) / sum((w for w, _ in pairs), Fraction(0))
         else:
             stack.append((node, True))
             stack.extend((k, False) for k in reversed(kids))

@@ -10,20 +10,23 @@ from typing import Any
 from chassis.errors import Forbidden, InvalidInput, Unprocessable
 from chassis.ids import new_id
 from contracts import goals as c
+from contracts.actor import Actor
 from goals import models as m
 from goals.access import GoalRef, require
 from goals.domain import allocation as rules
 from goals.domain import negotiation as n
 from goals.domain.cycles import Change
-from goals.repositories import bulk_insert
+from goals.repositories import GoalsUnitOfWork, bulk_insert, table_of
 from goals.usecases.common import allow, load_cycle, load_goal, no_goal
 from goals.usecases.negotiation import domain_thread, field_change
 from goals.views import headline_target
 
 
-def _preview(uow, actor, command: c.PreviewAllocation) -> tuple[c.AllocationPreview, list[tuple[Any, str | None]]]:
+def _preview(uow: GoalsUnitOfWork, actor: Actor | None, command: c.PreviewAllocation
+             ) -> tuple[Actor, c.AllocationPreview, list[tuple[Any, str | None]]]:
+    """(the actor, allowed to change the parent; the preview; the children's goals and key results)."""
     parent = load_goal(uow, command.parent_goal_id, field="parent_goal_id")
-    require(uow, actor, "goal.update", GoalRef.of(parent), missing=no_goal(parent.id, "parent_goal_id"))
+    actor = require(uow, actor, "goal.update", GoalRef.of(parent), missing=no_goal(parent.id, "parent_goal_id"))
     if command.children:
         goals = uow.goals.summaries([ch.goal_id for ch in command.children])
         for i, child in enumerate(command.children):
@@ -74,19 +77,19 @@ def _preview(uow, actor, command: c.PreviewAllocation) -> tuple[c.AllocationPrev
                               current_target=current, allocated=parts[goal.id])
              for goal, kr_id, current in targets]
     preview = c.AllocationPreview(parent_goal_id=parent.id, total=total, method=command.method, items=items)
-    return preview, [(goal, kr_id) for goal, kr_id, _ in targets]
+    return actor, preview, [(goal, kr_id) for goal, kr_id, _ in targets]
 
 
-def preview_allocation(uow, actor, command: c.PreviewAllocation) -> c.AllocationPreview:
+def preview_allocation(uow: GoalsUnitOfWork, actor: Actor | None, command: c.PreviewAllocation) -> c.AllocationPreview:
     with uow:
-        return _preview(uow, actor, command)[0]
+        return _preview(uow, actor, command)[1]
 
 
-def apply_allocation(uow, actor, command: c.ApplyAllocation) -> c.AllocationResult:
+def apply_allocation(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ApplyAllocation) -> c.AllocationResult:
     """One proposal per child (target change, with the rationale) from the actor, who must be the direct
     manager of every child's owner; all or nothing."""
     with uow:
-        preview, children = _preview(uow, actor, command)
+        actor, preview, children = _preview(uow, actor, command)
         index = uow.access.index
         strangers = [g.id for g, _ in children if index.manager_of(g.responsible_id) != actor.subject]
         if strangers:
@@ -98,7 +101,7 @@ def apply_allocation(uow, actor, command: c.ApplyAllocation) -> c.AllocationResu
         for cycle_id in sorted({g.cycle_id for g, _ in children}):
             allow(load_cycle(uow, cycle_id), Change.PROPOSE)
         allocation_id = new_id()
-        proposals = _open_proposals(uow, actor, command.rationale, preview, children, allocation_id)
+        proposals = _open_proposals(uow, actor.subject, command.rationale, preview, children, allocation_id)
         uow.session.add(m.Allocation(
             id=allocation_id, parent_goal_id=preview.parent_goal_id, method=preview.method, total=preview.total,
             factor_weights={k: str(v) for k, v in command.factor_weights.items()},
@@ -110,7 +113,7 @@ def apply_allocation(uow, actor, command: c.ApplyAllocation) -> c.AllocationResu
         return c.AllocationResult(allocation_id=allocation_id, preview=preview, proposals=proposals)
 
 
-def _open_proposals(uow, actor, rationale: str, preview: c.AllocationPreview,
+def _open_proposals(uow: GoalsUnitOfWork, manager: str, rationale: str, preview: c.AllocationPreview,
                     children: Sequence[tuple[Any, str | None]], allocation_id: str) -> list[c.AppliedProposal]:
     """The proposals, in bulk: one thread per owner (found or started), one entry per owner, one goal link per
     child; new threads, entries and links are written in one statement each."""
@@ -119,22 +122,28 @@ def _open_proposals(uow, actor, rationale: str, preview: c.AllocationPreview,
     for i, (goal, _) in enumerate(children):
         by_cycle.setdefault(goal.cycle_id, []).append(i)
     now = uow.now()
-    new_threads, entries, links, results, events = [], [], [], [], []
+    new_threads: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    results: list[c.AppliedProposal] = []
+    events: list[c.ProposalOpened] = []
     for cycle_id, positions in by_cycle.items():
         owners = sorted({children[i][0].responsible_id for i in positions})
-        threads = uow.negotiations.between_many(cycle_id, owners, actor.subject)
+        threads = uow.negotiations.between_many(cycle_id, owners, manager)
         history = uow.negotiations.entries([t.id for t in threads.values()])
         domain: dict[str, n.Thread] = {}
+        thread_ids: dict[str, str] = {}
         for owner in owners:
-            row = threads.get(owner)
-            if row is None:
-                row = {"id": new_id(), "cycle_id": cycle_id, "owner_id": owner, "manager_id": actor.subject,
+            found = threads.get(owner)
+            if found is None:
+                new = {"id": new_id(), "cycle_id": cycle_id, "owner_id": owner, "manager_id": manager,
                        "created_at": now, "entry_count": 1}
-                new_threads.append(row)
-                domain[owner] = n.Thread(row["id"], owner, actor.subject)
+                new_threads.append(new)
+                thread_ids[owner] = new["id"]
+                domain[owner] = n.Thread(new["id"], owner, manager)
             else:
-                domain[owner] = domain_thread(row, history.get(row.id, []))
-            threads[owner] = row
+                thread_ids[owner] = found.id
+                domain[owner] = domain_thread(found, history.get(found.id, []))
         busy = [children[i][0].id for i in positions if domain[children[i][0].responsible_id].open_proposal]
         if busy:
             raise Unprocessable("some owners already have an open proposal to answer first",
@@ -146,30 +155,29 @@ def _open_proposals(uow, actor, rationale: str, preview: c.AllocationPreview,
         for owner, mine in per_owner.items():  # an owner with several children gets one proposal for them all
             changes = [{"goal_id": children[i][0].id, "key_result_id": children[i][1], "field": "target",
                         "value": str(preview.items[i].allocated)} for i in mine]
-            row = threads[owner]
-            thread_id = row["id"] if isinstance(row, dict) else row.id
+            thread_id = thread_ids[owner]
             proposal_id = new_id()
-            thread = n.propose(domain[owner], actor_id=actor.subject, proposal_id=proposal_id,
+            thread = n.propose(domain[owner], actor_id=manager, proposal_id=proposal_id,
                                changes=[field_change(change) for change in changes], rationale=rationale, at=now)
             entry = thread.entries[-1]
             entries.append({"negotiation_id": thread_id, "seq": entry.seq, "action": entry.action.value,
-                            "proposal_id": proposal_id, "actor_id": actor.subject, "party": entry.party.value,
+                            "proposal_id": proposal_id, "actor_id": manager, "party": entry.party.value,
                             "at": now, "text": rationale, "changes": changes, "replaces": None})
-            if not isinstance(row, dict):
-                row.entry_count = entry.seq + 1
+            if (found := threads.get(owner)) is not None:
+                found.entry_count = entry.seq + 1
             for i in mine:
                 goal_id = children[i][0].id
                 links.append({"proposal_id": proposal_id, "goal_id": goal_id, "negotiation_id": thread_id})
                 results.append(c.AppliedProposal(goal_id=goal_id, negotiation_id=thread_id, proposal_id=proposal_id))
             events.append(c.ProposalOpened(negotiation_id=thread_id, proposal_id=proposal_id, cycle_id=cycle_id,
-                                           owner_id=owner, manager_id=actor.subject,
+                                           owner_id=owner, manager_id=manager,
                                            proposed_by=entry.party.value, replaces=None,
                                            changes=[c.ChangeView(**change) for change in changes],
                                            rationale=rationale, allocation_id=allocation_id))
     session = uow.session
     session.flush()
-    bulk_insert(session, m.Negotiation.__table__, new_threads)
-    bulk_insert(session, m.NegotiationEntry.__table__, entries)
-    bulk_insert(session, m.ProposalGoal.__table__, links)
+    bulk_insert(session, table_of(m.Negotiation), new_threads)
+    bulk_insert(session, table_of(m.NegotiationEntry), entries)
+    bulk_insert(session, table_of(m.ProposalGoal), links)
     uow.publish(*events)
     return results

@@ -6,6 +6,7 @@ the goal; otherwise nothing changes and `appeal.not_applied` says why. Redeliver
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,10 +14,13 @@ from pydantic import ValidationError
 
 from chassis.errors import ServiceError
 from contracts import goals as c
+from contracts.compliance import AppealDecided
 from contracts.envelope import Envelope
+from goals import models as m
 from goals.domain.errors import DomainError
-from goals.rules import AMOUNT_QUANTUM, check_kpi, kpi_band, scaled_thresholds
-from goals.usecases.common import reassess, recompute, record_change, roll_up, touch
+from goals.repositories import GoalsUnitOfWork
+from goals.rules import AMOUNT_QUANTUM, check_kpi, kpi_band, kpi_of, scaled_thresholds
+from goals.usecases.common import payload_of, reassess, recompute, record_change, roll_up, touch
 from goals.usecases.progress import _apply
 
 log = logging.getLogger(__name__)
@@ -29,8 +33,8 @@ class NotApplicable(Exception):
     pass
 
 
-def apply_appeal_decision(uow, envelope: Envelope) -> None:
-    decided = envelope.payload()
+def apply_appeal_decision(uow: GoalsUnitOfWork, envelope: Envelope) -> None:
+    decided = payload_of(envelope, AppealDecided)
     with uow:  # the inbox records the event as handled, applied or not
         if decided.outcome != "amended" or decided.owning_service != SERVICE or decided.target_kind != GOAL_RESULT:
             return
@@ -42,7 +46,7 @@ def apply_appeal_decision(uow, envelope: Envelope) -> None:
                                            reason=str(why)))
 
 
-def _amend(uow, decided) -> None:
+def _amend(uow: GoalsUnitOfWork, decided: AppealDecided) -> None:
     try:
         amendment = c.AppealAmendment.model_validate(decided.amendment or {})
     except ValidationError as error:
@@ -61,7 +65,7 @@ def _amend(uow, decided) -> None:
     trail: dict[str, Any] = {}
     by_id = {kr.id: kr for kr in krs}
     if amendment.target is not None:
-        target, green, yellow = changes["target"], *changes["bands"]
+        target, (green, yellow) = changes["target"], changes["bands"]
         trail["target"] = {"before": _s(goal.target), "after": _s(target)}
         goal.target, goal.green, goal.yellow = target, green, yellow
         goal.kpi_band = kpi_band(goal)
@@ -84,7 +88,7 @@ def _amend(uow, decided) -> None:
                   via_appeal_id=decided.appeal_id)
 
 
-def _check(goal, krs, amendment: c.AppealAmendment) -> dict[str, Any]:
+def _check(goal: m.Goal, krs: Sequence[m.KeyResult], amendment: c.AppealAmendment) -> dict[str, Any]:
     """Everything the amendment asks, checked against the goal before anything changes."""
     checked: dict[str, Any] = {}
     kpi = goal.kind == "kpi"
@@ -102,7 +106,7 @@ def _check(goal, krs, amendment: c.AppealAmendment) -> dict[str, Any]:
         if amendment.target is not None:
             target = amendment.target.quantize(AMOUNT_QUANTUM)
             green, yellow = scaled_thresholds(goal, target, field="amendment.target")
-            check_kpi(goal.direction, target, green, yellow, field="amendment.target")
+            check_kpi(kpi_of(goal).direction, target, green, yellow, field="amendment.target")
             checked["target"], checked["bands"] = target, (green, yellow)
     except (DomainError, ServiceError) as error:
         raise NotApplicable(str(error)) from None

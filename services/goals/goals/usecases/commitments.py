@@ -5,10 +5,12 @@ from __future__ import annotations
 from chassis.errors import InvalidInput
 from chassis.ids import new_id
 from contracts import goals as c
+from contracts.actor import Actor
 from goals import models as m
 from goals.access import GoalRef, can, deny, require
 from goals.domain import commitments as rules
 from goals.domain.cycles import Change
+from goals.repositories import GoalsUnitOfWork
 from goals.usecases.common import allow, check_version, load_cycle, load_goal, no_commitment, no_goal, touch
 from goals.views import commitment_view
 
@@ -20,7 +22,7 @@ def _event(commitment: m.Commitment, goal: m.Goal, before: str | None, note: str
                                after=commitment.state, note=note)
 
 
-def record_commitment(uow, actor, command: c.RecordCommitment) -> c.CommitmentView:
+def record_commitment(uow: GoalsUnitOfWork, actor: Actor | None, command: c.RecordCommitment) -> c.CommitmentView:
     if command.kind == "budget" and command.amount is None:
         raise InvalidInput.field("amount", "a budget commitment needs an amount")
     if command.amount is not None and command.currency is None:
@@ -29,7 +31,7 @@ def record_commitment(uow, actor, command: c.RecordCommitment) -> c.CommitmentVi
         raise InvalidInput.field("from_org_unit_id", "say which unit's collaboration is promised")
     with uow:
         goal = load_goal(uow, command.goal_id)
-        require(uow, actor, "commitment.record", GoalRef.of(goal), missing=no_goal(goal.id))
+        actor = require(uow, actor, "commitment.record", GoalRef.of(goal), missing=no_goal(goal.id))
         allow(load_cycle(uow, goal.cycle_id), Change.PROGRESS)
         if command.from_org_unit_id is not None and uow.access.index.unit(command.from_org_unit_id) is None:
             raise InvalidInput.field("from_org_unit_id", "no such org unit in the directory")
@@ -49,7 +51,7 @@ def record_commitment(uow, actor, command: c.RecordCommitment) -> c.CommitmentVi
         return commitment_view(commitment, [change])
 
 
-def update_commitment(uow, actor, command: c.UpdateCommitment) -> c.CommitmentView:
+def update_commitment(uow: GoalsUnitOfWork, actor: Actor | None, command: c.UpdateCommitment) -> c.CommitmentView:
     with uow:
         commitment = uow.commitments.get(command.commitment_id, lock=True)
         if commitment is None:
@@ -57,8 +59,8 @@ def update_commitment(uow, actor, command: c.UpdateCommitment) -> c.CommitmentVi
         goal = load_goal(uow, commitment.goal_id)
         ref = GoalRef.of(goal)
         # the provider and the owner's managers say it was delivered or missed; so may the owner, who received it
-        if not ((actor is not None and actor.subject in (commitment.provider_id, goal.responsible_id))
-                or can(uow, actor, "commitment.record", ref)):
+        if actor is None or not (actor.subject in (commitment.provider_id, goal.responsible_id)
+                                 or can(uow, actor, "commitment.record", ref)):
             deny(uow, actor, "commitment.update", ref,
                  "only the provider, the goal's owner or their managers update a commitment",
                  missing=no_commitment(commitment.id))
@@ -78,7 +80,7 @@ def update_commitment(uow, actor, command: c.UpdateCommitment) -> c.CommitmentVi
         return commitment_view(commitment, uow.commitments.history([commitment.id]).get(commitment.id, []))
 
 
-def list_commitments(uow, actor, command: c.ListCommitments) -> c.CommitmentList:
+def list_commitments(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ListCommitments) -> c.CommitmentList:
     with uow:
         goal = load_goal(uow, command.goal_id)
         require(uow, actor, "goal.read", GoalRef.of(goal), missing=no_goal(goal.id))

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, Result, Row, Table, and_, exists, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chassis.errors import Conflict, NotFound
 from chassis.ids import new_id
 from contracts import goals as c
+from contracts.actor import Actor
+from contracts.base import Event
+from contracts.envelope import Envelope
 from goals import models as m
 from goals.access import unit_lead
 from goals.domain.cycles import Change, CycleState, check_change
-from goals.repositories import bulk_insert
+from goals.repositories import GoalsUnitOfWork, bulk_insert, table_of
 from goals.rules import colour_of, own_progress, stored_progress
 
 SWEPT_STATES = ("open", "locked")
@@ -27,15 +30,26 @@ RESOLVED_SUMMARY = "resolved by recovery: the goal is no longer red"
 SYSTEM = "service:goals"
 
 
-def today(uow) -> date:
+E = TypeVar("E", bound=Event)
+
+
+def payload_of(envelope: Envelope, kind: type[E]) -> E:
+    """The envelope's data as `kind`, the one type the handler subscribes to (anything else is a wiring mistake)."""
+    event = envelope.payload()
+    if not isinstance(event, kind):
+        raise TypeError(f"{envelope.type} is not a {kind.__name__}")
+    return event
+
+
+def today(uow: GoalsUnitOfWork) -> date:
     return uow.now().date()
 
 
-def person_id(actor) -> str:
+def person_id(actor: Actor | None) -> str:
     return actor.subject if actor is not None else "anonymous"
 
 
-def load_cycle(uow, cycle_id: str, *, lock: bool = False, field: str = "cycle_id") -> m.Cycle:
+def load_cycle(uow: GoalsUnitOfWork, cycle_id: str, *, lock: bool = False, field: str = "cycle_id") -> m.Cycle:
     cycle = uow.cycles.get(cycle_id, lock=lock)
     if cycle is None:
         raise NotFound(f"cycle {cycle_id} does not exist", errors=[{"field": field, "message": "no such cycle"}])
@@ -62,14 +76,21 @@ def no_proposal(proposal_id: str) -> NotFound:
     return NotFound(f"no proposal {proposal_id}", errors=[{"field": "proposal_id", "message": "no such proposal"}])
 
 
-def load_goal(uow, goal_id: str, *, lock: bool = False, field: str = "goal_id") -> m.Goal:
+def load_goal(uow: GoalsUnitOfWork, goal_id: str, *, lock: bool = False, field: str = "goal_id") -> m.Goal:
     goal = uow.goals.get(goal_id, lock=lock)
     if goal is None:
         raise no_goal(goal_id, field)
     return goal
 
 
-def check_version(entity, expected: int | None) -> None:
+class Versioned(Protocol):
+    """A row with optimistic versioning (goals, cycles, commitments, library entries)."""
+
+    version: int
+    updated_at: datetime
+
+
+def check_version(entity: Versioned, expected: int | None) -> None:
     if expected is not None and entity.version != expected:
         raise Conflict(f"version {expected} is stale; the current version is {entity.version}",
                        errors=[{"field": "expected_version", "message": f"current version is {entity.version}"}])
@@ -79,14 +100,14 @@ def allow(cycle: m.Cycle, change: Change, *, via_accepted_proposal: bool = False
     check_change(CycleState(cycle.state), change, via_accepted_proposal=via_accepted_proposal)
 
 
-def touch(entity, uow) -> None:
+def touch(entity: Versioned, uow: GoalsUnitOfWork) -> None:
     entity.version += 1
     entity.updated_at = uow.now()
 
 
 # -- the change trail ------------------------------------------------------------------------------------------------
 
-def record_change(uow, goal: m.Goal, actor_id: str, changes: dict[str, Any], *, source: str = "update",
+def record_change(uow: GoalsUnitOfWork, goal: m.Goal, actor_id: str, changes: dict[str, Any], *, source: str = "update",
                   reason: str = "", via_proposal_id: str | None = None, via_appeal_id: str | None = None) -> None:
     """A goal's fields changed: the trail row everyone who reads the goal can read (who, what, when, before and
     after, why), and the goal.updated event, in the transaction of the change."""
@@ -99,14 +120,14 @@ def record_change(uow, goal: m.Goal, actor_id: str, changes: dict[str, Any], *, 
                               actor_id=actor_id, reason=reason))
 
 
-def actor_id(uow, actor=None) -> str:
+def actor_id(uow: GoalsUnitOfWork, actor: Actor | None = None) -> str:
     actor = actor or getattr(uow, "actor", None)
     return actor.subject if actor is not None else SYSTEM
 
 
 # -- progress roll-up ----------------------------------------------------------------------------------------------
 
-def rolled_progress(uow, goal: m.Goal) -> Decimal:
+def rolled_progress(uow: GoalsUnitOfWork, goal: m.Goal) -> Decimal:
     """Own progress for a leaf; the weighted mean of the children otherwise (plain mean when none weighs)."""
     count, weighted, weights, plain = uow.goals.children_totals(goal.id)
     if not count:
@@ -114,7 +135,7 @@ def rolled_progress(uow, goal: m.Goal) -> Decimal:
     return stored_progress(weighted / weights if weights else plain / count)
 
 
-def recompute(uow, goal: m.Goal, key_results: Sequence[m.KeyResult] | None = None) -> None:
+def recompute(uow: GoalsUnitOfWork, goal: m.Goal, key_results: Sequence[m.KeyResult] | None = None) -> None:
     """Refresh a goal's own and rolled progress after its values, targets or children changed."""
     if key_results is None:
         key_results = uow.goals.key_results([goal.id]).get(goal.id, [])
@@ -122,7 +143,7 @@ def recompute(uow, goal: m.Goal, key_results: Sequence[m.KeyResult] | None = Non
     goal.progress = rolled_progress(uow, goal)
 
 
-def roll_up(uow, parent_id: str | None) -> list[m.Goal]:
+def roll_up(uow: GoalsUnitOfWork, parent_id: str | None) -> list[m.Goal]:
     """Re-roll the chain of ancestors from `parent_id` up; returns those whose progress changed."""
     changed = []
     for ancestor in uow.goals.parent_chain(parent_id):
@@ -153,11 +174,11 @@ class RedGoal:
     red_since: date
 
     @classmethod
-    def of(cls, goal) -> RedGoal:
+    def of(cls, goal: m.Goal) -> RedGoal:
         return cls(goal.id, goal.cycle_id, goal.responsible_id, goal.owner_kind, goal.owner_id, goal.colour_since)
 
 
-def reassess(uow, goals: Iterable[m.Goal], on: date | None = None) -> list[m.Goal]:
+def reassess(uow: GoalsUnitOfWork, goals: Iterable[m.Goal], on: date | None = None) -> list[m.Goal]:
     """Re-decide the colour of goals whose progress, schedule or targets changed (the sweep's rule, in Python),
     record and publish the changes, and settle their consequences (`settle_colours`). Goals of a cycle that is
     not running (a draft) keep their colour: their schedule has not started. Returns the goals that changed."""
@@ -165,7 +186,7 @@ def reassess(uow, goals: Iterable[m.Goal], on: date | None = None) -> list[m.Goa
     if not goals:
         return []
     on = on or today(uow)
-    cycles = {cid: uow.cycles.get(cid) for cid in {g.cycle_id for g in goals}}
+    cycles = {cid: load_cycle(uow, cid) for cid in {g.cycle_id for g in goals}}
     goals = [g for g in goals if cycles[g.cycle_id].state in SWEPT_STATES]
     segments = uow.goals.segments([g.id for g in goals if g.schedule == "milestones"])
     changed, recovered = [], []
@@ -186,7 +207,7 @@ def reassess(uow, goals: Iterable[m.Goal], on: date | None = None) -> list[m.Goa
     return changed
 
 
-def settle_colours(uow, red: Sequence[RedGoal], recovered: Sequence[str], on: date) -> tuple[int, int]:
+def settle_colours(uow: GoalsUnitOfWork, red: Sequence[RedGoal], recovered: Sequence[str], on: date) -> tuple[int, int]:
     """The consequences of colours, the one place they are decided: a review for every red goal that has none
     for its current red spell, and the open reviews of goals that recovered closed as resolved by recovery.
     Idempotent (settling the same colours twice opens and closes nothing). Returns (opened, resolved)."""
@@ -194,7 +215,7 @@ def settle_colours(uow, red: Sequence[RedGoal], recovered: Sequence[str], on: da
     return open_reviews(uow, red, on), resolved
 
 
-def review_for(uow, goal: RedGoal) -> str | None:
+def review_for(uow: GoalsUnitOfWork, goal: RedGoal) -> str | None:
     """Who reviews a red goal with its owner: the owner's manager; for an org unit's goal the unit's lead."""
     index = uow.access.index
     if goal.owner_kind == "org_unit":
@@ -202,7 +223,7 @@ def review_for(uow, goal: RedGoal) -> str | None:
     return index.manager_of(goal.responsible_id)
 
 
-def open_reviews(uow, goals: Sequence[RedGoal], on: date) -> int:
+def open_reviews(uow: GoalsUnitOfWork, goals: Sequence[RedGoal], on: date) -> int:
     """Open a review (复盘) for each red goal that has none open and none completed for its red spell (a review
     resolved by recovery belongs to an earlier spell), in one statement; the partial unique index keeps a goal
     from ever having two open reviews."""
@@ -213,10 +234,12 @@ def open_reviews(uow, goals: Sequence[RedGoal], on: date) -> int:
              "manager_id": review_for(uow, g), "opened_on": on, "reason": REASON_TURNED_RED, "state": "open",
              "summary": "", "red_since": g.red_since, "created_at": uow.now()} for g in goals]
     session = uow.session
-    table = m.Review.__table__
+    table = table_of(m.Review)
+    results: list[Result[Any]]
     if session.get_bind().dialect.name == "postgresql":
-        results = [bulk_insert(session, table, rows, suffix="ON CONFLICT (goal_id) WHERE state = 'open' DO NOTHING "
-                                                           "RETURNING id, goal_id, cycle_id, owner_id, manager_id")]
+        inserted = bulk_insert(session, table, rows, suffix="ON CONFLICT (goal_id) WHERE state = 'open' DO NOTHING "
+                                                           "RETURNING id, goal_id, cycle_id, owner_id, manager_id")
+        results = [] if inserted is None else [inserted]
     else:
         results = [session.execute(
             sqlite_insert(table).values(rows[start:start + 2000])
@@ -229,14 +252,14 @@ def open_reviews(uow, goals: Sequence[RedGoal], on: date) -> int:
     return len(opened)
 
 
-def _reviewed(r, red_since):
+def _reviewed(r: Table, red_since: ColumnElement[date]) -> ColumnElement[bool]:
     """A review that settles a red spell: the open one, or one completed for that spell."""
     return or_(r.c.state == "open", and_(r.c.state == "completed", r.c.red_since == red_since))
 
 
-def _unreviewed(uow, goals: Sequence[RedGoal]) -> list[RedGoal]:
+def _unreviewed(uow: GoalsUnitOfWork, goals: Sequence[RedGoal]) -> list[RedGoal]:
     goals = list({g.goal_id: g for g in goals}.values())
-    r = m.Review.__table__
+    r = table_of(m.Review)
     settled: set[tuple[str, date | None]] = set()
     for start in range(0, len(goals), 2000):
         chunk = goals[start:start + 2000]
@@ -246,13 +269,13 @@ def _unreviewed(uow, goals: Sequence[RedGoal]) -> list[RedGoal]:
     return [g for g in goals if (g.goal_id, None) not in settled and (g.goal_id, g.red_since) not in settled]
 
 
-def resolve_recovered(uow, goal_ids: Sequence[str]) -> int:
+def resolve_recovered(uow: GoalsUnitOfWork, goal_ids: Sequence[str]) -> int:
     """Close the open reviews of goals that are no longer red (resolved by recovery)."""
     if not goal_ids:
         return 0
-    table = m.Review.__table__
+    table = table_of(m.Review)
     now = uow.now()
-    closed = []
+    closed: list[Row[Any]] = []
     for start in range(0, len(goal_ids), 2000):
         closed += uow.session.execute(
             update(table).where(table.c.goal_id.in_(goal_ids[start:start + 2000]), table.c.state == "open")
@@ -263,12 +286,12 @@ def resolve_recovered(uow, goal_ids: Sequence[str]) -> int:
     return len(closed)
 
 
-def unreviewed_red(uow, cycle_ids: Sequence[str]) -> list[RedGoal]:
+def unreviewed_red(uow: GoalsUnitOfWork, cycle_ids: Sequence[str]) -> list[RedGoal]:
     """Red goals of these cycles with no review for their current red spell (and none open): what the sweep
     settles besides the goals it turned red, so that a red goal is never left without its review."""
     if not cycle_ids:
         return []
-    g, r = m.Goal.__table__, m.Review.__table__
+    g, r = table_of(m.Goal), table_of(m.Review)
     reviewed = select(r.c.id).where(r.c.goal_id == g.c.id, _reviewed(r, g.c.colour_since))
     rows = uow.session.execute(
         select(g.c.id, g.c.cycle_id, g.c.responsible_id, g.c.owner_kind, g.c.owner_id, g.c.colour_since)

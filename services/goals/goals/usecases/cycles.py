@@ -8,15 +8,17 @@ from sqlalchemy import delete, select
 from chassis.errors import InvalidInput, Unprocessable
 from chassis.ids import new_id
 from contracts import goals as c
+from contracts.actor import Actor
 from goals import models as m
 from goals.access import require
 from goals.domain import cycles as rules
 from goals.domain.weights import weight_violations
+from goals.repositories import GoalsUnitOfWork
 from goals.usecases.common import check_version, load_cycle, today, touch
 from goals.views import cycle_view, decode_cursor, encode_cursor
 
 
-def create_cycle(uow, actor, command: c.CreateCycle) -> c.CycleView:
+def create_cycle(uow: GoalsUnitOfWork, actor: Actor | None, command: c.CreateCycle) -> c.CycleView:
     with uow:
         require(uow, actor, "company.manage")
         shape = rules.Cycle.for_period(new_id(), rules.Period(command.period), command.year, command.index,
@@ -32,7 +34,7 @@ def create_cycle(uow, actor, command: c.CreateCycle) -> c.CycleView:
         return cycle_view(cycle)
 
 
-def transition_cycle(uow, actor, command: c.TransitionCycle) -> c.CycleView:
+def transition_cycle(uow: GoalsUnitOfWork, actor: Actor | None, command: c.TransitionCycle) -> c.CycleView:
     with uow:
         require(uow, actor, "company.manage")
         cycle = load_cycle(uow, command.cycle_id, lock=True)
@@ -52,7 +54,7 @@ def transition_cycle(uow, actor, command: c.TransitionCycle) -> c.CycleView:
         return cycle_view(cycle)
 
 
-def _require_complete_weights(uow, cycle_id: str) -> None:
+def _require_complete_weights(uow: GoalsUnitOfWork, cycle_id: str) -> None:
     """Locking commits everyone to their goals: every person's weights must total exactly 100."""
     rows = uow.session.execute(select(m.Goal.owner_id, m.Goal.id, m.Goal.weight)
                                .where(m.Goal.cycle_id == cycle_id, m.Goal.owner_kind == "person")).all()
@@ -64,12 +66,12 @@ def _require_complete_weights(uow, cycle_id: str) -> None:
                             errors=errors)
 
 
-def get_cycle(uow, actor, command: c.GetCycle) -> c.CycleView:
+def get_cycle(uow: GoalsUnitOfWork, actor: Actor | None, command: c.GetCycle) -> c.CycleView:
     with uow:
         return cycle_view(load_cycle(uow, command.cycle_id))
 
 
-def list_cycles(uow, actor, command: c.ListCycles) -> c.CycleList:
+def list_cycles(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ListCycles) -> c.CycleList:
     after = decode_cursor(command.cursor, 2)
     try:
         position = (date.fromisoformat(after[0]), after[1]) if after else None

@@ -2,6 +2,7 @@
 read them, set a person's weights."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -11,16 +12,19 @@ from sqlalchemy import select
 from chassis.errors import InvalidInput, Unprocessable
 from chassis.ids import new_id
 from contracts import goals as c
+from contracts.actor import Actor
 from goals import models as m
 from goals.access import GoalRef, person_resource, read_level, require, require_read, unit_resource
 from goals.domain.cycles import Change
 from goals.domain.goal import GoalKind
 from goals.domain.tree import check_reparent
 from goals.domain.weights import check_weights, check_weights_so_far
+from goals.repositories import GoalsUnitOfWork
 from goals.rules import (
     build_schedule,
     check_kpi,
     kpi_band,
+    kpi_of,
     milestones_of,
     scaled_thresholds,
     segments_of,
@@ -42,7 +46,7 @@ from goals.usecases.common import (
 from goals.views import change_view, decode_cursor, encode_cursor, goal_view, goal_views, headline_target
 
 
-def _owner(uow, actor, command: c.CreateGoal) -> tuple[str, str | None]:
+def _owner(uow: GoalsUnitOfWork, actor: Actor | None, command: c.CreateGoal) -> tuple[str, str | None]:
     """(responsible person, org unit) of a new goal; checks the owner exists in the directory."""
     index = uow.access.index
     owner = command.owner
@@ -61,19 +65,20 @@ def _owner(uow, actor, command: c.CreateGoal) -> tuple[str, str | None]:
     return responsible, owner.id
 
 
-def _person_weights_so_far(uow, cycle_id: str, person: str, changes: dict[str, Decimal],
+def _person_weights_so_far(uow: GoalsUnitOfWork, cycle_id: str, person: str, changes: dict[str, Decimal],
                            adding: Decimal = Decimal(0)) -> None:
     weights = {g.id: g.weight for g in uow.goals.person_goals(cycle_id, person)}
     weights.update(changes)
     check_weights_so_far(weights, adding=adding)
 
 
-def create_goal(uow, actor, command: c.CreateGoal) -> c.GoalView:
+def create_goal(uow: GoalsUnitOfWork, actor: Actor | None, command: c.CreateGoal) -> c.GoalView:
     with uow:
         cycle = load_cycle(uow, command.cycle_id)
         allow(cycle, Change.DEFINE)
         responsible, org_unit = _owner(uow, actor, command)
-        resource = person_resource(responsible) if command.owner.kind == "person" else unit_resource(org_unit)
+        owner = command.owner
+        resource = person_resource(responsible) if owner.kind == "person" else unit_resource(owner.id)
         require(uow, actor, "goal.create", resource)
         kind = GoalKind(command.kind)
         if kind is GoalKind.KPI and (command.kpi is None or command.key_results):
@@ -129,7 +134,7 @@ def create_goal(uow, actor, command: c.CreateGoal) -> c.GoalView:
         return goal_view(goal, krs, pieces)
 
 
-def _unit(goal: m.Goal, krs) -> str:
+def _unit(goal: m.Goal, krs: Sequence[m.KeyResult]) -> str:
     return goal.unit if goal.kind == "kpi" or len(krs) != 1 else krs[0].unit
 
 
@@ -141,7 +146,7 @@ def _json(value: Any) -> Any:
     return value
 
 
-def update_goal(uow, actor, command: c.UpdateGoal) -> c.GoalView:
+def update_goal(uow: GoalsUnitOfWork, actor: Actor | None, command: c.UpdateGoal) -> c.GoalView:
     given = command.model_fields_set - {"goal_id", "expected_version"}
     if not given:
         raise InvalidInput.field("goal_id", "nothing to change: give at least one field")
@@ -186,7 +191,7 @@ def update_goal(uow, actor, command: c.UpdateGoal) -> c.GoalView:
         return goal_view(goal, krs, uow.goals.segments([goal.id]).get(goal.id, []))
 
 
-def _reparent(uow, actor, goal: m.Goal, parent_id: str | None) -> None:
+def _reparent(uow: GoalsUnitOfWork, actor: Actor | None, goal: m.Goal, parent_id: str | None) -> None:
     if parent_id is not None:
         parent = load_goal(uow, parent_id, lock=True, field="parent_id")
         require(uow, actor, "goal.read", GoalRef.of(parent), missing=no_goal(parent_id, "parent_id"))
@@ -197,7 +202,11 @@ def _reparent(uow, actor, goal: m.Goal, parent_id: str | None) -> None:
     goal.parent_id = parent_id
 
 
-def _update_schedule(uow, goal, pieces, command: c.UpdateGoal, given: set[str], change) -> None:
+Recorder = Callable[[str, Any, Any], None]  # (field, before, after) into the change trail
+
+
+def _update_schedule(uow: GoalsUnitOfWork, goal: m.Goal, pieces: Sequence[m.ScheduleSegment], command: c.UpdateGoal,
+                     given: set[str], change: Recorder) -> None:
     if not given & {"start_on", "due_on", "milestones"}:
         return
     old_milestones = milestones_of(goal, pieces)
@@ -218,15 +227,18 @@ def _update_schedule(uow, goal, pieces, command: c.UpdateGoal, given: set[str], 
     uow.goals.replace_segments(goal.id, segments_of(schedule) if milestones else [])
 
 
-def _update_targets(uow, goal, krs, command: c.UpdateGoal, given: set[str], change) -> None:
+def _update_targets(uow: GoalsUnitOfWork, goal: m.Goal, krs: list[m.KeyResult], command: c.UpdateGoal,
+                    given: set[str], change: Recorder) -> None:
     if goal.kind == "kpi":
         if given & {"key_result_targets", "add_key_results"}:
             raise InvalidInput.field("key_result_targets", "a KPI goal has no key results")
-        target = command.kpi_target if "kpi_target" in given and command.kpi_target is not None else goal.target
+        kpi = kpi_of(goal)
+        target = command.kpi_target if "kpi_target" in given and command.kpi_target is not None else kpi.target
         bands = (command.kpi_thresholds or {}) if "kpi_thresholds" in given else {}
-        green, yellow = (goal.green, goal.yellow) if len(bands) == 2 else scaled_thresholds(goal, target)
+        green, yellow = ((kpi.thresholds.green, kpi.thresholds.yellow) if len(bands) == 2
+                         else scaled_thresholds(goal, target))
         green, yellow = bands.get("green", green), bands.get("yellow", yellow)
-        check_kpi(goal.direction, target, green, yellow, field="kpi_thresholds")
+        check_kpi(kpi.direction, target, green, yellow, field="kpi_thresholds")
         change("target", goal.target, target)
         change("green", goal.green, green)
         change("yellow", goal.yellow, yellow)
@@ -250,14 +262,14 @@ def _update_targets(uow, goal, krs, command: c.UpdateGoal, given: set[str], chan
         change(f"add_key_results.{i}", None, {"id": kr.id, "title": kr.title, "target": str(kr.target)})
 
 
-def get_goal(uow, actor, command: c.GetGoal) -> c.GoalView:
+def get_goal(uow: GoalsUnitOfWork, actor: Actor | None, command: c.GetGoal) -> c.GoalView:
     with uow:
         goal = load_goal(uow, command.goal_id)
         require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id), missing=no_goal(goal.id))
         return goal_views(uow, [goal])[0]
 
 
-def list_goal_changes(uow, actor, command: c.ListGoalChanges) -> c.GoalChangeList:
+def list_goal_changes(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ListGoalChanges) -> c.GoalChangeList:
     """The change trail of a goal, newest first: readable by everyone who reads the goal."""
     before = decode_cursor(command.cursor)
     if before is not None and not isinstance(before[0], int):
@@ -275,7 +287,7 @@ def list_goal_changes(uow, actor, command: c.ListGoalChanges) -> c.GoalChangeLis
                                 next_cursor=encode_cursor(rows[-1].id) if more else None)
 
 
-def list_goals(uow, actor, command: c.ListGoals) -> c.GoalList:
+def list_goals(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ListGoals) -> c.GoalList:
     after = decode_cursor(command.cursor)
     owner = command.owner_id or (actor.subject if actor is not None else None)
     if owner is None:
@@ -292,15 +304,16 @@ def list_goals(uow, actor, command: c.ListGoals) -> c.GoalList:
         return c.GoalList(items=goal_views(uow, goals), next_cursor=encode_cursor(goals[-1].id) if more else None)
 
 
-def get_goal_tree(uow, actor, command: c.GetGoalTree) -> c.GoalTree:
+def get_goal_tree(uow: GoalsUnitOfWork, actor: Actor | None, command: c.GetGoalTree) -> c.GoalTree:
     with uow:
         root = load_goal(uow, command.goal_id)
         require_read(uow, actor, GoalRef.of(root), uow.cycles.get(root.cycle_id), missing=no_goal(root.id))
         ancestors = uow.goals.parent_chain(root.parent_id)
         below = uow.goals.subtree(root.id, command.depth)
         depth = {root.id: 0}
-        for goal in below:
-            depth[goal.id] = depth[goal.parent_id] + 1
+        for goal in below:  # parents first; every goal below the root has its parent among them
+            if goal.parent_id is not None:
+                depth[goal.id] = depth[goal.parent_id] + 1
 
         def node(goal: m.Goal, level: int) -> c.GoalNode:
             if read_level(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id)) is None:
@@ -314,7 +327,7 @@ def get_goal_tree(uow, actor, command: c.GetGoalTree) -> c.GoalTree:
                           nodes=[node(root, 0), *(node(g, depth[g.id]) for g in below)])
 
 
-def set_weights(uow, actor, command: c.SetWeights) -> c.WeightsView:
+def set_weights(uow: GoalsUnitOfWork, actor: Actor | None, command: c.SetWeights) -> c.WeightsView:
     with uow:
         cycle = load_cycle(uow, command.cycle_id)
         require(uow, actor, "goal.update", person_resource(command.person_id))

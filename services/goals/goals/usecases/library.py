@@ -3,6 +3,7 @@ installed as data, custom field values, assigning a template to many people at o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,25 +12,28 @@ from sqlalchemy import select
 from chassis.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from chassis.ids import new_id
 from contracts import goals as c
+from contracts.actor import Actor
 from goals import models as m
 from goals.access import GoalRef, ManyPeople, person_resource, require
 from goals.domain import formula as formulas
 from goals.domain import templates as t
 from goals.domain.cycles import Change
-from goals.domain.errors import DomainError
+from goals.domain.errors import DomainError, FormulaError
 from goals.domain.presets import load_preset, preset_codes
-from goals.domain.status import schedule_status
+from goals.domain.status import Schedule, schedule_status
 from goals.domain.weights import check_weights_so_far
-from goals.repositories import bulk_insert
-from goals.rules import build_schedule
+from goals.repositories import GoalsUnitOfWork, bulk_insert, table_of
+from goals.rules import build_schedule, kpi_of
 from goals.usecases.common import (
     SWEPT_STATES,
     RedGoal,
+    Versioned,
     allow,
     check_version,
     load_cycle,
     load_goal,
     no_goal,
+    person_id,
     reassess,
     roll_up,
     settle_colours,
@@ -47,7 +51,7 @@ def _indicator_data(row: m.Indicator, formula: str | None) -> dict[str, Any]:
             "formula": formula if row.has_formula else None, "description": row.description}
 
 
-def library_of(uow, codes: Sequence[str], cycle: m.Cycle | None = None) -> dict[str, t.Indicator]:
+def library_of(uow: GoalsUnitOfWork, codes: Sequence[str], cycle: m.Cycle | None = None) -> dict[str, t.Indicator]:
     """Domain indicators by code; formula indicators carry the version `cycle` keeps (else the latest)."""
     rows = uow.library.indicators(codes)
     formula_codes = [code for code, row in rows.items() if row.has_formula]
@@ -66,8 +70,8 @@ def domain_template(row: m.Template) -> t.Template:
 def _parse_formula(text: str, field: str = "formula") -> None:
     try:
         formulas.parse(text)
-    except formulas.FormulaError as error:
-        raise formulas.FormulaError(error.message, error.position, field=field) from None
+    except FormulaError as error:
+        raise FormulaError(error.message, error.position, field=field) from None
 
 
 def _json_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,7 +81,7 @@ def _json_values(values: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- indicators and templates ----------------------------------------------------------------------------------------
 
-def _check_saved_version(row, expected_version: int | None, what: str) -> None:
+def _check_saved_version(row: Versioned | None, expected_version: int | None, what: str) -> None:
     """Saving is create-or-replace; with `expected_version` it only replaces that version (409 otherwise)."""
     if expected_version is not None and row is None:
         raise Conflict(f"{what} does not exist, so it has no version {expected_version}",
@@ -86,7 +90,7 @@ def _check_saved_version(row, expected_version: int | None, what: str) -> None:
         check_version(row, expected_version)
 
 
-def _save_indicator(uow, actor, data: dict[str, Any], preset: str | None,
+def _save_indicator(uow: GoalsUnitOfWork, actor: Actor | None, data: dict[str, Any], preset: str | None,
                     expected_version: int | None = None) -> c.IndicatorView:
     if data.get("formula") is not None:
         _parse_formula(data["formula"])
@@ -127,14 +131,14 @@ def _save_indicator(uow, actor, data: dict[str, Any], preset: str | None,
     return view
 
 
-def save_indicator(uow, actor, command: c.SaveIndicator) -> c.IndicatorView:
+def save_indicator(uow: GoalsUnitOfWork, actor: Actor | None, command: c.SaveIndicator) -> c.IndicatorView:
     with uow:
         require(uow, actor, "company.manage")
         return _save_indicator(uow, actor, command.model_dump(mode="python", exclude={"expected_version"}), None,
                                command.expected_version)
 
 
-def _save_template(uow, data: dict[str, Any], preset: str | None,
+def _save_template(uow: GoalsUnitOfWork, data: dict[str, Any], preset: str | None,
                    expected_version: int | None = None) -> c.TemplateView:
     template = t.Template.model_validate(data)
     library = library_of(uow, [item.indicator for item in template.items])
@@ -161,14 +165,14 @@ def _save_template(uow, data: dict[str, Any], preset: str | None,
     return template_view(row)
 
 
-def save_template(uow, actor, command: c.SaveTemplate) -> c.TemplateView:
+def save_template(uow: GoalsUnitOfWork, actor: Actor | None, command: c.SaveTemplate) -> c.TemplateView:
     with uow:
         require(uow, actor, "company.manage")
         return _save_template(uow, command.model_dump(mode="python", exclude={"expected_version"}), None,
                               command.expected_version)
 
 
-def list_indicators(uow, actor, command: c.ListIndicators) -> c.IndicatorList:
+def list_indicators(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ListIndicators) -> c.IndicatorList:
     after = decode_cursor(command.cursor)
     with uow:
         rows = uow.library.indicator_page(after[0] if after else None, command.limit + 1)
@@ -179,7 +183,7 @@ def list_indicators(uow, actor, command: c.ListIndicators) -> c.IndicatorList:
                                next_cursor=encode_cursor(rows[-1].code) if more else None)
 
 
-def list_templates(uow, actor, command: c.ListTemplates) -> c.TemplateList:
+def list_templates(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ListTemplates) -> c.TemplateList:
     after = decode_cursor(command.cursor)
     with uow:
         rows = uow.library.template_page(command.job_family, after[0] if after else None, command.limit + 1)
@@ -189,7 +193,7 @@ def list_templates(uow, actor, command: c.ListTemplates) -> c.TemplateList:
                           next_cursor=encode_cursor(rows[-1].code) if more else None)
 
 
-def list_presets(uow, actor) -> c.PresetList:
+def list_presets(uow: GoalsUnitOfWork, actor: Actor | None) -> c.PresetList:
     items = []
     for code in preset_codes():
         preset = load_preset(code)
@@ -199,7 +203,7 @@ def list_presets(uow, actor) -> c.PresetList:
     return c.PresetList(items=items)
 
 
-def install_preset(uow, actor, command: c.InstallPreset) -> c.PresetView:
+def install_preset(uow: GoalsUnitOfWork, actor: Actor | None, command: c.InstallPreset) -> c.PresetView:
     preset = load_preset(command.code)
     with uow:
         require(uow, actor, "company.manage")
@@ -220,7 +224,7 @@ def check_formula(command: c.CheckFormula) -> c.FormulaCheck:
     return c.FormulaCheck(ok=True, result_type=result.value, variables=sorted(parsed.variables))
 
 
-def set_custom_fields(uow, actor, command: c.SetCustomFields) -> c.CustomFieldsView:
+def set_custom_fields(uow: GoalsUnitOfWork, actor: Actor | None, command: c.SetCustomFields) -> c.CustomFieldsView:
     with uow:
         cycle = load_cycle(uow, command.cycle_id)
         allow(cycle, Change.PROGRESS if cycle.state != "draft" else Change.DEFINE)
@@ -245,17 +249,17 @@ def set_custom_fields(uow, actor, command: c.SetCustomFields) -> c.CustomFieldsV
             templates = uow.session.scalars(select(m.Goal.template_code).where(
                 m.Goal.cycle_id == cycle.id, m.Goal.owner_id == command.person_id, m.Goal.computed.is_(True))
                 .distinct()).all()
-            for code in sorted(templates):
+            for code in sorted(code for code in templates if code is not None):
                 recomputed += recompute_formulas(uow, cycle.id, command.person_id, code, list(command.values))
         return c.CustomFieldsView(cycle_id=cycle.id, person_id=command.person_id, values=after,
                                   recomputed_goal_ids=recomputed)
 
 
-def _check_declared(uow, cycle_id: str, person_id: str, values) -> None:
+def _check_declared(uow: GoalsUnitOfWork, cycle_id: str, person_id: str, values: Mapping[str, Any]) -> None:
     """Only the custom fields the person's templates (in this cycle) declare may be set: 400 naming the field."""
-    codes = uow.session.scalars(select(m.Goal.template_code).where(
+    codes = [code for code in uow.session.scalars(select(m.Goal.template_code).where(
         m.Goal.cycle_id == cycle_id, m.Goal.owner_kind == "person", m.Goal.owner_id == person_id,
-        m.Goal.template_code.is_not(None)).distinct()).all()
+        m.Goal.template_code.is_not(None)).distinct()) if code is not None]
     declared = {name for code in codes if (row := uow.library.template(code)) is not None
                 for name in row.custom_fields or []}
     stray = sorted(set(values) - declared)
@@ -268,7 +272,8 @@ def _check_declared(uow, cycle_id: str, person_id: str, values) -> None:
 
 # -- assigning a template ------------------------------------------------------------------------------------------
 
-def _template_with_library(uow, code: str, cycle):
+def _template_with_library(uow: GoalsUnitOfWork, code: str,
+                           cycle: m.Cycle) -> tuple[t.Template, dict[str, t.Indicator]]:
     """A stored template (404 naming `template_code` when there is none) and the indicators it uses, as the
     cycle sees them."""
     row = uow.library.template(code)
@@ -282,7 +287,7 @@ def _error_items(error: DomainError) -> list[c.ErrorItem]:
     return [c.ErrorItem(field=error.field or "person_id", message=error.message)]
 
 
-def assign_template(uow, actor, command: c.AssignTemplate) -> c.AssignmentResult:
+def assign_template(uow: GoalsUnitOfWork, actor: Actor | None, command: c.AssignTemplate) -> c.AssignmentResult:
     """Instantiate a template for every assignee in one transaction; a person who cannot get it (outside the
     actor's reach, not in the directory, already assigned, weights already taken) is reported, not fatal.
     One template.assigned event per person lists the goals created for them."""
@@ -305,11 +310,15 @@ def assign_template(uow, actor, command: c.AssignTemplate) -> c.AssignmentResult
         now = uow.now()
         scoring = {item.indicator: library[item.indicator].scoring.model_dump(mode="json") for item in template.items}
         access = ManyPeople(uow, actor, "goal.create")
-        goals, krs, events, results = [], [], [], []
+        creator = person_id(actor)
+        goals: list[dict[str, Any]] = []
+        krs: list[dict[str, Any]] = []
+        events: list[c.TemplateAssigned] = []
+        results: list[c.AssignmentOutcome] = []
         for outcome in outcomes:
             person = index.person(outcome.person_id)
             errors: list[c.ErrorItem] = []
-            if not outcome.ok:
+            if outcome.error is not None:
                 errors = _error_items(outcome.error)
             elif person is None:
                 errors = [c.ErrorItem(field="person_id", message="no such person in the directory")]
@@ -320,14 +329,14 @@ def assign_template(uow, actor, command: c.AssignTemplate) -> c.AssignmentResult
                     errors = [c.ErrorItem(field="person_id", message=reason)]
                 elif outcome.person_id in taken:
                     errors = [c.ErrorItem(field="person_id", message=taken[outcome.person_id])]
-            if errors:
+            if errors or person is None:
                 results.append(c.AssignmentOutcome(person_id=outcome.person_id, ok=False, errors=errors))
                 continue
-            created = []
+            created: list[c.AssignedGoal] = []
             for draft in outcome.drafts:
                 goal_id = new_id()
                 goals.append(_draft_row(goal_id, draft, cycle, person.org_unit_id, parent, start_colour, template.code,
-                                        actor.subject, now, scoring[draft.indicator_code]))
+                                        creator, now, scoring[draft.indicator_code]))
                 if draft.kind.value == "okr":
                     krs.append({"id": new_id(), "goal_id": goal_id, "position": 0, "title": draft.title,
                                 "start_value": Decimal(0), "target": draft.target, "current": Decimal(0),
@@ -341,8 +350,8 @@ def assign_template(uow, actor, command: c.AssignTemplate) -> c.AssignmentResult
                 due_on=cycle.ends_on, goals=created))
             results.append(c.AssignmentOutcome(person_id=outcome.person_id, ok=True,
                                                goal_ids=[g.goal_id for g in created]))
-        bulk_insert(uow.session, m.Goal.__table__, goals)
-        bulk_insert(uow.session, m.KeyResult.__table__, krs)
+        bulk_insert(uow.session, table_of(m.Goal), goals)
+        bulk_insert(uow.session, table_of(m.KeyResult), krs)
         uow.publish(*events)
         if goals and start_colour == "red" and cycle.state in SWEPT_STATES:
             # goals assigned behind schedule are red from the start: each gets its review
@@ -350,12 +359,12 @@ def assign_template(uow, actor, command: c.AssignTemplate) -> c.AssignmentResult
                                          g["colour_since"]) for g in goals], [], today(uow))
         if parent is not None and goals:
             reassess(uow, roll_up(uow, parent.id))
-        created = sum(1 for r in results if r.ok)
-        return c.AssignmentResult(template_code=template.code, cycle_id=cycle.id, created=created,
-                                  failed=len(results) - created, goals_created=len(goals), results=results)
+        succeeded = sum(1 for r in results if r.ok)
+        return c.AssignmentResult(template_code=template.code, cycle_id=cycle.id, created=succeeded,
+                                  failed=len(results) - succeeded, goals_created=len(goals), results=results)
 
 
-def _weights_taken(uow, cycle_id: str, people: Sequence[str], template_code: str) -> dict[str, str]:
+def _weights_taken(uow: GoalsUnitOfWork, cycle_id: str, people: Sequence[str], template_code: str) -> dict[str, str]:
     """People who cannot take a template's 100 weight points: why, by person."""
     found: dict[str, dict[str, Decimal]] = {}
     assigned: set[str] = set()
@@ -379,13 +388,14 @@ def _weights_taken(uow, cycle_id: str, people: Sequence[str], template_code: str
     return taken
 
 
-def _starting_colour(cycle: m.Cycle, schedule, on) -> str:
+def _starting_colour(cycle: m.Cycle, schedule: Schedule, on: date) -> str:
     """The colour of a goal with no progress yet on the cycle's schedule."""
     return schedule_status(schedule, Decimal(0), on, cycle.red_after_weeks).colour.value
 
 
 def _draft_row(goal_id: str, draft: t.GoalDraft, cycle: m.Cycle, org_unit: str | None, parent: m.Goal | None,
-               colour: str, template_code: str, creator: str, now, scoring: dict[str, Any]) -> dict[str, Any]:
+               colour: str, template_code: str, creator: str, now: datetime,
+               scoring: dict[str, Any]) -> dict[str, Any]:
     kpi = draft.kind.value == "kpi"
     thresholds = draft.thresholds
     return {
@@ -406,7 +416,7 @@ def _draft_row(goal_id: str, draft: t.GoalDraft, cycle: m.Cycle, org_unit: str |
 
 # -- score cards -----------------------------------------------------------------------------------------------------
 
-def get_scorecard(uow, actor, command: c.GetScoreCard) -> c.ScoreCard:
+def get_scorecard(uow: GoalsUnitOfWork, actor: Actor | None, command: c.GetScoreCard) -> c.ScoreCard:
     with uow:
         cycle = load_cycle(uow, command.cycle_id)
         require(uow, actor, "goal.read", person_resource(command.person_id))
@@ -418,15 +428,19 @@ def get_scorecard(uow, actor, command: c.GetScoreCard) -> c.ScoreCard:
             raise NotFound(f"{command.person_id} has no goals from template {template.code} in this cycle",
                            errors=[{"field": "template_code", "message": "not assigned to this person"}])
         krs = uow.goals.key_results([g.id for g in goals])
-        values, targets = {}, {}
+        values: dict[str, Decimal] = {}
+        targets: dict[str, Decimal] = {}
         for goal in goals:
+            code = goal.indicator_code  # a template's goal is its indicator's
+            if code is None:
+                continue
             if goal.kind == "kpi":
-                targets[goal.indicator_code] = goal.target
+                targets[code] = kpi_of(goal).target
                 if goal.actual is not None and not goal.computed:
-                    values[goal.indicator_code] = goal.actual
+                    values[code] = goal.actual
             elif krs.get(goal.id):
-                targets[goal.indicator_code] = krs[goal.id][0].target
-                values[goal.indicator_code] = krs[goal.id][0].current
+                targets[code] = krs[goal.id][0].target
+                values[code] = krs[goal.id][0].current
         fields = {name: v.value for name, v in uow.library.custom_values(cycle.id, command.person_id).items()}
         try:
             # a value not measured yet shows as missing (0 points): the manager still sees the rest of the card

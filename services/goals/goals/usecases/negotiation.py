@@ -10,16 +10,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from chassis.errors import InvalidInput, ServiceError, Unprocessable
+from chassis.errors import InvalidInput, Unprocessable
 from chassis.ids import new_id
 from contracts import goals as c
+from contracts.actor import Actor
 from goals import models as m
 from goals.access import GoalRef, can, deny, manager_of, person_resource, require
 from goals.domain import negotiation as n
 from goals.domain.cycles import Change
 from goals.domain.errors import InvalidInput as DomainInvalidInput
 from goals.domain.weights import check_weights
-from goals.rules import build_schedule, check_kpi, kpi_band, milestones_of, scaled_thresholds, segments_of
+from goals.repositories import GoalsUnitOfWork
+from goals.rules import build_schedule, check_kpi, kpi_band, kpi_of, milestones_of, scaled_thresholds, segments_of
 from goals.usecases.common import (
     actor_id,
     allow,
@@ -105,7 +107,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _subject(uow, changes: Sequence[c.ChangeInput], *, lock: bool) -> tuple[dict[str, m.Goal], str, str]:
+def _subject(uow: GoalsUnitOfWork, changes: Sequence[c.ChangeInput], *, lock: bool) -> tuple[dict[str, m.Goal], str,
+             str]:
     """The goals a proposal touches; they must exist and belong to one person in one cycle.
     Returns (goals by id, cycle id, the person responsible)."""
     ids = [ch.goal_id for ch in changes]
@@ -120,7 +123,8 @@ def _subject(uow, changes: Sequence[c.ChangeInput], *, lock: bool) -> tuple[dict
     return goals, cycles.pop(), people.pop()
 
 
-def plan(uow, goals: dict[str, m.Goal], changes: Sequence[dict[str, Any]], *, field: str = "changes") -> list[Planned]:
+def plan(uow: GoalsUnitOfWork, goals: dict[str, m.Goal], changes: Sequence[dict[str, Any]], *,
+         field: str = "changes") -> list[Planned]:
     """Check that stored changes can apply now and work out each field's before and after; raises the 4xx a
     bad change deserves (naming it) and changes nothing."""
     key_results = uow.goals.key_results(list(goals))
@@ -131,8 +135,12 @@ def plan(uow, goals: dict[str, m.Goal], changes: Sequence[dict[str, Any]], *, fi
         where = f"{field}.{i}"
         kind = item["field"]
         value = field_change(item).value
+        if kind in ("target", "weight") and not isinstance(value, Decimal) or (
+                kind == "deadline" and not isinstance(value, date)) or (
+                kind == "resources" and not isinstance(value, tuple)):
+            raise InvalidInput.field(f"{where}.value", f"is not a valid {kind}")  # stored changes are not trusted
         kr = None
-        if kind == "target":
+        if kind == "target" and isinstance(value, Decimal):
             if item["key_result_id"] is not None:
                 kr = next((k for k in key_results.get(goal.id, []) if k.id == item["key_result_id"]), None)
                 if kr is None:
@@ -140,34 +148,34 @@ def plan(uow, goals: dict[str, m.Goal], changes: Sequence[dict[str, Any]], *, fi
                 planned.append(Planned(goal, kr, kind, kr.target, value))
             elif goal.kind == "kpi":
                 green, yellow = scaled_thresholds(goal, value, field=f"{where}.value")
-                check_kpi(goal.direction, value, green, yellow, field=f"{where}.value")
+                check_kpi(kpi_of(goal).direction, value, green, yellow, field=f"{where}.value")
                 planned.append(Planned(goal, None, kind, goal.target, value))
             else:
                 krs = key_results.get(goal.id, [])
                 if len(krs) != 1:
                     raise InvalidInput.field(f"{where}.key_result_id", "this goal has several key results: say which")
                 planned.append(Planned(goal, krs[0], kind, krs[0].target, value))
-        elif kind == "weight":
+        elif kind == "weight" and isinstance(value, Decimal):
             if goal.owner_kind == "person":
                 person = weights.setdefault(goal.responsible_id, {
                     g.id: g.weight for g in uow.goals.person_goals(goal.cycle_id, goal.responsible_id)})
                 person[goal.id] = value
             planned.append(Planned(goal, None, kind, goal.weight, value))
-        elif kind == "deadline":
+        elif kind == "deadline" and isinstance(value, date):
             pieces = uow.goals.segments([goal.id]).get(goal.id, [])
             try:
                 build_schedule(goal.start_on, value, milestones_of(goal, pieces))
             except DomainInvalidInput as error:
                 raise DomainInvalidInput(f"{where}.value", f"the new deadline does not fit: {error}") from None
             planned.append(Planned(goal, None, kind, goal.due_on, value))
-        else:
+        elif isinstance(value, tuple):
             planned.append(Planned(goal, None, kind, list(goal.resources_needed or []), list(value)))
-    for person, merged in weights.items():
-        check_weights(merged, field=f"weights.{person}")
+    for owner, merged in weights.items():
+        check_weights(merged, field=f"weights.{owner}")
     return planned
 
 
-def apply(uow, planned: Sequence[Planned], provider_id: str, proposal_id: str) -> None:
+def apply(uow: GoalsUnitOfWork, planned: Sequence[Planned], provider_id: str, proposal_id: str) -> None:
     """Write planned changes (checked by `plan` in the same transaction), settle progress and colours, publish
     what changed per goal."""
     touched: dict[str, m.Goal] = {}
@@ -207,7 +215,7 @@ def apply(uow, planned: Sequence[Planned], provider_id: str, proposal_id: str) -
                       via_proposal_id=proposal_id)
 
 
-def _promise_resources(uow, goal: m.Goal, needs: Sequence[str], provider_id: str) -> None:
+def _promise_resources(uow: GoalsUnitOfWork, goal: m.Goal, needs: Sequence[str], provider_id: str) -> None:
     """Agreed resource needs become commitments the manager is now tracked on."""
     for need in needs:
         commitment = m.Commitment(id=new_id(), goal_id=goal.id, kind="other", description=need, amount=None,
@@ -223,10 +231,8 @@ def _promise_resources(uow, goal: m.Goal, needs: Sequence[str], provider_id: str
 
 # -- use cases -------------------------------------------------------------------------------------------------------
 
-def _parties(uow, actor, goal: m.Goal, hidden: ServiceError) -> tuple[str, str]:
-    """(owner, manager) of the thread the actor speaks in about this goal; `hidden`: what a caller who may not read
-    the goal is told (as for a goal that does not exist)."""
-    require(uow, actor, "goal.negotiate", GoalRef.of(goal), missing=hidden)
+def _parties(uow: GoalsUnitOfWork, goal: m.Goal) -> tuple[str, str]:
+    """(owner, manager) of the thread about this goal."""
     manager = manager_of(uow, goal.responsible_id)
     if manager is None:
         raise Unprocessable(f"{goal.responsible_id} has no manager in the directory to negotiate with",
@@ -234,7 +240,7 @@ def _parties(uow, actor, goal: m.Goal, hidden: ServiceError) -> tuple[str, str]:
     return goal.responsible_id, manager
 
 
-def thread_between(uow, cycle_id: str, owner: str, manager: str) -> m.Negotiation:
+def thread_between(uow: GoalsUnitOfWork, cycle_id: str, owner: str, manager: str) -> m.Negotiation:
     row = uow.negotiations.between(cycle_id, owner, manager, lock=True)
     if row is None:
         row = m.Negotiation(id=new_id(), cycle_id=cycle_id, owner_id=owner, manager_id=manager, created_at=uow.now(),
@@ -244,7 +250,7 @@ def thread_between(uow, cycle_id: str, owner: str, manager: str) -> m.Negotiatio
     return row
 
 
-def append(uow, row: m.Negotiation, thread: n.Thread, goal_ids: Sequence[str] = (),
+def append(uow: GoalsUnitOfWork, row: m.Negotiation, thread: n.Thread, goal_ids: Sequence[str] = (),
            changes: Sequence[dict[str, Any]] = ()) -> m.NegotiationEntry:
     """Store the thread's newest entry (`changes` as stored JSON for a proposal)."""
     entry = thread.entries[-1]
@@ -259,19 +265,22 @@ def append(uow, row: m.Negotiation, thread: n.Thread, goal_ids: Sequence[str] = 
     return stored
 
 
-def _load(uow, proposal_id: str) -> tuple[m.Negotiation, list[m.NegotiationEntry]]:
+def _load(uow: GoalsUnitOfWork, proposal_id: str) -> tuple[m.Negotiation, list[m.NegotiationEntry]]:
     negotiation_id = uow.negotiations.of_proposal(proposal_id)
     if negotiation_id is None:
         raise no_proposal(proposal_id)
     row = uow.negotiations.get(negotiation_id, lock=True)
+    if row is None:
+        raise no_proposal(proposal_id)
     return row, uow.negotiations.entries([row.id]).get(row.id, [])
 
 
-def _require_party(uow, actor, row: m.Negotiation, proposal_id: str, entries: Sequence[m.NegotiationEntry]) -> None:
+def _require_party(uow: GoalsUnitOfWork, actor: Actor | None, row: m.Negotiation, proposal_id: str,
+                   entries: Sequence[m.NegotiationEntry]) -> Actor:
     """Only the owner and their manager act in a thread. Anyone else who reads one of the proposal's goals (as
     `get_negotiation` shows the thread) gets 403; a caller who reads none of them the 404 of a missing proposal."""
     if actor is not None and actor.subject in (row.owner_id, row.manager_id):
-        return
+        return actor
     reason = "only the owner and their manager take part in this negotiation"
     goal_ids = sorted({item["goal_id"] for e in entries if e.proposal_id == proposal_id for item in e.changes})
     if any(can(uow, actor, "goal.read", GoalRef.of(goal)) for goal in uow.goals.many(goal_ids).values()):
@@ -280,26 +289,30 @@ def _require_party(uow, actor, row: m.Negotiation, proposal_id: str, entries: Se
     raise no_proposal(proposal_id)
 
 
-def propose(uow, actor, command: c.ProposeChange) -> c.ProposalView:
+def propose(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ProposeChange) -> c.ProposalView:
     with uow:
         return _propose(uow, actor, command.changes, command.rationale, None)
 
 
-def counter(uow, actor, command: c.CounterProposal) -> c.ProposalView:
+def counter(uow: GoalsUnitOfWork, actor: Actor | None, command: c.CounterProposal) -> c.ProposalView:
     with uow:
         return _propose(uow, actor, command.changes, command.rationale, command.proposal_id)
 
 
-def _propose(uow, actor, changes: Sequence[c.ChangeInput], rationale: str, replaces: str | None) -> c.ProposalView:
+def _propose(uow: GoalsUnitOfWork, actor: Actor | None, changes: Sequence[c.ChangeInput], rationale: str,
+             replaces: str | None) -> c.ProposalView:
     goals, cycle_id, responsible = _subject(uow, changes, lock=False)
     first = goals[changes[0].goal_id]
     if replaces is not None:
         row, entries = _load(uow, replaces)
-        _require_party(uow, actor, row, replaces, entries)
+        actor = _require_party(uow, actor, row, replaces, entries)
         if row.owner_id != responsible or row.cycle_id != cycle_id:
             raise InvalidInput.field("changes", "a counter-proposal is about the same person's goals")
     else:
-        owner, manager = _parties(uow, actor, first, InvalidInput.field("changes.0.goal_id", "no such goal"))
+        # a goal the actor may not read is, to them, a goal that does not exist (as _subject answers)
+        actor = require(uow, actor, "goal.negotiate", GoalRef.of(first),
+                        missing=InvalidInput.field("changes.0.goal_id", "no such goal"))
+        owner, manager = _parties(uow, first)
         row = thread_between(uow, cycle_id, owner, manager)
         entries = uow.negotiations.entries([row.id]).get(row.id, [])
     allow(load_cycle(uow, cycle_id), Change.PROPOSE)
@@ -327,10 +340,10 @@ def _propose(uow, actor, changes: Sequence[c.ChangeInput], rationale: str, repla
                           thread=thread_view(row, entries))
 
 
-def answer(uow, actor, command: c.AnswerProposal, action: str) -> c.ProposalView:
+def answer(uow: GoalsUnitOfWork, actor: Actor | None, command: c.AnswerProposal, action: str) -> c.ProposalView:
     with uow:
         row, entries = _load(uow, command.proposal_id)
-        _require_party(uow, actor, row, command.proposal_id, entries)
+        actor = _require_party(uow, actor, row, command.proposal_id, entries)
         thread = domain_thread(row, entries)
         applied: list[Planned] = []
         if action == "accept":
@@ -358,7 +371,7 @@ def answer(uow, actor, command: c.AnswerProposal, action: str) -> c.ProposalView
                               thread=thread_view(row, [*entries, stored]), applied=[p.view() for p in applied])
 
 
-def get_negotiation(uow, actor, command: c.GetNegotiation) -> c.NegotiationHistory:
+def get_negotiation(uow: GoalsUnitOfWork, actor: Actor | None, command: c.GetNegotiation) -> c.NegotiationHistory:
     with uow:
         goal = load_goal(uow, command.goal_id)
         require(uow, actor, "goal.read", GoalRef.of(goal), missing=no_goal(goal.id))
@@ -367,7 +380,7 @@ def get_negotiation(uow, actor, command: c.GetNegotiation) -> c.NegotiationHisto
         return c.NegotiationHistory(goal_id=goal.id, threads=[thread_view(r, entries.get(r.id, [])) for r in rows])
 
 
-def list_proposals(uow, actor, command: c.ListProposals) -> c.ProposalList:
+def list_proposals(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ListProposals) -> c.ProposalList:
     """The proposals of the threads the actor is a party to (nobody else's: the actor decides, not the payload)."""
     after = decode_cursor(command.cursor, 3)
     try:

@@ -9,24 +9,27 @@ from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
-from chassis.access import apply_org_event
-from chassis.access.readmodel import people_table
+from chassis.access.readmodel import apply_org_event, people_table
 from contracts import compliance as dsr
+from contracts.actor import Actor
 from contracts.envelope import Envelope
 from contracts.org import PersonChanged
 from goals import models as m
+from goals.repositories import GoalsUnitOfWork
+from goals.usecases.common import payload_of
 
 SERVICE = "goals"
 
 
-def apply_directory_event(uow, envelope: Envelope) -> None:
+def apply_directory_event(uow: GoalsUnitOfWork, envelope: Envelope) -> None:
     """Keep the read model; when a person moves to another unit, their running goals move with them (the board
     groups goals by unit)."""
     with uow:
         moved_to = None
         if envelope.type == PersonChanged.type:
-            person = envelope.payload()
+            person = payload_of(envelope, PersonChanged)
             before = uow.session.execute(select(people_table.c.org_unit_id, people_table.c.version)
                                          .where(people_table.c.person_id == person.person_id)).first()
             if before is not None and before.version < person.version and before.org_unit_id != person.org_unit_id:
@@ -57,7 +60,7 @@ def _records(rows: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _subject_rows(session, subject: str) -> dict[str, list[Any]]:
+def _subject_rows(session: Session, subject: str) -> dict[str, list[Any]]:
     owned = (m.Goal.owner_kind == "person") & (m.Goal.owner_id == subject)
     goals = list(session.scalars(select(m.Goal).where(or_(m.Goal.responsible_id == subject, owned))
                                  .order_by(m.Goal.id)))
@@ -83,9 +86,10 @@ def _subject_rows(session, subject: str) -> dict[str, list[Any]]:
     }
 
 
-def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.SubjectDataExport:
+def export_subject_data(uow: GoalsUnitOfWork, actor: Actor | None,
+                        command: dsr.ExportSubjectData) -> dsr.SubjectDataExport:
     with uow:
-        from chassis.access import Resource
+        from chassis.access.policy import Resource
 
         # compliance's data-subject saga (a service), the person themself, or HR filing for them
         uow.access.require(actor, "dsr.request", Resource("person", owner=command.subject))
@@ -99,7 +103,7 @@ def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.Subje
 
 def _held(holds: Iterable[dsr.HoldRef]) -> tuple[bool, dict[str, set[str]]]:
     """(everything is held, record type -> held ids)."""
-    everything, by_type = False, {}
+    everything, by_type = False, dict[str, set[str]]()
     for hold in holds:
         if hold.record_type is None and not hold.record_ids:
             everything = True
@@ -108,11 +112,11 @@ def _held(holds: Iterable[dsr.HoldRef]) -> tuple[bool, dict[str, set[str]]]:
     return everything, by_type
 
 
-def erase_subject(uow, envelope: Envelope) -> None:
+def erase_subject(uow: GoalsUnitOfWork, envelope: Envelope) -> None:
     """Pseudonymize a person: their id becomes the pseudonym everywhere and the free text they wrote (progress
     comments, rationales, review summaries about them) is cleared; records under a legal hold stay as they are.
     Answers with goals' erasure.completed event in the same transaction (redelivery finds nothing left to do)."""
-    request = envelope.payload()
+    request = payload_of(envelope, dsr.ErasureRequested)
     with uow:  # the inbox records the request as handled, ours or not
         if SERVICE not in request.services:
             return
@@ -127,11 +131,11 @@ def erase_subject(uow, envelope: Envelope) -> None:
                 if everything or "*" in held.get(kind, ()) or key in held.get(kind, set()):
                     kept.append(f"{kind}:{key}")
                     continue
-                if _pseudonymize(row, person, alias):
+                if _pseudonymize(uow.session, row, person, alias):
                     erased += 1
-        uow.publish(dsr.erasure_completed_event(SERVICE)(
-            request_id=request.request_id, person_id=person, erased_records=erased, held_records=kept,
-            detail="ids replaced by the pseudonym; free text written by or about the person cleared"))
+        uow.publish(dsr.erasure_completed_event(SERVICE).model_validate({
+            "request_id": request.request_id, "person_id": person, "erased_records": erased, "held_records": kept,
+            "detail": "ids replaced by the pseudonym; free text written by or about the person cleared"}))
 
 
 def _key(row: Any) -> str:
@@ -145,7 +149,7 @@ _TEXT_OF = {m.ProgressUpdate: ("comment", "actor_id"), m.NegotiationEntry: ("tex
             m.Review: ("summary", "owner_id")}
 
 
-def _pseudonymize(row: Any, person: str, alias: str) -> bool:
+def _pseudonymize(session: Session, row: Any, person: str, alias: str) -> bool:
     changed = False
     text = _TEXT_OF.get(type(row))
     if text is not None and getattr(row, text[1]) == person and getattr(row, text[0]):
@@ -158,6 +162,6 @@ def _pseudonymize(row: Any, person: str, alias: str) -> bool:
             setattr(row, column, alias)
             changed = True
     if isinstance(row, m.CustomFieldValue):
-        sa_inspect(row).session.delete(row)
+        session.delete(row)
         changed = True
     return changed

@@ -2,27 +2,30 @@
 keeps who, when, before and after. Formula indicators that read the changed value are recomputed."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from chassis.errors import InvalidInput, Unprocessable
 from contracts import goals as c
+from contracts.actor import Actor
 from goals import models as m
 from goals.access import LINE, GoalRef, require, require_read
 from goals.domain import formula as formulas
 from goals.domain.cycles import Change, Cycle, CycleState, Period
 from goals.domain.errors import FormulaError
-from goals.domain.progress import Direction, Kpi, Thresholds, update_key_result, update_kpi
-from goals.rules import AMOUNT_QUANTUM, domain_key_results, fits_amount, kpi_band
+from goals.domain.progress import update_key_result, update_kpi
+from goals.repositories import GoalsUnitOfWork
+from goals.rules import AMOUNT_QUANTUM, domain_key_results, fits_amount, kpi_band, kpi_of
 from goals.usecases.common import allow, load_cycle, load_goal, no_goal, reassess, recompute, roll_up, touch
 from goals.views import decode_cursor, encode_cursor, goal_view, progress_view
 
 SYSTEM = "service:goals"
 
 
-def record_progress(uow, actor, command: c.RecordProgress) -> c.ProgressRecorded:
+def record_progress(uow: GoalsUnitOfWork, actor: Actor | None, command: c.RecordProgress) -> c.ProgressRecorded:
     with uow:
         goal = load_goal(uow, command.goal_id, lock=True)
-        require(uow, actor, "goal.progress", GoalRef.of(goal), missing=no_goal(goal.id))
+        actor = require(uow, actor, "goal.progress", GoalRef.of(goal), missing=no_goal(goal.id))
         cycle = load_cycle(uow, goal.cycle_id)
         allow(cycle, Change.PROGRESS)
         if goal.computed:
@@ -39,7 +42,7 @@ def record_progress(uow, actor, command: c.RecordProgress) -> c.ProgressRecorded
         return c.ProgressRecorded(update=progress_view(update), goal=goal_view(goal, krs, pieces))
 
 
-def _apply(uow, goal: m.Goal, key_result_id: str | None, value: Decimal, comment: str,
+def _apply(uow: GoalsUnitOfWork, goal: m.Goal, key_result_id: str | None, value: Decimal, comment: str,
            confidence: Decimal | None, actor_id: str, *, private: bool = False) -> m.ProgressUpdate:
     """Record a new value on the goal (or one of its key results) and its history row; publish it."""
     at = uow.now()
@@ -47,9 +50,7 @@ def _apply(uow, goal: m.Goal, key_result_id: str | None, value: Decimal, comment
     if goal.kind == "kpi":
         if key_result_id is not None:
             raise InvalidInput.field("key_result_id", "a KPI goal has no key results")
-        kpi = Kpi(goal.id, Direction(goal.direction), goal.target, goal.unit, Thresholds(goal.green, goal.yellow),
-                  goal.actual)
-        _, change = update_kpi(kpi, value, actor_id=actor_id, at=at, comment=comment, confidence=confidence)
+        _, change = update_kpi(kpi_of(goal), value, actor_id=actor_id, at=at, comment=comment, confidence=confidence)
         goal.actual = value
         goal.kpi_band = kpi_band(goal)
         before_progress = goal.own_progress
@@ -80,12 +81,12 @@ def _apply(uow, goal: m.Goal, key_result_id: str | None, value: Decimal, comment
     return update
 
 
-def settle(uow, goal: m.Goal) -> None:
+def settle(uow: GoalsUnitOfWork, goal: m.Goal) -> None:
     """After a goal's progress changed: roll it up the tree and re-decide the colours that moved."""
     reassess(uow, [goal, *roll_up(uow, goal.parent_id)])
 
 
-def recompute_formulas(uow, cycle_id: str, person: str, template_code: str | None,
+def recompute_formulas(uow: GoalsUnitOfWork, cycle_id: str, person: str, template_code: str | None,
                        changed: list[str | None]) -> list[str]:
     """Recompute a person's formula indicators (of one assigned template) that read a changed indicator value
     or custom field, with the formula version the cycle keeps. Returns the goals that got a new value."""
@@ -97,19 +98,21 @@ def recompute_formulas(uow, cycle_id: str, person: str, template_code: str | Non
     siblings = list(uow.session.scalars(select(m.Goal).where(
         m.Goal.cycle_id == cycle_id, m.Goal.owner_kind == "person", m.Goal.owner_id == person,
         m.Goal.template_code == template_code).order_by(m.Goal.id).with_for_update()))
-    computed = [g for g in siblings if g.computed]
+    # a computed goal comes from a template's indicator, so it has its code
+    computed = [(g, g.indicator_code) for g in siblings if g.computed and g.indicator_code is not None]
     if not computed:
         return []
     cycle = load_cycle(uow, cycle_id)
-    pinned = _pinned_formulas(uow, cycle, [g.indicator_code for g in computed])
+    pinned = _pinned_formulas(uow, cycle, [code for _, code in computed])
     values: dict[str, Decimal] = {f.field: f.value for f in uow.library.custom_values(cycle_id, person).values()}
-    values.update((g.indicator_code, g.actual) for g in siblings if not g.computed and g.actual is not None)
-    updated = []
+    values.update((g.indicator_code, g.actual) for g in siblings
+                  if not g.computed and g.actual is not None and g.indicator_code is not None)
+    updated: list[m.Goal] = []
     # Formulas may read other formulas: repeat while something new became computable (bounded by their number).
     for _ in range(len(computed)):
         progressed = False
-        for goal in computed:
-            text = pinned.get(goal.indicator_code)
+        for goal, code in computed:
+            text = pinned.get(code)
             if text is None:
                 continue
             parsed = formulas.parse(text)
@@ -126,10 +129,10 @@ def recompute_formulas(uow, cycle_id: str, person: str, template_code: str | Non
             value = Decimal(value).quantize(AMOUNT_QUANTUM)
             if goal.actual == value:
                 continue
-            version = pinned_version_number(uow, cycle, goal.indicator_code)
-            _apply(uow, goal, None, value, f"computed by formula {goal.indicator_code} v{version}", None, SYSTEM)
+            version = pinned_version_number(uow, cycle, code)
+            _apply(uow, goal, None, value, f"computed by formula {code} v{version}", None, SYSTEM)
             settle(uow, goal)
-            values[goal.indicator_code] = value
+            values[code] = value
             updated.append(goal)
             progressed = True
         if not progressed:
@@ -146,24 +149,24 @@ def _domain_cycle(cycle: m.Cycle) -> Cycle:
                  cycle.red_after_weeks, cycle.opened_at)
 
 
-def _versions(uow, codes) -> dict[str, list[formulas.FormulaVersion]]:
+def _versions(uow: GoalsUnitOfWork, codes: Sequence[str]) -> dict[str, list[formulas.FormulaVersion]]:
     return {code: [formulas.FormulaVersion(v.indicator_code, v.version, v.text, v.created_at) for v in versions]
             for code, versions in uow.library.formula_versions(codes).items()}
 
 
-def _pinned_formulas(uow, cycle: m.Cycle, codes) -> dict[str, str]:
+def _pinned_formulas(uow: GoalsUnitOfWork, cycle: m.Cycle, codes: Sequence[str]) -> dict[str, str]:
     """Formula text per indicator code as the cycle uses it: the version it started with."""
     domain_cycle = _domain_cycle(cycle)
     return {code: formulas.pinned_version(history, domain_cycle).text
             for code, history in _versions(uow, codes).items() if history}
 
 
-def pinned_version_number(uow, cycle: m.Cycle, code: str) -> int:
+def pinned_version_number(uow: GoalsUnitOfWork, cycle: m.Cycle, code: str) -> int:
     history = _versions(uow, [code]).get(code)
     return formulas.pinned_version(history, _domain_cycle(cycle)).version if history else 0
 
 
-def list_progress(uow, actor, command: c.ListProgress) -> c.ProgressHistory:
+def list_progress(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ListProgress) -> c.ProgressHistory:
     before = decode_cursor(command.cursor)
     with uow:
         goal = load_goal(uow, command.goal_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import logging
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -21,8 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, select, update
 
 from contracts import goals as c
+from contracts.compliance import HoldRef, RetentionSweepRequested
 from contracts.envelope import Envelope
 from goals import models as m
+from goals.repositories import GoalsUnitOfWork
+from goals.usecases.common import payload_of
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,7 @@ def years_before(moment: datetime, years: int) -> datetime:
     return moment.replace(year=year, day=day)
 
 
-def held(holds, goal_id: str) -> bool:
+def held(holds: Iterable[HoldRef], goal_id: str) -> bool:
     for hold in holds:
         if hold.record_type not in (None, RECORD_TYPE):
             continue
@@ -56,8 +60,8 @@ def held(holds, goal_id: str) -> bool:
     return False
 
 
-def apply_retention(uow, envelope: Envelope) -> None:
-    request = envelope.payload()
+def apply_retention(uow: GoalsUnitOfWork, envelope: Envelope) -> None:
+    request = payload_of(envelope, RetentionSweepRequested)
     with uow:  # the inbox records the sweep as handled
         raw = (request.policies or {}).get(RECORD_TYPE)
         if raw is None:
@@ -83,7 +87,7 @@ def apply_retention(uow, envelope: Envelope) -> None:
                                               sweep_date=request.sweep_date))
 
 
-def _due(uow, policy: Policy, now: datetime) -> dict[str, str]:
+def _due(uow: GoalsUnitOfWork, policy: Policy, now: datetime) -> dict[str, str]:
     """goal id -> "purge" or "anonymize", for the goals whose time has come."""
     g, cy = m.Goal, m.Cycle
     if policy.basis == "created":
@@ -103,12 +107,12 @@ def _due(uow, policy: Policy, now: datetime) -> dict[str, str]:
     return found
 
 
-def _chunks(ids, size=1000):
+def _chunks(ids: Sequence[str], size: int = 1000) -> Iterator[Sequence[str]]:
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
 
 
-def anonymize_goals(uow, goal_ids: list[str], now: datetime) -> None:
+def anonymize_goals(uow: GoalsUnitOfWork, goal_ids: list[str], now: datetime) -> None:
     s = uow.session
     for ids in _chunks(goal_ids):
         s.execute(update(m.Goal).where(m.Goal.id.in_(ids), m.Goal.owner_kind == "person")
@@ -123,7 +127,7 @@ def anonymize_goals(uow, goal_ids: list[str], now: datetime) -> None:
         s.execute(update(m.Commitment).where(m.Commitment.goal_id.in_(ids)).values(provider_id=ANONYMIZED))
 
 
-def purge_goals(uow, goal_ids: list[str]) -> None:
+def purge_goals(uow: GoalsUnitOfWork, goal_ids: list[str]) -> None:
     s = uow.session
     for ids in _chunks(goal_ids):
         s.execute(update(m.Goal).where(m.Goal.parent_id.in_(ids), m.Goal.id.not_in(goal_ids)).values(parent_id=None))

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from chassis.errors import InvalidInput, Unprocessable
 from contracts import goals as c
+from contracts.actor import Actor
 from goals import models as m
 from goals.access import GoalRef, deny, person_resource, require
-from goals.repositories import bulk_insert
+from goals.repositories import GoalsUnitOfWork, bulk_insert, table_of
 from goals.sweep import changes, recolour
 from goals.usecases.common import no_review, settle_colours, today, unreviewed_red
 from goals.views import decode_cursor, encode_cursor, review_view
@@ -18,7 +21,7 @@ from goals.views import decode_cursor, encode_cursor, review_view
 SWEEP_LOCK = zlib.crc32(b"jixiao-goals-sweep") & 0x7FFFFFFF
 
 
-def run_sweep(uow, actor, on: date, *, once_a_day: bool = False) -> c.SweepResult | None:
+def run_sweep(uow: GoalsUnitOfWork, actor: Actor | None, on: date, *, once_a_day: bool = False) -> c.SweepResult | None:
     """Colour the goals of the running cycles whose span contains `on`, in SQL, in one transaction with their
     history rows, events and the consequences (`settle_colours`: reviews opened for red spells, reviews of
     recovered goals resolved). `on` must fall within an open cycle (else 400 naming `on`; the timer simply has
@@ -42,8 +45,8 @@ def run_sweep(uow, actor, on: date, *, once_a_day: bool = False) -> c.SweepResul
             return None
         started = uow.now()
         ids = [cy.id for cy in cycles]
-        evaluated = session.scalar(select(func.count()).select_from(m.Goal).where(m.Goal.cycle_id.in_(ids)))
-        changed = []
+        evaluated = session.scalar(select(func.count()).select_from(m.Goal).where(m.Goal.cycle_id.in_(ids))) or 0
+        changed: list[Row[Any]] = []
         postgres = session.get_bind().dialect.name == "postgresql"
         for cycle in cycles:
             if postgres:
@@ -53,7 +56,7 @@ def run_sweep(uow, actor, on: date, *, once_a_day: bool = False) -> c.SweepResul
                 session.execute(recolour(cycle.id, on, cycle.red_after_weeks, returning=False))
         if changed:
             now = uow.now()
-            bulk_insert(session, m.StatusChange.__table__, [
+            bulk_insert(session, table_of(m.StatusChange), [
                 {"goal_id": row.id, "on": on, "before": row.before, "after": row.after, "progress": row.progress,
                  "at": now} for row in changed])
             uow.publish(*(c.GoalStatusChanged(goal_id=row.id, cycle_id=row.cycle_id,
@@ -74,7 +77,7 @@ def run_sweep(uow, actor, on: date, *, once_a_day: bool = False) -> c.SweepResul
                              reviews_opened=reviews, reviews_resolved=resolved)
 
 
-def _preview(uow, cycles, on: date) -> c.SweepResult:
+def _preview(uow: GoalsUnitOfWork, cycles: Sequence[m.Cycle], on: date) -> c.SweepResult:
     """What a sweep as of a later day would do, read only: nothing is written or published."""
     session = uow.session
     ids = [cy.id for cy in cycles]
@@ -90,7 +93,7 @@ def _preview(uow, cycles, on: date) -> c.SweepResult:
                          reviews_opened=turned_red + still_unreviewed, reviews_resolved=resolved, preview=True)
 
 
-def list_reviews(uow, actor, command: c.ListReviews) -> c.ReviewList:
+def list_reviews(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ListReviews) -> c.ReviewList:
     after = decode_cursor(command.cursor)
     with uow:
         rows = uow.reviews.page_for(actor.subject if actor else "", command.state, command.cycle_id,
@@ -100,7 +103,7 @@ def list_reviews(uow, actor, command: c.ListReviews) -> c.ReviewList:
     return c.ReviewList(items=[review_view(r) for r in rows], next_cursor=encode_cursor(rows[-1].id) if more else None)
 
 
-def complete_review(uow, actor, command: c.CompleteReview) -> c.ReviewView:
+def complete_review(uow: GoalsUnitOfWork, actor: Actor | None, command: c.CompleteReview) -> c.ReviewView:
     with uow:
         review = uow.reviews.get(command.review_id, lock=True)
         if review is None:
