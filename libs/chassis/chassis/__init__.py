@@ -6,7 +6,9 @@ What a service imports:
 Exports resolve lazily, so that `python -m chassis.testing` can monkey-patch with eventlet before nameko,
 kombu or SQLAlchemy are imported.
 """
+from collections.abc import Callable
 from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
     "timer": "nameko.timer",
@@ -25,11 +27,37 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
+if TYPE_CHECKING:  # what the lazy exports are, for the type checker (nothing is imported at run time)
+    from nameko.timer import timer as timer
 
-def lazy_exports(package: str, exports: dict[str, str], namespace: dict):
+    from chassis.context import CallContext as CallContext
+    from chassis.context import current_actor as current_actor
+    from chassis.context import current_correlation_id as current_correlation_id
+    from chassis.errors import Conflict as Conflict
+    from chassis.errors import Forbidden as Forbidden
+    from chassis.errors import InternalError as InternalError
+    from chassis.errors import InvalidInput as InvalidInput
+    from chassis.errors import NotFound as NotFound
+    from chassis.errors import RpcTimeout as RpcTimeout
+    from chassis.errors import ServiceError as ServiceError
+    from chassis.errors import ServiceUnavailable as ServiceUnavailable
+    from chassis.errors import Unprocessable as Unprocessable
+    from chassis.errors import register_error as register_error
+    from chassis.events import event_handler as event_handler
+    from chassis.remote import RpcClient as RpcClient
+    from chassis.remote import StandaloneRpc as StandaloneRpc
+    from chassis.remote import rpc as rpc
+    from chassis.service import Service as Service
+    from chassis.uow import AlreadyProcessed as AlreadyProcessed
+    from chassis.uow import Database as Database
+    from chassis.uow import Store as Store
+    from chassis.uow import UnitOfWork as UnitOfWork
+
+
+def lazy_exports(package: str, exports: dict[str, str], namespace: dict[str, Any]) -> Callable[[str], Any]:
     """A module `__getattr__` (PEP 562) resolving `exports` ({name: module}) on first use and caching the value
     in `namespace`, the package's globals."""
-    def __getattr__(name):
+    def __getattr__(name: str) -> Any:
         module = exports.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")

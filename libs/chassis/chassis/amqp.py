@@ -16,12 +16,17 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import amqp
 import eventlet
 from eventlet.semaphore import Semaphore
-from kombu import Connection, Exchange, Producer
+
+from chassis.framework import Connection, Exchange, Producer
+
+if TYPE_CHECKING:
+    from chassis.framework import Channel, Declarable
+    from chassis.signing import EventKeys
 
 log = logging.getLogger(__name__)
 
@@ -88,15 +93,15 @@ class OutgoingMessage:
 class _Channel:
     """One connection and channel, opened lazily and dropped on any broker error."""
 
-    def __init__(self, amqp_uri: str, declare: Iterable[Any] = ()):
+    def __init__(self, amqp_uri: str, declare: Iterable[Declarable] = ()) -> None:
         self.amqp_uri = amqp_uri
         self.declare = list(declare)
         self.lock = Semaphore(1)
         self.connection: Connection | None = None
-        self.channel = None
+        self.channel: Channel | None = None
         self.producer: Producer | None = None
 
-    def open(self, timeout: float = 5.0):
+    def open(self, timeout: float = 5.0) -> None:
         if self.producer is not None:
             return
         timeout = max(0.05, min(5.0, timeout))
@@ -113,7 +118,7 @@ class _Channel:
         self.connection, self.channel = conn, channel
         self.producer = Producer(channel)
 
-    def on_open(self, channel) -> None:
+    def on_open(self, channel: Channel) -> None:
         pass
 
     @property
@@ -133,9 +138,10 @@ class _Channel:
         body = msg.body.encode() if isinstance(msg.body, str) else msg.body
         message = amqp.Message(body, content_type="application/json", content_encoding="utf-8",
                                application_headers=msg.headers or {}, delivery_mode=delivery_mode, **props)
+        assert self.channel is not None  # open() ran: raw_amqp is only true on an open connection
         self.channel.basic_publish(message, exchange=msg.exchange, routing_key=msg.routing_key)
 
-    def reset(self):
+    def reset(self) -> None:
         conn, self.connection, self.channel, self.producer = self.connection, None, None, None
         if conn is not None:
             try:
@@ -143,11 +149,11 @@ class _Channel:
             except Exception:  # already broken; nothing more to free
                 pass
 
-    def close(self):
+    def close(self) -> None:
         with self.lock:
             self.reset()
 
-    def _publish_one(self, msg: OutgoingMessage, delivery_mode: int):
+    def _publish_one(self, msg: OutgoingMessage, delivery_mode: int) -> None:
         if self.raw_amqp:
             self._publish_raw(msg, delivery_mode)
             return
@@ -160,6 +166,7 @@ class _Channel:
         if ttl is not None:
             props["expiration"] = max(0.001, ttl)  # kombu takes seconds and sends milliseconds
         body = msg.body.encode() if isinstance(msg.body, str) else msg.body
+        assert self.producer is not None  # callers open() first
         self.producer.publish(
             body,
             exchange=msg.exchange,
@@ -183,7 +190,7 @@ class FastPublisher(_Channel):
 
     down_for = 1.0
 
-    def __init__(self, amqp_uri: str, declare: Iterable[Any] = ()):
+    def __init__(self, amqp_uri: str, declare: Iterable[Declarable] = ()) -> None:
         super().__init__(amqp_uri, declare)
         self._down_until = 0.0
 
@@ -218,8 +225,8 @@ class FastPublisher(_Channel):
 class ConfirmingPublisher(_Channel):
     """Persistent messages with pipelined publisher confirms (no confirms on the in-memory transport)."""
 
-    def __init__(self, amqp_uri: str, declare: Iterable[Any] = (), confirm_timeout: float = 15.0,
-                 keys: Any = None):
+    def __init__(self, amqp_uri: str, declare: Iterable[Declarable] = (), confirm_timeout: float = 15.0,
+                 keys: EventKeys | None = None) -> None:
         super().__init__(amqp_uri, declare)
         self.confirm_timeout = confirm_timeout
         from chassis.signing import EventKeys
@@ -230,7 +237,7 @@ class ConfirmingPublisher(_Channel):
         self._nacked: list[int] = []
         self._next_tag = 1
 
-    def on_open(self, channel) -> None:
+    def on_open(self, channel: Channel) -> None:
         if not self.confirms:
             return
         channel.confirm_select()
@@ -248,10 +255,10 @@ class ConfirmingPublisher(_Channel):
         self._outstanding.difference_update(done)
         return done
 
-    def _on_ack(self, delivery_tag, multiple):
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
         self._settle(delivery_tag, multiple)
 
-    def _on_nack(self, delivery_tag, multiple):
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
         self._nacked.extend(self._settle(delivery_tag, multiple))
 
     def publish(self, msg: OutgoingMessage) -> None:
@@ -289,7 +296,7 @@ class ConfirmingPublisher(_Channel):
         with self.lock:
             try:
                 self.open()
-                tags = []
+                tags: list[int] = []
                 for msg in messages:
                     self._publish_one(msg, PERSISTENT)
                     if self.confirms:
@@ -303,6 +310,7 @@ class ConfirmingPublisher(_Channel):
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise PublishError(f"{len(self._outstanding)} confirms not received in time")
+                    assert self.connection is not None  # open() above
                     try:
                         self.connection.drain_events(timeout=min(remaining, 1.0))
                     except TimeoutError:
@@ -329,7 +337,7 @@ class ConfirmingPublisher(_Channel):
 
 def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
     """Exponential backoff with a cap (attempt counts from 1)."""
-    return min(cap, base * (2 ** max(0, attempt - 1)))
+    return min(cap, base * float(2 ** max(0, attempt - 1)))
 
 
 def sleep(seconds: float) -> None:

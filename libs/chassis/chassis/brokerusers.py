@@ -26,6 +26,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 EXCHANGE_NAME = r"[a-z][a-z0-9_-]*\.events"
@@ -103,7 +104,7 @@ class Rabbitmqctl:
     def __init__(self, ctl: str | None = None):
         self.ctl = ctl or shutil.which("rabbitmqctl") or "rabbitmqctl"
 
-    def run(self, *args: str) -> subprocess.CompletedProcess:
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([self.ctl, *args], capture_output=True, text=True, timeout=60)
 
     def ensure_user(self, user: str, password: str) -> None:
@@ -135,7 +136,7 @@ class Rabbitmqctl:
         self.run("close_all_user_connections", user, reason)
 
 
-def apply(vhost: str, services: list[str], third_parties: list[str] = (), *, prefix: str = "",
+def apply(vhost: str, services: list[str], third_parties: Sequence[str] = (), *, prefix: str = "",
           ctl: Rabbitmqctl | None = None, passwords: dict[str, str] | None = None) -> dict[str, str]:
     """Create/update the users; returns {service or client: password}. `prefix` namespaces the user names (tests)."""
     ctl = ctl or Rabbitmqctl()

@@ -11,14 +11,21 @@
 - `kill()` gives up on the consumer thread after a grace period: while the broker is unreachable that thread is
   in an endless reconnect loop, and nameko's kill waited for it forever.
 """
+from __future__ import annotations
+
 import logging
 import sys
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import eventlet
-from nameko.extensions import SharedExtension
-from nameko.messaging import QueueConsumer as NamekoQueueConsumer
-from nameko.rpc import ReplyListener as NamekoReplyListener
+
+from chassis.framework import QueueConsumer as NamekoQueueConsumer
+from chassis.framework import ReplyListener as NamekoReplyListener
+from chassis.framework import SharedExtension
+
+if TYPE_CHECKING:
+    from chassis.framework import Channel, Consumer, ExcInfo, Message
 
 KILL_GRACE_SECONDS = 2.0
 
@@ -26,15 +33,15 @@ log = logging.getLogger(__name__)
 
 
 class QueueConsumer(NamekoQueueConsumer):
-    def handle_message(self, provider, body, message):
+    def handle_message(self, provider: Any, body: Any, message: Message) -> None:
         if self.container._worker_pool.free() <= 0:
             return super().handle_message(provider, body, message)
         try:
             provider.handle_message(body, message)
         except Exception:  # as nameko does for an error in a managed thread: the container dies loudly
-            self.container.kill(sys.exc_info())
+            self.container.kill(_exc_info())
 
-    def get_consumers(self, consumer_cls, channel):
+    def get_consumers(self, consumer_cls: type, channel: Channel) -> list[Consumer]:
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
             prefetch = getattr(provider, "prefetch_count", None)
@@ -45,7 +52,7 @@ class QueueConsumer(NamekoQueueConsumer):
             consumer.on_decode_error = partial(self._undecodable, provider)
         return consumers
 
-    def _undecodable(self, provider, message, exc) -> None:
+    def _undecodable(self, provider: Any, message: Message, exc: Exception) -> None:
         handler = getattr(provider, "handle_undecodable", None)
         if handler is None:
             log.warning("dropped a message that cannot be decoded (%s, %s): %s", message.content_type,
@@ -55,13 +62,13 @@ class QueueConsumer(NamekoQueueConsumer):
         try:
             handler(message, exc)
         except Exception:  # as for any entrypoint failure in the consumer thread: the container dies loudly
-            self.container.kill(sys.exc_info())
+            self.container.kill(_exc_info())
 
-    def run(self, _tokens=1, **kwargs):
+    def run(self, _tokens: int = 1, **kwargs: Any) -> Any:
         kwargs.setdefault("safety_interval", 0.1)
         return super().run(_tokens, **kwargs)
 
-    def kill(self):
+    def kill(self) -> None:
         if self._gt is not None and not self._gt.dead:
             self._providers = set()
             self._pending_remove_providers = {}
@@ -76,6 +83,13 @@ class QueueConsumer(NamekoQueueConsumer):
         SharedExtension.kill(self)
 
 
+def _exc_info() -> ExcInfo:
+    """The exception being handled, for `container.kill` (only called inside an `except` block)."""
+    kind, error, traceback = sys.exc_info()
+    assert kind is not None and error is not None and traceback is not None
+    return kind, error, traceback
+
+
 class ReplyListener(NamekoReplyListener):
     """RPC replies without a broker ack: the reply queue belongs to this container alone and a lost reply is the
     caller's timeout, so an ack per reply (a frame and a send syscall, ~10% of a gateway's CPU) buys nothing."""
@@ -83,8 +97,8 @@ class ReplyListener(NamekoReplyListener):
     queue_consumer = QueueConsumer()
     no_ack = True
 
-    def handle_message(self, body, message):
-        correlation_id = message.properties.get("correlation_id")
-        waiter = self._reply_events.pop(correlation_id, None)
+    def handle_message(self, body: Any, message: Message) -> None:
+        correlation_id: str | None = message.properties.get("correlation_id")
+        waiter = None if correlation_id is None else self._reply_events.pop(correlation_id, None)
         if waiter is not None:
             waiter.send(body)

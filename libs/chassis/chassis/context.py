@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextvars
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nameko.extensions import DependencyProvider
 from pydantic import ValidationError
 
+from chassis.framework import DependencyProvider, WorkerContext
 from contracts.actor import Actor
 
 ACTOR_KEY = "actor"
@@ -73,9 +73,9 @@ class Call:
         return self.actor or Actor.system(self.service)
 
 
-def bind(worker_ctx) -> Call:
+def bind(worker_ctx: WorkerContext) -> Call:
     """Validate the worker's context data once, and make sure a correlation id exists for what it sends on."""
-    cached = getattr(worker_ctx, "_jixiao_call", None)
+    cached: Call | None = getattr(worker_ctx, "_jixiao_call", None)
     if cached is not None:
         return cached
     data = worker_ctx.data
@@ -91,7 +91,10 @@ def bind(worker_ctx) -> Call:
 class CallContext(DependencyProvider):
     """Injects the current `Call` and sets the context variables logs and `current_actor()` read."""
 
-    def worker_setup(self, worker_ctx):
+    if TYPE_CHECKING:  # what a service instance sees (`self.call`): nameko sets the dependency over the attribute
+        def __get__(self, instance: object, owner: type | None = None) -> Call: ...
+
+    def worker_setup(self, worker_ctx: WorkerContext) -> None:
         from chassis import requestkeys
 
         call = bind(worker_ctx)
@@ -102,10 +105,10 @@ class CallContext(DependencyProvider):
         )
         worker_ctx._jixiao_request_claim = requestkeys.begin(worker_ctx)  # a retried write is done once
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, worker_ctx: WorkerContext) -> Call:
         return bind(worker_ctx)
 
-    def worker_teardown(self, worker_ctx):
+    def worker_teardown(self, worker_ctx: WorkerContext) -> None:
         claim = getattr(worker_ctx, "_jixiao_request_claim", None)
         if claim is not None:
             from chassis import requestkeys
@@ -113,7 +116,8 @@ class CallContext(DependencyProvider):
             requestkeys.end(claim)
         tokens = getattr(worker_ctx, "_jixiao_tokens", None)
         if tokens:
-            for var, token in zip((_actor, _correlation, _service), tokens):
+            variables: tuple[contextvars.ContextVar[Any], ...] = (_actor, _correlation, _service)
+            for var, token in zip(variables, tokens):
                 try:
                     var.reset(token)
                 except ValueError:  # set in another context; nothing to undo there

@@ -23,13 +23,9 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import eventlet
-from kombu import Queue, binding
-from nameko.exceptions import ContainerBeingKilled
-from nameko.extensions import SharedExtension
-from nameko.messaging import Consumer
 from prometheus_client.core import GaugeMetricFamily
 from pydantic import ValidationError
 
@@ -44,11 +40,18 @@ from chassis.amqp import (
 )
 from chassis.consumer import QueueConsumer
 from chassis.context import CORRELATION_KEY
+from chassis.framework import ContainerBeingKilled, Queue, SharedExtension, binding
+from chassis.framework import MessagingConsumer as Consumer
 from chassis.metrics import metrics_of
 from chassis.runtime import settings_of
 from chassis.signing import EventKeys, exchange_service, owns, type_area
 from chassis.uow import AlreadyProcessed
 from contracts.envelope import Envelope
+
+if TYPE_CHECKING:
+    from eventlet.greenthread import GreenThread
+
+    from chassis.framework import Declarable, ExcInfo, Message, ServiceContainer, WorkerContext
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +65,21 @@ REASON_HEADER = "x-jixiao-rejected"  # why a message was refused unhandled (a me
 class DeadLetters(SharedExtension):
     """Per container: the confirming publisher for retries and dead letters, and the DLQ depth gauge."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.queues: list[str] = []  # here, not in setup(): nameko sets extensions up concurrently
         self.consumer_queues: list[str] = []  # their depth is the consumer lag (dashboards, queue-depth HPAs)
 
-    def setup(self):
+    def setup(self) -> None:
         settings = settings_of(self.container)
         self.amqp_uri = settings.amqp_uri
         self.publisher = ConfirmingPublisher(self.amqp_uri)
         metrics_of(self.container).add_collector(self._depths)
 
-    def stop(self):
+    def stop(self) -> None:
         self.publisher.close()
 
-    def kill(self):
+    def kill(self) -> None:
         self.publisher.close()
 
     def watch(self, dlq_name: str) -> None:
@@ -85,7 +88,7 @@ class DeadLetters(SharedExtension):
     def watch_consumer(self, queue_name: str) -> None:
         self.consumer_queues.append(queue_name)
 
-    def _depths(self):
+    def _depths(self) -> list[GaugeMetricFamily]:
         family = GaugeMetricFamily("jixiao_dead_letter_queue_messages", "Events waiting in a dead-letter queue",
                                    labels=["service", "queue"])
         lag = GaugeMetricFamily("jixiao_consumer_queue_messages", "Events waiting in a consumer's queue (its lag)",
@@ -118,9 +121,9 @@ class EventConsumer(Consumer):
     queue_consumer = QueueConsumer()
     dead_letters = DeadLetters()
 
-    def __init__(self, source_service: str | list[str] | Callable[[Any], list[str]],
+    def __init__(self, source_service: str | list[str] | Callable[[ServiceContainer], list[str]],
                  event_types: str | list[str] | tuple[str, ...],
-                 batch_size: int | None = None, batch_wait: float = 0.05, **kwargs):
+                 batch_size: int | None = None, batch_wait: float = 0.05, **kwargs: Any) -> None:
         # One service, several, or a function of the container that reads them from settings (the audit log
         # listens to every service): one queue, one binding per (source exchange, pattern).
         self.sources = source_service
@@ -130,18 +133,19 @@ class EventConsumer(Consumer):
             raise ValueError("batch_size must be positive")
         self.batch_size = batch_size
         self.batch_wait = batch_wait
-        self.prefetch_count = None
-        self._buffer: list[tuple[Envelope, Any]] = []
-        self._flush_timer = None
+        self.prefetch_count: int | None = None
+        self._buffer: list[tuple[Envelope, Message]] = []
+        self._flush_timer: GreenThread | None = None
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
-        self.expected_exceptions = tuple(set(self.expected_exceptions) | {AlreadyProcessed}) \
-            if isinstance(self.expected_exceptions, tuple) else (self.expected_exceptions, AlreadyProcessed)
+        expected = self.expected_exceptions
+        self.expected_exceptions = tuple(set(expected) | {AlreadyProcessed}) \
+            if isinstance(expected, tuple) else (expected, AlreadyProcessed)
 
     @property
     def handler_name(self) -> str:
         return f"{self.container.service_name}.{self.method_name}"
 
-    def setup(self):
+    def setup(self) -> None:
         settings = settings_of(self.container)
         self.memory = is_memory(settings.amqp_uri)
         self.delays = [float(d) for d in settings.event_retry_delays]
@@ -166,8 +170,8 @@ class EventConsumer(Consumer):
                            durable=True, auto_delete=False,
                            queue_arguments=queue_arguments(settings.amqp_queue_type))
         self.dlq_name = f"{name}.dlq"
-        self.retry_queues = {}
-        declare = [*exchanges, Queue(self.dlq_name, durable=True,
+        self.retry_queues: dict[float, str] = {}
+        declare: list[Declarable] = [*exchanges, Queue(self.dlq_name, durable=True,
                                         queue_arguments=queue_arguments(settings.amqp_queue_type))]
         if not self.memory:
             for delay in self.delays:
@@ -193,14 +197,14 @@ class EventConsumer(Consumer):
         self.queue_consumer.register_provider(self)
 
     # the unit of work asks the entrypoint which inbox rows to claim
-    def inbox_claim(self, worker_ctx) -> tuple[str, list[str], bool]:
+    def inbox_claim(self, worker_ctx: WorkerContext) -> tuple[str, list[str], bool]:
         """(handler name, event ids, whether the handler takes a batch)."""
         events = worker_ctx.args[0]
         if self.batch_size:
             return self.handler_name, [e.id for e in events], True
         return self.handler_name, [events.id], False
 
-    def handle_message(self, body, message):
+    def handle_message(self, body: Any, message: Message) -> None:
         try:
             raw = json.loads(body) if isinstance(body, (bytes, str)) else body
             envelope = Envelope.model_validate(raw)
@@ -226,12 +230,12 @@ class EventConsumer(Consumer):
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
-    def handle_undecodable(self, message, exc: Exception) -> None:
+    def handle_undecodable(self, message: Message, exc: Exception) -> None:
         """Not UTF-8, not JSON, or a content type kombu refuses: parked with the reason, counted, never lost."""
         self._reject(message, "undecodable", f"cannot decode the body ({message.content_type}, "
                                              f"{message.content_encoding}): {type(exc).__name__}: {exc}"[:500])
 
-    def _untrusted(self, raw: dict, envelope: Envelope, message) -> tuple[str, str] | None:
+    def _untrusted(self, raw: dict[str, Any], envelope: Envelope, message: Message) -> tuple[str, str] | None:
         """(reason, detail) when the event must not be handled: it came through an exchange that does not own its
         type, or its authenticity tag does not verify under the producer's keys."""
         exchange = (message.delivery_info or {}).get("exchange") or ""
@@ -250,14 +254,15 @@ class EventConsumer(Consumer):
             return "not_authentic", problem
         return None
 
-    def _reject(self, message, reason: str, detail: str) -> None:
+    def _reject(self, message: Message, reason: str, detail: str) -> None:
         """Park a message that must never be handled, with the reason, and count it."""
         self.metrics.rejected.labels(self.container.service_name, self.handler_name, reason).inc()
         headers = dict(message.headers or {})
         headers[REASON_HEADER] = reason
         self._park(message, detail, headers)
 
-    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+    def handle_result(self, message: Message, worker_ctx: WorkerContext, result: Any = None,
+                      exc_info: ExcInfo | None = None) -> tuple[Any, ExcInfo | None]:
         if exc_info is None:
             self._count("ok")
             self.queue_consumer.ack_message(message)
@@ -279,7 +284,7 @@ class EventConsumer(Consumer):
         if items:
             self._spawn_batch(items)
 
-    def _spawn_batch(self, items: list[tuple[Envelope, Any]]) -> None:
+    def _spawn_batch(self, items: list[tuple[Envelope, Message]]) -> None:
         try:
             self.container.spawn_worker(self, ([envelope for envelope, _ in items],), {}, context_data={},
                                         handle_result=partial(self.handle_batch_result, items))
@@ -287,7 +292,8 @@ class EventConsumer(Consumer):
             for _, message in items:
                 self.queue_consumer.requeue_message(message)
 
-    def handle_batch_result(self, items, worker_ctx, result=None, exc_info=None):
+    def handle_batch_result(self, items: list[tuple[Envelope, Message]], worker_ctx: WorkerContext,
+                            result: Any = None, exc_info: ExcInfo | None = None) -> tuple[Any, ExcInfo | None]:
         if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):
             self._count("ok", len(items))
             for _, message in items:
@@ -302,7 +308,7 @@ class EventConsumer(Consumer):
             self.container.spawn_managed_thread(partial(self._spawn_batch, [item]), identifier="event-isolation")
         return result, exc_info
 
-    def kill(self):
+    def kill(self) -> None:
         if self._flush_timer is not None:
             self._flush_timer.cancel()
         super().kill()
@@ -310,7 +316,7 @@ class EventConsumer(Consumer):
     def _count(self, outcome: str, n: int = 1) -> None:
         self.metrics.events_handled.labels(self.container.service_name, self.handler_name, outcome).inc(n)
 
-    def _retry_or_park(self, message, error: BaseException) -> None:
+    def _retry_or_park(self, message: Message, error: BaseException) -> None:
         headers = dict(message.headers or {})
         attempt = int(headers.get(ATTEMPT_HEADER, 0)) + 1
         headers[ATTEMPT_HEADER] = attempt
@@ -330,7 +336,7 @@ class EventConsumer(Consumer):
             return
         self._publish_then_ack(message, copy)
 
-    def _park(self, message, reason: str, headers: dict[str, Any] | None = None) -> None:
+    def _park(self, message: Message, reason: str, headers: dict[str, Any] | None = None) -> None:
         headers = dict(headers if headers is not None else (message.headers or {}))
         headers[ERROR_HEADER] = reason[:500]
         headers[ORIGIN_HEADER] = self.queue_name
@@ -341,7 +347,7 @@ class EventConsumer(Consumer):
             "", self.dlq_name, message.body, headers, message_id=message.properties.get("message_id"),
             type=message.properties.get("type")))
 
-    def _publish_then_ack(self, message, copy: OutgoingMessage) -> None:
+    def _publish_then_ack(self, message: Message, copy: OutgoingMessage) -> None:
         try:
             self.dead_letters.publisher.publish(copy)
         except PublishError as exc:

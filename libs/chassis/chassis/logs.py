@@ -7,6 +7,7 @@ import logging.config
 import re
 import traceback
 from datetime import UTC, datetime
+from typing import Any
 
 from chassis.context import current_correlation_id, current_service
 
@@ -83,7 +84,7 @@ def quiet_client_errors() -> None:
             logger.addFilter(ClientErrorsAtInfo())
 
 
-def logging_config(level: str = "INFO", fmt: str = "json") -> dict:
+def logging_config(level: str = "INFO", fmt: str = "json") -> dict[str, Any]:
     formatter = {"()": "chassis.logs.JsonFormatter"} if fmt == "json" else {
         "()": "chassis.logs.TextFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
     return {

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
-from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from chassis.framework import DependencyProvider, Entrypoint, ServiceContainer, WorkerContext
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from chassis.framework import ExcInfo
+    from chassis.outbox import OutboxRelay
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +32,13 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 class _CallbackCollector(Collector):
     """Gauges read when scraped (pool usage, outbox backlog), cached briefly so a scrape storm stays cheap."""
 
-    def __init__(self, read: Callable[[], list[GaugeMetricFamily]], ttl: float = 2.0):
+    def __init__(self, read: Callable[[], list[GaugeMetricFamily]], ttl: float = 2.0) -> None:
         self.read = read
         self.ttl = ttl
         self._cached: list[GaugeMetricFamily] = []
         self._at = 0.0
 
-    def collect(self):
+    def collect(self) -> Iterable[GaugeMetricFamily]:
         now = time.monotonic()
         if now - self._at > self.ttl:
             try:
@@ -42,7 +50,7 @@ class _CallbackCollector(Collector):
 
 
 class ServiceMetrics:
-    def __init__(self, service: str):
+    def __init__(self, service: str) -> None:
         self.service = service
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -78,10 +86,10 @@ class ServiceMetrics:
     def add_collector(self, read: Callable[[], list[GaugeMetricFamily]]) -> None:
         self.registry.register(_CallbackCollector(read))
 
-    def watch_pool(self, engine) -> None:
+    def watch_pool(self, engine: Engine) -> None:
         pool = engine.pool
 
-        def read():
+        def read() -> list[GaugeMetricFamily]:
             size = GaugeMetricFamily("jixiao_db_pool_size", "Configured database pool size", labels=["service"])
             out = GaugeMetricFamily("jixiao_db_pool_checked_out", "Connections in use", labels=["service"])
             size.add_metric([self.service], float(getattr(pool, "size", lambda: 1)()))
@@ -90,8 +98,8 @@ class ServiceMetrics:
 
         self.add_collector(read)
 
-    def watch_outbox(self, relay) -> None:
-        def read():
+    def watch_outbox(self, relay: OutboxRelay) -> None:
+        def read() -> list[GaugeMetricFamily]:
             count, age = relay.backlog()
             pending = GaugeMetricFamily("jixiao_outbox_pending", "Outbox events not yet published",
                                         labels=["service"])
@@ -107,15 +115,15 @@ class ServiceMetrics:
         return generate_latest(self.registry)
 
 
-def metrics_of(container) -> ServiceMetrics:
-    metrics = getattr(container, "_jixiao_metrics", None)
+def metrics_of(container: ServiceContainer) -> ServiceMetrics:
+    metrics: ServiceMetrics | None = getattr(container, "_jixiao_metrics", None)
     if metrics is None:
         metrics = ServiceMetrics(container.service_name)
         container._jixiao_metrics = metrics
     return metrics
 
 
-def entrypoint_kind(entrypoint) -> str:
+def entrypoint_kind(entrypoint: Entrypoint) -> str:
     names = {cls.__name__ for cls in type(entrypoint).__mro__}
     if "Rpc" in names:
         return "rpc"
@@ -131,17 +139,21 @@ def entrypoint_kind(entrypoint) -> str:
 class Metrics(DependencyProvider):
     """Times every worker of the container and counts its errors."""
 
-    def setup(self):
+    if TYPE_CHECKING:  # what a service instance sees (`self.metrics`): nameko sets the dependency over it
+        def __get__(self, instance: object, owner: type | None = None) -> ServiceMetrics: ...
+
+    def setup(self) -> None:
         self.metrics = metrics_of(self.container)
         self._started: dict[int, float] = {}
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, worker_ctx: WorkerContext) -> ServiceMetrics:
         return self.metrics
 
-    def worker_setup(self, worker_ctx):
+    def worker_setup(self, worker_ctx: WorkerContext) -> None:
         self._started[id(worker_ctx)] = time.perf_counter()
 
-    def worker_result(self, worker_ctx, result=None, exc_info=None):
+    def worker_result(self, worker_ctx: WorkerContext, result: object = None,
+                      exc_info: ExcInfo | None = None) -> None:
         started = self._started.pop(id(worker_ctx), None)
         entrypoint = worker_ctx.entrypoint
         if getattr(entrypoint, "untimed", False):
@@ -154,5 +166,5 @@ class Metrics(DependencyProvider):
         if exc_info is not None:
             self.metrics.entrypoint_errors.labels(self.metrics.service, kind, name, exc_info[0].__name__).inc()
 
-    def worker_teardown(self, worker_ctx):
+    def worker_teardown(self, worker_ctx: WorkerContext) -> None:
         self._started.pop(id(worker_ctx), None)

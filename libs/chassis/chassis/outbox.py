@@ -11,14 +11,14 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, timedelta
 from typing import Any
 
 import eventlet
 from eventlet.event import Event as GreenEvent
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from chassis.amqp import ConfirmingPublisher, OutgoingMessage, PublishError, backoff, events_exchange
 from chassis.context import ACTOR_KEY, CORRELATION_KEY
@@ -57,7 +57,7 @@ BULK_OUTBOX_SQL = text(
 )
 
 
-def write_outbox(connection, envelopes: list[Envelope]) -> None:
+def write_outbox(connection: Connection, envelopes: list[Envelope]) -> None:
     """Insert in the order given; `seq` then orders publication.
 
     Many events at once on PostgreSQL (a bulk assignment, a sweep) go as one INSERT ... SELECT FROM unnest(...):
@@ -114,7 +114,7 @@ class OutboxRelay:
         self._wake = GreenEvent()
         self._running = False
         self._stopped = GreenEvent()
-        self._leader_conn = None
+        self._leader_conn: Connection | None = None
         self._last_purge = 0.0
         self.failures = 0
 
@@ -184,7 +184,8 @@ class OutboxRelay:
                 pass
 
     # -- work ------------------------------------------------------------------------------------------------
-    def pending_rows(self, limit: int) -> list[Any]:
+    def pending_rows(self, limit: int) -> Sequence[Row[Any, Any, Any, Any, Any]]:
+        """(seq, event_id, event_type, body, headers) of the oldest unsent events."""
         t = outbox_table
         with self.engine.connect() as conn:
             return conn.execute(

@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
-from nameko.extensions import DependencyProvider
-from nameko.web.handlers import HttpRequestHandler
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from chassis.amqp import connect, is_memory
 from chassis.context import CallContext
+from chassis.framework import DependencyProvider, HttpRequestHandler, ServiceContainer, WorkerContext
 from chassis.metrics import CONTENT_TYPE, Metrics, metrics_of
 from chassis.runtime import settings_of
 
@@ -40,7 +40,7 @@ def broker_ready(amqp_uri: str) -> tuple[bool, str]:
         conn.release()
 
 
-def consumers_ready(container) -> tuple[bool, str]:
+def consumers_ready(container: ServiceContainer) -> tuple[bool, str]:
     """Every queue consumer of the container is consuming: the HTTP server starts beside them, and a request
     published before its queue exists is dropped (RabbitMQ routes it nowhere), so "ready" must wait for them."""
     pending = failed = 0
@@ -59,7 +59,7 @@ def consumers_ready(container) -> tuple[bool, str]:
     return True, "ok"
 
 
-def readiness(container) -> dict:
+def readiness(container: ServiceContainer) -> dict[str, dict[str, Any]]:
     checks = {"broker": broker_ready(settings_of(container).amqp_uri), "consumers": consumers_ready(container)}
     for provider in container.dependencies:
         ready = getattr(provider, "ready", None)
@@ -71,7 +71,10 @@ def readiness(container) -> dict:
 class ContainerRef(DependencyProvider):
     """Injects the container itself, for the operational endpoints."""
 
-    def get_dependency(self, worker_ctx):
+    if TYPE_CHECKING:  # what a service instance sees: nameko sets the dependency over the class attribute
+        def __get__(self, instance: object, owner: type | None = None) -> ServiceContainer: ...
+
+    def get_dependency(self, worker_ctx: WorkerContext) -> ServiceContainer:
         return worker_ctx.container
 
 
@@ -83,16 +86,16 @@ class Service:
     _container = ContainerRef()
 
     @probe("GET", "/metrics")
-    def prometheus_metrics(self, request):
+    def prometheus_metrics(self, request: Request) -> Response:
         return Response(metrics_of(self._container).render(), mimetype=CONTENT_TYPE.split(";")[0],
                         content_type=CONTENT_TYPE)
 
     @probe("GET", "/health/live")
-    def health_live(self, request):
+    def health_live(self, request: Request) -> Response:
         return Response(json.dumps({"status": "live", "service": self.name}), mimetype="application/json")
 
     @probe("GET", "/health/ready")
-    def health_ready(self, request):
+    def health_ready(self, request: Request) -> Response:
         checks = readiness(self._container)
         ok = all(check["ok"] for check in checks.values())
         body = {"status": "ready" if ok else "not-ready", "service": self.name, "checks": checks}

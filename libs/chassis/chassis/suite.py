@@ -26,11 +26,21 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from chassis.container import ServiceContainer
+    from chassis.remote import RpcCaller
+
+# the suite's development seed: called once with an RPC caller after every service has started
+Seed = Callable[["RpcCaller"], object]
 
 
 @dataclass(frozen=True)
@@ -68,16 +78,17 @@ def require_config(spec: ServiceSpec) -> Path:
     return spec.config
 
 
-def load_seed(path: Path):
+def load_seed(path: Path) -> Seed | None:
     """The suite's development seed: a function taking an RPC caller, run once everything has started."""
     target = (yaml.safe_load(path.read_text()) or {}).get("seed")
     if not target or os.environ.get("ENVIRONMENT", "development") != "development":
         return None
     module, _, name = target.partition(":")
-    return getattr(import_module(module), name)
+    seed: Seed = getattr(import_module(module), name)
+    return seed
 
 
-def run_seed(seed, amqp_uri: str) -> None:
+def run_seed(seed: Seed, amqp_uri: str) -> None:
     from chassis.remote import StandaloneRpc
     from contracts.actor import Actor
 
@@ -87,7 +98,7 @@ def run_seed(seed, amqp_uri: str) -> None:
     print("development data seeded", flush=True)
 
 
-def load_config(path: Path | None) -> dict:
+def load_config(path: Path | None) -> dict[str, Any]:
     """The service's config.yaml with `${ENV:default}` substituted, as `nameko run` reads it ({} without one)."""
     if path is None:
         return {}
@@ -95,12 +106,14 @@ def load_config(path: Path | None) -> dict:
 
     setup_yaml_parser()
     with open(path) as handle:
-        return yaml.safe_load(handle) or {}
+        config: dict[str, Any] = yaml.safe_load(handle) or {}
+    return config
 
 
-def service_class(spec: ServiceSpec):
+def service_class(spec: ServiceSpec) -> type:
     module, _, cls = spec.service.partition(":")
-    return getattr(import_module(module), cls)
+    service: type = getattr(import_module(module), cls)
+    return service
 
 
 def embedded() -> bool:
@@ -134,7 +147,7 @@ def ensure_sqlite_folder(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None, seed=None) -> int:
+def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None, seed: Seed | None = None) -> int:
     import eventlet
 
     from chassis.container import ServiceContainer
@@ -143,13 +156,13 @@ def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None, seed=N
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), os.environ.get("LOG_FORMAT", "text"))
     stopping = eventlet.event.Event()
 
-    def on_signal(signum, frame):
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         if not stopping.ready():
             stopping.send(signum)
 
     signal.signal(signal.SIGINT, on_signal)  # before anything starts, so Ctrl-C always stops cleanly
     signal.signal(signal.SIGTERM, on_signal)
-    containers = []
+    containers: list[ServiceContainer] = []
     for spec in specs:
         if stopping.ready():
             break
@@ -180,7 +193,8 @@ def up_embedded(specs: list[ServiceSpec], ready_file: Path | None = None, seed=N
     return 0 if stopping.ready() else 1
 
 
-def wait_ready(spec: ServiceSpec, proc: subprocess.Popen, stopping=lambda: False, timeout: float = 60) -> None:
+def wait_ready(spec: ServiceSpec, proc: subprocess.Popen[bytes], stopping: Callable[[], bool] = lambda: False,
+               timeout: float = 60) -> None:
     import urllib.request
 
     address = load_config(spec.config).get("WEB_SERVER_ADDRESS", "127.0.0.1:8000").replace("0.0.0.0", "127.0.0.1")
@@ -196,16 +210,16 @@ def wait_ready(spec: ServiceSpec, proc: subprocess.Popen, stopping=lambda: False
     print(f"{spec.name} is not ready after {timeout:.0f}s", flush=True)
 
 
-def up_processes(specs: list[ServiceSpec], seed=None) -> int:
-    stop = {"signal": None}
+def up_processes(specs: list[ServiceSpec], seed: Seed | None = None) -> int:
+    stop: dict[str, int | None] = {"signal": None}
 
-    def on_signal(signum, frame):
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         stop["signal"] = signum
 
     # before anything starts: Ctrl-C during start-up must stop what has started, not kill the supervisor
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    procs: dict[str, subprocess.Popen] = {}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     for spec in specs:
         if stop["signal"] is not None:
             break

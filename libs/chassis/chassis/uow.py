@@ -28,17 +28,20 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from nameko.extensions import DependencyProvider
 from sqlalchemy import create_engine, delete, exc, text
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from chassis.context import bind
 from chassis.db import create_db_engine, inbox_table, is_sqlite, normalise_url, utcnow
+from chassis.framework import DependencyProvider, WorkerContext
 from chassis.lazy_begin import LAZY_BEGIN, lazy_begin, wanted
 from chassis.outbox import OutboxRelay, write_outbox
 from chassis.runtime import settings_of
@@ -71,11 +74,12 @@ def service_engine(url: str, pool_size: int, echo: bool = False) -> Engine:
     dbapi_error = engine.dialect.loaded_dbapi.Error
 
     @sa_event.listens_for(engine, "checkin")
-    def _idle_from(dbapi_connection, record):
+    def _idle_from(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         record.info["jixiao_idle_since"] = time.monotonic()
 
     @sa_event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_connection, record, proxy):
+    def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection) -> None:
+        # dbapi_connection: psycopg2's connection (.autocommit, .cursor()); the DB-API has no types of its own
         since = record.info.get("jixiao_idle_since")
         if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
             return
@@ -114,7 +118,7 @@ class Store:
         self.session_bind = engine.execution_options(**LAZY_BEGIN) if self.lazy_begin else engine
 
     @classmethod
-    def from_url(cls, url: str, service_name: str, *, lazy: bool | None = None, **engine_kw) -> Store:
+    def from_url(cls, url: str, service_name: str, *, lazy: bool | None = None, **engine_kw: Any) -> Store:
         return cls(create_db_engine(url, **engine_kw), service_name, lazy=lazy)
 
     def events_committed(self) -> None:
@@ -133,24 +137,31 @@ class UnitOfWork:
         correlation_id: str | None = None,
         inbox: tuple[str, list[str], bool] | None = None,
         clock: Callable[[], datetime] = utcnow,
-    ):
+    ) -> None:
         self.store = store
         self.actor = actor
         self.correlation_id = correlation_id
         self.inbox = inbox  # (handler, event ids, batch?) when handling events
         self._fresh: set[str] = set()
         self.clock = clock
-        self.session: Session | None = None
+        self._session: Session | None = None
         self._events: list[Envelope] = []
         self._claimed = False
 
     # -- for use cases ---------------------------------------------------------------------------------------
+    @property
+    def session(self) -> Session:
+        """The open session (inside `with uow:`); RuntimeError outside it."""
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open: use it inside `with uow:`")
+        return self._session
+
     def now(self) -> datetime:
         return self.clock()
 
     def publish(self, *events: Event) -> list[Envelope]:
         """Record events to be published once (and only if) this unit of work commits."""
-        if self.session is None:
+        if self._session is None:
             raise RuntimeError("publish() outside `with uow:`")
         envelopes = [
             Envelope.wrap(event, actor=self.actor, correlation_id=self.correlation_id, at=self.now())
@@ -164,9 +175,9 @@ class UnitOfWork:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def __enter__(self) -> UnitOfWork:
-        if self.session is not None:
+        if self._session is not None:
             raise RuntimeError("unit of work is already open (no nesting)")
-        self.session = Session(self.store.session_bind, expire_on_commit=False, autoflush=True)
+        self._session = Session(self.store.session_bind, expire_on_commit=False, autoflush=True)
         self._events = []
         try:
             # Claim the event first, inside this transaction: one round trip, and a concurrent duplicate waits on
@@ -179,7 +190,8 @@ class UnitOfWork:
             raise
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         try:
             if exc_type is None:
                 self.commit()
@@ -204,30 +216,34 @@ class UnitOfWork:
         self._events = []
 
     def _close(self) -> None:
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     # -- inbox -----------------------------------------------------------------------------------------------
-    def _claim(self, connection) -> bool:
+    def _claim(self, connection: Connection) -> bool:
         """Insert the inbox rows; remember which events are new. False when none is."""
+        assert self.inbox is not None  # only called for event handlers
         handler, event_ids, _ = self.inbox
         dialect = connection.dialect.name
         now = utcnow()
         rows = [{"event_id": event_id, "handler": handler, "processed_at": now} for event_id in event_ids]
         if dialect == "postgresql":
-            stmt = pg_insert(inbox_table).values(rows).on_conflict_do_nothing()
+            claimed = connection.execute(pg_insert(inbox_table).values(rows).on_conflict_do_nothing()
+                                         .returning(inbox_table.c.event_id))
         elif dialect == "sqlite":
-            stmt = sqlite_insert(inbox_table).values(rows).on_conflict_do_nothing()
+            claimed = connection.execute(sqlite_insert(inbox_table).values(rows).on_conflict_do_nothing()
+                                         .returning(inbox_table.c.event_id))
         else:  # pragma: no cover - only the two supported backends
             raise RuntimeError(f"unsupported database {dialect}")
-        self._fresh = {row[0] for row in connection.execute(stmt.returning(inbox_table.c.event_id))}
+        self._fresh = {row[0] for row in claimed}
         return bool(self._fresh)
 
     def fresh(self, events: list[Envelope]) -> list[Envelope]:
         """The events of a batch this handler has not handled before (all of them, outside event handlers)."""
         wanted = self._fresh if self.inbox is not None else {event.id for event in events}
-        out, taken = [], set()
+        out: list[Envelope] = []
+        taken: set[str] = set()
         for event in events:  # a batch can hold two deliveries of one event: keep the first
             if event.id in wanted and event.id not in taken:
                 taken.add(event.id)
@@ -237,20 +253,40 @@ class UnitOfWork:
 
 def purge_inbox(engine: Engine, older_than: timedelta) -> int:
     with engine.begin() as conn:
-        return conn.execute(delete(inbox_table).where(inbox_table.c.processed_at < utcnow() - older_than)).rowcount
+        result: CursorResult[Any] = conn.execute(
+            delete(inbox_table).where(inbox_table.c.processed_at < utcnow() - older_than))
+        return result.rowcount
 
 
-class Database(DependencyProvider):
+U = TypeVar("U", bound=UnitOfWork)
+
+
+class Database(DependencyProvider, Generic[U]):
     """The service's database as a nameko dependency: injects a fresh unit of work per worker, owns the engine
-    and runs the outbox relay while the container runs."""
+    and runs the outbox relay while the container runs. `Database(GoalsUnitOfWork)` is a `Database[GoalsUnitOfWork]`:
+    `self.uow` in the service is typed as that unit of work."""
 
-    def __init__(self, unit_of_work: type[UnitOfWork] = UnitOfWork, relay: bool = True, **kwargs):
-        self.unit_of_work = unit_of_work
+    @overload
+    def __init__(self: Database[UnitOfWork], *, relay: bool = True, **kwargs: Any) -> None: ...
+
+    @overload
+    def __init__(self, unit_of_work: type[U], relay: bool = True, **kwargs: Any) -> None: ...
+
+    def __init__(self, unit_of_work: type[Any] = UnitOfWork, relay: bool = True, **kwargs: Any) -> None:
+        self.unit_of_work: type[U] = unit_of_work
         self.with_relay = relay
         self.store: Store | None = None
         super().__init__(**kwargs)
 
-    def setup(self):
+    if TYPE_CHECKING:  # what a service instance sees (`self.uow`): nameko sets the dependency over the attribute
+        def __get__(self, instance: object, owner: type | None = None) -> U: ...
+
+    def _set_up(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("the database is used before its setup()")
+        return self.store
+
+    def setup(self) -> None:
         settings = settings_of(self.container)
         # at most a connection per worker, plus the relay's and a few for readiness and recorded denials (checkouts
         # beyond a pool used to open and close a connection, a server process, per call). Budget PostgreSQL's
@@ -277,31 +313,33 @@ class Database(DependencyProvider):
         metrics_of(self.container).watch_pool(engine)
         self.container._jixiao_store = self.store
 
-    def start(self):
-        if self.store.relay is not None:
-            self.container.spawn_managed_thread(self.store.relay.run, identifier="outbox-relay")
+    def start(self) -> None:
+        store = self._set_up()
+        if store.relay is not None:
+            self.container.spawn_managed_thread(store.relay.run, identifier="outbox-relay")
 
-    def stop(self):
-        if self.store.relay is not None:
-            self.store.relay.stop()
-            self.store.relay.wait_stopped()
-        self.store.engine.dispose()
+    def stop(self) -> None:
+        store = self._set_up()
+        if store.relay is not None:
+            store.relay.stop()
+            store.relay.wait_stopped()
+        store.engine.dispose()
 
-    def kill(self):
+    def kill(self) -> None:
         if self.store is not None:
             if self.store.relay is not None:
                 self.store.relay.stop()
             self.store.engine.dispose()
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, worker_ctx: WorkerContext) -> U:
         call = bind(worker_ctx)
         claim = getattr(worker_ctx.entrypoint, "inbox_claim", None)
         inbox = claim(worker_ctx) if claim is not None else None
-        return self.unit_of_work(self.store, actor=call.acting, correlation_id=call.correlation_id, inbox=inbox)
+        return self.unit_of_work(self._set_up(), actor=call.acting, correlation_id=call.correlation_id, inbox=inbox)
 
     def ready(self) -> tuple[bool, str]:
         try:
-            with self.store.engine.connect() as conn:
+            with self._set_up().engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True, "ok"
         except Exception as exc:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from types import TracebackType
+
+from sqlalchemy.orm import Session
 
 from chassis.access.org import OrgIndex, Role
 from chassis.access.policy import Actor as PolicyActor
@@ -27,16 +30,14 @@ class OrgAccess:
     """Decisions for one unit of work. Get it as `uow.access` from an `AccessUnitOfWork`."""
 
     def __init__(self, uow: AccessUnitOfWork, *, bootstrap_admins: Iterable[str] = (),
-                 max_age: float = DEFAULT_MAX_AGE):
+                 max_age: float = DEFAULT_MAX_AGE) -> None:
         self.uow = uow
         self.bootstrap_admins = frozenset(bootstrap_admins)
         self.max_age = max_age
 
     @property
     def index(self) -> OrgIndex:
-        if self.uow.session is None:
-            raise RuntimeError("access decisions need an open unit of work (`with uow:`)")
-        return load_index(self.uow.session, self.max_age)
+        return load_index(self.uow.session, self.max_age)  # RuntimeError outside `with uow:`
 
     def policy_actor(self, actor: Actor) -> PolicyActor:
         """A person's roles and scopes come from the directory's grants, never from the caller's claims."""
@@ -89,29 +90,32 @@ class AccessUnitOfWork(UnitOfWork):
     bootstrap_admins: frozenset[str] = frozenset()
     access_max_age: float = DEFAULT_MAX_AGE
 
-    def open(self, session) -> None:
-        self._denials = []
+    def open(self, session: Session) -> None:
+        self._denials: list[Envelope] = []
         self.access = OrgAccess(self, bootstrap_admins=self.bootstrap_admins, max_age=self.access_max_age)
 
     def record_denial(self, actor: Actor | None, action: str, resource: Resource, reason: str) -> None:
         """Queue the denial; the envelope's actor is the one denied (None when nobody was authenticated)."""
-        event = access_denied_event(self.store.service_name)(
-            actor_subject=None if actor is None else actor.subject,
-            actor_kind=None if actor is None else actor.kind,
-            action=action[:100],
-            resource=ResourceRef(kind=resource.kind[:64] or "unknown", owner=resource.owner,
-                                 org_unit=resource.org_unit, unit_owned=resource.unit_owned),
-            reason=reason[:500],
-        )
+        # the class is made per service (its event type), so its fields are given as AccessDenied's, validated
+        event = access_denied_event(self.store.service_name).model_validate({
+            "actor_subject": None if actor is None else actor.subject,
+            "actor_kind": None if actor is None else actor.kind,
+            "action": action[:100],
+            "resource": ResourceRef(kind=resource.kind[:64] or "unknown", owner=resource.owner,
+                                    org_unit=resource.org_unit, unit_owned=resource.unit_owned),
+            "reason": reason[:500],
+        })
         self._denials.append(Envelope.wrap(event, actor=actor, correlation_id=self.correlation_id, at=self.now()))
 
     def commit(self) -> None:
-        denials, self._denials = getattr(self, "_denials", []), []
+        denials: list[Envelope] = getattr(self, "_denials", [])
+        self._denials = []
         self._events.extend(denials)  # the use case went on: the denials commit with its effects
         super().commit()
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        denials = [] if exc_type is None else getattr(self, "_denials", [])
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        denials: list[Envelope] = [] if exc_type is None else getattr(self, "_denials", [])
         self._denials = []
         try:
             super().__exit__(exc_type, exc, tb)

@@ -61,10 +61,43 @@ class Grant:
     org_unit_id: str | None = None
 
 
+class PersonEntry(Protocol):
+    """What the policy reads of a person: a `Member`, or a service's own read-model row with these attributes."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def org_unit_id(self) -> str | None: ...
+    @property
+    def manager_id(self) -> str | None: ...
+    @property
+    def status(self) -> PersonStatus: ...
+
+
+class UnitEntry(Protocol):
+    """What the policy reads of an org unit (`OrgUnit`, or a read-model row)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+
+
+class GrantEntry(Protocol):
+    """What the policy reads of a role grant (`Grant`, or a read-model row)."""
+
+    @property
+    def subject(self) -> str: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def org_unit_id(self) -> str | None: ...
+
+
 class OrgView(Protocol):
     """What the access policy reads."""
 
-    def person(self, person_id: str): ...  # has .org_unit_id, .manager_id, .status
+    def person(self, person_id: str) -> PersonEntry | None: ...
 
     def manager_of(self, person_id: str) -> str | None: ...
 
@@ -72,11 +105,11 @@ class OrgView(Protocol):
 
     def direct_reports(self, person_id: str) -> tuple[str, ...]: ...
 
-    def unit(self, unit_id: str): ...  # has .parent_id
+    def unit(self, unit_id: str) -> UnitEntry | None: ...
 
     def unit_within(self, unit_id: str, root_id: str) -> bool: ...
 
-    def grants_of(self, subject: str) -> tuple: ...  # of objects with .role and .org_unit_id
+    def grants_of(self, subject: str) -> tuple[GrantEntry, ...]: ...
 
 
 def find_loops(parent_of: Mapping[str, str | None]) -> list[tuple[str, ...]]:
@@ -100,7 +133,7 @@ def describe_loop(loop: tuple[str, ...]) -> str:
     return " → ".join((*loop, loop[0]))
 
 
-def direct_reports_of(people: Iterable) -> dict[str, tuple[str, ...]]:
+def direct_reports_of(people: Iterable[PersonEntry]) -> dict[str, tuple[str, ...]]:
     """manager id -> the ids of the people who report to them directly."""
     found: dict[str, list[str]] = {}
     for person in people:
@@ -154,11 +187,12 @@ class OrgIndex:
 
     __slots__ = ("_grants", "_manager_tree", "_people", "_reports", "_unit_tree", "_units")
 
-    def __init__(self, units: Iterable[OrgUnit], people: Iterable, grants: Iterable = ()) -> None:
+    def __init__(self, units: Iterable[OrgUnit], people: Iterable[PersonEntry],
+                 grants: Iterable[GrantEntry] = ()) -> None:
         self._units = {unit.id: unit for unit in units}
         self._people = {person.id: person for person in people}
         self._reports = direct_reports_of(self._people.values())
-        by_subject: dict[str, list] = {}
+        by_subject: dict[str, list[GrantEntry]] = {}
         for grant in grants:
             by_subject.setdefault(grant.subject, []).append(grant)
         self._grants = {subject: tuple(found) for subject, found in by_subject.items()}
@@ -166,14 +200,14 @@ class OrgIndex:
         self._manager_tree = Forest({pid: person.manager_id for pid, person in self._people.items()})
 
     @property
-    def people(self) -> Mapping:
+    def people(self) -> Mapping[str, PersonEntry]:
         return self._people
 
     @property
     def units(self) -> Mapping[str, OrgUnit]:
         return self._units
 
-    def person(self, person_id: str):
+    def person(self, person_id: str) -> PersonEntry | None:
         return self._people.get(person_id)
 
     def unit(self, unit_id: str) -> OrgUnit | None:
@@ -195,7 +229,7 @@ class OrgIndex:
         """True when `unit_id` is `root_id` or below it."""
         return self._unit_tree.within(unit_id, root_id)
 
-    def grants_of(self, subject: str) -> tuple:
+    def grants_of(self, subject: str) -> tuple[GrantEntry, ...]:
         return self._grants.get(subject, ())
 
     def reporting_line(self, manager_id: str) -> list[str]:

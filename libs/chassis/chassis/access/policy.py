@@ -9,12 +9,13 @@ scope they hold.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import TypeGuard
 
-from chassis.access.org import SCOPED_ROLES, OrgView, PersonStatus, Role
+from chassis.access.org import SCOPED_ROLES, GrantEntry, OrgView, PersonEntry, PersonStatus, Role
 from chassis.errors import Forbidden, InvalidInput, NotFound
 
 
@@ -244,7 +245,7 @@ def _owning_unit(resource: Resource) -> str | None:
     return resource.org_unit if resource.unit_owned else None
 
 
-def _in_unit(person, unit: str, org: OrgView) -> bool:
+def _in_unit(person: PersonEntry | None, unit: str, org: OrgView) -> TypeGuard[PersonEntry]:
     return person is not None and person.org_unit_id is not None and org.unit_within(person.org_unit_id, unit)
 
 
@@ -310,7 +311,7 @@ def _is_company_hr(actor: Actor, resource: Resource, org: OrgView) -> bool:
                for scope in actor.scopes)
 
 
-_CHECKS = {
+_CHECKS: dict[Relation, Callable[[Actor, Resource, OrgView], bool]] = {
     Relation.SELF: _is_self,
     Relation.DIRECT_MANAGER: _is_direct_manager,
     Relation.INDIRECT_MANAGER: _is_indirect_manager,
@@ -405,7 +406,7 @@ def resolve_actor(org: OrgView, subject: str, extra_roles: Iterable[Role] = ()) 
     )
 
 
-def scopes_of(grants: Iterable) -> frozenset[Scope]:
+def scopes_of(grants: Iterable[GrantEntry]) -> frozenset[Scope]:
     return frozenset(
         Scope(grant.role, grant.org_unit_id)
         for grant in grants

@@ -19,8 +19,9 @@ from __future__ import annotations
 import json
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import (
@@ -38,12 +39,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import Session
 
 from chassis.access.org import SCOPED_ROLES, Grant, Member, OrgIndex, OrgUnit, PersonStatus, Role
 from chassis.db import NAMING_CONVENTION, UTCDateTime, utcnow
 from contracts.envelope import Envelope
 from contracts.org import OrgResyncRequested, OrgUnitChanged, PersonChanged, PersonErased, RoleGrantsChanged
+
+if TYPE_CHECKING:
+    from alembic.operations import Operations
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
+    from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+
+    # what _dialect_insert builds: both offer on_conflict_do_nothing / on_conflict_do_update and `excluded`
+    DialectInsert = PgInsert | SqliteInsert
 
 ORG_EVENT_TYPES = (
     "jixiao.compliance.person.*.v1",
@@ -110,7 +120,7 @@ def include_org_read_model(metadata: MetaData) -> None:
 
 # -- migrations ------------------------------------------------------------------------------------------------
 
-def create_org_read_model_v1(op) -> None:
+def create_org_read_model_v1(op: Operations) -> None:
     """The org read model, version 1. Call from a service's alembic migration (`upgrade()`)."""
     op.create_table(
         "chassis_org_people",
@@ -160,12 +170,12 @@ def create_org_read_model_v1(op) -> None:
     op.bulk_insert(meta, [{"name": META_KEY, "generation": 0}])
 
 
-def drop_org_read_model_v1(op) -> None:
+def drop_org_read_model_v1(op: Operations) -> None:
     for name in ("chassis_org_meta", "chassis_org_grants", "chassis_org_units", "chassis_org_people"):
         op.drop_table(name)
 
 
-def create_org_read_model(engine) -> None:
+def create_org_read_model(engine: Engine) -> None:
     """Tests and tools without migrations: create the tables and the meta row."""
     org_metadata.create_all(engine)
     with engine.begin() as conn:
@@ -174,7 +184,7 @@ def create_org_read_model(engine) -> None:
 
 # -- applying events -------------------------------------------------------------------------------------------
 
-def _dialect_insert(connection, table):
+def _dialect_insert(connection: Connection, table: Table) -> DialectInsert:
     name = connection.dialect.name
     if name == "postgresql":
         return pg_insert(table)
@@ -183,12 +193,12 @@ def _dialect_insert(connection, table):
     raise RuntimeError(f"unsupported database {name}")  # pragma: no cover - the two supported backends
 
 
-def _insert_ignoring(connection, table, values: dict, keys: list[str]) -> None:
+def _insert_ignoring(connection: Connection, table: Table, values: dict[str, Any], keys: list[str]) -> None:
     connection.execute(_dialect_insert(connection, table).values(**values).on_conflict_do_nothing(
         index_elements=keys))
 
 
-def _newer_upsert(session: Session, table: Table, key: str, names):
+def _newer_upsert(session: Session, table: Table, key: str, names: Iterable[str]) -> DialectInsert:
     """INSERT ... ON CONFLICT: insert, or update when the incoming version is newer than the stored one."""
     stmt = _dialect_insert(session.connection(), table)
     return stmt.on_conflict_do_update(
@@ -198,18 +208,20 @@ def _newer_upsert(session: Session, table: Table, key: str, names):
     )
 
 
-def _upsert_newer(session: Session, table: Table, key: str, values: dict) -> bool:
+def _upsert_newer(session: Session, table: Table, key: str, values: dict[str, Any]) -> bool:
     """Insert, or update when `values["version"]` is newer than the stored one. True when something changed."""
-    return session.execute(_newer_upsert(session, table, key, values).values(**values)).rowcount == 1
+    result = session.execute(_newer_upsert(session, table, key, values).values(**values))
+    assert isinstance(result, CursorResult)  # an INSERT's result: it has a rowcount
+    return result.rowcount == 1
 
 
-def upsert_many_newer(session: Session, table: Table, key: str, rows: list[dict]) -> None:
+def upsert_many_newer(session: Session, table: Table, key: str, rows: list[dict[str, Any]]) -> None:
     """`_upsert_newer` for many rows of one table, executed as one batch (rows changed are not counted)."""
     if rows:
         session.execute(_newer_upsert(session, table, key, list(rows[0])), rows)
 
 
-def person_values(person: PersonChanged) -> dict:
+def person_values(person: PersonChanged) -> dict[str, Any]:
     return {
         "person_id": person.person_id, "version": person.version, "name": person.name,
         "org_unit_id": person.org_unit_id, "manager_id": person.manager_id, "job_family": person.job_family,
@@ -219,12 +231,12 @@ def person_values(person: PersonChanged) -> dict:
     }
 
 
-def unit_values(unit: OrgUnitChanged) -> dict:
+def unit_values(unit: OrgUnitChanged) -> dict[str, Any]:
     return {"org_unit_id": unit.org_unit_id, "version": unit.version, "name": unit.name,
             "parent_id": unit.parent_id, "removed": unit.removed, "updated_at": utcnow()}
 
 
-def grants_values(change: RoleGrantsChanged) -> dict:
+def grants_values(change: RoleGrantsChanged) -> dict[str, Any]:
     grants = [grant.model_dump(mode="json") for grant in change.grants]
     return {"subject_id": change.subject_id, "version": change.version,
             "grants": json.dumps(grants, separators=(",", ":"), sort_keys=True), "updated_at": utcnow()}
@@ -306,7 +318,7 @@ SYNC_DONE = "sync_done"
 _wakers: weakref.WeakKeyDictionary[sa.pool.Pool, Callable[[], None]] = weakref.WeakKeyDictionary()
 
 
-def sync_needed(connection) -> int | None:
+def sync_needed(connection: Connection) -> int | None:
     """The `sync_wanted` value a snapshot taken now would satisfy, or None when the read model is up to date."""
     m = meta_table
     found = dict(connection.execute(select(m.c.name, m.c.generation).where(m.c.name.in_((SYNC_WANTED, SYNC_DONE)))
@@ -315,7 +327,7 @@ def sync_needed(connection) -> int | None:
     return wanted if done is None or done < wanted else None
 
 
-def mark_synced(connection, wanted: int) -> None:
+def mark_synced(connection: Connection, wanted: int) -> None:
     """A snapshot that started when `sync_wanted` was `wanted` is complete (a later request stays pending)."""
     stmt = _dialect_insert(connection, meta_table).values(name=SYNC_DONE, generation=wanted)
     connection.execute(stmt.on_conflict_do_update(index_elements=["name"], set_={"generation": wanted},
@@ -331,13 +343,13 @@ def request_resync(session: Session) -> None:
     event.listen(session, "after_commit", lambda _session: _wake_sync(engine), once=True)
 
 
-def on_resync_requested(engine, wake: Callable[[], None]) -> None:
+def on_resync_requested(engine: Engine, wake: Callable[[], None]) -> None:
     """Register the process's `OrgSync` for this database: woken as soon as a request commits here."""
     _wakers[engine.pool] = wake
 
 
-def _wake_sync(engine) -> None:
-    wake = _wakers.get(engine.pool)
+def _wake_sync(bind: Engine | Connection) -> None:
+    wake = _wakers.get(_pool_of(bind))
     if wake is not None:
         wake()
 
@@ -358,10 +370,16 @@ class _Cache:
 _caches: weakref.WeakKeyDictionary[sa.pool.Pool, _Cache] = weakref.WeakKeyDictionary()  # by pool, as _wakers
 
 
-def _cache_for(engine) -> _Cache:
-    cache = _caches.get(engine.pool)
+def _pool_of(bind: Engine | Connection) -> sa.pool.Pool:
+    """The pool behind a session's bind (an engine; a connection's engine when a test binds one)."""
+    return bind.pool if isinstance(bind, Engine) else bind.engine.pool
+
+
+def _cache_for(bind: Engine | Connection) -> _Cache:
+    pool = _pool_of(bind)
+    cache = _caches.get(pool)
     if cache is None:
-        cache = _caches[engine.pool] = _Cache()
+        cache = _caches[pool] = _Cache()
     return cache
 
 

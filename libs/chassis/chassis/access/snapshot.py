@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from chassis.access.readmodel import (
@@ -87,9 +87,11 @@ class AppliedPage:
 def _overrule(session: Session, page: OrgSnapshotPage, before: datetime) -> int:
     """Lower the stored version of rows above the owner's (written before `before`) to just under it, so the
     newest-wins upsert that follows applies the owner's row."""
-    wanted: list[tuple] = [(units_table, "org_unit_id", {u.org_unit_id: u.version for u in page.units}),
-                           (people_table, "person_id", {p.person_id: p.version for p in page.people}),
-                           (grants_table, "subject_id", {g.subject_id: g.version for g in page.grants})]
+    wanted: list[tuple[Table, str, dict[str, int]]] = [
+        (units_table, "org_unit_id", {u.org_unit_id: u.version for u in page.units}),
+        (people_table, "person_id", {p.person_id: p.version for p in page.people}),
+        (grants_table, "subject_id", {g.subject_id: g.version for g in page.grants}),
+    ]
     erased = {e.person_id: e.version for e in page.erased if e.version is not None}
     wanted[1][2].update(erased)
     overruled = 0

@@ -36,10 +36,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import eventlet
 from eventlet.event import Event as GreenEvent
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from chassis.access.readmodel import mark_synced, on_resync_requested, request_resync, sync_needed
@@ -49,6 +51,11 @@ from chassis.db import utcnow
 from chassis.remote import RpcCaller, RpcClient
 from contracts.actor import Actor
 from contracts.org import OrgSnapshotPage
+
+if TYPE_CHECKING:
+    from eventlet.greenthread import GreenThread
+
+    from chassis.framework import WorkerContext
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +70,8 @@ class SyncSettings(BaseModel):
     org_sync_check_interval: float = Field(60.0, gt=0)
 
     @classmethod
-    def of(cls, service: str, config: dict) -> SyncSettings:
-        values = {}
+    def of(cls, service: str, config: dict[str, Any]) -> SyncSettings:
+        values: dict[str, Any] = {}
         for name in cls.model_fields:
             key = name.upper()
             value = config.get(key)
@@ -79,7 +86,7 @@ class SyncSettings(BaseModel):
 
     def backoff(self, failures: int) -> float:
         """Seconds before attempt `failures + 1`: doubling from the first retry, capped, with some jitter."""
-        delay = min(self.org_sync_max_backoff, self.org_sync_first_retry * 2 ** max(0, failures - 1))
+        delay = min(self.org_sync_max_backoff, self.org_sync_first_retry * float(2 ** max(0, failures - 1)))
         return delay * random.uniform(0.8, 1.0)
 
 
@@ -101,12 +108,13 @@ class OrgSync(RpcClient):
     RPC client of its own, for its calls to compliance."""
 
     def __init__(self, source: str = "compliance",
-                 on_people_moved: Callable[[Session, dict[str, str | None]], None] | None = None, **kwargs):
+                 on_people_moved: Callable[[Session, dict[str, str | None]], None] | None = None,
+                 **kwargs: Any) -> None:
         self.source = source
         self.on_people_moved = on_people_moved
         super().__init__(**kwargs)
 
-    def setup(self):
+    def setup(self) -> None:
         super().setup()
         self.settings = SyncSettings.of(self.container.service_name, self.container.config)
         self.state = "not started"
@@ -115,17 +123,17 @@ class OrgSync(RpcClient):
         self._running = False
         self._in_rpc = False
         self._wake = GreenEvent()
-        self._gt = None
+        self._gt: GreenThread | None = None
 
-    def start(self):
+    def start(self) -> None:
         self._running = True
         self._gt = self.container.spawn_managed_thread(self._run, identifier="org-sync")
 
-    def stop(self):
+    def stop(self) -> None:
         self._halt()
         super().stop()
 
-    def kill(self):
+    def kill(self) -> None:
         self._halt()
         super().kill()
 
@@ -135,7 +143,7 @@ class OrgSync(RpcClient):
         if self._in_rpc and self._gt is not None:
             self._gt.kill()  # waiting for an answer holds nothing: no reason to wait out its timeout
 
-    def get_dependency(self, worker_ctx):
+    def get_dependency(self, worker_ctx: WorkerContext) -> OrgSync:
         return self
 
     def ready(self) -> tuple[bool, str]:
@@ -152,8 +160,9 @@ class OrgSync(RpcClient):
             self._wake.send(True)
 
     # -- the loop --------------------------------------------------------------------------------------------
-    def _engine(self):
-        return self.container._jixiao_store.engine  # the service's Database (its setup ran before any start)
+    def _engine(self) -> Engine:
+        engine: Engine = self.container._jixiao_store.engine
+        return engine  # the service's Database (its setup ran before any start)
 
     def _run(self) -> None:
         self._await_reply_queue()
@@ -186,7 +195,7 @@ class OrgSync(RpcClient):
         if self._wake.ready():
             self._wake = GreenEvent()
 
-    def _take(self, engine, job: _Job) -> None:
+    def _take(self, engine: Engine, job: _Job) -> None:
         self.state = f"syncing from {self.source}"
         service = self.container.service_name
         context = context_data_for(Actor.system(service), new_correlation_id())

@@ -16,6 +16,7 @@ import subprocess
 import urllib.request
 import uuid
 from base64 import b64encode
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import sqlalchemy as sa
@@ -49,7 +50,7 @@ class VhostManager:
         self.api_uri = api_uri or f"http://{parts.hostname or '127.0.0.1'}:15672"
         self.ctl = shutil.which("rabbitmqctl") if parts.hostname in ("127.0.0.1", "localhost", None) else None
 
-    def _api(self, method: str, path: str, body: dict | None = None) -> None:
+    def _api(self, method: str, path: str, body: dict[str, Any] | None = None) -> None:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.api_uri + path, data=data, method=method)
         req.add_header("Authorization", "Basic " + b64encode(f"{self.user}:{self.password}".encode()).decode())

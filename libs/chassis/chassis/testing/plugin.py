@@ -13,12 +13,22 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 from chassis.testing import infra
+
+if TYPE_CHECKING:
+    from chassis.container import ServiceContainer
+    from chassis.remote import RpcCaller
+    from chassis.testing.proxy import CuttableProxy
+    from contracts.actor import Actor
+
+T = TypeVar("T")
 
 # Fixtures that start nameko or talk to the broker: a test using any of them (directly or through another fixture)
 # needs eventlet's patching, which only `python -m chassis.testing` can do early enough.
@@ -34,16 +44,16 @@ def green() -> bool:
         return False
     from eventlet import patcher
 
-    return patcher.is_monkey_patched("socket") and patcher.is_monkey_patched("thread")
+    return bool(patcher.is_monkey_patched("socket") and patcher.is_monkey_patched("thread"))
 
 
-def pytest_configure(config):
+def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "broker: needs RabbitMQ and nameko under eventlet (python -m chassis.testing); "
                                        "set automatically on tests that use the broker fixtures")
     config.addinivalue_line("markers", "fast: no broker, no nameko, no eventlet: runs under plain `pytest` too")
 
 
-def needs_green(item) -> bool:
+def needs_green(item: pytest.Item) -> bool:
     """A test needs the green runner when it is marked `broker`, uses a broker fixture, or its module imports
     eventlet (greenthreads without patching block each other on real sockets: a deadlock, not a failure)."""
     if item.get_closest_marker("broker") is not None:
@@ -54,7 +64,7 @@ def needs_green(item) -> bool:
     return module is not None and "eventlet" in vars(module)
 
 
-def pytest_collection_modifyitems(session, config, items):
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that need the broker are marked `broker`, the others `fast` (`-m fast` / `-m "not broker"` select
     them under either runner). Under plain `pytest` (no eventlet), broker tests are skipped with the command that
     runs them; `python -m chassis.testing` runs everything, as before."""
@@ -69,27 +79,27 @@ def pytest_collection_modifyitems(session, config, items):
             item.add_marker(pytest.mark.fast)
 
 
-def pytest_report_header(config):
+def pytest_report_header(config: pytest.Config) -> str | None:
     if not green():
         return ("jixiao: plain pytest (no eventlet): fast tests run, broker tests are skipped; "
                 "`python -m chassis.testing` runs them all")
     return None
 
 
-def pytest_addoption(parser):
+def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("jixiao")
     group.addoption("--keep-test-databases", action="store_true", default=False,
                     help="do not drop per-test PostgreSQL databases (to inspect them)")
 
 
-def _compose_file(config) -> Path | None:
+def _compose_file(config: pytest.Config) -> Path | None:
     root = Path(str(config.rootpath))
     compose = root / "deploy" / "compose.yaml"
     return compose if compose.exists() else None
 
 
 @pytest.fixture(scope="session")
-def _infra_endpoints(request):
+def _infra_endpoints(request: pytest.FixtureRequest) -> tuple[str, str]:
     """(amqp base uri, postgres admin url) — from the environment, Docker, or the local services."""
     configured = "JIXIAO_TEST_AMQP_URI" in os.environ or "JIXIAO_TEST_PG_URL" in os.environ
     if not configured and infra.docker_engine_available() and _compose_file(request.config):
@@ -114,7 +124,8 @@ def _pg_up(url: str) -> bool:
 
 
 def _amqp_up(uri: str) -> bool:
-    from kombu import Connection
+    from chassis.framework import Connection
+
     try:
         with Connection(uri) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
@@ -124,29 +135,30 @@ def _amqp_up(uri: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def vhosts(_infra_endpoints):
+def vhosts(_infra_endpoints: tuple[str, str]) -> infra.VhostManager:
     return infra.VhostManager(_infra_endpoints[0])
 
 
 @pytest.fixture
-def amqp_uri(vhosts):
+def amqp_uri(vhosts: infra.VhostManager) -> Iterator[str]:
     uri = vhosts.create()
     yield uri
     vhosts.delete(uri)
 
 
 @pytest.fixture(scope="session")
-def pg(_infra_endpoints):
+def pg(_infra_endpoints: tuple[str, str]) -> infra.PgManager:
     return infra.PgManager(_infra_endpoints[1])
 
 
 @pytest.fixture(scope="session")
-def _run_id():
+def _run_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
 @pytest.fixture(scope="session")
-def pg_template(pg, _run_id, request):
+def pg_template(pg: infra.PgManager, _run_id: str,
+                request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
     """`pg_template(package)`: the name of a database migrated to head, made once per session."""
     made: dict[str, str] = {}
 
@@ -166,7 +178,8 @@ def pg_template(pg, _run_id, request):
 
 
 @pytest.fixture
-def pg_database(pg, pg_template, _run_id, request):
+def pg_database(pg: infra.PgManager, pg_template: Callable[[str], str], _run_id: str,
+                request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
     """`pg_database(package)` -> URL of a fresh, migrated PostgreSQL database for this test."""
     created: list[str] = []
 
@@ -183,31 +196,32 @@ def pg_database(pg, pg_template, _run_id, request):
 
 
 @pytest.fixture
-def sqlite_url(tmp_path):
+def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
 @pytest.fixture
-def run_services(amqp_uri):
+def run_services(amqp_uri: str) -> Iterator[Callable[..., dict[str, ServiceContainer]]]:
     """`run_services({ServiceClass: config, ...}, **common_config)` starts chassis containers on this test's
     vhost (unless AMQP_URI is given) and stops them before the vhost goes; returns {name: container}."""
     from chassis.testing.services import ServicesUnderTest
 
     with ExitStack() as stack:
-        def start(services: dict, **common):
+        def start(services: dict[type, dict[str, Any] | None], **common: Any) -> dict[str, ServiceContainer]:
             common.setdefault("AMQP_URI", amqp_uri)
             return stack.enter_context(ServicesUnderTest(services, **common))
         yield start
 
 
 @pytest.fixture
-def rpc_client():
+def rpc_client() -> Iterator[Callable[..., RpcCaller]]:
     """`rpc_client(amqp_uri, actor=None, timeout=5)` -> a caller (`caller.goals.method(payload)`)."""
     from chassis.remote import StandaloneRpc
 
     clients: list[StandaloneRpc] = []
 
-    def make(uri: str, actor=None, timeout: float = 10.0, correlation_id: str | None = None):
+    def make(uri: str, actor: Actor | None = None, timeout: float = 10.0,
+             correlation_id: str | None = None) -> RpcCaller:
         client = StandaloneRpc(uri, timeout=timeout, actor=actor, correlation_id=correlation_id).start()
         clients.append(client)
         return client.caller()
@@ -218,7 +232,7 @@ def rpc_client():
 
 
 @pytest.fixture
-def broker_proxy(_infra_endpoints):
+def broker_proxy(_infra_endpoints: tuple[str, str]) -> Iterator[CuttableProxy]:
     """A cuttable TCP proxy in front of the test broker: `proxy.uri_for(amqp_uri)`, `proxy.cut()`,
     `proxy.restore()`."""
     from urllib.parse import urlsplit
@@ -231,7 +245,8 @@ def broker_proxy(_infra_endpoints):
     proxy.close()
 
 
-def wait_for(condition, timeout: float = 30.0, interval: float = 0.05, message: str = "condition"):
+def wait_for(condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.05,
+             message: str = "condition") -> T:
     """Poll `condition()` until it is truthy; returns its value or fails the test."""
     import time
 

@@ -6,17 +6,20 @@ import socket
 
 import eventlet
 
+# a client's socket and the socket to the upstream for it (eventlet's green sockets)
+Pair = tuple[socket.socket, socket.socket]
+
 
 class CuttableProxy:
-    def __init__(self, upstream_host: str, upstream_port: int):
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.listener = eventlet.listen(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.cut_off = False
-        self._pairs: set[tuple] = set()
+        self._pairs: set[Pair] = set()
         self._gt = eventlet.spawn(self._accept)
 
-    def _accept(self):
+    def _accept(self) -> None:
         while True:
             try:
                 client, _ = self.listener.accept()
@@ -35,7 +38,7 @@ class CuttableProxy:
             eventlet.spawn(self._pump, client, upstream, pair)
             eventlet.spawn(self._pump, upstream, client, pair)
 
-    def _pump(self, src, dst, pair):
+    def _pump(self, src: socket.socket, dst: socket.socket, pair: Pair) -> None:
         try:
             while True:
                 data = src.recv(65536)
@@ -48,7 +51,7 @@ class CuttableProxy:
             self._shutdown(pair)
             src.close()
 
-    def _shutdown(self, pair):
+    def _shutdown(self, pair: Pair) -> None:
         """Shut both sockets down, which wakes both pumps; each pump closes its own socket (closing a socket
         another greenthread waits on makes eventlet throw into that greenthread)."""
         self._pairs.discard(pair)

@@ -1,21 +1,24 @@
 """Run chassis service containers inside the test process, and reach their HTTP endpoints."""
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
+from typing import Any
 
 from chassis.container import ServiceContainer
 
 
-def http_port(container) -> int:
+def http_port(container: ServiceContainer) -> int:
     from nameko.web.server import WebServer
 
     for extension in container.extensions:
         if isinstance(extension, WebServer) and getattr(extension, "_sock", None) is not None:
-            return extension._sock.getsockname()[1]
+            port: int = extension._sock.getsockname()[1]
+            return port
     raise LookupError(f"{container.service_name} has no web server")
 
 
-def http_get(container, path: str, timeout: float = 10) -> tuple[int, str]:
+def http_get(container: ServiceContainer, path: str, timeout: float = 10) -> tuple[int, str]:
     url = f"http://127.0.0.1:{http_port(container)}{path}"
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
@@ -25,7 +28,7 @@ def http_get(container, path: str, timeout: float = 10) -> tuple[int, str]:
 
 
 class ServicesUnderTest:
-    def __init__(self, services: dict, **common):
+    def __init__(self, services: dict[type, dict[str, Any] | None], **common: Any) -> None:
         self.specs = services
         self.common = common
         self.containers: dict[str, ServiceContainer] = {}
@@ -42,7 +45,7 @@ class ServicesUnderTest:
             raise
         return self.containers
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         import eventlet
 
         for container in reversed(list(self.containers.values())):

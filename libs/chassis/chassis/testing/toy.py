@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from typing import Any
 
 import eventlet
 from sqlalchemy import Integer, String, func, select
@@ -20,6 +21,7 @@ from chassis import Database, RpcClient, Service, UnitOfWork, event_handler, rpc
 from chassis.db import chassis_metadata, create_db_engine
 from chassis.errors import InvalidInput, NotFound
 from contracts.base import Contract, Event
+from contracts.envelope import Envelope
 
 
 class Base(DeclarativeBase):
@@ -71,11 +73,11 @@ class ToyWriter(Service):
     rpc_out = RpcClient(timeout=2)
 
     @rpc
-    def write_note(self, payload):
+    def write_note(self, payload: dict[str, Any]) -> dict[str, list[str]]:
         command = WriteNote.model_validate(payload)
         if not command.text:
             raise InvalidInput.field("text", "must not be empty")
-        ids = []
+        ids: list[str] = []
         for _ in range(command.count):  # one transaction per note, as separate user actions would be
             with self.uow as uow:
                 note = Note(id=str(uuid.uuid4()), text=command.text)
@@ -85,11 +87,11 @@ class ToyWriter(Service):
         return {"ids": ids}
 
     @rpc
-    def write_in_background(self, count, interval):
+    def write_in_background(self, count: int, interval: float) -> dict[str, int]:
         """Keep committing notes (one transaction each) after the call returns, e.g. through a broker outage."""
         store = self.uow.store
 
-        def write_all():
+        def write_all() -> None:
             for i in range(count):
                 with UnitOfWork(store) as uow:
                     note = Note(id=str(uuid.uuid4()), text=f"background {i}")
@@ -101,13 +103,13 @@ class ToyWriter(Service):
         return {"scheduled": count}
 
     @rpc
-    def whoami(self):
+    def whoami(self) -> dict[str, Any]:
         actor = self.call.actor
         return {"actor": actor.model_dump(mode="json") if actor else None,
                 "correlation_id": self.call.correlation_id}
 
     @rpc
-    def get_note(self, note_id):
+    def get_note(self, note_id: str) -> dict[str, str]:
         with self.uow as uow:
             note = uow.session.get(Note, note_id)
             if note is None:
@@ -115,16 +117,16 @@ class ToyWriter(Service):
             return {"id": note.id, "text": note.text}
 
     @rpc
-    def broken(self):
+    def broken(self) -> None:
         raise RuntimeError("secret internals: password=hunter2")
 
     @rpc
-    def slow(self, seconds):
+    def slow(self, seconds: float) -> str:
         eventlet.sleep(seconds)
         return "done"
 
     @rpc
-    def ask_reader(self, timeout):
+    def ask_reader(self, timeout: float) -> Any:
         """Service-to-service call with a timeout."""
         return self.rpc_out.call("toy_reader.seen_count", timeout=timeout)
 
@@ -134,7 +136,7 @@ class ToyReader(Service):
     uow = Database()
 
     @event_handler("toy_writer", "jixiao.toy.note.*.v1")
-    def on_note_written(self, event):
+    def on_note_written(self, event: Envelope) -> None:
         delay = float(self.call_config.get("TOY_HANDLER_DELAY", 0) or 0)
         with self.uow as uow:
             note_id = event.data["note_id"]
@@ -154,14 +156,14 @@ class ToyReader(Service):
                 eventlet.sleep(delay)  # inside the transaction: a kill here must roll back
 
     @rpc
-    def seen_count(self):
+    def seen_count(self) -> dict[str, int]:
         with self.uow as uow:
             distinct = uow.session.scalar(select(func.count()).select_from(Seen))
             total = uow.session.scalar(select(func.coalesce(func.sum(Seen.times), 0)))
-            return {"distinct": distinct, "total": int(total)}
+            return {"distinct": int(distinct or 0), "total": int(total or 0)}
 
     @property
-    def call_config(self):
+    def call_config(self) -> dict[str, Any]:
         return self._container.config
 
 
@@ -172,7 +174,7 @@ class ToyBatchReader(Service):
     uow = Database()
 
     @event_handler("toy_writer", "jixiao.toy.note.*.v1", batch_size=50, batch_wait=0.05)
-    def on_notes(self, events):
+    def on_notes(self, events: list[Envelope]) -> None:
         with self.uow as uow:
             for event in uow.fresh(events):
                 if event.data["text"].startswith("poison"):
@@ -182,11 +184,11 @@ class ToyBatchReader(Service):
                 uow.session.add(seen)
 
     @rpc
-    def seen_count(self):
+    def seen_count(self) -> dict[str, int]:
         with self.uow as uow:
             distinct = uow.session.scalar(select(func.count()).select_from(Seen))
             total = uow.session.scalar(select(func.coalesce(func.sum(Seen.times), 0)))
-            return {"distinct": distinct, "total": int(total)}
+            return {"distinct": int(distinct or 0), "total": int(total or 0)}
 
 
 if __name__ == "__main__":  # pragma: no cover - a CLI for the reliability tests
