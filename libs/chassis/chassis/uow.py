@@ -150,6 +150,11 @@ class UnitOfWork:
 
     # -- for use cases ---------------------------------------------------------------------------------------
     @property
+    def is_open(self) -> bool:
+        """Inside `with uow:` (a session is open)."""
+        return self._session is not None
+
+    @property
     def session(self) -> Session:
         """The open session (inside `with uow:`); RuntimeError outside it."""
         if self._session is None:

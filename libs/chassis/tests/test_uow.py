@@ -52,7 +52,9 @@ def test_error_rolls_back_state_and_events(store):
         raise RuntimeError("boom")
     assert rows(store, Note.__table__) == []
     assert rows(store, outbox_table) == []
-    assert uow.session is None  # always closed
+    assert not uow.is_open  # always closed
+    with pytest.raises(RuntimeError, match="not open"):
+        uow.session  # the closed session is refused, not handed out
 
 
 def test_publish_outside_a_unit_of_work_is_refused(store):
