@@ -8,7 +8,7 @@ to a client of compliance's registry; an API client manages only its own.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import Field
 
@@ -78,8 +78,9 @@ class SetPreferences(Payload):
     timezone: str = Field(default="Asia/Shanghai", max_length=64, description="IANA time zone")
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, max_length=20, pattern=r"^\+[1-9]\d{6,14}$", description="E.164")
-    channels: list[Literal["email", "sms"]] = Field(default_factory=lambda: ["email"], max_length=2,
-                                                    description="besides the inbox, which is always on")
+    channels: list[Literal["email", "sms"]] = Field(  # the factory's literal list, typed as the field's
+        default_factory=lambda: cast(list[Literal["email", "sms"]], ["email"]), max_length=2,
+        description="besides the inbox, which is always on")
     quiet_hours: QuietHours | None = None
     digest_hour: int = Field(default=9, ge=0, le=23, description="local hour the daily digest is sent")
 
