@@ -415,3 +415,59 @@ class OpenReviewCount(Base):
     cycle_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
     manager_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
     open_reviews: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- read models per manager line and per cycle (migration 0007) ------------------------------------------------------
+
+class LineMember(Base):
+    """The reporting lines as a closure table: `person_id` is in the line of `manager_id` (directly or not), as the
+    org read model's index walks them. Kept by a trigger on chassis_org_people."""
+
+    __tablename__ = "rm_line_members"
+    __table_args__ = (Index("ix_rm_line_members_person", "person_id"),)
+
+    manager_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
+    person_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
+
+
+class BoardLineCell(Base):
+    """Per cycle, manager, kind and colour: the sums of every goal owned in the manager's line."""
+
+    __tablename__ = "rm_board_lines"
+
+    cycle_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    manager_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(3), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(6), primary_key=True)
+    goal_count: Mapped[int] = mapped_column(BigInteger)
+    weights_e2: Mapped[int] = mapped_column(BigInteger)
+    weighted_e11: Mapped[int] = mapped_column(BigInteger)
+    progress_e9: Mapped[int] = mapped_column(BigInteger)
+    confidence_e3: Mapped[int] = mapped_column(BigInteger)
+    confident: Mapped[int] = mapped_column(BigInteger)
+
+
+class BoardCycleCell(Base):
+    """Per cycle, kind and colour: the sums of the whole cycle."""
+
+    __tablename__ = "rm_board_cycles"
+
+    cycle_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(3), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(6), primary_key=True)
+    goal_count: Mapped[int] = mapped_column(BigInteger)
+    weights_e2: Mapped[int] = mapped_column(BigInteger)
+    weighted_e11: Mapped[int] = mapped_column(BigInteger)
+    progress_e9: Mapped[int] = mapped_column(BigInteger)
+    confidence_e3: Mapped[int] = mapped_column(BigInteger)
+    confident: Mapped[int] = mapped_column(BigInteger)
+
+
+class LineReviewCount(Base):
+    """Open reviews (复盘) per cycle of the goals owned in a manager's line."""
+
+    __tablename__ = "rm_line_reviews"
+
+    cycle_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    manager_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
+    open_reviews: Mapped[int] = mapped_column(BigInteger)

@@ -1,10 +1,13 @@
 """The board's read models: aggregates of goals per cycle, org unit / owner, kind and colour, and open reviews per
-cycle and manager (models.BoardUnitCell, BoardOwnerCell, OpenReviewCount).
+cycle and manager (models.BoardUnitCell, BoardOwnerCell, OpenReviewCount); per manager line and per cycle
+(models.LineMember, BoardLineCell, BoardCycleCell, LineReviewCount).
 
-Database triggers keep them (migration 0006): every statement that writes goals or reviews, whatever wrote it (the
-ORM, the sweep's UPDATE ... FROM, bulk inserts, retention, erasure), moves them in its own transaction. A board is
-then a sum of a few cells: a unit's subtree is the sum of its units' rows (the directory decides the subtree when it
-is read, so a move in the directory needs no update here); a manager's line the sum of its people's rows.
+Database triggers keep them (migrations 0006 and 0007): every statement that writes goals or reviews, whatever
+wrote it (the ORM, the sweep's UPDATE ... FROM, bulk inserts, retention, erasure), moves them in its own
+transaction; every change of the org read model's people (directory events, snapshots, erasure) moves the lines.
+A board is then a sum of a few cells: a unit's subtree is the sum of its units' rows (the directory decides the
+subtree when it is read, so a move in the directory needs no update here); a manager's line is one row per kind
+and colour (rm_board_lines, over the closure table rm_line_members), its levels the rows of the direct reports.
 
     python -m goals.readmodels rebuild [--database-url URL]   # recompute them from the goals and reviews
     python -m goals.readmodels check   [--database-url URL]   # compare them with a rebuild, change nothing
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import ARRAY, BigInteger, String, and_, any_, cast, func, literal, select, text
@@ -23,9 +26,16 @@ from goals import models as m
 
 SCALE_WEIGHT, SCALE_WEIGHTED, SCALE_PROGRESS, SCALE_CONFIDENCE = 2, 11, 9, 3
 SUMS = ("goal_count", "weights_e2", "weighted_e11", "progress_e9", "confidence_e3", "confident")
-TABLES = {"rm_board_units": ("cycle_id", "org_unit_id", "kind", "colour"),
-          "rm_board_owners": ("cycle_id", "owner_id", "org_unit_id", "kind", "colour"),
-          "rm_open_reviews": ("cycle_id", "manager_id")}
+REVIEWS = ("open_reviews",)
+# table -> (key, values), in the order a rebuild fills them (lines and cycles are sums of the owners' cells)
+TABLES = {"rm_board_owners": (("cycle_id", "owner_id", "org_unit_id", "kind", "colour"), SUMS),
+          "rm_board_units": (("cycle_id", "org_unit_id", "kind", "colour"), SUMS),
+          "rm_open_reviews": (("cycle_id", "manager_id"), REVIEWS),
+          "rm_line_members": (("manager_id", "person_id"), ()),
+          "rm_board_lines": (("cycle_id", "manager_id", "kind", "colour"), SUMS),
+          "rm_board_cycles": (("cycle_id", "kind", "colour"), SUMS),
+          "rm_line_reviews": (("cycle_id", "manager_id"), REVIEWS)}
+LINE_TABLES = ("rm_line_members", "rm_board_lines", "rm_board_cycles", "rm_line_reviews")
 
 _W = "CAST(ROUND(weight * 100) AS BIGINT)"
 _P = "CAST(ROUND(progress * 1000000000) AS BIGINT)"
@@ -33,33 +43,67 @@ _TERMS = (f"COUNT(*), SUM({_W}), SUM({_W} * {_P}), SUM({_P}), "
           "COALESCE(SUM(CAST(ROUND(confidence * 1000) AS BIGINT)), 0), COUNT(confidence)")
 
 
-def rebuild(connection: Connection) -> None:
-    """Recompute every read model from scratch, in the caller's transaction (set-based: one INSERT ... SELECT
-    per table)."""
-    for table in TABLES:
-        connection.execute(text(f"DELETE FROM {table}"))
-    connection.execute(text(
+# The reporting lines as the org index walks them (chassis.access.org.Forest): a person reports to a manager the
+# directory knows and has not erased; people on a manager loop, and everyone under one, are in no line.
+_CLOSURE = """
+WITH RECURSIVE alive AS (SELECT person_id, manager_id FROM chassis_org_people WHERE NOT erased),
+edge AS (SELECT a.person_id, a.manager_id FROM alive a JOIN alive m ON m.person_id = a.manager_id
+         WHERE a.manager_id <> a.person_id),
+walk (manager_id, person_id) AS (
+  SELECT manager_id, person_id FROM edge
+  UNION SELECT w.manager_id, e.person_id FROM walk w JOIN edge e ON e.manager_id = w.person_id),
+looped AS (SELECT person_id FROM walk WHERE manager_id = person_id),
+tainted AS (SELECT person_id FROM looped UNION SELECT w.person_id FROM walk w JOIN looped l ON w.manager_id = l.person_id)
+INSERT INTO rm_line_members (manager_id, person_id)
+SELECT manager_id, person_id FROM walk WHERE person_id NOT IN (SELECT person_id FROM tainted)"""
+
+_FILL = {
+    "rm_board_owners":
         f"INSERT INTO rm_board_owners (cycle_id, owner_id, org_unit_id, kind, colour, {', '.join(SUMS)}) "
         f"SELECT cycle_id, owner_id, COALESCE(org_unit_id, ''), kind, colour, {_TERMS} FROM goals "
-        "GROUP BY cycle_id, owner_id, COALESCE(org_unit_id, ''), kind, colour"))
-    connection.execute(text(
+        "GROUP BY cycle_id, owner_id, COALESCE(org_unit_id, ''), kind, colour",
+    "rm_board_units":
         f"INSERT INTO rm_board_units (cycle_id, org_unit_id, kind, colour, {', '.join(SUMS)}) "
         f"SELECT cycle_id, org_unit_id, kind, colour, {', '.join(f'SUM({s})' for s in SUMS)} FROM rm_board_owners "
-        "GROUP BY cycle_id, org_unit_id, kind, colour"))
-    connection.execute(text(
+        "GROUP BY cycle_id, org_unit_id, kind, colour",
+    "rm_open_reviews":
         "INSERT INTO rm_open_reviews (cycle_id, manager_id, open_reviews) "
         "SELECT cycle_id, COALESCE(manager_id, ''), COUNT(*) FROM reviews WHERE state = 'open' "
-        "GROUP BY cycle_id, COALESCE(manager_id, '')"))
+        "GROUP BY cycle_id, COALESCE(manager_id, '')",
+    "rm_line_members": _CLOSURE,
+    "rm_board_lines":
+        f"INSERT INTO rm_board_lines (cycle_id, manager_id, kind, colour, {', '.join(SUMS)}) "
+        f"SELECT o.cycle_id, l.manager_id, o.kind, o.colour, {', '.join(f'SUM(o.{s})' for s in SUMS)} "
+        "FROM rm_board_owners o JOIN rm_line_members l ON l.person_id = o.owner_id "
+        "GROUP BY o.cycle_id, l.manager_id, o.kind, o.colour",
+    "rm_board_cycles":
+        f"INSERT INTO rm_board_cycles (cycle_id, kind, colour, {', '.join(SUMS)}) "
+        f"SELECT cycle_id, kind, colour, {', '.join(f'SUM({s})' for s in SUMS)} FROM rm_board_owners "
+        "GROUP BY cycle_id, kind, colour",
+    "rm_line_reviews":
+        "INSERT INTO rm_line_reviews (cycle_id, manager_id, open_reviews) "
+        "SELECT r.cycle_id, l.manager_id, COUNT(*) FROM reviews r JOIN rm_line_members l ON l.person_id = r.owner_id "
+        "WHERE r.state = 'open' GROUP BY r.cycle_id, l.manager_id",
+}
+
+
+def rebuild(connection: Connection, tables: Sequence[str] | None = None) -> None:
+    """Recompute the read models (`tables`, default all) from scratch, in the caller's transaction (set-based:
+    one INSERT ... SELECT per table)."""
+    chosen = [t for t in TABLES if tables is None or t in tables]
+    for table in chosen:
+        connection.execute(text(f"DELETE FROM {table}"))
+    for table in chosen:
+        connection.execute(text(_FILL[table]))
 
 
 def snapshot(connection: Connection) -> dict[str, set[tuple]]:
     """Every read model's rows that count something (cells emptied by the triggers keep a row of zeros)."""
     found = {}
-    for table, key in TABLES.items():
-        values = SUMS if table != "rm_open_reviews" else ("open_reviews",)
+    for table, (key, values) in TABLES.items():
         rows = connection.execute(text(f"SELECT {', '.join(key + values)} FROM {table}")).all()
         found[table] = {tuple(int(v) if i >= len(key) else v for i, v in enumerate(row))
-                        for row in rows if any(row[len(key):])}
+                        for row in rows if not values or any(row[len(key):])}
     return found
 
 
@@ -84,15 +128,18 @@ def member_of(session, column, values: Sequence[str]):
     return column.in_(list(values))
 
 
+def _summed(table, key, where: list):
+    return (select(key.label("key"), table.colour,
+                   *(cast(func.sum(getattr(table, s)), BigInteger).label(s) for s in SUMS))  # ints, not numerics
+            .where(and_(*where)).group_by(key, table.colour).having(func.sum(table.goal_count) != 0))
+
+
 def board_cells(session, cycle_id: str, *, units: Sequence[str] | None = None, unit: str | None = None,
                 owners: Sequence[str] | None = None, kind: str | None = None, colour: str | None = None,
-                group_by: str, level_of: Mapping[str, str] | None = None) -> list:
+                group_by: str) -> list:
     """Cells summed by `group_by` (org_unit_id, owner_id or kind) and colour: the goals of `units` (their own,
-    from the units' table), or of `owners`, or of a `unit` alone. Rows: key, colour and the sums. `level_of` (owner
-    -> level) lets PostgreSQL sum a manager's line by level itself: tens of rows back instead of one per person."""
+    from the units' table), or of `owners`, or of a `unit` alone. Rows: key, colour and the sums."""
     table = m.BoardUnitCell if units is not None else m.BoardOwnerCell
-    if level_of and owners is not None and session.get_bind().dialect.name == "postgresql":
-        return _line_cells(session, cycle_id, level_of, kind, colour)
     where = [table.cycle_id == cycle_id]
     if units is not None:
         where.append(member_of(session, table.org_unit_id, units))
@@ -100,31 +147,33 @@ def board_cells(session, cycle_id: str, *, units: Sequence[str] | None = None, u
         where.append(member_of(session, table.owner_id, owners) if owners else table.owner_id.is_(None))
     if unit is not None:
         where.append(table.org_unit_id == unit)
-    if kind is not None:
-        where.append(table.kind == kind)
-    if colour is not None:
-        where.append(table.colour == colour)
-    key = getattr(table, group_by)
-    return session.execute(
-        select(key.label("key"), table.colour,
-               *(cast(func.sum(getattr(table, s)), BigInteger).label(s) for s in SUMS))  # ints, not numerics
-        .where(and_(*where)).group_by(key, table.colour).having(func.sum(table.goal_count) != 0)).all()
+    where += _filters(table, kind, colour)
+    return session.execute(_summed(table, getattr(table, group_by), where)).all()
 
 
-def _line_cells(session, cycle_id: str, level_of: Mapping[str, str], kind: str | None, colour: str | None) -> list:
-    t = m.BoardOwnerCell
-    pairs = func.unnest(cast(literal(list(level_of)), ARRAY(String)),
-                        cast(literal(list(level_of.values())), ARRAY(String))).table_valued("owner", "level").render_derived("line")
-    where = [t.cycle_id == cycle_id]
-    if kind is not None:
-        where.append(t.kind == kind)
-    if colour is not None:
-        where.append(t.colour == colour)
-    return session.execute(
-        select(pairs.c.level.label("key"), t.colour, *(cast(func.sum(getattr(t, s)), BigInteger).label(s)
-                                                       for s in SUMS))
-        .join_from(t, pairs, t.owner_id == pairs.c.owner).where(and_(*where))
-        .group_by(pairs.c.level, t.colour).having(func.sum(t.goal_count) != 0)).all()
+def line_cells(session, cycle_id: str, heads: Sequence[str], *, kind: str | None = None,
+               colour: str | None = None) -> list:
+    """A manager's line by level: for each of `heads` (the manager's direct reports), their own goals and their
+    line's, summed by colour. Rows: key (the head), colour and the sums; two indexed reads whatever the line's
+    size (rm_board_owners and rm_board_lines, kept by triggers)."""
+    if not heads:
+        return []
+    own, line = m.BoardOwnerCell, m.BoardLineCell
+    rows = session.execute(_summed(own, own.owner_id, [own.cycle_id == cycle_id, member_of(session, own.owner_id, heads),
+                                                       *_filters(own, kind, colour)])).all()
+    rows += session.execute(_summed(line, line.manager_id, [line.cycle_id == cycle_id,
+                                                            member_of(session, line.manager_id, heads),
+                                                            *_filters(line, kind, colour)])).all()
+    return rows
+
+
+def _filters(table, kind: str | None, colour: str | None) -> list:
+    return [*([table.kind == kind] if kind is not None else []), *([table.colour == colour] if colour is not None else [])]
+
+
+def line_of(manager_id: str):
+    """The people of a manager's line, as a subquery (for the goals' page: no list of ids travels)."""
+    return select(m.LineMember.person_id).where(m.LineMember.manager_id == manager_id)
 
 
 def by_colour(session) -> dict[str, int]:
@@ -169,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         with engine.begin() as connection:
             if args.command == "rebuild":
                 if engine.dialect.name == "postgresql":  # writers wait: no change lands between delete and insert
-                    connection.execute(text("LOCK TABLE goals, reviews IN SHARE MODE"))
+                    connection.execute(text("LOCK TABLE goals, reviews, chassis_org_people IN SHARE MODE"))
                 rebuild(connection)
                 print(snapshot_summary(connection))
                 return 0

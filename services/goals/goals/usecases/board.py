@@ -2,10 +2,10 @@
 reporting line, filtered by kind and colour; aggregates for the whole scope and one level down (count by
 colour, weighted progress, average confidence), and the goals themselves a page at a time.
 
-The aggregates come from the read models (goals/readmodels.py: sums per cycle, org unit or owner, kind and
-colour, kept by triggers in the transaction of every change), folded into levels here: sums add up, so a level is
-the sum of its units or people (domain/board.py is the reference for the arithmetic). Only the page of goals reads
-the goals table."""
+The aggregates come from the read models (goals/readmodels.py: sums per cycle, org unit, owner or manager line,
+kind and colour, kept by triggers in the transaction of every change), folded into levels here: sums add up, so a
+level is the sum of its units, or a direct report's own goals and their line's (domain/board.py is the reference
+for the arithmetic). Only the page of goals reads the goals table."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +17,7 @@ from chassis.errors import InvalidInput
 from contracts import goals as c
 from goals import models as m
 from goals.access import can, person_resource, require_read, unit_resource
-from goals.readmodels import board_cells, member_of, scaled
+from goals.readmodels import board_cells, line_cells, line_of, member_of, scaled
 from goals.usecases.common import load_cycle
 from goals.views import decode_cursor, encode_cursor
 
@@ -106,14 +106,12 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
                 raise InvalidInput.field("owner_id", "give the scope of the board")
             require_read(uow, actor, person_resource(person), cycle)
             if query.reports_of is not None:
-                line = index.reporting_line(person)
-                group_of = {}
-                for report in sorted(p for p in line if index.manager_of(p) == person):
-                    group_of[report] = report
-                    group_of.update(dict.fromkeys(index.reporting_line(report), report))
-                where.append(member_of(session, g.owner_id, line) if line else g.owner_id.is_(None))
-                cells = {"owners": sorted(line), "group_by": "owner_id", "level_of": group_of}
-                names = {p: getattr(index.person(p), "name", None) for p in set(group_of.values())}
+                # the line's sums are kept per manager (readmodels.line_cells): a level is a direct report's own
+                # goals and their line's, whatever the line's size
+                heads = sorted(p for p in index.direct_reports(person) if index.reports_to(p, person))
+                where.append(g.owner_id.in_(line_of(person)))
+                group_of, cells = None, {"heads": heads}
+                names = {p: getattr(index.person(p), "name", None) for p in heads}
             else:
                 where.append(g.owner_id == person)
                 group_of, names = None, None
@@ -123,7 +121,10 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
         if query.colour is not None:
             where.append(g.colour == query.colour)
 
-        rows = board_cells(session, query.cycle_id, kind=query.kind, colour=query.colour, **cells)
+        if "heads" in cells:
+            rows = line_cells(session, query.cycle_id, cells["heads"], kind=query.kind, colour=query.colour)
+        else:
+            rows = board_cells(session, query.cycle_id, kind=query.kind, colour=query.colour, **cells)
         total = Sums()
         levels: dict[str, Sums] = {}
         for row in rows:
@@ -144,7 +145,7 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
                              confidence=r.confidence, colour=r.colour, due_on=r.due_on)
                  for r in goals]
         level_names = names or {}
-        if names is None and cells["group_by"] == "owner_id":
+        if names is None and cells.get("group_by") == "owner_id":
             level_names = {k: getattr(index.person(k), "name", None) for k in levels}
         return c.Board(
             cycle_id=query.cycle_id, total=total.view(None, None),

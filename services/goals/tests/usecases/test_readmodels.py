@@ -1,7 +1,8 @@
 """The board's read models (goals/readmodels.py, kept by triggers): after random sequences of changes — goals
 created (some under a parent, some of an org unit), progress and confidence recorded, weights and targets
-changed, sweeps, reviews completed, people moving units (directory events), erasure, retention purges — the
-maintained aggregates equal a rebuild from scratch, and the board they answer equals the goals counted directly.
+changed, sweeps, reviews completed, people moving units and managers or joining the directory (directory events),
+erasure, retention purges — the maintained aggregates (per unit, owner, manager line and cycle, and the reporting
+lines themselves) equal a rebuild from scratch, and the board they answer equals the goals counted directly.
 On SQLite (many examples) and on PostgreSQL (fewer), through the fast use-case fixture. Data in the current
 period: Q4 2026, today 2026-12-02."""
 from __future__ import annotations
@@ -19,7 +20,7 @@ from chassis.errors import ServiceError
 from contracts import goals as c
 from contracts.compliance import ErasureRequested
 from contracts.envelope import Envelope
-from contracts.org import PersonChanged
+from contracts.org import PersonChanged, PersonErased
 from goals import readmodels
 from goals.domain.board import BoardRow, aggregate
 from goals.domain.errors import DomainError
@@ -73,8 +74,15 @@ others = st.one_of(
     st.tuples(st.just("move"), st.sampled_from(PEOPLE), st.sampled_from(UNITS)),
     st.tuples(st.just("erase"), st.sampled_from(PEOPLE)),
     st.tuples(st.just("purge"), st.integers(0, 30)))
+# a new manager for someone (or none, or one the directory does not know yet), and people joining (or coming back
+# after erasure): "ghost" names nobody until it joins, when the people who named it join its line
+directory = st.one_of(
+    st.tuples(st.just("report"), st.sampled_from((*PEOPLE, "hr")), st.sampled_from((*PEOPLE, "hr", None, "ghost"))),
+    st.tuples(st.just("join"), st.sampled_from(("ghost", "newbie", *PEOPLE)), st.sampled_from((*PEOPLE, None))),
+    st.tuples(st.just("leave"), st.sampled_from(("ghost", *PEOPLE))))  # erased from the directory
 # mostly goals and progress; now and then anything else
-steps = st.lists(st.sampled_from([create, create, create, record, record, record, others, others, others])
+steps = st.lists(st.sampled_from([create, create, create, record, record, record, others, others, others, directory,
+                                  directory])
                  .flatmap(lambda chosen: chosen), min_size=1, max_size=25)
 
 
@@ -143,6 +151,20 @@ class World:
             people.apply_directory_event(s.uow(s.actors.service("compliance")), Envelope.wrap(PersonChanged(
                 person_id=who, version=next(self.versions), name=f"name of {who}", org_unit_id=unit,
                 manager_id=manager)))
+        elif action in ("report", "join"):
+            who, manager = args
+            uow = s.uow(self.hr)
+            with uow:
+                index = uow.access.index
+                if manager is not None and (manager == who or index.reports_to(manager, who)):
+                    return  # the directory refuses a manager loop
+                unit = getattr(index.person(who), "org_unit_id", None) or "sales"
+            people.apply_directory_event(s.uow(s.actors.service("compliance")), Envelope.wrap(PersonChanged(
+                person_id=who, version=next(self.versions), name=f"name of {who}", org_unit_id=unit,
+                manager_id=manager)))
+        elif action == "leave":
+            people.apply_directory_event(s.uow(s.actors.service("compliance")), Envelope.wrap(PersonErased(
+                person_id=args[0], pseudonym=f"p-{args[0]}", version=next(self.versions))))
         elif action == "erase":
             people.erase_subject(s.uow(s.actors.service("compliance")), Envelope.wrap(ErasureRequested(
                 request_id=f"r{next(self.versions)}", person_id=args[0], pseudonym=f"p-{args[0]}",
@@ -169,12 +191,20 @@ class World:
         uow = self.service.uow(self.hr)
         with uow:
             line = uow.access.index.reporting_line("boss")
-        answer = self.service.run(board.board, self.hr, c.BoardQuery(cycle_id=self.cycle, reports_of="boss",
-                                                                     limit=1))
-        rows = [r for r in self.service.rows("select id, owner_id, colour, progress, weight, confidence from goals "
-                                             "where cycle_id = :c", c=self.cycle) if r.owner_id in line]
-        self.same(answer, rows)
-        assert sum(level.count for level in answer.levels) == answer.total.count
+        goals_now = self.service.rows("select id, owner_id, colour, progress, weight, confidence from goals "
+                                      "where cycle_id = :c", c=self.cycle)
+        for manager in ("boss", "mgr", "ghost"):
+            with self.service.uow(self.hr) as reading:
+                index = reading.access.index
+                line = index.reporting_line(manager)
+                heads = {p for p in line if index.manager_of(p) == manager}
+            answer = self.service.run(board.board, self.hr, c.BoardQuery(cycle_id=self.cycle, reports_of=manager,
+                                                                         limit=100))
+            rows = [r for r in goals_now if r.owner_id in line]
+            self.same(answer, rows)
+            assert sum(level.count for level in answer.levels) == answer.total.count
+            assert {level.key for level in answer.levels} <= heads
+            assert sorted(item.id for item in answer.items) == sorted(r.id for r in rows)[:100]
 
     @staticmethod
     def same(answer: c.Board, rows) -> None:
@@ -207,7 +237,9 @@ def test_read_models_equal_a_rebuild_after_random_changes(service, database_back
     run()
     # the sequences did change things (a test that cannot fail is no test)
     assert world.done["create"] and world.done["progress"], world.done
+    assert world.done["report"] + world.done["join"] + world.done["leave"], world.done
     assert service.scalar("select count(*) from rm_board_owners") > 0
+    assert service.scalar("select count(*) from rm_board_lines where goal_count > 0") > 0
 
 
 def test_the_business_gauges_count_goals_of_running_cycles_by_colour_and_open_reviews(service):
@@ -243,3 +275,39 @@ def test_the_rebuild_command_restores_damaged_read_models(service):
     assert readmodels.main(["check", "--database-url", service.url]) == 0
     answer = service.run(board.board, world.hr, c.BoardQuery(cycle_id=world.cycle, org_unit_id="sales"))
     assert answer.total.count == 2
+
+
+def test_lines_follow_people_who_move_leave_and_come_back(service):
+    """The directory's cases one by one, each checked against a rebuild and against the goals counted directly: a
+    subtree moving under another manager, someone naming a manager the directory does not know yet (who then
+    joins, bringing them into the lines above), a manager erased (their reports head their own lines) and back
+    (their reports, still naming them, join their line again)."""
+    world = World(service)
+    for owner in ("rep", "rep2", "mgr", "boss"):
+        world.step("create", owner, Decimal(40), Decimal(90), False)
+    world.step("sweep", (TODAY.date() - Q4_START).days)  # red goals with open reviews, in the lines too
+    assert service.scalar("select count(*) from reviews where state = 'open'") == 4
+    world.check()
+    sequence = [("report", "rep2", "rep"), ("report", "mgr", "hr"), ("report", "rep", "ghost"),
+                ("join", "ghost", "boss"), ("report", "rep2", "mgr"), ("leave", "mgr"), ("join", "mgr", "boss")]
+    for action, *args in sequence:
+        world.step(action, *args)
+        world.check()
+
+    def line(manager: str) -> set[str]:
+        return {r.person_id for r in service.rows("select person_id from rm_line_members where manager_id = :m",
+                                                  m=manager)}
+
+    def open_reviews(manager: str) -> int:
+        return service.scalar("select coalesce(sum(open_reviews), 0) from rm_line_reviews where manager_id = :m",
+                              m=manager)
+
+    assert line("boss") == {"ghost", "rep", "rep2", "mgr"} and line("ghost") == {"rep"} and line("mgr") == {"rep2"}
+    def counted(people: set[str]) -> int:
+        return sum(1 for r in service.rows("select owner_id from reviews where state = 'open'") if r.owner_id in people)
+
+    assert (open_reviews("boss"), open_reviews("ghost"), open_reviews("mgr")) == (counted(line("boss")), 1, 1)
+    assert open_reviews("boss") == 3  # rep's, rep2's and mgr's
+    world.step("report", "ghost", None)  # ghost's line leaves boss's
+    world.check()
+    assert line("boss") == {"mgr", "rep2"} and open_reviews("boss") == counted({"mgr", "rep2"})

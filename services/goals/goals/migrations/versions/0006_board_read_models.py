@@ -174,7 +174,7 @@ def upgrade() -> None:
         op.execute(statement)
     from goals.readmodels import rebuild  # fill from the rows already there (the same code as the command)
 
-    rebuild(op.get_bind())
+    rebuild(op.get_bind(), ("rm_board_owners", "rm_board_units", "rm_open_reviews"))  # 0007 adds the others
 
 
 def downgrade() -> None:
