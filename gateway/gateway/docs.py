@@ -1,4 +1,5 @@
-"""Swagger UI from the package's own static files, and the OpenAPI description of the paths outside /api/v1."""
+"""Swagger UI from the package's own static files, the AsyncAPI document of the events, and the OpenAPI description
+of the paths outside /api/v1."""
 from __future__ import annotations
 
 from functools import cache
@@ -13,6 +14,15 @@ ASSETS = {
     "docs-init.js": (STATIC / "docs-init.js", "application/javascript"),
 }
 PAGE = STATIC / "docs.html"
+ASYNCAPI_MEDIA = "application/yaml"
+
+
+@cache
+def asyncapi_document() -> bytes:
+    """The events' AsyncAPI 3.0 document, made from the contracts as docs/asyncapi.yaml is (once per process)."""
+    from contracts.catalogue import asyncapi_yaml
+
+    return asyncapi_yaml().encode()
 
 
 @cache
@@ -36,6 +46,7 @@ _PROBE = {"type": "object", "required": ["status", "service"],
 
 OPERATIONAL_PATHS: dict[str, dict[str, Any]] = {
     "/api/openapi.json": {"get": _plain("OpenAPI document", "application/json", {"type": "object"})},
+    "/api/asyncapi.yaml": {"get": _plain("AsyncAPI document", ASYNCAPI_MEDIA, {"type": "string"})},
     "/api/docs": {"get": _plain("Swagger UI", "text/html", {"type": "string"})},
     "/api/docs/{asset}": {"get": _plain(
         "Swagger UI asset", sorted({media for _, media in ASSETS.values()}), {"type": "string"},

@@ -48,6 +48,11 @@ class GatewayService(WebApp, Service):  # WebApp: the web app at /
     def openapi(self, request):
         return Response(self.api.openapi_json, mimetype="application/json")
 
+    @http("GET", "/api/asyncapi.yaml")
+    def asyncapi(self, request):
+        """The events (AsyncAPI 3.0), beside the OpenAPI document: no authentication, like it."""
+        return Response(docs.asyncapi_document(), mimetype=docs.ASYNCAPI_MEDIA)
+
     @http("GET", "/api/docs")
     def swagger_ui(self, request):
         return Response(docs.read(docs.PAGE), mimetype="text/html")

@@ -16,6 +16,7 @@ class ApiIndex(Schema):
     version = fields.String(required=True)
     openapi = fields.String(required=True, metadata={"description": "where the OpenAPI document is"})
     docs = fields.String(required=True, metadata={"description": "where the Swagger UI is"})
+    asyncapi = fields.String(required=True, metadata={"description": "where the events' AsyncAPI document is"})
 
 
 class Me(Schema):
@@ -44,7 +45,8 @@ class DevToken(Schema):
 
 
 def index(ctx: Ctx) -> dict:
-    return {"name": "jixiao", "version": "v1", "openapi": "/api/openapi.json", "docs": "/api/docs"}
+    return {"name": "jixiao", "version": "v1", "openapi": "/api/openapi.json", "docs": "/api/docs",
+            "asyncapi": "/api/asyncapi.yaml"}
 
 
 def me(ctx: Ctx) -> dict:

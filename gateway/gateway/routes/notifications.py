@@ -2,7 +2,7 @@
 message templates, webhook subscriptions of registered clients (deliveries, attempts, replay). Every route only
 needs an authenticated caller: the service decides from its org read model (a person's own inbox and
 preferences; HR or an administrator for others; templates for company HR; subscriptions for administrators or
-the client itself with the scope `webhooks:manage`)."""
+the client itself with the scope `webhooks:write`)."""
 from __future__ import annotations
 
 from contracts import notifications as c

@@ -26,6 +26,11 @@ from contracts.envelope import Envelope
 INFRASTRUCTURE = {"base", "envelope", "actor", "catalogue"}
 SCHEMA_REF = "#/components/schemas/{model}"
 
+# The one vhost of the suite's events in every deployment (deploy/k8s, deploy/README.md, docs/integrating.md;
+# tests/docs/test_integrating.py holds them to it), and the broker's address inside the cluster.
+VHOST = "jixiao"
+BROKER_HOST = "jixiao-rabbitmq:5672"
+
 
 def contract_modules() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(contracts.__path__) if m.name not in INFRASTRUCTURE)
@@ -103,7 +108,7 @@ def asyncapi() -> dict[str, Any]:
             "bindings": {"amqp": {
                 "is": "routingKey",
                 "exchange": {"name": f"{service}.events", "type": "topic", "durable": True, "autoDelete": False,
-                             "vhost": "/"},
+                             "vhost": VHOST},
                 "bindingVersion": "0.3.0",
             }},
         }
@@ -137,8 +142,11 @@ def asyncapi() -> dict[str, Any]:
         },
         "defaultContentType": "application/json",
         "servers": {
-            "production": {"host": "rabbitmq:5672", "protocol": "amqp", "protocolVersion": "0-9-1",
-                           "description": "The suite's RabbitMQ (ask the operator for credentials and vhost)."},
+            "production": {"host": BROKER_HOST, "pathname": f"/{VHOST}", "protocol": "amqp",
+                           "protocolVersion": "0-9-1",
+                           "description": f"The suite's RabbitMQ, vhost `{VHOST}` (deploy/). A registered client gets "
+                                          "its own user and a queue bound to its event patterns from "
+                                          "`POST /api/v1/event-consumers` (docs/integrating.md)."},
         },
         "channels": channels,
         "operations": operations,
@@ -146,8 +154,13 @@ def asyncapi() -> dict[str, Any]:
     }
 
 
+def asyncapi_yaml() -> str:
+    """The AsyncAPI document as docs/asyncapi.yaml holds it (and the gateway serves it at /api/asyncapi.yaml)."""
+    return yaml.safe_dump(asyncapi(), sort_keys=False, allow_unicode=True, width=120)
+
+
 def render_docs(root: Path) -> dict[Path, str]:
-    files = {root / "asyncapi.yaml": yaml.safe_dump(asyncapi(), sort_keys=False, allow_unicode=True, width=120)}
+    files = {root / "asyncapi.yaml": asyncapi_yaml()}
     for name, schema in json_schemas().items():
         files[root / "schemas" / f"{name}.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
     return files

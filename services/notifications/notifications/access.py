@@ -8,11 +8,11 @@ RULES = {
     "notification.preferences": Rule("person", (Relation.SELF, Relation.HR_SCOPE, Relation.ADMIN)),
     # message templates: company HR and administrators
     "notification.templates": Rule("notification_template", (Relation.COMPANY_HR, Relation.ADMIN)),
-    # webhook subscriptions and their deliveries: administrators, or the client itself (scope webhooks:manage)
+    # webhook subscriptions and their deliveries: administrators, or the client itself (scope webhooks:write)
     "webhook.manage": Rule("webhook", (Relation.ADMIN,)),
     "delivery.read": Rule("delivery", (Relation.ADMIN, Relation.AUDITOR)),
 }
-CLIENT_SCOPES = {"webhook.manage": "webhooks:manage"}
+CLIENT_SCOPES = {"webhook.manage": "webhooks:write"}
 
 
 def register() -> None:

@@ -57,6 +57,13 @@ def covers(outer: str, inner: str) -> bool:
     return _covers(outer.split("."), inner.split("."))
 
 
+def from_registry(pattern: str) -> str:
+    """A client registry pattern in AMQP topic terms. In compliance's registry a trailing `*` matches one or more
+    words (`jixiao.goals.*` is every goals event); AMQP's `*` is exactly one word, so it becomes `#` (the same over
+    real event types, which always have words after the area)."""
+    return pattern[:-1] + "#" if pattern == "*" or pattern.endswith(".*") else pattern
+
+
 def check_pattern(pattern: str, field: str) -> None:
     words = pattern.split(".")
     if not all(w == "*" or w == "#" or (w and w.replace("_", "").isalnum() and w == w.lower()) for w in words):

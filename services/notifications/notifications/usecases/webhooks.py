@@ -140,7 +140,7 @@ def _dpa_expires(data: dict) -> datetime | None:
 def _apply(row: m.Client, data: dict) -> None:
     patterns = data.get("event_patterns")
     if isinstance(patterns, list) and all(isinstance(p, str) and len(p) <= 200 for p in patterns):
-        row.event_patterns = patterns[:50]
+        row.event_patterns = [webhooks.from_registry(p) for p in patterns[:50]]
     if isinstance(data.get("name"), str):
         row.name = data["name"][:200]
     if isinstance(data.get("dpa_ref"), str):

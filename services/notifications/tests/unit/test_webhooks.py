@@ -97,3 +97,11 @@ def test_a_lapsed_agreement_or_a_revoked_client_stops_delivery():
 def test_a_failing_receiver_pauses_longer_after_each_failure_in_a_row_up_to_the_cap():
     assert [webhooks.circuit_pause(n, 2.0, 60.0, threshold=3) for n in range(1, 9)] == [
         None, None, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0]
+
+
+def test_registry_patterns_become_amqp_patterns():
+    """compliance's registry: a trailing `*` is everything below; AMQP's `*` is one word."""
+    assert webhooks.from_registry("jixiao.goals.*") == "jixiao.goals.#"
+    assert webhooks.from_registry("jixiao.*.appeal.decided.v1") == "jixiao.*.appeal.decided.v1"
+    assert webhooks.from_registry("jixiao.goals.goal.created.v1") == "jixiao.goals.goal.created.v1"
+    assert webhooks.matches(webhooks.from_registry("jixiao.goals.*"), "jixiao.goals.goal.created.v1")
