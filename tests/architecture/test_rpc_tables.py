@@ -41,8 +41,8 @@ def test_every_service_has_a_table():
 
 def service_class(service: str) -> type:
     module = import_module(f"{service}.service")
-    found = [value for value in vars(module).values()
-             if isinstance(value, type) and value.__module__ == module.__name__ and getattr(value, "name", None) == service]
+    found = [value for value in vars(module).values() if isinstance(value, type)
+             and value.__module__ == module.__name__ and getattr(value, "name", None) == service]
     assert len(found) == 1, f"{service}.service: expected one class with name = {service!r}, found {found}"
     return found[0]
 
@@ -109,7 +109,8 @@ def gateway_routes(service: str) -> list[tuple[str, str, str | None, str | None]
 def other_gateway_calls(service: str) -> set[str]:
     """Methods of `service` the gateway calls by name outside routes (fan-outs such as the dashboard's)."""
     pattern = re.compile(rf"""["']{re.escape(service)}\.([a-z_]+)["']""")
-    return {method for path in (ROOT / "gateway" / "gateway").rglob("*.py") for method in pattern.findall(path.read_text())}
+    return {method for path in (ROOT / "gateway" / "gateway").rglob("*.py")
+            for method in pattern.findall(path.read_text())}
 
 
 @pytest.mark.parametrize("service", SERVICES)

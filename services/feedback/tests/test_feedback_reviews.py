@@ -95,8 +95,10 @@ def test_a_cycle_from_open_to_published_with_calibration_approval_and_an_amended
     late = call(uc, "hr", reviews.late_reviews, c.ListLateReviews(cycle_id=cid)).items
     assert {(x.person_id, x.stage, x.submitted_at is None) for x in late} == {
         ("rep1", "self_review", False), ("rep2", "self_review", True), ("rep3", "self_review", True)}
-    # someone else's manager may not review; the self review window is closed now
-    assert status_of(fails(call, uc, "peer", reviews.submit_manager, early)) == 403
+    # someone outside rep1's line may not even learn rep1 is reviewed (the 404 of a missing review); the
+    # skip level reads the review but may not write the manager's part (an honest 403); the self review is closed
+    assert status_of(fails(call, uc, "peer", reviews.submit_manager, early)) == 404
+    assert status_of(fails(call, uc, "dir", reviews.submit_manager, early)) == 403
     assert field_of(fails(call, uc, "rep3", reviews.submit_self,
                           c.SubmitSelfReview(cycle_id=cid, items=items(5)))) == "stage"
     call(uc, "mgr", reviews.submit_manager, early)
@@ -104,7 +106,7 @@ def test_a_cycle_from_open_to_published_with_calibration_approval_and_an_amended
     call(uc, "mgr", reviews.submit_manager, c.SubmitManagerReview(cycle_id=cid, person_id="rep3", items=items(2)))
     # peers: only the invited answer, anonymously; the subject sees counts until the minimum is met
     peer_review = c.SubmitPeerReview(cycle_id=cid, person_id="rep1", items=items(5, 5), comment="great partner")
-    assert status_of(fails(call, uc, "rep2", reviews.submit_peer, peer_review)) == 403
+    assert status_of(fails(call, uc, "rep2", reviews.submit_peer, peer_review)) == 404  # not asked, not the line
     for who in ("peer", "dir"):
         assert call(uc, who, reviews.submit_peer, peer_review) == c.Answered()
     assert field_of(fails(call, uc, "peer", reviews.submit_peer, peer_review)) == "person_id"  # twice

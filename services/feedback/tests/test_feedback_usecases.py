@@ -66,9 +66,10 @@ def test_checkins_are_scheduled_in_the_last_working_week_and_held_and_signed(uc)
     [(_, first), (_, second)] = uc.events(".checkin.held.v1")
     assert first["data"]["support_needed"] == 1 and second["data"]["signed_off"] is True
     assert first["data"]["support_requests"] == [{"goal_id": None, "text": "needs a demo environment"}]
-    # a peer manager cannot read it (not in the line)
+    # a peer manager cannot read it (not in the line): the 404 of a check-in that does not exist
     peer = uc.as_("peer")
-    assert isinstance(fails(checkins.get, uc.uow(peer), peer, c.GetCheckin(checkin_id=one.id)), Forbidden)
+    hidden = fails(checkins.get, uc.uow(peer), peer, c.GetCheckin(checkin_id=one.id))
+    assert isinstance(hidden, domain.NotFound) and str(hidden) == f"checkin_id: no such checkin: {one.id}"
 
 
 def test_a_checkin_for_someone_not_in_your_line_is_refused_and_nothing_is_written(uc):
@@ -298,7 +299,9 @@ def test_360_threshold_never_below_three_and_answers_only_from_the_invited_once(
     for who in ("rep2", "rep3"):
         surveys.answer(uc.uow(uc.as_(who)), uc.as_(who), answer)
     out, rep2 = uc.as_("outsider"), uc.as_("rep2")
-    assert field_of(fails(surveys.answer, uc.uow(out), out, answer)) == "actor"
+    # not invited: outside the subject's line, the 404 of a request that does not exist; the subject's line, a 403
+    assert isinstance(fails(surveys.answer, uc.uow(out), out, answer), domain.NotFound)
+    assert field_of(fails(surveys.answer, uc.uow(uc.as_("mgr")), uc.as_("mgr"), answer)) == "actor"
     assert field_of(fails(surveys.answer, uc.uow(rep2), rep2, answer)) == "request_id"
     assert field_of(fails(surveys.answer, uc.uow(uc.as_("peer")), uc.as_("peer"), c.AnswerSurvey(
         request_id=opened.id, scores={"communication": 9, "support": 1}))) == "scores.communication"

@@ -12,6 +12,7 @@ from feedback.usecases.common import (
     calendar,
     check_version,
     load,
+    missing,
     require,
     settings,
     subject_of,
@@ -79,7 +80,9 @@ def schedule(uow, actor, command: c.ScheduleCheckins) -> c.CheckinList:
 
 def _load(uow, actor, checkin_id: str, action: str, *, lock: bool = False) -> m.Checkin:
     row = load(uow, m.Checkin, checkin_id, "checkin_id", lock=lock)
-    require(uow, actor, action, access.of(access.CHECKIN, row.person_id), "checkin_id")
+    read = "feedback.checkin.read"
+    require(uow, actor, action, access.of(access.CHECKIN, row.person_id), "checkin_id",
+            hidden=missing(m.Checkin, checkin_id), visible_with=None if action == read else read)
     return row
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from chassis import errors as chassis_errors
 from chassis.access.org import PersonStatus
 from feedback import models as m
 from feedback.domain.calendar import Calendar
@@ -18,10 +19,15 @@ def settings(uow) -> FeedbackSettings:
     return uow.settings or FeedbackSettings()
 
 
+def missing(model, key) -> str:
+    """What a 404 says for a record that does not exist, and for one the caller may not know exists."""
+    return f"no such {model.__tablename__.rstrip('s').replace('_', ' ')}: {key}"
+
+
 def load(uow, model, key, field: str, *, lock: bool = False):
     row = uow.repo.get(model, key, lock=lock)
     if row is None:
-        raise NotFound(f"no such {model.__tablename__.rstrip('s').replace('_', ' ')}: {key}", field=field)
+        raise NotFound(missing(model, key), field=field)
     return row
 
 
@@ -61,12 +67,17 @@ def subject_of(actor) -> str:
     return actor.subject
 
 
-def require(uow, actor, action: str, resource, field: str) -> None:
-    """Allow, or record the denial (compliance audits it) and answer 403 naming the request field at fault."""
-    from chassis.errors import Forbidden
+def require(uow, actor, action: str, resource, field: str, *, hidden: str | None = None,
+            visible_with: str | None = None) -> None:
+    """Allow, or record the denial (compliance audits it) and answer 403 naming the request field at fault.
 
-    decision = uow.access.decide(actor, action, resource)
-    if not decision.allowed:
-        uow.record_denial(actor, action, resource, decision.reason)
-        raise Forbidden(decision.reason, errors=[{"field": field, "message": decision.reason}])
+    `hidden`: the 404 message of the record acted on by id (`missing(model, key)`, as `load` gives it). A caller
+    who may not know the record exists gets exactly that 404 — a 403 beside a 404 for a missing id would confirm
+    it exists; with `visible_with` (a read action), one who may read the record still gets the honest 403."""
+    try:
+        uow.access.require(actor, action, resource, missing=hidden, visible_with=visible_with)
+    except chassis_errors.NotFound:
+        raise NotFound(hidden or "not found", field=field) from None
+    except chassis_errors.Forbidden as denied:
+        raise chassis_errors.Forbidden(denied.detail, errors=[{"field": field, "message": denied.detail}]) from None
 

@@ -7,7 +7,7 @@ from contracts import feedback as c
 from feedback import access, views
 from feedback import models as m
 from feedback.domain.errors import InvalidInput, NotAllowed
-from feedback.usecases.common import load, require, require_person, subject_of, today
+from feedback.usecases.common import load, missing, require, require_person, subject_of, today
 
 
 def record(uow, actor, command: c.RecordKeyEvent) -> c.KeyEventView:
@@ -32,7 +32,8 @@ def respond(uow, actor, command: c.RespondKeyEvent) -> c.KeyEventView:
     with uow:
         row = load(uow, m.KeyEvent, command.key_event_id, "key_event_id", lock=True)
         require(uow, actor, "feedback.key_event.respond", access.of(access.KEY_EVENT, row.person_id),
-                "key_event_id")
+                "key_event_id", hidden=missing(m.KeyEvent, command.key_event_id),
+                visible_with="feedback.key_event.read")
         if row.response:
             raise NotAllowed("the response was already given", field="key_event_id")
         row.response = command.response

@@ -9,7 +9,7 @@ from feedback import access, views
 from feedback import models as m
 from feedback.domain import reports as rules
 from feedback.domain.calendar import previous_months, week_start, weeks_of_month
-from feedback.usecases.common import active, load, require, settings, subject_of, team_of, today
+from feedback.usecases.common import active, load, missing, require, settings, subject_of, team_of, today
 
 REPEAT_LOOKBACK = 8  # periods searched back for a repeated blocker
 
@@ -165,5 +165,6 @@ def publish_participation(uow, month: str) -> int:
 def get_report(uow, actor, report_id: str) -> c.ReportView:
     with uow:
         row = load(uow, m.Report, report_id, "report_id")
-        require(uow, actor, "feedback.report.read", access.of(access.REPORT, row.person_id), "report_id")
+        require(uow, actor, "feedback.report.read", access.of(access.REPORT, row.person_id), "report_id",
+                hidden=missing(m.Report, report_id))
         return views.report(row)

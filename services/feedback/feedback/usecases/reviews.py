@@ -24,7 +24,7 @@ from feedback import models as m
 from feedback.domain import reviews as rules
 from feedback.domain.errors import InvalidInput, NotAllowed, NotFound
 from feedback.domain.surveys import pseudonym
-from feedback.usecases.common import active, check_version, load, require, settings, subject_of, today
+from feedback.usecases.common import active, check_version, load, missing, require, settings, subject_of, today
 from feedback.usecases.evidence import GoalsReader, read_goals
 
 log = logging.getLogger(__name__)
@@ -274,8 +274,12 @@ def _review(uow, cycle_id: str, person_id: str, field: str, *, lock: bool = Fals
     stmt = select(m.Review).where(m.Review.cycle_id == cycle_id, m.Review.person_id == person_id)
     row = uow.session.scalars(stmt.with_for_update() if lock else stmt).first()
     if row is None:
-        raise NotFound(f"{person_id} is not in review cycle {cycle_id}", field=field)
+        raise NotFound(_not_in_cycle(cycle_id, person_id), field=field)
     return row
+
+
+def _not_in_cycle(cycle_id: str, person_id: str) -> str:
+    return f"{person_id} is not in review cycle {cycle_id}"
 
 
 def _items(scale: rules.Scale, items: list[c.ScoreItem]) -> list[dict]:
@@ -303,7 +307,8 @@ def submit_manager(uow, actor, command: c.SubmitManagerReview) -> c.ReviewView:
         manager = subject_of(actor)
         cycle = load(uow, m.ReviewCycle, command.cycle_id, "cycle_id")
         review = _review(uow, cycle.id, command.person_id, "person_id", lock=True)
-        require(uow, actor, "feedback.review.manager", access.of(access.REVIEW, command.person_id), "person_id")
+        require(uow, actor, "feedback.review.manager", access.of(access.REVIEW, command.person_id), "person_id",
+                hidden=_not_in_cycle(cycle.id, command.person_id), visible_with="feedback.review.read")
         review.state = rules.transition("submit_manager", cycle.stage, review.state, "manager",
                                         manager_waits_for_self=cycle.manager_waits_for_self)
         _, scale = pinned(uow, cycle)
@@ -331,6 +336,9 @@ def submit_peer(uow, actor, command: c.SubmitPeerReview) -> c.Answered:
         cycle = load(uow, m.ReviewCycle, command.cycle_id, "cycle_id")
         review = _review(uow, cycle.id, command.person_id, "person_id")
         if uow.repo.get(m.PeerInvitation, (review.id, peer)) is None:
+            # not asked: whoever may not read the review learns nothing from the answer, not even that it exists
+            require(uow, actor, "feedback.review.read", access.of(access.REVIEW, command.person_id), "person_id",
+                    hidden=_not_in_cycle(cycle.id, command.person_id))
             raise NotAllowed("only the peers the manager asked review this person", field="actor")
         rules.transition("submit_peer", cycle.stage, review.state, "peer")
         _, scale = pinned(uow, cycle)
@@ -495,7 +503,8 @@ def adjust(uow, actor, command: c.AdjustRating) -> c.RatingView:
     with uow:
         who = subject_of(actor)
         rating = load(uow, m.Rating, command.rating_id, "rating_id", lock=True)
-        require(uow, actor, "feedback.review.calibrate", access.of(access.REVIEW, rating.person_id), "rating_id")
+        require(uow, actor, "feedback.review.calibrate", access.of(access.REVIEW, rating.person_id), "rating_id",
+                hidden=missing(m.Rating, command.rating_id), visible_with="feedback.review.read")
         cycle = load(uow, m.ReviewCycle, rating.cycle_id, "cycle_id")
         review = load(uow, m.Review, rating.review_id, "rating_id", lock=True)
         review.state = rules.transition("calibrate", cycle.stage, review.state, "calibrator")
@@ -611,6 +620,10 @@ def decide(uow, actor, command: c.DecideRating) -> c.RatingView:
     with uow:
         who = subject_of(actor)
         rating = load(uow, m.Rating, command.rating_id, "rating_id", lock=True)
+        approvers = {a["person_id"] for a in (rating.approval or {}).get("approvers", [])}
+        if who not in approvers:  # who may not read the rating gets the 404 of a missing one, before any rule
+            require(uow, actor, "feedback.review.read", access.of(access.REVIEW, rating.person_id), "rating_id",
+                    hidden=missing(m.Rating, command.rating_id))
         cycle = load(uow, m.ReviewCycle, rating.cycle_id, "cycle_id")
         if cycle.stage != "calibration":
             raise NotAllowed(f"ratings are approved during calibration, not {cycle.stage}", field="stage")

@@ -12,7 +12,7 @@ from feedback import access
 from feedback import models as m
 from feedback.domain import surveys as rules
 from feedback.domain.errors import InvalidInput
-from feedback.usecases.common import active, load, require, require_person, settings, subject_of, today
+from feedback.usecases.common import active, load, missing, require, require_person, settings, subject_of, today
 
 
 def save_questionnaire(uow, actor, command: c.SaveQuestionnaire) -> c.SaveQuestionnaire:
@@ -62,6 +62,9 @@ def answer(uow, actor, command: c.AnswerSurvey) -> c.Answered:
         reviewer = subject_of(actor)
         row = load(uow, m.Survey, command.request_id, "request_id", lock=True)
         invitation = uow.surveys.invitation(row.id, reviewer, lock=True)
+        if invitation is None:  # not asked: the subject's line reads it (an honest 403), anyone else gets a 404
+            require(uow, actor, "feedback.survey.read", access.of(access.SURVEY, row.subject_id), "request_id",
+                    hidden=missing(m.Survey, command.request_id))
         rules.check_can_answer(row.state, invitation is not None, invitation is not None and invitation.answered)
         rules.check_scores(command.scores, {q["code"]: q["scale_max"] for q in row.questions})
         invitation.answered = True
@@ -81,7 +84,8 @@ def answer(uow, actor, command: c.AnswerSurvey) -> c.Answered:
 def close(uow, actor, command: c.CloseSurvey) -> c.SurveyView:
     with uow:
         row = load(uow, m.Survey, command.request_id, "request_id", lock=True)
-        require(uow, actor, "feedback.survey.open", access.of(access.SURVEY, row.subject_id), "request_id")
+        require(uow, actor, "feedback.survey.open", access.of(access.SURVEY, row.subject_id), "request_id",
+                hidden=missing(m.Survey, command.request_id), visible_with="feedback.survey.read")
         if row.state != "open":
             raise InvalidInput("request_id", "the request is already closed")
         _close(uow, row)
@@ -108,7 +112,8 @@ def close_due(uow) -> int:
 def get(uow, actor, request_id: str) -> c.SurveyView:
     with uow:
         row = load(uow, m.Survey, request_id, "request_id")
-        require(uow, actor, "feedback.survey.read", access.of(access.SURVEY, row.subject_id), "request_id")
+        require(uow, actor, "feedback.survey.read", access.of(access.SURVEY, row.subject_id), "request_id",
+                hidden=missing(m.Survey, request_id))
         return _view(uow, row)
 
 
