@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from eventlet.event import Event as GreenEvent
     from eventlet.greenthread import GreenThread
 
+    from chassis.context import Call
+    from chassis.metrics import ServiceMetrics
+    from chassis.settings import ServiceSettings
+    from chassis.uow import Store
+
     _F = TypeVar("_F", bound=Callable[..., Any])
 
     ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
@@ -104,9 +109,9 @@ if TYPE_CHECKING:
         extensions: set[Extension]
         dependencies: set[DependencyProvider]
         _worker_pool: WorkerPool
-        _jixiao_settings: Any  # chassis.settings.ServiceSettings (chassis.runtime)
-        _jixiao_metrics: Any  # chassis.metrics.ServiceMetrics
-        _jixiao_store: Any  # chassis.uow.Store
+        _jixiao_settings: ServiceSettings  # chassis.runtime.settings_of
+        _jixiao_metrics: ServiceMetrics  # chassis.metrics.metrics_of
+        _jixiao_store: Store  # chassis.uow.Database
 
         def __init__(self, service_cls: type, config: dict[str, Any]) -> None: ...
         def start(self) -> None: ...
@@ -128,9 +133,9 @@ if TYPE_CHECKING:
         kwargs: dict[str, Any]
         data: dict[str, Any]
         context_data: dict[str, Any]
-        _jixiao_call: Any  # chassis.context.Call
-        _jixiao_tokens: Any  # the context variables' reset tokens
-        _jixiao_request_claim: Any  # chassis.requestkeys
+        _jixiao_call: Call  # chassis.context.bind
+        _jixiao_tokens: tuple[Any, ...]  # the context variables' reset tokens (chassis.context.CallContext)
+        _jixiao_request_claim: Any  # chassis.requestkeys' claim (its owner's type)
 
     class Extension:
         container: ServiceContainer

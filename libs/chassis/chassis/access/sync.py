@@ -161,7 +161,7 @@ class OrgSync(RpcClient):
 
     # -- the loop --------------------------------------------------------------------------------------------
     def _engine(self) -> Engine:
-        engine: Engine = self.container._jixiao_store.engine
+        engine: Engine = self.container._jixiao_store.engine  # RpcClient's container is untyped (chassis.remote)
         return engine  # the service's Database (its setup ran before any start)
 
     def _run(self) -> None:
