@@ -205,3 +205,28 @@ def test_a_dead_receivers_circuit_opens_and_closes_when_it_is_back(harness, webh
              >= {e.id for e in envelopes if e.id in {d["event_id"] for d in webhooks.list_deliveries(
                  {"subscription_id": sub["subscription_id"]})["deliveries"] if d["state"] != "dead"}},
              timeout=20, message="the waiting deliveries delivered")
+
+
+def test_a_subscription_the_caller_may_not_see_answers_the_same_404_as_a_missing_one(harness, webhooks):
+    """issue 10 #8: a 403 for an existing subscription beside a 404 for a missing one would confirm it exists."""
+    harness.org(people=[("emp-z", "hq", None)])
+    sub = webhooks.create_subscription({"client_id": "crm-1", "url": harness.receiver.url("/hook"),
+                                        "event_types": ["jixiao.goals.#"]})
+    delivery_id = str(uuid.uuid4())
+    outsiders = [harness.as_("emp-z"), harness.as_("crm-2", kind="client", scopes=["webhooks:write"])]
+    for caller in outsiders:
+        unknown = str(uuid.uuid4())
+        hidden = fails(caller.list_deliveries, {"subscription_id": sub["subscription_id"]})
+        missing = fails(caller.list_deliveries, {"subscription_id": unknown})
+        assert (hidden.status, hidden.detail, hidden.errors) == (404, f"no subscription {sub['subscription_id']}",
+                                                                 missing.errors)
+        assert (missing.status, missing.detail) == (404, f"no subscription {unknown}")
+        assert fails(caller.replay_subscription, {"subscription_id": sub["subscription_id"],
+                                                  "since": "2026-12-01T00:00:00Z"}).status == 404
+        assert fails(caller.list_attempts, {"delivery_id": delivery_id}).status == 404
+    # the owner and an administrator still see it
+    owner = harness.as_("crm-1", kind="client", scopes=["webhooks:write"])
+    assert owner.list_deliveries({"subscription_id": sub["subscription_id"]})["deliveries"] == []
+    assert webhooks.list_deliveries({"subscription_id": sub["subscription_id"]})["deliveries"] == []
+    assert harness.scalar("select count(*) from chassis_outbox where event_type = :t",
+                          t="jixiao.notifications.access.denied.v1") >= 4  # the denials are audited

@@ -58,7 +58,7 @@ def in_quiet_hours(at: datetime, prefs: Preferences) -> bool:
 
 def after_quiet_hours(at: datetime, prefs: Preferences) -> datetime:
     """`at` itself when outside quiet hours, else the moment they end (UTC)."""
-    if not in_quiet_hours(at, prefs):
+    if not in_quiet_hours(at, prefs) or prefs.quiet_end is None:
         return at
     tz = zone(prefs.timezone)
     local = at.astimezone(tz)

@@ -38,13 +38,16 @@ class Directory(Protocol):
     def admins(self) -> list[str]: ...
 
 
+RecipientHow = Literal["person", "manager_of", "hr_of_person", "hr_of_unit", "pick", "admins"]
+
+
 @dataclass(frozen=True)
 class Recipient:
     """`person`: the id in `field`; `manager_of`: that person's manager; `hr_of_person` / `hr_of_unit`: the HR
     closest to the person's unit or to the unit in `field`; `pick`: the id in the field that `choices` maps
     `field`'s value to (the other party of a negotiation); `admins`: every administrator."""
 
-    how: Literal["person", "manager_of", "hr_of_person", "hr_of_unit", "pick", "admins"]
+    how: RecipientHow
     field: str = ""
     choices: tuple[tuple[str, str], ...] = ()
 
@@ -63,7 +66,7 @@ class Route:
         return all(data.get(name) == value for name, value in self.when)
 
 
-def _r(how, field="", **choices) -> Recipient:
+def _r(how: RecipientHow, field: str = "", **choices: str) -> Recipient:
     return Recipient(how, field, tuple(choices.items()))
 
 
@@ -161,9 +164,9 @@ def recipients(route: Route, data: Mapping[str, Any], directory: Directory) -> l
                 found.extend(directory.hr_for_unit(unit))
         elif rule.how == "hr_of_person":
             for person in _ids(value):
-                unit = directory.unit_of(person)
-                if unit:
-                    found.extend(directory.hr_for_unit(unit))
+                person_unit = directory.unit_of(person)
+                if person_unit:
+                    found.extend(directory.hr_for_unit(person_unit))
         elif rule.how == "pick":
             target = dict(rule.choices).get(value) if isinstance(value, str) else None
             if target:

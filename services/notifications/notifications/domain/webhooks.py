@@ -118,7 +118,7 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float,
 def retry_delay(attempt: int, base: float, cap: float, jitter: float) -> float:
     """Seconds before try `attempt + 1` after `attempt` failed: exponential, capped, with "equal jitter"
     (`jitter` in [0, 1): half the delay fixed, half random), so retries of many deliveries spread out."""
-    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    delay: float = min(cap, base * (2 ** max(0, attempt - 1)))
     return delay / 2 + (delay / 2) * jitter
 
 
@@ -132,7 +132,8 @@ def circuit_pause(consecutive_failures: int, base: float, cap: float,
     pending and visible, and go out when a probe succeeds."""
     if consecutive_failures < threshold:
         return None
-    return min(cap, base * (2 ** (consecutive_failures - threshold)))
+    pause: float = min(cap, base * (2 ** (consecutive_failures - threshold)))
+    return pause
 
 
 def after_failure(attempt: int, max_attempts: int) -> str:

@@ -7,6 +7,7 @@ from chassis.access import Resource, Role
 from chassis.access.org import OrgIndex
 from contracts.actor import Actor
 from notifications.domain.errors import NotAllowed
+from notifications.repositories import NotificationsUnitOfWork
 
 _HR_CACHE: dict[int, tuple[OrgIndex, dict[str, list[str]], list[str]]] = {}
 
@@ -67,8 +68,15 @@ class OrgDirectory:
         return list(self._admins)
 
 
-def require(uow, actor: Actor | None, action: str, resource: Resource) -> None:
+def require(uow: NotificationsUnitOfWork, actor: Actor | None, action: str, resource: Resource) -> None:
     uow.access.require(actor, action, resource)
+
+
+def subject_of(actor: Actor | None) -> str:
+    """Who acts, once access allowed it (nobody unauthenticated is ever allowed to write)."""
+    if actor is None:
+        raise NotAllowed("an authenticated caller is required", field="actor")
+    return actor.subject
 
 
 def person_of(actor: Actor | None) -> str:

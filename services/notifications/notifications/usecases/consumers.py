@@ -55,7 +55,7 @@ def _bindings(pairs: list[list[str]]) -> list[rules.Binding]:
 def consumer_view(row: m.AmqpConsumer, password: str | None = None, uri: str | None = None) -> c.AmqpConsumerView:
     return c.AmqpConsumerView(
         client_id=row.client_id, username=row.username, queue=row.queue, vhost=row.vhost,
-        bindings=[c.AmqpBinding(exchange=e, routing_key=k) for e, k in row.bindings], state=row.state,  # type: ignore[arg-type]
+        bindings=[c.AmqpBinding(exchange=e, routing_key=k) for e, k in row.bindings], state=row.state,
         stopped_reason=row.stopped_reason, created_at=row.created_at,
         credentials_issued_at=row.credentials_issued_at, password=password, amqp_uri=uri)
 

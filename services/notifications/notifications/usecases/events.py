@@ -4,13 +4,15 @@ adds nothing (the inbox is exactly once; the unique keys are the second guard)."
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 
 from contracts.envelope import Envelope
 from notifications import models as m
 from notifications.domain import delivery, routes, templates, webhooks
-from notifications.repositories import insert_ignoring
+from notifications.repositories import NotificationsUnitOfWork, insert_ignoring
+from notifications.settings import NotificationsSettings
 from notifications.usecases.common import OrgDirectory, new_id
 
 
@@ -25,14 +27,15 @@ def preferences_of(row: m.Preference | None) -> delivery.Preferences:
         quiet_end=time.fromisoformat(quiet[1]) if quiet[1] else None)
 
 
-def template_for(custom: dict, kind: str, language: str, channel: str) -> templates.Template:
+def template_for(custom: dict[tuple[str, str, str], m.Template], kind: str, language: str,
+                 channel: str) -> templates.Template:
     row = custom.get((kind, language, channel))
     if row is not None:
         return templates.Template(kind, language, channel, row.title, row.body)
     return templates.built_in(kind, language, channel)
 
 
-def handle(uow, envelopes: list[Envelope], settings) -> bool:
+def handle(uow: NotificationsUnitOfWork, envelopes: list[Envelope], settings: NotificationsSettings) -> bool:
     """Returns True when something was queued for delivery (the dispatcher is woken)."""
     with uow:
         fresh = uow.fresh(envelopes)
@@ -44,7 +47,8 @@ def handle(uow, envelopes: list[Envelope], settings) -> bool:
         return queued
 
 
-def _notify(uow, events: list[Envelope], now: datetime, settings) -> bool:
+def _notify(uow: NotificationsUnitOfWork, events: list[Envelope], now: datetime,
+            settings: NotificationsSettings) -> bool:
     work = []  # (envelope, route, person)
     directory = None
     for envelope in events:
@@ -64,7 +68,8 @@ def _notify(uow, events: list[Envelope], now: datetime, settings) -> bool:
     counts = uow.repo.sent_since(people, now - timedelta(hours=1))
     limits = {"email": settings.email_per_hour, "sms": settings.sms_per_hour}
     available = {"email": bool(settings.smtp_host), "sms": settings.sms_provider != "none"}
-    rows, seen = [], set()
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
     for envelope, route, person in work:
         if (envelope.id, person) in seen:  # two routes of one event for one person: one notification
             continue
@@ -96,7 +101,7 @@ def _notify(uow, events: list[Envelope], now: datetime, settings) -> bool:
     return bool(outgoing)
 
 
-def _fan_out(uow, events: list[Envelope], now: datetime) -> bool:
+def _fan_out(uow: NotificationsUnitOfWork, events: list[Envelope], now: datetime) -> bool:
     subscriptions = uow.repo.active_subscriptions()
     if not subscriptions:
         return False

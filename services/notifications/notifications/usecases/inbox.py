@@ -4,13 +4,15 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from contracts import notifications as c
+from contracts.actor import Actor
 from notifications import models as m
 from notifications.domain.errors import InvalidInput
+from notifications.repositories import NotificationsUnitOfWork
 from notifications.usecases.common import person_of
 from notifications.views import notification_view
 
 
-def list_inbox(uow, actor, query: c.ListInbox) -> c.InboxPage:
+def list_inbox(uow: NotificationsUnitOfWork, actor: Actor | None, query: c.ListInbox) -> c.InboxPage:
     person = person_of(actor)
     with uow:
         stmt = select(m.Notification).where(m.Notification.person_id == person)
@@ -27,13 +29,13 @@ def list_inbox(uow, actor, query: c.ListInbox) -> c.InboxPage:
                            next_cursor=str(rows[-1].seq) if more else None)
 
 
-def unread_count(uow, actor) -> c.UnreadCount:
+def unread_count(uow: NotificationsUnitOfWork, actor: Actor | None) -> c.UnreadCount:
     person = person_of(actor)
     with uow:
         return c.UnreadCount(unread=uow.repo.unread(person))
 
 
-def mark_read(uow, actor, command: c.MarkRead) -> c.UnreadCount:
+def mark_read(uow: NotificationsUnitOfWork, actor: Actor | None, command: c.MarkRead) -> c.UnreadCount:
     person = person_of(actor)
     if not command.all and not command.notification_ids:
         raise InvalidInput("notification_ids", "name the notifications to mark read, or set all")

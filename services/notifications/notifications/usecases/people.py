@@ -12,22 +12,25 @@ from sqlalchemy import delete, inspect, select, update
 
 from chassis.access import Resource
 from contracts import compliance as dsr
+from contracts.actor import Actor
 from contracts.envelope import Envelope
 from notifications import models as m
+from notifications.repositories import NotificationsUnitOfWork
 
 SERVICE = "notifications"
 
 
-def _record(row) -> dict[str, Any]:
+def _record(row: object) -> dict[str, Any]:
     """A row as JSON-native values (dates as ISO text)."""
-    out = {}
+    out: dict[str, Any] = {}
     for column in inspect(row).mapper.column_attrs:
         value = getattr(row, column.key)
         out[column.key] = value.isoformat() if isinstance(value, (date, datetime)) else value
     return out
 
 
-def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.SubjectDataExport:
+def export_subject_data(uow: NotificationsUnitOfWork, actor: Actor | None,
+                        command: dsr.ExportSubjectData) -> dsr.SubjectDataExport:
     """Everything this service holds about `command.subject`, for compliance's export saga (or the person)."""
     with uow:
         resource = Resource("person", owner=command.subject)
@@ -48,8 +51,10 @@ def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.Subje
     return dsr.SubjectDataExport(service=SERVICE, subject=subject, records=records, summary=summary)
 
 
-def erase_subject(uow, envelope: Envelope) -> None:
+def erase_subject(uow: NotificationsUnitOfWork, envelope: Envelope) -> None:
     request = envelope.payload()
+    if not isinstance(request, dsr.ErasureRequested):
+        raise ValueError(f"{envelope.type} is not an erasure request")
     with uow:  # the inbox records the request as handled
         person, alias = request.person_id, request.pseudonym
         held_everything = any(h.record_type is None and not h.record_ids for h in request.holds)
@@ -66,6 +71,7 @@ def erase_subject(uow, envelope: Envelope) -> None:
                                 .values(state="skipped", reason="erased"))
             uow.session.execute(update(m.Outgoing).where(m.Outgoing.person_id == person).values(person_id=alias))
         if SERVICE in request.services:
-            uow.publish(dsr.erasure_completed_event(SERVICE)(
-                request_id=request.request_id, person_id=person, erased_records=erased, held_records=kept,
-                detail="contact details and preferences deleted; inbox and queued messages keyed by the pseudonym"))
+            uow.publish(dsr.erasure_completed_event(SERVICE).model_validate({  # a class made per service
+                "request_id": request.request_id, "person_id": person, "erased_records": erased,
+                "held_records": kept,
+                "detail": "contact details and preferences deleted; inbox and queued messages keyed by the pseudonym"}))

@@ -6,26 +6,28 @@ from __future__ import annotations
 
 from chassis.access import Resource
 from contracts import notifications as c
+from contracts.actor import Actor
 from notifications import models as m
 from notifications.domain import delivery
+from notifications.repositories import NotificationsUnitOfWork
 from notifications.usecases.common import person_of, require
 from notifications.views import preferences_view
 
 
-def _target(uow, actor, person_id: str | None) -> str:
+def _target(uow: NotificationsUnitOfWork, actor: Actor | None, person_id: str | None) -> str:
     if person_id is None:
         return person_of(actor)
     require(uow, actor, "notification.preferences", Resource(kind="person", owner=person_id))
     return person_id
 
 
-def get_preferences(uow, actor, query: c.PersonRef) -> c.PreferencesView:
+def get_preferences(uow: NotificationsUnitOfWork, actor: Actor | None, query: c.PersonRef) -> c.PreferencesView:
     with uow:
         person = _target(uow, actor, query.person_id)
         return preferences_view(person, uow.session.get(m.Preference, person))
 
 
-def set_preferences(uow, actor, command: c.SetPreferences) -> c.PreferencesView:
+def set_preferences(uow: NotificationsUnitOfWork, actor: Actor | None, command: c.SetPreferences) -> c.PreferencesView:
     delivery.zone(command.timezone)  # a 400 naming `timezone` before anything is written
     with uow:
         person = _target(uow, actor, command.person_id)

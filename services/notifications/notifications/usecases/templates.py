@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from chassis.access import Resource
 from contracts import notifications as c
+from contracts.actor import Actor
 from notifications import models as m
 from notifications.domain import routes, templates
-from notifications.usecases.common import require
+from notifications.repositories import NotificationsUnitOfWork
+from notifications.usecases.common import require, subject_of
 from notifications.views import template_view
 
 TEMPLATES = Resource(kind="notification_template")
 
 
-def save_template(uow, actor, command: c.SaveTemplate) -> c.TemplateView:
+def save_template(uow: NotificationsUnitOfWork, actor: Actor | None, command: c.SaveTemplate) -> c.TemplateView:
     template = templates.check_template(templates.Template(command.kind, command.language, command.channel,
                                                            command.title, command.body))
     with uow:
@@ -22,11 +24,11 @@ def save_template(uow, actor, command: c.SaveTemplate) -> c.TemplateView:
             row = m.Template(kind=command.kind, language=command.language, channel=command.channel)
             uow.session.add(row)
         row.title, row.body = template.title, template.body
-        row.updated_by, row.updated_at = actor.subject, uow.now()
+        row.updated_by, row.updated_at = subject_of(actor), uow.now()
         return template_view(template, custom=True)
 
 
-def list_templates(uow, actor, query: c.ListTemplates) -> c.TemplateList:
+def list_templates(uow: NotificationsUnitOfWork, actor: Actor | None, query: c.ListTemplates) -> c.TemplateList:
     kinds = [templates.route_of(query.kind).kind] if query.kind else sorted(routes.KINDS)
     with uow:
         require(uow, actor, "notification.templates", TEMPLATES)

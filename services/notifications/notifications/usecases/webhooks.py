@@ -6,40 +6,52 @@ from __future__ import annotations
 import secrets
 import socket
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from sqlalchemy import select, update
 
 from chassis.access import Resource
+from chassis.errors import NotFound as Hidden  # the guard's 404: the same for a missing and a hidden record
 from contracts import notifications as c
+from contracts.actor import Actor
 from contracts.envelope import Envelope
 from notifications import models as m
 from notifications.domain import webhooks
 from notifications.domain.errors import InvalidInput, NotAllowed, NotFound
-from notifications.usecases.common import new_id, require
+from notifications.repositories import NotificationsUnitOfWork
+from notifications.usecases.common import new_id, require, subject_of
 from notifications.views import attempt_view, delivery_view, subscription_view
 
 WEBHOOKS = Resource(kind="webhook")
 
 
 def resolve(host: str) -> list[str]:
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
 
 
-def _may_manage(uow, actor, client_id: str) -> None:
+def _may_manage(uow: NotificationsUnitOfWork, actor: Actor | None, client_id: str) -> None:
     require(uow, actor, "webhook.manage", WEBHOOKS)
     if actor is not None and actor.kind == "client" and actor.subject != client_id:
         raise NotAllowed("a client manages only its own subscriptions", field="client_id")
 
 
-def _subscription(uow, actor, subscription_id: str) -> m.Subscription:
-    row = uow.session.get(m.Subscription, subscription_id)
+def _subscription(uow: NotificationsUnitOfWork, actor: Actor | None, subscription_id: str,
+                  missing: str | None = None) -> m.Subscription:
+    """The subscription if the actor manages it. Whoever may not see it gets the same 404 as for one that does not
+    exist (`missing`), so an id says nothing about what exists (issue 10 #8)."""
+    missing = missing or f"no subscription {subscription_id}"
+    row: m.Subscription | None = uow.session.get(m.Subscription, subscription_id)
     if row is None:
-        raise NotFound(f"no subscription {subscription_id}", field="subscription_id")
-    _may_manage(uow, actor, row.client_id)
+        raise Hidden(missing)
+    uow.access.require(actor, "webhook.manage", WEBHOOKS, missing=missing)  # records the denial, answers 404
+    if actor is not None and actor.kind == "client" and actor.subject != row.client_id:
+        uow.record_denial(actor, "webhook.manage", WEBHOOKS, "another client's subscription")
+        raise Hidden(missing)
     return row
 
 
-def create_subscription(uow, actor, command: c.CreateSubscription, production: bool) -> c.SubscriptionView:
+def create_subscription(uow: NotificationsUnitOfWork, actor: Actor | None, command: c.CreateSubscription,
+                        production: bool) -> c.SubscriptionView:
     url = webhooks.check_url(command.url, production, resolve)
     with uow:
         _may_manage(uow, actor, command.client_id)
@@ -53,12 +65,13 @@ def create_subscription(uow, actor, command: c.CreateSubscription, production: b
         secret = "whsec_" + secrets.token_urlsafe(32)
         row = m.Subscription(id=new_id(), client_id=client.client_id, url=url, event_types=patterns, secret=secret,
                              ordered=command.ordered, max_in_flight=command.max_in_flight, state="active",
-                             created_by=actor.subject, created_at=uow.now())
+                             created_by=subject_of(actor), created_at=uow.now())
         uow.session.add(row)
         return subscription_view(row, secret=secret)
 
 
-def list_subscriptions(uow, actor, query: c.ListSubscriptions) -> c.SubscriptionList:
+def list_subscriptions(uow: NotificationsUnitOfWork, actor: Actor | None,
+                       query: c.ListSubscriptions) -> c.SubscriptionList:
     with uow:
         stmt = select(m.Subscription).order_by(m.Subscription.created_at)
         if actor is not None and actor.kind == "client":
@@ -71,7 +84,7 @@ def list_subscriptions(uow, actor, query: c.ListSubscriptions) -> c.Subscription
         return c.SubscriptionList(subscriptions=[subscription_view(r) for r in uow.session.scalars(stmt)])
 
 
-def list_deliveries(uow, actor, query: c.ListDeliveries) -> c.DeliveryList:
+def list_deliveries(uow: NotificationsUnitOfWork, actor: Actor | None, query: c.ListDeliveries) -> c.DeliveryList:
     with uow:
         _subscription(uow, actor, query.subscription_id)
         stmt = select(m.WebhookDelivery).where(m.WebhookDelivery.subscription_id == query.subscription_id)
@@ -81,7 +94,7 @@ def list_deliveries(uow, actor, query: c.ListDeliveries) -> c.DeliveryList:
         return c.DeliveryList(deliveries=[delivery_view(r) for r in rows])
 
 
-def replay(uow, actor, command: c.ReplaySubscription) -> c.ReplayResult:
+def replay(uow: NotificationsUnitOfWork, actor: Actor | None, command: c.ReplaySubscription) -> c.ReplayResult:
     """Every delivery of the subscription whose event happened at or after `since` goes out again (the same
     delivery id: receivers deduplicate on it, or on the event id)."""
     with uow:
@@ -98,7 +111,7 @@ def replay(uow, actor, command: c.ReplaySubscription) -> c.ReplayResult:
         return c.ReplayResult(subscription_id=row.id, requeued=count)
 
 
-def list_attempts(uow, actor, query: c.ListAttempts) -> c.AttemptList:
+def list_attempts(uow: NotificationsUnitOfWork, actor: Actor | None, query: c.ListAttempts) -> c.AttemptList:
     target = query.notification_id or query.delivery_id
     if not target:
         raise InvalidInput("notification_id", "name a notification_id or a delivery_id")
@@ -106,8 +119,8 @@ def list_attempts(uow, actor, query: c.ListAttempts) -> c.AttemptList:
         if query.delivery_id:
             delivery = uow.session.scalar(select(m.WebhookDelivery).where(m.WebhookDelivery.id == target))
             if delivery is None:
-                raise NotFound(f"no delivery {target}", field="delivery_id")
-            _subscription(uow, actor, delivery.subscription_id)
+                raise Hidden(f"no delivery {target}")
+            _subscription(uow, actor, delivery.subscription_id, missing=f"no delivery {target}")
         else:
             require(uow, actor, "delivery.read", Resource(kind="delivery"))
         rows = uow.session.scalars(select(m.DeliveryAttempt).where(m.DeliveryAttempt.target == target)
@@ -117,7 +130,7 @@ def list_attempts(uow, actor, query: c.ListAttempts) -> c.AttemptList:
 
 # -- compliance's client registry -------------------------------------------------------------------------------
 
-def _time(value) -> datetime | None:
+def _time(value: object) -> datetime | None:
     """An aware time, or a date (the agreement's last day in force: it lapses at the end of that day, UTC)."""
     if not isinstance(value, str):
         return None
@@ -130,14 +143,14 @@ def _time(value) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-def _dpa_expires(data: dict) -> datetime | None:
+def _dpa_expires(data: dict[str, Any]) -> datetime | None:
     dpa = data.get("dpa")
     if isinstance(dpa, dict) and _time(dpa.get("expires_on")) is not None:
         return _time(dpa.get("expires_on"))
     return _time(data.get("dpa_expires"))
 
 
-def _apply(row: m.Client, data: dict) -> None:
+def _apply(row: m.Client, data: dict[str, Any]) -> None:
     patterns = data.get("event_patterns")
     if isinstance(patterns, list) and all(isinstance(p, str) and len(p) <= 200 for p in patterns):
         row.event_patterns = [webhooks.from_registry(p) for p in patterns[:50]]
@@ -152,7 +165,7 @@ def _apply(row: m.Client, data: dict) -> None:
         row.status = data["status"]
 
 
-def apply_client_event(uow, envelope: Envelope, current: dict | None = None) -> None:
+def apply_client_event(uow: NotificationsUnitOfWork, envelope: Envelope, current: dict[str, Any] | None = None) -> None:
     """client.registered / client.revoked (and any later client.* event carrying `event_patterns`, `dpa` or
     `dpa_expires`), completed by `current`, the client as compliance answers it now (`ClientView`: the
     registered event carries no agreement end). Checked field by field: nothing from the broker is trusted
@@ -180,7 +193,7 @@ def apply_client_event(uow, envelope: Envelope, current: dict | None = None) -> 
         stop_lapsed(uow, [row])
 
 
-def refresh_clients(uow, current: list[dict]) -> int:
+def refresh_clients(uow: NotificationsUnitOfWork, current: list[dict[str, Any]]) -> int:
     """Bring the read model in line with compliance's registry (renewed or lapsed agreements, changed patterns:
     compliance publishes no event for those); stops what must stop. Returns how many clients were seen."""
     with uow:
@@ -197,7 +210,7 @@ def refresh_clients(uow, current: list[dict]) -> int:
         return len(known)
 
 
-def stop_lapsed(uow, clients: list[m.Client] | None = None) -> list[c.SubscriptionStopped]:
+def stop_lapsed(uow: NotificationsUnitOfWork, clients: list[m.Client] | None = None) -> list[c.SubscriptionStopped]:
     """Stop the active subscriptions whose client was revoked or whose agreement lapsed, with the reason (inside
     an open unit of work); their pending deliveries stay, visible, until a replay after renewal."""
     now = uow.now()
@@ -217,6 +230,6 @@ def stop_lapsed(uow, clients: list[m.Client] | None = None) -> list[c.Subscripti
     return stopped
 
 
-def sweep_lapsed(uow) -> int:
+def sweep_lapsed(uow: NotificationsUnitOfWork) -> int:
     with uow:
         return len(stop_lapsed(uow))
