@@ -141,8 +141,9 @@ def test_unit_and_private_cycles_limit_who_reads(goals_service, org):
     in_unit = rep.create_goal(kpi(unit_cycle["id"], "person", org["rep1"]))
     private = rep.create_goal(kpi(private_cycle["id"], "person", org["rep1"]))
     assert s.as_(org["rep2"]).get_goal({"goal_id": in_unit["id"]})["id"] == in_unit["id"]  # same unit
-    assert s.fails(s.as_(org["peer"]).get_goal, {"goal_id": in_unit["id"]}).status == 403
-    assert s.fails(s.as_(org["rep2"]).get_goal, {"goal_id": private["id"]}).status == 403
+    # who may not read a goal is answered as if it did not exist (404, not 403: issue 10)
+    assert s.fails(s.as_(org["peer"]).get_goal, {"goal_id": in_unit["id"]}).status == 404
+    assert s.fails(s.as_(org["rep2"]).get_goal, {"goal_id": private["id"]}).status == 404
     assert s.as_(org["vp"]).get_goal({"goal_id": private["id"]})["id"] == private["id"]  # the line always reads
 
 
@@ -163,7 +164,7 @@ def test_the_change_trail_is_read_by_everyone_who_reads_the_goal(goals_service, 
     assert page["items"][0]["id"] == newest["id"] and page["next_cursor"]
     private = cycle_of(s, org["hr"], visibility="private")
     hidden = mgr.create_goal(kpi(private["id"], "person", org["rep1"]))
-    assert s.fails(s.as_(org["peer"]).list_goal_changes, {"goal_id": hidden["id"]}).status == 403
+    assert s.fails(s.as_(org["peer"]).list_goal_changes, {"goal_id": hidden["id"]}).status == 404
 
 
 # -- 6. appeals decided by compliance -----------------------------------------------------------------------------

@@ -78,7 +78,9 @@ def test_a_negotiation_between_owner_and_manager(goals_service, setup):
     assert again.status == 422 and again.errors[0]["field"] == "proposal_id"
     own = s.fails(rep.accept_proposal, {"proposal_id": proposal["proposal_id"]})
     assert own.status == 403
-    assert s.fails(s.as_(p["peer"]).accept_proposal, {"proposal_id": proposal["proposal_id"]}).status == 403
+    # the peer reads the goals (the cycle is open to the company) but not their negotiation: to them the proposal
+    # does not exist (404, as for "nope" below; issue 10)
+    assert s.fails(s.as_(p["peer"]).accept_proposal, {"proposal_id": proposal["proposal_id"]}).status == 404
     assert s.fails(mgr.accept_proposal, {"proposal_id": "nope"}).status == 404
 
     # the manager counters (top-down), the owner accepts: everything applies at once

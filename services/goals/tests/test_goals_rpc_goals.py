@@ -119,9 +119,10 @@ def test_goal_tree_across_people_with_weights_and_access(goals_service, team):
     weights_error = s.fails(rep1.create_goal, kpi_goal(cycle["id"], team["rep1"], weight="1"))
     assert sorted(weights_error.errors[0]["ids"]) == sorted([kpi["id"], okr["id"]])
     assert "more than 100.00" in weights_error.detail
-    # access: a rep cannot create a colleague's goal, an outsider cannot read
+    # access: a rep cannot create a colleague's goal; an outsider cannot read a goal of this private cycle, and is
+    # answered as if it did not exist (404, not 403: issue 10)
     assert s.fails(rep1.create_goal, kpi_goal(cycle["id"], team["rep2"])).status == 403
-    assert s.fails(s.as_(team["outsider"]).get_goal, {"goal_id": kpi["id"]}).status == 403
+    assert s.fails(s.as_(team["outsider"]).get_goal, {"goal_id": kpi["id"]}).status == 404
     assert s.scalar("select count(*) from goals where cycle_id = :c", c=cycle["id"]) == count
     assert {t for t, _ in s.events(mark)} == {"jixiao.goals.access.denied.v1"}
 
@@ -243,7 +244,7 @@ def test_progress_history_colours_reviews_and_commitments(goals_service, team):
     assert [r["id"] for r in mgr.list_reviews({"state": "open"})["items"] if r["goal_id"] == kpi["id"]] == [
         review["review_id"]]
     assert s.fails(s.as_(team["outsider"]).complete_review,
-                   {"review_id": review["review_id"], "summary": "x"}).status == 403
+                   {"review_id": review["review_id"], "summary": "x"}).status == 404  # a goal it may not read
     assert s.fails(mgr.complete_review, {"review_id": review["review_id"], "summary": ""}).status == 400
     done = mgr.complete_review({"review_id": review["review_id"], "summary": "pipeline too thin; weekly review"})
     assert done["state"] == "completed" and done["completed_by"] == team["mgr"]
@@ -254,7 +255,7 @@ def test_progress_history_colours_reviews_and_commitments(goals_service, team):
     older = rep1.list_progress({"goal_id": kpi["id"], "limit": 2, "cursor": history["next_cursor"]})
     assert [h["after_value"] for h in older["items"]] == ["95.000000"] and older["next_cursor"] is None
     assert all(h["actor_id"] == team["rep1"] and h["at"] for h in history["items"])
-    assert s.fails(s.as_(team["outsider"]).list_progress, {"goal_id": kpi["id"]}).status == 403
+    assert s.fails(s.as_(team["outsider"]).list_progress, {"goal_id": kpi["id"]}).status == 404
 
     # commitments: the manager promises, delivery is tracked
     mark = s.mark()
@@ -274,7 +275,7 @@ def test_progress_history_colours_reviews_and_commitments(goals_service, team):
                                     "amount": "20000", "currency": "CNY"})
     assert training["state"] == "promised" and training["provider_id"] == team["mgr"]
     assert s.fails(s.as_(team["outsider"]).update_commitment,
-                   {"commitment_id": training["id"], "state": "delivered"}).status == 403
+                   {"commitment_id": training["id"], "state": "delivered"}).status == 404
     delivered = rep1.update_commitment({"commitment_id": training["id"], "state": "delivered", "note": "done"})
     assert [(h["before"], h["after"]) for h in delivered["history"]] == [(None, "promised"), ("promised", "delivered")]
     assert s.fails(mgr.update_commitment, {"commitment_id": training["id"], "state": "missed"}).status == 422
