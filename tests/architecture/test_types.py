@@ -22,7 +22,6 @@ NOT_YET_CLEAN: set[str] = {
     "chassis",
     "contracts",
     "goals.usecases",
-    "goals.domain",
     "compliance.usecases",
     "compliance.domain",
     "feedback.usecases",
