@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy import and_, select
 
 from chassis.errors import InvalidInput
 from contracts import goals as c
+from contracts.actor import Actor
 from goals import models as m
 from goals.access import can, person_resource, require_read, unit_resource
 from goals.readmodels import board_cells, line_cells, line_of, member_of, scaled
+from goals.repositories import GoalsUnitOfWork
 from goals.usecases.common import load_cycle
 from goals.views import decode_cursor, encode_cursor
 
@@ -38,7 +41,7 @@ class Sums:
     confidence_e3: int = 0
     confident: int = 0
 
-    def add(self, row, colour: str) -> None:
+    def add(self, row: Any, colour: str | None) -> None:
         """Add a read-model row (its sums) or another Sums (`colour` None: its colour counts too)."""
         count = row.goal_count if colour is not None else row.count
         self.count += count
@@ -72,7 +75,7 @@ class Sums:
                                 red=self.red, weighted_progress=progress, average_confidence=confidence)
 
 
-def board(uow, actor, query: c.BoardQuery) -> c.Board:
+def board(uow: GoalsUnitOfWork, actor: Actor | None, query: c.BoardQuery) -> c.Board:
     scopes = [x for x in (query.org_unit_id, query.owner_id, query.reports_of) if x is not None]
     if len(scopes) > 1:
         raise InvalidInput.field("org_unit_id", "scope the board by one of org_unit_id, owner_id, reports_of")
@@ -94,8 +97,8 @@ def board(uow, actor, query: c.BoardQuery) -> c.Board:
                 group_of = {unit: unit}
                 for child in sorted(u.id for u in index.units.values() if u.parent_id == unit):
                     group_of.update(dict.fromkeys(index.units_within(child), child))
-                names = {u: index.unit(u).name for u in set(group_of.values())}
-                cells = {"units": units, "group_by": "org_unit_id"}
+                names = {u: getattr(index.unit(u), "name", None) for u in set(group_of.values())}
+                cells: dict[str, Any] = {"units": units, "group_by": "org_unit_id"}  # board_cells' keywords
             else:
                 units, group_of, names = [unit], None, None
                 cells = {"owners": None, "unit": unit, "group_by": "owner_id"}
