@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import String, Table, and_, case, func, insert, select, text, update
 from sqlalchemy import cast as sql_cast
@@ -91,13 +91,35 @@ def _unnest_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]
 
 def _array_literal(values: Iterable[Any]) -> str:
     """A PostgreSQL array literal (`{"a","b",NULL}`): one text parameter per column instead of one adapted value
-    per row and column, which is where the driver's time went. Every element is quoted, `"` and `\\` escaped."""
-    return "{" + ",".join("NULL" if v is None else '"' + _element(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                          for v in values) + "}"
+    per row and column, which is where the driver's time went. Every element is quoted, `"` and `\\` escaped;
+    a value repeated down the column (a period, a timestamp, an amount) is spelled once."""
+    spelled: dict[Any, str] = {}
+    parts = []
+    for value in values:
+        text_ = spelled.get(value)
+        if text_ is None:
+            text_ = spelled[value] = "NULL" if value is None else '"' + _element(value).replace(
+                "\\", "\\\\").replace('"', '\\"') + '"'
+        parts.append(text_)
+    return "{" + ",".join(parts) + "}"
 
 
 def _element(value: Any) -> str:
     return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
+
+
+class RatingRow(NamedTuple):
+    """One rating as the analytics read it (a plain tuple: cheap to build and to read by the hundred thousand)."""
+
+    rating_id: str
+    version: int
+    person_id: str
+    review_cycle_id: str
+    label: str
+    score: Decimal
+    manager_id: str | None
+    attainment: Decimal | None
+    manager_score: Decimal | None
 
 
 class PeopleRepository:
@@ -128,26 +150,15 @@ class InputsRepository:
             found[person][name] = value
         return found
 
-    def observed_people(self, period: str) -> int:
-        """How many people have at least one indicator value in the period."""
+    def pivot(self, period: str, names: Sequence[str]) -> list[Any]:
+        """(person_id, value of each of `names` as text or None) of everyone with at least one indicator value in
+        the period: one row per person, pivoted in the database (no per-value rows to Python); as text, the values
+        are hashed and compared cheaply, and made Decimals once per distinct value."""
         o = table_of(m.Observation)
-        return int(self.session.execute(select(func.count(func.distinct(o.c.person_id)))
-                                        .where(o.c.period == period)).scalar_one())
-
-    def unrewarded_inputs(self, period: str, names: Sequence[str], rule_code: str) -> list[Any]:
-        """(person_id, value of each name as text or None) of the people with a value of at least one of `names` in the
-        period (of any value when `names` is empty) whom the rule has not rewarded for it yet: one row per person,
-        pivoted in the database (no per-value rows to Python)."""
-        o, r = table_of(m.Observation), table_of(m.ProcessReward)
-        # as text: hashed and compared cheaply by the caller, made Decimals once per distinct value
         values = [sql_cast(func.max(case((o.c.name == name, o.c.value))), String).label(f"v{i}")
                   for i, name in enumerate(names)]
-        rewarded = (select(r.c.id).where(r.c.rule_code == rule_code, r.c.period == period,
-                                         r.c.person_id == o.c.person_id).exists())
-        stmt = select(o.c.person_id, *values).where(o.c.period == period, ~rewarded)
-        if names:
-            stmt = stmt.where(o.c.name.in_(list(names)))
-        return list(self.session.execute(stmt.group_by(o.c.person_id)))
+        return list(self.session.execute(select(o.c.person_id, *values).where(o.c.period == period)
+                                         .group_by(o.c.person_id)).all())
 
     def track_goals(self, rows: Sequence[dict]) -> None:
         upsert(self.session, table_of(m.TrackedGoal), rows, ("goal_id",), ("person_id", "indicator_code"))
@@ -181,19 +192,21 @@ class InputsRepository:
         return list(self.session.scalars(stmt))
 
 
-    def rating_rows(self, review_cycle_ids: Sequence[str], units: Sequence[str]) -> list[Any]:
-        """The newest version of each rating in the cycles, of the people now in `units`, as plain rows
-        (person_id, review_cycle_id, label, score, manager_id, attainment, manager_score): no ORM objects, no
-        JSON, for whole populations."""
-        r, p = table_of(m.Rating), people_table
-        newest = (select(r.c.rating_id, func.max(r.c.version).label("version"))
-                  .where(r.c.review_cycle_id.in_(list(review_cycle_ids))).group_by(r.c.rating_id).subquery())
-        stmt = (select(r.c.person_id, r.c.review_cycle_id, r.c.label, r.c.score, r.c.manager_id, r.c.attainment,
-                       r.c.manager_score)
-                .join(newest, and_(r.c.rating_id == newest.c.rating_id, r.c.version == newest.c.version))
-                .join(p, and_(p.c.person_id == r.c.person_id, p.c.erased.is_(False)))
-                .where(p.c.org_unit_id.in_(list(units))))
-        return list(self.session.execute(stmt))
+    def rating_rows(self, review_cycle_ids: Sequence[str]) -> list[RatingRow]:
+        """The newest version of each rating in the cycles, as plain rows (rating_id, version, person_id,
+        review_cycle_id, label, score, manager_id, attainment, manager_score): no ORM objects, no JSON, for whole
+        populations. One index scan; the rare older versions (amended ratings) are dropped here, which is cheaper
+        than a grouping or a sort of every rating in the database."""
+        r = table_of(m.Rating)
+        newest: dict[str, Any] = {}
+        for row in self.session.execute(
+                select(r.c.rating_id, r.c.version, r.c.person_id, r.c.review_cycle_id, r.c.label, r.c.score,
+                       r.c.manager_id, r.c.attainment, r.c.manager_score)
+                .where(r.c.review_cycle_id.in_(list(review_cycle_ids)))).all():
+            kept = newest.get(row[0])
+            if kept is None or row[1] > kept[1]:
+                newest[row[0]] = row
+        return [RatingRow._make(row) for row in newest.values()]
 
 
 class BonusRepository:
@@ -228,18 +241,11 @@ class BonusRepository:
         return upsert(self.session, table_of(m.ProcessReward), rows, ("rule_code", "person_id", "period"),
                       returning=("rule_code", "person_id", "period", "reward", "amount"))
 
-    def rewarded_count(self, period: str, rule_code: str) -> int:
-        """How many of the people with indicator values in the period the rule has rewarded for it already."""
-        r, o = table_of(m.ProcessReward), table_of(m.Observation)
-        observed = select(o.c.person_id).where(o.c.period == period, o.c.person_id == r.c.person_id).exists()
-        return int(self.session.execute(select(func.count()).select_from(r)
-                                        .where(r.c.period == period, r.c.rule_code == rule_code, observed))
-                   .scalar_one())
-
     def settled(self, period: str) -> set[tuple[str, str]]:
         """(rule, person) pairs already rewarded in the period: not evaluated again."""
         r = table_of(m.ProcessReward)
-        return set(self.session.execute(select(r.c.rule_code, r.c.person_id).where(r.c.period == period)).all())
+        rows = self.session.execute(select(r.c.rule_code, r.c.person_id).where(r.c.period == period)).all()
+        return {(rule, person) for rule, person in rows}  # plain tuples: a Row compares slowly
 
     def rewards(self, person_id: str, *, period: str | None = None, reward: str | None = None,
                 between: tuple[date, date] | None = None) -> list[m.ProcessReward]:
@@ -404,20 +410,18 @@ class TalentRepository:
                                          m.Potential.review_cycle_id == review_cycle_id)
         return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
 
-    def levels(self, review_cycle_id: str, units: Sequence[str]) -> dict[str, str]:
-        """person -> potential (calibrated, else assessed) of the people now in `units`, in one query."""
-        t, p = table_of(m.Potential), people_table
-        stmt = (select(t.c.person_id, func.coalesce(t.c.calibrated, t.c.assessed))
-                .join(p, p.c.person_id == t.c.person_id)
-                .where(t.c.review_cycle_id == review_cycle_id, p.c.org_unit_id.in_(list(units)),
-                       func.coalesce(t.c.calibrated, t.c.assessed).is_not(None)))
-        return dict(self.session.execute(stmt).all())
+    def levels(self, review_cycle_id: str) -> dict[str, str]:
+        """person -> potential (calibrated, else assessed) in the cycle, in one query."""
+        t = table_of(m.Potential)
+        level = func.coalesce(t.c.calibrated, t.c.assessed)
+        return dict(self.session.execute(select(t.c.person_id, level)
+                                         .where(t.c.review_cycle_id == review_cycle_id, level.is_not(None))).all())
 
-    def boxes(self, review_cycle_id: str, units: Sequence[str]) -> dict[str, str]:
-        t, p = table_of(m.Placement), people_table
-        stmt = (select(t.c.person_id, t.c.box).join(p, p.c.person_id == t.c.person_id)
-                .where(t.c.review_cycle_id == review_cycle_id, p.c.org_unit_id.in_(list(units))))
-        return dict(self.session.execute(stmt).all())
+    def boxes(self, review_cycle_id: str) -> dict[str, str]:
+        """person -> 9-box placement in the cycle, in one query."""
+        t = table_of(m.Placement)
+        return dict(self.session.execute(select(t.c.person_id, t.c.box)
+                                         .where(t.c.review_cycle_id == review_cycle_id)).all())
 
     def potentials(self, review_cycle_id: str, people: Sequence[str]) -> dict[str, m.Potential]:
         out = {}
@@ -449,10 +453,13 @@ class TalentRepository:
         stmt = select(m.Star).where(m.Star.id == star_id)
         return self.session.scalars(stmt.with_for_update() if lock else stmt).first()
 
-    def flag_rotation(self, manager_id: str, cycles: str, score: Decimal, at) -> bool:
-        return bool(upsert(self.session, table_of(m.RotationFlag),
-                           [{"manager_id": manager_id, "cycles": cycles, "score": score, "flagged_at": at}],
-                           ("manager_id", "cycles"), returning=("manager_id",)))
+    def flag_rotations(self, managers: Sequence[tuple[str, Decimal]], cycles: str, at: datetime) -> set[str]:
+        """Record the suspicions (manager, score) over these cycles in one statement; the managers not flagged
+        for them before (the ones to publish)."""
+        rows = [{"manager_id": manager, "cycles": cycles, "score": score, "flagged_at": at}
+                for manager, score in managers]
+        return {row[0] for row in upsert(self.session, table_of(m.RotationFlag), rows, ("manager_id", "cycles"),
+                                         returning=("manager_id",))}
 
 
 class IncentivesUnitOfWork(AccessUnitOfWork):

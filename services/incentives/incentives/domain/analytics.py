@@ -24,15 +24,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_TOP = ("S", "A")
 DEFAULT_THRESHOLD = 0.3
 EXPLAINED_PERCENTILE = 2 / 3
 
 
-@dataclass(frozen=True, slots=True)
-class Rated:
+class Rated(NamedTuple):  # a tuple: built by the hundred thousand
     group: str  # the manager who rated (or a unit)
     cycle: str  # cycles sort chronologically by their key (e.g. "2024", "2025"; or a start date prefix)
     person: str
@@ -40,8 +39,7 @@ class Rated:
     attainment: float | None  # goal attainment (the goals component of the rating, 0..1+), None if unknown
 
 
-@dataclass(frozen=True)
-class Award:
+class Award(NamedTuple):
     cycle: str
     person: str
     label: str

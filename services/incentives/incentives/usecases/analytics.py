@@ -8,9 +8,8 @@ from contracts import incentives as c
 from contracts.actor import Actor
 from incentives import access
 from incentives.domain import analytics
-from incentives.domain.errors import NotFound
 from incentives.settings import IncentivesSettings
-from incentives.usecases.common import Uow
+from incentives.usecases.common import Uow, members_of
 
 FOUR = Decimal("0.0001")
 
@@ -19,21 +18,16 @@ def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _units(uow: Uow, org_unit_id: str) -> list[str]:
-    index = uow.access.index
-    if index.unit(org_unit_id) is None:
-        raise NotFound(f"org unit {org_unit_id} is not in the directory", field="org_unit_id")
-    return index.units_within(org_unit_id)
-
-
 def _dec(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(FOUR)
 
 
-def distribution(uow: Uow, actor: Actor | None, command: c.DistributionQuery, settings: IncentivesSettings) -> c.DistributionView:
+def distribution(uow: Uow, actor: Actor | None, command: c.DistributionQuery,
+                 settings: IncentivesSettings) -> c.DistributionView:
     with uow:
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
-        ratings = uow.inputs.rating_rows([command.review_cycle_id], _units(uow, command.org_unit_id))
+        members = members_of(uow, command.org_unit_id)
+        ratings = [r for r in uow.inputs.rating_rows([command.review_cycle_id]) if r.person_id in members]
         index = uow.access.index
         groups: dict[str, list] = {}
         for r in ratings:
@@ -67,29 +61,32 @@ STATISTIC = ("score = shortfall x turn_rate per manager over the cycles; shortfa
              ">= 3 cycles")
 
 
-def detect_rotation(uow: Uow, actor: Actor | None, command: c.RotationQuery, settings: IncentivesSettings) -> c.RotationReport:
+def detect_rotation(uow: Uow, actor: Actor | None, command: c.RotationQuery,
+                    settings: IncentivesSettings) -> c.RotationReport:
     """Scores every manager's team over the cycles; a flagged team is published once (RotationSuspected) for HR."""
     threshold = float(command.threshold if command.threshold is not None else settings.rotation_threshold)
     order = {cycle: f"{i:03d}" for i, cycle in enumerate(command.review_cycle_ids)}
     with uow:
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
-        ratings = uow.inputs.rating_rows(command.review_cycle_ids, _units(uow, command.org_unit_id))
+        members = members_of(uow, command.org_unit_id)
         rows = [analytics.Rated(r.manager_id or "(none)", order[r.review_cycle_id], r.person_id, r.label,
-                                _float(r.attainment)) for r in ratings]
+                                None if r.attainment is None else float(r.attainment))
+                for r in uow.inputs.rating_rows(command.review_cycle_ids) if r.person_id in members]
         scored = analytics.detect_rotation(rows, top=tuple(settings.rotation_top_labels), threshold=threshold)
         cycles_of = {v: k for k, v in order.items()}
         key = ",".join(command.review_cycle_ids)[:600]
-        for group in scored:
-            if group.flagged and uow.talent.flag_rotation(group.group, key, Decimal(str(group.score)), uow.now()):
-                uow.publish(c.RotationSuspected(
-                    manager_id=group.group, org_unit_id=command.org_unit_id,
-                    review_cycle_ids=list(command.review_cycle_ids), score=Decimal(str(group.score)),
-                    threshold=Decimal(str(threshold)), people=sorted({a.person for a in group.awards})))
-        return c.RotationReport(statistic=STATISTIC, threshold=Decimal(str(threshold)), groups=[
-            c.RotationGroup(manager_id=g.group, score=_dec(g.score), shortfall=_dec(g.shortfall),
-                            unexplained_share=_dec(g.unexplained_share), turn_rate=_dec(g.turn_rate),
-                            flagged=g.flagged,
-                            awards=[c.RotationAward(cycle=cycles_of[a.cycle], person_id=a.person, label=a.label,
-                                                    attainment=_dec(a.attainment), percentile=_dec(a.percentile),
-                                                    explained=a.explained) for a in g.awards])
-            for g in scored])
+        flagged = [g for g in scored if g.flagged]
+        new = uow.talent.flag_rotations([(g.group, Decimal(str(g.score))) for g in flagged], key, uow.now())
+        uow.publish(*(c.RotationSuspected(
+            manager_id=g.group, org_unit_id=command.org_unit_id, review_cycle_ids=list(command.review_cycle_ids),
+            score=Decimal(str(g.score)), threshold=Decimal(str(threshold)),
+            people=sorted({a.person for a in g.awards})) for g in flagged if g.group in new))
+        # validated once from plain data: pydantic's core is far faster than a model object built per award
+        return c.RotationReport.model_validate({
+            "statistic": STATISTIC, "threshold": Decimal(str(threshold)), "groups": [
+            {"manager_id": g.group, "score": _dec(g.score), "shortfall": _dec(g.shortfall),
+             "unexplained_share": _dec(g.unexplained_share), "turn_rate": _dec(g.turn_rate), "flagged": g.flagged,
+             "awards": [{"cycle": cycles_of[a.cycle], "person_id": a.person, "label": a.label,
+                         "attainment": _dec(a.attainment), "percentile": _dec(a.percentile),
+                         "explained": a.explained} for a in g.awards]}
+            for g in scored]})

@@ -114,9 +114,9 @@ def settle(uow: Uow, actor: Actor | None, command: c.SettleProcessRewards) -> c.
     reward is earned once per (rule, person, period): settling again (or a redelivered event before it) finds it
     there and pays nothing twice. Points rewards are posted to the ledger in the same transaction.
 
-    Set-based for whole companies: per rule, one query pivots the inputs of the people it has not rewarded yet;
-    each distinct combination of input values is evaluated once; the rewards, the ledger and the balances are
-    written in bulk statements."""
+    Set-based for whole companies: one query pivots the period's inputs (a row per person), another lists what
+    is already rewarded; each rule evaluates each distinct combination of its input values once; the rewards, the
+    ledger and the balances are written in bulk statements."""
     period = command.period
     kind = period_kind(period)
     starts = period_start(period)
@@ -124,35 +124,39 @@ def settle(uow: Uow, actor: Actor | None, command: c.SettleProcessRewards) -> c.
         if actor is not None and actor.kind != "service":
             uow.access.require(actor, "incentives.config.manage", access.company())
         active = [_domain_rule(r) for r in uow.bonus.rules(kind, active_only=True)]
-        observed = uow.inputs.observed_people(period) if active else 0
+        names = sorted({name for rule in active for name in rule.inputs})
+        people = uow.inputs.pivot(period, names) if active else []
+        settled = uow.bonus.settled(period) if active else set()
         now = uow.now()
         rows: list[dict[str, Any]] = []
         already = 0
         for rule in active:
-            already += uow.bonus.rewarded_count(period, rule.code)
-            names = rule.inputs
+            columns = [1 + names.index(name) for name in rule.inputs]
             earned: dict[tuple[str | None, ...], dict[str, Any] | None] = {}
-            for person, *values in uow.inputs.unrewarded_inputs(period, names, rule.code):
-                key = tuple(values)
+            for person in people:
+                if (rule.code, person[0]) in settled:
+                    already += 1
+                    continue
+                key = tuple(person[i] for i in columns)
                 if key not in earned:  # people with the same input values share one evaluation
-                    earned[key] = _reward_row(rule, names, key, period, starts, now)
+                    earned[key] = _reward_row(rule, key, period, starts, now)
                 row = earned[key]
                 if row is not None:
-                    rows.append({**row, "person_id": person})
+                    rows.append({**row, "person_id": person[0]})
         new = uow.bonus.add_rewards(rows)
         posted = points_uc.credit_many(
             uow, "earned", ledger.RULES,
             [(row.person_id, int(row.amount), f"process reward {row.rule_code} ({row.period})",
               f"rule:{row.rule_code}:{row.period}") for row in new if row.reward == "points"], event_source="rule")
-        return c.SettlementResult(period=period, evaluated=observed * len(active), earned=len(new),
+        return c.SettlementResult(period=period, evaluated=len(people) * len(active), earned=len(new),
                                   already_settled=already + len(rows) - len(new), points_posted=posted)
 
 
-def _reward_row(rule: rules.ProcessRule, names: Sequence[str], values: Sequence[str | None], period: str,
-                starts: date, now: datetime) -> dict[str, Any] | None:
-    """The reward row (without the person) that these input values (as text) earn under the rule, or None."""
+def _reward_row(rule: rules.ProcessRule, values: Sequence[str | None], period: str, starts: date,
+                now: datetime) -> dict[str, Any] | None:
+    """The reward row (without the person) that the values (as text) of the rule's inputs earn, or None."""
     outcome = rules.evaluate_process_rule(rule, {name: Decimal(value) for name, value
-                                                 in zip(names, values, strict=True) if value is not None})
+                                                 in zip(rule.inputs, values, strict=True) if value is not None})
     if not outcome.earned:
         return None
     return {"rule_code": rule.code, "period": period, "period_start": starts, "reward": rule.reward,
@@ -169,7 +173,8 @@ def list_process_rewards(uow: Uow, actor: Actor | None, command: c.ListProcessRe
 
 # -- proposals -------------------------------------------------------------------------------------------------
 
-def propose(uow: Uow, actor: Actor | None, command: c.ProposeBonus, settings: IncentivesSettings) -> c.BonusProposalView:
+def propose(uow: Uow, actor: Actor | None, command: c.ProposeBonus,
+            settings: IncentivesSettings) -> c.BonusProposalView:
     with uow:
         pool = _load_pool(uow, command.pool_code)
         uow.access.require(actor, "incentives.bonus.propose", access.of(access.BONUS, command.person_id))
@@ -302,7 +307,8 @@ def list_proposals(uow: Uow, actor: Actor | None, command: c.ListBonusProposals)
         return c.Items(items=[views.proposal_view(p) for p in found])
 
 
-def approve_proposal(uow: Uow, actor: Actor | None, command: c.DecideProposal, settings: IncentivesSettings) -> c.BonusProposalView:
+def approve_proposal(uow: Uow, actor: Actor | None, command: c.DecideProposal,
+                     settings: IncentivesSettings) -> c.BonusProposalView:
     with uow:
         proposal = _load_proposal(uow, command.proposal_id, lock=True)
         _may_read(uow, actor, proposal)  # a stranger learns nothing, not even that it exists

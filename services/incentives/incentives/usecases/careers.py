@@ -90,14 +90,16 @@ def _may_read_nomination(uow: Uow, actor: Actor | None, row: m.Nomination, setti
                     _no_nomination(row.id))
 
 
-def get_nomination(uow: Uow, actor: Actor | None, command: c.NominationRef, settings: IncentivesSettings) -> c.NominationView:
+def get_nomination(uow: Uow, actor: Actor | None, command: c.NominationRef,
+                   settings: IncentivesSettings) -> c.NominationView:
     with uow:
         row = _load_nomination(uow, command.nomination_id)
         _may_read_nomination(uow, actor, row, settings)
         return _nomination_view(uow, row)
 
 
-def list_nominations(uow: Uow, actor: Actor | None, command: c.ListNominations, settings: IncentivesSettings) -> c.Items:
+def list_nominations(uow: Uow, actor: Actor | None, command: c.ListNominations,
+                     settings: IncentivesSettings) -> c.Items:
     with uow:
         stmt = select(m.Nomination)
         me = subject(actor)
@@ -117,7 +119,8 @@ def list_nominations(uow: Uow, actor: Actor | None, command: c.ListNominations, 
         return c.Items(items=[_nomination_view(uow, row) for row in rows])
 
 
-def decide_nomination(uow: Uow, actor: Actor | None, command: c.DecideNomination, settings: IncentivesSettings) -> c.NominationView:
+def decide_nomination(uow: Uow, actor: Actor | None, command: c.DecideNomination,
+                      settings: IncentivesSettings) -> c.NominationView:
     with uow:
         row = _load_nomination(uow, command.nomination_id, lock=True)
         _may_read_nomination(uow, actor, row, settings)

@@ -65,6 +65,16 @@ def require_or_hide(uow: Uow, actor: Actor | None, action: str, resource: Resour
         raise missing from None
 
 
+def members_of(uow: Uow, org_unit_id: str) -> set[str]:
+    """The people now in the unit or a unit below it, from the org index (erased people are not in it): whole
+    populations are filtered in memory rather than by a join with the directory in every query."""
+    index = uow.access.index
+    if index.unit(org_unit_id) is None:
+        raise NotFound(f"org unit {org_unit_id} is not in the directory", field="org_unit_id")
+    units = set(index.units_within(org_unit_id))
+    return {person_id for person_id, person in index.people.items() if person.org_unit_id in units}
+
+
 def card(uow: Uow, person_id: str, field: str = "person_id") -> Any:
     found = uow.people.card(person_id)
     if found is None:
