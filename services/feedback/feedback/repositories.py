@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from chassis.access import AccessUnitOfWork
+from chassis.access.guard import AccessUnitOfWork  # the module itself: the package exports lazily (Any to mypy)
 from feedback import models as m
+from feedback.settings import FeedbackSettings
 
 CHUNK = 5000
 
@@ -19,11 +21,14 @@ def _chunks(ids: Sequence[str]):
         yield ids[start:start + CHUNK]
 
 
+Row = TypeVar("Row", bound=m.Base)
+
+
 class Repository:
     def __init__(self, session: Session):
         self.session = session
 
-    def get(self, model, key, *, lock: bool = False):
+    def get(self, model: type[Row], key: object, *, lock: bool = False) -> Row | None:
         stmt = select(model).where(*(col == value for col, value in zip(
             model.__table__.primary_key.columns, key if isinstance(key, tuple) else (key,), strict=True)))
         if lock:
@@ -43,7 +48,8 @@ class CheckinRepository(Repository):
         return list(self.session.scalars(select(m.CheckinPoint).where(m.CheckinPoint.checkin_id == checkin_id)
                                          .order_by(m.CheckinPoint.id)))
 
-    def page(self, *, month=None, person_id=None, manager_id=None, state=None, after=None, limit=50):
+    def page(self, *, month: str | None = None, person_id: str | None = None, manager_id: str | None = None,
+             state: str | None = None, after: str | None = None, limit: int = 50) -> list[m.Checkin]:
         stmt = select(m.Checkin)
         for column, value in ((m.Checkin.month, month), (m.Checkin.person_id, person_id),
                               (m.Checkin.manager_id, manager_id), (m.Checkin.state, state)):
@@ -203,7 +209,7 @@ class SweepRepository(Repository):
 class FeedbackUnitOfWork(AccessUnitOfWork):
     """The feedback unit of work: `uow.access` (chassis.access) and the repositories."""
 
-    settings = None  # FeedbackSettings, set by the service (and by tests)
+    settings: FeedbackSettings | None = None  # set by the service (and by tests)
 
     def open(self, session: Session) -> None:
         super().open(session)

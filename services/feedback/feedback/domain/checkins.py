@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Protocol, TypeVar
 
 from feedback.domain.errors import InvalidInput, NotAllowed
 
@@ -44,6 +45,19 @@ def is_overdue(state: str, due_by: date, today: date) -> bool:
     return state == SCHEDULED and today > due_by
 
 
-def visible_to(points: Iterable, viewer: str) -> list:
+class Point(Protocol):
+    """What visibility needs of a check-in point."""
+
+    @property
+    def visibility(self) -> str: ...
+
+    @property
+    def author_id(self) -> str: ...
+
+
+P = TypeVar("P", bound=Point)
+
+
+def visible_to(points: Iterable[P], viewer: str) -> list[P]:
     """Shared points, and the viewer's own private ones; nobody else's private points."""
     return [p for p in points if p.visibility == "shared" or p.author_id == viewer]

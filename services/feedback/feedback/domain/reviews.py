@@ -203,7 +203,7 @@ QUANTUM = Decimal("0.01")
 
 def rate(formula: RatingFormula, scale: Scale, scores: Mapping[str, Decimal | None]) -> Rating:
     """The rating from the component scores; a missing required component is a NotAllowed naming it."""
-    present = {name: scores[name] for name in formula.weights if scores.get(name) is not None}
+    present = {name: value for name in formula.weights if (value := scores.get(name)) is not None}
     for name in sorted(formula.required):
         if name not in present:
             raise NotAllowed(f"the {name} component is missing and the formula requires it", field=name)
@@ -211,7 +211,7 @@ def rate(formula: RatingFormula, scale: Scale, scores: Mapping[str, Decimal | No
         raise NotAllowed("no component has a score", field="components")
     weight = sum((formula.weights[n] for n in present), Decimal(0))
     neutral = (sum((formula.weights[n] * v for n, v in present.items()), Decimal(0)) / weight if weight
-               else average(present.values()))
+               else sum(present.values(), Decimal(0)) / len(present))  # present is never empty here
     values: dict[str, Decimal] = {}
     for name in formula.weights:
         values[name] = present.get(name, neutral)

@@ -9,27 +9,29 @@ from sqlalchemy import delete
 
 from chassis.ids import new_id
 from contracts import feedback as c
+from contracts.actor import Actor
 from feedback import access, views
 from feedback import models as m
 from feedback.domain import activity as rules
 from feedback.domain.calendar import month_bounds, parse_month, week_key, week_start
 from feedback.domain.errors import InvalidInput
 from feedback.objections import default_tagger
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases.common import active, load, require, settings, subject_of, team_of, today
 
 
-def register_customer(uow, actor, command: c.RegisterCustomer) -> c.RegisterCustomer:
+def register_customer(uow: Uow, actor: Actor | None, command: c.RegisterCustomer) -> c.RegisterCustomer:
     with uow:
         require(uow, actor, "feedback.activity.write", access.of(access.ACTIVITY, subject_of(actor)), "actor")
         row = uow.repo.get(m.Customer, command.customer_id, lock=True)
         if row is None:
-            row = m.Customer(id=command.customer_id, registered_by=actor.subject, registered_at=uow.now())
+            row = m.Customer(id=command.customer_id, registered_by=subject_of(actor), registered_at=uow.now())
             uow.repo.add(row)
         row.name, row.latitude, row.longitude = command.name, command.latitude, command.longitude
         return command
 
 
-def record_opportunity(uow, actor, command: c.RecordOpportunity) -> c.OpportunityView:
+def record_opportunity(uow: Uow, actor: Actor | None, command: c.RecordOpportunity) -> c.OpportunityView:
     with uow:
         person = subject_of(actor)
         require(uow, actor, "feedback.activity.write", access.of(access.ACTIVITY, person), "actor")
@@ -52,7 +54,7 @@ def record_opportunity(uow, actor, command: c.RecordOpportunity) -> c.Opportunit
         return views.opportunity(row)
 
 
-def record_visit(uow, actor, command: c.RecordVisit) -> c.VisitView:
+def record_visit(uow: Uow, actor: Actor | None, command: c.RecordVisit) -> c.VisitView:
     """A visit, validated at once: valid only with a near check-in AND a linked opportunity entered (or moved)
     within the window. Bad input (future time, unknown customer, someone else's opportunity) writes nothing."""
     with uow:
@@ -87,7 +89,7 @@ def record_visit(uow, actor, command: c.RecordVisit) -> c.VisitView:
                       invalid_reasons=list(verdict.reasons), notes=command.notes, objections=tags,
                       created_at=uow.now())
         uow.repo.add(row)
-        if verdict.valid:
+        if verdict.valid and opportunity is not None:  # valid means linked to an opportunity
             uow.publish(c.VisitValidated(visit_id=row.id, person_id=person, customer_id=customer.id,
                                          opportunity_id=opportunity.id, visited_at=visited_at, week=row.week,
                                          distance_m=verdict.distance_m))
@@ -105,7 +107,7 @@ def _week_range(week: str) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=7)
 
 
-def weekly_leads(uow, actor, command: c.GetWeeklyLeads) -> c.WeeklyLeadsView:
+def weekly_leads(uow: Uow, actor: Actor | None, command: c.GetWeeklyLeads) -> c.WeeklyLeadsView:
     with uow:
         person = command.person_id or subject_of(actor)
         require(uow, actor, "feedback.activity.read", access.of(access.ACTIVITY, person), "person_id")
@@ -116,7 +118,7 @@ def weekly_leads(uow, actor, command: c.GetWeeklyLeads) -> c.WeeklyLeadsView:
                                  opportunities=opportunities, demo_conversions=demos)
 
 
-def publish_weekly_leads(uow, week: str) -> int:
+def publish_weekly_leads(uow: Uow, week: str) -> int:
     """The weekly sweep (for the week just ended): one WeeklyLeadsCounted per person with any activity, once."""
     with uow:
         if not uow.sweeps.claim("leads", week, uow.now()):
@@ -131,7 +133,7 @@ def publish_weekly_leads(uow, week: str) -> int:
         return len(counts)
 
 
-def detect_zero_activity(uow, people: list[str] | None = None) -> int:
+def detect_zero_activity(uow: Uow, people: list[str] | None = None) -> int:
     """The weekly sweep: sales people (anyone who ever recorded a visit or an opportunity, or `people`) with no
     valid visit in the last N full weeks are flagged once per episode (cleared by their next valid visit)."""
     from sqlalchemy import insert, select
@@ -156,7 +158,7 @@ def detect_zero_activity(uow, people: list[str] | None = None) -> int:
         return len(new)
 
 
-def team_objections(uow, actor, command: c.GetTeamObjections) -> c.TeamObjectionsView:
+def team_objections(uow: Uow, actor: Actor | None, command: c.GetTeamObjections) -> c.TeamObjectionsView:
     with uow:
         manager = command.manager_id or subject_of(actor)
         require(uow, actor, "feedback.team.read", access.of(access.TEAM, manager), "manager_id")

@@ -6,14 +6,16 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from contracts import feedback as c
+from contracts.actor import Actor
 from feedback import access
 from feedback import models as m
 from feedback.domain.calendar import month_key, week_key
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases import coaching
 from feedback.usecases.common import require, subject_of, team_of, today
 
 
-def team_board(uow, actor, manager_id: str | None = None) -> c.TeamBoardView:
+def team_board(uow: Uow, actor: Actor | None, manager_id: str | None = None) -> c.TeamBoardView:
     with uow:
         manager = manager_id or subject_of(actor)
         require(uow, actor, "feedback.team.read", access.of(access.TEAM, manager), "manager_id")

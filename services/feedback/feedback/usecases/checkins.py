@@ -1,13 +1,17 @@
 """The company calendar and monthly 1:1 check-ins."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from chassis.ids import new_id
 from contracts import feedback as c
+from contracts.actor import Actor
 from feedback import access, views
 from feedback import models as m
 from feedback.domain import checkins as rules
 from feedback.domain.calendar import Calendar, parse_month
 from feedback.domain.errors import InvalidInput
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases.common import (
     calendar,
     check_version,
@@ -21,7 +25,7 @@ from feedback.usecases.common import (
 )
 
 
-def set_calendar(uow, actor, command: c.SetCalendar) -> c.CalendarView:
+def set_calendar(uow: Uow, actor: Actor | None, command: c.SetCalendar) -> c.CalendarView:
     with uow:
         uow.access.require(actor, "feedback.company.manage", access.company())
         built = Calendar.build(command.working_weekdays, command.holidays, command.extra_working_days,
@@ -37,7 +41,7 @@ def set_calendar(uow, actor, command: c.SetCalendar) -> c.CalendarView:
         return _calendar_view(built, row.version)
 
 
-def get_calendar(uow, actor) -> c.CalendarView:
+def get_calendar(uow: Uow, actor: Actor | None) -> c.CalendarView:
     with uow:
         uow.access.require(actor, "feedback.company.read", access.company())
         row = uow.repo.get(m.CompanyCalendar, 1)
@@ -49,7 +53,7 @@ def _calendar_view(cal: Calendar, version: int) -> c.CalendarView:
                           extra_working_days=sorted(cal.extra_working_days), version=version)
 
 
-def schedule(uow, actor, command: c.ScheduleCheckins) -> c.CheckinList:
+def schedule(uow: Uow, actor: Actor | None, command: c.ScheduleCheckins) -> c.CheckinList:
     """One check-in per manager-report pair for the month, in its last working week; existing pairs stay."""
     year, month = parse_month(command.month)
     with uow:
@@ -78,7 +82,7 @@ def schedule(uow, actor, command: c.ScheduleCheckins) -> c.CheckinList:
         return c.CheckinList(items=[views.checkin(row, [], None, on) for row in created])
 
 
-def _load(uow, actor, checkin_id: str, action: str, *, lock: bool = False) -> m.Checkin:
+def _load(uow: Uow, actor: Actor | None, checkin_id: str, action: str, *, lock: bool = False) -> m.Checkin:
     row = load(uow, m.Checkin, checkin_id, "checkin_id", lock=lock)
     read = "feedback.checkin.read"
     require(uow, actor, action, access.of(access.CHECKIN, row.person_id), "checkin_id",
@@ -86,14 +90,14 @@ def _load(uow, actor, checkin_id: str, action: str, *, lock: bool = False) -> m.
     return row
 
 
-def _add_points(uow, row: m.Checkin, author: str, points) -> None:
+def _add_points(uow: Uow, row: m.Checkin, author: str, points: Iterable[c.CheckinPoint]) -> None:
     now = uow.now()
     uow.repo.add(*(m.CheckinPoint(checkin_id=row.id, author_id=author, section=p.section, text=p.text,
                                   visibility=p.visibility, goal_id=p.goal_id, support_needed=p.support_needed,
                                   created_at=now) for p in points))
 
 
-def hold(uow, actor, command: c.HoldCheckin) -> c.CheckinView:
+def hold(uow: Uow, actor: Actor | None, command: c.HoldCheckin) -> c.CheckinView:
     with uow:
         row = _load(uow, actor, command.checkin_id, "feedback.checkin.write", lock=True)
         check_version(row, command.expected_version)
@@ -106,33 +110,34 @@ def hold(uow, actor, command: c.HoldCheckin) -> c.CheckinView:
         row.goals = [g.model_dump(mode="json") for g in command.goals]
         row.version += 1
         row.updated_at = uow.now()
-        _add_points(uow, row, actor.subject, command.points)
+        _add_points(uow, row, subject_of(actor), command.points)
         uow.session.flush()
         _publish_held(uow, row, command.points)
-        return views.checkin(row, uow.checkins.points(row.id), actor.subject, on)
+        return views.checkin(row, uow.checkins.points(row.id), subject_of(actor), on)
 
 
-def _publish_held(uow, row: m.Checkin, points=()) -> None:
+def _publish_held(uow: Uow, row: m.Checkin, points: Sequence[c.CheckinPoint] = ()) -> None:
     support = [p for p in points if p.support_needed and p.visibility == "shared"]  # never a private point
     uow.publish(c.CheckinHeld(checkin_id=row.id, month=row.month, manager_id=row.manager_id, person_id=row.person_id,
-                              held_on=row.held_on, due_by=row.due_by, on_time=row.held_on <= row.due_by,
+                              held_on=row.held_on, due_by=row.due_by,
+                              on_time=row.held_on is not None and row.held_on <= row.due_by,
                               signed_off=row.state == rules.SIGNED_OFF, goal_ids=[g["goal_id"] for g in row.goals],
                               support_needed=len(support),
                               support_requests=[c.SupportRequest(goal_id=p.goal_id, text=p.text) for p in support]))
 
 
-def add_notes(uow, actor, command: c.AddCheckinNotes) -> c.CheckinView:
+def add_notes(uow: Uow, actor: Actor | None, command: c.AddCheckinNotes) -> c.CheckinView:
     with uow:
         row = _load(uow, actor, command.checkin_id, "feedback.checkin.write", lock=True)
         rules.check_note(row.state, subject_of(actor), row.manager_id, row.person_id)
-        _add_points(uow, row, actor.subject, command.points)
+        _add_points(uow, row, subject_of(actor), command.points)
         row.version += 1
         row.updated_at = uow.now()
         uow.session.flush()
-        return views.checkin(row, uow.checkins.points(row.id), actor.subject, today(uow))
+        return views.checkin(row, uow.checkins.points(row.id), subject_of(actor), today(uow))
 
 
-def sign_off(uow, actor, command: c.SignOffCheckin) -> c.CheckinView:
+def sign_off(uow: Uow, actor: Actor | None, command: c.SignOffCheckin) -> c.CheckinView:
     with uow:
         row = _load(uow, actor, command.checkin_id, "feedback.checkin.write", lock=True)
         check_version(row, command.expected_version)
@@ -144,16 +149,16 @@ def sign_off(uow, actor, command: c.SignOffCheckin) -> c.CheckinView:
         row.updated_at = uow.now()
         if before != row.state:
             _publish_held(uow, row)
-        return views.checkin(row, uow.checkins.points(row.id), actor.subject, today(uow))
+        return views.checkin(row, uow.checkins.points(row.id), subject_of(actor), today(uow))
 
 
-def get(uow, actor, command: c.GetCheckin) -> c.CheckinView:
+def get(uow: Uow, actor: Actor | None, command: c.GetCheckin) -> c.CheckinView:
     with uow:
         row = _load(uow, actor, command.checkin_id, "feedback.checkin.read")
         return views.checkin(row, uow.checkins.points(row.id), subject_of(actor), today(uow))
 
 
-def list_checkins(uow, actor, command: c.ListCheckins) -> c.CheckinList:
+def list_checkins(uow: Uow, actor: Actor | None, command: c.ListCheckins) -> c.CheckinList:
     with uow:
         who = subject_of(actor)
         if command.person_id is None and command.manager_id is None:
@@ -171,7 +176,7 @@ def list_checkins(uow, actor, command: c.ListCheckins) -> c.CheckinList:
         return c.CheckinList(items=items, next_cursor=rows[-1].id if more else None)
 
 
-def flag_overdue(uow) -> int:
+def flag_overdue(uow: Uow) -> int:
     """The sweep: check-ins past their window, flagged once (to the manager and HR, by the event)."""
     with uow:
         on = today(uow)

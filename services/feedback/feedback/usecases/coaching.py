@@ -5,15 +5,17 @@ from sqlalchemy import select
 
 from chassis.ids import new_id
 from contracts import feedback as c
+from contracts.actor import Actor
 from feedback import access, views
 from feedback import models as m
 from feedback.domain import coaching as rules
 from feedback.domain.calendar import month_bounds, parse_month, previous_months, week_start, weeks_of_month
 from feedback.domain.errors import InvalidInput
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases.common import require, require_person, settings, subject_of, today
 
 
-def record(uow, actor, command: c.RecordCoaching) -> c.CoachingView:
+def record(uow: Uow, actor: Actor | None, command: c.RecordCoaching) -> c.CoachingView:
     with uow:
         manager = subject_of(actor)
         require_person(uow, command.person_id, "person_id")
@@ -26,7 +28,7 @@ def record(uow, actor, command: c.RecordCoaching) -> c.CoachingView:
         return views.coaching(row)
 
 
-def submit_notes(uow, actor, command: c.SubmitCoachingNotes) -> c.SubmitCoachingNotes:
+def submit_notes(uow: Uow, actor: Actor | None, command: c.SubmitCoachingNotes) -> c.SubmitCoachingNotes:
     with uow:
         manager = subject_of(actor)
         require(uow, actor, "feedback.coaching.read", access.of(access.COACHING, manager), "actor")
@@ -41,7 +43,7 @@ def submit_notes(uow, actor, command: c.SubmitCoachingNotes) -> c.SubmitCoaching
         return command
 
 
-def compute(uow, manager: str, month: str) -> c.CadenceView:
+def compute(uow: Uow, manager: str, month: str) -> c.CadenceView:
     s = settings(uow)
     months = previous_months(month, s.coaching_window_months)
     first, _ = month_bounds(*parse_month(months[0]))
@@ -57,14 +59,14 @@ def compute(uow, manager: str, month: str) -> c.CadenceView:
                          checkins_held=held.get(month, 0), checkins_overdue=overdue)
 
 
-def cadence(uow, actor, command: c.GetCadence) -> c.CadenceView:
+def cadence(uow: Uow, actor: Actor | None, command: c.GetCadence) -> c.CadenceView:
     with uow:
         manager = command.manager_id or subject_of(actor)
         require(uow, actor, "feedback.coaching.read", access.of(access.COACHING, manager), "manager_id")
         return compute(uow, manager, command.month)
 
 
-def publish_cadence(uow, month: str) -> int:
+def publish_cadence(uow: Uow, month: str) -> int:
     """The monthly sweep: every manager's cadence for `month` as an event (a KPI value for the manager), once."""
     with uow:
         if not uow.sweeps.claim("cadence", month, uow.now()):

@@ -33,11 +33,17 @@ class GoalsReader(Protocol):
     def get_scorecard(self, payload: dict[str, Any]) -> Any: ...
 
 
+class RpcCaller(Protocol):
+    """The chassis RPC client as the worker sees it (chassis.remote): a call with its own timeout."""
+
+    def call(self, target: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any: ...
+
+
 class RpcGoalsReader:
     """GoalsReader over the chassis RPC client (which carries the caller's actor): every call shares one deadline,
     so the whole goals part never takes longer than `timeout` seconds."""
 
-    def __init__(self, rpc, timeout: float):
+    def __init__(self, rpc: RpcCaller, timeout: float):
         self.rpc = rpc
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout

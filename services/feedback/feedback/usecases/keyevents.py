@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from chassis.ids import new_id
 from contracts import feedback as c
+from contracts.actor import Actor
 from feedback import access, views
 from feedback import models as m
 from feedback.domain.errors import InvalidInput, NotAllowed
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases.common import load, missing, require, require_person, subject_of, today
 
 
-def record(uow, actor, command: c.RecordKeyEvent) -> c.KeyEventView:
+def record(uow: Uow, actor: Actor | None, command: c.RecordKeyEvent) -> c.KeyEventView:
     with uow:
         require_person(uow, command.person_id, "person_id")
         require(uow, actor, "feedback.key_event.record", access.of(access.KEY_EVENT, command.person_id),
@@ -28,7 +30,7 @@ def record(uow, actor, command: c.RecordKeyEvent) -> c.KeyEventView:
         return views.key_event(row)
 
 
-def respond(uow, actor, command: c.RespondKeyEvent) -> c.KeyEventView:
+def respond(uow: Uow, actor: Actor | None, command: c.RespondKeyEvent) -> c.KeyEventView:
     with uow:
         row = load(uow, m.KeyEvent, command.key_event_id, "key_event_id", lock=True)
         require(uow, actor, "feedback.key_event.respond", access.of(access.KEY_EVENT, row.person_id),
@@ -40,7 +42,7 @@ def respond(uow, actor, command: c.RespondKeyEvent) -> c.KeyEventView:
         return views.key_event(row)
 
 
-def list_events(uow, actor, command: c.ListKeyEvents) -> c.KeyEventList:
+def list_events(uow: Uow, actor: Actor | None, command: c.ListKeyEvents) -> c.KeyEventList:
     from sqlalchemy import select
 
     with uow:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from feedback import models as m
 from feedback.domain import reviews as rules
 from feedback.domain.calendar import previous_months
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases import coaching, reports
 from feedback.usecases.common import settings, team_of, today
 
@@ -21,7 +22,7 @@ def on_scale(scale: rules.Scale, fraction: Decimal) -> Decimal:
     return scale.low + (scale.high - scale.low) * fraction
 
 
-def components(uow, cycle: m.ReviewCycle, people: list[str], formula: rules.RatingFormula
+def components(uow: Uow, cycle: m.ReviewCycle, people: list[str], formula: rules.RatingFormula
                ) -> dict[str, dict[str, Decimal | None]]:
     wanted = [name for name in COMPONENTS if name in formula.weights]
     if not wanted:

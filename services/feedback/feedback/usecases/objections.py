@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from contracts import feedback as c
+from contracts.actor import Actor
 from feedback import access
 from feedback import models as m
 from feedback.objections import DEFAULT_PLAYBOOK, TAGS, default_tagger
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases.common import require, subject_of
 
 
-def tag_notes(uow, actor, command: c.TagNotes) -> c.TagNotesView:
+def tag_notes(uow: Uow, actor: Actor | None, command: c.TagNotes) -> c.TagNotesView:
     with uow:
         require(uow, actor, "feedback.activity.write", access.of(access.ACTIVITY, subject_of(actor)), "actor")
         tags = default_tagger().tag(command.text)
@@ -18,7 +20,7 @@ def tag_notes(uow, actor, command: c.TagNotes) -> c.TagNotesView:
                                     for t in tags])
 
 
-def save_playbook(uow, actor, command: c.SavePlaybook) -> c.SavePlaybook:
+def save_playbook(uow: Uow, actor: Actor | None, command: c.SavePlaybook) -> c.SavePlaybook:
     from feedback.domain.errors import InvalidInput
 
     with uow:

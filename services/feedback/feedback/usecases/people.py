@@ -12,17 +12,20 @@ from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from chassis.access import Resource, apply_org_event
 from contracts import compliance as dsr
+from contracts.actor import Actor
 from contracts.envelope import Envelope
 from feedback import models as m
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases.surveys import _view as survey_view
 
 SERVICE = "feedback"
 
 
-def apply_directory_event(uow, envelope: Envelope) -> None:
+def apply_directory_event(uow: Uow, envelope: Envelope) -> None:
     with uow:
         apply_org_event(uow.session, envelope)
 
@@ -40,7 +43,7 @@ def _records(rows: Iterable[Any]) -> list[dict[str, Any]]:
             for row in rows]
 
 
-def _subject_rows(session, subject: str) -> dict[str, list[Any]]:
+def _subject_rows(session: Session, subject: str) -> dict[str, list[Any]]:
     """Rows about or by the subject that are theirs to read (never another person's private check-in point)."""
     checkins = list(session.scalars(select(m.Checkin).where(or_(m.Checkin.person_id == subject,
                                                                 m.Checkin.manager_id == subject))))
@@ -80,7 +83,7 @@ def _subject_rows(session, subject: str) -> dict[str, list[Any]]:
     }
 
 
-def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.SubjectDataExport:
+def export_subject_data(uow: Uow, actor: Actor | None, command: dsr.ExportSubjectData) -> dsr.SubjectDataExport:
     with uow:
         resource = Resource("person", owner=command.subject)
         uow.access.require(actor, "dsr.request", resource)  # records a denial and answers 403
@@ -93,7 +96,7 @@ def export_subject_data(uow, actor, command: dsr.ExportSubjectData) -> dsr.Subje
 
 
 def _held(holds: Iterable[dsr.HoldRef]) -> tuple[bool, dict[str, set[str]]]:
-    everything, by_type = False, {}
+    everything, by_type = False, dict[str, set[str]]()
     for hold in holds:
         if hold.record_type is None and not hold.record_ids:
             everything = True
@@ -110,10 +113,10 @@ _TEXT_OF = {m.CheckinPoint: (("text",), "author_id"), m.Report: (("done", "next_
             m.Praise: (("text",), "given_by"), m.Visit: (("notes",), "person_id")}
 
 
-def erase_subject(uow, envelope: Envelope) -> None:
+def erase_subject(uow: Uow, envelope: Envelope) -> None:
     """Pseudonymize a person: their id becomes the pseudonym everywhere, and free text they wrote is cleared;
     records under a legal hold stay as they are. Answers with feedback's erasure.completed, once."""
-    request = envelope.payload()
+    request = dsr.ErasureRequested.model_validate(envelope.data)  # the handler's one type
     with uow:
         if SERVICE not in request.services:
             return
@@ -131,12 +134,12 @@ def erase_subject(uow, envelope: Envelope) -> None:
                     continue
                 if _pseudonymize(uow.session, row, person, alias):
                     erased += 1
-        uow.publish(dsr.erasure_completed_event(SERVICE)(
-            request_id=request.request_id, person_id=person, erased_records=erased, held_records=kept,
-            detail="ids replaced by the pseudonym; free text written by the person cleared"))
+        uow.publish(dsr.erasure_completed_event(SERVICE).model_validate({  # a class made per service
+            "request_id": request.request_id, "person_id": person, "erased_records": erased, "held_records": kept,
+            "detail": "ids replaced by the pseudonym; free text written by the person cleared"}))
 
 
-def _pseudonymize(session, row: Any, person: str, alias: str) -> bool:
+def _pseudonymize(session: Session, row: Any, person: str, alias: str) -> bool:
     changed = False
     texts = _TEXT_OF.get(type(row))
     if texts is not None and getattr(row, texts[1]) == person:

@@ -5,16 +5,19 @@ from datetime import date
 
 from chassis.ids import new_id
 from contracts import feedback as c
+from contracts.actor import Actor
 from feedback import access, views
 from feedback import models as m
 from feedback.domain import reports as rules
 from feedback.domain.calendar import previous_months, week_start, weeks_of_month
+from feedback.domain.errors import InvalidInput
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases.common import active, load, missing, require, settings, subject_of, team_of, today
 
 REPEAT_LOOKBACK = 8  # periods searched back for a repeated blocker
 
 
-def set_template(uow, actor, command: c.SetReportTemplate) -> c.SetReportTemplate:
+def set_template(uow: Uow, actor: Actor | None, command: c.SetReportTemplate) -> c.SetReportTemplate:
     with uow:
         require(uow, actor, "feedback.team.read", access.of(access.TEAM, command.team_id), "team_id")
         if subject_of(actor) != command.team_id and not uow.access.can(actor, "feedback.company.manage",
@@ -28,7 +31,7 @@ def set_template(uow, actor, command: c.SetReportTemplate) -> c.SetReportTemplat
         return command
 
 
-def submit(uow, actor, command: c.SubmitReport) -> c.ReportView:
+def submit(uow: Uow, actor: Actor | None, command: c.SubmitReport) -> c.ReportView:
     """Write or edit the actor's report for a period that is open; a closed period is refused, nothing written."""
     with uow:
         person = subject_of(actor)
@@ -38,7 +41,7 @@ def submit(uow, actor, command: c.SubmitReport) -> c.ReportView:
         template = uow.repo.get(m.ReportTemplate, manager) if manager else None
         rules.check_extra(command.extra, template.extra_fields if template is not None else [])
         if template is not None and not template.goal_links and command.goal_ids:
-            raise rules.InvalidInput("goal_ids", "this team's reports do not link goals")
+            raise InvalidInput("goal_ids", "this team's reports do not link goals")
         row = uow.reports.find(person, command.kind, command.period, lock=True)
         now, edit = uow.now(), row is not None
         if row is None:
@@ -57,7 +60,7 @@ def submit(uow, actor, command: c.SubmitReport) -> c.ReportView:
         return views.report(row)
 
 
-def team_summary(uow, actor, command: c.GetTeamSummary) -> c.TeamSummaryView:
+def team_summary(uow: Uow, actor: Actor | None, command: c.GetTeamSummary) -> c.TeamSummaryView:
     with uow:
         manager = command.manager_id or subject_of(actor)
         require(uow, actor, "feedback.team.read", access.of(access.TEAM, manager), "manager_id")
@@ -87,7 +90,7 @@ def expected_weeks(month: str, on: date) -> list[str]:
     return [w for w in weeks_of_month(month) if week_start(w) <= on]
 
 
-def scope_people(uow, scope: str, scope_id: str) -> list[str]:
+def scope_people(uow: Uow, scope: str, scope_id: str) -> list[str]:
     index = uow.access.index
     if scope == "person":
         return [scope_id]
@@ -97,7 +100,7 @@ def scope_people(uow, scope: str, scope_id: str) -> list[str]:
     return [pid for pid, p in index.people.items() if p.org_unit_id in units and active(index, pid)]
 
 
-def rate_of(uow, people: list[str], month: str, on: date) -> tuple[int, int]:
+def rate_of(uow: Uow, people: list[str], month: str, on: date) -> tuple[int, int]:
     weeks = expected_weeks(month, on)
     if not weeks or not people:
         return 0, 0
@@ -105,7 +108,7 @@ def rate_of(uow, people: list[str], month: str, on: date) -> tuple[int, int]:
     return len(people) * len(weeks), sum(min(counts.get(p, 0), len(weeks)) for p in people)
 
 
-def participation(uow, actor, command: c.GetParticipation) -> c.ParticipationView:
+def participation(uow: Uow, actor: Actor | None, command: c.GetParticipation) -> c.ParticipationView:
     with uow:
         if command.scope == "unit":
             require(uow, actor, "feedback.unit.read", access.unit(command.scope_id), "scope_id")
@@ -125,7 +128,7 @@ def participation(uow, actor, command: c.GetParticipation) -> c.ParticipationVie
                                    expected=last.expected, submitted=last.submitted, rate=last.rate, trend=trend)
 
 
-def publish_participation(uow, month: str) -> int:
+def publish_participation(uow: Uow, month: str) -> int:
     """The monthly sweep: one ParticipationComputed per team and per org unit (once per month)."""
     with uow:
         if not uow.sweeps.claim("participation", month, uow.now()):
@@ -141,6 +144,8 @@ def publish_participation(uow, month: str) -> int:
         groups: dict[tuple[str, str], list[str]] = {}
         for pid in people:
             person = index.person(pid)
+            if person is None:  # active() found them: never
+                continue
             if person.manager_id:
                 groups.setdefault(("team", person.manager_id), []).append(pid)
             unit = person.org_unit_id
@@ -162,7 +167,7 @@ def publish_participation(uow, month: str) -> int:
         return len(events)
 
 
-def get_report(uow, actor, report_id: str) -> c.ReportView:
+def get_report(uow: Uow, actor: Actor | None, report_id: str) -> c.ReportView:
     with uow:
         row = load(uow, m.Report, report_id, "report_id")
         require(uow, actor, "feedback.report.read", access.of(access.REPORT, row.person_id), "report_id",

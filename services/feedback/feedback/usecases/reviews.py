@@ -10,20 +10,24 @@ import hashlib
 import logging
 import random
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from chassis.access import approvals
 from chassis.ids import new_id
 from contracts import compliance as dsr
 from contracts import feedback as c
+from contracts.actor import Actor
+from contracts.envelope import Envelope
 from feedback import access
 from feedback import models as m
 from feedback.domain import reviews as rules
 from feedback.domain.errors import InvalidInput, NotAllowed, NotFound
 from feedback.domain.surveys import pseudonym
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases.common import active, check_version, load, missing, require, settings, subject_of, today
 from feedback.usecases.evidence import GoalsReader, read_goals
 
@@ -46,7 +50,7 @@ def formula_of(spec: c.RatingFormulaSpec) -> tuple[rules.RatingFormula, rules.Sc
 _PINNED: dict[tuple[str, int], tuple[rules.RatingFormula, rules.Scale]] = {}
 
 
-def pinned(uow, cycle: m.ReviewCycle) -> tuple[rules.RatingFormula, rules.Scale]:
+def pinned(uow: Uow, cycle: m.ReviewCycle) -> tuple[rules.RatingFormula, rules.Scale]:
     key = (cycle.id, cycle.formula_version)
     if key not in _PINNED:  # versions are append-only: safe to keep
         row = load(uow, m.RatingFormulaVersion, key, "cycle_id")
@@ -59,7 +63,7 @@ def _version_view(row: m.RatingFormulaVersion) -> c.FormulaVersionView:
                                 created_by=row.created_by, created_at=row.created_at)
 
 
-def cycle_view(uow, cycle: m.ReviewCycle) -> c.ReviewCycleView:
+def cycle_view(uow: Uow, cycle: m.ReviewCycle) -> c.ReviewCycleView:
     counts = dict(uow.session.execute(select(m.Review.state, func.count()).where(m.Review.cycle_id == cycle.id)
                                       .group_by(m.Review.state)).all())
     return c.ReviewCycleView(
@@ -79,11 +83,11 @@ def _table(cycle: m.ReviewCycle) -> approvals.ApprovalTable | None:
 
 # -- the cycle ---------------------------------------------------------------------------------------------------
 
-def open_cycle(uow, actor, command: c.OpenReviewCycle) -> c.ReviewCycleView:
+def open_cycle(uow: Uow, actor: Actor | None, command: c.OpenReviewCycle) -> c.ReviewCycleView:
     with uow:
         require(uow, actor, "feedback.company.manage", access.company(), "actor")
         formula_of(command.formula)
-        rules.check_deadlines(command.deadlines)
+        rules.check_deadlines({str(stage): day for stage, day in command.deadlines.items()})
         if command.distribution is not None:
             d = command.distribution
             rules.check_target(d.groups, d.target, [b.label for b in command.formula.scale.bands])
@@ -104,33 +108,34 @@ def open_cycle(uow, actor, command: c.OpenReviewCycle) -> c.ReviewCycleView:
                     requested_by=index.manager_of(person_id)).complete:
                 raise InvalidInput(f"people[{i}]", f"nobody can approve the rating of {person_id} "
                                                    "(see approval_table)")
-        now = uow.now()
+        now, opened_by = uow.now(), subject_of(actor)
+        units = {p: person.org_unit_id for p in people if (person := index.person(p)) is not None}
         cycle = m.ReviewCycle(id=new_id(), goals_cycle_id=command.goals_cycle_id, name=command.name, stage="draft",
                               formula_version=1, deadlines={k: v.isoformat() for k, v in command.deadlines.items()},
                               distribution=None if command.distribution is None
                               else command.distribution.model_dump(mode="json"),
                               peer_minimum=command.peer_minimum, manager_waits_for_self=command.manager_waits_for_self,
-                              approval_table=command.approval_table, opened_by=actor.subject, opened_at=now, version=1)
+                              approval_table=command.approval_table, opened_by=opened_by, opened_at=now, version=1)
         uow.repo.add(cycle)
         uow.session.flush()
         uow.repo.add(m.RatingFormulaVersion(cycle_id=cycle.id, number=1, spec=command.formula.model_dump(mode="json"),
-                                            reason="pinned when the cycle opened", created_by=actor.subject,
+                                            reason="pinned when the cycle opened", created_by=opened_by,
                                             created_at=now))
         uow.session.add_all([m.Review(id=new_id(), cycle_id=cycle.id, person_id=p, manager_id=index.manager_of(p),
-                                      org_unit_id=index.person(p).org_unit_id, grade=command.grades.get(p),
+                                      org_unit_id=units.get(p), grade=command.grades.get(p),
                                       state="not_started", self_comment="", manager_comment="", self_late=False,
                                       manager_late=False, version=1) for p in people])
         uow.session.flush()
         return cycle_view(uow, cycle)
 
 
-def get_cycle(uow, actor, cycle_id: str) -> c.ReviewCycleView:
+def get_cycle(uow: Uow, actor: Actor | None, cycle_id: str) -> c.ReviewCycleView:
     with uow:
         require(uow, actor, "feedback.company.read", access.company(), "actor")
         return cycle_view(uow, load(uow, m.ReviewCycle, cycle_id, "cycle_id"))
 
 
-def revise_formula(uow, actor, command: c.ReviseRatingFormula) -> c.FormulaVersionView:
+def revise_formula(uow: Uow, actor: Actor | None, command: c.ReviseRatingFormula) -> c.FormulaVersionView:
     """A new version with a reason; only before any rating exists (from calibration on, the formula is fixed)."""
     with uow:
         require(uow, actor, "feedback.company.manage", access.company(), "actor")
@@ -144,12 +149,12 @@ def revise_formula(uow, actor, command: c.ReviseRatingFormula) -> c.FormulaVersi
         cycle.version += 1
         row = m.RatingFormulaVersion(cycle_id=cycle.id, number=cycle.formula_version,
                                      spec=command.formula.model_dump(mode="json"), reason=reason,
-                                     created_by=actor.subject, created_at=uow.now())
+                                     created_by=subject_of(actor), created_at=uow.now())
         uow.repo.add(row)
         return _version_view(row)
 
 
-def advance(uow, actor, command: c.AdvanceReviewCycle) -> c.ReviewCycleView:
+def advance(uow: Uow, actor: Actor | None, command: c.AdvanceReviewCycle) -> c.ReviewCycleView:
     with uow:
         require(uow, actor, "feedback.company.manage", access.company(), "actor")
         cycle = load(uow, m.ReviewCycle, command.cycle_id, "cycle_id", lock=True)
@@ -170,12 +175,12 @@ def advance(uow, actor, command: c.AdvanceReviewCycle) -> c.ReviewCycleView:
 
 
 def _components(review: m.Review, peer: Decimal | None) -> dict[str, Decimal | None]:
-    def avg(items):
+    def avg(items: list[dict[str, Any]] | None) -> Decimal | None:
         return None if not items else rules.average(Decimal(str(i["score"])) for i in items)
     return {"self": avg(review.self_items), "manager": avg(review.manager_items), "peer": peer}
 
 
-def _peer_scores(uow, cycle_id: str) -> dict[str, list[Decimal]]:
+def _peer_scores(uow: Uow, cycle_id: str) -> dict[str, list[Decimal]]:
     found: dict[str, list[Decimal]] = {}
     rows = uow.session.execute(select(m.PeerAnswer.review_id, m.PeerAnswer.average).join(
         m.Review, m.Review.id == m.PeerAnswer.review_id).where(m.Review.cycle_id == cycle_id)).tuples()
@@ -184,12 +189,12 @@ def _peer_scores(uow, cycle_id: str) -> dict[str, list[Decimal]]:
     return found
 
 
-def _components_json(rating: rules.Rating) -> list[dict]:
+def _components_json(rating: rules.Rating) -> list[dict[str, str | None]]:
     return [{"name": n, "score": None if s is None else str(s.quantize(rules.QUANTUM)), "weight": str(w)}
             for n, s, w in rating.components]
 
 
-def _compute_ratings(uow, cycle: m.ReviewCycle) -> None:
+def _compute_ratings(uow: Uow, cycle: m.ReviewCycle) -> None:
     """Entering calibration: every reviewed person gets a rating by the pinned formula (version 1)."""
     from feedback.usecases import manager_assessment  # the manager's own components (coaching, participation)
 
@@ -225,7 +230,7 @@ def _compute_ratings(uow, cycle: m.ReviewCycle) -> None:
     uow.session.flush()
 
 
-def _finalize(uow, actor, cycle: m.ReviewCycle) -> None:
+def _finalize(uow: Uow, actor: Actor | None, cycle: m.ReviewCycle) -> None:
     """Every review rated and approved, the distribution within the target (hard setting), then each review
     goes calibrated (confirmed as it stands when not adjusted) -> finalized, and RatingFinalized is published."""
     missing = uow.session.scalar(select(func.count()).select_from(m.Review).where(
@@ -270,7 +275,7 @@ def _finalize(uow, actor, cycle: m.ReviewCycle) -> None:
 
 # -- scores ------------------------------------------------------------------------------------------------------
 
-def _review(uow, cycle_id: str, person_id: str, field: str, *, lock: bool = False) -> m.Review:
+def _review(uow: Uow, cycle_id: str, person_id: str, field: str, *, lock: bool = False) -> m.Review:
     stmt = select(m.Review).where(m.Review.cycle_id == cycle_id, m.Review.person_id == person_id)
     row = uow.session.scalars(stmt.with_for_update() if lock else stmt).first()
     if row is None:
@@ -282,12 +287,12 @@ def _not_in_cycle(cycle_id: str, person_id: str) -> str:
     return f"{person_id} is not in review cycle {cycle_id}"
 
 
-def _items(scale: rules.Scale, items: list[c.ScoreItem]) -> list[dict]:
+def _items(scale: rules.Scale, items: list[c.ScoreItem]) -> list[dict[str, Any]]:
     rules.check_items(scale, [(i.code, i.score) for i in items])
     return [i.model_dump(mode="json") for i in items]
 
 
-def submit_self(uow, actor, command: c.SubmitSelfReview) -> c.ReviewView:
+def submit_self(uow: Uow, actor: Actor | None, command: c.SubmitSelfReview) -> c.ReviewView:
     with uow:
         person = subject_of(actor)
         cycle = load(uow, m.ReviewCycle, command.cycle_id, "cycle_id")
@@ -302,7 +307,7 @@ def submit_self(uow, actor, command: c.SubmitSelfReview) -> c.ReviewView:
         return review_view(uow, cycle, review, person)
 
 
-def submit_manager(uow, actor, command: c.SubmitManagerReview) -> c.ReviewView:
+def submit_manager(uow: Uow, actor: Actor | None, command: c.SubmitManagerReview) -> c.ReviewView:
     with uow:
         manager = subject_of(actor)
         cycle = load(uow, m.ReviewCycle, command.cycle_id, "cycle_id")
@@ -329,7 +334,7 @@ def submit_manager(uow, actor, command: c.SubmitManagerReview) -> c.ReviewView:
         return review_view(uow, cycle, review, manager)
 
 
-def submit_peer(uow, actor, command: c.SubmitPeerReview) -> c.Answered:
+def submit_peer(uow: Uow, actor: Actor | None, command: c.SubmitPeerReview) -> c.Answered:
     """An invited peer's scores, kept under a keyed pseudonym. Answers {"answered": true} and nothing else."""
     with uow:
         peer = subject_of(actor)
@@ -351,7 +356,7 @@ def submit_peer(uow, actor, command: c.SubmitPeerReview) -> c.Answered:
         return c.Answered()
 
 
-def late_reviews(uow, actor, command: c.ListLateReviews) -> c.LateReviewList:
+def late_reviews(uow: Uow, actor: Actor | None, command: c.ListLateReviews) -> c.LateReviewList:
     """For HR: submissions after their stage's deadline, and those still missing past it."""
     with uow:
         require(uow, actor, "feedback.company.manage", access.company(), "actor")
@@ -369,7 +374,7 @@ def late_reviews(uow, actor, command: c.ListLateReviews) -> c.LateReviewList:
         return c.LateReviewList(items=items)
 
 
-def remind(uow) -> int:
+def remind(uow: Uow) -> int:
     """The sweep: in a self or manager review stage near (or past) its deadline, one reminder per person who still
     has to submit (the manager: with whose reviews are missing), once per cycle, stage, kind and recipient."""
     with uow:
@@ -403,14 +408,15 @@ def remind(uow) -> int:
 
 # -- views -------------------------------------------------------------------------------------------------------
 
-def _score_set(items, comment, at, late) -> c.ScoreSet | None:
+def _score_set(items: list[dict[str, Any]] | None, comment: str, at: datetime | None,
+               late: bool) -> c.ScoreSet | None:
     if items is None:
         return None
     return c.ScoreSet(items=items, comment=comment, submitted_at=at, late=late,
                       average=rules.average(Decimal(str(i["score"])) for i in items))
 
 
-def histories(uow, ids: list[str]) -> dict[str, list[m.RatingVersion]]:
+def histories(uow: Uow, ids: list[str]) -> dict[str, list[m.RatingVersion]]:
     found: dict[str, list[m.RatingVersion]] = {i: [] for i in ids}
     for row in uow.session.scalars(select(m.RatingVersion).where(m.RatingVersion.rating_id.in_(ids))
                                    .order_by(m.RatingVersion.rating_id, m.RatingVersion.version)):
@@ -418,7 +424,7 @@ def histories(uow, ids: list[str]) -> dict[str, list[m.RatingVersion]]:
     return found
 
 
-def rating_view(uow, row: m.Rating, history: list[m.RatingVersion] | None = None) -> c.RatingView:
+def rating_view(uow: Uow, row: m.Rating, history: list[m.RatingVersion] | None = None) -> c.RatingView:
     if history is None:
         history = histories(uow, [row.id])[row.id]
     approval = None if not row.approval else approvals.Approval.from_json(row.approval)
@@ -434,12 +440,12 @@ def rating_view(uow, row: m.Rating, history: list[m.RatingVersion] | None = None
                                 changed_by=h.changed_by, appeal_id=h.appeal_id, at=h.at) for h in history])
 
 
-def _evidence(uow, cycle: m.ReviewCycle, person_id: str) -> dict[str, int]:
+def _evidence(uow: Uow, cycle: m.ReviewCycle, person_id: str) -> dict[str, int]:
     """What feedback holds on the person's year (the review form's evidence), counted."""
     year = cycle.opened_at.year
     first = date(year, 1, 1)
 
-    def count(stmt):
+    def count(stmt: Select[int]) -> int:
         return int(uow.session.scalar(stmt) or 0)
 
     return {
@@ -456,7 +462,7 @@ def _evidence(uow, cycle: m.ReviewCycle, person_id: str) -> dict[str, int]:
     }
 
 
-def review_view(uow, cycle: m.ReviewCycle, review: m.Review, viewer: str) -> c.ReviewView:
+def review_view(uow: Uow, cycle: m.ReviewCycle, review: m.Review, viewer: str) -> c.ReviewView:
     invited = uow.session.scalar(select(func.count()).select_from(m.PeerInvitation)
                                  .where(m.PeerInvitation.review_id == review.id)) or 0
     answers = list(uow.session.scalars(select(m.PeerAnswer).where(m.PeerAnswer.review_id == review.id)))
@@ -476,12 +482,12 @@ def review_view(uow, cycle: m.ReviewCycle, review: m.Review, viewer: str) -> c.R
         manager_review=(_score_set(review.manager_items, review.manager_comment, review.manager_submitted_at,
                                    review.manager_late)
                         if viewer != review.person_id or cycle.stage == "published" else None),
-        peer=peer, rating=rating_view(uow, rating) if shown else None,
+        peer=peer, rating=rating_view(uow, rating) if shown and rating is not None else None,
         evidence=_evidence(uow, cycle, review.person_id), acknowledged_at=review.acknowledged_at,
         version=review.version)
 
 
-def get_review(uow, actor, command: c.GetReview, goals: GoalsReader | None = None) -> c.ReviewView:
+def get_review(uow: Uow, actor: Actor | None, command: c.GetReview, goals: GoalsReader | None = None) -> c.ReviewView:
     """The review form. With `goals` (a reader acting as the viewer), the evidence includes the person's goals and
     score cards from the goals service; when goals cannot answer, the view names the missing part instead."""
     with uow:
@@ -499,7 +505,7 @@ def get_review(uow, actor, command: c.GetReview, goals: GoalsReader | None = Non
 
 # -- calibration -------------------------------------------------------------------------------------------------
 
-def adjust(uow, actor, command: c.AdjustRating) -> c.RatingView:
+def adjust(uow: Uow, actor: Actor | None, command: c.AdjustRating) -> c.RatingView:
     with uow:
         who = subject_of(actor)
         rating = load(uow, m.Rating, command.rating_id, "rating_id", lock=True)
@@ -533,7 +539,7 @@ def adjust(uow, actor, command: c.AdjustRating) -> c.RatingView:
         return rating_view(uow, rating)
 
 
-def _score_for(scale: rules.Scale, rating: m.Rating, command: c.AdjustRating | dict) -> Decimal:
+def _score_for(scale: rules.Scale, rating: m.Rating, command: c.AdjustRating | dict[str, Any]) -> Decimal:
     label = command["label"] if isinstance(command, dict) else command.label
     given = command.get("score") if isinstance(command, dict) else command.score
     if label not in {b.label for b in scale.bands}:
@@ -549,7 +555,7 @@ def _score_for(scale: rules.Scale, rating: m.Rating, command: c.AdjustRating | d
     return score
 
 
-def calibration(uow, actor, command: c.GetCalibration) -> c.CalibrationView:
+def calibration(uow: Uow, actor: Actor | None, command: c.GetCalibration) -> c.CalibrationView:
     with uow:
         if command.org_unit_id is None:
             require(uow, actor, "feedback.company.manage", access.company(), "actor")
@@ -585,7 +591,7 @@ def calibration(uow, actor, command: c.GetCalibration) -> c.CalibrationView:
                                  next_cursor=rows[-1].person_id if more and rows else None)
 
 
-def record_session(uow, actor, command: c.RecordCalibrationSession) -> c.CalibrationSessionView:
+def record_session(uow: Uow, actor: Actor | None, command: c.RecordCalibrationSession) -> c.CalibrationSessionView:
     with uow:
         if command.org_unit_id is None:
             require(uow, actor, "feedback.company.manage", access.company(), "actor")
@@ -599,7 +605,7 @@ def record_session(uow, actor, command: c.RecordCalibrationSession) -> c.Calibra
                 raise InvalidInput(f"attendees[{i}]", f"{person} is not a current member of the directory")
         row = m.CalibrationSession(id=new_id(), cycle_id=cycle.id, org_unit_id=command.org_unit_id,
                                    attendees=list(dict.fromkeys(command.attendees)), decisions=command.decisions,
-                                   notes=command.notes, recorded_by=actor.subject, held_at=uow.now())
+                                   notes=command.notes, recorded_by=subject_of(actor), held_at=uow.now())
         uow.repo.add(row)
         where = [m.Rating.cycle_id == cycle.id, m.RatingVersion.kind == "calibration"]
         if command.org_unit_id is not None:
@@ -616,7 +622,7 @@ def record_session(uow, actor, command: c.RecordCalibrationSession) -> c.Calibra
 
 # -- approval by grade (chassis approvals) -----------------------------------------------------------------------
 
-def decide(uow, actor, command: c.DecideRating) -> c.RatingView:
+def decide(uow: Uow, actor: Actor | None, command: c.DecideRating) -> c.RatingView:
     with uow:
         who = subject_of(actor)
         rating = load(uow, m.Rating, command.rating_id, "rating_id", lock=True)
@@ -651,7 +657,7 @@ def decide(uow, actor, command: c.DecideRating) -> c.RatingView:
 
 # -- published results, acknowledgement, appeals -----------------------------------------------------------------
 
-def acknowledge(uow, actor, command: c.AcknowledgeRating) -> c.ReviewView:
+def acknowledge(uow: Uow, actor: Actor | None, command: c.AcknowledgeRating) -> c.ReviewView:
     with uow:
         person = subject_of(actor)
         cycle = load(uow, m.ReviewCycle, command.cycle_id, "cycle_id")
@@ -661,7 +667,7 @@ def acknowledge(uow, actor, command: c.AcknowledgeRating) -> c.ReviewView:
         return review_view(uow, cycle, review, person)
 
 
-def describe_appeal_target(uow, actor, command: dsr.DescribeAppealTarget) -> dsr.AppealTargetFacts:
+def describe_appeal_target(uow: Uow, actor: Actor | None, command: dsr.DescribeAppealTarget) -> dsr.AppealTargetFacts:
     """For compliance, as the appellant: a finalized rating of theirs, or 404 (never confirms someone else's)."""
     with uow:
         person = subject_of(actor)
@@ -669,21 +675,22 @@ def describe_appeal_target(uow, actor, command: dsr.DescribeAppealTarget) -> dsr
             raise InvalidInput("kind", "feedback describes ratings only")
         rating = uow.repo.get(m.Rating, command.ref)
         cycle = None if rating is None else uow.repo.get(m.ReviewCycle, rating.cycle_id)
-        if rating is None or rating.person_id != person or cycle.stage not in ("finalized", "published"):
+        if (rating is None or cycle is None or rating.person_id != person
+                or cycle.stage not in ("finalized", "published")):
             raise NotFound(f"no finalized rating {command.ref} of yours", field="ref")
         review = load(uow, m.Review, rating.review_id, "ref")
         return dsr.AppealTargetFacts(owner_id=person, rated_by=review.manager_id, org_unit_id=rating.org_unit_id,
                                      current={"label": rating.label, "score": str(rating.score)})
 
 
-def _amendment(event: dsr.AppealDecided) -> dict:
+def _amendment(event: dsr.AppealDecided) -> dict[str, Any]:
     found = dict(event.amendment or {})
     for change in event.changes:
         found.setdefault(change.field, change.after)
     return found
 
 
-def apply_appeal_decision(uow, envelope) -> None:
+def apply_appeal_decision(uow: Uow, envelope: Envelope) -> None:
     """compliance's appeal.decided for a rating, amended: a new version with the appeal as its reason, and
     RatingAmended. Once per appeal (the version row's unique appeal_id); anything unverifiable is logged, not
     applied (the appellant must own the rating, the label must be on the scale)."""

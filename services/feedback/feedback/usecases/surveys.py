@@ -12,10 +12,11 @@ from feedback import access
 from feedback import models as m
 from feedback.domain import surveys as rules
 from feedback.domain.errors import InvalidInput
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases.common import active, load, missing, require, require_person, settings, subject_of, today
 
 
-def save_questionnaire(uow, actor, command: c.SaveQuestionnaire) -> c.SaveQuestionnaire:
+def save_questionnaire(uow: Uow, actor: Actor | None, command: c.SaveQuestionnaire) -> c.SaveQuestionnaire:
     with uow:
         require(uow, actor, "feedback.company.manage", access.company(), "actor")
         codes = [q.code for q in command.questions]
@@ -30,7 +31,7 @@ def save_questionnaire(uow, actor, command: c.SaveQuestionnaire) -> c.SaveQuesti
         return command
 
 
-def open_survey(uow, actor, command: c.OpenSurvey) -> c.SurveyView:
+def open_survey(uow: Uow, actor: Actor | None, command: c.OpenSurvey) -> c.SurveyView:
     with uow:
         require_person(uow, command.subject_id, "subject_id")
         require(uow, actor, "feedback.survey.open", access.of(access.SURVEY, command.subject_id), "subject_id")
@@ -56,7 +57,7 @@ def open_survey(uow, actor, command: c.OpenSurvey) -> c.SurveyView:
         return _view(uow, row)
 
 
-def answer(uow, actor, command: c.AnswerSurvey) -> c.Answered:
+def answer(uow: Uow, actor: Actor | None, command: c.AnswerSurvey) -> c.Answered:
     """Record an answer under the reviewer's keyed pseudonym. Answers {"answered": true} and nothing else."""
     with uow:
         reviewer = subject_of(actor)
@@ -66,6 +67,7 @@ def answer(uow, actor, command: c.AnswerSurvey) -> c.Answered:
             require(uow, actor, "feedback.survey.read", access.of(access.SURVEY, row.subject_id), "request_id",
                     hidden=missing(m.Survey, command.request_id))
         rules.check_can_answer(row.state, invitation is not None, invitation is not None and invitation.answered)
+        assert invitation is not None  # check_can_answer refused whoever was not invited
         rules.check_scores(command.scores, {q["code"]: q["scale_max"] for q in row.questions})
         invitation.answered = True
         row.answered += 1
@@ -81,7 +83,7 @@ def answer(uow, actor, command: c.AnswerSurvey) -> c.Answered:
         return c.Answered()
 
 
-def close(uow, actor, command: c.CloseSurvey) -> c.SurveyView:
+def close(uow: Uow, actor: Actor | None, command: c.CloseSurvey) -> c.SurveyView:
     with uow:
         row = load(uow, m.Survey, command.request_id, "request_id", lock=True)
         require(uow, actor, "feedback.survey.open", access.of(access.SURVEY, row.subject_id), "request_id",
@@ -92,7 +94,7 @@ def close(uow, actor, command: c.CloseSurvey) -> c.SurveyView:
         return _view(uow, row)
 
 
-def _close(uow, row: m.Survey) -> None:
+def _close(uow: Uow, row: m.Survey) -> None:
     row.state = "closed"
     view = _view(uow, row)
     uow.publish(c.SurveyClosed(request_id=row.id, subject_id=row.subject_id, invited=row.invited,
@@ -100,7 +102,7 @@ def _close(uow, row: m.Survey) -> None:
                                averages={a.code: a.average for a in view.aggregates}))
 
 
-def close_due(uow) -> int:
+def close_due(uow: Uow) -> int:
     """The sweep: requests past their closing day are closed."""
     with uow:
         rows = uow.surveys.due_to_close(today(uow))
@@ -109,7 +111,7 @@ def close_due(uow) -> int:
         return len(rows)
 
 
-def get(uow, actor, request_id: str) -> c.SurveyView:
+def get(uow: Uow, actor: Actor | None, request_id: str) -> c.SurveyView:
     with uow:
         row = load(uow, m.Survey, request_id, "request_id")
         require(uow, actor, "feedback.survey.read", access.of(access.SURVEY, row.subject_id), "request_id",
@@ -117,7 +119,7 @@ def get(uow, actor, request_id: str) -> c.SurveyView:
         return _view(uow, row)
 
 
-def _view(uow, row: m.Survey) -> c.SurveyView:
+def _view(uow: Uow, row: m.Survey) -> c.SurveyView:
     shown = rules.released(row.answered, row.threshold)
     aggregates, comments = [], []
     if shown:
@@ -133,7 +135,7 @@ def _view(uow, row: m.Survey) -> c.SurveyView:
                         comments=comments, closes_on=row.closes_on)
 
 
-def give_praise(uow, actor, command: c.GivePraise) -> c.PraiseView:
+def give_praise(uow: Uow, actor: Actor | None, command: c.GivePraise) -> c.PraiseView:
     """Named praise: deliberately not anonymous (a separate kind from the 360)."""
     with uow:
         require_person(uow, command.person_id, "person_id")

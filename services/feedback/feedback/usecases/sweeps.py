@@ -2,18 +2,20 @@
 of the week just ended and the monthly cadence/participation of the month just ended (once each); retention."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, Delete, delete
 
 from contracts import feedback as c
+from contracts.actor import Actor
 from feedback import models as m
 from feedback.domain.calendar import month_key, week_key
+from feedback.repositories import FeedbackUnitOfWork as Uow
 from feedback.usecases import activity, checkins, coaching, reports, reviews, surveys
 from feedback.usecases.common import settings, today
 
 
-def run_as(uow, actor) -> c.SweepCounts:
+def run_as(uow: Uow, actor: Actor | None) -> c.SweepCounts:
     """The RPC: HR of the whole company or an admin runs the timer's work now."""
     from feedback import access
     from feedback.usecases.common import require
@@ -23,7 +25,7 @@ def run_as(uow, actor) -> c.SweepCounts:
     return c.SweepCounts(**run(uow))
 
 
-def run(uow) -> dict[str, int]:
+def run(uow: Uow) -> dict[str, int]:
     with uow:
         on = today(uow)
     last_week = week_key(on - timedelta(days=7))
@@ -40,7 +42,7 @@ def run(uow) -> dict[str, int]:
     }
 
 
-def purge(uow) -> int:
+def purge(uow: Uow) -> int:
     """Retention: everything feedback stores older than `retention_days` is deleted (check-in points go with
     their check-in, answers and invitations with their request)."""
     with uow:
@@ -71,11 +73,12 @@ def purge(uow) -> int:
             delete(m.SweepRun).where(m.SweepRun.at < cutoff),
             *_old_cycles(cutoff),
         ):
-            n += session.execute(stmt).rowcount or 0
+            result = session.execute(stmt)
+            n += (result.rowcount or 0) if isinstance(result, CursorResult) else 0
         return n
 
 
-def _old_cycles(cutoff):
+def _old_cycles(cutoff: datetime) -> tuple[Delete, ...]:
     """Review cycles opened before the cutoff go with everything under them (children first: no reliance on
     the database cascading)."""
     cycles = m.ReviewCycle.__table__.select().with_only_columns(m.ReviewCycle.id).where(m.ReviewCycle.opened_at
