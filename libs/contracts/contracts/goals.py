@@ -1139,19 +1139,3 @@ class GoalRecordsRetained(Event):
     record_ids: list[str]
     reason: str
     sweep_date: str
-
-
-class CheckAppealTarget(Contract):
-    """Compliance, before accepting an appeal against a goal result: does the goal exist, and is it the
-    appellant's (the person answering for it)?"""
-
-    target_ref: Id
-    appellant: Id
-
-
-class AppealTargetView(Contract):
-    target_ref: str
-    exists: bool
-    appellants_own: bool
-    cycle_id: str | None = None
-    cycle_state: str | None = None
