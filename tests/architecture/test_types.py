@@ -23,8 +23,6 @@ NOT_YET_CLEAN: set[str] = {
     "contracts",
     "compliance.usecases",
     "compliance.domain",
-    "feedback.usecases",
-    "feedback.domain",
     "incentives.usecases",
     "notifications.usecases",
     "notifications.domain",
