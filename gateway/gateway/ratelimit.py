@@ -1,6 +1,6 @@
 """Rate limits: a client may send `burst` requests at once and `rate` per second sustained.
 
-`SharedRateLimiter` keeps the limit in the gateway's own database, so 2–10 replicas share one limit instead of
+`SharedRateLimiter` keeps the limit in the gateway's own database, so 2 to 10 replicas share one limit instead of
 multiplying it: GCRA (the token bucket as one timestamp per client, the "theoretical arrival time"), decided by
 one atomic INSERT … ON CONFLICT DO UPDATE … RETURNING per request, in autocommit (one round trip, no lock held
 between statements). A denial is remembered in the process until its Retry-After, so a client hammering past its
@@ -12,13 +12,16 @@ are NTP-synchronised hosts' wall clocks.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import case, literal
+from sqlalchemy import Float, bindparam, case, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -64,18 +67,49 @@ class RateLimiter:
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
 
-def gcra_statement(dialect: str, key: str, now: float, interval: float, tolerance: float):
-    """The one statement: take a request's worth from `key`'s bucket if it has room. RETURNING (tat, allowed);
-    when denied, `tat` is unchanged and the wait is `max(tat, now) + interval - now - tolerance`."""
+def gcra_statement(dialect: str, key: str, now: float, interval: float,
+                   tolerance: float) -> tuple[Any, dict[str, Any]]:
+    """The one statement and its values: take a request's worth from `key`'s bucket if it has room. RETURNING
+    (tat, allowed); when denied, `tat` is unchanged and the wait is `max(tat, now) + interval - now - tolerance`.
+    (An INSERT takes its values at execution: `.params()` is refused for DML.)"""
+    return _gcra(dialect), {"key": key, "now": now, "interval": interval, "tolerance": tolerance,
+                            "first": now + interval}
+
+
+@functools.cache
+def _gcra(dialect: str):
+    # built once per dialect with bound parameters: per request only the values change (no expression building,
+    # and SQLAlchemy's compiled-statement cache is hit)
     table = RateLimitRow.__table__
     old = table.c.tat
-    start = case((old > literal(now), old), else_=literal(now))  # max(tat, now), the same on both databases
-    fits = start + literal(interval) - literal(now) <= literal(tolerance)
+    now, interval = bindparam("now", type_=Float), bindparam("interval", type_=Float)
+    start = case((old > now, old), else_=now)  # max(tat, now), the same on both databases
+    fits = start + interval - now <= bindparam("tolerance", type_=Float)
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(table).values(key=key, tat=now + interval, allowed=True).on_conflict_do_update(
+    return insert(table).values(key=bindparam("key"), tat=bindparam("first", type_=Float),
+                                allowed=True).on_conflict_do_update(
         index_elements=[table.c.key],
-        set_={"tat": case((fits, start + literal(interval)), else_=old), "allowed": fits},
+        set_={"tat": case((fits, start + interval), else_=old), "allowed": fits},
     ).returning(table.c.tat, table.c.allowed)
+
+
+_autocommit: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+
+
+def _autocommit_engine(engine: Engine) -> Engine:
+    """A small pool of PostgreSQL connections opened in autocommit, beside `engine` (disposed with it): the
+    limiter's one statement needs no transaction, and a connection always in autocommit is not switched in and
+    out of it per request."""
+    found = _autocommit.get(engine)
+    if found is None:
+        # as many connections as requests in flight under load: a pool too small connects and closes per request
+        # synchronous_commit off: a counter need not wait for its WAL flush (a crash forgets the last moments of
+        # budgets); each write stays atomic and replicated
+        found = _autocommit[engine] = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=16,
+                                                    max_overflow=16, pool_recycle=1800,
+                                                    connect_args={"options": "-c synchronous_commit=off"})
+        event.listen(engine, "engine_disposed", lambda _engine, pool=found: pool.dispose())
+    return found
 
 
 class SharedRateLimiter:
@@ -100,13 +134,13 @@ class SharedRateLimiter:
         if engine is None:
             return self.fallback.take(key)
         try:
-            statement = gcra_statement(engine.dialect.name, key[:200], now, self.interval, self.tolerance)
+            statement, values = gcra_statement(engine.dialect.name, key[:200], now, self.interval, self.tolerance)
             if engine.dialect.name == "sqlite":  # the chassis's SQLite engine sends its own BEGIN: commit it
                 with engine.begin() as conn:
-                    tat, allowed = conn.execute(statement).one()
+                    tat, allowed = conn.execute(statement, values).one()
             else:
-                with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    tat, allowed = conn.execute(statement).one()
+                with _autocommit_engine(engine).connect() as conn:
+                    tat, allowed = conn.execute(statement, values).one()
         except Exception as exc:  # the database is down: each replica limits on its own meanwhile
             log.warning("shared rate limit unavailable, limiting in this process: %s", exc)
             return self.fallback.take(key)

@@ -4,8 +4,8 @@ denial says how long to wait; the in-memory bucket is the fallback when the data
 from __future__ import annotations
 
 import pytest
-from chassis.db import create_db_engine
 
+from chassis.db import create_db_engine
 from chassis.migrations import upgrade
 from gateway.ratelimit import RateLimiter, SharedRateLimiter
 
@@ -30,7 +30,7 @@ def engine(request, sqlite_url):
     engine.dispose()
 
 
-def test_two_replicas_share_one_bucket(engine):
+def test_two_replicas_share_one_bucket(engine, caplog):
     clock = Clock()
     first, second = (SharedRateLimiter(rate=2.0, burst=4, clock=clock) for _ in range(2))
     waits = [(first if i % 2 else second).take("client:crm-1", engine) for i in range(6)]
@@ -42,6 +42,9 @@ def test_two_replicas_share_one_bucket(engine):
     assert second.take("client:crm-1", engine) == pytest.approx(0.5)
     clock.now += 10  # refilled, never above the burst
     assert [second.take("client:crm-1", engine) for _ in range(5)].count(0.0) == 4
+    assert "shared rate limit unavailable" not in caplog.text
+    with engine.connect() as conn:  # decided in the database, not by a fallback bucket in each limiter
+        assert conn.exec_driver_sql("select count(*) from rate_limits").scalar() == 2
 
 
 def test_a_denial_is_answered_locally_until_its_retry_after(engine):
