@@ -36,9 +36,11 @@ def test_the_360_reviewer_is_named_in_no_response_event_or_export(feedback_servi
     for i, who in enumerate(reviewers):
         responses.append(s.as_(who).answer_survey({"request_id": opened["id"], "comment": f"comment {i}",
                                                    "scores": {"communication": 3 + i % 2, "support": 4}}))
-    # not invited / twice: 4xx naming the field, nothing written
-    assert s.fails(s.as_(p["out"]).answer_survey, {"request_id": opened["id"],
-                                                   "scores": {"communication": 1, "support": 1}}).status == 403
+    # not invited (and outside the subject's line: the 404 of a missing request) / twice: 4xx naming the field,
+    # nothing written
+    stranger = s.fails(s.as_(p["out"]).answer_survey, {"request_id": opened["id"],
+                                                       "scores": {"communication": 1, "support": 1}})
+    assert stranger.status == 404 and stranger.errors[0]["field"] == "request_id"
     twice = s.fails(s.as_(p["r1"]).answer_survey, {"request_id": opened["id"],
                                                    "scores": {"communication": 1, "support": 1}})
     assert twice.status == 400 and twice.errors[0]["field"] == "request_id"
