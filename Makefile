@@ -29,9 +29,10 @@ $(STAMP): constraints.txt requirements-dev.txt $(addsuffix /pyproject.toml,$(PAC
 
 install: $(STAMP)
 
-# System tools the tests use: promtool (metrics format), node packages (AsyncAPI validation).
+# System tools the tests and benchmarks use: promtool (metrics format), shellcheck, wrk (bench/gateway's load
+# generator), node packages (AsyncAPI validation). Installed only when missing.
 deps: install
-	@command -v promtool >/dev/null && command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus shellcheck >/dev/null; }
+	@command -v promtool >/dev/null && command -v shellcheck >/dev/null && command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus shellcheck wrk >/dev/null; }
 	@if [ -f tools/package.json ]; then cd tools && npm ci --no-audit --no-fund --silent; fi
 
 up: install

@@ -1,14 +1,21 @@
-"""Gateway throughput with wrk at 32 connections: no RPC, one RPC, and the four-way "my team" dashboard.
+"""Gateway throughput with wrk at 32 connections: no RPC, one RPC, and the "my team" dashboard, each beside a
+stock nameko `@http` gateway doing the same fan-out to an echo service, measured in the same run (the ratio is the
+figure: absolute rates on these shared machines vary 2-3x from day to day).
 
     python bench/gateway/gateway_bench.py [--seconds 10] [--connections 32] [--json out.json]
 
-Runs compliance, goals and the gateway as three `nameko run` processes on a fresh RabbitMQ vhost and fresh
+Runs compliance, goals, feedback and the gateway as four `nameko run` processes on a fresh RabbitMQ vhost and fresh
 PostgreSQL databases, seeds a small organisation through the API, then points wrk at:
 
 - no RPC:   GET /api/v1/me                    (authentication from cache, rate limit, scope, JSON)
 - one RPC:  GET /api/v1/cycles/{id}           (goals.get_cycle: one indexed read)
 - one RPC:  GET /api/v1/goals/{id}            (goals.get_goal: an access decision and a few reads)
-- fan-out:  GET /api/v1/dashboard/my-team     (four RPCs in parallel: board twice, proposals, reviews)
+- fan-out:  GET /api/v1/dashboard/my-team     (goals' team summary and feedback's team board, in parallel)
+
+The reference (bench/gateway/stock_gateway.py, two more `nameko run` processes on the same broker): GET /ping
+(no RPC), GET /one (one RPC), GET /fan/4 (the issue's four-RPC fan-out) and GET /fan/N with N the RPCs our
+dashboard really makes. Each pair runs back to back (ours, then stock) so both see the same load; the load
+average is printed at the start and the end.
 
 Needs `wrk` (apt-get install -y wrk). Figures are recorded in bench/gateway/README.md.
 """
@@ -21,6 +28,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -55,7 +63,7 @@ def fresh_infra() -> tuple[str, dict[str, str], list]:
     amqp_uri = vhosts.create()
     stamp = str(int(time.time()))
     urls = {}
-    for package in ("compliance", "goals", "gateway"):
+    for package in ("compliance", "goals", "feedback", "gateway"):
         urls[package] = pg.create(f"jxbench_{package}_{stamp}")
         upgrade(package, urls[package])
     cleanup = [lambda: vhosts.delete(amqp_uri)] + [lambda n=f"jxbench_{p}_{stamp}": pg.drop(n) for p in urls]
@@ -127,8 +135,9 @@ def wrk(url: str, bearer: str, seconds: int, connections: int, threads: int = 2)
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(STATUS_SCRIPT)
         script.flush()
+        # --timeout: a slow answer counts in the latencies (wrk's default 2 s would drop it from them)
         out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-                              "-s", script.name, "-H", f"Authorization: Bearer {bearer}", url],
+                              "--timeout", "30s", "-s", script.name, "-H", f"Authorization: Bearer {bearer}", url],
                              capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     latency = {p: _ms(re.search(rf"\s{p}%\s+([\d.]+\w+)", out).group(1)) for p in ("50", "90", "99")}
@@ -137,6 +146,55 @@ def wrk(url: str, bearer: str, seconds: int, connections: int, threads: int = 2)
     return {"rps": rps, "p50_ms": latency["50"], "p90_ms": latency["90"], "p99_ms": latency["99"],
             "non_2xx": int(errors.group(1)) if errors else 0,
             "other_statuses": statuses.group(1) if statuses else ""}
+
+
+class StockProcess:
+    """One of stock_gateway.py's services under plain `nameko run` (no chassis), ready once `ready` answers."""
+
+    def __init__(self, service: str, amqp_uri: str, workdir: Path, ready: str | None = None):
+        self.port = _common.free_port()
+        config = workdir / f"stock-{service.split(':')[1]}.yaml"
+        config.write_text(json.dumps({"AMQP_URI": amqp_uri, "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}",
+                                      "max_workers": 64}))
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent),
+               "PYTHONWARNINGS": "ignore::DeprecationWarning"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--config", str(config), service],
+                                     env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while ready is not None:
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}{ready}", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"stock {service} did not start")
+            time.sleep(0.2)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def dashboard_calls() -> list[str]:
+    """The RPCs one dashboard makes (the route's own declaration), for the fan-out it is compared with."""
+    from gateway.routes.dashboard import DASHBOARD_RPCS
+
+    return list(DASHBOARD_RPCS)
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def figure(label: str, value: float, unit: str, reference: float, reference_label: str) -> None:
+    """A line bench/run_all.py reads exactly: the figure beside its same-run reference."""
+    print("BENCH-FIGURE " + json.dumps({"label": label, "value": round(value, 3), "unit": unit,
+                                        "reference": round(reference, 3), "reference_label": reference_label}),
+          flush=True)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -186,12 +244,17 @@ def main() -> None:
     processes = []
     work = Path(tempfile.mkdtemp(prefix="jxbench-gateway-"))
     try:
-        common = {"AMQP_URI": amqp_uri, "ENVIRONMENT": "production"}
+        # "test": the production code paths without production's refusal of the guest broker user (the bench has no
+        # per-service broker users) and its demand for signing keys
+        common = {"AMQP_URI": amqp_uri, "ENVIRONMENT": "test"}
         processes.append(Process("compliance.service:ComplianceService", {
             **common, "DATABASE_URL": urls["compliance"], "BOOTSTRAP_ADMINS": "root",
             "AUDIT_KEY": "bench-audit-key-bench-audit-key-bench",
             "PSEUDONYM_KEY": "bench-pseudonym-key-0123456789abcdef"}, work))
         processes.append(Process("goals.service:GoalsService", {**common, "DATABASE_URL": urls["goals"]}, work))
+        # the dashboard's feedback section (check-ins, reports, activity, coaching) comes from feedback
+        feedback = Process("feedback.service:FeedbackService", {**common, "DATABASE_URL": urls["feedback"]}, work)
+        processes.append(feedback)
         gateway = Process("gateway.service:GatewayService", {
             **common, "DATABASE_URL": urls["gateway"], "JWT_PUBLIC_KEYS": public, "JWT_ISSUER": ISSUER,
             "JWT_AUDIENCE": AUDIENCE, "BOOTSTRAP_ADMINS": "root", "RATE_LIMIT_PER_SECOND": 1e9,
@@ -200,31 +263,58 @@ def main() -> None:
         base = f"http://127.0.0.1:{gateway.port}"
         ids = seed(base, key)
         manager, employee = token(key, "M1"), token(key, "E0")
+        stock_echo = StockProcess("stock_gateway:StockEcho", amqp_uri, work)
+        stock = StockProcess("stock_gateway:StockGateway", amqp_uri, work, ready="/ping")
+        processes += [stock_echo, stock]
+        sbase = f"http://127.0.0.1:{stock.port}"
+        dashboard_rpcs = len(dashboard_calls())
+        # ours -> (url, bearer, [(stock label, stock url)])
         scenarios = {
-            "no RPC (GET /api/v1/me)": (f"{base}/api/v1/me", employee),
-            "one RPC (GET /api/v1/cycles/{id})": (f"{base}/api/v1/cycles/{ids['cycle_id']}", employee),
-            "one RPC (GET /api/v1/goals/{id})": (f"{base}/api/v1/goals/{ids['goal_id']}", employee),
-            "four-way dashboard (GET /api/v1/dashboard/my-team)":
-                (f"{base}/api/v1/dashboard/my-team?cycle_id={ids['cycle_id']}", manager),
+            "no RPC (GET /api/v1/me)": (f"{base}/api/v1/me", employee, [("stock /ping", f"{sbase}/ping")]),
+            "one RPC (GET /api/v1/cycles/{id})": (f"{base}/api/v1/cycles/{ids['cycle_id']}", employee,
+                                                  [("stock one RPC", f"{sbase}/one")]),
+            "one RPC (GET /api/v1/goals/{id})": (f"{base}/api/v1/goals/{ids['goal_id']}", employee,
+                                                 [("stock one RPC", f"{sbase}/one")]),
+            f"dashboard, {dashboard_rpcs} RPCs (GET /api/v1/dashboard/my-team)":
+                (f"{base}/api/v1/dashboard/my-team?cycle_id={ids['cycle_id']}", manager,
+                 [("stock 4-RPC fan-out", f"{sbase}/fan/4"),
+                  (f"stock {dashboard_rpcs}-RPC fan-out", f"{sbase}/fan/{dashboard_rpcs}")]),
         }
         watched = {"gateway": [gateway.proc.pid], "goals": [processes[1].proc.pid],
-                   "compliance": [processes[0].proc.pid], "rabbitmq": pids_named("beam.smp"),
-                   "postgres": []}
+                   "compliance": [processes[0].proc.pid], "feedback": [feedback.proc.pid],
+                   "stock gateway": [stock.proc.pid], "stock echo": [stock_echo.proc.pid],
+                   "rabbitmq": pids_named("beam.smp"), "postgres": []}
         results = {}
-        for name, (url, bearer) in scenarios.items():
-            if args.only and args.only not in name:
-                continue
+        print(f"load average at the start: {load_average()} ({os.cpu_count()} cores)", flush=True)
+
+        def measure(name: str, url: str, bearer: str) -> dict:
             wrk(url, bearer, 2, args.connections)  # warm up: caches, pools, connections
             watched["postgres"] = pids_named("postgres")
             before = {who: cpu_seconds(pids) for who, pids in watched.items() if pids}
-            results[name] = wrk(url, bearer, args.seconds, args.connections)
-            r = results[name]
+            r = wrk(url, bearer, args.seconds, args.connections)
             r["cpu_share"] = {who: round(max(0.0, cpu_seconds(pids) - before[who]) / args.seconds, 2)
                               for who, pids in watched.items() if pids}
-            print(f"{name:55s} {r['rps']:8.0f} rps   p50 {r['p50_ms']:6.1f} ms   p90 {r['p90_ms']:6.1f} ms   "
+            r["cpu_ms_per_request"] = {who: round(share * 1000 / r["rps"], 3) if r["rps"] else None
+                                       for who, share in r["cpu_share"].items()}
+            print(f"{name:58s} {r['rps']:8.0f} rps   p50 {r['p50_ms']:6.1f} ms   p90 {r['p90_ms']:6.1f} ms   "
                   f"p99 {r['p99_ms']:6.1f} ms   non-2xx {r['non_2xx']} {r['other_statuses']}", flush=True)
-            print("    CPU (cores): " + ", ".join(f"{who} {share:.2f}" for who, share in r["cpu_share"].items()),
-                  flush=True)
+            print("    CPU (cores): " + ", ".join(f"{who} {share:.2f}" for who, share in r["cpu_share"].items()
+                                                   if share), flush=True)
+            return r
+
+        for name, (url, bearer, references) in scenarios.items():
+            if args.only and args.only not in name:
+                continue
+            ours = results[name] = measure(name, url, bearer)
+            ours["references"] = {}
+            for label, stock_url in references:
+                ref = ours["references"][label] = measure(f"  {label}", stock_url, bearer)
+                rps_ratio = ours["rps"] / ref["rps"] if ref["rps"] else float("nan")
+                p99_ratio = ours["p99_ms"] / ref["p99_ms"] if ref["p99_ms"] else float("nan")
+                print(f"    ours / {label}: rps {rps_ratio:.2f}x, p99 {p99_ratio:.2f}x", flush=True)
+                figure(f"{name} rps", ours["rps"], "rps", ref["rps"], f"{label} rps (same run)")
+                figure(f"{name} p99", ours["p99_ms"], "ms", ref["p99_ms"], f"{label} p99 (same run)")
+        print(f"load average at the end: {load_average()}", flush=True)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
         if args.hold:  # keep the stack up to experiment against it

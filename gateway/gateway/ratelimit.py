@@ -134,13 +134,12 @@ class SharedRateLimiter:
         if engine is None:
             return self.fallback.take(key)
         try:
-            statement, values = gcra_statement(engine.dialect.name, key[:200], now, self.interval, self.tolerance)
             if engine.dialect.name == "sqlite":  # the chassis's SQLite engine sends its own BEGIN: commit it
                 with engine.begin() as conn:
-                    tat, allowed = conn.execute(statement, values).one()
+                    now, tat, allowed = self._decide(conn, key)
             else:
                 with _autocommit_engine(engine).connect() as conn:
-                    tat, allowed = conn.execute(statement, values).one()
+                    now, tat, allowed = self._decide(conn, key)
         except Exception as exc:  # the database is down: each replica limits on its own meanwhile
             log.warning("shared rate limit unavailable, limiting in this process: %s", exc)
             return self.fallback.take(key)
@@ -151,6 +150,15 @@ class SharedRateLimiter:
         if len(self._denied_until) > self.max_remembered:
             self._denied_until.popitem(last=False)
         return max(wait, 1e-6)
+
+
+    def _decide(self, conn, key: str) -> tuple[float, float, bool]:
+        # the time is read once the connection is ours: a request that waited for one (a busy pool under load)
+        # must not present a time older than requests decided meanwhile, or its bucket looks overdrawn
+        now = self.clock()
+        statement, values = gcra_statement(conn.dialect.name, key[:200], now, self.interval, self.tolerance)
+        tat, allowed = conn.execute(statement, values).one()
+        return now, tat, allowed
 
 
 def purge(engine: Engine, older_than: float = 3600.0) -> int:

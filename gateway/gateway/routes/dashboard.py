@@ -104,6 +104,9 @@ def my_team(ctx: Ctx) -> dict:
     return {"cycle_id": cycle_id, **sections}
 
 
+# every RPC one dashboard makes (bench/gateway compares the route with a stock gateway making as many)
+DASHBOARD_RPCS = ("goals.get_board", "goals.get_board", "goals.list_proposals", "goals.list_reviews",
+                  "feedback.get_team_board")
 FEEDBACK_SECTIONS = ("checkins_due", "missing_reports", "zero_activity", "coaching_cadence")
 
 

@@ -53,7 +53,8 @@ walk (manager_id, person_id) AS (
   SELECT manager_id, person_id FROM edge
   UNION SELECT w.manager_id, e.person_id FROM walk w JOIN edge e ON e.manager_id = w.person_id),
 looped AS (SELECT person_id FROM walk WHERE manager_id = person_id),
-tainted AS (SELECT person_id FROM looped UNION SELECT w.person_id FROM walk w JOIN looped l ON w.manager_id = l.person_id)
+tainted AS (SELECT person_id FROM looped
+            UNION SELECT w.person_id FROM walk w JOIN looped l ON w.manager_id = l.person_id)
 INSERT INTO rm_line_members (manager_id, person_id)
 SELECT manager_id, person_id FROM walk WHERE person_id NOT IN (SELECT person_id FROM tainted)"""
 
@@ -159,7 +160,8 @@ def line_cells(session, cycle_id: str, heads: Sequence[str], *, kind: str | None
     if not heads:
         return []
     own, line = m.BoardOwnerCell, m.BoardLineCell
-    rows = session.execute(_summed(own, own.owner_id, [own.cycle_id == cycle_id, member_of(session, own.owner_id, heads),
+    rows = session.execute(_summed(own, own.owner_id, [own.cycle_id == cycle_id,
+                                                       member_of(session, own.owner_id, heads),
                                                        *_filters(own, kind, colour)])).all()
     rows += session.execute(_summed(line, line.manager_id, [line.cycle_id == cycle_id,
                                                             member_of(session, line.manager_id, heads),
@@ -168,7 +170,12 @@ def line_cells(session, cycle_id: str, heads: Sequence[str], *, kind: str | None
 
 
 def _filters(table, kind: str | None, colour: str | None) -> list:
-    return [*([table.kind == kind] if kind is not None else []), *([table.colour == colour] if colour is not None else [])]
+    found = []
+    if kind is not None:
+        found.append(table.kind == kind)
+    if colour is not None:
+        found.append(table.colour == colour)
+    return found
 
 
 def line_of(manager_id: str):
