@@ -23,7 +23,6 @@ NOT_YET_CLEAN: set[str] = {
     "contracts",
     "compliance.usecases",
     "compliance.domain",
-    "incentives.usecases",
     "notifications.usecases",
     "notifications.domain",
 }

@@ -8,6 +8,7 @@ from contracts import incentives as c
 from contracts.actor import Actor
 from incentives import access
 from incentives.domain import analytics
+from incentives.repositories import RatingRow
 from incentives.settings import IncentivesSettings
 from incentives.usecases.common import Uow, members_of
 
@@ -29,7 +30,7 @@ def distribution(uow: Uow, actor: Actor | None, command: c.DistributionQuery,
         members = members_of(uow, command.org_unit_id)
         ratings = [r for r in uow.inputs.rating_rows([command.review_cycle_id]) if r.person_id in members]
         index = uow.access.index
-        groups: dict[str, list] = {}
+        groups: dict[str, list[RatingRow]] = {}
         for r in ratings:
             person = index.person(r.person_id)
             key = (r.manager_id or "(none)") if command.by == "manager" else (
@@ -39,13 +40,13 @@ def distribution(uow: Uow, actor: Actor | None, command: c.DistributionQuery,
             (r.manager_id or "(none)", _float(r.manager_score), float(r.score), _float(r.attainment))
             for r in ratings)}
         out = []
-        for key, members in sorted(groups.items()):
+        for key, rated in sorted(groups.items()):
             stats = lenient.get(key) if command.by == "manager" else None
             out.append(c.DistributionGroup(
-                group=key, people=len(members),
+                group=key, people=len(rated),
                 rows=[c.DistributionRow(**row) for row in analytics.distribution(
-                    (r.label for r in members), settings.target_distribution)],
-                mean_score=(sum((r.score for r in members), Decimal(0)) / len(members)).quantize(FOUR),
+                    (r.label for r in rated), settings.target_distribution)],
+                mean_score=(sum((r.score for r in rated), Decimal(0)) / len(rated)).quantize(FOUR),
                 manager_score=None if stats is None else _dec(stats.given),
                 attainment=None if stats is None else _dec(stats.attainment),
                 bias=None if stats is None else _dec(stats.bias)))

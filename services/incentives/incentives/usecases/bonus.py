@@ -188,14 +188,14 @@ def propose(uow: Uow, actor: Actor | None, command: c.ProposeBonus,
         return views.proposal_view(proposal)
 
 
-def _require_in_pool(uow: Uow, pool: m.Pool, person) -> None:
+def _require_in_pool(uow: Uow, pool: m.Pool, person: Any) -> None:
     if person.org_unit_id is None or not uow.access.index.unit_within(person.org_unit_id, pool.org_unit_id):
         raise InvalidInput("person_id", f"{person.person_id} is not in pool {pool.code} (unit {pool.org_unit_id})",
                            ids=[person.person_id])
 
 
-def make_proposal(uow: Uow, pool: m.Pool, person, rating: m.Rating, settings, *, requested_by: str | None,
-                  strict: bool) -> m.Proposal:
+def make_proposal(uow: Uow, pool: m.Pool, person: Any, rating: m.Rating, settings: IncentivesSettings, *,
+                  requested_by: str | None, strict: bool) -> m.Proposal:
     """The proposal for a rating version: the existing one if this version already made one (a redelivered
     event, a second request), otherwise a new version superseding the person's current proposal."""
     existing = uow.bonus.proposal_for_rating(pool.code, person.person_id, rating.rating_id, rating.version)
@@ -243,7 +243,7 @@ def _published(uow: Uow, proposal: m.Proposal, previous: m.Proposal | None, warn
                                 total=proposal.total, budget_warning=warning, waiting_for=first))
 
 
-def _compute(uow: Uow, pool: m.Pool, person, rating: m.Rating) -> rules.Proposal:
+def _compute(uow: Uow, pool: m.Pool, person: Any, rating: m.Rating) -> rules.Proposal:
     rewards = [rules.EarnedReward(r.rule_code, r.rule_name, r.period, r.condition, r.amount_rule,
                                   {k: Decimal(v) for k, v in r.inputs.items()}, r.amount)
                for r in uow.bonus.rewards(person.person_id, reward="cash", between=(pool.starts_on, pool.ends_on))]
@@ -342,7 +342,7 @@ def send_back_proposal(uow: Uow, actor: Actor | None, command: c.DecideProposal)
         return views.proposal_view(proposal)
 
 
-def _approver(actor, proposal: m.Proposal) -> str:
+def _approver(actor: Actor | None, proposal: m.Proposal) -> str:
     me = subject(actor)
     if me is None:
         raise NotAllowed("an approval needs an authenticated person", field="actor_id")

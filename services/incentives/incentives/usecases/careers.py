@@ -2,6 +2,8 @@
 decision with reasons) and performance stars (a quarter's stories, published with consent, earning points)."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from chassis.ids import new_id
@@ -18,7 +20,7 @@ from incentives.usecases.common import Uow, card, require_or_hide, subject, toda
 
 # -- promotion -------------------------------------------------------------------------------------------------
 
-def _evidence(uow: Uow, person_id: str) -> tuple[dict, list[promotion.RatedCycle]]:
+def _evidence(uow: Uow, person_id: str) -> tuple[dict[str, Any], list[promotion.RatedCycle]]:
     r = m.Rating
     newest: dict[str, m.Rating] = {}
     for rating in uow.session.scalars(select(r).where(r.person_id == person_id).order_by(r.at, r.version)):
@@ -38,7 +40,7 @@ def _evidence(uow: Uow, person_id: str) -> tuple[dict, list[promotion.RatedCycle
     return evidence, history
 
 
-def _criteria(sequence: str, history) -> list[c.CriterionView]:
+def _criteria(sequence: str, history: list[promotion.RatedCycle]) -> list[c.CriterionView]:
     return [c.CriterionView(criterion=name, met=met, evidence=shown)
             for name, met, shown in promotion.criteria_met(promotion.DEFAULT_CRITERIA[sequence], history)]
 
@@ -82,9 +84,14 @@ def _load_nomination(uow: Uow, nomination_id: str, *, lock: bool = False) -> m.N
     return row
 
 
+def _panels(settings: IncentivesSettings) -> dict[str, list[str]]:
+    """sequence -> the members of its review panel."""
+    return {str(sequence): members for sequence, members in settings.promotion_panels.items()}
+
+
 def _may_read_nomination(uow: Uow, actor: Actor | None, row: m.Nomination, settings: IncentivesSettings) -> None:
     """The panel of the sequence, the person, their line and HR; to anyone else it does not exist."""
-    if subject(actor) in settings.promotion_panels.get(row.sequence, ()):
+    if subject(actor) in _panels(settings).get(row.sequence, ()):
         return  # the panel of the sequence reviews its nominations
     require_or_hide(uow, actor, "incentives.talent.read", access.of(access.TALENT, row.person_id),
                     _no_nomination(row.id))
@@ -124,7 +131,7 @@ def decide_nomination(uow: Uow, actor: Actor | None, command: c.DecideNomination
     with uow:
         row = _load_nomination(uow, command.nomination_id, lock=True)
         _may_read_nomination(uow, actor, row, settings)
-        promotion.may_decide(settings.promotion_panels, row.sequence, subject(actor) or "", row.person_id,
+        promotion.may_decide(_panels(settings), row.sequence, subject(actor) or "", row.person_id,
                              row.nominated_by)
         if row.status != "nominated":
             raise NotAllowed(f"the nomination was already decided: {row.status}", field="status")

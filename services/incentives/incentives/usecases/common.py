@@ -1,22 +1,34 @@
 """What several use cases share: ids, periods, people's cards, approval-chain plumbing."""
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from chassis import errors as problems
 from chassis.access import Resource
-from chassis.access.approvals import Approval, ApprovalTable, approval_chain
+from chassis.access.approvals import Approval, ApprovalTable, Chain, approval_chain
 from contracts import incentives as c
 from contracts.actor import Actor
+from contracts.base import Event
+from contracts.envelope import Envelope
 from incentives.domain.errors import InvalidInput, NotFound
 from incentives.repositories import IncentivesUnitOfWork
 
 Uow = IncentivesUnitOfWork  # the unit of work every incentives use case runs in
+EventT = TypeVar("EventT", bound=Event)
 
 
 def today(uow: Uow) -> date:
-    return uow.now().date()
+    now: datetime = uow.now()
+    return now.date()
+
+
+def payload_of(envelope: Envelope, model: type[EventT]) -> EventT:
+    """The envelope's payload as the contract the handler subscribed to; anything else is refused (400 `type`)."""
+    event = envelope.payload()
+    if not isinstance(event, model):
+        raise InvalidInput("type", f"{envelope.type} is not a {model.type}")
+    return event
 
 
 def subject(actor: Actor | None) -> str | None:
@@ -82,11 +94,12 @@ def card(uow: Uow, person_id: str, field: str = "person_id") -> Any:
     return found
 
 
-def chain(uow: Uow, person_id: str, grade: str | None, table: dict, requested_by: str | None):
+def chain(uow: Uow, person_id: str, grade: str | None, table: dict[str, list[str]],
+          requested_by: str | None) -> Chain:
     return approval_chain(uow.access.index, person_id, grade, ApprovalTable.parse(table), requested_by=requested_by)
 
 
-def approval_views(approval: Approval | None) -> dict:
+def approval_views(approval: Approval | None) -> dict[str, Any]:
     if approval is None:
         return {"approvers": [], "waiting_for": None, "decisions": []}
     current = approval.current

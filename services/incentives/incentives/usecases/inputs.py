@@ -4,19 +4,21 @@ in the event's own unit of work (the inbox makes a redelivery a no-op; unique ke
 under another event id harmless too)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
 from contracts import feedback as fb
 from contracts import goals as g
 from contracts.envelope import Envelope
+from incentives import models as m
 from incentives.domain import points as ledger
 from incentives.domain.bonus import weekly_lead_values
 from incentives.domain.errors import InvalidInput
 from incentives.domain.rules import variable_name
 from incentives.settings import IncentivesSettings
 from incentives.usecases import bonus, points, talent
-from incentives.usecases.common import Uow, month_key, week_key
+from incentives.usecases.common import Uow, month_key, payload_of, week_key
 
 
 def _observe(uow: Uow, person_id: str, period: str, values: dict[str, Decimal], source: str) -> None:
@@ -37,7 +39,7 @@ def check_weekly_leads(event: fb.WeeklyLeadsCounted) -> None:
 
 
 def on_weekly_leads(uow: Uow, envelope: Envelope) -> None:
-    event = envelope.payload()
+    event = payload_of(envelope, fb.WeeklyLeadsCounted)
     check_weekly_leads(event)
     with uow:
         _observe(uow, event.person_id, event.week,
@@ -46,7 +48,7 @@ def on_weekly_leads(uow: Uow, envelope: Envelope) -> None:
 
 
 def on_coaching_cadence(uow: Uow, envelope: Envelope) -> None:
-    event = envelope.payload()
+    event = payload_of(envelope, fb.CoachingCadenceComputed)
     with uow:
         _observe(uow, event.manager_id, event.month,
                  {"coaching_touches": Decimal(event.touches), "coaching_weekly_notes": Decimal(event.weekly_notes),
@@ -56,7 +58,7 @@ def on_coaching_cadence(uow: Uow, envelope: Envelope) -> None:
 
 
 def on_participation(uow: Uow, envelope: Envelope) -> None:
-    event = envelope.payload()
+    event = payload_of(envelope, fb.ParticipationComputed)
     if event.scope != "person":
         return  # team and unit rates are not a person's indicator
     with uow:
@@ -64,7 +66,7 @@ def on_participation(uow: Uow, envelope: Envelope) -> None:
 
 
 def on_goal_created(uow: Uow, envelope: Envelope) -> None:
-    event = envelope.payload()
+    event = payload_of(envelope, g.GoalCreated)
     if event.indicator_code is None or event.owner.kind != "person":
         return
     with uow:
@@ -73,7 +75,7 @@ def on_goal_created(uow: Uow, envelope: Envelope) -> None:
 
 
 def on_template_assigned(uow: Uow, envelope: Envelope) -> None:
-    event = envelope.payload()
+    event = payload_of(envelope, g.TemplateAssigned)
     with uow:
         uow.inputs.track_goals([{"goal_id": goal.goal_id, "person_id": event.person_id,
                                  "indicator_code": goal.indicator_code, "cycle_id": event.cycle_id}
@@ -83,7 +85,7 @@ def on_template_assigned(uow: Uow, envelope: Envelope) -> None:
 def on_goal_progressed(uow: Uow, envelope: Envelope) -> None:
     """The value of an indicator-measured goal becomes the person's indicator for the week and the month of the
     update (the latest update of a period wins)."""
-    event = envelope.payload()
+    event = payload_of(envelope, g.GoalProgressed)
     with uow:
         goal = uow.inputs.tracked_goal(event.goal_id)
         if goal is None or goal.person_id != event.responsible_id:
@@ -96,7 +98,7 @@ def on_goal_progressed(uow: Uow, envelope: Envelope) -> None:
 
 def on_praise(uow: Uow, envelope: Envelope, settings: IncentivesSettings) -> None:
     """Recognition earns points by rule (settings.praise_points), once per praise whatever the deliveries."""
-    event = envelope.payload()
+    event = payload_of(envelope, fb.PraiseGiven)
     if not settings.praise_points or event.given_by == event.person_id:
         return
     with uow:
@@ -108,7 +110,7 @@ def on_praise(uow: Uow, envelope: Envelope, settings: IncentivesSettings) -> Non
                            event_source="rule")
 
 
-def _rating_points(uow: Uow, rating, settings: IncentivesSettings) -> None:
+def _rating_points(uow: Uow, rating: m.Rating, settings: IncentivesSettings) -> None:
     """A finalized rating earns points by rule (settings.rating_points), once per rating: an amendment does not
     pay again (nor take back what was earned)."""
     amount = settings.rating_points.get(rating.label, 0)
@@ -119,7 +121,7 @@ def _rating_points(uow: Uow, rating, settings: IncentivesSettings) -> None:
                            event_source="rule")
 
 
-def _component(components, name: str) -> Decimal | None:
+def _component(components: Sequence[fb.RatingComponent], name: str) -> Decimal | None:
     return next((comp.score for comp in components if comp.name == name and comp.score is not None), None)
 
 
@@ -127,10 +129,12 @@ def on_rating(uow: Uow, envelope: Envelope, settings: IncentivesSettings) -> Non
     """A finalized or amended rating: kept as a new version; the bonus proposals of its cycle's pools follow (a
     new version each), the person's development plan is created or updated, and their 9-box place moves."""
     event = envelope.payload()
+    if not isinstance(event, (fb.RatingFinalized, fb.RatingAmended)):
+        raise InvalidInput("type", f"{envelope.type} is not a rating")
     amended = isinstance(event, fb.RatingAmended)
     if amended and event.version < 2:
         raise InvalidInput("version", "an amendment is version 2 or later")
-    at = event.amended_at if amended else event.finalized_at
+    at = event.amended_at if isinstance(event, fb.RatingAmended) else event.finalized_at
     with uow:
         row = {"rating_id": event.rating_id, "version": event.version, "person_id": event.person_id,
                "review_cycle_id": event.review_cycle_id, "goals_cycle_id": event.goals_cycle_id,

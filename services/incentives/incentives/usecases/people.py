@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session
 
 from chassis.access import Resource, apply_org_event
 from contracts import compliance as dsr
@@ -18,7 +19,7 @@ from contracts.actor import Actor
 from contracts.envelope import Envelope
 from incentives import models as m
 from incentives.domain import points as ledger
-from incentives.usecases.common import Uow
+from incentives.usecases.common import Uow, payload_of
 
 SERVICE = "incentives"
 
@@ -45,7 +46,7 @@ def _records(rows: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _subject_rows(session, person: str) -> dict[str, list[Any]]:
+def _subject_rows(session: Session, person: str) -> dict[str, list[Any]]:
     plans = list(session.scalars(select(m.Idp).where(m.Idp.person_id == person)))
     account = ledger.person(person)
     return {
@@ -103,7 +104,7 @@ def erase_subject(uow: Uow, envelope: Envelope) -> None:
     """Pseudonymize a person: their id becomes the pseudonym everywhere (the ledger's account too, so the ledger
     still balances) and free text they wrote is cleared; records under a legal hold stay as they are. Answers with
     incentives' erasure.completed event in the same transaction (a redelivery finds nothing left to do)."""
-    request = envelope.payload()
+    request = payload_of(envelope, dsr.ErasureRequested)
     with uow:
         if SERVICE not in request.services:
             return
@@ -120,12 +121,13 @@ def erase_subject(uow: Uow, envelope: Envelope) -> None:
                 erased += _pseudonymize(uow.session, row, person, alias)
         if not (everything or "*" in held.get("ledger_entries", ())):
             move_balance(uow, person, alias)
-        uow.publish(dsr.erasure_completed_event(SERVICE)(
+        completed: Any = dsr.erasure_completed_event(SERVICE)  # made per service, with ErasureCompleted's fields
+        uow.publish(completed(
             request_id=request.request_id, person_id=person, erased_records=erased, held_records=kept,
             detail="ids replaced by the pseudonym (ledger accounts included); free text by the person cleared"))
 
 
-def _pseudonymize(session, row: Any, person: str, alias: str) -> int:
+def _pseudonymize(session: Session, row: Any, person: str, alias: str) -> int:
     if isinstance(row, m.LedgerEntry):
         row.account = ledger.person(alias)
         return 1
@@ -174,7 +176,7 @@ RETAINED: dict[str, tuple[Any, Any, Any]] = {
 def apply_retention(uow: Uow, envelope: Envelope) -> None:
     """Purge the record types incentives owns past their policy (skipping what a hold covers) and publish what was
     purged (compliance audits it). The points ledger is accounting: never purged, only pseudonymized on erasure."""
-    request = envelope.payload()
+    request = payload_of(envelope, dsr.RetentionSweepRequested)
     with uow:
         everything, held = _held(request.holds)
         if everything:

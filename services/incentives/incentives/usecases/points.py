@@ -2,6 +2,8 @@
 menu, and redemptions with approval, decline, cancellation (each refunding exactly once) and fulfilment."""
 from __future__ import annotations
 
+from typing import Any
+
 from chassis.access.approvals import Approval, Status, approve, start
 from chassis.ids import new_id
 from contracts import incentives as c
@@ -129,7 +131,7 @@ def save_reward(uow: Uow, actor: Actor | None, command: c.SaveReward) -> c.Rewar
         return views.reward_view(row)
 
 
-def _why_not(uow: Uow, reward: m.Reward, person) -> str | None:
+def _why_not(uow: Uow, reward: m.Reward, person: Any) -> str | None:
     rule = Eligibility(reward.eligibility.get("min_grade"), tuple(reward.eligibility.get("ratings") or ()),
                        int(reward.eligibility.get("min_tenure_months") or 0))
     last = uow.inputs.last_label(person.person_id) if rule.ratings else None
@@ -178,7 +180,8 @@ def redeem(uow: Uow, actor: Actor | None, command: c.Redeem, settings: Incentive
         # The stock last: its row lock, which every redeemer of this reward waits for, is held only from here to
         # the commit. Balances before stock, in refunds too, so that the two never wait on each other in a cycle.
         if not uow.points.take_stock(reward.code, command.quantity):
-            left = uow.points.reward(reward.code).stock
+            now_left = uow.points.reward(reward.code)
+            left = 0 if now_left is None else now_left.stock
             raise NotAllowed(f"only {left} of {reward.code} left in stock", field="quantity")
         uow.publish(c.PointsRedeemed(redemption_id=redemption.id, person_id=me, reward_code=reward.code,
                                      quantity=command.quantity, points=points))

@@ -1,7 +1,7 @@
 """Development plans from finalized ratings, potential assessments and the 9-box talent review."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from chassis.ids import new_id
 from contracts import incentives as c
@@ -86,7 +86,7 @@ def complete_action(uow: Uow, actor: Actor | None, command: c.CompleteIdpAction)
 
 def assess_potential(uow: Uow, actor: Actor | None, command: c.AssessPotential,
                      settings: IncentivesSettings) -> c.PotentialView:
-    level = ninebox.potential_from_rubric(dict(command.rubric))
+    level = ninebox.potential_from_rubric({str(item): score for item, score in command.rubric.items()})
     with uow:
         uow.access.require(actor, "incentives.talent.assess", access.of(access.TALENT, command.person_id))
         card(uow, command.person_id)
@@ -125,9 +125,9 @@ def place(uow: Uow, person_id: str, review_cycle_id: str, settings: IncentivesSe
     """(Re)place a person once both a finalized rating and a potential exist; publish when the box changes."""
     rating = uow.inputs.latest_rating(person_id, review_cycle_id)
     potential = uow.talent.potential(person_id, review_cycle_id)
-    if rating is None or potential is None or (potential.calibrated or potential.assessed) is None:
+    level = None if potential is None else cast(ninebox.Level | None, potential.calibrated or potential.assessed)
+    if rating is None or level is None:
         return None
-    level = potential.calibrated or potential.assessed
     box = ninebox.place(ninebox.performance_level(rating.label, settings.performance_levels), level)
     before = uow.talent.placements(review_cycle_id, [person_id]).get(person_id)
     if before is not None and before.box == box.code:
