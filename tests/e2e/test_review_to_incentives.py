@@ -192,6 +192,10 @@ def test_a_rating_appealed_and_amended_reaches_the_bonus_proposal_and_the_plan_o
     advance("manager_review")
     form = mgr.get(base + "/review", person_id="E2")  # the review form shows the goal from the running cycle
     assert [(g["id"], g["title"]) for g in form["goals"]] == [(goal["id"], "New key accounts")], form
+    off_scale = mgr.put(base + "/reviews/E2/manager-review", {"items": [{"code": goal["id"], "score": "9"}]},
+                        expect=400)
+    assert off_scale["errors"][0]["field"] == "items[0].score"
+    assert mgr.get(base + "/review", person_id="E2")["manager_review"] is None  # nothing written
     mgr.put(base + "/reviews/E1/manager-review", {"items": [{"code": goal["id"], "score": "4"}]})
     mgr.put(base + "/reviews/E2/manager-review", {"items": [{"code": goal["id"], "score": "3"}]})
     advance("calibration")
@@ -250,11 +254,10 @@ def test_a_rating_appealed_and_amended_reaches_the_bonus_proposal_and_the_plan_o
     assert (second["rating_version"], second["rating_label"], Decimal(second["total"])) == (3, "B", BASE)
     plan = e2.get("/incentives/people/E2/idp")  # checked last: redelivery must not change it either
 
-    # the bonus is approved along its chain (direct manager, then the HRBP) and counts against the pool once
-    while second["waiting_for"] is not None:
-        approver = people[second["waiting_for"]["person_id"]]
-        second = approver.post(f"/incentives/proposals/{second['id']}/approve", {"reason": "ok"})
-    assert second["status"] == "approved"
+    # the bonus is approved along its chain by grade (P2: the direct manager, then the HRBP) and counts once
+    assert [(a["step"], a["person_id"]) for a in second["approvers"]] == [("direct_manager", "M1"), ("hrbp", "B1")]
+    assert mgr.post(f"/incentives/proposals/{second['id']}/approve", {"reason": "key account"})["status"] == "pending"
+    assert hrbp.post(f"/incentives/proposals/{second['id']}/approve", {"reason": "ok"})["status"] == "approved"
     assert Decimal(hr.get("/incentives/pools/sales_fy2026")["approved"]) == BASE
 
     # the broker delivers every rating event again: nothing is proposed, planned or paid twice
