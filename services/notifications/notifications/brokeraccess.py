@@ -1,13 +1,19 @@
-"""The broker side of AMQP consumers (usecases.consumers.BrokerAdmin) on this machine's RabbitMQ.
+"""The broker side of AMQP consumers (usecases.consumers.BrokerAdmin).
 
-Users, permissions and topic permissions go through `rabbitmqctl import_definitions` (chassis.brokerusers: one
-run per change, the password only as RabbitMQ's salted hash); the queue and its bindings through this service's
-own AMQP connection (its broker user may configure and write `ext-…` queues, chassis.brokerusers
-PROVISIONED_QUEUES). The RabbitMQ management plugin is not needed.
+Users, permissions and topic permissions are one definitions document (chassis.brokerusers: the password only as
+RabbitMQ's salted hash), applied by `rabbitmqctl import_definitions` where the service runs beside the broker's
+node (development, CI, this machine: no management plugin needed), or POSTed to the management API's
+`/api/definitions` where it does not (Kubernetes: `BROKER_ADMIN=http://<admin>:<password>@<host>:15672`, the
+cluster operator's default user). The queue and its bindings always go through this service's own AMQP connection
+(its broker user may configure and write `ext-…` queues, chassis.brokerusers PROVISIONED_QUEUES).
 """
 from __future__ import annotations
 
+import base64
+import json
 import time
+import urllib.error
+import urllib.request
 from urllib.parse import quote, unquote, urlsplit
 
 from chassis import brokerusers
@@ -17,14 +23,47 @@ from notifications.domain.consumers import Binding
 READY_TIMEOUT = 15.0  # the broker applies imported definitions asynchronously
 
 
+class ManagementApi:
+    """The few calls of `brokerusers.Rabbitmqctl` the consumers need, over the management plugin's HTTP API."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0):
+        parts = urlsplit(base_url)
+        self.base = f"{parts.scheme}://{parts.hostname}:{parts.port or 15672}"
+        self.auth = "Basic " + base64.b64encode(
+            f"{unquote(parts.username or '')}:{unquote(parts.password or '')}".encode()).decode()
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: object = None) -> None:
+        request = urllib.request.Request(self.base + path, method=method, headers={
+            "Authorization": self.auth, "content-type": "application/json"},
+            data=None if body is None else json.dumps(body).encode())
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout):
+                return
+        except urllib.error.HTTPError as exc:
+            if not (method == "DELETE" and exc.code == 404):  # already gone
+                raise RuntimeError(f"{method} {path}: {exc.code} {exc.read()[:300]!r}") from None
+
+    def import_definitions(self, document: dict[str, object]) -> None:
+        self._call("POST", "/api/definitions", document)
+
+    def delete_user(self, user: str) -> None:
+        self._call("DELETE", f"/api/users/{quote(user, safe='')}")
+
+    def close_user_connections(self, user: str, reason: str) -> None:
+        self._call("DELETE", f"/api/connections/username/{quote(user, safe='')}")
+
+
 class RabbitmqctlBroker:
     def __init__(self, amqp_uri: str, queue_type: str = "classic", public_address: str = "",
-                 ctl: brokerusers.Rabbitmqctl | None = None):
+                 ctl: brokerusers.Rabbitmqctl | ManagementApi | None = None):
         parts = urlsplit(amqp_uri)
         self.amqp_uri = amqp_uri
         self.scheme = parts.scheme or "amqp"
         self.vhost = unquote(parts.path[1:]) if len(parts.path) > 1 else "/"
         self.address = public_address or f"{parts.hostname}:{parts.port or 5672}"
+        if "://" in self.address:  # amqps://host:5671: TLS outside the cluster
+            self.scheme, self.address = self.address.split("://", 1)
         self.queue_type = queue_type
         self.ctl = ctl or brokerusers.Rabbitmqctl()
 
@@ -33,7 +72,9 @@ class RabbitmqctlBroker:
         """None when there is no broker to provision on (the embedded suite) or provisioning is off."""
         if settings.broker_admin == "none" or is_memory(settings.amqp_uri):
             return None
-        return cls(settings.amqp_uri, settings.amqp_queue_type, settings.consumer_amqp_address)
+        admin = ManagementApi(settings.broker_admin) if settings.broker_admin.startswith(("http://", "https://")) \
+            else None
+        return cls(settings.amqp_uri, settings.amqp_queue_type, settings.consumer_amqp_address, admin)
 
     def uri(self, user: str, password: str) -> str:
         return f"{self.scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{self.address}/" \

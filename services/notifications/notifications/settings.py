@@ -47,10 +47,12 @@ class NotificationsSettings(ServiceSettings):
     client_refresh_seconds: float = Field(600.0, gt=0, description="how often the client read model is compared "
                                                                    "with the registry (agreements renewed or lapsed)")
     # AMQP consumers of registered clients (usecases.consumers): provisioned with rabbitmqctl on the broker's node
-    broker_admin: Literal["rabbitmqctl", "none"] = Field("rabbitmqctl", description="how client users and "
-                                                         "permissions are set: rabbitmqctl, or none (no consumers)")
-    consumer_amqp_address: str = Field("", description="host:port clients reach the broker at (default: this "
-                                                       "service's own AMQP host)")
+    broker_admin: str = Field("rabbitmqctl", repr=False, pattern=r"^(rabbitmqctl|none|https?://.+)$",
+                              description="how client users and permissions are set: rabbitmqctl (beside the "
+                                          "broker's node), the management API's URL with an administrator's "
+                                          "credentials (http://user:password@host:15672), or none (no consumers)")
+    consumer_amqp_address: str = Field("", description="host:port (or amqps://host:port) clients reach the broker "
+                                                       "at (default: this service's own AMQP host)")
     consumer_sweep_seconds: float = Field(60.0, gt=0, description="how often consumers are checked against their "
                                         "clients (lapsed agreements) and a broker left behind is caught up")
     lease_seconds: float = Field(60.0, gt=0, description="a claimed delivery is retried after this if its "
