@@ -49,7 +49,7 @@ def local(people: int, decisions: int) -> None:
     from chassis.db import chassis_metadata
     from chassis.testing.infra import PgManager
     from chassis.uow import Store
-    from compliance.usecases.common import ComplianceUnitOfWork
+    from compliance.repositories import ComplianceUnitOfWork
     from contracts import Actor, Envelope
 
     pg = PgManager(PG)

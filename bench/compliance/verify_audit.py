@@ -31,7 +31,7 @@ def main() -> None:
     from chassis.uow import Store
     from compliance.domain.audit_chain import GENESIS, AuditChain, AuditEvent
     from compliance.usecases.audit import _checkpoint_row, _entry_row, verify
-    from compliance.usecases.common import ComplianceUnitOfWork
+    from compliance.repositories import ComplianceUnitOfWork
     from contracts import Actor
     from contracts.compliance import VerifyAudit
 

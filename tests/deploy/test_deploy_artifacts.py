@@ -82,7 +82,7 @@ def _env_names(container: dict) -> set[str]:
 def test_production_pods_get_every_setting_production_requires():
     """ENVIRONMENT=production refuses the embedded defaults: each service gets its database, compliance its keys,
     the gateway its token keys, and the migration Job every database of suite.yaml."""
-    from compliance.config import SECRETS
+    from compliance.settings import SECRETS
 
     docs = rendered_manifests("overlays/production")
     config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("jixiao-config"))

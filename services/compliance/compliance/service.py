@@ -8,183 +8,22 @@ daily retention sweep; the deadline sweep (unanswered erasure parts, overdue app
 """
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
-import eventlet
-from eventlet.event import Event as GreenEvent
-from nameko.extensions import DependencyProvider
-from nameko.timer import Timer, timer
-from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy.orm import Session
-
-from chassis import Database, RpcClient, Service, event_handler, register_error, rpc
-from chassis.db import utcnow
-from chassis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
-from chassis.metrics import metrics_of
-from chassis.runtime import settings_of
-from compliance.config import Config, config_of
-from compliance.domain import errors as domain_errors
+from chassis import RpcClient, Service, event_handler, rpc
+from compliance import access, errors
+from compliance.audit_writer import AuditWriter
+from compliance.dependencies import ApiKeyCache, ComplianceDatabase, SettingTimer
+from compliance.repositories import ComplianceUnitOfWork
+from compliance.settings import ComplianceSettings, Settings, compliance_settings
 from compliance.usecases import appeals, audit, clients, directory, dsr, imports, retention, settings
-from compliance.usecases.common import ComplianceUnitOfWork
-from compliance.witness import WitnessFile
 from contracts import compliance as c
+from contracts import org
 from contracts.actor import Actor
 from contracts.compliance import ImportRequested
-from contracts.org import OrgSnapshotQuery
 
-log = logging.getLogger(__name__)
-
-
-def _field_errors(error: domain_errors.InvalidInput) -> list[dict]:
-    return [{"field": ".".join(str(p) for p in e.path) or "body", "message": e.message} for e in error.errors]
-
-
-register_error(domain_errors.InvalidInput, lambda e: InvalidInput(e.message, errors=_field_errors(e)))
-register_error(domain_errors.NotAllowed, lambda e: Forbidden(e.message))
-register_error(domain_errors.NotFound, lambda e: NotFound(e.message))
-register_error(domain_errors.Conflict, lambda e: Conflict(e.message))
-register_error(domain_errors.IntegrityError, lambda e: Unprocessable(e.message))
-
-
-class ComplianceDatabase(Database):
-    """The database dependency, handing the configured bootstrap administrators to each unit of work."""
-
-    def get_dependency(self, worker_ctx):
-        uow = super().get_dependency(worker_ctx)
-        uow.bootstrap_admins = frozenset(config_of(self.container).bootstrap_admins)
-        return uow
-
-
-class AuditWriter(DependencyProvider):
-    """The single writer of the audit chain: seals staged events in batches and cuts timed checkpoints."""
-
-    def setup(self):
-        self.config = config_of(self.container)
-        self._running = False
-        self._wake = GreenEvent()
-        self._stopped = GreenEvent()
-        path = self.config.audit_witness_path or settings_of(self.container).var_dir / "compliance-audit-witness.jsonl"
-        self.witness = WitnessFile(path)
-
-    def start(self):
-        self._running = True
-        metrics_of(self.container).add_collector(self._metrics)
-        self.container.spawn_managed_thread(self._run, identifier="audit-writer")
-
-    def lag(self) -> dict[str, float]:
-        with Session(self.container._jixiao_store.engine) as session:
-            return audit.lag(session, utcnow())
-
-    def _metrics(self) -> list[GaugeMetricFamily]:
-        lag = self.lag()
-        service = self.container.service_name
-        families = []
-        for name, key, help_text in AUDIT_GAUGES:
-            family = GaugeMetricFamily(name, help_text, labels=["service"])
-            family.add_metric([service], lag[key])
-            families.append(family)
-        return families
-
-    def ready(self) -> tuple[bool, str]:
-        """Not ready while audit events wait longer than AUDIT_READY_MAX_LAG to be sealed (auditing stopped)."""
-        try:
-            lag = self.lag()
-        except Exception as exc:  # the database check reports the database; this one says the lag is unknown
-            return False, f"audit lag unknown ({type(exc).__name__})"
-        detail = (f"staged {lag['staged']:.0f} (oldest {lag['staged_oldest_seconds']:.0f}s), dead letters "
-                  f"{lag['dead_letters']:.0f}, unwitnessed {lag['unwitnessed']:.0f}")
-        return lag["staged_oldest_seconds"] <= self.config.audit_ready_max_lag, detail
-
-    def stop(self):
-        self._running = False
-        self.wake()
-        with eventlet.Timeout(10, False):
-            self._stopped.wait()
-
-    def kill(self):
-        self._running = False
-        self.wake()
-
-    def wake(self):
-        if not self._wake.ready():
-            self._wake.send(True)
-
-    def _run(self):
-        config = self.config
-        store = self.container._jixiao_store
-        key = config.audit_key_bytes()
-        last_checkpoint = eventlet.hubs.get_hub().clock()
-        failures = 0
-        try:
-            while self._running:
-                try:
-                    sealed = audit.seal_pending(store.engine, key=key, key_id=config.audit_key_id,
-                                                checkpoint_every=config.audit_checkpoint_every,
-                                                batch=config.audit_seal_batch, now=utcnow(),
-                                                max_attempts=config.audit_seal_attempts)
-                    now = eventlet.hubs.get_hub().clock()
-                    if now - last_checkpoint >= config.audit_checkpoint_interval:
-                        last_checkpoint = now
-                        self._witness(store, key)
-                    failures = 0
-                    if sealed >= config.audit_seal_batch:
-                        eventlet.sleep(0)
-                        continue
-                    delay = config.audit_seal_interval
-                except Exception as exc:  # the database is away: keep the staged events, back off, try again
-                    failures += 1
-                    delay = min(30.0, 0.2 * 2 ** failures)
-                    log.warning("audit writer failed (%s); retrying in %.1fs", exc, delay)
-                if self._running:
-                    self._wake.wait(delay)
-                if self._wake.ready():
-                    self._wake = GreenEvent()
-        finally:
-            self._stopped.send(True)
-
-    def _witness(self, store, key: bytes) -> None:
-        """The timed checkpoint leaves the database (witness file + published event). Its failure (the witness's
-        volume full or read-only) never slows sealing: it is logged, shows as unwitnessed lag, and is retried at
-        the next interval."""
-        try:
-            audit.witness_head(store, key=key, key_id=self.config.audit_key_id, now=utcnow(), witness=self.witness)
-        except Exception as exc:
-            log.warning("audit checkpoint not witnessed (%s): %s", self.witness.path, exc)
-
-    def get_dependency(self, worker_ctx):
-        return self
-
-
-AUDIT_GAUGES = (
-    ("jixiao_audit_staged_events", "staged", "Audit events received and not yet sealed into the chain"),
-    ("jixiao_audit_staged_oldest_seconds", "staged_oldest_seconds", "Age of the oldest audit event not yet sealed"),
-    ("jixiao_audit_dead_letters", "dead_letters", "Audit events set aside after their sealing attempts"),
-    ("jixiao_audit_head_sequence", "head_sequence", "Sequence of the audit log's head"),
-    ("jixiao_audit_witnessed_sequence", "witnessed_sequence", "Newest audit checkpoint written to the witness"),
-    ("jixiao_audit_unwitnessed_entries", "unwitnessed", "Audit entries after the newest witnessed checkpoint"),
-    ("jixiao_audit_unwitnessed_seconds", "witness_age_seconds",
-     "Seconds since the newest witnessed checkpoint while entries wait after it"),
-)
-
-
-class SettingTimer(Timer):
-    """nameko's timer, firing every `<setting>` seconds (a compliance setting)."""
-
-    def __init__(self, setting: str, **kwargs):
-        self.setting = setting
-        super().__init__(interval=None, **kwargs)
-
-    def setup(self):
-        self.interval = float(getattr(config_of(self.container), self.setting))
-
-
-class ApiKeyCache(DependencyProvider):
-    def setup(self):
-        self.cache = clients.VerificationCache(config_of(self.container).api_key_cache_seconds)
-
-    def get_dependency(self, worker_ctx):
-        return self.cache
+errors.register()  # compliance's domain errors as problem documents (explicit, once)
+access.register()  # compliance's own actions in the chassis policy
 
 
 def _json(result):
@@ -195,8 +34,9 @@ def _json(result):
 
 class ComplianceService(Service):
     name = "compliance"
+    settings_class = ComplianceSettings
     uow = ComplianceDatabase(ComplianceUnitOfWork)
-    config = Config()
+    config = Settings()
     rpc_out = RpcClient()
     audit_writer = AuditWriter()
     api_keys = ApiKeyCache()
@@ -209,7 +49,7 @@ class ComplianceService(Service):
     # -- every service's org read model catching up (chassis.access.OrgSync) --------------------------------
     @rpc
     def org_snapshot(self, payload):
-        return _json(directory.org_snapshot(self.uow, self.call.actor, OrgSnapshotQuery.model_validate(payload)))
+        return _json(directory.org_snapshot(self.uow, self.call.actor, org.OrgSnapshotQuery.model_validate(payload)))
 
     @rpc
     def request_org_resync(self, payload):
@@ -264,7 +104,7 @@ class ComplianceService(Service):
         imports.run_phase(self.uow, event)
 
     # -- audit ----------------------------------------------------------------------------------------------
-    @event_handler(lambda container: config_of(container).audit_sources, "#", batch_size=500, batch_wait=0.02)
+    @event_handler(lambda container: compliance_settings(container).audit_sources, "#", batch_size=500, batch_wait=0.02)
     def on_any_event(self, events):
         audit.stage(self.uow, events)
 
@@ -315,7 +155,7 @@ class ComplianceService(Service):
         return _json(dsr.retry_dsr(self.uow, self.call.actor, c.DsrRef.model_validate(payload),
                                    self.config.pseudonym_key_bytes()))
 
-    @event_handler(lambda container: config_of(container).dsr_services,
+    @event_handler(lambda container: compliance_settings(container).dsr_services,
                    ["jixiao.*.erasure.completed.v1", "jixiao.*.erasure.failed.v1"])
     def on_erasure_reply(self, event):
         dsr.on_erasure_reply(self.uow, event)
@@ -339,7 +179,8 @@ class ComplianceService(Service):
     def list_holds(self):
         return _json(retention.list_holds(self.uow, self.call.actor))
 
-    def _audit_anchor(self) -> tuple:
+    def _audit_anchor(self) -> audit.AuditAnchor:
+        """How a re-anchored audit log signs and witnesses its new start."""
         return self.config.audit_key_bytes(), self.config.audit_key_id, self.audit_writer.witness
 
     @rpc
@@ -347,9 +188,9 @@ class ComplianceService(Service):
         return _json(retention.run_sweep(self.uow, self.call.actor, self.config.pseudonym_key_bytes(),
                                          audit_anchor=self._audit_anchor()))
 
-    @timer(interval=3600)
+    @SettingTimer.decorator(setting="retention_check_interval")
     def daily_retention_sweep(self):
-        """Hourly look; the sweep itself runs once per UTC day."""
+        """A look every RETENTION_CHECK_INTERVAL (an hour); the sweep itself runs once per UTC day."""
         retention.run_sweep(self.uow, None, self.config.pseudonym_key_bytes(), check_access=False,
                             audit_anchor=self._audit_anchor())
 
@@ -358,8 +199,7 @@ class ComplianceService(Service):
     def submit_appeal(self, payload):
         return _json(appeals.submit_appeal(self.uow, self.call.actor, c.SubmitAppeal.model_validate(payload),
                                            self.rpc_out, frozenset(self.config.appeal_target_checks),
-                                           min(self.config.appeal_check_timeout,
-                                               settings_of(self._container).rpc_timeout / 2)))
+                                           self.config.appeal_check_budget()))
 
     @rpc
     def get_appeal(self, payload):

@@ -127,7 +127,7 @@ def test_cutting_the_tail_is_caught_by_a_signed_checkpoint(audit_service, amqp_u
 
 def test_rotating_the_audit_key_keeps_earlier_checkpoints_verifiable(start_compliance, callers, amqp_uri, audit_log,
                                                                        compliance_url):
-    from compliance.config import DEV_AUDIT_KEY
+    from compliance.settings import DEV_AUDIT_KEY
 
     first = start_compliance(AUDIT_CHECKPOINT_EVERY=5)  # signs as k1 with the development key
     root = callers("root").compliance

@@ -13,8 +13,8 @@ from sqlalchemy import create_engine, text
 from chassis.amqp import ConfirmingPublisher, OutgoingMessage, events_exchange
 from chassis.testing.plugin import wait_for
 from chassis.testing.services import http_get
-from compliance.config import DEV_AUDIT_KEY
 from compliance.domain.audit_chain import parse_witness
+from compliance.settings import DEV_AUDIT_KEY
 from contracts import Actor, Envelope
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

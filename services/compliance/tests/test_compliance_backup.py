@@ -6,7 +6,7 @@ import os
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from compliance.backup import BackupError, Target, backup, main, restore
+from compliance.tools.backup import BackupError, Target, backup, main, restore
 
 KEY = os.urandom(32)
 

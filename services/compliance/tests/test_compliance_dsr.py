@@ -93,7 +93,7 @@ def test_export_gathers_every_service_and_shows_who_did_not_answer(with_probe, c
     assert hr["request"]["requested_by"] == "H"
     with pytest.raises(Forbidden):
         callers("P").compliance.request_data_export({"person_id": "T"})
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="no request"):  # a colleague does not learn that T asked (issue 10 item 8)
         callers("P").compliance.get_dsr({"request_id": request["request_id"]})
     with pytest.raises(InvalidInput) as raised:
         callers("T").compliance.request_data_export({"person_id": ""})

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from chassis.errors import Conflict, Forbidden, InvalidInput, Unauthenticated, Unprocessable
+from chassis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unprocessable
 
 
 def test_an_appeal_goes_to_hr_and_the_amendment_to_the_owning_service(org, callers, audit_log):
@@ -14,11 +14,11 @@ def test_an_appeal_goes_to_hr_and_the_amendment_to_the_owning_service(org, calle
     assert appeal["state"] == "submitted" and appeal["owning_service"] == "feedback" and not appeal["overdue"]
     with pytest.raises(Conflict):  # one open appeal per result
         target.submit_appeal({"target_kind": "rating", "target_ref": "rev-2026-T", "reasons": "again"})
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="no appeal"):  # the manager who rated may not even read it: as if missing
         callers("M").compliance.decide_appeal({"appeal_id": appeal["appeal_id"], "outcome": "upheld",
-                                               "reason": "I rated it"})  # the manager who rated: no
-    with pytest.raises(Forbidden):
-        callers("S").compliance.get_appeal({"appeal_id": appeal["appeal_id"]})  # HR outside scope
+                                               "reason": "I rated it"})
+    with pytest.raises(NotFound, match="no appeal"):  # HR outside scope: as if missing (issue 10 item 8)
+        callers("S").compliance.get_appeal({"appeal_id": appeal["appeal_id"]})
     with pytest.raises(Forbidden):
         callers(None).compliance.submit_appeal({"target_kind": "rating", "target_ref": "x", "reasons": "r"})
     hr = callers("H").compliance
@@ -170,7 +170,6 @@ def test_presets_apply_in_one_step_and_settings_validate(org, callers):
     with pytest.raises(InvalidInput) as raised:
         root.update_settings({"settings": {"retention": {"audit": {"anonymize_after_years": 1}}}})
     assert raised.value.errors[0]["field"] == "settings" and "hash-chained" in raised.value.errors[0]["message"]
-    from chassis.errors import NotFound
     with pytest.raises(NotFound):
         root.apply_preset({"preset": "ccpa"})
     with pytest.raises(Forbidden):
@@ -199,7 +198,6 @@ def test_the_daily_sweep_purges_and_anonymizes_once_respecting_holds(org, caller
     assert swept["purged"]["audit"] == 3
     assert root.run_retention_sweep()["ran"] is False  # once a day
     assert root.get_person({"person_id": "P"})["name"] == "P"  # held
-    from chassis.errors import NotFound
     with pytest.raises(NotFound):
         root.get_person({"person_id": "G"})
     purges = audit_log.wait(lambda es: len(es) >= 3, type="jixiao.compliance.records.purged.v1")

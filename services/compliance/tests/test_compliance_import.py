@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from chassis.errors import Conflict, Forbidden, InvalidInput
+from chassis.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chassis.testing.plugin import wait_for
 
 GOOD = """工号,姓名,部门,直属上级工号,邮箱,手机,序列,状态
@@ -105,7 +105,7 @@ def test_xlsx_imports_and_hr_is_held_to_their_units(org, callers):
     hr.apply_import({"job_id": job["job_id"]})
     finished(hr, job["job_id"], "applied")
     assert callers("root").compliance.get_person({"person_id": "301"})["org_unit_id"] == "rd"
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound, match="no import job"):  # an employee does not learn of HR's job (issue 10 item 8)
         callers("T").compliance.get_import({"job_id": job["job_id"]})
 
 

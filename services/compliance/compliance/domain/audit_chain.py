@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from compliance.domain.canonical import encode_normalised, normalise, utc_text
 from compliance.domain.errors import InvalidInput
@@ -44,6 +44,21 @@ class AuditEvent:
     data: Mapping[str, Any] = field(default_factory=dict)
     before: Mapping[str, Any] | None = None
     after: Mapping[str, Any] | None = None
+
+
+class ChainLink(Protocol):
+    """What verification reads of a stored entry: an AuditEntry, or a row rebuilt without parsing its JSON."""
+
+    @property
+    def sequence(self) -> int: ...
+
+    @property
+    def prev_hash(self) -> str: ...
+
+    @property
+    def hash(self) -> str: ...
+
+    def body(self) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +329,7 @@ class ChainVerifier:
             for sequence, found in by_sequence.items()
         }
 
-    def feed(self, entries: Iterable[AuditEntry]) -> ChainBreak | None:
+    def feed(self, entries: Iterable[ChainLink]) -> ChainBreak | None:
         """Verify the next entries; returns the first break (and ignores further input once broken)."""
         if self._break is not None:
             return self._break

@@ -160,6 +160,8 @@ def decrypt_stream(source: BinaryIO, target: BinaryIO, key: bytes) -> dict[str, 
         metadata = json.loads(meta)
     except (UnicodeDecodeError, json.JSONDecodeError):  # authentic, so only a bug could write this
         raise IntegrityError("the archive metadata is not JSON") from None
+    if not isinstance(metadata, dict):
+        raise IntegrityError("the archive metadata is not a JSON object")
     return metadata
 
 

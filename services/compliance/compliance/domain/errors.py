@@ -1,8 +1,9 @@
 """The one error hierarchy of the compliance domain.
 
-The service layer maps each class to one HTTP status (problem+json): InvalidInput → 422 with
-`errors` listing field paths, NotAllowed → 403, NotFound → 404, Conflict → 409, IntegrityError → 422
-(the data exists but cannot be trusted). Anything else escaping the domain is a bug (500).
+`compliance.errors.register()` (called once from the service) maps each class to one HTTP status
+(problem+json): InvalidInput → 400 with `errors` listing field paths, NotAllowed → 403, NotFound → 404,
+Conflict → 409, IntegrityError → 422 (the data exists but cannot be trusted). Anything else escaping the domain is
+a bug (500). Where no rule is involved, use cases raise the chassis errors (chassis.errors) directly.
 """
 
 from __future__ import annotations

@@ -161,7 +161,7 @@ def read_csv(source: bytes | BinaryIO) -> Iterator[Row]:
     stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
     sample = _sample(stream)
     encoding = _encoding(sample)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     number = 0
     try:
         for number, cells in enumerate(csv.reader(text, delimiter=_delimiter(sample, encoding)), start=1):
@@ -183,7 +183,7 @@ def _sample(stream: BinaryIO) -> bytes:
     peek = getattr(stream, "peek", None)
     if peek is None:
         raise InvalidInput.at(("file",), "the CSV stream must be seekable or buffered")
-    return peek(65536)[:65536]
+    return bytes(peek(65536)[:65536])
 
 
 def _encoding(sample: bytes) -> str:
@@ -299,6 +299,12 @@ class _Parsed:
     row: int
     values: dict[str, object]  # Person attribute → value, only for columns present in the file
     manager: str | None
+
+    @property
+    def number(self) -> str:
+        """The row's employee number ("" when its cell was empty)."""
+        value = self.values.get("employee_number")
+        return value if isinstance(value, str) else ""
 
 
 @dataclass(slots=True)
@@ -454,9 +460,7 @@ class _Planner:
     # across rows
 
     def cross_check(self, columns: _Columns) -> None:
-        in_file = {
-            parsed.values["employee_number"]: parsed for parsed in self.parsed if parsed.values["employee_number"]
-        }
+        in_file = {parsed.number: parsed for parsed in self.parsed if parsed.number}
         manager_label = columns.label("manager")
         for parsed in self.parsed:
             manager = parsed.manager
@@ -485,7 +489,7 @@ class _Planner:
             owner = {p.email: n for n, p in self.people.items() if p.email is not None and n not in in_file}
             for number, parsed in in_file.items():
                 email = parsed.values.get("email")
-                if email is None:
+                if not isinstance(email, str):
                     continue
                 if email in owner and owner[email] != number:
                     self.error(
@@ -506,8 +510,9 @@ class _Planner:
                     IssueCode.OUTSIDE_SCOPE,
                     "this person belongs to a unit outside your scope",
                 )
-            manager = self.people.get(parsed.manager) if parsed.manager is not None else None
-            if manager is not None and parsed.manager not in in_file and manager.status == PersonStatus.TERMINATED:
+            manager_record = self.people.get(parsed.manager) if parsed.manager is not None else None
+            if (manager_record is not None and parsed.manager not in in_file
+                    and manager_record.status == PersonStatus.TERMINATED):
                 self.warnings.append(
                     ImportIssue(parsed.row, manager_label, IssueCode.MANAGER_LEFT, f"manager {parsed.manager} has left")
                 )
@@ -518,12 +523,12 @@ class _Planner:
             if parsed.row in self.bad_rows:
                 continue
             values = parsed.values
-            before = self.people.get(values["employee_number"])  # type: ignore[arg-type]
+            before = self.people.get(parsed.number)
             if before is None:
-                person = Person(**values)  # type: ignore[arg-type]
+                person = Person(**values)  # type: ignore[arg-type]  # each value parsed for its column
                 result.append(PersonChange(ChangeKind.CREATE, parsed.row, person, None, tuple(values)))
                 continue
-            person = replace(before, **values)
+            person = replace(before, **values)  # type: ignore[arg-type]  # each value parsed for its column
             changed = tuple(name for name in _PERSON_FIELDS if getattr(person, name) != getattr(before, name))
             kind = ChangeKind.UPDATE if changed else ChangeKind.UNCHANGED
             result.append(PersonChange(kind, parsed.row, person, before, changed))

@@ -12,17 +12,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
+from typing import cast
 
-from chassis.access.org import (  # noqa: F401 - re-exported: the directory's vocabulary is shared
-    SCOPED_ROLES,
-    OrgUnit,
-    OrgView,
-    PersonStatus,
-    Role,
-    describe_loop,
-    find_loops,
-)
+# re-exported: the directory's vocabulary is shared with every service's read model
+from chassis.access.org import SCOPED_ROLES as SCOPED_ROLES
 from chassis.access.org import OrgIndex as SharedOrgIndex
+from chassis.access.org import OrgUnit as OrgUnit
+from chassis.access.org import OrgView as OrgView
+from chassis.access.org import PersonStatus as PersonStatus
+from chassis.access.org import Role as Role
+from chassis.access.org import describe_loop as describe_loop
+from chassis.access.org import find_loops as find_loops
 from compliance.domain.errors import FieldError, InvalidInput, NotFound
 
 
@@ -173,7 +173,8 @@ class OrgIndex(SharedOrgIndex):
 
     @property
     def people(self) -> Mapping[str, Person]:
-        return MappingProxyType(self._people)
+        # this index is built from compliance's own Person records only (see __init__)
+        return MappingProxyType(cast(dict[str, Person], self._people))
 
     @property
     def units(self) -> Mapping[str, OrgUnit]:

@@ -62,7 +62,10 @@ class Preset(BaseModel):
         return self
 
 
-class ComplianceSettings(BaseModel):
+class CompliancePolicy(BaseModel):
+    """The company's compliance policy as administrators set it (stored; the `*_settings` RPCs and presets), not
+    the service's runtime settings (compliance.settings.ComplianceSettings)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     preset: str | None = None  # the preset last applied, for display; settings may since differ
@@ -76,7 +79,7 @@ class ComplianceSettings(BaseModel):
     notice: Notice | None = None
 
     @model_validator(mode="after")
-    def _rules(self) -> ComplianceSettings:
+    def _rules(self) -> CompliancePolicy:
         _check_retention(self.retention)
         audit = self.retention.get(AUDIT_RECORD_TYPE)
         purge_years = None if audit is None else audit.purge_after_years
@@ -89,10 +92,10 @@ def _invalid(error: ValidationError, message: str) -> InvalidInput:
     return InvalidInput(message, [FieldError(tuple(item["loc"]), item["msg"]) for item in error.errors()])
 
 
-def parse_settings(data: Mapping[str, Any]) -> ComplianceSettings:
+def parse_settings(data: Mapping[str, Any]) -> CompliancePolicy:
     """Settings from stored or submitted JSON; InvalidInput with field paths when wrong."""
     try:
-        return ComplianceSettings.model_validate(data)
+        return CompliancePolicy.model_validate(data)
     except ValidationError as error:
         raise _invalid(error, "invalid compliance settings") from None
 
@@ -115,7 +118,7 @@ def load_preset(preset_id: str) -> Preset:
         raise _invalid(error, f"preset {preset_id} is invalid") from None
 
 
-def apply_preset(settings: ComplianceSettings, preset: Preset) -> ComplianceSettings:
+def apply_preset(settings: CompliancePolicy, preset: Preset) -> CompliancePolicy:
     """Settings with everything the preset governs replaced; record types it does not name are kept."""
     data = settings.model_dump()
     data.update(

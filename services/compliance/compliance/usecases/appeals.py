@@ -3,13 +3,13 @@
 from `AppealDecided`. Every step is an event, so the whole trail is in the audit log."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 
 from chassis.access import Resource
-from chassis.access.policy import Relation, Rule, register_rules
 from chassis.errors import (
     Forbidden,
     InvalidInput,
@@ -19,6 +19,8 @@ from chassis.errors import (
     ServiceUnavailable,
     Unprocessable,
 )
+from chassis.ids import new_id
+from chassis.remote import RpcCaller
 from compliance.domain.appeals import (
     OPEN_STATES,
     Appeal,
@@ -32,9 +34,10 @@ from compliance.domain.appeals import (
     may_not_review,
     not_appealable,
 )
-from compliance.models import AppealRow, PersonRow
-from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id, person_actor
-from compliance.usecases.settings import current as current_settings
+from compliance.models import AppealRow
+from compliance.repositories import ComplianceUnitOfWork
+from compliance.usecases.common import acting, dumps, loads, person_actor
+from compliance.usecases.settings import current as current_policy
 from contracts.actor import Actor
 from contracts.compliance import (
     OWNING_SERVICE,
@@ -55,16 +58,9 @@ from contracts.compliance import (
 )
 from contracts.goals import AppealAmendment
 
-# HR business partners investigate appeals (the article): HR or HRBP of the appellant's unit may take one up for
-# review, never the appellant nor their direct manager (who rated is vetoed by the use case from the target's
-# facts). Deciding stays with HR ("appeal.decide").
-register_rules({"appeal.review": Rule("appeal", (Relation.HR_SCOPE, Relation.HRBP_SCOPE),
-                                      (Relation.SELF, Relation.DIRECT_MANAGER))})
-
-
 # -- what the owning service confirms about a target --------------------------------------------------------------
 
-def _goal_facts(rpc, ref: str, timeout: float) -> TargetFacts:
+def _goal_facts(rpc: RpcCaller, ref: str, timeout: float) -> TargetFacts:
     goal = rpc.call("goals.get_goal", {"goal_id": ref}, timeout=timeout)
     owner = goal.get("owner") or {}
     kpi = goal.get("kpi") or {}
@@ -79,8 +75,11 @@ def _goal_facts(rpc, ref: str, timeout: float) -> TargetFacts:
                        current=current)
 
 
-def _described_facts(service: str) -> Callable[[object, str, float], TargetFacts]:
-    def facts(rpc, ref: str, timeout: float) -> TargetFacts:
+TargetFactsReader = Callable[[RpcCaller, str, float], TargetFacts]
+
+
+def _described_facts(service: str) -> TargetFactsReader:
+    def facts(rpc: RpcCaller, ref: str, timeout: float) -> TargetFacts:
         answer = rpc.call(f"{service}.describe_appeal_target", DescribeAppealTarget(kind="rating", ref=ref)
                           .model_dump(mode="json"), timeout=timeout)
         found = AppealTargetFacts.model_validate(answer)
@@ -94,7 +93,7 @@ def _described_facts(service: str) -> Callable[[object, str, float], TargetFacts
 AMENDMENTS: dict[str, type[BaseModel]] = {"goal_result": AppealAmendment}
 
 
-def check_amendment(kind: str, amendment: dict | None) -> None:
+def check_amendment(kind: str, amendment: Mapping[str, Any] | None) -> None:
     schema = AMENDMENTS.get(kind)
     if schema is None or not amendment:
         return
@@ -107,13 +106,13 @@ def check_amendment(kind: str, amendment: dict | None) -> None:
 
 
 # target kind -> how to ask its owning service (over RPC, as the appellant, with a timeout). A new kind adds a line.
-TARGET_FACTS: dict[str, Callable[[object, str, float], TargetFacts]] = {
+TARGET_FACTS: dict[str, TargetFactsReader] = {
     "goal_result": _goal_facts,
     "rating": _described_facts(OWNING_SERVICE["rating"]),
 }
 
 
-def confirm_target(rpc, kind: str, ref: str, timeout: float) -> TargetFacts | None:
+def confirm_target(rpc: RpcCaller, kind: str, ref: str, timeout: float) -> TargetFacts | None:
     """The facts of the target from its owning service, None when it does not exist or the appellant may not
     read it. ServiceUnavailable when the service does not answer in time: an appeal is never accepted unchecked."""
     service = OWNING_SERVICE[kind]
@@ -140,7 +139,8 @@ def _domain(row: AppealRow) -> Appeal:
         due_at=row.due_at, reviewer=row.reviewer, review_started_at=row.review_started_at,
         decision=None if decision is None else AppealDecision(
             AppealState(decision["outcome"]), decision["reason"], decision["decided_by"],
-            row.closed_at, decision.get("amendment")),
+            # a decided appeal is closed when decided (_store): closed_at is its decision's time
+            row.closed_at or row.submitted_at, decision.get("amendment")),
     )
 
 
@@ -155,7 +155,7 @@ def _store(row: AppealRow, appeal: Appeal) -> None:
         row.closed_at = appeal.withdrawn_at
 
 
-def _view(row: AppealRow, now) -> AppealView:
+def _view(row: AppealRow, now: datetime) -> AppealView:
     decision = loads(row.decision) or {}
     appeal = _domain(row)
     return AppealView(
@@ -171,7 +171,7 @@ def _resource(row: AppealRow) -> Resource:
     return Resource("appeal", owner=row.appellant, org_unit=row.org_unit_id)
 
 
-def submit_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: SubmitAppeal, rpc=None,
+def submit_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: SubmitAppeal, rpc: RpcCaller | None = None,
                   checked_kinds: frozenset[str] | set[str] = frozenset(), timeout: float = 3.0) -> AppealView:
     """An appeal against the appellant's own result. For a kind in `checked_kinds` the owning service confirms,
     before anything is written, that the target exists and is the appellant's (asked as the appellant, outside
@@ -179,6 +179,8 @@ def submit_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: Submi
     target = AppealTarget(AppealTargetKind(command.target_kind), command.target_ref)
     facts: TargetFacts | None = None
     if command.target_kind in checked_kinds and actor is not None and actor.kind == "person":
+        if rpc is None:
+            raise ServiceUnavailable(f"{OWNING_SERVICE[command.target_kind]} cannot be asked to confirm the target")
         facts = confirm_target(rpc, command.target_kind, command.target_ref, timeout)
         refused = not_appealable(actor.subject, target, facts)
         if refused is not None:
@@ -188,15 +190,13 @@ def submit_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: Submi
     with uow:
         me = person_actor(uow, actor, "appeal.create", Resource("appeal"))
         uow.access.require(me, "appeal.create", Resource("appeal", owner=me.subject))
-        open_rows = uow.session.scalars(select(AppealRow).where(
-            AppealRow.appellant == me.subject, AppealRow.target_ref == command.target_ref,
-            AppealRow.state.in_(["submitted", "under_review"]))).all()
+        open_rows = uow.appeals.open_for(me.subject, command.target_ref)
         ensure_no_open_appeal([_domain(row) for row in open_rows], me.subject, target)
         now = uow.now()
         appeal = Appeal.submit(id=new_id(), appellant=me.subject, target=target, reasons=command.reasons,
                                attachments=command.attachments, at=now,
-                               decision_days=current_settings(uow.session).appeal_decision_days)
-        person = uow.session.get(PersonRow, me.subject)
+                               decision_days=current_policy(uow).appeal_decision_days)
+        person = uow.people.get(me.subject)
         # who rated: as the owning service says, else the appellant's manager (who scores a goal's result)
         rated_by = facts.rated_by if facts is not None and facts.rated_by else (
             None if person is None else person.manager_id)
@@ -206,37 +206,43 @@ def submit_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: Submi
                         attachments=dumps(list(appeal.attachments)), state=appeal.state.value,
                         submitted_at=appeal.submitted_at, due_at=appeal.due_at, rated_by=rated_by,
                         target_snapshot=None if facts is None or facts.current is None else dumps(dict(facts.current)))
-        uow.session.add(row)
+        uow.appeals.add(row)
         uow.publish(AppealSubmitted(appeal_id=row.appeal_id, appellant=row.appellant, org_unit_id=row.org_unit_id,
                                     target_kind=row.target_kind, target_ref=row.target_ref,
                                     owning_service=OWNING_SERVICE[row.target_kind], due_at=row.due_at))
         return _view(row, now)
 
 
+def _missing(appeal_id: str) -> str:
+    return f"no appeal {appeal_id!r}"
+
+
 def _load(uow: ComplianceUnitOfWork, appeal_id: str, lock: bool = False) -> AppealRow:
-    row = uow.session.get(AppealRow, appeal_id, with_for_update=lock)
+    row = uow.appeals.get(appeal_id, lock=lock)
     if row is None:
-        raise NotFound(f"no appeal {appeal_id!r}")
+        raise NotFound(_missing(appeal_id))
     return row
+
+
+def _require(uow: ComplianceUnitOfWork, actor: Actor | None, action: str, row: AppealRow) -> Actor:
+    """The action on this appeal. Who may not even read it gets the 404 of a missing appeal (a 403 would confirm
+    that it exists); the appellant and HR in scope, who may read it, get the honest 403."""
+    uow.access.require(actor, action, _resource(row), missing=_missing(row.appeal_id), visible_with="appeal.read")
+    return acting(actor)
 
 
 def get_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: AppealRef) -> AppealView:
     with uow:
         row = _load(uow, command.appeal_id)
-        uow.access.require(actor, "appeal.read", _resource(row))
+        _require(uow, actor, "appeal.read", row)
         return _view(row, uow.now())
 
 
 def list_appeals(uow: ComplianceUnitOfWork, actor: Actor | None, command: ListAppeals) -> AppealsPage:
     """The appellant's own appeals, and those HR/HRBP may read; oldest deadline first within the page."""
     with uow:
-        query = select(AppealRow).order_by(AppealRow.appeal_id)
-        if command.state is not None:
-            query = query.where(AppealRow.state == command.state)
-        if command.after is not None:
-            query = query.where(AppealRow.appeal_id > command.after)
         found = []
-        for row in uow.session.scalars(query).yield_per(500):
+        for row in uow.appeals.scan(command.state, command.after):
             if uow.access.can(actor, "appeal.read", _resource(row)):
                 found.append(_view(row, uow.now()))
                 if len(found) > command.limit:
@@ -249,29 +255,31 @@ def list_appeals(uow: ComplianceUnitOfWork, actor: Actor | None, command: ListAp
 def start_review(uow: ComplianceUnitOfWork, actor: Actor | None, command: AppealRef) -> AppealView:
     with uow:
         row = _load(uow, command.appeal_id, lock=True)
-        uow.access.require(actor, "appeal.review", _resource(row))
-        _refuse_rater(uow, actor, row, "appeal.review")
-        appeal = _domain(row).start_review(actor.subject, uow.now())
+        me = _require(uow, actor, "appeal.review", row)
+        _refuse_rater(uow, me, row, "appeal.review")
+        appeal = _domain(row).start_review(me.subject, uow.now())
         _store(row, appeal)
-        uow.publish(AppealReviewStarted(appeal_id=row.appeal_id, appellant=row.appellant, reviewer=actor.subject))
+        uow.publish(AppealReviewStarted(appeal_id=row.appeal_id, appellant=row.appellant, reviewer=me.subject))
         return _view(row, uow.now())
 
 
 def decide_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: DecideAppeal) -> AppealView:
     with uow:
         row = _load(uow, command.appeal_id, lock=True)
-        uow.access.require(actor, "appeal.decide", _resource(row))
-        _refuse_rater(uow, actor, row, "appeal.decide")
+        me = _require(uow, actor, "appeal.decide", row)
+        _refuse_rater(uow, me, row, "appeal.decide")
         now = uow.now()
         appeal = _domain(row)
         if appeal.state == AppealState.SUBMITTED:  # deciding at once implies the review
-            appeal = appeal.start_review(actor.subject, now)
+            appeal = appeal.start_review(me.subject, now)
         if command.outcome == "amended":
             check_amendment(row.target_kind, command.amendment)
-        appeal = appeal.decide(AppealState(command.outcome), command.reason, by=actor.subject, at=now,
+        appeal = appeal.decide(AppealState(command.outcome), command.reason, by=me.subject, at=now,
                                amendment=command.amendment)
         _store(row, appeal)
         d = appeal.decision
+        if d is None:  # decide() always records the decision
+            raise RuntimeError(f"appeal {row.appeal_id} decided without a decision")
         changes = amendment_changes(d.amendment, loads(row.target_snapshot))
         uow.publish(AppealDecided(
             appeal_id=row.appeal_id, appellant=row.appellant, outcome=d.outcome.value, reason=d.reason,
@@ -282,7 +290,7 @@ def decide_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: Decid
         return _view(row, now)
 
 
-def _refuse_rater(uow: ComplianceUnitOfWork, actor: Actor | None, row: AppealRow, action: str) -> None:
+def _refuse_rater(uow: ComplianceUnitOfWork, actor: Actor, row: AppealRow, action: str) -> None:
     refused = may_not_review(actor.subject, row.appellant, row.rated_by)
     if refused is not None:
         uow.record_denial(actor, action, _resource(row), refused)
@@ -294,10 +302,7 @@ def notify_overdue(uow: ComplianceUnitOfWork, batch: int = 500) -> int:
     Returns how many were notified."""
     with uow:
         now = uow.now()
-        rows = uow.session.scalars(select(AppealRow).where(
-            AppealRow.state.in_([state.value for state in OPEN_STATES]), AppealRow.due_at < now,
-            AppealRow.overdue_notified_at.is_(None)).order_by(AppealRow.due_at, AppealRow.appeal_id)
-            .limit(batch).with_for_update(skip_locked=True)).all()
+        rows = uow.appeals.overdue([state.value for state in OPEN_STATES], now, batch)
         late = [row for row in rows if _domain(row).is_overdue(now)]
         for row in late:
             row.overdue_notified_at = now
@@ -310,8 +315,8 @@ def notify_overdue(uow: ComplianceUnitOfWork, batch: int = 500) -> int:
 def withdraw_appeal(uow: ComplianceUnitOfWork, actor: Actor | None, command: AppealRef) -> AppealView:
     with uow:
         row = _load(uow, command.appeal_id, lock=True)
-        uow.access.require(actor, "appeal.withdraw", _resource(row))
-        appeal = _domain(row).withdraw(actor.subject, uow.now())
+        me = _require(uow, actor, "appeal.withdraw", row)
+        appeal = _domain(row).withdraw(me.subject, uow.now())
         _store(row, appeal)
         uow.publish(AppealWithdrawn(appeal_id=row.appeal_id, appellant=row.appellant))
         return _view(row, uow.now())

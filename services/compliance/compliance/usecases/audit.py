@@ -8,19 +8,19 @@ thousands per transaction.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from json.encoder import encode_basestring as _encode_string
-from typing import Any
+from typing import Any, Protocol
 
 import eventlet
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session
 
 from chassis.access import Resource
 from chassis.errors import InvalidInput
+from chassis.ids import new_id
+from chassis.uow import Store
 from compliance.domain import audit_chain
 from compliance.domain.audit_chain import (
     AuditChain,
@@ -36,8 +36,8 @@ from compliance.domain.audit_chain import (
 )
 from compliance.domain.canonical import encode_normalised, utc_text
 from compliance.domain.errors import InvalidInput as DomainInvalidInput
-from compliance.models import AuditCheckpointRow, AuditDeadLetterRow, AuditEntryRow, AuditHeadRow, AuditStagedRow
-from compliance.usecases.common import ComplianceUnitOfWork
+from compliance.models import AuditDeadLetterRow, AuditEntryRow, AuditHeadRow, AuditStagedRow
+from compliance.repositories import AuditLog, ComplianceUnitOfWork, audit_session, audit_transaction
 from contracts.actor import Actor
 from contracts.compliance import (
     AuditCheckpointed,
@@ -51,9 +51,20 @@ from contracts.compliance import (
 )
 from contracts.envelope import Envelope
 
-HEAD_ID = 1
 EXPORT_LIMIT = 10_000
 VERIFY_BATCH = 5_000
+
+
+class Witness(Protocol):
+    """The operator's witness of the log (compliance.witness.WitnessFile): an append-only file of signed records."""
+
+    def append(self, records: list[WitnessRecord]) -> None: ...
+
+    def lines(self) -> list[str]: ...
+
+
+# how a re-anchored audit log signs and witnesses its new start: (audit key, key id, witness)
+AuditAnchor = tuple[bytes, str, Witness | None]
 
 
 def audit_event(envelope: dict[str, Any]) -> AuditEvent:
@@ -81,7 +92,7 @@ def stage(uow: ComplianceUnitOfWork, envelopes: list[Envelope]) -> None:
     """The consumer's part, a batch at a time: check each event can be sealed, then stage the new ones (one
     transaction with their inbox rows). An event that can never be sealed fails its batch; the chassis then
     handles the batch one by one, so only that event is retried and parked."""
-    raws = []
+    raws: list[tuple[str, dict[str, Any]]] = []
     for envelope in envelopes:
         if envelope.type in NOT_AUDITED:
             continue
@@ -96,8 +107,7 @@ def stage(uow: ComplianceUnitOfWork, envelopes: list[Envelope]) -> None:
         now = uow.now()
         rows = [{"envelope": json.dumps(raw, separators=(",", ":")), "staged_at": now, "attempts": 0}
                 for event_id, raw in raws if event_id in fresh]
-        if rows:
-            uow.session.execute(insert(AuditStagedRow), rows)
+        uow.audit.stage(rows)
 
 
 # -- the single writer -----------------------------------------------------------------------------------------
@@ -124,7 +134,7 @@ def _database_away(error: BaseException) -> bool:
         isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
-def seal_pending(engine, *, key: bytes, key_id: str, checkpoint_every: int, batch: int, now: datetime,
+def seal_pending(engine: Engine, *, key: bytes, key_id: str, checkpoint_every: int, batch: int, now: datetime,
                  max_attempts: int = 3) -> int:
     """Seal up to `batch` staged events into the chain, in arrival order, in one transaction. Returns how many.
 
@@ -138,8 +148,8 @@ def seal_pending(engine, *, key: bytes, key_id: str, checkpoint_every: int, batc
         if _database_away(error) or batch == 1:
             raise
     sealed = 0
-    with Session(engine) as session:
-        ids = list(session.scalars(select(AuditStagedRow.id).order_by(AuditStagedRow.id).limit(batch)))
+    with audit_session(engine) as log:
+        ids = log.staged_ids(batch)
     for staged_id in ids:
         try:
             sealed += _seal(engine, key=key, key_id=key_id, checkpoint_every=checkpoint_every, batch=1, now=now,
@@ -152,9 +162,9 @@ def seal_pending(engine, *, key: bytes, key_id: str, checkpoint_every: int, batc
     return sealed
 
 
-def _count_failure(engine, staged_id: int, reason: str, max_attempts: int, now: datetime) -> None:
-    with Session(engine) as session, session.begin():
-        row = session.get(AuditStagedRow, staged_id, with_for_update=True)
+def _count_failure(engine: Engine, staged_id: int, reason: str, max_attempts: int, now: datetime) -> None:
+    with audit_transaction(engine) as log:
+        row = log.staged_row(staged_id, lock=True)
         if row is None:
             return
         row.attempts, row.last_error = (row.attempts or 0) + 1, reason
@@ -165,34 +175,32 @@ def _count_failure(engine, staged_id: int, reason: str, max_attempts: int, now: 
         except ValueError:
             envelope = {}
         event_id = str(envelope.get("id", ""))[:200] or None
-        session.add(AuditDeadLetterRow(event_id=event_id, envelope=row.envelope, reason=reason,
-                                       attempts=row.attempts, failed_at=now))
-        session.delete(row)
+        log.add(AuditDeadLetterRow(event_id=event_id, envelope=row.envelope, reason=reason,
+                                   attempts=row.attempts, failed_at=now))
+        log.remove(row)
         # the chain says an event was set aside, and why: the gap is on the record, not silent
-        marker = {"id": uuid.uuid4().hex, "source": "/jixiao/compliance", "type": DEAD_LETTERED,
+        marker = {"id": new_id(), "source": "/jixiao/compliance", "type": DEAD_LETTERED,
                   "specversion": "1.0", "time": utc_text(now), "subject": event_id,
                   "data": {"event_id": event_id, "event_type": str(envelope.get("type", ""))[:200],
                            "source": str(envelope.get("source", ""))[:200], "reason": reason[:500],
                            "attempts": row.attempts}}
-        session.add(AuditStagedRow(envelope=json.dumps(marker, separators=(",", ":")), staged_at=now, attempts=0))
+        log.add(AuditStagedRow(envelope=json.dumps(marker, separators=(",", ":")), staged_at=now, attempts=0))
 
 
-def _seal(engine, *, key: bytes, key_id: str, checkpoint_every: int, batch: int, now: datetime,
+def _seal(engine: Engine, *, key: bytes, key_id: str, checkpoint_every: int, batch: int, now: datetime,
           only: int | None = None) -> int:
-    with Session(engine) as session, session.begin():
-        head = session.get(AuditHeadRow, HEAD_ID, with_for_update=True)  # one writer at a time, any replica
-        query = select(AuditStagedRow.id, AuditStagedRow.envelope).order_by(AuditStagedRow.id).limit(batch)
-        if only is not None:
-            query = query.where(AuditStagedRow.id == only)
-        staged = session.execute(query).all()
+    with audit_transaction(engine) as log:
+        head = log.head(lock=True)  # one writer at a time, any replica
+        staged = log.staged(batch, only)
         if not staged:
             return 0
         envelopes = [json.loads(row.envelope) for row in staged]
         ids = [envelope["id"] for envelope in envelopes]
-        known = set(session.scalars(select(AuditEntryRow.event_id).where(AuditEntryRow.event_id.in_(ids))))
+        known = log.recorded(ids)
         chain = AuditChain(ChainHead(head.sequence, head.hash), key=key, key_id=key_id,
                            checkpoint_every=checkpoint_every)
-        entries, checkpoints = [], []
+        entries: list[dict[str, Any]] = []
+        checkpoints: list[dict[str, Any]] = []
         for envelope in envelopes:
             if envelope["id"] in known:
                 continue  # recorded already (a replayed staging row)
@@ -201,29 +209,22 @@ def _seal(engine, *, key: bytes, key_id: str, checkpoint_every: int, batch: int,
             entries.append(_entry_row(entry))
             if checkpoint is not None:
                 checkpoints.append(_checkpoint_row(checkpoint))
-        if entries:
-            session.execute(insert(AuditEntryRow), entries)
-        if checkpoints:
-            session.execute(insert(AuditCheckpointRow), checkpoints)
-        # exactly the rows sealed: a row with a lower id may have committed since the select (ids are taken at
-        # insert, commits come in any order), and a range delete would drop it unsealed
-        staged_ids = [row.id for row in staged]
-        for start in range(0, len(staged_ids), 5000):
-            session.execute(delete(AuditStagedRow).where(AuditStagedRow.id.in_(staged_ids[start:start + 5000])))
+        log.append(entries, checkpoints)
+        log.unstage([row.id for row in staged])  # exactly the rows sealed
         head.sequence, head.hash = chain.head.sequence, chain.head.hash
         return len(staged)
 
 
-def checkpoint_now(engine, *, key: bytes, key_id: str, now: datetime) -> Checkpoint | None:
+def checkpoint_now(engine: Engine, *, key: bytes, key_id: str, now: datetime) -> Checkpoint | None:
     """A signed checkpoint at the head, unless the head is already checkpointed (kept in the database only; the
     writer's timed checkpoints are `witness_head`)."""
-    with Session(engine) as session, session.begin():
-        head = session.get(AuditHeadRow, HEAD_ID, with_for_update=True)
-        last = session.scalar(select(func.max(AuditCheckpointRow.sequence)))
+    with audit_transaction(engine) as log:
+        head = log.head(lock=True)
+        last = log.newest_checkpoint()
         if head.sequence == 0 or (last is not None and last >= head.sequence):
             return None
         checkpoint = audit_chain.sign_checkpoint(ChainHead(head.sequence, head.hash), now, key, key_id)
-        session.execute(insert(AuditCheckpointRow), [_checkpoint_row(checkpoint)])
+        log.append([], [_checkpoint_row(checkpoint)])
         return checkpoint
 
 
@@ -232,41 +233,36 @@ def _witnessed(checkpoint: Checkpoint, kind: str) -> AuditCheckpointed:
                              key_id=checkpoint.key_id, signature=checkpoint.signature)
 
 
-def witness_head(store, *, key: bytes, key_id: str, now: datetime, witness) -> Checkpoint | None:
+def witness_head(store: Store, *, key: bytes, key_id: str, now: datetime, witness: Witness) -> Checkpoint | None:
     """Take the head out of the database: sign a checkpoint at it, append it to the operator's witness (fsynced)
     and publish it (`AuditCheckpointed`), then record it as witnessed. Nothing when the head is witnessed already.
     Written to the witness before the database: a checkpoint of committed entries is true wherever it lands."""
-    with Session(store.engine) as session:
-        head = session.execute(select(AuditHeadRow.sequence, AuditHeadRow.hash)
-                               .where(AuditHeadRow.id == HEAD_ID)).first()
-        last = session.scalar(select(func.max(AuditCheckpointRow.sequence))
-                              .where(AuditCheckpointRow.witnessed_at.is_not(None)))
-        session.rollback()
+    with audit_session(store.engine) as log:
+        head = log.head_position()
+        last = log.newest_checkpoint(witnessed=True)
     if head is None or head.sequence == 0 or (last is not None and last >= head.sequence):
         return None
     checkpoint = audit_chain.sign_checkpoint(ChainHead(head.sequence, head.hash), now, key, key_id)
     witness.append([WitnessRecord("checkpoint", checkpoint)])
     uow = ComplianceUnitOfWork(store)
     with uow:
-        uow.session.execute(insert(AuditCheckpointRow), [{**_checkpoint_row(checkpoint), "witnessed_at": now}])
+        uow.audit.append([], [{**_checkpoint_row(checkpoint), "witnessed_at": now}])
         uow.publish(_witnessed(checkpoint, "checkpoint"))
     return checkpoint
 
 
-def lag(session: Session, now: datetime) -> dict[str, float]:
+def lag(log: AuditLog, now: datetime) -> dict[str, float]:
     """What has not reached the chain or the witness yet: the staged backlog and its age, dead letters, and the
     entries after the newest witnessed checkpoint (metrics and readiness)."""
-    staged, oldest = session.execute(select(func.count(), func.min(AuditStagedRow.staged_at))).one()
-    head = session.get(AuditHeadRow, HEAD_ID)
-    witnessed = session.execute(select(AuditCheckpointRow.sequence, AuditCheckpointRow.witnessed_at)
-                                .where(AuditCheckpointRow.witnessed_at.is_not(None))
-                                .order_by(AuditCheckpointRow.sequence.desc()).limit(1)).first()
+    staged, oldest = log.staged_backlog()
+    head = log.head_position()
+    witnessed = log.newest_witnessed()
     head_sequence = 0 if head is None else head.sequence
     witnessed_sequence = 0 if witnessed is None else witnessed.sequence
     return {
         "staged": float(staged), "staged_oldest_seconds": 0.0 if oldest is None else
         max(0.0, (now - oldest).total_seconds()),
-        "dead_letters": float(session.scalar(select(func.count()).select_from(AuditDeadLetterRow))),
+        "dead_letters": float(log.dead_letter_count()),
         "head_sequence": float(head_sequence), "witnessed_sequence": float(witnessed_sequence),
         "unwitnessed": float(max(0, head_sequence - witnessed_sequence)),
         "witness_age_seconds": 0.0 if witnessed is None or head_sequence <= witnessed_sequence else
@@ -285,27 +281,6 @@ def _view(row: AuditEntryRow) -> AuditEntryView:
     )
 
 
-def _filtered(command: AuditQuery):
-    query = select(AuditEntryRow).order_by(AuditEntryRow.sequence)
-    if command.subject is not None:
-        query = query.where(AuditEntryRow.subject == command.subject)
-    if command.actor is not None:
-        query = query.where(AuditEntryRow.actor == command.actor)
-    if command.type is not None:
-        if command.type.endswith("*"):
-            prefix = command.type[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(AuditEntryRow.type.like(prefix + "%", escape="\\"))
-        else:
-            query = query.where(AuditEntryRow.type == command.type)
-    if command.since is not None:
-        query = query.where(AuditEntryRow.time >= command.since)
-    if command.until is not None:
-        query = query.where(AuditEntryRow.time < command.until)
-    if command.after is not None:
-        query = query.where(AuditEntryRow.sequence > command.after)
-    return query
-
-
 def _check_window(command: AuditQuery) -> None:
     if command.since is not None and command.until is not None and command.until <= command.since:
         raise InvalidInput.field("until", "must be after since")
@@ -315,7 +290,7 @@ def query(uow: ComplianceUnitOfWork, actor: Actor | None, command: AuditQuery) -
     _check_window(command)
     with uow:
         uow.access.require(actor, "audit.read", Resource("audit", owner=command.subject))
-        rows = uow.session.scalars(_filtered(command).limit(command.limit + 1)).all()
+        rows = uow.audit.entries(command, command.limit + 1)
         page = rows[:command.limit]
         return AuditPage(entries=[_view(row) for row in page],
                          next_cursor=page[-1].sequence if len(rows) > command.limit else None)
@@ -327,7 +302,7 @@ def export(uow: ComplianceUnitOfWork, actor: Actor | None, command: AuditQuery) 
     limit = min(EXPORT_LIMIT, max(command.limit, EXPORT_LIMIT))
     with uow:
         uow.access.require(actor, "audit.read", Resource("audit", owner=command.subject))
-        rows = uow.session.scalars(_filtered(command).limit(limit + 1)).all()
+        rows = uow.audit.entries(command, limit + 1)
         page = rows[:limit]
         lines = [_view(row).model_dump_json() for row in page]
     return AuditExport(content="\n".join(lines), count=len(page),
@@ -345,8 +320,9 @@ class StoredEntry:
 
     __slots__ = ("_body", "hash", "prev_hash", "sequence")
 
-    def __init__(self, sequence, event_id, type_, source, actor, subject, time, data, before, after, prev_hash,
-                 hash_):
+    def __init__(self, sequence: int, event_id: str, type_: str, source: str, actor: str | None,
+                 subject: str | None, time: str | datetime, data: str, before: str | None, after: str | None,
+                 prev_hash: str, hash_: str) -> None:
         self.sequence = sequence
         self.prev_hash = prev_hash
         self.hash = hash_
@@ -362,13 +338,6 @@ class StoredEntry:
 
     def body(self) -> bytes:
         return self._body
-
-
-def _time_text(column, dialect: str):
-    """The canonical time text (canonical.utc_text) computed by the database."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-    return column  # SQLite: formatted in Python
 
 
 def _anchor_break(head: AuditHeadRow, keys: dict[str, bytes], anchors: list[Checkpoint]) -> ChainBreak | None:
@@ -388,7 +357,7 @@ def _anchor_break(head: AuditHeadRow, keys: dict[str, bytes], anchors: list[Chec
 
 
 def verify(uow: ComplianceUnitOfWork, actor: Actor | None, command: VerifyAudit, keys: dict[str, bytes],
-           witness=None) -> VerifyReportView:
+           witness: Witness | None = None) -> VerifyReportView:
     """Walk the chain from the retained start (or `from_sequence`) and name the first broken entry. Checkpoints
     come from the database AND the witness (which the database's owner cannot rewrite): a witnessed checkpoint
     beyond the end of the log is a truncation, whatever was deleted beside it. Entries after the newest witnessed
@@ -398,31 +367,23 @@ def verify(uow: ComplianceUnitOfWork, actor: Actor | None, command: VerifyAudit,
     anchors = [r.checkpoint for r in records if r.kind == "anchor"]
     with uow:
         uow.access.require(actor, "audit.verify", Resource("audit"))
-        head = uow.session.get(AuditHeadRow, HEAD_ID)
+        head = uow.audit.head()
         anchor = ChainHead(head.anchor_sequence, head.anchor_hash)
         anchor_break = _anchor_break(head, keys, anchors)
         if command.from_sequence is not None and command.from_sequence - 1 > anchor.sequence:
-            previous = uow.session.get(AuditEntryRow, command.from_sequence - 1)
+            previous = uow.audit.entry(command.from_sequence - 1)
             if previous is None:
                 raise InvalidInput.field("from_sequence", "no such entry")
             anchor = ChainHead(previous.sequence, previous.hash)
         checkpoints = [Checkpoint(row.sequence, row.hash, row.time, row.key_id, row.signature)
-                       for row in uow.session.scalars(select(AuditCheckpointRow)
-                                                      .where(AuditCheckpointRow.sequence > anchor.sequence))]
+                       for row in uow.audit.checkpoints_after(anchor.sequence)]
         known = {(c.sequence, c.signature) for c in checkpoints}
         checkpoints += [c for c in witnessed if c.sequence > anchor.sequence and (c.sequence, c.signature) not in known]
         verifier = ChainVerifier(anchor=anchor, checkpoints=checkpoints, keys=keys)
-        e = AuditEntryRow
-        dialect = uow.session.get_bind().dialect.name
-        result = uow.session.connection().execute(  # Core, not ORM: a million rows need no ORM row processing
-            select(e.sequence, e.event_id, e.type, e.source, e.actor, e.subject, _time_text(e.time, dialect),
-                   e.data, e.before, e.after, e.prev_hash, e.hash)
-            .where(e.sequence > anchor.sequence).order_by(e.sequence).execution_options(yield_per=VERIFY_BATCH))
-        for rows in result.partitions():
+        for rows in uow.audit.stored_entries(anchor.sequence, VERIFY_BATCH):
             if verifier.feed([StoredEntry(*row) for row in rows]) is not None:
                 break
             eventlet.sleep(0)  # a long walk must not starve the other greenthreads
-        result.close()
         report = verifier.finish()
     broken = anchor_break or report.first_break
     newest = max((c.sequence for c in witnessed), default=0)
@@ -436,28 +397,30 @@ def verify(uow: ComplianceUnitOfWork, actor: Actor | None, command: VerifyAudit,
         status=status, witnessed_sequence=newest, unwitnessed=unwitnessed, witness_rejected=rejected)
 
 
-def purge_prefix(session: Session, before: datetime,
+def purge_prefix(uow: ComplianceUnitOfWork, before: datetime,
                  sign_anchor: Callable[[ChainHead], Checkpoint] | None = None) -> list[int]:
     """Retention of the log itself: drop the oldest entries (time < before) and re-anchor the chain after them;
     `sign_anchor` signs the new anchor (and witnesses it), so verification can tell it from one moved by hand."""
-    head = session.get(AuditHeadRow, HEAD_ID, with_for_update=True)
-    first_kept = session.scalar(select(func.min(AuditEntryRow.sequence)).where(AuditEntryRow.time >= before))
+    log = uow.audit
+    head = log.head(lock=True)
+    first_kept = log.first_sequence_since(before)
     last = (first_kept - 1) if first_kept is not None else head.sequence
     if last <= head.anchor_sequence:
         return []
-    anchor = session.get(AuditEntryRow, last)
-    purged = list(session.scalars(select(AuditEntryRow.sequence).where(AuditEntryRow.sequence <= last)))
-    session.execute(delete(AuditEntryRow).where(AuditEntryRow.sequence <= last))
-    session.execute(delete(AuditCheckpointRow).where(AuditCheckpointRow.sequence <= last))
-    values = {"anchor_sequence": anchor.sequence, "anchor_hash": anchor.hash}
+    anchor = log.entry(last)
+    if anchor is None:  # the chain has no gaps: an entry below the head and above the anchor exists
+        raise LookupError(f"audit entry {last} is missing: verify the log")
+    purged = log.purge_through(last)
+    values: dict[str, Any] = {"anchor_sequence": anchor.sequence, "anchor_hash": anchor.hash}
     if sign_anchor is not None:
         signed = sign_anchor(ChainHead(anchor.sequence, anchor.hash))
         values.update(anchor_time=signed.time, anchor_key_id=signed.key_id, anchor_signature=signed.signature)
-    session.execute(update(AuditHeadRow).where(AuditHeadRow.id == HEAD_ID).values(**values))
+    log.move_anchor(values)
     return purged
 
 
-def anchor_signer(uow: ComplianceUnitOfWork, key: bytes, key_id: str, witness) -> Callable[[ChainHead], Checkpoint]:
+def anchor_signer(uow: ComplianceUnitOfWork, key: bytes, key_id: str,
+                  witness: Witness | None) -> Callable[[ChainHead], Checkpoint]:
     """Signs a new retention anchor, appends it to the witness and publishes it with the retention's unit of work
     (the witness may then hold an anchor that never committed: harmless, an anchor only has to be among them)."""
     def sign(anchor: ChainHead) -> Checkpoint:

@@ -9,14 +9,14 @@ import hashlib
 import time
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
-
 from chassis.access import Resource
 from chassis.errors import Forbidden, InvalidInput, NotFound, Unauthenticated, Unprocessable
+from chassis.ids import new_id
 from compliance.domain import clients as domain
 from compliance.domain.errors import InvalidInput as DomainInvalidInput
 from compliance.models import ApiKeyRow, ClientRow
-from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id
+from compliance.repositories import ComplianceUnitOfWork
+from compliance.usecases.common import dumps, loads
 from contracts.actor import Actor
 from contracts.compliance import (
     ApiKeyCreated,
@@ -65,54 +65,57 @@ def _refuse_lapsed(expires_on: date, ref: str, field: str, today: date) -> None:
         raise Unprocessable(message, errors=[{"field": field, "message": message}])
 
 
-def _keys(session, client_id: str) -> list[str]:
-    return list(session.scalars(select(ApiKeyRow.key_id).where(ApiKeyRow.client_id == client_id,
-                                                               ApiKeyRow.revoked_at.is_(None))))
-
-
 def register_client(uow: ComplianceUnitOfWork, actor: Actor | None, command: RegisterClient) -> ClientView:
     with uow:
         uow.access.require(actor, "client.manage", Resource("client"))
         dpa_ref, dpa_expires, field = _agreement(command)
-        client = domain.Client(new_id()[:16], command.name, frozenset(command.scopes), tuple(command.event_patterns),
+        client_id = new_id().replace("-", "")[:16]  # short: it is part of every API key the client is given
+        client = domain.Client(client_id, command.name, frozenset(command.scopes), tuple(command.event_patterns),
                                dpa_ref, dpa_expires)
         _refuse_lapsed(client.dpa_expires, client.dpa_ref, field, uow.now().astimezone(UTC).date())
         row = ClientRow(client_id=client.id, name=client.name, scopes=dumps(sorted(client.scopes)),
                         event_patterns=dumps(list(client.event_patterns)), dpa_ref=client.dpa_ref,
                         dpa_expires=client.dpa_expires, status="active", created_at=uow.now())
-        uow.session.add(row)
+        uow.clients.add(row)
         uow.publish(ClientRegistered(client_id=row.client_id, name=row.name, scopes=sorted(client.scopes),
                                      event_patterns=list(client.event_patterns), dpa_ref=row.dpa_ref))
         return _view(row, [])
 
 
+def _load(uow: ComplianceUnitOfWork, actor: Actor | None, client_id: str, *, lock: bool = False) -> ClientRow:
+    """The client, for an administrator. Anyone else gets the 404 of a client that does not exist, whether it does
+    or not: only administrators know which clients are registered."""
+    missing = f"no client {client_id!r}"
+    row = uow.clients.get(client_id, lock=lock)
+    uow.access.require(actor, "client.manage", Resource("client"), missing=missing)
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 def get_client(uow: ComplianceUnitOfWork, actor: Actor | None, command: ClientRef) -> ClientView:
     with uow:
-        uow.access.require(actor, "client.manage", Resource("client"))
-        row = uow.session.get(ClientRow, command.client_id)
-        if row is None:
-            raise NotFound(f"no client {command.client_id!r}")
-        return _view(row, _keys(uow.session, row.client_id))
+        row = _load(uow, actor, command.client_id)
+        return _view(row, uow.api_keys.live_ids(row.client_id))
 
 
 def list_clients(uow: ComplianceUnitOfWork, actor: Actor | None) -> list[ClientView]:
     with uow:
         uow.access.require(actor, "client.manage", Resource("client"))
-        rows = uow.session.scalars(select(ClientRow).order_by(ClientRow.name)).all()
-        return [_view(row, _keys(uow.session, row.client_id)) for row in rows]
+        return [_view(row, uow.api_keys.live_ids(row.client_id)) for row in uow.clients.by_name()]
 
 
 def issue_api_key(uow: ComplianceUnitOfWork, actor: Actor | None, command: IssueApiKey) -> ApiKeyIssued:
     with uow:
         uow.access.require(actor, "client.manage", Resource("client"))
-        row = uow.session.get(ClientRow, command.client_id)
+        row = uow.clients.get(command.client_id)
         if row is None:
             raise InvalidInput.field("client_id", f"no client {command.client_id!r}")
         if row.status != "active":
             raise InvalidInput.field("client_id", "the client is revoked")
         _refuse_lapsed(row.dpa_expires, row.dpa_ref, "dpa.expires_on", uow.now().astimezone(UTC).date())
         plaintext, record = domain.issue_api_key(row.client_id, command.environment)
-        uow.session.add(ApiKeyRow(key_id=record.key_id, client_id=row.client_id, environment=record.environment,
+        uow.api_keys.add(ApiKeyRow(key_id=record.key_id, client_id=row.client_id, environment=record.environment,
                                   salt=record.salt, secret_hash=record.secret_hash, scheme=record.scheme,
                                   created_at=uow.now()))
         uow.publish(ApiKeyCreated(client_id=row.client_id, key_id=record.key_id))
@@ -121,27 +124,27 @@ def issue_api_key(uow: ComplianceUnitOfWork, actor: Actor | None, command: Issue
 
 def revoke_client(uow: ComplianceUnitOfWork, actor: Actor | None, command: ClientRef) -> ClientView:
     with uow:
-        uow.access.require(actor, "client.manage", Resource("client"))
-        row = uow.session.get(ClientRow, command.client_id, with_for_update=True)
-        if row is None:
-            raise NotFound(f"no client {command.client_id!r}")
+        row = _load(uow, actor, command.client_id, lock=True)
         if row.status != "revoked":
             row.status, row.revoked_at = "revoked", uow.now()
             uow.publish(ClientRevoked(client_id=row.client_id))
-        return _view(row, _keys(uow.session, row.client_id))
+        return _view(row, uow.api_keys.live_ids(row.client_id))
 
 
 def revoke_api_key(uow: ComplianceUnitOfWork, actor: Actor | None, command: RevokeApiKey) -> ClientView:
     with uow:
-        uow.access.require(actor, "client.manage", Resource("client"))
-        key = uow.session.get(ApiKeyRow, command.key_id, with_for_update=True)
+        missing = f"no API key {command.key_id!r}"
+        key = uow.api_keys.get(command.key_id, lock=True)
+        uow.access.require(actor, "client.manage", Resource("client"), missing=missing)
         if key is None:
-            raise NotFound(f"no API key {command.key_id!r}")
+            raise NotFound(missing)
         if key.revoked_at is None:
             key.revoked_at = uow.now()
             uow.publish(ClientRevoked(client_id=key.client_id, key_id=key.key_id))
-        row = uow.session.get(ClientRow, key.client_id)
-        return _view(row, _keys(uow.session, row.client_id))
+        row = uow.clients.get(key.client_id)
+        if row is None:  # a key's client is never deleted (revoked at most)
+            raise NotFound(f"no client {key.client_id!r}")
+        return _view(row, uow.api_keys.live_ids(row.client_id))
 
 
 class VerificationCache:
@@ -172,7 +175,7 @@ def authenticate_api_key(uow: ComplianceUnitOfWork, command: AuthenticateApiKey,
         raise Unauthenticated("not a valid API key") from None
     digest = hashlib.sha256(command.api_key.strip().encode()).hexdigest()
     with uow:
-        key = uow.session.get(ApiKeyRow, presented.key_id)
+        key = uow.api_keys.get(presented.key_id)
         if key is None:
             raise Unauthenticated("not a valid API key")
         if not cache.fresh(key.key_id, digest):
@@ -183,7 +186,9 @@ def authenticate_api_key(uow: ComplianceUnitOfWork, command: AuthenticateApiKey,
             cache.remember(key.key_id, digest)
         if key.revoked_at is not None:
             raise Forbidden(f"API key {key.key_id} is revoked")
-        row = uow.session.get(ClientRow, key.client_id)
+        row = uow.clients.get(key.client_id)
+        if row is None:
+            raise Unauthenticated("not a valid API key")
         client = _client(row)
         if client.status != domain.ClientStatus.ACTIVE:
             raise Forbidden(f"client {client.id} is revoked")

@@ -1,20 +1,14 @@
-"""What every use case shares: the unit of work, JSON columns, org events kept in step with the read model."""
+"""What every use case shares: JSON columns, and the self-service caller check."""
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
-from chassis.access import AccessUnitOfWork, Resource, apply_org_event
+from chassis.access import Resource
 from chassis.errors import Forbidden
 from compliance.domain.canonical import canonical_json
+from compliance.repositories import ComplianceUnitOfWork
 from contracts.actor import Actor
-from contracts.base import Event
-
-
-class ComplianceUnitOfWork(AccessUnitOfWork):
-    """Compliance's unit of work. The org read model lives in the same database, so `access` decides here
-    exactly as in every other service."""
 
 
 def dumps(value: Any) -> str:
@@ -26,20 +20,26 @@ def loads(text: str | None, default: Any = None) -> Any:
     return default if text is None else json.loads(text)
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def publish_org(uow: ComplianceUnitOfWork, *events: Event) -> None:
-    """Publish directory events and apply them to compliance's own read model in the same transaction."""
-    for envelope in uow.publish(*events):
-        apply_org_event(uow.session, envelope)
-
-
 def person_actor(uow: ComplianceUnitOfWork, actor: Actor | None, action: str, resource: Resource) -> Actor:
     """The caller of a self-service request, who must be an authenticated person; a refusal is recorded."""
     if actor is None or actor.kind != "person":
         reason = f"{action} is made by a person for themself"
         uow.record_denial(actor, action, resource, reason)
         raise Forbidden(reason)
+    return actor
+
+
+def require_unless_hidden(uow: ComplianceUnitOfWork, actor: Actor | None, action: str, resource: Resource, *,
+                          missing: str, visible: bool) -> Actor:
+    """`require`, for a record the caller may not know exists: refused and unable to see it (`visible` False),
+    the caller gets `NotFound(missing)`, the very answer for a record that does not exist; one who can see it
+    gets the honest 403. The denial is recorded either way. Returns the (authenticated) actor."""
+    uow.access.require(actor, action, resource, missing=None if visible else missing)
+    return acting(actor)
+
+
+def acting(actor: Actor | None) -> Actor:
+    """The actor of a use case that `require` has let through: never None past an access check."""
+    if actor is None:
+        raise Forbidden("no authenticated actor")
     return actor

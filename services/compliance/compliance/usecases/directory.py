@@ -1,15 +1,14 @@
 """Org directory: units, people, role grants — the source of every service's org read model — and `decide`."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from chassis.access import Resource
 from chassis.access.org import SCOPED_ROLES
-from chassis.access.snapshot import read_snapshot
 from chassis.errors import Conflict, InvalidInput, NotFound
+from chassis.ids import new_id
 from compliance.domain.importing import normalise_email, normalise_phone
 from compliance.models import GrantsRow, OrgUnitRow, PersonRow
-from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id, publish_org
+from compliance.repositories import ComplianceUnitOfWork
+from compliance.usecases.common import dumps, loads
 from contracts.actor import Actor
 from contracts.compliance import (
     Decide,
@@ -57,7 +56,7 @@ def org_snapshot(uow: ComplianceUnitOfWork, actor: Actor | None, query: OrgSnaps
     holds exactly what the events said (tombstones included). For services catching up (chassis.access.OrgSync)."""
     with uow:
         uow.access.require(actor, "org.snapshot", Resource("org"))
-        return read_snapshot(uow.session, query)
+        return uow.org.snapshot(query)
 
 
 def request_org_resync(uow: ComplianceUnitOfWork, actor: Actor | None, command: RequestOrgResync) -> OrgResyncView:
@@ -83,16 +82,14 @@ def _unit_event(row: OrgUnitRow) -> OrgUnitChanged:
 
 def upsert_org_unit(uow: ComplianceUnitOfWork, actor: Actor | None, command: UpsertOrgUnit) -> OrgUnitView:
     with uow:
-        session = uow.session
-        row = session.get(OrgUnitRow, command.org_unit_id, with_for_update=True)
+        row = uow.units.get(command.org_unit_id, lock=True)
         # creating under a parent is HR's for that parent's subtree; renaming or moving, HR's for the unit
         where = command.parent_id if row is None else command.org_unit_id
         uow.access.require(actor, "orgunit.manage", Resource("orgunit", org_unit=where))
         if row is not None and row.parent_id != command.parent_id and command.parent_id is not None:
             uow.access.require(actor, "orgunit.manage", Resource("orgunit", org_unit=command.parent_id))
         if command.parent_id is not None:
-            parent = session.get(OrgUnitRow, command.parent_id)
-            if parent is None or parent.removed:
+            if uow.units.live(command.parent_id) is None:
                 raise InvalidInput.field("parent_id", f"no org unit {command.parent_id!r}")
             if command.parent_id == command.org_unit_id or uow.access.index.unit_within(
                     command.parent_id, command.org_unit_id):
@@ -100,39 +97,35 @@ def upsert_org_unit(uow: ComplianceUnitOfWork, actor: Actor | None, command: Ups
         now = uow.now()
         if row is None:
             row = OrgUnitRow(org_unit_id=command.org_unit_id, version=0, removed=False)
-            session.add(row)
+            uow.units.add(row)
         elif (row.name, row.parent_id, row.removed) == (command.name, command.parent_id, False):
             return _unit_view(row)  # unchanged: no new version, no event
         row.name, row.parent_id, row.removed = command.name, command.parent_id, False
         row.version += 1
         row.updated_at = now
-        session.flush()
-        publish_org(uow, _unit_event(row))
+        uow.flush()
+        uow.publish_org(_unit_event(row))
         return _unit_view(row)
 
 
 def remove_org_unit(uow: ComplianceUnitOfWork, actor: Actor | None, command: RemoveOrgUnit) -> OrgUnitView:
     with uow:
-        session = uow.session
-        row = session.get(OrgUnitRow, command.org_unit_id, with_for_update=True)
+        row = uow.units.get(command.org_unit_id, lock=True)
         if row is None:
             raise NotFound(f"no org unit {command.org_unit_id!r}")
         uow.access.require(actor, "orgunit.manage", Resource("orgunit", org_unit=row.org_unit_id))
         if row.removed:
             return _unit_view(row)
-        child = session.scalar(select(OrgUnitRow.org_unit_id).where(
-            OrgUnitRow.parent_id == row.org_unit_id, OrgUnitRow.removed.is_(False)).limit(1))
-        member = session.scalar(select(PersonRow.person_id).where(
-            PersonRow.org_unit_id == row.org_unit_id, PersonRow.erased.is_(False),
-            PersonRow.status != "terminated").limit(1))
+        child = uow.units.first_child(row.org_unit_id)
+        member = uow.people.first_member(row.org_unit_id)
         if child is not None or member is not None:
             raise Conflict(f"org unit {row.org_unit_id} still has "
                            + (f"unit {child}" if child else f"member {member}"))
         row.removed = True
         row.version += 1
         row.updated_at = uow.now()
-        session.flush()
-        publish_org(uow, _unit_event(row))
+        uow.flush()
+        uow.publish_org(_unit_event(row))
         return _unit_view(row)
 
 
@@ -186,7 +179,7 @@ def person_for(uow: ComplianceUnitOfWork, actor: Actor | None, row: PersonRow) -
 def get_person(uow: ComplianceUnitOfWork, actor: Actor | None, command: PersonRef) -> PersonView:
     """The full record for the person, their line, HR in scope and admins; the address-book card for colleagues."""
     with uow:
-        row = uow.session.get(PersonRow, command.person_id)
+        row = uow.people.get(command.person_id)
         resource = Resource("person", owner=command.person_id)
         if row is None or row.erased:
             uow.access.require(actor, "person.lookup", resource)
@@ -201,15 +194,12 @@ def list_people(uow: ComplianceUnitOfWork, actor: Actor | None, command: ListPeo
     """People of an org-unit subtree, for whoever may look people up; contact data as in `get_person`."""
     with uow:
         uow.access.require(actor, "person.lookup", Resource("person", org_unit=command.org_unit_id))
-        query = select(PersonRow).where(PersonRow.erased.is_(False)).order_by(PersonRow.person_id)
+        units = None
         if command.org_unit_id is not None:
             units = uow.access.index.units_within(command.org_unit_id)
             if not units:
                 raise InvalidInput.field("org_unit_id", f"no org unit {command.org_unit_id!r}")
-            query = query.where(PersonRow.org_unit_id.in_(units))
-        if command.after is not None:
-            query = query.where(PersonRow.person_id > command.after)
-        rows = uow.session.scalars(query.limit(command.limit + 1)).all()
+        rows = uow.people.page(units, command.after, command.limit + 1)
         page = rows[:command.limit]
         people = [person_for(uow, actor, row) for row in page]  # the same rule as get_person, row by row
     return PeoplePage(people=people, next_cursor=page[-1].person_id if len(rows) > command.limit else None)
@@ -217,14 +207,12 @@ def list_people(uow: ComplianceUnitOfWork, actor: Actor | None, command: ListPeo
 
 def validate_person(uow: ComplianceUnitOfWork, command: UpsertPerson) -> tuple[str | None, str | None]:
     """(email, phone) normalised; InvalidInput naming the field for anything that does not fit the directory."""
-    session = uow.session
-    unit = session.get(OrgUnitRow, command.org_unit_id)
-    if unit is None or unit.removed:
+    if uow.units.live(command.org_unit_id) is None:
         raise InvalidInput.field("org_unit_id", f"no org unit {command.org_unit_id!r}")
     if command.manager_id is not None:
         if command.manager_id == command.person_id:
             raise InvalidInput.field("manager_id", "a person cannot be their own manager")
-        manager = session.get(PersonRow, command.manager_id)
+        manager = uow.people.get(command.manager_id)
         if manager is None or manager.erased:
             raise InvalidInput.field("manager_id", f"no person {command.manager_id!r}")
         if uow.access.index.reports_to(command.manager_id, command.person_id):
@@ -234,7 +222,7 @@ def validate_person(uow: ComplianceUnitOfWork, command: UpsertPerson) -> tuple[s
         email = normalise_email(command.email)
         if email is None:
             raise InvalidInput.field("email", "not an email address")
-        owner = session.scalar(select(PersonRow.person_id).where(PersonRow.email == email))
+        owner = uow.people.with_email(email)
         if owner is not None and owner != command.person_id:
             raise InvalidInput.field("email", f"already used by {owner}")
     if command.phone:
@@ -246,8 +234,7 @@ def validate_person(uow: ComplianceUnitOfWork, command: UpsertPerson) -> tuple[s
 
 def upsert_person(uow: ComplianceUnitOfWork, actor: Actor | None, command: UpsertPerson) -> PersonView:
     with uow:
-        session = uow.session
-        row = session.get(PersonRow, command.person_id, with_for_update=True)
+        row = uow.people.get(command.person_id, lock=True)
         if row is not None and row.erased:
             raise Conflict(f"person {command.person_id} was erased")
         if row is not None:
@@ -255,13 +242,14 @@ def upsert_person(uow: ComplianceUnitOfWork, actor: Actor | None, command: Upser
         uow.access.require(actor, "person.update", Resource("person", org_unit=command.org_unit_id))
         email, phone = validate_person(uow, command)
         now = uow.now()
-        values = {"name": command.name, "email": email, "phone": phone, "org_unit_id": command.org_unit_id,
-                  "manager_id": command.manager_id, "job_family": command.job_family, "grade": command.grade,
-                  "sequence": command.sequence, "location": command.location, "status": command.status,
-                  "hired_on": command.hired_on}
+        values: dict[str, object] = {
+            "name": command.name, "email": email, "phone": phone, "org_unit_id": command.org_unit_id,
+            "manager_id": command.manager_id, "job_family": command.job_family, "grade": command.grade,
+            "sequence": command.sequence, "location": command.location, "status": command.status,
+            "hired_on": command.hired_on}
         if row is None:
             row = PersonRow(person_id=command.person_id, version=0, erased=False, created_at=now, **values)
-            session.add(row)
+            uow.people.add(row)
         elif all(getattr(row, name) == value for name, value in values.items()):
             return person_view(row, True)
         else:
@@ -270,8 +258,8 @@ def upsert_person(uow: ComplianceUnitOfWork, actor: Actor | None, command: Upser
         row.ended_at = (row.ended_at or now) if command.status == "terminated" else None
         row.version += 1
         row.updated_at = now
-        session.flush()
-        publish_org(uow, person_event(row))
+        uow.flush()
+        uow.publish_org(person_event(row))
         return person_view(row, True)
 
 
@@ -287,27 +275,25 @@ def set_grants(uow: ComplianceUnitOfWork, actor: Actor | None, command: SetGrant
                 raise InvalidInput.field(f"grants.{position}.org_unit_id", f"role {grant.role} needs an org unit")
             if not scoped and grant.org_unit_id is not None:
                 raise InvalidInput.field(f"grants.{position}.org_unit_id", f"role {grant.role} is organisation-wide")
-            if scoped:
-                unit = uow.session.get(OrgUnitRow, grant.org_unit_id)
-                if unit is None or unit.removed:
-                    raise InvalidInput.field(f"grants.{position}.org_unit_id", f"no org unit {grant.org_unit_id!r}")
+            if scoped and uow.units.live(grant.org_unit_id) is None:
+                raise InvalidInput.field(f"grants.{position}.org_unit_id", f"no org unit {grant.org_unit_id!r}")
         if actor is not None and actor.subject == command.subject_id and not any(
                 g.role == "admin" for g in command.grants) and any(
                 g.role == "admin" for g in uow.access.index.grants_of(actor.subject)):
             raise Conflict("an administrator cannot take their own admin role away")
         grants = sorted({(g.role, g.org_unit_id) for g in command.grants}, key=lambda g: (g[0], g[1] or ""))
-        row = uow.session.get(GrantsRow, command.subject_id, with_for_update=True)
+        row = uow.grants.get(command.subject_id, lock=True)
         text = dumps([{"role": role, "org_unit_id": unit} for role, unit in grants])
         if row is None:
             row = GrantsRow(subject_id=command.subject_id, version=0, grants="[]")
-            uow.session.add(row)
+            uow.grants.add(row)
         elif row.grants == text:
             return _grants_view(row)
         row.grants = text
         row.version += 1
         row.updated_at = uow.now()
-        uow.session.flush()
-        publish_org(uow, RoleGrantsChanged(subject_id=row.subject_id, version=row.version,
+        uow.flush()
+        uow.publish_org(RoleGrantsChanged(subject_id=row.subject_id, version=row.version,
                                            grants=[RoleGrant(role=r, org_unit_id=u) for r, u in grants]))
         return _grants_view(row)
 
@@ -316,7 +302,7 @@ def get_grants(uow: ComplianceUnitOfWork, actor: Actor | None, command: PersonRe
     with uow:
         if actor is None or actor.subject != command.person_id:
             uow.access.require(actor, "grants.manage", Resource("grants", owner=command.person_id))
-        row = uow.session.get(GrantsRow, command.person_id)
+        row = uow.grants.get(command.person_id)
         if row is None:
             return GrantsView(subject_id=command.person_id, version=0, grants=[])
         return _grants_view(row)

@@ -8,17 +8,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from chassis.access import Resource
 from chassis.errors import Conflict, NotFound, RpcTimeout, ServiceError
+from chassis.ids import new_id
+from chassis.remote import RpcCaller
 from compliance.domain.dsr import DsrKind, DsrPart, DsrRequest, DsrState, PartStatus
 from compliance.domain.errors import Conflict as DomainConflict
 from compliance.domain.retention import LegalHold, holds_on_subject, pseudonym
-from compliance.models import AppealRow, DsrRow, GrantsRow, LegalHoldRow, PersonRow
-from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id, publish_org
+from compliance.models import DsrRow
+from compliance.repositories import ComplianceUnitOfWork
+from compliance.usecases.common import acting, dumps, loads, require_unless_hidden
 from compliance.usecases.directory import person_view
-from compliance.usecases.settings import current as current_settings
+from compliance.usecases.settings import current as current_policy
 from contracts.actor import Actor
 from contracts.compliance import (
     DsrClosed,
@@ -77,23 +78,26 @@ def _closed_event(request: DsrRequest) -> DsrClosed:
                      state=request.state.value, outstanding=request.outstanding())
 
 
-def _resource(session, kind: str, subject: str | None) -> Resource:
+def _resource(uow: ComplianceUnitOfWork, kind: str, subject: str | None) -> Resource:
     """The subject's data, located also by their (last) org unit: HR keeps its scope over an erased person."""
-    person = None if subject is None else session.get(PersonRow, subject)
+    person = None if subject is None else uow.people.get(subject)
     return Resource(kind, owner=subject, org_unit=None if person is None else person.org_unit_id)
+
+
+def _missing(request_id: str) -> str:
+    return f"no request {request_id!r}"
 
 
 def _subject(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSubject) -> str:
     subject = command.person_id or (actor.subject if actor is not None else None)
     uow.access.require(actor, "dsr.request", Resource("person", owner=subject))
-    return subject
+    return subject if subject is not None else acting(actor).subject
 
 
-def active_holds(session, now) -> list[LegalHold]:
+def active_holds(uow: ComplianceUnitOfWork, now: datetime) -> list[LegalHold]:
     return [LegalHold(row.hold_id, row.reason, row.placed_at, row.subject, row.record_type,
                       frozenset(loads(row.record_ids, [])), row.released_at)
-            for row in session.scalars(select(LegalHoldRow).where(LegalHoldRow.released_at.is_(None)))
-            if row.placed_at <= now]
+            for row in uow.holds.unreleased() if row.placed_at <= now]
 
 
 def hold_refs(holds: list[LegalHold]) -> list[HoldRef]:
@@ -103,11 +107,11 @@ def hold_refs(holds: list[LegalHold]) -> list[HoldRef]:
 
 # -- access / export -------------------------------------------------------------------------------------------
 
-def _own_export(session, subject: str) -> dict[str, list[dict[str, Any]]]:
-    person = session.get(PersonRow, subject)
-    grants = session.get(GrantsRow, subject)
-    appeals = session.scalars(select(AppealRow).where(AppealRow.appellant == subject)).all()
-    requests = session.scalars(select(DsrRow).where(DsrRow.subject == subject)).all()
+def _own_export(uow: ComplianceUnitOfWork, subject: str) -> dict[str, list[dict[str, Any]]]:
+    person = uow.people.get(subject)
+    grants = uow.grants.get(subject)
+    appeals = uow.appeals.of_appellant(subject)
+    requests = uow.dsr.of_subject(subject)
     return {
         "person": [] if person is None else [person_view(person, True).model_dump(mode="json")],
         "role_grants": [] if grants is None else loads(grants.grants, []),
@@ -134,12 +138,12 @@ def _open_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSub
     subject = _subject(uow, actor, command)
     now = uow.now()
     request = DsrRequest.open(id=new_id(), kind=DsrKind.ACCESS, subject=subject, requested_by=uow.actor.subject,
-                              at=now, deadline_days=current_settings(uow.session).dsr_deadline_days)
+                              at=now, deadline_days=current_policy(uow).dsr_deadline_days)
     request = request.start([OWN, *services], now)
     row = DsrRow(request_id=request.id, kind="access", subject=subject, requested_by=request.requested_by,
                  requested_at=now, due_at=request.due_at, state="", parts="[]")
     _store(row, request)
-    uow.session.add(row)
+    uow.dsr.add(row)
     return request
 
 
@@ -153,15 +157,18 @@ def start_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSub
         return _view(request)
 
 
-def run_export(uow: ComplianceUnitOfWork, event: Envelope, rpc, timeout: float) -> None:
+def run_export(uow: ComplianceUnitOfWork, event: Envelope, rpc: RpcCaller, timeout: float) -> None:
     """The saga's step (compliance's own handler): ask every service, then record the parts; a redelivery after
     the request closed changes nothing."""
     payload = DsrExportRequested.model_validate(event.data)
     collect_export(uow, payload.request_id, payload.person_id, payload.services, rpc, timeout)
 
 
-def _ask_services(rpc, request_id: str, subject: str, services: list[str], timeout: float
-                  ) -> tuple[dict[str, dict], dict[str, str | None]]:
+Export = dict[str, Any]  # one service's part: {"records": {kind: [record...]}, "summary": text}
+
+
+def _ask_services(rpc: RpcCaller, request_id: str, subject: str, services: list[str], timeout: float
+                  ) -> tuple[dict[str, Export], dict[str, str | None]]:
     """Every service's export, all in flight at once (the slowest bounds the wait); a service that does not
     answer in time is named in the outcome, never waited for beyond `timeout`."""
     payload = ExportSubjectData(request_id=request_id, subject=subject).model_dump(mode="json")
@@ -172,7 +179,7 @@ def _ask_services(rpc, request_id: str, subject: str, services: list[str], timeo
             calls[service] = rpc.call_async(f"{service}.export_subject_data", payload, timeout=timeout)
         except ServiceError as error:  # the broker is away: this part cannot be asked now
             outcomes[service] = f"could not be asked ({error.status}: {error.detail})"
-    exports: dict[str, dict] = {}
+    exports: dict[str, Export] = {}
     for service, pending in calls.items():
         try:
             answer = SubjectDataExport.model_validate(pending.result())
@@ -187,15 +194,15 @@ def _ask_services(rpc, request_id: str, subject: str, services: list[str], timeo
     return exports, outcomes
 
 
-def collect_export(uow: ComplianceUnitOfWork, request_id: str, subject: str, services: list[str], rpc,
+def collect_export(uow: ComplianceUnitOfWork, request_id: str, subject: str, services: list[str], rpc: RpcCaller,
                    timeout: float) -> DsrExportView | None:
     exports, outcomes = _ask_services(rpc, request_id, subject, services, timeout)  # outside any transaction
     with uow:
-        row = uow.session.get(DsrRow, request_id, with_for_update=True)
+        row = uow.dsr.get(request_id, lock=True)
         if row is None or row.state != DsrState.COLLECTING.value:
             return None  # gathered already (a redelivery), or closed by the deadline sweep
         request = _domain(row)
-        exports = {OWN: {"records": _own_export(uow.session, subject), "summary": ""}, **exports}
+        exports = {OWN: {"records": _own_export(uow, subject), "summary": ""}, **exports}
         outcomes = {OWN: None, **outcomes}
         at = uow.now()
         for service, failure in outcomes.items():
@@ -210,21 +217,26 @@ def collect_export(uow: ComplianceUnitOfWork, request_id: str, subject: str, ser
     return DsrExportView(request=_view(request), document=document, summary=_summary(subject, document, request))
 
 
-def request_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSubject, rpc, services: list[str],
+def request_export(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrSubject, rpc: RpcCaller,
+                   services: list[str],
                    timeout: float) -> DsrExportView:
     """The synchronous form (scripts): open, gather and answer in one call, bounded by `timeout`. Over HTTP the
     export is `start_export` (202, then read back)."""
     with uow:
         request = _open_export(uow, actor, command, services)
-    return collect_export(uow, request.id, request.subject, services, rpc, timeout)
+    gathered = collect_export(uow, request.id, request.subject, services, rpc, timeout)
+    if gathered is None:  # the deadline sweep closed it between the two transactions
+        raise Conflict(f"request {request.id} was closed before its export was gathered")
+    return gathered
 
 
 def get_dsr(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrRef) -> DsrExportView:
     with uow:
-        row = uow.session.get(DsrRow, command.request_id)
+        row = uow.dsr.get(command.request_id)
         if row is None:
-            raise NotFound(f"no request {command.request_id!r}")
-        uow.access.require(actor, "dsr.read", _resource(uow.session, "dsr", row.subject))
+            raise NotFound(_missing(command.request_id))
+        # who may not read it gets the 404 of a missing request: a 403 would confirm that someone asked
+        uow.access.require(actor, "dsr.read", _resource(uow, "dsr", row.subject), missing=_missing(row.request_id))
         request = _domain(row)
         document = loads(row.document, {}) or {}
         summary = _summary(row.subject, document, request) if document else "; ".join(request.outstanding())
@@ -242,18 +254,18 @@ def _erase_own(uow: ComplianceUnitOfWork, request: DsrRequest, holds: list[Legal
         return request.record_blocked(OWN, now, [f"person:{subject}"],
                                       "; ".join(f"hold {h.id}: {h.reason}" for h in held))
     token = pseudonym(key, subject)
-    row = uow.session.get(PersonRow, subject, with_for_update=True)
+    row = uow.people.get(subject, lock=True)
     if row is not None and not row.erased:
         row.name, row.email, row.phone, row.location, row.manager_id = token, None, None, None, None
         row.erased, row.status, row.version, row.updated_at = True, "terminated", row.version + 1, now
         row.ended_at = row.ended_at or now
-        uow.session.flush()
-        publish_org(uow, PersonErased(person_id=subject, pseudonym=token, version=row.version))
-    for appeal in uow.session.scalars(select(AppealRow).where(AppealRow.appellant == subject)):
+        uow.flush()
+        uow.publish_org(PersonErased(person_id=subject, pseudonym=token, version=row.version))
+    for appeal in uow.appeals.of_appellant(subject):
         appeal.appellant, appeal.reasons, appeal.attachments = token, "[erased]", "[]"
-    grants = uow.session.get(GrantsRow, subject)
+    grants = uow.grants.get(subject)
     if grants is not None:
-        uow.session.delete(grants)
+        uow.grants.delete(grants)
     return request.record_done(OWN, now)
 
 
@@ -261,18 +273,18 @@ def request_erasure(uow: ComplianceUnitOfWork, actor: Actor | None, command: Dsr
                     key: bytes) -> DsrView:
     with uow:
         subject = _subject(uow, actor, command)
-        if uow.session.get(PersonRow, subject) is None:
+        if uow.people.get(subject) is None:
             raise NotFound(f"no person {subject!r}")
         now = uow.now()
         request = DsrRequest.open(id=new_id(), kind=DsrKind.ERASURE, subject=subject, requested_by=uow.actor.subject,
-                                  at=now, deadline_days=current_settings(uow.session).dsr_deadline_days)
+                                  at=now, deadline_days=current_policy(uow).dsr_deadline_days)
         request = request.start([OWN, *services], now)
-        holds = holds_on_subject(subject, active_holds(uow.session, now), now)
+        holds = holds_on_subject(subject, active_holds(uow, now), now)
         request = _erase_own(uow, request, holds, key)
         row = DsrRow(request_id=request.id, kind="erasure", subject=subject, requested_by=request.requested_by,
                      requested_at=now, due_at=request.due_at, state="", parts="[]")
         _store(row, request)
-        uow.session.add(row)
+        uow.dsr.add(row)
         if services:
             uow.publish(ErasureRequested(request_id=request.id, person_id=subject, pseudonym=pseudonym(key, subject),
                                          services=list(services), holds=hold_refs(holds)))
@@ -284,10 +296,15 @@ def request_erasure(uow: ComplianceUnitOfWork, actor: Actor | None, command: Dsr
 def on_erasure_reply(uow: ComplianceUnitOfWork, event: Envelope) -> None:
     """`jixiao.<service>.erasure.completed|failed.v1`: record the service's part (redelivery is harmless)."""
     service = event.service
-    failed = event.type.endswith(".erasure.failed.v1")
-    reply = (ErasureFailed if failed else ErasureCompleted).model_validate(event.data)
+    failure = done = None
+    if event.type.endswith(".erasure.failed.v1"):
+        failure = ErasureFailed.model_validate(event.data)
+        request_id = failure.request_id
+    else:
+        done = ErasureCompleted.model_validate(event.data)
+        request_id = done.request_id
     with uow:
-        row = uow.session.get(DsrRow, reply.request_id, with_for_update=True)
+        row = uow.dsr.get(request_id, lock=True)
         if row is None or row.kind != "erasure":
             return  # not ours (another deployment's request): nothing to record
         request = _domain(row)
@@ -295,11 +312,11 @@ def on_erasure_reply(uow: ComplianceUnitOfWork, event: Envelope) -> None:
             return
         at = uow.now()
         try:
-            if failed:
-                updated = request.record_failed(service, at, reply.reason)
-            elif reply.held_records:
-                updated = request.record_blocked(service, at, reply.held_records,
-                                                 reply.detail or "kept under a legal hold")
+            if failure is not None:
+                updated = request.record_failed(service, at, failure.reason)
+            elif done is not None and done.held_records:
+                updated = request.record_blocked(service, at, done.held_records,
+                                                 done.detail or "kept under a legal hold")
             else:
                 updated = request.record_done(service, at)
         except DomainConflict:
@@ -318,8 +335,7 @@ def fail_unanswered(uow: ComplianceUnitOfWork, deadline: timedelta) -> int:
     changed = 0
     with uow:
         now = uow.now()
-        rows = uow.session.scalars(select(DsrRow).where(DsrRow.state == DsrState.COLLECTING.value)
-                                   .order_by(DsrRow.requested_at).with_for_update(skip_locked=True)).all()
+        rows = uow.dsr.collecting(DsrState.COLLECTING.value)
         for row in rows:
             request = _domain(row)
             updated = request.expire(now, deadline)
@@ -335,15 +351,17 @@ def fail_unanswered(uow: ComplianceUnitOfWork, deadline: timedelta) -> int:
 def retry_dsr(uow: ComplianceUnitOfWork, actor: Actor | None, command: DsrRef, key: bytes) -> DsrView:
     """Ask again the parts that failed or were blocked (after an outage, or once a hold is released)."""
     with uow:
-        row = uow.session.get(DsrRow, command.request_id, with_for_update=True)
+        row = uow.dsr.get(command.request_id, lock=True)
         if row is None:
-            raise NotFound(f"no request {command.request_id!r}")
-        uow.access.require(actor, "dsr.request", _resource(uow.session, "person", row.subject))
+            raise NotFound(_missing(command.request_id))
+        require_unless_hidden(uow, actor, "dsr.request", _resource(uow, "person", row.subject),
+                              missing=_missing(row.request_id),
+                              visible=uow.access.can(actor, "dsr.read", _resource(uow, "dsr", row.subject)))
         if row.kind != "erasure":
             raise Conflict("an access request is not retried: make a new one")
         now = uow.now()
         request = _domain(row).retry(now)
-        holds = holds_on_subject(row.subject, active_holds(uow.session, now), now)
+        holds = holds_on_subject(row.subject, active_holds(uow, now), now)
         if request.part(OWN).status == PartStatus.PENDING:
             request = _erase_own(uow, request, holds, key)
         others = [p.service for p in request.parts if p.service != OWN and p.status == PartStatus.PENDING]

@@ -13,21 +13,21 @@ import binascii
 import hashlib
 import io
 import logging
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import eventlet
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
-from chassis.access import Resource, apply_person_snapshots
+from chassis.access import Resource
 from chassis.errors import Conflict, InvalidInput, NotFound
+from chassis.ids import new_id
 from compliance.domain.errors import InvalidInput as DomainInvalidInput
-from compliance.domain.importing import ChangeKind, ImportPlan, plan_import, read_csv, read_xlsx
-from compliance.domain.org import OrgUnit, Person
-from compliance.models import ImportJobRow, OrgUnitRow, PersonRow
-from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads, new_id
+from compliance.domain.importing import ChangeKind, ImportIssue, ImportPlan, Row, plan_import, read_csv, read_xlsx
+from compliance.domain.org import CareerSequence, OrgUnit, Person, PersonStatus
+from compliance.models import ImportJobRow, PersonRow
+from compliance.repositories import ComplianceUnitOfWork, OrgUnits, People, directory_session
+from compliance.usecases.common import acting, dumps, loads, require_unless_hidden
 from contracts.actor import Actor
 from contracts.compliance import (
     ImportApplied,
@@ -68,7 +68,7 @@ def _content(command: StartImport, upload_dir: Path | None) -> bytes:
         if upload_dir is None:
             raise InvalidInput.field("upload_path", "uploads by path are not configured (COMPLIANCE_UPLOAD_DIR)")
         root = upload_dir.resolve()
-        path = (root / command.upload_path).resolve()
+        path = (root / (command.upload_path or "")).resolve()
         if not path.is_relative_to(root) or not path.is_file():
             raise InvalidInput.field("upload_path", "no such file in the upload directory")
         content = path.read_bytes()
@@ -92,38 +92,45 @@ def start_import(uow: ComplianceUnitOfWork, actor: Actor | None, command: StartI
     content = _content(command, upload_dir)
     with uow:
         uow.access.require(actor, "org.import", Resource("org", org_unit=command.within_unit))
-        if command.within_unit is not None:
-            unit = uow.session.get(OrgUnitRow, command.within_unit)
-            if unit is None or unit.removed:
-                raise InvalidInput.field("within_unit", f"no org unit {command.within_unit!r}")
+        if command.within_unit is not None and uow.units.live(command.within_unit) is None:
+            raise InvalidInput.field("within_unit", f"no org unit {command.within_unit!r}")
         now = uow.now()
         row = ImportJobRow(
             job_id=new_id(), filename=command.filename, format=file_format, sheet=command.sheet,
             within_unit=command.within_unit, content=content, content_sha256=hashlib.sha256(content).hexdigest(),
-            status="planning", requested_by=uow.actor.subject, rows_read=0, progress=0.0, summary="{}",
+            status="planning", requested_by=acting(uow.actor).subject, rows_read=0, progress=0.0, summary="{}",
             errors="[]", error_count=0, warnings="[]", created_at=now, updated_at=now,
         )
-        uow.session.add(row)
+        uow.imports.add(row)
         uow.publish(ImportRequested(job_id=row.job_id, phase="plan"))
         return job_view(row)
 
 
+def _missing(job_id: str) -> str:
+    return f"no import job {job_id!r}"
+
+
 def get_import(uow: ComplianceUnitOfWork, actor: Actor | None, command: ImportJobRef) -> ImportJobView:
     with uow:
-        row = uow.session.get(ImportJobRow, command.job_id)
+        row = uow.imports.get(command.job_id)
         if row is None:
-            raise NotFound(f"no import job {command.job_id!r}")
+            raise NotFound(_missing(command.job_id))
         if actor is None or actor.subject != row.requested_by:
-            uow.access.require(actor, "org.import", Resource("org", org_unit=row.within_unit))
+            # who may not import there does not learn the job exists
+            uow.access.require(actor, "org.import", Resource("org", org_unit=row.within_unit),
+                               missing=_missing(row.job_id))
         return job_view(row)
 
 
 def apply_import(uow: ComplianceUnitOfWork, actor: Actor | None, command: ImportJobRef) -> ImportJobView:
     with uow:
-        row = uow.session.get(ImportJobRow, command.job_id, with_for_update=True)
+        row = uow.imports.get(command.job_id, lock=True)
         if row is None:
-            raise NotFound(f"no import job {command.job_id!r}")
-        uow.access.require(actor, "org.import", Resource("org", org_unit=row.within_unit))
+            raise NotFound(_missing(command.job_id))
+        # the requester sees their job (get_import) and gets the honest 403; anyone else the 404 of a missing job
+        require_unless_hidden(uow, actor, "org.import", Resource("org", org_unit=row.within_unit),
+                              missing=_missing(row.job_id), visible=actor is not None and
+                              actor.subject == row.requested_by)
         if row.status in ("applying", "applied"):
             return job_view(row)  # asked twice: one application
         if row.status != "planned":
@@ -137,18 +144,20 @@ def apply_import(uow: ComplianceUnitOfWork, actor: Actor | None, command: Import
 
 # -- the handler's work ----------------------------------------------------------------------------------------
 
-def _directory(session: Session) -> tuple[dict[str, Person], list[OrgUnit]]:
-    people = {
-        row.person_id: Person(row.person_id, row.name, row.org_unit_id, row.email, row.phone, row.manager_id,
-                              row.job_family, row.grade, row.sequence, row.location, row.status)
-        for row in session.scalars(select(PersonRow).where(PersonRow.erased.is_(False)))
-    }
-    units = [OrgUnit(row.org_unit_id, row.name, row.parent_id)
-             for row in session.scalars(select(OrgUnitRow).where(OrgUnitRow.removed.is_(False)))]
-    return people, units
+def _stored_person(row: PersonRow) -> Person:
+    """A directory record as the planner compares it (the columns hold the enums' values)."""
+    sequence = row.sequence if row.sequence in set(CareerSequence) else None
+    return Person(row.person_id, row.name, row.org_unit_id or "", row.email, row.phone, row.manager_id,
+                  row.job_family, row.grade, None if sequence is None else CareerSequence(sequence), row.location,
+                  PersonStatus(row.status))
 
 
-def _rows(job: ImportJobRow):
+def _directory(people: People, units: OrgUnits) -> tuple[dict[str, Person], list[OrgUnit]]:
+    found = {row.person_id: _stored_person(row) for row in people.all_live()}
+    return found, [OrgUnit(row.org_unit_id, row.name, row.parent_id) for row in units.all_live()]
+
+
+def _rows(job: ImportJobRow) -> Iterator[Row]:
     if job.format == "xlsx":
         return read_xlsx(io.BytesIO(job.content), job.sheet)
     return read_csv(job.content)
@@ -169,13 +178,13 @@ def _estimated_rows(job: ImportJobRow) -> int:
         return 1
 
 
-def _plan(session: Session, job: ImportJobRow, progress=None) -> ImportPlan:
-    people, units = _directory(session)
-    return plan_import(_rows(job), people=people, units=units, within_unit=job.within_unit, progress=progress,
+def _plan(uow: ComplianceUnitOfWork, job: ImportJobRow) -> ImportPlan:
+    people, units = _directory(uow.people, uow.units)
+    return plan_import(_rows(job), people=people, units=units, within_unit=job.within_unit,
                        progress_every=PROGRESS_EVERY)
 
 
-def _issues(issues) -> list[dict]:
+def _issues(issues: Sequence[ImportIssue]) -> list[dict[str, Any]]:
     return [{"row": i.row, "column": i.column, "code": i.code.value, "message": i.message}
             for i in issues[:MAX_REPORTED_ISSUES]]
 
@@ -194,22 +203,21 @@ def _run_plan(uow: ComplianceUnitOfWork, job_id: str) -> None:
     write the report in the handler's unit of work. Never two sessions at once: on SQLite the pool holds ONE
     connection, and a second session inside the first waited for it until the RPCs timed out (issue 8 item 9)."""
     engine = uow.store.engine
-    with Session(engine) as session:
-        job = session.get(ImportJobRow, job_id)
+    with directory_session(engine) as (jobs, people_repo, units_repo):
+        job = jobs.get(job_id)
         planning = job is not None and job.status == "planning"
-        if planning:
-            people, units = _directory(session)
-            session.expunge(job)  # its content and settings stay readable once the session is gone
-        session.rollback()
-    plan = failure = None
-    if planning:
+        if job is not None and planning:
+            people, units = _directory(people_repo, units_repo)
+            jobs.detach(job)  # its content and settings stay readable once the session is gone
+    plan: ImportPlan | None = None
+    failure: DomainInvalidInput | None = None
+    if job is not None and planning:
         estimate = _estimated_rows(job)
 
         def progress(rows_read: int) -> None:  # no other session is open here
             if rows_read % PROGRESS_EVERY == 0:
-                with Session(engine) as progress_session, progress_session.begin():
-                    progress_session.execute(update(ImportJobRow).where(ImportJobRow.job_id == job_id).values(
-                        rows_read=rows_read, progress=min(0.99, rows_read / estimate)))
+                with directory_session(engine, write=True) as (progress_jobs, _, _):
+                    progress_jobs.report_progress(job_id, rows_read, min(0.99, rows_read / estimate))
             eventlet.sleep(0)  # planning is CPU work: let the other calls run between chunks
 
         try:
@@ -222,7 +230,7 @@ def _run_plan(uow: ComplianceUnitOfWork, job_id: str) -> None:
             failure = DomainInvalidInput(f"the file could not be planned ({type(error).__name__}); nothing was "
                                          "changed")
     with uow:  # one unit of work: the result commits with the inbox row
-        job = uow.session.get(ImportJobRow, job_id, with_for_update=True)
+        job = uow.imports.get(job_id, lock=True)
         if not planning or job is None or job.status != "planning":
             return
         job.updated_at = uow.now()
@@ -231,29 +239,20 @@ def _run_plan(uow: ComplianceUnitOfWork, job_id: str) -> None:
             job.errors = dumps([{"row": 0, "column": "file", "code": "unreadable", "message": failure.message}])
             job.error_count = 1
             return
+        if plan is None:  # planned, or failed: one of the two is set above
+            raise RuntimeError(f"import {job_id}: no plan and no failure")
         job.status, job.progress, job.rows_read = "planned", 1.0, plan.rows
         job.summary = dumps(plan.summary())
         job.errors, job.error_count = dumps(_issues(plan.errors)), len(plan.errors)
         job.warnings = dumps(_issues(plan.warnings))
 
 
-def _upsert_people(session: Session, values: list[dict]) -> None:
-    dialect = session.connection().dialect.name
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(PersonRow.__table__)
-    names = [name for name in values[0] if name not in ("person_id", "created_at")]
-    stmt = stmt.on_conflict_do_update(index_elements=["person_id"],
-                                      set_={name: stmt.excluded[name] for name in names})
-    for start in range(0, len(values), 5000):
-        session.execute(stmt, values[start:start + 5000])
-
-
 def _run_apply(uow: ComplianceUnitOfWork, job_id: str) -> None:
     with uow:
-        session = uow.session
-        job = session.get(ImportJobRow, job_id, with_for_update=True)
+        job = uow.imports.get(job_id, lock=True)
         if job is None or job.status != "applying":
             return
-        plan = _plan(session, job)
+        plan = _plan(uow, job)
         now = uow.now()
         job.updated_at = now
         if not plan.ok:  # the directory changed since the dry run in a way that breaks this file
@@ -262,12 +261,11 @@ def _run_apply(uow: ComplianceUnitOfWork, job_id: str) -> None:
             job.detail = "the directory changed since the dry run; review the new errors"
             return
         changes = [c for c in plan.changes if c.kind != ChangeKind.UNCHANGED]
-        columns = select(PersonRow.person_id, PersonRow.version, PersonRow.ended_at, PersonRow.created_at,
-                         PersonRow.hired_on)
-        if len(changes) < 30_000:  # a large file touches most of the directory: one scan beats a huge IN list
-            columns = columns.where(PersonRow.person_id.in_([c.person.employee_number for c in changes]))
-        stored = {row.person_id: row for row in session.execute(columns)}
-        values, events = [], []
+        # a large file touches most of the directory: one scan beats a huge IN list
+        stored = uow.people.stored_versions([c.person.employee_number for c in changes]
+                                            if len(changes) < 30_000 else None)
+        values: list[dict[str, Any]] = []
+        events: list[PersonChanged] = []
         for change in changes:
             person = change.person
             before = stored.get(person.employee_number)
@@ -275,7 +273,7 @@ def _run_apply(uow: ComplianceUnitOfWork, job_id: str) -> None:
             terminated = person.status == "terminated"
             values.append({
                 "person_id": person.employee_number, "version": version, "name": person.name,
-                "email": person.email, "phone": person.phone, "org_unit_id": person.org_unit_id,
+                "email": person.email, "phone": person.phone, "org_unit_id": person.org_unit_id or None,
                 "manager_id": person.manager_id, "job_family": person.job_family, "grade": person.grade,
                 "sequence": None if person.sequence is None else str(person.sequence), "location": person.location,
                 "status": str(person.status), "erased": False,
@@ -289,9 +287,9 @@ def _run_apply(uow: ComplianceUnitOfWork, job_id: str) -> None:
                 location=person.location, status=str(person.status),
                 hired_on=None if before is None else before.hired_on))  # files carry no hire date: kept
         if values:
-            _upsert_people(session, values)
+            uow.people.upsert(values)
             uow.publish(*events)
-            apply_person_snapshots(session, events)
+            uow.org.apply_people(events)
         summary = plan.summary()
         uow.publish(ImportApplied(job_id=job_id, created=summary["create"], updated=summary["update"],
                                   unchanged=summary["unchanged"]))

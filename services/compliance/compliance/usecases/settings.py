@@ -5,7 +5,7 @@ from chassis.access import Resource
 from chassis.errors import Forbidden, InvalidInput
 from compliance.domain.errors import InvalidInput as DomainInvalidInput
 from compliance.domain.presets import (
-    ComplianceSettings,
+    CompliancePolicy,
     available_presets,
     load_preset,
     parse_settings,
@@ -14,46 +14,46 @@ from compliance.domain.presets import (
     apply_preset as preset_applied,
 )
 from compliance.models import SettingsRow
-from compliance.usecases.common import ComplianceUnitOfWork, dumps, loads
+from compliance.repositories import SETTINGS_ID, ComplianceUnitOfWork
+from compliance.usecases.common import dumps, loads
 from contracts.actor import Actor
 from contracts.compliance import ApplyPreset, PrivacyNotice, SettingsChanged, SettingsView, UpdateSettings
 
-SETTINGS_ID = 1
+
+def current(uow: ComplianceUnitOfWork) -> CompliancePolicy:
+    """The company's compliance policy (the defaults until an administrator sets one)."""
+    row = uow.policy.row()
+    return CompliancePolicy() if row is None else parse_settings(loads(row.settings, {}))
 
 
-def current(session) -> ComplianceSettings:
-    row = session.get(SettingsRow, SETTINGS_ID)
-    return ComplianceSettings() if row is None else parse_settings(loads(row.settings, {}))
-
-
-def _save(uow: ComplianceUnitOfWork, settings: ComplianceSettings) -> None:
-    row = uow.session.get(SettingsRow, SETTINGS_ID, with_for_update=True)
+def _save(uow: ComplianceUnitOfWork, settings: CompliancePolicy) -> None:
+    row = uow.policy.row(lock=True)
     before = {} if row is None else loads(row.settings, {})
     after = settings.model_dump(mode="json")
     if row is None:
         row = SettingsRow(id=SETTINGS_ID, settings="{}")
-        uow.session.add(row)
+        uow.policy.add(row)
     if before == after:
         return
     row.settings, row.updated_at = dumps(after), uow.now()
     uow.publish(SettingsChanged(preset=settings.preset, before=before, after=after))
 
 
-def _view(settings: ComplianceSettings) -> SettingsView:
+def _view(settings: CompliancePolicy) -> SettingsView:
     return SettingsView(settings=settings.model_dump(mode="json"), presets=available_presets())
 
 
 def get_settings(uow: ComplianceUnitOfWork, actor: Actor | None) -> SettingsView:
     with uow:
         uow.access.require(actor, "settings.update", Resource("settings"))
-        return _view(current(uow.session))
+        return _view(current(uow))
 
 
 def update_settings(uow: ComplianceUnitOfWork, actor: Actor | None, command: UpdateSettings) -> SettingsView:
     with uow:
         uow.access.require(actor, "settings.update", Resource("settings"))
         try:
-            settings = parse_settings({**current(uow.session).model_dump(mode="json"), **command.settings})
+            settings = parse_settings({**current(uow).model_dump(mode="json"), **command.settings})
         except DomainInvalidInput as error:  # paths inside the payload's `settings` object
             raise InvalidInput(error.message, errors=[
                 {"field": ".".join(["settings", *map(str, e.path)]), "message": e.message} for e in error.errors
@@ -66,7 +66,7 @@ def apply_preset(uow: ComplianceUnitOfWork, actor: Actor | None, command: ApplyP
     """Retention periods, DSR deadline, cross-border rules and notice text of PIPL or GDPR, in one step."""
     with uow:
         uow.access.require(actor, "settings.update", Resource("settings"))
-        settings = preset_applied(current(uow.session), load_preset(command.preset))
+        settings = preset_applied(current(uow), load_preset(command.preset))
         _save(uow, settings)
         return _view(settings)
 
@@ -76,6 +76,6 @@ def privacy_notice(uow: ComplianceUnitOfWork, actor: Actor | None) -> PrivacyNot
         if actor is None:
             uow.record_denial(actor, "notice.read", Resource("settings"), "no authenticated actor")
             raise Forbidden("no authenticated actor")
-        settings = current(uow.session)
+        settings = current(uow)
         notice = settings.notice
         return PrivacyNotice(preset=settings.preset, zh=notice.zh if notice else None, en=notice.en if notice else None)

@@ -7,9 +7,11 @@ from hypothesis import strategies as st
 from chassis.access.org import Grant, Member
 from chassis.access.org import OrgIndex as ReadModelIndex
 from chassis.errors import Forbidden, InvalidInput, NotFound
+from compliance import access
 from compliance.domain.org import OrgIndex, OrgUnit, Person, PersonStatus, Role, RoleGrant
 from compliance.domain.policy import RULES, Actor, Resource, Scope, can, require, resolve_actor
-from compliance.usecases import appeals  # noqa: F401 - registers compliance's own action, appeal.review
+
+access.register()  # compliance's own action, appeal.review, as the service registers it
 
 PROPERTY = settings(database=None, deadline=None, max_examples=200)
 

@@ -1,7 +1,7 @@
 import pytest
 
 from compliance.domain.errors import InvalidInput, NotFound
-from compliance.domain.presets import ComplianceSettings, apply_preset, available_presets, load_preset, parse_settings
+from compliance.domain.presets import CompliancePolicy, apply_preset, available_presets, load_preset, parse_settings
 from compliance.domain.retention import RetentionBasis, RetentionPolicy
 
 
@@ -46,7 +46,7 @@ def test_unknown_preset():
 
 def test_apply_preset_in_one_step_keeps_what_it_does_not_govern():
     custom = {"training": RetentionPolicy(purge_after_years=1), "person": RetentionPolicy(purge_after_years=50)}
-    settings = ComplianceSettings(appeal_decision_days=14, audit_checkpoint_every=500, retention=custom)
+    settings = CompliancePolicy(appeal_decision_days=14, audit_checkpoint_every=500, retention=custom)
     applied = apply_preset(settings, load_preset("pipl"))
     assert applied.preset == "pipl"
     assert applied.dsr_deadline_days == 15
@@ -59,7 +59,7 @@ def test_apply_preset_in_one_step_keeps_what_it_does_not_govern():
 
 
 def test_switching_presets():
-    settings = apply_preset(apply_preset(ComplianceSettings(), load_preset("pipl")), load_preset("gdpr"))
+    settings = apply_preset(apply_preset(CompliancePolicy(), load_preset("pipl")), load_preset("gdpr"))
     assert settings.preset == "gdpr"
     assert settings.dsr_deadline_days == 30
     assert settings.cross_border_transfer.allowed
