@@ -4,14 +4,14 @@ exists — while someone who may read the record but not do this gets the honest
 still recorded as an access denial (compliance audits it). Records of December 2026, the period running now."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from chassis.errors import Forbidden, ServiceError
 from contracts import feedback as c
 from feedback.domain import errors as domain
-from feedback.usecases import checkins, keyevents, reviews, surveys
+from feedback.usecases import activity, checkins, keyevents, reviews, surveys
 
 from .test_feedback_reviews import FORMULA, items
 
@@ -62,6 +62,25 @@ def test_checkins_and_key_events(uc):
                     c.RespondKeyEvent(key_event_id=GHOST, response="x"), event.id)
     honest_403(uc, "mgr", keyevents.respond, c.RespondKeyEvent(key_event_id=event.id, response="x"))  # rep1's
     assert uc.scalar("select response from key_events") in (None, "")
+
+
+def test_someone_elses_sales_opportunity(uc):
+    rep1 = uc.as_("rep1")
+    activity.register_customer(uc.uow(rep1), rep1, c.RegisterCustomer(customer_id="acme", name="ACME",
+                                                                      latitude="31.2304", longitude="121.4737"))
+    opp = activity.record_opportunity(uc.uow(rep1), rep1, c.RecordOpportunity(customer_id="acme", stage="lead",
+                                                                             amount="120000"))
+    move = c.RecordOpportunity(opportunity_id=opp.id, customer_id="acme", stage="won", amount="1")
+    same_as_missing(uc, "rep2", activity.record_opportunity, move, move.model_copy(update={"opportunity_id": GHOST}),
+                    opp.id)
+    visit = c.RecordVisit(customer_id="acme", visited_at=datetime(2026, 12, 2, 9, tzinfo=UTC),
+                          check_in=c.CheckIn(latitude="31.2310", longitude="121.4740", accuracy_m="25"),
+                          opportunity_id=opp.id)
+    same_as_missing(uc, "rep2", activity.record_visit, visit, visit.model_copy(update={"opportunity_id": GHOST}),
+                    opp.id)
+    # their manager reads rep1's activity: plainly not theirs to move
+    assert refused(uc, "mgr", activity.record_opportunity, move).field == "opportunity_id"
+    assert uc.scalar("select stage from opportunities") == "lead" and uc.scalar("select count(*) from visits") == 0
 
 
 def test_360_requests(uc):

@@ -17,7 +17,7 @@ from feedback.domain.calendar import month_bounds, parse_month, week_key, week_s
 from feedback.domain.errors import InvalidInput
 from feedback.objections import default_tagger
 from feedback.repositories import FeedbackUnitOfWork as Uow
-from feedback.usecases.common import active, load, require, settings, subject_of, team_of, today
+from feedback.usecases.common import active, load, missing, require, settings, subject_of, team_of, today
 
 
 def register_customer(uow: Uow, actor: Actor | None, command: c.RegisterCustomer) -> c.RegisterCustomer:
@@ -42,9 +42,7 @@ def record_opportunity(uow: Uow, actor: Actor | None, command: c.RecordOpportuni
                                 demo_at=None)
             uow.repo.add(row)
         else:
-            row = load(uow, m.Opportunity, command.opportunity_id, "opportunity_id", lock=True)
-            if row.person_id != person:
-                raise InvalidInput("opportunity_id", "not one of your opportunities")
+            row = _own_opportunity(uow, actor, person, command.opportunity_id, lock=True)
             if row.customer_id != command.customer_id:
                 raise InvalidInput("customer_id", "the opportunity belongs to another customer")
         if command.stage == "demo" and row.demo_at is None:
@@ -52,6 +50,18 @@ def record_opportunity(uow: Uow, actor: Actor | None, command: c.RecordOpportuni
         row.stage, row.amount, row.next_step, row.updated_at = command.stage, command.amount, command.next_step, now
         uow.session.flush()
         return views.opportunity(row)
+
+
+def _own_opportunity(uow: Uow, actor: Actor | None, person: str, opportunity_id: str, *,
+                     lock: bool = False) -> m.Opportunity:
+    """One's own opportunity. Someone else's is, to whoever may not read their activity, the 404 of a missing
+    one (no existence to learn); to their line, plainly not theirs (400)."""
+    row = load(uow, m.Opportunity, opportunity_id, "opportunity_id", lock=lock)
+    if row.person_id != person:
+        require(uow, actor, "feedback.activity.read", access.of(access.ACTIVITY, row.person_id), "opportunity_id",
+                hidden=missing(m.Opportunity, opportunity_id))
+        raise InvalidInput("opportunity_id", "not one of your opportunities")
+    return row
 
 
 def record_visit(uow: Uow, actor: Actor | None, command: c.RecordVisit) -> c.VisitView:
@@ -65,9 +75,7 @@ def record_visit(uow: Uow, actor: Actor | None, command: c.RecordVisit) -> c.Vis
         customer = load(uow, m.Customer, command.customer_id, "customer_id")
         opportunity = None
         if command.opportunity_id is not None:
-            opportunity = load(uow, m.Opportunity, command.opportunity_id, "opportunity_id")
-            if opportunity.person_id != person:
-                raise InvalidInput("opportunity_id", "not one of your opportunities")
+            opportunity = _own_opportunity(uow, actor, person, command.opportunity_id)
             if opportunity.customer_id != customer.id:
                 raise InvalidInput("opportunity_id", "the opportunity belongs to another customer")
         s = settings(uow)
