@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from chassis.access import apply_org_event
+from chassis.errors import ServiceError, to_service_error
 from contracts import Actor, Envelope
 from contracts.feedback import RatingAmended, RatingComponent, RatingFinalized, WeeklyLeadsCounted
 from contracts.org import OrgUnitChanged, PersonChanged, RoleGrant, RoleGrantsChanged
@@ -30,6 +31,18 @@ class World:
         self.settings = IncentivesSettings()
         self._versions = itertools.count(1)
         self.clock = lambda: NOW
+
+    @staticmethod
+    def failure(call, *args) -> ServiceError:
+        """The problem document `call(*args)` fails with (the test fails if it does not, or if the error is not
+        mapped to one)."""
+        try:
+            call(*args)
+        except Exception as exc:
+            error = to_service_error(exc)
+            assert error is not None, f"{exc!r} is not mapped to a problem document"
+            return error
+        pytest.fail("expected an error")
 
     def uow(self) -> IncentivesUnitOfWork:
         return IncentivesUnitOfWork(self.store, clock=self.clock)

@@ -4,10 +4,8 @@ overruns, amended ratings, double deliveries and bad input (4xx naming the field
 from datetime import date
 from decimal import Decimal as D
 
-import pytest
 from sqlalchemy import func, select
 
-from chassis.errors import ServiceError, to_service_error
 from contracts import incentives as c
 from incentives import models as m
 from incentives.settings import IncentivesSettings
@@ -17,15 +15,6 @@ W48, MONDAY = "2026-W48", date(2026, 11, 23)
 CASE_RULE = {"code": "leads_and_demos", "name": "周新增有效线索≥5条 且 Demo转化率≥30%", "period": "week",
              "condition": "valid_leads >= 5 and demo_conversion >= 0.3", "amount": "200"}
 
-
-def failure(call, *args) -> ServiceError:
-    try:
-        call(*args)
-    except Exception as exc:
-        error = to_service_error(exc)
-        assert error is not None, f"{exc!r} is not mapped to a problem document"
-        return error
-    pytest.fail("expected an error")
 
 
 def sales_org(world):
@@ -88,11 +77,11 @@ def test_a_proposal_explains_every_line_and_goes_through_the_chain(world):
     assert proposal.total == D("12200.00") and proposal.status == "pending"
     assert [(a.step, a.person_id) for a in proposal.approvers] == [("direct_manager", "m"), ("hrbp", "bp")]
     # nobody approves their own bonus; not before their turn; to a peer it does not exist (the 404 of a missing one)
-    assert failure(bonus.approve_proposal, world.uow(), world.actor("r1"),
+    assert world.failure(bonus.approve_proposal, world.uow(), world.actor("r1"),
                    c.DecideProposal(proposal_id=proposal.id), world.settings).status == 403
-    assert failure(bonus.approve_proposal, world.uow(), world.actor("bp"),
+    assert world.failure(bonus.approve_proposal, world.uow(), world.actor("bp"),
                    c.DecideProposal(proposal_id=proposal.id), world.settings).status == 403
-    assert failure(bonus.get_proposal, world.uow(), world.actor("r2"),
+    assert world.failure(bonus.get_proposal, world.uow(), world.actor("r2"),
                    c.ProposalRef(proposal_id=proposal.id)).status == 404
     after_m = bonus.approve_proposal(world.uow(), world.actor("m"), c.DecideProposal(proposal_id=proposal.id),
                                      world.settings)
@@ -109,7 +98,7 @@ def test_send_back_needs_a_reason_and_a_corrected_proposal_starts_again(world):
     save_pool(world)
     inputs.on_rating(world.uow(), world.rating("r2", "B", manager="m"), world.settings)
     [proposal] = bonus.list_proposals(world.uow(), world.actor("m"), c.ListBonusProposals(person_id="r2")).items
-    assert failure(bonus.send_back_proposal, world.uow(), world.actor("m"),
+    assert world.failure(bonus.send_back_proposal, world.uow(), world.actor("m"),
                    c.DecideProposal(proposal_id=proposal.id, reason=" ")).status == 400
     back = bonus.send_back_proposal(world.uow(), world.actor("m"),
                                     c.DecideProposal(proposal_id=proposal.id, reason="wrong grade"))
@@ -133,7 +122,7 @@ def test_budget_overrun_is_warned_before_approval_and_refused_after(world):
                                world.settings)
     bonus.approve_proposal(world.uow(), world.actor("bp"), c.DecideProposal(proposal_id=proposals["r1"].id),
                            world.settings)
-    refused = failure(bonus.approve_proposal, world.uow(), world.actor("bp"),
+    refused = world.failure(bonus.approve_proposal, world.uow(), world.actor("bp"),
                       c.DecideProposal(proposal_id=proposals["r4"].id), world.settings)
     assert refused.status == 422 and refused.errors[0]["field"] == "budget"
     still = bonus.get_proposal(world.uow(), world.actor("hr"), c.ProposalRef(proposal_id=proposals["r4"].id))
@@ -168,21 +157,21 @@ def test_bad_input_is_a_4xx_naming_the_field_and_nothing_is_written(world):
     sales_org(world)
     save_pool(world)
     hr = world.actor("hr")
-    bad = failure(bonus.save_process_rule, world.uow(), hr, c.SaveProcessRule(
+    bad = world.failure(bonus.save_process_rule, world.uow(), hr, c.SaveProcessRule(
         **{**CASE_RULE, "condition": "valid_leads >= 5 and"}))
     assert bad.status == 400 and bad.errors[0]["field"] == "condition" and bad.errors[0]["position"] == 20
     with world.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(m.ProcessRule)) == 0
     inputs.on_rating(world.uow(), world.rating("dev", "A", manager="ceo"), world.settings)
-    outside = failure(bonus.propose, world.uow(), hr, c.ProposeBonus(pool_code="sales_2026", person_id="dev"),
+    outside = world.failure(bonus.propose, world.uow(), hr, c.ProposeBonus(pool_code="sales_2026", person_id="dev"),
                       world.settings)
     assert outside.status == 400 and outside.errors[0]["field"] == "person_id"
-    assert failure(bonus.save_pool, world.uow(), hr, c.SavePool(
+    assert world.failure(bonus.save_pool, world.uow(), hr, c.SavePool(
         code="p2", name="x", org_unit_id="sales", review_cycle_id="rc", starts_on=date(2026, 1, 1),
         ends_on=date(2026, 12, 31), budget=D(1), multipliers={"A": D(1)}, default_base=D(1),
         formula="base * bonus")).errors[0]["field"] == "formula"
     # a manager cannot configure pools; a rep cannot propose their own bonus
-    assert failure(bonus.propose, world.uow(), world.actor("r1"),
+    assert world.failure(bonus.propose, world.uow(), world.actor("r1"),
                    c.ProposeBonus(pool_code="sales_2026", person_id="r1"), world.settings).status == 403
     with world.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(m.Proposal)) == 0

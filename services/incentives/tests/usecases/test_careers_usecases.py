@@ -1,23 +1,12 @@
 """Promotion tracks (separate panels per sequence, the evidence pack, decisions with reasons) and performance stars
 (consent before publication, points once) — use cases on SQLite."""
-import pytest
 
-from chassis.errors import ServiceError, to_service_error
 from contracts import incentives as c
 from incentives.settings import IncentivesSettings
 from incentives.usecases import careers, inputs, points
 
 PANELS = IncentivesSettings(promotion_panels={"technical": ["arch"], "management": ["vp"]})
 
-
-def failure(call, *args) -> ServiceError:
-    try:
-        call(*args)
-    except Exception as exc:
-        error = to_service_error(exc)
-        assert error is not None, f"{exc!r} is not mapped to a problem document"
-        return error
-    pytest.fail("expected an error")
 
 
 def org(world):
@@ -31,9 +20,9 @@ def test_a_nomination_carries_its_evidence_and_only_its_panel_decides(world):
     for cycle, label, goals in (("rc-2025", "A", "86"), ("rc-2026", "S", "93")):
         inputs.on_rating(world.uow(), world.rating("dev", label, cycle=cycle, manager="m", goals=goals),
                          world.settings)
-    assert failure(careers.nominate, world.uow(), world.actor("peer"), c.Nominate(
+    assert world.failure(careers.nominate, world.uow(), world.actor("peer"), c.Nominate(
         person_id="dev", sequence="technical", target_level="T4", reason="x")).status == 403
-    assert failure(careers.nominate, world.uow(), world.actor("m"), c.Nominate(
+    assert world.failure(careers.nominate, world.uow(), world.actor("m"), c.Nominate(
         person_id="dev", sequence="technical", target_level="M4", reason="x")).errors[0]["field"] == "target_level"
     nomination = careers.nominate(world.uow(), world.actor("m"), c.Nominate(
         person_id="dev", sequence="technical", target_level="T4", reason="led the storage rewrite"))
@@ -42,12 +31,12 @@ def test_a_nomination_carries_its_evidence_and_only_its_panel_decides(world):
     assert all(criterion.met for criterion in nomination.criteria)
     decide = c.DecideNomination(nomination_id=nomination.id, outcome="promoted", reason="criteria met, panel agreed")
     for wrong in ("vp", "m", "dev"):  # the management panel, the nominator, the nominee
-        assert failure(careers.decide_nomination, world.uow(), world.actor(wrong), decide, PANELS).status == 403
+        assert world.failure(careers.decide_nomination, world.uow(), world.actor(wrong), decide, PANELS).status == 403
     queue = careers.list_nominations(world.uow(), world.actor("arch"), c.ListNominations(), PANELS).items
     assert [n.id for n in queue] == [nomination.id]
     done = careers.decide_nomination(world.uow(), world.actor("arch"), decide, PANELS)
     assert done.status == "promoted" and done.decided_by == "arch"
-    assert failure(careers.decide_nomination, world.uow(), world.actor("arch"), decide, PANELS).status == 422
+    assert world.failure(careers.decide_nomination, world.uow(), world.actor("arch"), decide, PANELS).status == 422
     [(_, event)] = world.outbox("nomination.decided.v1")
     assert event["outcome"] == "promoted" and event["reason"] == "criteria met, panel agreed"
     # self-nomination is allowed; the evidence shows what is missing
@@ -60,23 +49,23 @@ def test_a_star_is_published_with_consent_and_earns_points_once(world):
     org(world)
     story = c.NominateStar(person_id="dev", quarter="2026-Q4", title="From red to green",
                            goal_path="Latency KR red in October, recovered by caching", learned="measure first")
-    assert failure(careers.nominate_star, world.uow(), world.actor("peer"), story, world.settings).status == 403
+    assert world.failure(careers.nominate_star, world.uow(), world.actor("peer"), story, world.settings).status == 403
     future = story.model_copy(update={"quarter": "2027-Q1"})
-    assert failure(careers.nominate_star, world.uow(), world.actor("m"), future, world.settings
+    assert world.failure(careers.nominate_star, world.uow(), world.actor("m"), future, world.settings
                    ).errors[0]["field"] == "quarter"
     star = careers.nominate_star(world.uow(), world.actor("m"), story, world.settings)
-    again = failure(careers.nominate_star, world.uow(), world.actor("m"), story, world.settings)
+    again = world.failure(careers.nominate_star, world.uow(), world.actor("m"), story, world.settings)
     assert again.status == 422 and again.errors[0]["field"] == "person_id"
     approved = careers.approve_star(world.uow(), world.actor("hr"), c.StarRef(star_id=star.id))
     assert approved.status == "approved"
-    no_consent = failure(careers.publish_star, world.uow(), world.actor("hr"), c.StarRef(star_id=star.id))
+    no_consent = world.failure(careers.publish_star, world.uow(), world.actor("hr"), c.StarRef(star_id=star.id))
     assert no_consent.status == 422 and no_consent.errors[0]["field"] == "consent"
-    assert failure(careers.consent_star, world.uow(), world.actor("m"),
+    assert world.failure(careers.consent_star, world.uow(), world.actor("m"),
                    c.StarConsent(star_id=star.id, consent=True)).status == 403
     careers.consent_star(world.uow(), world.actor("dev"), c.StarConsent(star_id=star.id, consent=True))
     published = careers.publish_star(world.uow(), world.actor("hr"), c.StarRef(star_id=star.id))
     assert published.status == "published"
-    assert failure(careers.publish_star, world.uow(), world.actor("hr"), c.StarRef(star_id=star.id)).status == 422
+    assert world.failure(careers.publish_star, world.uow(), world.actor("hr"), c.StarRef(star_id=star.id)).status == 422
     assert points.get_points(world.uow(), world.actor("dev"), c.PointsQuery(person_id="dev")).balance == 200
     board = careers.list_stars(world.uow(), world.actor("peer"), c.ListStars(quarter="2026-Q4")).items
     assert [s.title for s in board] == ["From red to green"]

@@ -3,25 +3,13 @@ cases on SQLite."""
 from datetime import date
 from decimal import Decimal as D
 
-import pytest
 from sqlalchemy import func, select
 
-from chassis.errors import ServiceError, to_service_error
 from contracts import Envelope
 from contracts import incentives as c
 from contracts.compliance import ErasureRequested, ExportSubjectData
 from incentives import models as m
 from incentives.usecases import analytics, inputs, people, points, talent
-
-
-def failure(call, *args) -> ServiceError:
-    try:
-        call(*args)
-    except Exception as exc:
-        error = to_service_error(exc)
-        assert error is not None, f"{exc!r} is not mapped to a problem document"
-        return error
-    pytest.fail("expected an error")
 
 
 def team(world):
@@ -36,14 +24,16 @@ def test_points_grants_redemptions_and_refunds_exactly_once(world):
     team(world)
     hr, mgr, e1, e2 = (world.actor(x) for x in ("hr", "m", "e1", "e2"))
     # a manager grants only within the unit's budget
-    assert failure(points.grant, world.uow(), mgr, c.GrantPoints(person_id="e1", points=100, reason="demo")
+    assert world.failure(points.grant, world.uow(), mgr, c.GrantPoints(person_id="e1", points=100, reason="demo")
                    ).errors[0]["field"] == "points"
     points.fund_budget(world.uow(), hr, c.FundPointsBudget(org_unit_id="ops", points=150))
     points.grant(world.uow(), mgr, c.GrantPoints(person_id="e1", points=100, reason="great demo"))
-    assert failure(points.grant, world.uow(), e1, c.GrantPoints(person_id="e1", points=1, reason="me")).status == 403
-    assert failure(points.grant, world.uow(), e2, c.GrantPoints(person_id="e1", points=1, reason="peer")).status == 403
+    assert world.failure(points.grant, world.uow(), e1,
+                         c.GrantPoints(person_id="e1", points=1, reason="me")).status == 403
+    assert world.failure(points.grant, world.uow(), e2,
+                         c.GrantPoints(person_id="e1", points=1, reason="peer")).status == 403
     assert points.get_points(world.uow(), e1, c.PointsQuery(person_id="e1")).balance == 100
-    assert failure(points.get_points, world.uow(), e2, c.PointsQuery(person_id="e1")).status == 403  # never peers
+    assert world.failure(points.get_points, world.uow(), e2, c.PointsQuery(person_id="e1")).status == 403  # never peers
     assert points.get_budget(world.uow(), hr, c.BudgetQuery(org_unit_id="ops")).balance == 50
     points.save_reward(world.uow(), hr, c.SaveReward(code="flex_leave", name="弹性休假 1 day", cost=60, stock=1,
                                                      eligibility=c.EligibilityInput(min_grade="P4",
@@ -52,23 +42,24 @@ def test_points_grants_redemptions_and_refunds_exactly_once(world):
                                                      requires_approval=False))
     menu = {r.code: r for r in points.list_rewards(world.uow(), e2, c.ListRewards()).items}
     assert menu["flex_leave"].eligible is False and "grade" in menu["flex_leave"].why_not
-    assert failure(points.redeem, world.uow(), e2, c.Redeem(reward_code="flex_leave"), world.settings
+    assert world.failure(points.redeem, world.uow(), e2, c.Redeem(reward_code="flex_leave"), world.settings
                    ).errors[0]["field"] == "reward_code"
-    assert failure(points.redeem, world.uow(), e1, c.Redeem(reward_code="flex_leave", quantity=2), world.settings
+    assert world.failure(points.redeem, world.uow(), e1, c.Redeem(reward_code="flex_leave", quantity=2), world.settings
                    ).errors[0]["field"] == "points"  # 120 > 100
     taken = points.redeem(world.uow(), e1, c.Redeem(reward_code="flex_leave"), world.settings)
     assert taken.status == "requested" and taken.waiting_for.person_id == "m"
     assert points.get_points(world.uow(), e1, c.PointsQuery(person_id="e1")).balance == 40
     points.grant(world.uow(), mgr, c.GrantPoints(person_id="e1", points=50, reason="again"))
-    sold_out = failure(points.redeem, world.uow(), e1, c.Redeem(reward_code="flex_leave"), world.settings)
+    sold_out = world.failure(points.redeem, world.uow(), e1, c.Redeem(reward_code="flex_leave"), world.settings)
     assert sold_out.status == 422 and sold_out.errors[0]["field"] == "quantity"
     assert points.get_points(world.uow(), e1, c.PointsQuery(person_id="e1")).balance == 90  # nothing taken
-    assert failure(points.approve_redemption, world.uow(), e1, c.RedemptionRef(redemption_id=taken.id)).status == 403
+    assert world.failure(points.approve_redemption, world.uow(), e1,
+                         c.RedemptionRef(redemption_id=taken.id)).status == 403
     declined = points.decline_redemption(world.uow(), mgr, c.RedemptionRef(redemption_id=taken.id,
                                                                           reason="peak season"))
     assert declined.status == "declined" and declined.refunded
     for again in (points.decline_redemption, points.cancel_redemption):
-        assert failure(again, world.uow(), mgr if again is points.decline_redemption else e1,
+        assert world.failure(again, world.uow(), mgr if again is points.decline_redemption else e1,
                        c.RedemptionRef(redemption_id=taken.id, reason="x")).status in (403, 422)
     assert points.get_points(world.uow(), e1, c.PointsQuery(person_id="e1")).balance == 150
     assert len(world.outbox("points.refunded.v1")) == 1
@@ -88,7 +79,7 @@ def test_development_plans_follow_finalized_and_amended_ratings(world):
     plan = talent.get_idp(world.uow(), world.actor("e1"), c.IdpQuery(person_id="e1"))
     assert plan.track == "growth" and [a.code for a in plan.actions] == ["rotation", "external_training", "mentor"]
     assert plan.actions[0].owner_id == "m" and plan.actions[0].due_on == date(2027, 3, 2)
-    assert failure(talent.get_idp, world.uow(), world.actor("e2"), c.IdpQuery(person_id="e1")).status == 403
+    assert world.failure(talent.get_idp, world.uow(), world.actor("e2"), c.IdpQuery(person_id="e1")).status == 403
     done = talent.complete_action(world.uow(), world.actor("e1"), c.CompleteIdpAction(
         plan_id=plan.id, action_code="external_training", note="AWS course booked"))
     assert done.progress == 33
@@ -98,14 +89,14 @@ def test_development_plans_follow_finalized_and_amended_ratings(world):
     assert plan.track == "improvement" and plan.version == 2 and plan.checkin_every_days == 14
     assert {a.code for a in plan.actions} >= {"improvement_goals", "checkin_cadence", "external_training"}
     inputs.on_rating(world.uow(), world.rating("e2", "B", manager="m"), world.settings)
-    assert failure(talent.get_idp, world.uow(), world.actor("e2"), c.IdpQuery(person_id="e2")).status == 404
+    assert world.failure(talent.get_idp, world.uow(), world.actor("e2"), c.IdpQuery(person_id="e2")).status == 404
     assert [t for t, _ in world.outbox("idp.created.v1")] and len(world.outbox("idp.updated.v1")) == 1
 
 
 def test_the_nine_box_from_rating_and_calibrated_potential(world):
     team(world)
     rubric = {"learning_agility": 5, "drive": 4, "leadership": 4, "scope": 4}
-    assert failure(talent.assess_potential, world.uow(), world.actor("e1"), c.AssessPotential(
+    assert world.failure(talent.assess_potential, world.uow(), world.actor("e1"), c.AssessPotential(
         person_id="e1", review_cycle_id="rc-2026", rubric=rubric), world.settings).status == 403
     assessed = talent.assess_potential(world.uow(), world.actor("m"), c.AssessPotential(
         person_id="e1", review_cycle_id="rc-2026", rubric=rubric), world.settings)
@@ -120,7 +111,7 @@ def test_the_nine_box_from_rating_and_calibrated_potential(world):
         person_id="e1", review_cycle_id="rc-2026", potential="medium", reason="new in role"), world.settings)
     assert calibrated.box == "high_performer"
     assert [e[1]["box"] for e in world.outbox("ninebox.placed.v1")] == ["star", "high_performer"]
-    assert failure(talent.nine_box, world.uow(), world.actor("m"), c.NineBoxQuery(
+    assert world.failure(talent.nine_box, world.uow(), world.actor("m"), c.NineBoxQuery(
         review_cycle_id="rc-2026", org_unit_id="ops"), world.settings).status == 403
 
 
@@ -145,7 +136,8 @@ def test_rotation_is_flagged_to_hr_once_with_the_evidence(world):
     dist = analytics.distribution(world.uow(), world.actor("hr"), c.DistributionQuery(
         review_cycle_id="rc-2026", org_unit_id="co"), world.settings)
     assert {r.label: r.count for r in dist.overall if r.count} == {"S": 1, "B": 4}
-    assert failure(analytics.detect_rotation, world.uow(), world.actor("lead"), query, world.settings).status == 403
+    assert world.failure(analytics.detect_rotation, world.uow(), world.actor("lead"), query,
+                         world.settings).status == 403
 
 
 def test_export_and_erasure_of_a_person(world):
@@ -153,7 +145,7 @@ def test_export_and_erasure_of_a_person(world):
     points.fund_budget(world.uow(), world.actor("hr"), c.FundPointsBudget(org_unit_id="ops", points=100))
     points.grant(world.uow(), world.actor("m"), c.GrantPoints(person_id="e1", points=40, reason="help"))
     inputs.on_rating(world.uow(), world.rating("e1", "S", manager="m"), world.settings)
-    assert failure(people.export_subject_data, world.uow(), world.actor("e2"),
+    assert world.failure(people.export_subject_data, world.uow(), world.actor("e2"),
                    ExportSubjectData(request_id="r1", subject="e1")).status == 403
     export = people.export_subject_data(world.uow(), world.actor("e1"), ExportSubjectData(request_id="r1",
                                                                                           subject="e1"))
