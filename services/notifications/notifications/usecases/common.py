@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
 
 from chassis.access import Resource, Role
 from chassis.access.org import OrgIndex
@@ -9,6 +12,7 @@ from contracts.actor import Actor
 from notifications.domain.errors import NotAllowed
 from notifications.repositories import NotificationsUnitOfWork
 
+T = TypeVar("T")
 _HR_CACHE: dict[int, tuple[OrgIndex, dict[str, list[str]], list[str]]] = {}
 
 
@@ -70,6 +74,26 @@ class OrgDirectory:
 
 def require(uow: NotificationsUnitOfWork, actor: Actor | None, action: str, resource: Resource) -> None:
     uow.access.require(actor, action, resource)
+
+
+DELIVERIES = Resource(kind="webhook")  # a client's webhook subscriptions and AMQP consumer
+
+
+def may_manage(uow: NotificationsUnitOfWork, actor: Actor | None, client_id: str) -> None:
+    """An administrator, or the client itself (scope webhooks:write), manages a client's deliveries."""
+    require(uow, actor, "webhook.manage", DELIVERIES)
+    if actor is not None and actor.kind == "client" and actor.subject != client_id:
+        raise NotAllowed("a client manages only its own deliveries", field="client_id")
+
+
+def managed(uow: NotificationsUnitOfWork, actor: Actor | None, stmt: Select[T], client_column: Any,
+            client_id: str | None) -> Select[T]:
+    """`stmt` narrowed to what the caller may list: a client its own rows; an administrator all, or one client's."""
+    if actor is not None and actor.kind == "client":
+        may_manage(uow, actor, actor.subject)
+        return stmt.where(client_column == actor.subject)
+    require(uow, actor, "webhook.manage", DELIVERIES)
+    return stmt.where(client_column == client_id) if client_id else stmt
 
 
 def subject_of(actor: Actor | None) -> str:

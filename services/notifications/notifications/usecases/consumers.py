@@ -14,18 +14,16 @@ from typing import Protocol
 
 from sqlalchemy import select
 
-from chassis.access import Resource
 from contracts import notifications as c
 from contracts.actor import Actor
 from notifications import models as m
 from notifications.domain import consumers as rules
-from notifications.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from notifications.domain.errors import Conflict, InvalidInput, NotFound
 from notifications.domain.webhooks import stop_reason
 from notifications.repositories import NotificationsUnitOfWork
-from notifications.usecases.common import require
+from notifications.usecases.common import managed, may_manage
 
 log = logging.getLogger(__name__)
-CONSUMERS = Resource(kind="webhook")  # managed by whoever manages the client's webhooks
 
 
 class BrokerAdmin(Protocol):
@@ -60,12 +58,6 @@ def consumer_view(row: m.AmqpConsumer, password: str | None = None, uri: str | N
         credentials_issued_at=row.credentials_issued_at, password=password, amqp_uri=uri)
 
 
-def _may_manage(uow: NotificationsUnitOfWork, actor: Actor | None, client_id: str) -> None:
-    require(uow, actor, "webhook.manage", CONSUMERS)
-    if actor is not None and actor.kind == "client" and actor.subject != client_id:
-        raise NotAllowed("a client manages only its own consumer", field="client_id")
-
-
 def create_consumer(uow: NotificationsUnitOfWork, actor: Actor | None, command: c.CreateAmqpConsumer,
                     broker: BrokerAdmin | None) -> c.AmqpConsumerView:
     """Provision (or re-issue) the client's user and queue; the password is answered here and nowhere else."""
@@ -73,7 +65,7 @@ def create_consumer(uow: NotificationsUnitOfWork, actor: Actor | None, command: 
         raise Conflict("AMQP consumers need the suite's RabbitMQ (this suite runs on an in-memory broker)",
                        field="client_id")
     with uow:
-        _may_manage(uow, actor, command.client_id)
+        may_manage(uow, actor, command.client_id)
         client = uow.session.get(m.Client, command.client_id)
         if client is None:
             raise NotFound(f"no registered client {command.client_id}", field="client_id")
@@ -110,14 +102,8 @@ def create_consumer(uow: NotificationsUnitOfWork, actor: Actor | None, command: 
 def list_consumers(uow: NotificationsUnitOfWork, actor: Actor | None,
                    query: c.ListAmqpConsumers) -> c.AmqpConsumerList:
     with uow:
-        stmt = select(m.AmqpConsumer).order_by(m.AmqpConsumer.created_at)
-        if actor is not None and actor.kind == "client":
-            _may_manage(uow, actor, actor.subject)
-            stmt = stmt.where(m.AmqpConsumer.client_id == actor.subject)
-        else:
-            require(uow, actor, "webhook.manage", CONSUMERS)
-            if query.client_id:
-                stmt = stmt.where(m.AmqpConsumer.client_id == query.client_id)
+        stmt = managed(uow, actor, select(m.AmqpConsumer).order_by(m.AmqpConsumer.created_at),
+                       m.AmqpConsumer.client_id, query.client_id)
         return c.AmqpConsumerList(consumers=[consumer_view(row) for row in uow.session.scalars(stmt)])
 
 

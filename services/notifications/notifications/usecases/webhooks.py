@@ -17,22 +17,14 @@ from contracts.actor import Actor
 from contracts.envelope import Envelope
 from notifications import models as m
 from notifications.domain import webhooks
-from notifications.domain.errors import InvalidInput, NotAllowed, NotFound
+from notifications.domain.errors import InvalidInput, NotFound
 from notifications.repositories import NotificationsUnitOfWork
-from notifications.usecases.common import new_id, require, subject_of
+from notifications.usecases.common import DELIVERIES, managed, may_manage, new_id, require, subject_of
 from notifications.views import attempt_view, delivery_view, subscription_view
-
-WEBHOOKS = Resource(kind="webhook")
 
 
 def resolve(host: str) -> list[str]:
     return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
-
-
-def _may_manage(uow: NotificationsUnitOfWork, actor: Actor | None, client_id: str) -> None:
-    require(uow, actor, "webhook.manage", WEBHOOKS)
-    if actor is not None and actor.kind == "client" and actor.subject != client_id:
-        raise NotAllowed("a client manages only its own subscriptions", field="client_id")
 
 
 def _subscription(uow: NotificationsUnitOfWork, actor: Actor | None, subscription_id: str,
@@ -43,9 +35,9 @@ def _subscription(uow: NotificationsUnitOfWork, actor: Actor | None, subscriptio
     row: m.Subscription | None = uow.session.get(m.Subscription, subscription_id)
     if row is None:
         raise Hidden(missing)
-    uow.access.require(actor, "webhook.manage", WEBHOOKS, missing=missing)  # records the denial, answers 404
+    uow.access.require(actor, "webhook.manage", DELIVERIES, missing=missing)  # records the denial, answers 404
     if actor is not None and actor.kind == "client" and actor.subject != row.client_id:
-        uow.record_denial(actor, "webhook.manage", WEBHOOKS, "another client's subscription")
+        uow.record_denial(actor, "webhook.manage", DELIVERIES, "another client's subscription")
         raise Hidden(missing)
     return row
 
@@ -54,7 +46,7 @@ def create_subscription(uow: NotificationsUnitOfWork, actor: Actor | None, comma
                         production: bool) -> c.SubscriptionView:
     url = webhooks.check_url(command.url, production, resolve)
     with uow:
-        _may_manage(uow, actor, command.client_id)
+        may_manage(uow, actor, command.client_id)
         client = uow.session.get(m.Client, command.client_id)
         if client is None:
             raise NotFound(f"no registered client {command.client_id}", field="client_id")
@@ -73,14 +65,8 @@ def create_subscription(uow: NotificationsUnitOfWork, actor: Actor | None, comma
 def list_subscriptions(uow: NotificationsUnitOfWork, actor: Actor | None,
                        query: c.ListSubscriptions) -> c.SubscriptionList:
     with uow:
-        stmt = select(m.Subscription).order_by(m.Subscription.created_at)
-        if actor is not None and actor.kind == "client":
-            _may_manage(uow, actor, actor.subject)
-            stmt = stmt.where(m.Subscription.client_id == actor.subject)
-        else:
-            require(uow, actor, "webhook.manage", WEBHOOKS)
-            if query.client_id:
-                stmt = stmt.where(m.Subscription.client_id == query.client_id)
+        stmt = managed(uow, actor, select(m.Subscription).order_by(m.Subscription.created_at),
+                       m.Subscription.client_id, query.client_id)
         return c.SubscriptionList(subscriptions=[subscription_view(r) for r in uow.session.scalars(stmt)])
 
 
