@@ -172,7 +172,8 @@ def require(uow: GoalsUnitOfWork, actor: Actor | None, action: str, target: Goal
     caller who may not read the goal gets it instead of 403, so a 404 for a missing goal beside a 403 for an
     existing one confirms nothing. A caller who reads the goal (its line, or a colleague as `cycle`'s visibility
     allows) gets the honest 403 for what it may not do. As the chassis guard (`uow.access.require(...,
-    missing=..., visible_with=...)`), with goals' own notion of who reads a goal and the same 404 problem."""
+    missing=..., visible_with=...)`), with goals' own notion of who reads a goal and the same 404 problem.
+    Returns the actor, who is then known to be authenticated."""
     allowed, reason = decide(uow, actor, action, target)
     if not allowed or actor is None:  # nobody authenticated is never allowed
         deny(uow, actor, action, target, reason, missing=missing, cycle=cycle)
@@ -231,7 +232,7 @@ def unit_lead(index: OrgIndex, unit_id: str, near: str | None) -> str | None:
         return person is not None and person.org_unit_id is not None and index.unit_within(person.org_unit_id,
                                                                                             unit_id)
 
-    if inside(near):
+    if near is not None and inside(near):
         lead, seen = near, {near}
         while (up := index.manager_of(lead)) is not None and up not in seen and inside(up):
             lead = up
