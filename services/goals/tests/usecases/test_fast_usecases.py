@@ -46,7 +46,8 @@ def test_an_employee_sets_his_own_goal_but_not_a_colleagues(service, fails, open
     goal = service.run(goals.create_goal, rep, kpi_goal(q4.id, "rep"))
     assert goal.owner.id == "rep" and goal.weight == Decimal("40")
     before = service.scalar("select count(*) from goals")
-    assert fails(service.run, goals.create_goal, service.actors.person("outsider"), kpi_goal(q4.id, "rep")).status == 403
+    outsider = service.actors.person("outsider")
+    assert fails(service.run, goals.create_goal, outsider, kpi_goal(q4.id, "rep")).status == 403
     assert service.scalar("select count(*) from goals") == before
     # the manager reads it; someone outside the line reads it only as the cycle's visibility allows
     assert service.run(goals.get_goal, service.actors.person("mgr"), c.GetGoal(goal_id=goal.id)).id == goal.id
