@@ -269,6 +269,30 @@ class SubscriptionStopped(Event):
     reason: str
 
 
+class AmqpConsumerIssued(Event):
+    """A client was given broker credentials (new, or a new password for its consumer), by `issued_by`."""
+
+    type = "jixiao.notifications.consumer.issued.v1"
+    subject_field = "client_id"
+
+    client_id: str
+    username: str
+    queue: str
+    routing_keys: list[str] = Field(description="`<exchange> <routing key>` of every binding of its queue")
+    issued_by: str
+
+
+class AmqpConsumerRevoked(Event):
+    """A client's broker user was deleted and its queue removed: the client was revoked or its agreement lapsed."""
+
+    type = "jixiao.notifications.consumer.revoked.v1"
+    subject_field = "client_id"
+
+    client_id: str
+    username: str
+    reason: str
+
+
 class DeliveryParked(Event):
     """A webhook delivery failed its last try and was parked dead (replayable)."""
 

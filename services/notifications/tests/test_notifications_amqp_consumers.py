@@ -85,6 +85,8 @@ def test_the_clients_user_reads_its_allowed_events_and_nothing_else(harness, adm
     uri, queue = consumer["amqp_uri"], consumer["queue"]
     assert consumer["password"] and consumer["username"] == f"ext-{client_id}" and queue == f"ext-{client_id}-events"
     assert consumer["bindings"] == [{"exchange": "goals.events", "routing_key": "jixiao.goals.goal.*.v1"}]
+    assert harness.scalar("select count(*) from chassis_outbox where event_type = :t",
+                          t="jixiao.notifications.consumer.issued.v1") == 1  # the issuance is audited
     listed = admin.list_amqp_consumers({"client_id": client_id})["consumers"]
     assert [(c["state"], c["password"], c["amqp_uri"]) for c in listed] == [("active", None, None)]  # handed once
 
@@ -143,6 +145,9 @@ def test_a_lapsed_agreement_and_a_revoked_client_lose_their_access(harness, admi
         Connection(lapsing_consumer["amqp_uri"]).connect()
     with Connection(harness.amqp_uri) as conn, pytest.raises(NotFound):
         conn.channel().queue_declare(lapsing_consumer["queue"], passive=True)  # its queue is gone
+    revocations = harness.rows("select body from chassis_outbox where event_type = :t",
+                               t="jixiao.notifications.consumer.revoked.v1")
+    assert [json.loads(p)["data"]["client_id"] for (p,) in revocations] == [lapsing]  # audited, with the reason
     error = None
     try:
         admin.create_amqp_consumer({"client_id": lapsing})

@@ -96,6 +96,9 @@ def create_consumer(uow: NotificationsUnitOfWork, actor: Actor | None, command: 
         row.broker_pending, row.state, row.stopped_reason = False, "active", None
         row.credentials_issued_at = row.updated_at = now
         uow.session.flush()
+        uow.publish(c.AmqpConsumerIssued(client_id=client_id, username=user, queue=queue,
+                                         routing_keys=[f"{b.exchange} {b.routing_key}" for b in found],
+                                         issued_by=row.created_by if actor is None else actor.subject))
         return consumer_view(row, password=password, uri=broker.uri(user, password))
 
 
@@ -121,6 +124,7 @@ def _plan(uow: NotificationsUnitOfWork, client_ids: list[str] | None) -> list[st
         wanted = [] if client is None else _pairs(rules.bindings(client.event_patterns))
         if reason:
             row.state, row.stopped_reason, row.bindings = "revoked", reason, []
+            uow.publish(c.AmqpConsumerRevoked(client_id=row.client_id, username=row.username, reason=reason))
         elif wanted != row.bindings:
             row.bindings = wanted
         else:
