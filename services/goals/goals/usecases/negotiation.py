@@ -123,6 +123,9 @@ def _subject(uow: GoalsUnitOfWork, changes: Sequence[c.ChangeInput], *, lock: bo
     return goals, cycles.pop(), people.pop()
 
 
+_VALUE_TYPES: dict[str, type] = {"target": Decimal, "weight": Decimal, "deadline": date, "resources": tuple}
+
+
 def plan(uow: GoalsUnitOfWork, goals: dict[str, m.Goal], changes: Sequence[dict[str, Any]], *,
          field: str = "changes") -> list[Planned]:
     """Check that stored changes can apply now and work out each field's before and after; raises the 4xx a
@@ -135,10 +138,8 @@ def plan(uow: GoalsUnitOfWork, goals: dict[str, m.Goal], changes: Sequence[dict[
         where = f"{field}.{i}"
         kind = item["field"]
         value = field_change(item).value
-        if kind in ("target", "weight") and not isinstance(value, Decimal) or (
-                kind == "deadline" and not isinstance(value, date)) or (
-                kind == "resources" and not isinstance(value, tuple)):
-            raise InvalidInput.field(f"{where}.value", f"is not a valid {kind}")  # stored changes are not trusted
+        if not isinstance(value, _VALUE_TYPES[kind]):  # stored changes are not trusted
+            raise InvalidInput.field(f"{where}.value", f"is not a valid {kind}")
         kr = None
         if kind == "target" and isinstance(value, Decimal):
             if item["key_result_id"] is not None:
