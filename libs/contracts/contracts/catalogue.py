@@ -136,8 +136,9 @@ def asyncapi() -> dict[str, Any]:
                 "Every state change in Jixiao is published as a CloudEvents 1.0 envelope (structured JSON) on its "
                 "service's topic exchange `<service>.events`, with the event type as routing key. Events are "
                 "persistent and published with confirms from a transactional outbox: delivery is at least once, "
-                "so deduplicate on the envelope `id`. Bind your own durable queue (e.g. pattern `jixiao.goals.#`) "
-                "before you rely on receiving events: messages with no bound queue are not kept."
+                "so deduplicate on the envelope `id`. A third party reads them as a client of the registry: its own "
+                "user and durable queue, bound by the suite to its event patterns, or signed webhooks "
+                "(docs/integrating.md)."
             ),
         },
         "defaultContentType": "application/json",
