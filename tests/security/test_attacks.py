@@ -1,5 +1,6 @@
-"""The suite as an attacker sees it (issue 10 #9): compliance, goals and the gateway on the real RabbitMQ and
-PostgreSQL, started once for the module; the organisation created through the gateway by the administrator.
+"""The suite as an attacker sees it (issue 10 #9): every service and the gateway on the real RabbitMQ and
+PostgreSQL, started once for the module (conftest.py); the organisation created through the gateway by the
+administrator.
 
 - JWT attacks: alg none, HS/RS confusion, a stranger's key, expired, too long-lived, wrong audience or issuer, a
   person removed since;
@@ -12,29 +13,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from contextlib import ExitStack
 
 import jwt
 import pytest
-import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from kombu import Connection, Exchange, Producer
 
 from chassis.access.org import Grant, Member, OrgIndex, OrgUnit, Role
 from chassis.access.policy import Actor as PolicyActor
 from chassis.access.policy import Resource, can, scopes_of
 from chassis.testing.plugin import wait_for
-from chassis.testing.services import ServicesUnderTest, http_get, http_port
 
-ISSUER, AUDIENCE = "https://idp.security.test", "jixiao-security-test"
-UNITS = [("U1", "Company", None), ("U2", "Sales", "U1"), ("U3", "Support", "U1")]
-PEOPLE = [("D1", "U1", None), ("M1", "U2", "D1"), ("E1", "U2", "M1"), ("E2", "U2", "M1"), ("H1", "U1", None),
-          ("H2", "U3", None), ("B1", "U1", None), ("A1", "U1", None), ("X1", "U2", "M1")]
-GRANTS = {"H1": [{"role": "hr", "org_unit_id": "U1"}], "H2": [{"role": "hr", "org_unit_id": "U3"}],
-          "B1": [{"role": "hrbp", "org_unit_id": "U1"}], "A1": [{"role": "auditor"}], "root": [{"role": "admin"}]}
-PERSONAS = {"self": "E1", "direct manager": "M1", "indirect manager": "D1", "peer": "E2", "HR of the unit": "H1",
-            "HR elsewhere": "H2", "HRBP": "B1", "auditor": "A1", "admin": "root"}
+from .conftest import AUDIENCE, GRANTS, ISSUER, PEOPLE, PERSONAS, UNITS, pem
+
 # the same organisation as the policy sees it: the oracle of the route matrix
 ORG = OrgIndex([OrgUnit(u, n, p) for u, n, p in UNITS], [Member(p, u, m) for p, u, m in PEOPLE],
                [Grant(s, Role(g["role"]), g.get("org_unit_id")) for s, gs in GRANTS.items() for g in gs])
@@ -48,84 +39,11 @@ def policy_allows(subject: str, action: str, resource: Resource) -> bool:
     return can(actor, action, resource, ORG).allowed
 
 
-class Suite:
-    def __init__(self, containers, amqp_uri, private, ec_key):
-        self.containers, self.amqp_uri, self.private, self.ec_key = containers, amqp_uri, private, ec_key
-        self.base = f"http://127.0.0.1:{http_port(containers['gateway'])}/api/v1"
-        self.session = requests.Session()
-
-    def token(self, subject, *, key=None, algorithm="RS256", lifetime=600, **claims) -> str:
-        now = int(time.time())
-        body = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "iat": now, "exp": now + lifetime, **claims}
-        return jwt.encode(body, key or self.private, algorithm=algorithm)
-
-    def call(self, method, path, subject=None, *, token=None, body=None) -> requests.Response:
-        headers = {}
-        token = token if token is not None else (self.token(subject) if subject else None)
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = None if body is None else json.dumps(body)
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        return self.session.request(method, self.base + path, data=data, headers=headers, timeout=15)
-
-    def metric(self, service: str, name: str, **labels) -> float:
-        body = http_get(self.containers[service], "/metrics")[1]
-        total = 0.0
-        for line in body.splitlines():
-            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
-        return total
-
-
-def _pem(private) -> str:
-    return private.public_key().public_bytes(serialization.Encoding.PEM,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-
-@pytest.fixture(scope="module")
-def suite(vhosts, pg, pg_template):
-    from compliance.service import ComplianceService
-    from gateway.service import GatewayService
-    from goals.service import GoalsService
-
-    private, ec_key = rsa.generate_private_key(public_exponent=65537, key_size=2048), ec.generate_private_key(
-        ec.SECP256R1())
-    amqp_uri = vhosts.create()
-    names = {package: f"jxt_sec_{package}_{uuid.uuid4().hex[:8]}" for package in ("compliance", "goals", "gateway")}
-    urls = {package: pg.create(name, template=pg_template(package)) for package, name in names.items()}
-    with ExitStack() as stack:
-        containers = stack.enter_context(ServicesUnderTest({
-            ComplianceService: {"DATABASE_URL": urls["compliance"], "BOOTSTRAP_ADMINS": "root",
-                                "DSR_SERVICES": "goals", "DSR_TIMEOUT": 1.0},
-            GoalsService: {"DATABASE_URL": urls["goals"]},
-            GatewayService: {"DATABASE_URL": urls["gateway"], "JWT_PUBLIC_KEYS": _pem(private) + _pem(ec_key),
-                             "JWT_ISSUER": ISSUER, "JWT_AUDIENCE": AUDIENCE, "ENVIRONMENT": "test",
-                             "ACTOR_CACHE_SECONDS": 0.2, "AUTH_FAILURES_PER_MINUTE": 6000, "RPC_TIMEOUT": 5,
-                             "BOOTSTRAP_ADMINS": "root"},
-        }, AMQP_URI=amqp_uri, EVENT_RETRY_DELAYS=[0.05, 0.1], OUTBOX_POLL_INTERVAL=0.1))
-        s = Suite(containers, amqp_uri, private, ec_key)
-        for unit, name, parent in UNITS:
-            assert s.call("PUT", f"/org-units/{unit}", "root", body={"name": name, "parent_id": parent}).ok
-        for person, unit, manager in PEOPLE:
-            assert s.call("PUT", f"/people/{person}", "root",
-                          body={"name": person, "org_unit_id": unit, "manager_id": manager}).ok
-        for subject, grants in GRANTS.items():
-            assert s.call("PUT", f"/people/{subject}/grants", "root", body={"grants": grants}).ok
-        for person, *_ in PEOPLE:
-            wait_for(lambda p=person: s.call("GET", "/me", p).status_code == 200, message=f"{person} known")
-        wait_for(lambda: "hr" in s.call("GET", "/me", "H1").json()["roles"], message="grants at the gateway")
-        yield s
-    for name in names.values():
-        pg.drop(name)
-    vhosts.delete(amqp_uri)
-
-
 # -- JWT -----------------------------------------------------------------------------------------------------
 
 def test_jwt_attacks_are_refused(suite):
     now = int(time.time())
-    public_pem = _pem(suite.private).encode()
+    public_pem = pem(suite.private).encode()
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "root", "iat": now, "exp": now + 600}
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     attacks = {
@@ -314,3 +232,90 @@ def test_api_clients_get_what_their_scopes_name_and_nothing_else(suite):
         assert as_client(key, "GET", "/audit/entries?subject=E1").status_code == 403
         assert as_client(key, "PUT", "/people/E1/grants", {"grants": [{"role": "admin"}]}).status_code == 403
     assert as_client("jx_live_" + "0" * 40, "GET", "/cycles").status_code == 401  # a made-up key
+
+
+# -- the edge matrix: every route x every persona and API clients with and without the scope -----------------
+
+# The oracle, written by hand from the documented roles (docs/access.md, gateway/README.md), not from
+# gateway.scopes: which areas each persona may enter at the edge. Past the edge the service decides by relation
+# (the policy matrix, test_policy_matrix.py, and the route matrix above).
+PERSON_AREAS = {"goals": "rw", "org": "r", "privacy": "rw", "appeals": "rw", "feedback": "rw", "incentives": "rw"}
+EDGE_ORACLE = {
+    "self": PERSON_AREAS, "direct manager": PERSON_AREAS, "indirect manager": PERSON_AREAS, "peer": PERSON_AREAS,
+    "HR of the unit": {**PERSON_AREAS, "org": "rw"}, "HR elsewhere": {**PERSON_AREAS, "org": "rw"},
+    # everyone in the directory is an employee first: the auditor (A1, a member of U1) too
+    "HRBP": {**PERSON_AREAS, "org": "rw"}, "auditor": {**PERSON_AREAS, "audit": "r", "compliance": "r"},
+    "admin": "everything",
+}
+AREAS = ("goals", "org", "audit", "privacy", "appeals", "clients", "compliance", "feedback", "incentives")
+
+
+def _edge_allows(areas, scope: str) -> bool:
+    if areas == "everything":
+        return True
+    area, verb = scope.split(":", 1)
+    return verb[0] in areas.get(area, "")
+
+
+def _edge_refused(response) -> bool:
+    return response.status_code == 403 and "insufficient-scope" in response.text
+
+
+def _scoped_routes(suite) -> list:
+    return [route for route in suite.routes() if route.scope]  # None: public; "": any authenticated caller
+
+
+def _address(route) -> str:
+    """The route with made-up ids and a query parameter no route takes: the scope is checked before the query and
+    the body, so an admitted caller gets 400 there and nothing runs (an empty body would run for real, e.g. the
+    caller's own erasure)."""
+    return route.path.format(**{param: f"missing-{param}" for param in route.params}) + "?edge-probe=1"
+
+
+def _edge_call(suite, route, **credentials):
+    headers = {"Content-Type": "application/json"} if route.body is not None else {}
+    if "subject" in credentials:
+        headers["Authorization"] = f"Bearer {suite.token(credentials['subject'])}"
+    else:
+        headers["X-Api-Key"] = credentials["api_key"]
+    data = b"[]" if route.body is not None else None  # not an object: refused after the scope check
+    response = suite.session.request(route.method, suite.base + _address(route), data=data, headers=headers,
+                                     timeout=15)
+    assert _edge_refused(response) or response.status_code == 400, (route.method, route.path, response.text)
+    return response
+
+
+def test_every_route_admits_exactly_the_personas_whose_roles_reach_its_area(suite):
+    wrong = []
+    routes = _scoped_routes(suite)
+    assert len(routes) > 150
+    for route in routes:
+        for persona, subject in PERSONAS.items():
+            response = _edge_call(suite, route, subject=subject)
+            if _edge_refused(response) == _edge_allows(EDGE_ORACLE[persona], route.scope):
+                wrong.append((route.method, route.path, route.scope, persona,
+                              f"{response.status_code} {response.text[:160]}"))
+            assert response.status_code < 500, (route.method, route.path, persona, response.text)
+    by_persona: dict[str, list] = {}
+    for method, path, scope, persona, status in wrong:
+        by_persona.setdefault(persona, []).append(f"{method} {path} ({scope}) -> {status}")
+    assert not wrong, {persona: (len(found), found[:8]) for persona, found in by_persona.items()}
+
+
+def test_every_route_admits_api_clients_with_its_scope_and_refuses_those_without(suite):
+    holding = {}  # scope -> a client holding exactly it; area -> a client holding every scope of the other areas
+    for area in AREAS:
+        for verb in ("read", "write"):
+            scope = f"{area}:{verb}"
+            holding[scope] = _client_key(suite, f"{area}-{verb}-{uuid.uuid4().hex[:6]}", [scope])
+        others = [f"{other}:{verb}" for other in AREAS if other != area for verb in ("read", "write")]
+        holding[area] = _client_key(suite, f"not-{area}-{uuid.uuid4().hex[:6]}", others)
+    wrong = []
+    for route in _scoped_routes(suite):
+        area = route.scope.split(":", 1)[0]
+        for label, key in (("with the scope", holding[route.scope]), ("without it", holding[area])):
+            response = _edge_call(suite, route, api_key=key)
+            if _edge_refused(response) != (label == "without it"):
+                wrong.append((route.method, route.path, route.scope, label, response.status_code))
+            assert response.status_code < 500, (route.method, route.path, label, response.text)
+    assert not wrong, wrong
