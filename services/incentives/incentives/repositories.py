@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import String, Table, and_, case, func, insert, select, text, update
+from sqlalchemy import Float, String, Table, and_, case, func, insert, select, text, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -193,20 +193,38 @@ class InputsRepository:
 
 
     def rating_rows(self, review_cycle_ids: Sequence[str]) -> list[RatingRow]:
-        """The newest version of each rating in the cycles, as plain rows (rating_id, version, person_id,
-        review_cycle_id, label, score, manager_id, attainment, manager_score): no ORM objects, no JSON, for whole
-        populations. One index scan; the rare older versions (amended ratings) are dropped here, which is cheaper
-        than a grouping or a sort of every rating in the database."""
+        """The newest version of each rating in the cycles, as plain rows: no ORM objects, no JSON, for whole
+        populations (see `_newest`)."""
+        r = table_of(m.Rating)
+        return [RatingRow._make(row) for row in self._newest(
+            select(r.c.rating_id, r.c.version, r.c.person_id, r.c.review_cycle_id, r.c.label, r.c.score,
+                   r.c.manager_id, r.c.attainment, r.c.manager_score), review_cycle_ids)]
+
+    def labels(self, review_cycle_id: str) -> dict[str, str]:
+        """person -> the label of their newest rating in the cycle (the 9-box reads nothing else)."""
+        r = table_of(m.Rating)
+        return {row[2]: row[3] for row in self._newest(
+            select(r.c.rating_id, r.c.version, r.c.person_id, r.c.label), [review_cycle_id])}
+
+    def rotation_rows(self, review_cycle_ids: Sequence[str]) -> list[Any]:
+        """(rating_id, version, person_id, review_cycle_id, label, manager_id, attainment as a float) of the newest
+        version of each rating in the cycles: what rotation detection reads, the attainment converted to a float
+        by the database (a Decimal per value, half a million times, was the slowest part of the read)."""
+        r = table_of(m.Rating)
+        return self._newest(select(r.c.rating_id, r.c.version, r.c.person_id, r.c.review_cycle_id, r.c.label,
+                                   r.c.manager_id, sql_cast(r.c.attainment, Float)), review_cycle_ids)
+
+    def _newest(self, stmt: Any, review_cycle_ids: Sequence[str]) -> list[Any]:
+        """`stmt` (rating_id and version first) over the ratings of the cycles, keeping each rating's newest
+        version. One index scan; the rare older versions (amended ratings) are dropped here, which is cheaper than
+        a grouping or a sort of every rating in the database."""
         r = table_of(m.Rating)
         newest: dict[str, Any] = {}
-        for row in self.session.execute(
-                select(r.c.rating_id, r.c.version, r.c.person_id, r.c.review_cycle_id, r.c.label, r.c.score,
-                       r.c.manager_id, r.c.attainment, r.c.manager_score)
-                .where(r.c.review_cycle_id.in_(list(review_cycle_ids)))).all():
+        for row in self.session.execute(stmt.where(r.c.review_cycle_id.in_(list(review_cycle_ids)))).all():
             kept = newest.get(row[0])
             if kept is None or row[1] > kept[1]:
                 newest[row[0]] = row
-        return [RatingRow._make(row) for row in newest.values()]
+        return list(newest.values())
 
 
 class BonusRepository:

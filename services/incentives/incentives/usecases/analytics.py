@@ -2,6 +2,7 @@
 rotation detection (the statistic is in domain/analytics.py)."""
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from contracts import incentives as c
@@ -70,9 +71,9 @@ def detect_rotation(uow: Uow, actor: Actor | None, command: c.RotationQuery,
     with uow:
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
         members = members_of(uow, command.org_unit_id)
-        rows = [analytics.Rated(r.manager_id or "(none)", order[r.review_cycle_id], r.person_id, r.label,
-                                None if r.attainment is None else float(r.attainment))
-                for r in uow.inputs.rating_rows(command.review_cycle_ids) if r.person_id in members]
+        rows = [analytics.Rated(manager or "(none)", order[cycle], person, label, attainment)
+                for _, _, person, cycle, label, manager, attainment in uow.inputs.rotation_rows(
+                    command.review_cycle_ids) if person in members]
         scored = analytics.detect_rotation(rows, top=tuple(settings.rotation_top_labels), threshold=threshold)
         cycles_of = {v: k for k, v in order.items()}
         key = ",".join(command.review_cycle_ids)[:600]
@@ -82,12 +83,14 @@ def detect_rotation(uow: Uow, actor: Actor | None, command: c.RotationQuery,
             manager_id=g.group, org_unit_id=command.org_unit_id, review_cycle_ids=list(command.review_cycle_ids),
             score=Decimal(str(g.score)), threshold=Decimal(str(threshold)),
             people=sorted({a.person for a in g.awards})) for g in flagged if g.group in new))
-        # validated once from plain data: pydantic's core is far faster than a model object built per award
+        # validated once from plain data: pydantic's core is far faster than a model object built per award;
+        # the shares and percentiles repeat a lot, so each distinct value is made a Decimal once
+        dec = functools.cache(_dec)
         return c.RotationReport.model_validate({
             "statistic": STATISTIC, "threshold": Decimal(str(threshold)), "groups": [
-            {"manager_id": g.group, "score": _dec(g.score), "shortfall": _dec(g.shortfall),
-             "unexplained_share": _dec(g.unexplained_share), "turn_rate": _dec(g.turn_rate), "flagged": g.flagged,
+            {"manager_id": g.group, "score": dec(g.score), "shortfall": dec(g.shortfall),
+             "unexplained_share": dec(g.unexplained_share), "turn_rate": dec(g.turn_rate), "flagged": g.flagged,
              "awards": [{"cycle": cycles_of[a.cycle], "person_id": a.person, "label": a.label,
-                         "attainment": _dec(a.attainment), "percentile": _dec(a.percentile),
+                         "attainment": dec(a.attainment), "percentile": dec(a.percentile),
                          "explained": a.explained} for a in g.awards]}
             for g in scored]})

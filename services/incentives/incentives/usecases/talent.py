@@ -164,8 +164,8 @@ def nine_box(uow: Uow, actor: Actor | None, command: c.NineBoxQuery, settings: I
     with uow:
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
         members = members_of(uow, command.org_unit_id)
-        ratings = {row.person_id: row.label for row in uow.inputs.rating_rows([command.review_cycle_id])
-                   if row.person_id in members}
+        ratings = {person: label for person, label in uow.inputs.labels(command.review_cycle_id).items()
+                   if person in members}
         levels = uow.talent.levels(command.review_cycle_id)
         before = {} if command.previous_cycle_id is None else uow.talent.boxes(command.previous_cycle_id)
         rows = [(pid, label, levels[pid]) for pid, label in sorted(ratings.items()) if pid in levels]
