@@ -1,5 +1,5 @@
-"""The goals domain's errors as problem documents: `register()` is called once by the service class body (an
-explicit call, not an import side effect), and by the use-case tests' fixture.
+"""The goals domain's errors as problem documents: `register()` is called once by goals/service.py (an explicit
+call, not an import side effect: importing this module maps nothing), and by the use-case tests' fixture.
 
 InvalidInput -> 400 naming the field (and the ids involved); a formula error also gives the position;
 WeightTotalError and InfeasibleAllocation (each value valid, together they break a rule) -> 422 naming the goals
