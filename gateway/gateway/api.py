@@ -215,15 +215,18 @@ class Api:
         self.url_map = Map([Rule(r.werkzeug_rule, methods=[r.method], endpoint=r) for r in routes],
                            strict_slashes=False, merge_slashes=False)
         self.auth = auth
-        # the request limit is shared by the replicas through the gateway's database (gateway.ratelimit)
-        self.limits: RateLimiter | SharedRateLimiter = (
-            SharedRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-            if settings.rate_limit_store == "database" else RateLimiter(settings.rate_limit_per_second,
-                                                                         settings.rate_limit_burst))
+        # the limits are shared by the replicas through the gateway's database (gateway.ratelimit), each limit
+        # with its own keys; RATE_LIMIT_STORE=process keeps them per replica
+        def limiter(rate: float, burst: int, namespace: str) -> RateLimiter | SharedRateLimiter:
+            if settings.rate_limit_store == "database":
+                return SharedRateLimiter(rate, burst, namespace=namespace)
+            return RateLimiter(rate, burst)
+
+        self.limits = limiter(settings.rate_limit_per_second, settings.rate_limit_burst, "")
         per_minute = settings.auth_failures_per_minute
-        self.failures = RateLimiter(per_minute / 60.0, max(1, int(per_minute)))
+        self.failures = limiter(per_minute / 60.0, max(1, int(per_minute)), "authfail:")
         ceiling = settings.auth_failures_per_address_per_minute
-        self.address_failures = RateLimiter(ceiling / 60.0, max(1, int(ceiling)))
+        self.address_failures = limiter(ceiling / 60.0, max(1, int(ceiling)), "authfail-address:")
         self.histogram = None
         self.openapi_json = ""  # the OpenAPI document, made once the routes are known
 
@@ -319,15 +322,15 @@ class Api:
         except HttpProblem as problem:
             if problem.status != 401:
                 raise
-            waits = [self.address_failures.take(address), *(self.failures.take(key) for key in keys)]
+            engine = store.store.engine
+            waits = [self.address_failures.take(address, engine), *(self.failures.take(key, engine) for key in keys)]
             if max(waits):  # over a limit: say when to try again rather than how the credential failed
                 raise HttpProblem(429, "too many failed authentications; slow down",
                                   headers={"Retry-After": retry_after(max(waits))}) from None
             raise
 
     def _limit(self, key: str, store) -> None:
-        limits = self.limits
-        wait = limits.take(key, store.store.engine) if isinstance(limits, SharedRateLimiter) else limits.take(key)
+        wait = self.limits.take(key, store.store.engine)
         if wait:
             raise HttpProblem(429, "rate limit exceeded; slow down", headers={"Retry-After": retry_after(wait)})
 

@@ -39,8 +39,9 @@ class RateLimiter:
         self.clock = clock
         self._buckets: OrderedDict[str, list[float]] = OrderedDict()  # key -> [tokens, last refill]
 
-    def take(self, key: str) -> float:
-        """Take one token. Returns 0 when allowed, else the seconds until a token is available."""
+    def take(self, key: str, engine: Engine | None = None) -> float:
+        """Take one token. Returns 0 when allowed, else the seconds until a token is available. (`engine` is the
+        shared limiter's; this bucket is in memory.)"""
         rate, burst = self.rate, self.burst
         now = self.clock()
         bucket = self._buckets.get(key)
@@ -116,12 +117,13 @@ class SharedRateLimiter:
     """The same contract as `RateLimiter.take`, over the gateway's database (see the module's docstring)."""
 
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.time,
-                 max_remembered: int = 100_000):
+                 max_remembered: int = 100_000, namespace: str = ""):
         self.interval = 1.0 / rate
         self.tolerance = self.interval * burst  # a full bucket: `burst` requests at once
         self.clock = clock
         self.fallback = RateLimiter(rate, burst)
         self.max_remembered = max_remembered
+        self.namespace = namespace  # several limits share the table: each its own keys
         self._denied_until: OrderedDict[str, float] = OrderedDict()
 
     def take(self, key: str, engine: Engine | None = None) -> float:
@@ -150,6 +152,12 @@ class SharedRateLimiter:
         if len(self._denied_until) > self.max_remembered:
             self._denied_until.popitem(last=False)
         return max(wait, 1e-6)
+
+    def exhausted(self, key: str, engine: Engine | None = None) -> float:
+        """Seconds until `key` may take again, as far as this process knows (its own denials, no round trip): a
+        key another replica exhausted is denied here at its next `take`, which asks the shared store."""
+        until = self._denied_until.get(key)
+        return 0.0 if until is None else max(0.0, until - self.clock())
 
 
     def _decide(self, conn, key: str) -> tuple[float, float, bool]:

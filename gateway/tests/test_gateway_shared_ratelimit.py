@@ -1,5 +1,6 @@
 """Issue 15 #6: two gateway processes (`nameko run`, as two replicas) over one PostgreSQL database share one rate
-limit: requests spread over both get 429 with Retry-After once the shared burst is spent, not twice the burst."""
+limit: requests spread over both get 429 with Retry-After once the shared burst is spent, not twice the burst; and
+failed authentications are counted across both."""
 from __future__ import annotations
 
 import os
@@ -34,8 +35,8 @@ class Replica:
                                       "gateway.service:GatewayService"], stdout=open(self.log, "ab"),
                                      stderr=subprocess.STDOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"})
 
-    def get(self, path: str) -> requests.Response:
-        return requests.get(f"http://127.0.0.1:{self.port}{path}", timeout=10)
+    def get(self, path: str, **headers: str) -> requests.Response:
+        return requests.get(f"http://127.0.0.1:{self.port}{path}", headers=headers, timeout=10)
 
     def ready(self) -> bool:
         try:
@@ -55,7 +56,7 @@ class Replica:
 def replicas(tmp_path, amqp_uri, pg_database):
     database = pg_database("gateway")
     config = {"AMQP_URI": amqp_uri, "DATABASE_URL": database, "ENVIRONMENT": "test", "JWT_DEV_SECRET": "",
-              "RATE_LIMIT_PER_SECOND": 0.1, "RATE_LIMIT_BURST": 4}
+              "RATE_LIMIT_PER_SECOND": 0.1, "RATE_LIMIT_BURST": 4, "AUTH_FAILURES_PER_MINUTE": 3}
     started = [Replica(tmp_path, config) for _ in range(2)]
     try:
         for replica in started:
@@ -75,3 +76,13 @@ def test_two_replicas_share_one_limit(replicas):
     for limited in answers[4:]:
         assert int(limited.headers["Retry-After"]) >= 1
         assert limited.headers["content-type"].startswith("application/problem+json")
+
+
+def test_failed_authentications_are_counted_across_replicas(replicas):
+    """A credential guessed at through both replicas is throttled at the shared count, not at twice it."""
+    first, second = replicas
+    answers = [(first if i % 2 else second).get("/api/v1/me", Authorization="Bearer not-a-token")
+               for i in range(6)]
+    assert [a.status_code for a in answers] == [401] * 3 + [429] * 3
+    assert all(int(a.headers["Retry-After"]) >= 1 for a in answers[3:])
+
