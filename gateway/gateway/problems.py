@@ -8,23 +8,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from werkzeug.wrappers import Response
+
 from chassis.errors import ServiceError, problem_document
+from gateway.i18n import localise_body, negotiate
+from gateway.i18n.catalogue import DEFAULT, TITLES
 
 PROBLEM_JSON = "application/problem+json"
 
 # Statuses a client can act on; a service answering with something else is reported as a 500.
 _PASSED_ON = {400, 401, 403, 404, 409, 413, 415, 422, 429, 503, 504}
-_TITLES = {
-    400: "Invalid input", 401: "Authentication required", 403: "Not allowed", 404: "Not found",
-    405: "Method not allowed", 409: "Conflict", 413: "Request too large", 415: "Unsupported media type",
-    422: "Business rule violated", 429: "Too many requests", 500: "Internal error", 503: "Service unavailable",
-    504: "Upstream timeout",
-}
 _CODES = {
     400: "invalid-input", 401: "unauthenticated", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
     409: "conflict", 413: "too-large", 415: "unsupported-media-type", 422: "rule-violated", 429: "rate-limited",
     500: "internal", 503: "unavailable", 504: "timeout",
 }
+_TITLES = {status: TITLES[code][DEFAULT] for status, code in _CODES.items()}  # the catalogue's English
 
 
 class HttpProblem(Exception):
@@ -35,7 +34,7 @@ class HttpProblem(Exception):
                  title: str | None = None, **extra: Any):
         self.status = status
         self.code = code or _CODES.get(status, "error")
-        self.title = title or _TITLES.get(status, "Error")
+        self.title = title or _TITLES.get(status, TITLES["error"][DEFAULT])
         self.detail = detail or self.title
         self.errors = errors or []
         self.headers = headers or {}
@@ -98,3 +97,18 @@ def marshmallow_errors(messages: Any, location: str, prefix: str = "") -> list[d
 
 def encode(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def localise_response(response: Response, accept_language: str | None) -> Response:
+    """A problem document answer in the language `Accept-Language` prefers (q-values honoured; en by default and
+    for a language the catalogue lacks). Other answers pass as they are."""
+    if response.mimetype != PROBLEM_JSON:
+        return response
+    language = negotiate(accept_language)
+    response.headers["Content-Language"] = language
+    response.vary.add("Accept-Language")
+    if language != DEFAULT:
+        body = localise_body(response.get_data(), language)
+        if body is not None:
+            response.set_data(body)
+    return response

@@ -24,7 +24,7 @@ from werkzeug.routing import Map, PathConverter
 from werkzeug.wrappers import Request
 
 from gateway.api import problem_response, request_id_of
-from gateway.problems import HttpProblem
+from gateway.problems import HttpProblem, localise_response
 from gateway.settings import load_gateway_settings
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,12 @@ class EdgeApp(WsgiApp):
             if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
                 headers["Allow"] = ", ".join(sorted(m for m in exc.valid_methods if m != "HEAD"))
             problem = HttpProblem(exc.code or 404, f"no route {request.method} {request.path}", headers=headers)
-            return problem_response(problem, request_id_of(request.headers))(environ, start_response)
-        request.path_values = values
-        return provider.handle_request(request)(environ, start_response)
+            response = problem_response(problem, request_id_of(request.headers))
+        else:
+            request.path_values = values
+            response = provider.handle_request(request)
+        # every problem document leaves in the caller's language (gateway.i18n), idempotent replays included
+        return localise_response(response, request.headers.get("Accept-Language"))(environ, start_response)
 
 
 class EdgeServer(WebServer):
