@@ -56,7 +56,7 @@ class ManagementApi:
 
 class RabbitmqctlBroker:
     def __init__(self, amqp_uri: str, queue_type: str = "classic", public_address: str = "",
-                 ctl: brokerusers.Rabbitmqctl | ManagementApi | None = None):
+                 ctl: brokerusers.Rabbitmqctl | ManagementApi | None = None, max_length: int = 100_000):
         parts = urlsplit(amqp_uri)
         self.amqp_uri = amqp_uri
         self.scheme = parts.scheme or "amqp"
@@ -65,6 +65,7 @@ class RabbitmqctlBroker:
         if "://" in self.address:  # amqps://host:5671: TLS outside the cluster
             self.scheme, self.address = self.address.split("://", 1)
         self.queue_type = queue_type
+        self.max_length = max_length
         self.ctl = ctl or brokerusers.Rabbitmqctl()
 
     @classmethod
@@ -74,7 +75,8 @@ class RabbitmqctlBroker:
             return None
         admin = ManagementApi(settings.broker_admin) if settings.broker_admin.startswith(("http://", "https://")) \
             else None
-        return cls(settings.amqp_uri, settings.amqp_queue_type, settings.consumer_amqp_address, admin)
+        return cls(settings.amqp_uri, settings.amqp_queue_type, settings.consumer_amqp_address, admin,
+                   settings.consumer_queue_max_length)
 
     def uri(self, user: str, password: str) -> str:
         return f"{self.scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{self.address}/" \
@@ -88,8 +90,10 @@ class RabbitmqctlBroker:
         with connect(self.amqp_uri, connect_timeout=10) as conn:
             channel = conn.channel()
             if declare:
-                channel.queue_declare(queue, durable=True, auto_delete=False,
-                                      arguments=queue_arguments(self.queue_type))
+                # bounded: a client that stops reading loses its oldest events, it never fills the broker (whose
+                # alarms would stop every publisher of the suite)
+                channel.queue_declare(queue, durable=True, auto_delete=False, arguments=queue_arguments(
+                    self.queue_type, **{"x-max-length": self.max_length, "x-overflow": "drop-head"}))
             for binding in add:
                 events_exchange(binding.exchange.removesuffix(".events"))(channel).declare()
                 channel.queue_bind(queue, binding.exchange, binding.routing_key)
@@ -98,9 +102,10 @@ class RabbitmqctlBroker:
 
     def provision(self, user: str, password: str, queue: str, bindings: list[Binding],
                   topics: dict[str, str]) -> None:
-        self._bind(queue, bindings, [], declare=True)
+        # the user first: a failure leaves no bound queue filling up for nobody
         perms = brokerusers.consumer_permissions(queue, topics)
         self.ctl.import_definitions(brokerusers.definitions(self.vhost, user, password, perms))
+        self._bind(queue, bindings, [], declare=True)
         self._wait_usable(self.uri(user, password), queue)
 
     def rebind(self, user: str, queue: str, add: list[Binding], remove: list[Binding],

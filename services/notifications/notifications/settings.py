@@ -53,6 +53,8 @@ class NotificationsSettings(ServiceSettings):
                                           "credentials (http://user:password@host:15672), or none (no consumers)")
     consumer_amqp_address: str = Field("", description="host:port (or amqps://host:port) clients reach the broker "
                                                        "at (default: this service's own AMQP host)")
+    consumer_queue_max_length: int = Field(100_000, ge=1, description="events a client's queue holds; beyond, the "
+                                           "oldest are dropped (fixed when the queue is first declared)")
     consumer_sweep_seconds: float = Field(60.0, gt=0, description="how often consumers are checked against their "
                                         "clients (lapsed agreements) and a broker left behind is caught up")
     lease_seconds: float = Field(60.0, gt=0, description="a claimed delivery is retried after this if its "

@@ -64,7 +64,8 @@ def client_ids():
 
 @pytest.fixture
 def admin(harness, run_services):
-    run_services({NotificationsService: harness.config(CONSUMER_SWEEP_SECONDS=0.5)}, AMQP_URI=harness.amqp_uri)
+    run_services({NotificationsService: harness.config(CONSUMER_SWEEP_SECONDS=0.5, CONSUMER_QUEUE_MAX_LENGTH=3)},
+                 AMQP_URI=harness.amqp_uri)
     harness.org(units=[("hq", None)], people=[("admin-1", "hq", None)], grants={"admin-1": [("admin", None)]})
     return harness.as_("admin-1")
 
@@ -96,6 +97,12 @@ def test_the_clients_user_reads_its_allowed_events_and_nothing_else(harness, adm
     got = drain(uri, queue, 2)
     assert sorted(e["id"] for e in got) == sorted(e.id for e in allowed)
     assert drain(uri, queue, 0, timeout=1.0) == []
+
+    # a client that stops reading loses its oldest events; the broker (and the suite's publishers) never fill up
+    flood = harness.publish("goals", *[status_changed() for _ in range(5)])
+    with Connection(harness.amqp_uri) as conn:
+        wait_for(lambda: conn.channel().queue_declare(queue, passive=True).message_count == 3, message="bounded")
+    assert [e["id"] for e in drain(uri, queue, 3)] == [e.id for e in flood[2:]]
 
     # everything else is refused by the broker itself
     assert refused(uri, lambda ch: ch.queue_bind(queue, "compliance.events", "#"))
