@@ -36,7 +36,9 @@ export function withQuery(path: string, query?: Query): string {
 }
 
 async function send(method: string, url: string, body: unknown, token: string | null, extra?: Record<string, string>) {
-  const headers: Record<string, string> = { Accept: 'application/json', ...(extra ?? {}) }
+  // the API answers problems (titles, field messages) in the app's current locale (<html lang>, set by i18n)
+  const locale = typeof document === 'undefined' ? '' : document.documentElement.lang
+  const headers: Record<string, string> = { Accept: 'application/json', ...(locale ? { 'Accept-Language': locale } : {}), ...(extra ?? {}) }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   if (token) headers.Authorization = `Bearer ${token}`
   return fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })

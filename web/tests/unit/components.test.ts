@@ -81,3 +81,19 @@ describe('GoalCard', () => {
     expect(w.text()).toContain('Off track')
   })
 })
+
+describe('api', () => {
+  it('asks for problems in the current locale, so field messages show in it', async () => {
+    const { api } = await import('../../src/api/http')
+    const { saveLocale } = await import('../../src/i18n')
+    const { fetcher, calls } = answering(400, { type: 't', title: '输入无效', status: 400, detail: 'title: 必填字段缺失。', errors: [{ field: 'title', message: '必填字段缺失。' }] })
+    vi.stubGlobal('fetch', fetcher)
+    saveLocale('zh-CN')
+    const error = await api('POST', '/goals', { body: {}, auth: false }).catch((e) => e)
+    expect((calls[0].init?.headers as Record<string, string>)['Accept-Language']).toBe('zh-CN')
+    expect(error.fields).toEqual({ title: '必填字段缺失。' })
+    saveLocale('en')
+    await api('GET', '/me', { auth: false }).catch(() => null)
+    expect((calls[1].init?.headers as Record<string, string>)['Accept-Language']).toBe('en')
+  })
+})
