@@ -11,7 +11,7 @@ from incentives import access
 from incentives.domain import analytics
 from incentives.repositories import RatingRow
 from incentives.settings import IncentivesSettings
-from incentives.usecases.common import Uow, members_of
+from incentives.usecases.common import Uow, bulk_objects, members_of
 
 FOUR = Decimal("0.0001")
 
@@ -68,7 +68,7 @@ def detect_rotation(uow: Uow, actor: Actor | None, command: c.RotationQuery,
     """Scores every manager's team over the cycles; a flagged team is published once (RotationSuspected) for HR."""
     threshold = float(command.threshold if command.threshold is not None else settings.rotation_threshold)
     order = {cycle: f"{i:03d}" for i, cycle in enumerate(command.review_cycle_ids)}
-    with uow:
+    with uow, bulk_objects():
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
         members = members_of(uow, command.org_unit_id)
         rows = [analytics.Rated(manager or "(none)", order[cycle], person, label, attainment)

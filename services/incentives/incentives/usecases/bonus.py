@@ -19,7 +19,16 @@ from incentives.domain import points as ledger
 from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
 from incentives.settings import IncentivesSettings
 from incentives.usecases import points as points_uc
-from incentives.usecases.common import Uow, card, chain, period_kind, period_start, require_or_hide, subject
+from incentives.usecases.common import (
+    Uow,
+    bulk_objects,
+    card,
+    chain,
+    period_kind,
+    period_start,
+    require_or_hide,
+    subject,
+)
 
 OPEN_STATUSES = ("pending", "unroutable", "sent_back")
 
@@ -120,7 +129,7 @@ def settle(uow: Uow, actor: Actor | None, command: c.SettleProcessRewards) -> c.
     period = command.period
     kind = period_kind(period)
     starts = period_start(period)
-    with uow:
+    with uow, bulk_objects():
         if actor is not None and actor.kind != "service":
             uow.access.require(actor, "incentives.config.manage", access.company())
         active = [_domain_rule(r) for r in uow.bonus.rules(kind, active_only=True)]

@@ -1,6 +1,9 @@
 """What several use cases share: ids, periods, people's cards, approval-chain plumbing."""
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -64,6 +67,21 @@ def last_complete_periods(on: date) -> list[str]:
     last_week = on - timedelta(days=on.isoweekday())
     last_month = on.replace(day=1) - timedelta(days=1)
     return [week_key(last_week), month_key(last_month)]
+
+
+@contextmanager
+def bulk_objects() -> Iterator[None]:
+    """Around a use case that makes objects by the hundred thousand and frees none until it answers (a company's
+    9-box, five cycles of ratings, a week's settlement): the cyclic garbage collector stays off meanwhile, since
+    each of its passes would walk every object made so far and find nothing to free. Green threads that run while
+    it waits for the database leave their cycles to the next pass, once it is on again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def require_or_hide(uow: Uow, actor: Actor | None, action: str, resource: Resource, missing: NotFound, *,

@@ -12,7 +12,7 @@ from incentives.domain import idp as plans
 from incentives.domain import ninebox
 from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
 from incentives.settings import IncentivesSettings
-from incentives.usecases.common import Uow, card, members_of, require_or_hide, subject, today
+from incentives.usecases.common import Uow, bulk_objects, card, members_of, require_or_hide, subject, today
 
 # -- IDP -------------------------------------------------------------------------------------------------------
 
@@ -161,7 +161,7 @@ def nine_box(uow: Uow, actor: Actor | None, command: c.NineBoxQuery, settings: I
 
     For whole companies: three plain queries, the unit filtered in memory, one trusted model per person (built from
     the service's own rows: no validation, no per-field lookups) and the view around them validated once."""
-    with uow:
+    with uow, bulk_objects():
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
         members = members_of(uow, command.org_unit_id)
         ratings = {person: label for person, label in uow.inputs.labels(command.review_cycle_id).items()
