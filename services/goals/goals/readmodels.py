@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import ARRAY, BigInteger, String, and_, any_, cast, func, literal, select, text
+from sqlalchemy import ARRAY, BigInteger, String, and_, any_, cast, func, literal, select, text, union_all
 from sqlalchemy.engine import Connection
 
 from goals import models as m
@@ -160,13 +160,11 @@ def line_cells(session, cycle_id: str, heads: Sequence[str], *, kind: str | None
     if not heads:
         return []
     own, line = m.BoardOwnerCell, m.BoardLineCell
-    rows = session.execute(_summed(own, own.owner_id, [own.cycle_id == cycle_id,
-                                                       member_of(session, own.owner_id, heads),
-                                                       *_filters(own, kind, colour)])).all()
-    rows += session.execute(_summed(line, line.manager_id, [line.cycle_id == cycle_id,
-                                                            member_of(session, line.manager_id, heads),
-                                                            *_filters(line, kind, colour)])).all()
-    return rows
+    heads_own = _summed(own, own.owner_id, [own.cycle_id == cycle_id, member_of(session, own.owner_id, heads),
+                                            *_filters(own, kind, colour)])
+    heads_lines = _summed(line, line.manager_id, [line.cycle_id == cycle_id, member_of(session, line.manager_id, heads),
+                                                  *_filters(line, kind, colour)])
+    return session.execute(union_all(heads_own, heads_lines)).all()  # one round trip
 
 
 def _filters(table, kind: str | None, colour: str | None) -> list:

@@ -98,6 +98,8 @@ class World:
         self.cycle = service.run(cycles.transition_cycle, self.hr, c.TransitionCycle(cycle_id=q4.id, to="open")).id
         self.versions = iter(range(1_000_000, 2_000_000))
         self.done: Counter[str] = Counter()
+        self.history: list[tuple] = []  # every step tried, in order (the state carries over between examples)
+        self.lines_counted = 0  # line cells that counted goals, summed over the checks
 
     def goal_ids(self) -> list[str]:
         return [r.id for r in self.service.rows("select id from goals where cycle_id = :c order by id", c=self.cycle)]
@@ -107,6 +109,7 @@ class World:
         return rows[index % len(rows)] if rows else None
 
     def step(self, action: str, *args) -> None:
+        self.history.append((action, *args))
         s, person = self.service, self.service.actors.person
         if action == "create":
             owner, weight, target, under = args
@@ -148,17 +151,18 @@ class World:
         elif action == "move":
             who, unit = args
             manager = {"boss": None, "mgr": "boss"}.get(who, "mgr")
+            if self.would_loop(who, manager):
+                return  # refused by the directory, as below
             people.apply_directory_event(s.uow(s.actors.service("compliance")), Envelope.wrap(PersonChanged(
                 person_id=who, version=next(self.versions), name=f"name of {who}", org_unit_id=unit,
                 manager_id=manager)))
         elif action in ("report", "join"):
             who, manager = args
+            if self.would_loop(who, manager):
+                return  # the directory refuses a manager loop (compliance.domain.org), whoever is on it
             uow = s.uow(self.hr)
             with uow:
-                index = uow.access.index
-                if manager is not None and (manager == who or index.reports_to(manager, who)):
-                    return  # the directory refuses a manager loop
-                unit = getattr(index.person(who), "org_unit_id", None) or "sales"
+                unit = getattr(uow.access.index.person(who), "org_unit_id", None) or "sales"
             people.apply_directory_event(s.uow(s.actors.service("compliance")), Envelope.wrap(PersonChanged(
                 person_id=who, version=next(self.versions), name=f"name of {who}", org_unit_id=unit,
                 manager_id=manager)))
@@ -178,9 +182,24 @@ class World:
                 retention.purge_goals(uow, [row.id])
         self.done[action] += 1
 
+    def would_loop(self, who: str, manager: str | None) -> bool:
+        """Would `who` reporting to `manager` close a loop in the directory's rows (people not known or erased
+        included: compliance refuses a loop through anyone)?"""
+        manager_of = {r.person_id: r.manager_id for r in self.service.rows(
+            "select person_id, manager_id from chassis_org_people")}
+        seen, at = set(), manager
+        while at is not None and at not in seen:
+            if at == who:
+                return True
+            seen.add(at)
+            at = manager_of.get(at)
+        return False
+
     def check(self) -> None:
         with self.service.engine.begin() as connection:
-            assert readmodels.check(connection) == {}
+            differences = readmodels.check(connection)
+        assert differences == {}, (differences, self.history[-12:])
+        self.lines_counted += self.service.scalar("select count(*) from rm_board_lines where goal_count > 0")
         # the board the read models answer is the goals counted directly (domain/board.py's arithmetic): a unit
         # with its descendants, and a manager's line
         answer = self.service.run(board.board, self.hr, c.BoardQuery(cycle_id=self.cycle, org_unit_id="hq",
@@ -239,7 +258,7 @@ def test_read_models_equal_a_rebuild_after_random_changes(service, database_back
     assert world.done["create"] and world.done["progress"], world.done
     assert world.done["report"] + world.done["join"] + world.done["leave"], world.done
     assert service.scalar("select count(*) from rm_board_owners") > 0
-    assert service.scalar("select count(*) from rm_board_lines where goal_count > 0") > 0
+    assert world.lines_counted > 0  # the lines held goals at times
 
 
 def test_the_business_gauges_count_goals_of_running_cycles_by_colour_and_open_reviews(service):
