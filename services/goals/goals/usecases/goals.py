@@ -74,64 +74,69 @@ def _person_weights_so_far(uow: GoalsUnitOfWork, cycle_id: str, person: str, cha
 
 def create_goal(uow: GoalsUnitOfWork, actor: Actor | None, command: c.CreateGoal) -> c.GoalView:
     with uow:
-        cycle = load_cycle(uow, command.cycle_id)
-        allow(cycle, Change.DEFINE)
-        responsible, org_unit = _owner(uow, actor, command)
-        owner = command.owner
-        resource = person_resource(responsible) if owner.kind == "person" else unit_resource(owner.id)
-        require(uow, actor, "goal.create", resource)
-        kind = GoalKind(command.kind)
-        if kind is GoalKind.KPI and (command.kpi is None or command.key_results):
-            raise InvalidInput.field("kpi", "a KPI goal has a KPI (direction, target, thresholds) and no key results")
-        if kind is GoalKind.OKR and command.kpi is not None:
-            raise InvalidInput.field("kpi", "an OKR goal has key results, not a KPI")
-        if kind is GoalKind.OKR and not command.key_results:
-            # progress and colour come from the key results: without one the goal would be red at once
-            raise InvalidInput.field("key_results", "an OKR goal needs at least one key result")
-        parent = None
-        if command.parent_id is not None:
-            parent = load_goal(uow, command.parent_id, lock=True, field="parent_id")
-            require(uow, actor, "goal.read", GoalRef.of(parent), missing=no_goal(parent.id, "parent_id"))
-        start_on = command.start_on or cycle.starts_on
-        due_on = command.due_on or cycle.ends_on
-        schedule = build_schedule(start_on, due_on, [(x.on, x.fraction) for x in command.milestones])
-        kpi = command.kpi
-        if kpi is not None:
-            check_kpi(kpi.direction, kpi.target, kpi.green, kpi.yellow)
-        goal_id = new_id()
-        if command.owner.kind == "person":
-            _person_weights_so_far(uow, cycle.id, responsible, {}, command.weight)
-        now = uow.now()
-        goal = m.Goal(
-            id=goal_id, cycle_id=cycle.id, parent_id=command.parent_id, owner_kind=command.owner.kind,
-            owner_id=command.owner.id, responsible_id=responsible, org_unit_id=org_unit, title=command.title,
-            description=command.description, kind=kind.value, weight=command.weight, start_on=start_on,
-            due_on=due_on, schedule="milestones" if command.milestones else "linear",
-            direction=kpi.direction if kpi else None, target=kpi.target if kpi else None,
-            unit=kpi.unit if kpi else "", green=kpi.green if kpi else None, yellow=kpi.yellow if kpi else None,
-            cumulative=kpi.cumulative if kpi else False,
-            actual=None, kpi_band=None, own_progress=Decimal(0), progress=Decimal(0), confidence=None,
-            colour="green", colour_since=today(uow), resources_needed=[], indicator_code=None, template_code=None,
-            computed=False, scoring=None, created_by=actor.subject if actor else "anonymous", created_at=now,
-            updated_at=now, version=1,
-        )
-        krs = [m.KeyResult(id=new_id(), goal_id=goal_id, position=i, title=kr.title, start_value=kr.start,
-                           target=kr.target, current=kr.start, unit=kr.unit, weight=kr.weight)
-               for i, kr in enumerate(command.key_results)]
-        uow.goals.add(goal)
-        uow.session.add_all(krs)
-        uow.session.flush()
-        if command.milestones:
-            uow.goals.replace_segments(goal.id, segments_of(schedule))
-        recompute(uow, goal, krs)
-        pieces = uow.goals.segments([goal.id]).get(goal.id, [])
-        uow.publish(c.GoalCreated(
-            goal_id=goal.id, cycle_id=goal.cycle_id, parent_id=goal.parent_id, owner=command.owner,
-            responsible_id=responsible, org_unit_id=org_unit, title=goal.title, kind=goal.kind, weight=goal.weight,
-            start_on=goal.start_on, due_on=goal.due_on, target=headline_target(goal, krs), unit=_unit(goal, krs)))
-        # a goal created behind schedule is red at once, and gets its review like any other red goal
-        reassess(uow, [goal, *(roll_up(uow, parent.id) if parent is not None else [])])
-        return goal_view(goal, krs, pieces)
+        return add_goal(uow, actor, command)
+
+
+def add_goal(uow: GoalsUnitOfWork, actor: Actor | None, command: c.CreateGoal) -> c.GoalView:
+    """create_goal inside a unit of work the caller opened (a bulk import adds many goals in one)."""
+    cycle = load_cycle(uow, command.cycle_id)
+    allow(cycle, Change.DEFINE)
+    responsible, org_unit = _owner(uow, actor, command)
+    owner = command.owner
+    resource = person_resource(responsible) if owner.kind == "person" else unit_resource(owner.id)
+    require(uow, actor, "goal.create", resource)
+    kind = GoalKind(command.kind)
+    if kind is GoalKind.KPI and (command.kpi is None or command.key_results):
+        raise InvalidInput.field("kpi", "a KPI goal has a KPI (direction, target, thresholds) and no key results")
+    if kind is GoalKind.OKR and command.kpi is not None:
+        raise InvalidInput.field("kpi", "an OKR goal has key results, not a KPI")
+    if kind is GoalKind.OKR and not command.key_results:
+        # progress and colour come from the key results: without one the goal would be red at once
+        raise InvalidInput.field("key_results", "an OKR goal needs at least one key result")
+    parent = None
+    if command.parent_id is not None:
+        parent = load_goal(uow, command.parent_id, lock=True, field="parent_id")
+        require(uow, actor, "goal.read", GoalRef.of(parent), missing=no_goal(parent.id, "parent_id"))
+    start_on = command.start_on or cycle.starts_on
+    due_on = command.due_on or cycle.ends_on
+    schedule = build_schedule(start_on, due_on, [(x.on, x.fraction) for x in command.milestones])
+    kpi = command.kpi
+    if kpi is not None:
+        check_kpi(kpi.direction, kpi.target, kpi.green, kpi.yellow)
+    goal_id = new_id()
+    if command.owner.kind == "person":
+        _person_weights_so_far(uow, cycle.id, responsible, {}, command.weight)
+    now = uow.now()
+    goal = m.Goal(
+        id=goal_id, cycle_id=cycle.id, parent_id=command.parent_id, owner_kind=command.owner.kind,
+        owner_id=command.owner.id, responsible_id=responsible, org_unit_id=org_unit, title=command.title,
+        description=command.description, kind=kind.value, weight=command.weight, start_on=start_on,
+        due_on=due_on, schedule="milestones" if command.milestones else "linear",
+        direction=kpi.direction if kpi else None, target=kpi.target if kpi else None,
+        unit=kpi.unit if kpi else "", green=kpi.green if kpi else None, yellow=kpi.yellow if kpi else None,
+        cumulative=kpi.cumulative if kpi else False,
+        actual=None, kpi_band=None, own_progress=Decimal(0), progress=Decimal(0), confidence=None,
+        colour="green", colour_since=today(uow), resources_needed=[], indicator_code=None, template_code=None,
+        computed=False, scoring=None, created_by=actor.subject if actor else "anonymous", created_at=now,
+        updated_at=now, version=1,
+    )
+    krs = [m.KeyResult(id=new_id(), goal_id=goal_id, position=i, title=kr.title, start_value=kr.start,
+                       target=kr.target, current=kr.start, unit=kr.unit, weight=kr.weight)
+           for i, kr in enumerate(command.key_results)]
+    uow.goals.add(goal)
+    uow.session.add_all(krs)
+    uow.session.flush()
+    if command.milestones:
+        uow.goals.replace_segments(goal.id, segments_of(schedule))
+    recompute(uow, goal, krs)
+    pieces = uow.goals.segments([goal.id]).get(goal.id, [])
+    uow.publish(c.GoalCreated(
+        goal_id=goal.id, cycle_id=goal.cycle_id, parent_id=goal.parent_id, owner=command.owner,
+        responsible_id=responsible, org_unit_id=org_unit, title=goal.title, kind=goal.kind, weight=goal.weight,
+        start_on=goal.start_on, due_on=goal.due_on, target=headline_target(goal, krs), unit=_unit(goal, krs)))
+    # a goal created behind schedule is red at once, and gets its review like any other red goal
+    reassess(uow, [goal, *(roll_up(uow, parent.id) if parent is not None else [])])
+    return goal_view(goal, krs, pieces)
 
 
 def _unit(goal: m.Goal, krs: Sequence[m.KeyResult]) -> str:
