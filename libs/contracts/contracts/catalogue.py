@@ -157,7 +157,8 @@ def asyncapi() -> dict[str, Any]:
 
 def asyncapi_yaml() -> str:
     """The AsyncAPI document as docs/asyncapi.yaml holds it (and the gateway serves it at /api/asyncapi.yaml)."""
-    return yaml.safe_dump(asyncapi(), sort_keys=False, allow_unicode=True, width=120)
+    text: str = yaml.safe_dump(asyncapi(), sort_keys=False, allow_unicode=True, width=120)
+    return text
 
 
 def render_docs(root: Path) -> dict[Path, str]:
