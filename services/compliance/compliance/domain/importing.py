@@ -12,23 +12,19 @@ one department's export.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime
 from enum import StrEnum
 from os import PathLike
 from typing import BinaryIO
 
+from chassis import tabular
 from compliance.domain.errors import Conflict, InvalidInput
 from compliance.domain.org import CareerSequence, OrgUnit, Person, PersonStatus, describe_loop, find_loops
 
-Row = tuple[int, Sequence[object]]
+Row = tabular.Row
 
 FIELD_ALIASES: Mapping[str, tuple[str, ...]] = {
     "employee_number": (
@@ -76,12 +72,10 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _CN_MOBILE = re.compile(r"1[3-9]\d{9}")
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 _PHONE_NOISE = re.compile(r"[\s\-().]")
-_HEADER_NOISE = re.compile(r"\(.*?\)|[\s_\-.*#:]")
 
 
-def _key(text: str) -> str:
-    """Comparison form of a header or enum cell: NFKC (full-width → ASCII), case- and noise-free."""
-    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
+_key = tabular.header_key
+_text = tabular.cell_text
 
 
 _HEADER_FIELD = {_key(alias): name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
@@ -152,74 +146,24 @@ class ImportPlan:
         return {kind.value: self.count(kind) for kind in ChangeKind} | {"errors": len(self.errors)}
 
 
-# Readers --------------------------------------------------------------------------------------
+# Readers (chassis.tabular; its UnreadableFile becomes this domain's InvalidInput naming the field) ----------------
+
+
+def _translated(rows: Iterator[Row]) -> Iterator[Row]:
+    try:
+        yield from rows
+    except tabular.UnreadableFile as error:
+        raise InvalidInput.at((error.field,), error.message) from None
 
 
 def read_csv(source: bytes | BinaryIO) -> Iterator[Row]:
-    """Rows of a CSV export, streamed. Encoding: UTF-8 (with or without BOM), UTF-16 with BOM, or
-    GB18030 (what Excel writes on Chinese Windows). Delimiter: comma, semicolon or tab."""
-    stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
-    sample = _sample(stream)
-    encoding = _encoding(sample)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    number = 0
-    try:
-        for number, cells in enumerate(csv.reader(text, delimiter=_delimiter(sample, encoding)), start=1):
-            yield number, cells
-    except UnicodeDecodeError:
-        raise InvalidInput.at(("file",), f"the file is not valid {encoding} text after row {number}") from None
-    except csv.Error as error:
-        raise InvalidInput.at(("file",), f"unreadable CSV after row {number}: {error}") from None
-    finally:
-        text.detach()  # the caller owns the stream
-
-
-def _sample(stream: BinaryIO) -> bytes:
-    if stream.seekable():
-        position = stream.tell()
-        sample = stream.read(65536)
-        stream.seek(position)
-        return sample
-    peek = getattr(stream, "peek", None)
-    if peek is None:
-        raise InvalidInput.at(("file",), "the CSV stream must be seekable or buffered")
-    return bytes(peek(65536)[:65536])
-
-
-def _encoding(sample: bytes) -> str:
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)  # a cut character is fine
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
-
-
-def _delimiter(sample: bytes, encoding: str) -> str:
-    head = "\n".join(codecs.getincrementaldecoder(encoding)(errors="ignore").decode(sample).splitlines()[:10])
-    return max((",", ";", "\t"), key=head.count)
+    """Rows of a CSV export, streamed (chassis.tabular.read_csv: UTF-8, UTF-16 or GB18030; , ; or tab)."""
+    return _translated(tabular.read_csv(source))
 
 
 def read_xlsx(source: str | PathLike[str] | BinaryIO, sheet: str | None = None) -> Iterator[Row]:
     """Rows of an XLSX workbook's first sheet (or `sheet`), streamed in openpyxl's read-only mode."""
-    import openpyxl  # heavy import, only needed for spreadsheets
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as error:
-        raise InvalidInput.at(("file",), f"not a readable XLSX workbook: {error}") from None
-    try:
-        if sheet is not None and sheet not in workbook.sheetnames:
-            raise InvalidInput.at(("sheet",), f"no sheet named {sheet!r}")
-        worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-        # min_row=1 makes read-only mode pad leading blank rows, so numbers match the spreadsheet.
-        yield from enumerate(worksheet.iter_rows(min_row=1, values_only=True), start=1)
-    finally:
-        workbook.close()
+    return _translated(tabular.read_xlsx(source, sheet))
 
 
 # Planning -------------------------------------------------------------------------------------
@@ -262,18 +206,6 @@ class _UnitLookup:
 
 def _name_key(name: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores 13800138000 and 1001 as floats
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value).strip()
 
 
 def normalise_email(text: str) -> str | None:
