@@ -1,0 +1,52 @@
+"""Example requests of the goals routes: this quarter's cycle, an OKR and its progress, a commitment, the library.
+The cycle is the current quarter (Q4 2026), as the suite runs it now."""
+from gateway.examples import Step
+
+HR, MANAGER, ENGINEER = "E1010", "E1002", "E1003"  # Zhao Yun; Zhang Min, who leads Wang Fang
+
+STEPS = [
+    Step("create_cycle", HR, "HR creates this quarter's cycle", "HR 创建本季度的考核周期",
+         body={"name": "2026 年第四季度 Q4 2026", "period": "quarter", "year": 2026, "index": 4,
+               "red_after_weeks": 2, "visibility": "company"}),
+    Step("transition_cycle", HR, "HR opens the cycle for goal setting", "HR 开启周期，开始制定目标",
+         path={"cycle_id": "${create_cycle.id}"}, body={"to": "open"}),
+    Step("get_cycle", ENGINEER, "Read the quarter's cycle", "查看本季度周期", path={"cycle_id": "${create_cycle.id}"}),
+    Step("list_cycles", ENGINEER, "The open cycles", "进行中的周期", query={"state": "open"}),
+    Step("create_goal", ENGINEER, "Wang Fang sets an OKR with two key results", "王芳制定一个包含两个关键结果的 OKR",
+         body={"cycle_id": "${create_cycle.id}", "title": "提升平台稳定性 Make the platform more reliable",
+               "description": "减少线上故障，缩短恢复时间 Fewer incidents, faster recovery", "kind": "okr",
+               "owner": {"kind": "person", "id": ENGINEER}, "weight": 60,
+               "key_results": [
+                   {"title": "可用性达到 99.95% Availability at 99.95%", "start": 99.5, "target": 99.95,
+                    "unit": "%"},
+                   {"title": "P1 故障平均恢复时间降到 30 分钟 P1 mean time to recover down to 30 min",
+                    "start": 90, "target": 30, "unit": "min"}]}),
+    Step("get_goal", ENGINEER, "Read the OKR", "查看该 OKR", path={"goal_id": "${create_goal.id}"}),
+    Step("list_goals", ENGINEER, "Wang Fang's goals this quarter", "王芳本季度的目标",
+         query={"cycle_id": "${create_cycle.id}"}),
+    Step("record_progress", ENGINEER, "Availability is at 99.8% this week", "本周可用性达到 99.8%",
+         path={"goal_id": "${create_goal.id}"},
+         body={"key_result_id": "${create_goal.key_results.0.id}", "value": 99.8,
+               "comment": "完成了数据库主备切换演练 Database failover drill done", "confidence": 0.8}),
+    Step("list_progress", ENGINEER, "The OKR's progress history", "该 OKR 的进展记录",
+         path={"goal_id": "${create_goal.id}"}),
+    Step("get_goal_tree", MANAGER, "Her manager sees the OKR in its tree", "经理查看该 OKR 所在的目标树",
+         path={"goal_id": "${create_goal.id}"}, query={"depth": 3}),
+    Step("list_goal_changes", ENGINEER, "Who changed the OKR, and how", "该 OKR 的变更记录",
+         path={"goal_id": "${create_goal.id}"}),
+    Step("record_commitment", MANAGER, "Zhang Min commits an SRE training to the OKR", "张敏承诺为该 OKR 提供 SRE 培训",
+         path={"goal_id": "${create_goal.id}"},
+         body={"kind": "training", "description": "SRE 实践培训（两天） Two-day SRE practice course",
+               "due_on": "2026-12-18"}),
+    Step("list_commitments", ENGINEER, "What was promised to the OKR", "为该 OKR 承诺的资源",
+         path={"goal_id": "${create_goal.id}"}),
+    Step("save_indicator", HR, "HR adds an availability KPI to the indicator library", "HR 在指标库中新增可用性 KPI",
+         path={"code": "availability"},
+         body={"name": "服务可用性 Service availability", "kind": "kpi", "direction": ">=", "unit": "%",
+               "target": 99.9, "green": 99.9, "yellow": 99.5,
+               "description": "按月统计的线上服务可用性 Monthly availability of production services"}),
+    Step("list_indicators", ENGINEER, "The indicator library", "指标库"),
+    Step("check_formula", HR, "Check a formula before saving it", "保存前检查公式",
+         body={"formula": "sales / target * 100", "variables": ["sales", "target"]}),
+    Step("list_presets", HR, "The industry presets", "行业预置方案"),
+]
