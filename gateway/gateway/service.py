@@ -11,6 +11,7 @@ from chassis import Database, RpcClient, Service, event_handler, timer
 from chassis.access import ORG_EVENT_TYPES, OrgSync, apply_org_event
 from gateway import docs, idempotency, ratelimit
 from gateway.api import PREFIX, ApiProvider
+from gateway.describe import describe
 from gateway.openapi import build_spec
 from gateway.routes import build_routes
 from gateway.server import api_entrypoint, http, probe
@@ -24,7 +25,8 @@ class GatewayService(WebApp, Service):  # WebApp: the web app at /
     rpc = RpcClient()
     store = Database(relay=False)  # Idempotency-Keys and the org read model; the gateway publishes no events
     org_sync = OrgSync()  # the read model catches up with the directory it did not see in events
-    api = ApiProvider(build_routes, lambda routes: json.dumps(build_spec(routes, docs.OPERATIONAL_PATHS)))
+    api = ApiProvider(build_routes, lambda routes: json.dumps(describe(build_spec(routes, docs.OPERATIONAL_PATHS),
+                                                                        routes)))
 
     @api_entrypoint(PREFIX)
     @api_entrypoint(PREFIX + "/<anypath:path>")
