@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.glossary import FIELDS
 from gateway import examples
 from gateway.api import PREFIX, Route
 
@@ -82,6 +83,13 @@ def _facts(route: Route) -> list[str]:
     return facts
 
 
+def _describe_properties(schema: dict[str, Any]) -> None:
+    """Properties without a description of their own get their name's (contracts.glossary)."""
+    for name, prop in schema.get("properties", {}).items():
+        if isinstance(prop, dict) and not prop.get("description") and name in FIELDS:
+            prop["description"] = FIELDS[name]
+
+
 def describe(document: dict[str, Any], routes: list[Route]) -> dict[str, Any]:
     """The document with every tag and operation described and the recorded examples in place."""
     by_id = {route.operation_id: route for route in routes}
@@ -96,4 +104,6 @@ def describe(document: dict[str, Any], routes: list[Route]) -> dict[str, Any]:
                 operation["description"] = " ".join(_facts(route)) if route is not None else \
                     operation["summary"].rstrip(".") + ". No credentials needed."
     document["tags"] = [{"name": tag, "description": TAGS.get(tag, "")} for tag in sorted(used)]
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        _describe_properties(schema)
     return examples.annotate(document, PREFIX)
