@@ -1,0 +1,65 @@
+"""Bulk in and out for goals and feedback: imports of goals, indicators and templates from CSV/XLSX (a dry run
+reporting every issue by row and column, then an all-or-nothing apply), and the keyset-paged reads the gateway
+streams into CSV/XLSX exports (boards, score cards, ratings, participation)."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from contracts.base import Contract
+
+ImportKind = Literal["goals", "indicators", "templates"]
+MAX_IMPORT_BYTES = 10 * 1024 * 1024  # a region's goal file is well under a megabyte; larger is a mistake
+
+
+class ImportFile(Contract):
+    kind: ImportKind = Field(description="what the file holds: goals (of one cycle), indicators or templates")
+    cycle_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        default=None, description="the cycle the goals are imported into (goals only)")
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)] = Field(
+        description="the file's name; its suffix (.csv or .xlsx) gives the format unless `format` does")
+    format: Literal["csv", "xlsx"] | None = Field(default=None, description="default: from the file name")
+    content_base64: Annotated[str, StringConstraints(min_length=1, max_length=MAX_IMPORT_BYTES * 4 // 3 + 4)] = (
+        Field(description="the file's bytes, base64 (at most 10 MiB of file)"))
+    sheet: Annotated[str, StringConstraints(max_length=100)] | None = Field(
+        default=None, description="the XLSX sheet (default: the first)")
+    dry_run: bool = Field(default=True, description="plan and report only; false applies, all or nothing")
+
+
+class ImportIssueView(Contract):
+    row: int = Field(description="the row number as the spreadsheet shows it")
+    column: str | None = Field(description="the column header as written in the file (None: the whole row)")
+    code: str = Field(description="a stable code, e.g. unknown_owner, parent_after_child, weights_total")
+    message: str
+
+
+class ImportReport(Contract):
+    kind: ImportKind
+    dry_run: bool
+    applied: bool = Field(description="true once every row is written; false leaves nothing written")
+    rows: int = Field(description="data rows read (blank rows not counted)")
+    planned: int = Field(description="goals, indicators or templates the file creates or saves")
+    error_count: int
+    errors: list[ImportIssueView] = Field(description="the first 1000 errors, by row")
+    warnings: list[ImportIssueView]
+    progress: list[int] = Field(default_factory=list, description="rows read at each progress report")
+
+
+ExportKind = Literal["board", "scorecards", "ratings", "participation"]
+
+
+class ExportPage(Contract):
+    """One page of an export, read in key order: pass back `next_cursor` until it is None."""
+
+    cycle_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    org_unit_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        default=None, description="only this unit's subtree")
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    limit: int = Field(default=1000, ge=1, le=5000)
+
+
+class ExportRows(Contract):
+    columns: list[str] = Field(description="the column keys of every row, in order (headers come from them)")
+    rows: list[list[Any]] = Field(description="the rows, each a list of cell values in `columns` order")
+    next_cursor: str | None = None
