@@ -65,7 +65,11 @@ def test_the_articles_case_end_to_end(incentives_service, uid):
         "rated_bonus", "process_reward"]
     own = s.fails(s.as_(f"{uid}-r0").approve_bonus_proposal, {"proposal_id": proposal["id"]})
     assert own.status == 403 and own.errors[0]["field"] == "actor_id"
-    assert s.fails(s.as_(f"{uid}-r1").get_bonus_proposal, {"proposal_id": proposal["id"]}).status == 403
+    # a peer learns nothing over the wire, not even that it exists: the answer for a missing proposal
+    peer = s.fails(s.as_(f"{uid}-r1").get_bonus_proposal, {"proposal_id": proposal["id"]})
+    missing = s.fails(s.as_(f"{uid}-r1").get_bonus_proposal, {"proposal_id": "00000000-0000-4000-8000-000000000000"})
+    assert peer.status == missing.status == 404
+    assert peer.errors[0]["field"] == missing.errors[0]["field"] == "proposal_id"
     s.as_(mgr).approve_bonus_proposal({"proposal_id": proposal["id"]})
     done = s.as_(bp).approve_bonus_proposal({"proposal_id": proposal["id"]})
     assert done["status"] == "approved"
