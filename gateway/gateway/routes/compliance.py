@@ -116,6 +116,9 @@ def routes() -> list[Route]:
           response=page_of(schema_of(c.ClientView)), paging=GATEWAY, payload=False),
         r("GET", "/clients/{client_id}", "get_client", "Read a client", "clients", "clients:read",
           request=c.ClientRef, response=c.ClientView),
+        r("PATCH", "/clients/{client_id}", "update_client",
+          "Change a client's name, scopes, event patterns or agreement (a renewal)", "clients", "clients:write",
+          request=c.UpdateClient, response=c.ClientView, read="compliance.get_client"),
         # not idempotent on purpose: a replay would have to store the key, which is shown once and never kept
         r("POST", "/clients/{client_id}/keys", "issue_api_key", "Issue an API key (shown once)", "clients",
           "clients:write", request=c.IssueApiKey, response=c.ApiKeyIssued, status=201),

@@ -685,6 +685,19 @@ class ClientRef(Payload):
     client_id: str = Field(min_length=1, max_length=64)
 
 
+class UpdateClient(Payload):
+    """`compliance.update_client`: change what is given, keep the rest. `scopes` and `event_patterns` replace the
+    lists and are checked as at registration; `dpa` is a renewal: a new reference and a later last day, still in
+    force today (an expired one is refused: 422 naming `dpa.expires_on`). A revoked client cannot be changed."""
+
+    client_id: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="the client's new name")
+    scopes: list[str] | None = Field(default=None, max_length=50, description="the scopes the client holds from now")
+    event_patterns: list[str] | None = Field(default=None, max_length=50,
+                                             description="the event types the client may receive from now")
+    dpa: DpaTerms | None = Field(default=None, description="the renewed data-processing agreement")
+
+
 class IssueApiKey(Payload):
     client_id: str = Field(min_length=1, max_length=64)
     environment: Literal["live", "test"] = "live"
@@ -738,6 +751,35 @@ class ClientRegistered(Event):
     scopes: list[str]
     event_patterns: list[str]
     dpa_ref: str
+    dpa: DpaTerms | None = Field(default=None, description="the agreement, with its last day in force (events "
+                                                           "published before it was added carry only dpa_ref)")
+
+
+class ClientUpdated(Event):
+    """A client's name, scopes, event patterns or agreement changed: the client as it is now."""
+
+    type = "jixiao.compliance.client.updated.v1"
+    subject_field = "client_id"
+    client_id: str
+    name: str
+    scopes: list[str]
+    event_patterns: list[str]
+    dpa: DpaTerms
+    status: Literal["active", "revoked"]
+    changed: list[str] = Field(default_factory=list, description="the fields that changed (name, scopes, "
+                                                                 "event_patterns, dpa)")
+
+
+class ClientDpaLapsed(Event):
+    """A client's agreement passed its last day: its keys answer 403 and its deliveries stop until a renewal.
+    Published once per lapse (the deadline sweep), again only after a renewal lapses in turn."""
+
+    type = "jixiao.compliance.client.dpa_lapsed.v1"
+    subject_field = "client_id"
+    client_id: str
+    name: str
+    dpa: DpaTerms
+    status: Literal["active", "revoked"] = "active"
 
 
 class ClientRevoked(Event):

@@ -75,6 +75,8 @@ TABLE = RpcTable("compliance", [
     Rpc("register_client", c.RegisterClient, c.ClientView, "client.manage", "Register a third-party client"),
     Rpc("get_client", c.ClientRef, c.ClientView, "client.manage", "Read a client"),
     Rpc("list_clients", None, ClientList, "client.manage", "Every registered client"),
+    Rpc("update_client", c.UpdateClient, c.ClientView, "client.manage",
+        "Change a client's name, scopes, event patterns or agreement (a renewal); not a revoked one"),
     Rpc("issue_api_key", c.IssueApiKey, c.ApiKeyIssued, "client.manage", "Issue an API key (shown once)"),
     Rpc("revoke_client", c.ClientRef, c.ClientView, "client.manage", "Revoke a client and all its keys"),
     Rpc("revoke_api_key", c.RevokeApiKey, c.ClientView, "client.manage", "Revoke one API key"),

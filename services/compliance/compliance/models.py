@@ -205,6 +205,8 @@ class ClientRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the last day whose lapse was announced (client.dpa_lapsed); a renewal moves dpa_expires, re-arming it
+    dpa_lapse_announced_for: Mapped[date | None] = mapped_column(Date)
 
 
 class ApiKeyRow(Base):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
@@ -231,6 +231,16 @@ class Clients(Repository[m.ClientRow]):
 
     def by_name(self) -> list[m.ClientRow]:
         return list(self.session.scalars(select(m.ClientRow).order_by(m.ClientRow.name)))
+
+    def lapse_unannounced(self, today: date) -> list[m.ClientRow]:
+        """Active clients whose agreement ended before `today` and whose lapse is not announced yet, locked (a
+        concurrent sweep skips them: each lapse is announced once)."""
+        row = m.ClientRow
+        announced = row.dpa_lapse_announced_for
+        return list(self.session.scalars(
+            select(row).where(row.status == "active", row.dpa_expires < today,
+                              announced.is_(None) | (announced != row.dpa_expires))
+            .order_by(row.client_id).with_for_update(skip_locked=True)))
 
 
 class ApiKeys(Repository[m.ApiKeyRow]):

@@ -162,9 +162,11 @@ class ComplianceService(Service):
 
     @SettingTimer.decorator(setting="deadline_check_interval")
     def check_deadlines(self):
-        """Erasure parts nobody answered fail at their deadline; HR hears of overdue appeals, once each."""
+        """Erasure parts nobody answered fail at their deadline; HR hears of overdue appeals, once each; a client's
+        lapsed agreement is announced, once per lapse."""
         dsr.fail_unanswered(self.uow, timedelta(seconds=self.config.dsr_answer_deadline))
         appeals.notify_overdue(self.uow)
+        clients.announce_lapsed_agreements(self.uow)  # once per lapse: deliveries to the client stop at once
 
     # -- legal holds and retention --------------------------------------------------------------------------
     @rpc
@@ -233,6 +235,10 @@ class ComplianceService(Service):
     @rpc
     def list_clients(self):
         return _json(clients.list_clients(self.uow, self.call.actor))
+
+    @rpc
+    def update_client(self, payload):
+        return _json(clients.update_client(self.uow, self.call.actor, c.UpdateClient.model_validate(payload)))
 
     @rpc
     def issue_api_key(self, payload):

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -32,6 +32,10 @@ HASH_SCHEME = f"scrypt:n={SCRYPT_N},r={SCRYPT_R},p={SCRYPT_P}"
 _API_KEY = re.compile(r"jx_(?P<environment>live|test)_(?P<key_id>[0-9a-f]{12})_(?P<secret>[A-Za-z0-9_-]{43})")
 _SCOPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*:(read|write)")
 _EVENT_PATTERN = re.compile(r"(\*|[a-z0-9_]+)(\.(\*|[a-z0-9_]+))*")
+# The areas a scope may name ("goals:read", "incentives.bonus:read"): the gateway's areas (gateway.scopes.AREAS,
+# kept equal by tests/architecture/test_client_scope_areas.py) and the client's own webhook subscriptions.
+SCOPE_AREAS = frozenset({"goals", "org", "audit", "privacy", "appeals", "clients", "compliance", "feedback",
+                         "incentives", "webhooks"})
 
 
 class ClientStatus(StrEnum):
@@ -66,6 +70,61 @@ class Client:
 def dpa_lapsed(expires_on: date, now: datetime) -> bool:
     """The agreement is in force through its last day (UTC) and lapsed from the day after."""
     return now.astimezone(UTC).date() > expires_on
+
+
+def check_scope_areas(scopes: frozenset[str]) -> None:
+    """Scopes given now (at registration or an update) name an area of the suite; a client stored before an area
+    was retired still loads, so this is not part of `Client`'s own checks."""
+    for scope in sorted(scopes):
+        if scope.split(":")[0].split(".")[0] not in SCOPE_AREAS:
+            raise InvalidInput.at(("scopes",), f"{scope!r} names no area of the suite (one of "
+                                  f"{', '.join(sorted(SCOPE_AREAS))})")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A rule refuses a change: the field it names and why."""
+
+    field: str
+    message: str
+
+
+def renewal_refusal(current: Client, ref: str, expires_on: date, today: date) -> Refusal | None:
+    """A renewed agreement is a new reference with a later last day, still in force today (None: accepted).
+    Giving the agreement in force again is no change and accepted."""
+    if ref == current.dpa_ref and expires_on == current.dpa_expires:
+        return None
+    if today > expires_on:
+        return Refusal("dpa.expires_on", f"the data-processing agreement {ref} expired on {expires_on}; a renewal "
+                                         f"must still be in force")
+    if expires_on <= current.dpa_expires:
+        return Refusal("dpa.expires_on", f"a renewal ends after the agreement in force ({current.dpa_expires}); "
+                                         f"to end access, revoke the client")
+    if ref == current.dpa_ref:
+        return Refusal("dpa.ref", f"a renewal is a new agreement: {ref} is the reference in force")
+    return None
+
+
+def updated(current: Client, *, name: str | None = None, scopes: frozenset[str] | None = None,
+            event_patterns: tuple[str, ...] | None = None, dpa: tuple[str, date] | None = None
+            ) -> tuple[Client, list[str]]:
+    """The client with what is given changed (checked as at registration) and the names of the fields that
+    changed. The agreement is checked by `renewal_refusal` first."""
+    dpa_ref, dpa_expires = dpa if dpa is not None else (current.dpa_ref, current.dpa_expires)
+    after = replace(current, name=current.name if name is None else name,
+                    scopes=current.scopes if scopes is None else scopes,
+                    event_patterns=current.event_patterns if event_patterns is None else event_patterns,
+                    dpa_ref=dpa_ref, dpa_expires=dpa_expires)
+    changed: list[str] = [field for field in ("name", "scopes", "event_patterns")
+                          if getattr(after, field) != getattr(current, field)]
+    if (after.dpa_ref, after.dpa_expires) != (current.dpa_ref, current.dpa_expires):
+        changed.append("dpa")
+    return after, changed
+
+
+def lapse_due(client: Client, announced_for: date | None, today: date) -> bool:
+    """Is this client's lapse still to be announced? Once per agreement's last day, for active clients only."""
+    return client.status == ClientStatus.ACTIVE and today > client.dpa_expires and announced_for != client.dpa_expires
 
 
 def check_client(client: Client, now: datetime, scope: str) -> Decision:

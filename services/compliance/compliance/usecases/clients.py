@@ -10,7 +10,7 @@ import time
 from datetime import UTC, date, datetime
 
 from chassis.access import Resource
-from chassis.errors import Forbidden, InvalidInput, NotFound, Unauthenticated, Unprocessable
+from chassis.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, Unprocessable
 from chassis.ids import new_id
 from compliance.domain import clients as domain
 from compliance.domain.errors import InvalidInput as DomainInvalidInput
@@ -22,15 +22,18 @@ from contracts.compliance import (
     ApiKeyCreated,
     ApiKeyIssued,
     AuthenticateApiKey,
+    ClientDpaLapsed,
     ClientIdentity,
     ClientRef,
     ClientRegistered,
     ClientRevoked,
+    ClientUpdated,
     ClientView,
     DpaTerms,
     IssueApiKey,
     RegisterClient,
     RevokeApiKey,
+    UpdateClient,
 )
 
 
@@ -72,13 +75,15 @@ def register_client(uow: ComplianceUnitOfWork, actor: Actor | None, command: Reg
         client_id = new_id().replace("-", "")[:16]  # short: it is part of every API key the client is given
         client = domain.Client(client_id, command.name, frozenset(command.scopes), tuple(command.event_patterns),
                                dpa_ref, dpa_expires)
+        domain.check_scope_areas(client.scopes)
         _refuse_lapsed(client.dpa_expires, client.dpa_ref, field, uow.now().astimezone(UTC).date())
         row = ClientRow(client_id=client.id, name=client.name, scopes=dumps(sorted(client.scopes)),
                         event_patterns=dumps(list(client.event_patterns)), dpa_ref=client.dpa_ref,
                         dpa_expires=client.dpa_expires, status="active", created_at=uow.now())
         uow.clients.add(row)
         uow.publish(ClientRegistered(client_id=row.client_id, name=row.name, scopes=sorted(client.scopes),
-                                     event_patterns=list(client.event_patterns), dpa_ref=row.dpa_ref))
+                                     event_patterns=list(client.event_patterns), dpa_ref=row.dpa_ref,
+                                     dpa=DpaTerms(ref=row.dpa_ref, expires_on=row.dpa_expires)))
         return _view(row, [])
 
 
@@ -103,6 +108,53 @@ def list_clients(uow: ComplianceUnitOfWork, actor: Actor | None) -> list[ClientV
     with uow:
         uow.access.require(actor, "client.manage", Resource("client"))
         return [_view(row, uow.api_keys.live_ids(row.client_id)) for row in uow.clients.by_name()]
+
+
+def update_client(uow: ComplianceUnitOfWork, actor: Actor | None, command: UpdateClient) -> ClientView:
+    """Change a client's name, scopes, event patterns or agreement (a renewal, which re-arms the lapse
+    announcement); `client.updated` carries the client as it is now. Nothing changed: nothing published."""
+    with uow:
+        row = _load(uow, actor, command.client_id, lock=True)
+        current = _client(row)
+        if current.status != domain.ClientStatus.ACTIVE:
+            raise Conflict(f"client {row.client_id} is revoked and cannot be changed; register a new client",
+                           reason="client-revoked")
+        dpa = None
+        if command.dpa is not None:
+            dpa = command.dpa.ref, command.dpa.expires_on
+            refusal = domain.renewal_refusal(current, *dpa, uow.now().astimezone(UTC).date())
+            if refusal is not None:
+                raise Unprocessable(refusal.message, errors=[{"field": refusal.field, "message": refusal.message}])
+        client, changed = domain.updated(
+            current, name=command.name, dpa=dpa,
+            scopes=None if command.scopes is None else frozenset(command.scopes),
+            event_patterns=None if command.event_patterns is None else tuple(command.event_patterns))
+        domain.check_scope_areas(client.scopes - current.scopes)  # what is added (one stored earlier still loads)
+        if changed:
+            row.name, row.scopes = client.name, dumps(sorted(client.scopes))
+            row.event_patterns = dumps(list(client.event_patterns))
+            row.dpa_ref, row.dpa_expires = client.dpa_ref, client.dpa_expires
+            uow.publish(ClientUpdated(client_id=row.client_id, name=row.name, scopes=sorted(client.scopes),
+                                      event_patterns=list(client.event_patterns), status=row.status,
+                                      dpa=DpaTerms(ref=row.dpa_ref, expires_on=row.dpa_expires), changed=changed))
+        return _view(row, uow.api_keys.live_ids(row.client_id))
+
+
+def announce_lapsed_agreements(uow: ComplianceUnitOfWork) -> int:
+    """The deadline sweep: publish `client.dpa_lapsed` once for each active client whose agreement has passed its
+    last day (a renewal, a new last day, re-arms it). Returns how many were announced."""
+    with uow:
+        today = uow.now().astimezone(UTC).date()
+        announced = 0
+        for row in uow.clients.lapse_unannounced(today):
+            client = _client(row)
+            if not domain.lapse_due(client, row.dpa_lapse_announced_for, today):
+                continue
+            row.dpa_lapse_announced_for = row.dpa_expires
+            uow.publish(ClientDpaLapsed(client_id=row.client_id, name=row.name, status=row.status,
+                                        dpa=DpaTerms(ref=row.dpa_ref, expires_on=row.dpa_expires)))
+            announced += 1
+    return announced
 
 
 def issue_api_key(uow: ComplianceUnitOfWork, actor: Actor | None, command: IssueApiKey) -> ApiKeyIssued:
