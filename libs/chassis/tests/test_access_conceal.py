@@ -5,12 +5,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from chassis.access import AccessUnitOfWork, Resource, apply_org_event, create_org_read_model
+from chassis.access.policy import register_table
 from chassis.db import outbox_table
 from chassis.errors import Forbidden, NotFound
 from chassis.testing.toy import create_schema
 from chassis.uow import Store
 from contracts import Actor, Envelope
+from contracts.access import GOALS
 from contracts.org import OrgUnitChanged, PersonChanged
+
+# the chassis knows no action: these tests decide goals' actions, as the goals service registers them
+register_table(GOALS)
 
 
 @pytest.fixture

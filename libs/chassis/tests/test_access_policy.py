@@ -6,8 +6,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chassis.access.org import Forest, Grant, Member, OrgIndex, OrgUnit, PersonStatus, Role
-from chassis.access.policy import CLIENT_SCOPES, RULES, Actor, Resource, can, client_can, require, resolve_actor
+from chassis.access.policy import (
+    CLIENT_SCOPES,
+    RULES,
+    Actor,
+    Resource,
+    can,
+    client_can,
+    register_table,
+    require,
+    resolve_actor,
+)
 from chassis.errors import Forbidden, InvalidInput, NotFound
+from contracts.access import COMPLIANCE, GOALS
+
+# the chassis knows no action: these tests decide goals' and compliance's actions, as those services register them
+register_table(COMPLIANCE)
+register_table(GOALS)
 
 UNITS = [OrgUnit("hq", "HQ"), OrgUnit("rd", "R&D", "hq"), OrgUnit("rd-p", "Platform", "rd"),
          OrgUnit("sales", "Sales", "hq")]

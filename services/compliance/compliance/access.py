@@ -1,26 +1,17 @@
-"""Compliance's own actions for the chassis policy engine, registered by `register()` (called once from the
-service module: an explicit call, not an import side effect).
+"""Compliance's actions for the chassis policy engine, registered by `register()` (called once from the service
+module: an explicit call, not an import side effect).
 
-The directory, audit, data-subject, retention, client and settings actions (`person.read`, `audit.read`,
-`appeal.decide`...) are still in the suite's shared table (chassis.access.policy.RULES), because every service's
-read model decides them the same way; what only compliance decides is registered here."""
+Compliance's own actions (the directory, audit, appeals, data-subject requests, retention, clients, settings) are
+declared as data in `contracts.access.COMPLIANCE`, beside every other service's table: its `decide` RPC
+(`POST /access/decisions`) answers for any action of the suite, so compliance registers every table, each under
+its owner, exactly as the owner declares it."""
 from __future__ import annotations
 
-from chassis.access.policy import Relation, Rule, register_rules
-
-RULES: dict[str, Rule] = {
-    # HR business partners investigate appeals: HR or HRBP of the appellant's unit may take one up for review,
-    # never the appellant nor their direct manager (who rated is vetoed by the use case from the target's facts).
-    # Deciding stays with HR ("appeal.decide").
-    "appeal.review": Rule("appeal", (Relation.HR_SCOPE, Relation.HRBP_SCOPE), (Relation.SELF, Relation.DIRECT_MANAGER)),
-}
-
-_registered = False
+from chassis.access.policy import register_table
+from contracts.access import TABLES
 
 
 def register() -> None:
-    """Add compliance's actions to the policy (idempotent)."""
-    global _registered
-    if not _registered:
-        register_rules(RULES)
-        _registered = True
+    """Add every service's declared actions to the policy, compliance's first (idempotent)."""
+    for table in sorted(TABLES.values(), key=lambda table: table.owner != "compliance"):
+        register_table(table)

@@ -1,5 +1,7 @@
 """Every access decision of the goals service goes through `require` / `can` here, on top of chassis.access
-(the org read model kept from compliance's events, and the one policy table `RULES`).
+(the org read model kept from compliance's events, and the generic policy engine). Goals' policy actions are
+declared as data in `contracts.access.GOALS` (compliance's `decide` answers for them too) and registered by
+`register()`, called once from the service.
 
 Goals' own actions, and the policy action each is decided by (the relations are the table's):
 
@@ -37,8 +39,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from chassis.access.org import OrgIndex
-from chassis.access.policy import Resource
+from chassis.access.policy import Resource, register_table
 from chassis.errors import Forbidden, ServiceError
+from contracts.access import COMPLIANCE, GOALS
 from contracts.actor import Actor
 
 if TYPE_CHECKING:
@@ -66,7 +69,7 @@ class CycleLike(Protocol):
 
 GOAL = "goal"
 
-# goals' action -> (the policy action in chassis.access.policy.RULES, the resource kind it is decided on)
+# goals' action -> (the policy action in contracts.access.GOALS, the resource kind it is decided on)
 POLICY = {
     "goal.read": ("goal.read", GOAL),
     "goal.create": ("goal.create", GOAL),
@@ -77,6 +80,13 @@ POLICY = {
     "people.configure": ("customfield.write", "customfield"),
     "company.manage": ("cycle.manage", "cycle"),
 }
+
+
+def register() -> None:
+    """Goals' policy actions (contracts.access.GOALS) in the chassis policy, and compliance's `dsr.request`, which
+    the data-subject export checks (idempotent)."""
+    register_table(GOALS)
+    register_table(COMPLIANCE, only=("dsr.request",))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from chassis import Service, event_handler, rpc
 from chassis.access import ORG_EVENT_TYPES, OrgSync
 from contracts import compliance as dsr
 from contracts import goals as c
-from goals import errors
+from goals import access, errors
 from goals.gauges import GoalsDatabase
 from goals.repositories import GoalsUnitOfWork
 from goals.settings import GoalsSettings, goals_settings
@@ -30,6 +30,7 @@ from goals.usecases import (
 )
 
 errors.register()  # goals' domain errors as problem documents (explicit, once)
+access.register()  # goals' actions in the chassis policy (explicit, once)
 
 
 class SweepTimer(Timer):

@@ -1,8 +1,9 @@
 """Access decisions, the same in every service, decided locally from the service's own org read model.
 
 Compliance owns the org directory and publishes `contracts.org` events; every service keeps a read model of
-them (tables `chassis_org_*`) and decides with the one policy table (`chassis.access.policy.RULES`), with no
-RPC per request. Every denial is recorded as `jixiao.<service>.access.denied.v1` (compliance audits it).
+them (tables `chassis_org_*`) and decides with the one generic engine (`chassis.access.policy`) over the actions
+it registered (`register_table(contracts.access.<SERVICE>)` from its `access.register()`), with no RPC per
+request. Every denial is recorded as `jixiao.<service>.access.denied.v1` (compliance audits it).
 
 Wiring a service (five steps):
 
@@ -53,8 +54,9 @@ Catching up (`chassis.access.sync`, `chassis.access.snapshot`): compliance serve
 (`compliance.org_snapshot`); `OrgSync` applies the pages with the events' version rules at start, whenever the
 read model never took a snapshot, and again after `compliance.request_org_resync`.
 
-The pure parts (`chassis.access.org`, `chassis.access.policy`) import nothing but the standard library and
-chassis.errors; the exports below resolve lazily so that importing them does not pull in eventlet.
+The pure parts (`chassis.access.org`, `chassis.access.policy`) import nothing but the standard library,
+chassis.errors and the plain data of contracts.access; the exports below resolve lazily so that importing them
+does not pull in eventlet.
 """
 from chassis import lazy_exports
 
@@ -63,7 +65,8 @@ _EXPORTS = {
     "OrgUnit": "chassis.access.org", "PersonStatus": "chassis.access.org", "Role": "chassis.access.org",
     "CLIENT_SCOPES": "chassis.access.policy", "RULES": "chassis.access.policy", "Decision": "chassis.access.policy",
     "Relation": "chassis.access.policy", "Resource": "chassis.access.policy", "Rule": "chassis.access.policy",
-    "register_rules": "chassis.access.policy",
+    "register_rules": "chassis.access.policy", "register_table": "chassis.access.policy",
+    "OWNERS": "chassis.access.policy",
     "Scope": "chassis.access.policy", "can": "chassis.access.policy", "client_can": "chassis.access.policy",
     "require": "chassis.access.policy", "resolve_actor": "chassis.access.policy",
     "ORG_EVENT_TYPES": "chassis.access.readmodel", "apply_org_event": "chassis.access.readmodel",

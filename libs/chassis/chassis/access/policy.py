@@ -1,11 +1,19 @@
-"""Access policy: one decision function over one table of rules, the same in every service.
+"""Access policy: one generic decision function over the actions the services register with it.
 
-Every action is listed in `RULES` with the resource kind it applies to, the relationships that allow it and
-the relationships that veto it (conflicts of interest). Anything not listed is denied: least privilege by
-default. Relationships are facts of the directory (an `OrgView`), never ids taken from a request body.
+The engine knows the relations an actor can have to a resource (`Relation`, computed per decision from the actor
+and the directory, an `OrgView`: never from ids in a request body) and no domain action: its table `RULES` is
+empty until a service registers its own. Anything not registered is denied: least privilege by default.
+
+Every action of the suite is declared once, as plain data, in its owner's table in `contracts.access` (relations
+named by strings), and each service registers its table from its `access.register()` with `register_table`.
+The tables are data in contracts, not rules in each service, because some actions are decided outside their
+owner and services never import each other: every service checks compliance's `dsr.request` before exporting a
+person's data, and compliance's `decide` RPC answers for any action of the suite. Such a process registers the
+owner's very declaration (`register_table(COMPLIANCE, only=("dsr.request",))`), so the two cannot disagree, and
+an action is always registered under the one owner that declares it.
 
 API clients (third parties) hold no relationships: they may do only the actions `CLIENT_SCOPES` maps to a
-scope they hold.
+scope they hold (each table declares the scopes of its own actions).
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ from typing import TypeGuard
 
 from chassis.access.org import SCOPED_ROLES, GrantEntry, OrgView, PersonEntry, PersonStatus, Role
 from chassis.errors import Forbidden, InvalidInput, NotFound
+from contracts.access import ActionRule, ActionTable
 
 
 class Relation(StrEnum):
@@ -89,97 +98,19 @@ class Rule:
     veto: tuple[Relation, ...] = field(default=())
 
 
-_SELF = Relation.SELF
-_DM = Relation.DIRECT_MANAGER
-_IM = Relation.INDIRECT_MANAGER
-_HR = Relation.HR_SCOPE
-_HRBP = Relation.HRBP_SCOPE
-_EMP = Relation.EMPLOYEE
-_UP = Relation.REPORTS_TO_OWNER
-_MEMBER = Relation.UNIT_MEMBER
-_LEAD = Relation.UNIT_LEAD
-_HEAD = Relation.UNIT_HEAD
-_UNIT_MGR = Relation.UNIT_MANAGER
-_COLLEAGUE = Relation.COLLEAGUE
-_CO_HR = Relation.COMPANY_HR
-_AUD = Relation.AUDITOR
-_ADM = Relation.ADMIN
-_LINE = (_SELF, _DM, _IM, _HR, _HRBP)  # the person, their reporting line and their HR
+# The engine's own tables hold no action: services fill them (register_table), each with its own declared actions.
+_RULES: dict[str, Rule] = {}
+_CLIENT_SCOPES: dict[str, str] = {}
+_OWNERS: dict[str, str] = {}  # action -> the service whose table declares it
 
-# fmt: off
-_RULES: dict[str, Rule] = {
-    # action               resource      allowed relations (first match is the reason)   vetoed by
-    # -- org directory (compliance)
-    "person.lookup":     Rule("person",   (_EMP, _ADM)),  # the address-book card: name, unit, email
-    "person.read":       Rule("person",   (*_LINE, _ADM)),
-    "person.update":     Rule("person",   (_HR, _ADM),                                   (_SELF,)),
-    "orgunit.manage":    Rule("orgunit",  (_HR, _ADM)),
-    "grants.manage":     Rule("grants",   (_ADM,)),
-    "org.import":        Rule("org",      (_HR, _ADM)),
-    "org.snapshot":      Rule("org",      (_ADM,)),  # services catching up (OrgSync) act as themselves
-    "org.resync":        Rule("org",      (_ADM,)),
-    # -- goals
-    # Goals align upwards: people read their managers' goals and the goals of the units they belong to; the
-    # heads of a unit and every manager up the chain of its people read its goals too.
-    "goal.read":         Rule("goal",     (*_LINE, _UP, _MEMBER, _HEAD, _UNIT_MGR)),
-    # a person's or a unit's goals as a whole (lists, boards reaching down a reporting line): no upward relation
-    "goal.browse":       Rule("goal",     (*_LINE, _HEAD, _UNIT_MGR)),
-    # a cycle's visibility opens goals, progress and colour (never the private fields) to colleagues
-    "goal.read.company": Rule("goal",     (_EMP,)),
-    "goal.read.unit":    Rule("goal",     (_COLLEAGUE,)),
-    # strategy decomposes down the tree: a unit's head, or any manager up the chain, sets goals for units below
-    "goal.create":       Rule("goal",     (_SELF, _DM, _HR, _LEAD, _HEAD, _UNIT_MGR)),
-    "goal.update":       Rule("goal",     (_SELF, _DM)),
-    "goal.progress":     Rule("goal",     (_SELF,)),  # progress is the account of the person answering for it
-    "goal.approve":      Rule("goal",     (_DM, _IM),                                    (_SELF,)),
-    # cycles, indicator library, templates: HR of the unit, or of the whole company for company-wide ones
-    "cycle.manage":      Rule("cycle",    (_HR, _CO_HR, _ADM)),
-    # a person's custom field values (night-shift coefficient...) feed their scores: never set by themself
-    "customfield.write": Rule("customfield", (_DM, _IM, _HR),                            (_SELF,)),
-    # -- feedback
-    "review.read":       Rule("review",   _LINE),
-    "review.write":      Rule("review",   (_SELF, _DM)),
-    "review.calibrate":  Rule("review",   (_HR, _HRBP),                                  (_SELF,)),
-    "checkin.read":      Rule("checkin",  (_SELF, _DM, _IM, _HRBP)),
-    "checkin.write":     Rule("checkin",  (_SELF, _DM)),
-    "feedback.give":     Rule("feedback", (_EMP,)),
-    # -- incentives
-    "incentive.read":    Rule("incentive", (_SELF, _DM, _HR)),
-    "incentive.manage":  Rule("incentive", (_HR, _ADM),                                  (_SELF,)),
-    "talent.read":       Rule("talent",   (_DM, _IM, _HR, _HRBP)),
-    # -- compliance
-    "audit.read":        Rule("audit",    (_AUD,)),
-    "audit.verify":      Rule("audit",    (_AUD, _ADM)),
-    "appeal.create":     Rule("appeal",   (_SELF,)),
-    "appeal.read":       Rule("appeal",   (_SELF, _HR, _HRBP)),
-    "appeal.withdraw":   Rule("appeal",   (_SELF,)),
-    # Nobody decides their own appeal or one against a rating they gave as direct manager.
-    "appeal.decide":     Rule("appeal",   (_HR,),                                        (_SELF, _DM)),
-    "dsr.request":       Rule("person",   (_SELF, _HR)),  # HR files on behalf of people who left
-    "dsr.read":          Rule("dsr",      (_SELF, _HR, _ADM)),
-    "export.read":       Rule("export",   (_SELF,)),
-    "hold.manage":       Rule("hold",     (_ADM,)),
-    "retention.manage":  Rule("retention", (_ADM,)),
-    "client.manage":     Rule("client",   (_ADM,)),
-    "settings.update":   Rule("settings", (_ADM,)),
-}
-
-# What an API client (actor kind "client") may do, and the scope it needs for it. Nothing else.
-_CLIENT_SCOPES: dict[str, str] = {
-    "person.lookup": "org:read",
-    "goal.read":     "goals:read",
-    "review.read":   "reviews:read",
-    "audit.read":    "audit:read",
-}
-# fmt: on
-
-# Read-only live views: every service adds its own actions with `register_rules`, the engine stays generic.
+# Read-only live views of what the services registered in this process.
 RULES = MappingProxyType(_RULES)
 CLIENT_SCOPES = MappingProxyType(_CLIENT_SCOPES)
+OWNERS = MappingProxyType(_OWNERS)
 
 
 def register_rules(rules: dict[str, Rule], client_scopes: dict[str, str] | None = None) -> None:
-    """Add a service's actions to the policy (called once from the service module, idempotent).
+    """Add actions to the policy (idempotent): the primitive under `register_table`, for rules built in code.
 
     Re-registering an action with the same rule is a no-op; with a different rule it is a programming error, so
     two services can never silently disagree about what an action means.
@@ -196,6 +127,31 @@ def register_rules(rules: dict[str, Rule], client_scopes: dict[str, str] | None 
             raise ValueError(f"client scope of {action!r} is already registered as {known_scope!r}")
     _RULES.update(rules)
     _CLIENT_SCOPES.update(client_scopes or {})
+
+
+def rule_of(declared: ActionRule) -> Rule:
+    """The engine's rule for a declared one; a relation name the engine does not know is a ValueError."""
+    try:
+        return Rule(declared.kind, tuple(map(Relation, declared.allow)), tuple(map(Relation, declared.veto)))
+    except ValueError as error:
+        raise ValueError(f"unknown relation in the rule for a {declared.kind!r}: {error}") from None
+
+
+def register_table(table: ActionTable, only: Iterable[str] | None = None) -> None:
+    """Register a service's declared actions (all of them, or `only` those named: another owner's actions this
+    process decides too), with their client scopes. Idempotent; an action already registered under another
+    owner is a ValueError."""
+    names = list(table.rules) if only is None else list(only)
+    unknown = [name for name in names if name not in table.rules]
+    if unknown:
+        raise ValueError(f"{table.owner} declares no action {', '.join(map(repr, unknown))}")
+    for name in names:
+        owner = _OWNERS.get(name)
+        if owner is not None and owner != table.owner:
+            raise ValueError(f"access action {name!r} is already registered by {owner}, not {table.owner}")
+    rules = {name: rule_of(table.rules[name]) for name in names}
+    register_rules(rules, {name: scope for name, scope in table.client_scopes.items() if name in rules})
+    _OWNERS.update(dict.fromkeys(names, table.owner))
 
 
 def _resource_unit(resource: Resource, org: OrgView) -> str | None:

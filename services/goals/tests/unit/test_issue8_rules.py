@@ -10,8 +10,11 @@ from pydantic import ValidationError
 from chassis.access.org import Member, OrgIndex, OrgUnit, PersonStatus
 from chassis.access.policy import Actor, Resource, can
 from contracts.compliance import HoldRef
+from goals import access
 from goals.access import unit_lead
 from goals.usecases.retention import Policy, held, years_before
+
+access.register()  # goals' actions in the chassis policy, as the service module registers them
 
 # co > sales > (east, west); ceo heads co; vp heads sales; mgr heads east (reps below); lead heads west alone
 UNITS = [OrgUnit("co", "Co"), OrgUnit("sales", "Sales", "co"), OrgUnit("east", "East", "sales"),

@@ -11,7 +11,7 @@ import pytest
 
 from chassis.errors import ServiceError, to_service_error
 from contracts import goals as c
-from goals import errors
+from goals import access, errors
 from goals.repositories import GoalsUnitOfWork
 from goals.usecases import cycles
 
@@ -21,6 +21,7 @@ TODAY = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
 @pytest.fixture
 def service(use_cases):
     errors.register()  # the domain's errors as problem documents, as the service class registers them
+    access.register()  # goals' actions in the chassis policy, as the service module registers them
     harness = use_cases(GoalsUnitOfWork, "goals")
     harness.now = TODAY
     # hq > sales; boss heads hq, mgr reports to boss and manages rep and peer (rep's colleague in sales); an
