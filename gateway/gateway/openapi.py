@@ -7,6 +7,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
 
 from gateway import idempotency
 from gateway.api import PREFIX, Route, requires_input
@@ -50,6 +51,9 @@ ERROR_TEXT = {
     503: "A service or the broker is unavailable: retry after `Retry-After` seconds",
     504: "A service did not answer in time",
 }
+# what gateway.api.parse_etags takes: `*`, or quoted tags (optionally weak) separated by commas; empty is absent
+_TAG = r'[ \t]*(W/)?"[^",]{1,128}"[ \t]*'
+ETAG_LIST = rf"^(|[ \t]*\*[ \t]*|{_TAG}(,{_TAG})*)$"
 _REQUEST_ID = {"description": "the request's id (the client's X-Request-Id, or a new one)",
                "schema": {"type": "string"}, "required": True}
 
@@ -94,9 +98,11 @@ def _operation(route: Route) -> dict[str, Any]:
                                                                   "key and body gets the first answer",
                                                {"type": "string", "pattern": idempotency.KEY_PATTERN.pattern}))
     if route.version_field or route.if_match is not None:
-        operation["parameters"].append(_header("If-Match", "the ETag of the version you read; 409 when stale"))
+        operation["parameters"].append(_header("If-Match", "the ETag of the version you read; 409 when stale",
+                                               {"type": "string", "pattern": ETAG_LIST}))
     if route.etag:
-        operation["parameters"].append(_header("If-None-Match", "an ETag you hold; 304 when unchanged"))
+        operation["parameters"].append(_header("If-None-Match", "an ETag you hold; 304 when unchanged",
+                                               {"type": "string", "pattern": ETAG_LIST}))
     if route.body is not None:
         operation["requestBody"] = {"required": requires_input(route.body),
                                     "content": {"application/json": {"schema": route.body}}}
@@ -129,6 +135,68 @@ def _operation(route: Route) -> dict[str, Any]:
     return operation
 
 
+def _response_fields(route: Route) -> set[str]:
+    schema = route.response() if isinstance(route.response, type) else route.response
+    return set(getattr(schema, "fields", {}) or {})
+
+
+def _follows(producer: Route, consumer: Route) -> str | None:
+    """The parameter of `consumer` that names what `producer` made or changed, when it does: `POST /goals` ->
+    `/goals/{goal_id}...`, `POST /goals/{goal_id}/commitments` -> `/commitments/{commitment_id}`, `PUT /people/
+    {person_id}` -> `GET /people/{person_id}`."""
+    if consumer is producer or not consumer.params:
+        return None
+    new = [p for p in consumer.params if p not in producer.params]
+    if not new:  # an upsert: the same record, by the same path
+        return consumer.params[-1] if producer.method == "PUT" and consumer.path.startswith(producer.path) else None
+    prefixes = [producer.path]
+    if producer.params:  # made under its parent (/goals/{goal_id}/commitments), addressed alone (/commitments/{id})
+        prefixes.append("/" + producer.path.rsplit("/", 1)[-1])
+    for prefix in prefixes:
+        if "{" not in prefix.rsplit("/", 1)[-1] and consumer.path.startswith(f"{prefix}/{{{new[0]}}}"):
+            return new[0]
+    return None
+
+
+def links_of(routes: list[Route]) -> dict[Route, dict[str, Any]]:
+    """OpenAPI links from each creating or upserting operation to the operations on what it answered, so stateful
+    clients (and schemathesis's stateful phase) can chain create -> read/update with real ids."""
+    found: dict[Route, dict[str, Any]] = {}
+    for producer in routes:
+        if producer.method not in ("POST", "PUT") or not 200 <= producer.status < 300:
+            continue
+        answered = _response_fields(producer)
+        for consumer in routes:
+            made = _follows(producer, consumer)
+            if made is None:
+                continue
+            parameters: dict[str, str] = {}
+            for param in consumer.params:
+                if param in producer.params:
+                    parameters[param] = f"$request.path.{param}"
+                elif param in answered:
+                    parameters[param] = f"$response.body#/{param}"
+                elif param == made and "id" in answered:
+                    parameters[param] = "$response.body#/id"
+            if made not in parameters:
+                continue
+            found.setdefault(producer, {})[consumer.operation_id] = {
+                "operationId": consumer.operation_id, "parameters": parameters,
+                "description": f"{consumer.method} {PREFIX}{consumer.path} on what this answered"}
+    return found
+
+
+def dict_keys(converter, field, ret, **kwargs) -> dict[str, Any]:
+    """apispec attribute function: a map's key rules (one of a list, a pattern, a length), which the edge enforces
+    and apispec leaves out, stated as `propertyNames`."""
+    keys = getattr(field, "key_field", None)
+    if not isinstance(field, fields.Dict) or keys is None:
+        return {}
+    rules = {name: value for name, value in converter.field2property(keys).items()
+             if name in ("enum", "pattern", "minLength", "maxLength", "format")}
+    return {"propertyNames": rules} if rules else {}
+
+
 def _schema_name(schema) -> str:
     cls = schema if isinstance(schema, type) else type(schema)
     return cls.__name__
@@ -141,6 +209,7 @@ def build_spec(routes: list[Route], extra_paths: dict[str, dict[str, Any]], vers
                                                                    "identifier": "Apache-2.0"}})
     plugin.converter.map_to_openapi_type(Exact, None, None)
     plugin.converter.add_attribute_function(openapi_attributes)
+    plugin.converter.add_attribute_function(dict_keys)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.security_scheme("apiKey", {"type": "apiKey", "in": "header", "name": "X-Api-Key",
                                                "description": "or `Authorization: ApiKey <key>`"})
@@ -150,6 +219,8 @@ def build_spec(routes: list[Route], extra_paths: dict[str, dict[str, Any]], vers
     by_path: dict[str, dict[str, Any]] = {}
     for route in routes:
         by_path.setdefault(PREFIX + route.path, {})[route.method.lower()] = _operation(route)
+    for route, links in links_of(routes).items():
+        by_path[PREFIX + route.path][route.method.lower()]["responses"][str(route.status)]["links"] = links
     for path, operations in {**extra_paths, **by_path}.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()

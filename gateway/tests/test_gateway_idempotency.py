@@ -1,5 +1,6 @@
 """Idempotency-Key claims on the gateway's own PostgreSQL database: one request runs, a retry gets the stored
 answer, a concurrent retry is told to wait, a reused key is refused, an abandoned claim is taken over."""
+import threading
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -80,8 +81,6 @@ def test_a_key_whose_outcome_is_unknown_stays_bound_and_a_retry_reruns_it(uow):
 def test_kept_replies_are_recalled_waited_for_and_forgotten(uow):
     """What an unknown attempt's calls answered is kept for its retry: the in-time replies with `unknown`, a late one
     as it arrives; `recall` waits for one still on its way, answers None when none comes; both expire."""
-    import eventlet
-
     outcomes = idempotency.FirstOutcomes(uow.store, TTL)
     assert idempotency.claim(uow, "person:E1", "kept", "a" * 64, TTL, STALE) is None
     outcomes.answered("1" * 64, {"result": {"id": "c1"}, "error": None})
@@ -90,10 +89,12 @@ def test_kept_replies_are_recalled_waited_for_and_forgotten(uow):
     assert outcomes.recall("1" * 64, 0) == {"result": {"id": "c1"}, "error": None}
 
     elsewhere = idempotency.FirstOutcomes(uow.store, TTL)  # another replica, same database
-    eventlet.spawn_after(0.3, outcomes.arrived_late, "2" * 64, {"result": {"id": "c2"}, "error": None})
+    late = threading.Timer(0.3, outcomes.arrived_late, ("2" * 64, {"result": {"id": "c2"}, "error": None}))
+    late.start()  # the first attempt's reply lands while the retry waits for it
     started = time.monotonic()
     assert elsewhere.recall("2" * 64, 5) == {"result": {"id": "c2"}, "error": None}
     assert 0.25 < time.monotonic() - started < 2
+    late.join()
     started = time.monotonic()
     assert elsewhere.recall("3" * 64, 0.3) is None  # never came: gives up at its deadline
     assert 0.25 < time.monotonic() - started < 1.5
@@ -123,23 +124,22 @@ def cycles_locked(database_url: str):
         engine.dispose()
 
 
-def cycles_named(database_url: str, name: str) -> list[str]:
+def column(database_url: str, statement: str, **params) -> list:
+    """The first column of a query on a service's own database (what a retry did or did not write)."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            return [str(row) for row in connection.execute(
-                text("SELECT id FROM cycles WHERE name = :name"), {"name": name}).scalars()]
+            return list(connection.execute(text(statement), params).scalars())
     finally:
         engine.dispose()
+
+
+def cycles_named(database_url: str, name: str) -> list[str]:
+    return [str(cycle_id) for cycle_id in column(database_url, "SELECT id FROM cycles WHERE name = :n", n=name)]
 
 
 def kept_replies(database_url: str) -> int:
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text("SELECT count(*) FROM idempotency_replies")).scalar_one()
-    finally:
-        engine.dispose()
+    return column(database_url, "SELECT count(*) FROM idempotency_replies")[0]
 
 
 def _q4(name: str) -> dict:  # the quarter running now (2026-12-03)
