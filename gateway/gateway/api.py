@@ -446,6 +446,8 @@ class Api:
 
     # -- output ------------------------------------------------------------------------------------------------
     def _respond(self, ctx: Ctx, body: Any) -> Response:
+        if isinstance(body, Response):  # a handler that streams a file (gateway.exports) answers by itself
+            return body
         route = ctx.route
         headers: dict[str, str] = {}
         if route.etag or route.if_match is not None or route.version_field:

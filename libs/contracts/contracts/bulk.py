@@ -63,3 +63,11 @@ class ExportRows(Contract):
     columns: list[str] = Field(description="the column keys of every row, in order (headers come from them)")
     rows: list[list[Any]] = Field(description="the rows, each a list of cell values in `columns` order")
     next_cursor: str | None = None
+
+
+class ExportQuery(ExportPage):
+    """What the gateway's export routes take: the page query, the file format and the headers' language."""
+
+    format: Literal["csv", "xlsx"] = Field(default="csv", description="csv (UTF-8 with BOM) or xlsx")
+    lang: Literal["en", "zh-CN"] | None = Field(default=None, description="header language (default: "
+                                                                          "Accept-Language, else en)")
