@@ -28,8 +28,10 @@ the services decide.
 `correlation_id`. **Lists** take `limit` and `cursor` and answer `{"items": [...], "next_cursor": ...}`.
 **Updates** honour `If-Match` with the `ETag` of the last read (409 when stale). **Creating POSTs** honour
 `Idempotency-Key` (a retry gets the first answer, marked `Idempotent-Replayed: true`; after a 504 the key stays
-bound to the first attempt, and a retry is carried out at most once: 409 `idempotency-key-completed` when the first
-attempt went through and its answer was lost). Every response carries
+bound to the first attempt: a retry is carried out at most once and answers what the first attempt answered, the
+same 201 and body, waiting for it within its deadline while it is still on its way; 409
+`idempotency-key-completed` only when that answer can never come, e.g. the gateway that sent the first attempt
+stopped: read the resource). Every response carries
 `X-Request-Id` (yours, or a new one), which is also the correlation id in every log line and event it causes.
 """
 
