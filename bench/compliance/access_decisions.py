@@ -49,9 +49,11 @@ def local(people: int, decisions: int) -> None:
     from chassis.db import chassis_metadata
     from chassis.testing.infra import PgManager
     from chassis.uow import Store
+    from compliance import access
     from compliance.repositories import ComplianceUnitOfWork
     from contracts import Actor, Envelope
 
+    access.register()  # the actions compliance decides, as its service module registers them
     pg = PgManager(PG)
     name = f"jx_bench_access_{uuid.uuid4().hex[:6]}"
     url = pg.create(name)

@@ -24,7 +24,7 @@ def test_relative_links_stay_inside_the_repository_and_resolve():
 def test_the_architecture_page_describes_every_file_of_a_service_and_both_flows():
     text = (ROOT / "docs" / "architecture.md").read_text()
     for part in ("service.py", "settings.py", "usecases/", "domain/", "repositories.py", "models.py", "views.py",
-                 "errors.py", "access.py", "migrations/", "register_rules", "chassis.ids.new_id()",
+                 "errors.py", "access.py", "migrations/", "register_table", "chassis.ids.new_id()",
                  "How a request flows", "How an event flows", "Reliability rules", "Security rules", "```mermaid"):
         assert part in text, part
     assert "docs/architecture.md" in (ROOT / "README.md").read_text()

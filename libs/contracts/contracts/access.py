@@ -5,7 +5,7 @@ and how to compute them from the org read model, and no action. Each service reg
 (`<service>.access.register()`, called once from the service module). The tables are data here rather than in
 each service because some actions are decided outside their owner and services never import each other:
 
-- every service checks compliance's `dsr.request` before it exports or erases a person's data;
+- every service checks compliance's `dsr.request` before it exports a person's data (`export_subject_data`);
 - compliance's `decide` RPC (`POST /access/decisions`) answers for any action of the suite, so it loads every
   table.
 
@@ -175,7 +175,7 @@ COMPLIANCE = _table("compliance", {
     # HR business partners investigate appeals: HR or HRBP of the appellant's unit may take one up for review,
     # never the appellant nor their direct manager (who rated is vetoed by the use case from the target's facts)
     "appeal.review":     R("appeal", (HR, HRBP), (SELF, DM)),
-    # data-subject requests: every service checks `dsr.request` before exporting or erasing a person's data
+    # data-subject requests: every service checks `dsr.request` before exporting a person's data
     "dsr.request":       R("person", (SELF, HR)),  # HR files on behalf of people who left
     "dsr.read":          R("dsr", (SELF, HR, ADMIN)),
     "export.read":       R("export", (SELF,)),

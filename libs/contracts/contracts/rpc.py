@@ -11,8 +11,8 @@ request and response models, and the service README's RPC table is generated fro
         ...
     ])
 
-`access` is the policy action the use case requires (an action the service registers with
-`chassis.access.register_rules`, such as `goal.progress`), or a short rule in words where the decision is not one
+`access` is the policy action the use case requires (an action the service declares in
+`contracts.access` and registers, such as `goal.progress`), or a short rule in words where the decision is not one
 action (`party to the thread`).
 """
 from __future__ import annotations
