@@ -34,6 +34,12 @@ def _add(table: str) -> str:
     # qualified by the table's name: PostgreSQL wants it, SQLite refuses an alias inside a trigger
     return ", ".join(f"{s} = {table}.{s} + excluded.{s}" for s in SUMS)
 
+# PostgreSQL: a change of the directory takes this advisory lock alone, goal and review writes share it, each until
+# its transaction ends. Concurrent event handlers then keep the lines as if one after the other: a report and their
+# new manager arriving in two transactions see each other, and a goal written while its owner moves lands in the
+# lines the move leaves it in.
+LINES_LOCK = 7_260_016
+
 _NONZERO = " OR ".join(f"SUM({s}) <> 0" for s in SUMS)
 
 
@@ -96,8 +102,11 @@ def dissolve(c: str, when: str = "1 = 1") -> list[str]:
 def adopt(c: str, when: str = "1 = 1") -> list[str]:
     """`c` entered the directory: the people who name them as manager (each heading a line of their own until
     now) join `c`'s line and the lines above `c`."""
+    # reports already in `c`'s line are left alone: on PostgreSQL a statement writing several people (a snapshot
+    # batch) fires the row triggers after all its rows are in, so a report may have joined `c`'s line first
     reports = (f"SELECT r.person_id FROM chassis_org_people r WHERE r.manager_id = {c} AND NOT r.erased "
-               f"AND r.person_id <> {c} AND {when}")
+               f"AND r.person_id <> {c} AND {when} AND NOT EXISTS (SELECT 1 FROM rm_line_members x "
+               f"WHERE x.manager_id = {c} AND x.person_id = r.person_id)")
     members = (f"{reports} UNION SELECT l.person_id FROM rm_line_members l WHERE l.manager_id IN ({reports})")
     above = (f"SELECT x AS manager_id FROM (SELECT {c} AS x UNION SELECT manager_id FROM rm_line_members "
              f"WHERE person_id = {c}) a WHERE x NOT IN ({members})")
@@ -126,6 +135,7 @@ DECLARE
   was_in boolean := TG_OP <> 'INSERT' AND NOT OLD.erased;
   is_in boolean := TG_OP <> 'DELETE' AND NOT NEW.erased;
 BEGIN
+  PERFORM pg_advisory_xact_lock({LINES_LOCK});  -- see LINES_LOCK
   IF TG_OP = 'DELETE' THEN moved_id := OLD.person_id; ELSE moved_id := NEW.person_id; END IF;
   IF is_in THEN new_manager := {manager_in_lines('NEW')}; END IF;
   IF TG_OP <> 'UPDATE' OR was_in <> is_in OR OLD.manager_id IS DISTINCT FROM NEW.manager_id THEN
@@ -202,7 +212,7 @@ def _pg_open(table: str, sign: str) -> str:
 
 
 def _pg_function(name: str, statements: list[str]) -> str:
-    body = "".join(f"  {s};\n" for s in statements)
+    body = "".join(f"  {s};\n" for s in [f"PERFORM pg_advisory_xact_lock_shared({LINES_LOCK})", *statements])
     return f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n{body}  RETURN NULL;\nEND $$"
 
 
