@@ -19,13 +19,15 @@ from incentives.usecases.common import Uow, bulk_objects, card, members_of, requ
 def plan_from_rating(uow: Uow, rating: m.Rating, reason: str) -> None:
     """Create or update the person's plan for the rating's cycle (in the rating event's unit of work). A rating
     in the middle of the scale creates nothing; an amended rating that changes the track replaces the actions not
-    yet done."""
+    yet done, and one that calls for no plan any more (a C amended to a B) withdraws them: the plan keeps its
+    track and the actions done as history, follows the new rating and loses its check-in cadence."""
     track, actions = plans.plan_for(rating.label, rating.person_id, rating.manager_id, rating.at.date())
     plan = uow.talent.idp(rating.person_id, rating.review_cycle_id, lock=True)
     now = uow.now()
-    if track is None:
+    if track is None and plan is None:
         return
     if plan is None:
+        assert track is not None  # narrowed: no plan and no track returned above
         plan = m.Idp(id=new_id(), person_id=rating.person_id, review_cycle_id=rating.review_cycle_id, track=track,
                      rating_label=rating.label, version=1,
                      checkin_every_days=plans.CHECKIN_EVERY_DAYS if track == "improvement" else None,
@@ -44,10 +46,11 @@ def plan_from_rating(uow: Uow, rating: m.Rating, reason: str) -> None:
         uow.session.flush()
         done = {a.code for a in uow.talent.actions(plan.id)}
         uow.session.add_all(_action_rows(plan.id, [a for a in actions if a.code not in done]))
-    plan.track, plan.rating_label, plan.version, plan.updated_at = track, rating.label, plan.version + 1, now
+    kept: plans.Track = track if track is not None else cast(plans.Track, plan.track)
+    plan.track, plan.rating_label, plan.version, plan.updated_at = kept, rating.label, plan.version + 1, now
     plan.checkin_every_days = plans.CHECKIN_EVERY_DAYS if track == "improvement" else None
     uow.publish(c.IdpUpdated(plan_id=plan.id, person_id=plan.person_id, review_cycle_id=plan.review_cycle_id,
-                             track=track, rating_label=rating.label, version=plan.version, reason=reason))
+                             track=kept, rating_label=rating.label, version=plan.version, reason=reason))
 
 
 def _action_rows(plan_id: str, actions: list[plans.PlannedAction]) -> list[m.IdpAction]:

@@ -93,6 +93,23 @@ def test_development_plans_follow_finalized_and_amended_ratings(world):
     assert [t for t, _ in world.outbox("idp.created.v1")] and len(world.outbox("idp.updated.v1")) == 1
 
 
+def test_an_improvement_plan_amended_to_the_middle_of_the_scale_withdraws_its_open_actions(world):
+    team(world)
+    inputs.on_rating(world.uow(), world.rating("e1", "C", manager="m"), world.settings)
+    plan = talent.get_idp(world.uow(), world.actor("e1"), c.IdpQuery(person_id="e1"))
+    assert (plan.track, plan.rating_label, plan.version, plan.checkin_every_days) == ("improvement", "C", 1, 14)
+    first = plan.actions[0].code
+    talent.complete_action(world.uow(), world.actor(plan.actions[0].owner_id),
+                           c.CompleteIdpAction(plan_id=plan.id, action_code=first, note="agreed"))
+    amended = world.rating("e1", "B", version=2, manager="m", reason="appeal a-1 amended")
+    inputs.on_rating(world.uow(), amended, world.settings)
+    inputs.on_rating(world.uow(), amended, world.settings)  # delivered twice: one update
+    plan = talent.get_idp(world.uow(), world.actor("e1"), c.IdpQuery(person_id="e1"))
+    assert (plan.rating_label, plan.version, plan.checkin_every_days) == ("B", 2, None)
+    assert [a.code for a in plan.actions] == [first]  # what was done stays as history; nothing is left to do
+    assert len(world.outbox("idp.updated.v1")) == 1
+
+
 def test_the_nine_box_from_rating_and_calibrated_potential(world):
     team(world)
     rubric = {"learning_agility": 5, "drive": 4, "leadership": 4, "scope": 4}
