@@ -12,6 +12,6 @@ from contracts.access import TABLES
 
 
 def register() -> None:
-    """Add every service's declared actions to the policy, compliance's first (idempotent)."""
-    for table in sorted(TABLES.values(), key=lambda table: table.owner != "compliance"):
+    """Add every service's declared actions to the policy, each under its owner (idempotent)."""
+    for table in TABLES.values():
         register_table(table)
