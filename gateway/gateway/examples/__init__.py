@@ -32,9 +32,10 @@ class Step:
 
 def scenario() -> list[Step]:
     """Every area's steps, in the order they run (later steps use what earlier ones made)."""
-    from gateway.examples import compliance, goals, meta
+    from gateway.examples import compliance, feedback, goals, incentives, meta, notifications
 
-    return [*meta.STEPS, *compliance.STEPS, *goals.STEPS]
+    return [*meta.STEPS, *compliance.STEPS, *goals.STEPS, *feedback.STEPS, *notifications.STEPS,
+            *incentives.STEPS]
 
 
 def _lookup(value: Any, path: str) -> Any:

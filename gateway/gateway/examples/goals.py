@@ -50,3 +50,28 @@ STEPS = [
          body={"formula": "sales / target * 100", "variables": ["sales", "target"]}),
     Step("list_presets", HR, "The industry presets", "行业预置方案"),
 ]
+
+STEPS += [
+    Step("update_goal", ENGINEER, "Wang Fang sharpens the OKR's description", "王芳完善该 OKR 的描述",
+         path={"goal_id": "${create_goal.id}"},
+         body={"description": "减少线上故障，缩短恢复时间；重点是支付链路 Fewer incidents, faster recovery; payments first"}),
+    Step("propose_change", ENGINEER, "Wang Fang asks for a week more", "王芳申请将期限延后一周",
+         body={"changes": [{"goal_id": "${create_goal.id}", "field": "deadline", "value": "2026-12-31"}],
+               "rationale": "年底发布冻结，演练需顺延 The year-end release freeze pushes the drills back"}),
+    Step("list_proposals", MANAGER, "Proposals waiting in Zhang Min's threads", "张敏待处理的协商提议"),
+    Step("get_negotiation", MANAGER, "The negotiation about the OKR", "关于该 OKR 的协商记录",
+         path={"goal_id": "${create_goal.id}"}),
+    Step("accept_proposal", MANAGER, "Zhang Min accepts the new deadline", "张敏同意新的期限",
+         path={"proposal_id": "${propose_change.proposal_id}"}, body={"comment": "同意 Agreed"}),
+    Step("update_commitment", MANAGER, "The training took place", "培训已完成",
+         path={"commitment_id": "${record_commitment.id}"}, body={"state": "delivered", "note": "已于 12 月 2 日完成 Done on 2 Dec"}),
+    Step("run_status_sweep", HR, "HR re-evaluates every goal's colour today", "HR 按今天重新评估所有目标的颜色",
+         body={"on": "2026-12-03"}),
+    Step("list_reviews", MANAGER, "Status reviews of the quarter", "本季度的状态复盘",
+         query={"cycle_id": "${create_cycle.id}"}),
+    Step("get_board", MANAGER, "The Platform team's board", "平台组的目标看板",
+         path={"cycle_id": "${create_cycle.id}"}, query={"org_unit_id": "U-PLAT"}),
+    Step("dashboard_my_team", MANAGER, "Zhang Min's team at a glance", "张敏的团队概览",
+         query={"cycle_id": "${create_cycle.id}"}),
+    Step("list_templates", HR, "The assessment templates", "考核模板"),
+]
