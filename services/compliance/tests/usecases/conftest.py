@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from compliance import access
 from compliance.repositories import ComplianceUnitOfWork
 from compliance.usecases import directory
 from contracts import compliance as c
@@ -22,6 +23,7 @@ def person(subject: str) -> Actor:
 def compliance(use_cases):
     """hq ─┬─ rd ── rd-p   T works in rd-p for M, who reports to G; P is T's colleague; H is HR for rd, S HR for
            ├─ sales        sales; root is the bootstrap administrator."""
+    access.register()  # the actions compliance decides, as its service module registers them
     cases = use_cases(UnitOfWork, "compliance")
     root = person("root")
     for unit_id, parent in [("hq", None), ("rd", "hq"), ("rd-p", "rd"), ("sales", "hq"), ("hrd", "hq")]:
