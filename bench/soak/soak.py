@@ -6,8 +6,9 @@ bounded time, on PostgreSQL, reporting what a long run reveals and a short bench
 
 Runs compliance, goals, feedback and the gateway as four `nameko run` processes on a fresh RabbitMQ vhost and
 fresh PostgreSQL databases. The company (one CEO, 10 divisions, 100 departments, 1,000 front-line managers and
-their ~8,900 reports) is imported through the gateway's bulk import, HR assigns every employee the sales preset's six goals in the
-current quarter (2026 Q4) and schedules this month's check-ins. Then `--workers` clients pace themselves to
+their ~8,900 reports) goes in by compliance's bulk import and reaches the other services as events; HR assigns
+every employee the sales preset's six goals in the current quarter (2026 Q4) and schedules this month's
+check-ins, through the gateway. Then `--workers` clients pace themselves to
 `--rate` requests/s in total (12/s, about twice a 10,000-person company's working-day peak of ~20
 requests per person a day over eight hours) over this mix:
 
@@ -36,6 +37,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -366,7 +368,7 @@ def pct(values: list[float], p: float) -> float:
     return common.percentile(values, p) if values else float("nan")
 
 
-def main() -> int:  # noqa: C901 (one run, read top to bottom)
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--warmup", type=float, default=3, help="minutes before the start RSS is taken")
@@ -529,6 +531,11 @@ def common_figure(label: str, value: float, unit: str, reference: float,
           flush=True)
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(143)  # unwinds main's finally: the services, the vhost and the databases go too
+
+
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sys.exit(main())
