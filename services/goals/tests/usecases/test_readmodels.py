@@ -21,7 +21,7 @@ from contracts import goals as c
 from contracts.compliance import ErasureRequested
 from contracts.envelope import Envelope
 from contracts.org import PersonChanged, PersonErased
-from goals import readmodels
+from goals import access, readmodels
 from goals.domain.board import BoardRow, aggregate
 from goals.domain.errors import DomainError
 from goals.gauges import read_gauges
@@ -36,6 +36,7 @@ UNITS = ("hq", "sales", "ops")
 
 @pytest.fixture
 def service(use_cases):
+    access.register()  # goals' actions in the chassis policy, as the service module registers them
     harness = use_cases(GoalsUnitOfWork, "goals")
     harness.now = TODAY
     harness.org(units=[("hq", None, "HQ"), ("sales", "hq", "Sales"), ("ops", "hq", "Ops")],
