@@ -123,15 +123,18 @@ def export_handler(target: str, name: str) -> Callable[[Ctx], Response]:
         return Response(csv_stream(columns, language, rows), content_type=CSV_TYPE, direct_passthrough=True,
                         headers={"Content-Disposition": disposition, "Content-Language": language})
 
+    handler.target = target  # type: ignore[attr-defined]  # as gateway.api.forward's: the RPC table test reads it
     return handler
 
 
-def export_route(path: str, target: str, name: str, summary: str, tag: str, scope: str) -> Route:
-    """A GET route streaming `target`'s pages (contracts.bulk.ExportPage → ExportRows) as CSV or XLSX."""
+def exported(declared: Route, name: str) -> Route:
+    """The route `declared` (an RPC route taking contracts.bulk.ExportPage, as the RPC table declares it) as a file
+    download: its query also takes `format` and `lang`, and its handler streams every page as CSV or XLSX."""
     from gateway.routes.build import rpc_route  # the route tables import this module
 
-    route = rpc_route("GET", path, target, summary=summary, scope=scope, tag=tag, request=b.ExportQuery,
-                      response=b.ExportRows, operation_id=f"export_{name}",
+    target = declared.handler.target  # type: ignore[attr-defined]  # gateway.api.forward's handlers carry it
+    route = rpc_route(declared.method, declared.path, target, summary=declared.summary, scope=declared.scope,
+                      tag=declared.tag, request=b.ExportQuery, response=b.ExportRows, operation_id=f"export_{name}",
                       description="A file, not JSON: CSV (UTF-8 with BOM) or XLSX by `format`, headers in the "
                                   "language of `lang` or Accept-Language (zh-CN or en), streamed page by page.")
     return replace(route, handler=export_handler(target, name))

@@ -2,8 +2,10 @@
 commitments, status reviews, allocation, the indicator and template library, the board."""
 from __future__ import annotations
 
+from contracts import bulk as b
 from contracts import goals as c
 from gateway.api import Route
+from gateway.exports import exported
 from gateway.pagination import GATEWAY, SERVICE
 from gateway.routes.build import rpc_route
 
@@ -16,6 +18,13 @@ def routes() -> list[Route]:
         return rpc_route(method, path, f"goals.{rpc}", summary=summary, scope=scope, tag=tag, **options)
 
     return [
+        # bulk in and out (contracts.bulk)
+        r("POST", "/imports", "import_file",
+          "Import goals, indicators or templates from CSV/XLSX: a dry run by default, all or nothing on apply",
+          "imports", WRITE, request=b.ImportFile, response=b.ImportReport, max_body=b.MAX_IMPORT_BYTES * 3 // 2),
+        exported(r("GET", "/cycles/{cycle_id}/board/export", "export_board",
+                   "The board's goals as CSV or XLSX, streamed", "board", READ,
+                   request=b.ExportPage, response=b.ExportRows), "board"),
         # cycles
         r("POST", "/cycles", "create_cycle", "Create a cycle (year, quarter or month)", "cycles", WRITE,
           request=c.CreateCycle, response=c.CycleView, creates=True),

@@ -4,6 +4,7 @@ Checked by tests/architecture/test_rpc_tables.py against goals.service.GoalsServ
 `python -m contracts.rpc goals` prints the README table."""
 from __future__ import annotations
 
+from contracts import bulk as b
 from contracts import compliance as dsr
 from contracts import goals as c
 from contracts.rpc import Rpc, RpcTable
@@ -67,6 +68,11 @@ TABLE = RpcTable("goals", [
     Rpc("get_scorecard", c.GetScoreCard, c.ScoreCard, "goal.read", "A person's score card"),
     Rpc("get_board", c.BoardQuery, c.Board, "company.manage, else goal.read of the unit or person",
         "The goal board, drilled down by unit, owner or line"),
+    # bulk in and out
+    Rpc("import_file", b.ImportFile, b.ImportReport, "goal.create per row (goals), company.manage (library)",
+        "Import goals, indicators or templates from CSV/XLSX (dry run, or all or nothing)"),
+    Rpc("export_board", b.ExportPage, b.ExportRows, "company.manage, else goal.read of the unit",
+        "A page of the board's goals in key order, for a streamed export"),
     # other services
     Rpc("export_subject_data", dsr.ExportSubjectData, dsr.SubjectDataExport, "dsr.request",
         "A person's goals data for a data-subject export (compliance asks)"),

@@ -8,6 +8,7 @@ from nameko.timer import Timer
 
 from chassis import Service, event_handler, rpc
 from chassis.access import ORG_EVENT_TYPES, OrgSync
+from contracts import bulk as b
 from contracts import compliance as dsr
 from contracts import goals as c
 from goals import access, errors
@@ -18,8 +19,10 @@ from goals.usecases import (
     allocation,
     appeals,
     board,
+    bulk_import,
     commitments,
     cycles,
+    exports,
     goals,
     library,
     negotiation,
@@ -251,3 +254,12 @@ class GoalsService(Service):
     @rpc
     def get_board(self, payload):
         return _json(board.board(self.uow, self.call.actor, c.BoardQuery.model_validate(payload)))
+
+    # -- bulk in and out -----------------------------------------------------------------------------------------
+    @rpc
+    def import_file(self, payload):
+        return _json(bulk_import.import_file(self.uow, self.call.actor, b.ImportFile.model_validate(payload)))
+
+    @rpc
+    def export_board(self, payload):
+        return _json(exports.export_board(self.uow, self.call.actor, b.ExportPage.model_validate(payload)))
