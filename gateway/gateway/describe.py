@@ -42,7 +42,8 @@ TAGS: dict[str, str] = {
     "dashboards": "Aggregated views for managers. 经理视图。",
     "check-ins": "One-to-one check-ins: the calendar, scheduling, notes and sign-off. 一对一面谈。",
     "reports": "Weekly reports, their templates, team summaries and participation. 周报、模板、团队汇总与参与度。",
-    "key events": "Key events recorded about people (praise-worthy or critical) and the responses to them. 关键事件记录。",
+    "key events": "Key events recorded about people (praise-worthy or critical) and the responses to them. "
+                  "关键事件记录。",
     "sales activity": "Customers, opportunities, visits, objections and the playbook. 客户、商机、拜访、异议与话术库。",
     "coaching": "Coaching sessions, weekly coaching notes and their cadence. 辅导记录与节奏。",
     "360": "Anonymous 360 feedback: questionnaires, surveys, answers, and praise. 匿名 360 度反馈与表扬。",

@@ -46,7 +46,8 @@ _PROBE = {"type": "object", "required": ["status", "service"],
 
 OPERATIONAL_PATHS: dict[str, dict[str, Any]] = {
     "/api/openapi.json": {"get": _plain("OpenAPI document", "application/json", {"type": "object"})},
-    "/api/asyncapi.yaml": {"get": _plain("AsyncAPI document", ASYNCAPI_MEDIA, {"type": "string"})},
+    # a YAML document is an object to a client that reads YAML (schemathesis does), not a string
+    "/api/asyncapi.yaml": {"get": _plain("AsyncAPI document", ASYNCAPI_MEDIA, {"type": "object"})},
     "/api/docs": {"get": _plain("Swagger UI", "text/html", {"type": "string"})},
     "/api/docs/{asset}": {"get": _plain(
         "Swagger UI asset", sorted({media for _, media in ASSETS.values()}), {"type": "string"},

@@ -54,7 +54,8 @@ STEPS = [
 STEPS += [
     Step("update_goal", ENGINEER, "Wang Fang sharpens the OKR's description", "王芳完善该 OKR 的描述",
          path={"goal_id": "${create_goal.id}"},
-         body={"description": "减少线上故障，缩短恢复时间；重点是支付链路 Fewer incidents, faster recovery; payments first"}),
+         body={"description": "减少线上故障，缩短恢复时间；重点是支付链路 "
+                              "Fewer incidents, faster recovery; payments first"}),
     Step("propose_change", ENGINEER, "Wang Fang asks for a week more", "王芳申请将期限延后一周",
          body={"changes": [{"goal_id": "${create_goal.id}", "field": "deadline", "value": "2026-12-31"}],
                "rationale": "年底发布冻结，演练需顺延 The year-end release freeze pushes the drills back"}),
@@ -64,7 +65,8 @@ STEPS += [
     Step("accept_proposal", MANAGER, "Zhang Min accepts the new deadline", "张敏同意新的期限",
          path={"proposal_id": "${propose_change.proposal_id}"}, body={"comment": "同意 Agreed"}),
     Step("update_commitment", MANAGER, "The training took place", "培训已完成",
-         path={"commitment_id": "${record_commitment.id}"}, body={"state": "delivered", "note": "已于 12 月 2 日完成 Done on 2 Dec"}),
+         path={"commitment_id": "${record_commitment.id}"},
+         body={"state": "delivered", "note": "已于 12 月 2 日完成 Done on 2 Dec"}),
     Step("run_status_sweep", HR, "HR re-evaluates every goal's colour today", "HR 按今天重新评估所有目标的颜色",
          body={"on": "2026-12-03"}),
     Step("list_reviews", MANAGER, "Status reviews of the quarter", "本季度的状态复盘",

@@ -110,7 +110,8 @@ MESSAGE_KINDS: tuple[MessageKind, ...] = (
     *(_kind(f"not-valid-{what}", rf"Input should be a valid {what}(?:, .*)?", f"Input should be a valid {what}",
             f"应为有效的{zh}") for what, zh in (
         ("string", "字符串"), ("integer", "整数"), ("number", "数字"), ("decimal", "十进制数"),
-        ("boolean", "布尔值"), ("date or datetime", "日期或日期时间"), ("date", "日期"), ("datetime", "日期时间"), ("list", "列表"),
+        ("boolean", "布尔值"), ("date or datetime", "日期或日期时间"), ("date", "日期"), ("datetime", "日期时间"),
+        ("list", "列表"),
         ("dictionary", "对象"), ("UUID", " UUID"))),
     _kind("min-chars", rf"String should have at least (?P<min>{_NUMBER}) characters?",
           "String should have at least {min} characters", "字符串至少需要 {min} 个字符"),

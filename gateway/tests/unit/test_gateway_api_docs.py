@@ -3,7 +3,6 @@ the schema it illustrates (JSON Schema 2020-12, as OpenAPI 3.1 says), and the op
 named here, a list that only shrinks."""
 from functools import cache
 
-import pytest
 from jsonschema import Draft202012Validator
 
 from gateway import docs

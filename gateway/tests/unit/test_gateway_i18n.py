@@ -19,6 +19,7 @@ from gateway.i18n.catalogue import LANGUAGES, MESSAGE_KINDS, TITLES
 from gateway.problems import _CODES, HttpProblem, marshmallow_errors
 from gateway.schemas.fields import Exact
 
+
 @pytest.mark.parametrize("header, language", [
     (None, "en"), ("", "en"), ("zh-CN", "zh-CN"), ("zh", "zh-CN"), ("zh-Hans-CN", "zh-CN"), ("ZH-cn", "zh-CN"),
     ("en-GB", "en"), ("fr", "en"), ("fr, de;q=0.9", "en"), ("fr, zh;q=0.1", "zh-CN"),
