@@ -243,7 +243,7 @@ class World:
 def test_read_models_equal_a_rebuild_after_random_changes(service, database_backend):
     world = World(service)
 
-    @settings(max_examples=25 if database_backend == "sqlite" else 6, deadline=None, database=None,
+    @settings(max_examples=25 if database_backend == "sqlite" else 8, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(steps)
     def run(sequence):
