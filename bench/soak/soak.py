@@ -164,7 +164,6 @@ def retry_until_ok(api: Api, method: str, path: str, subject: str, body=None, se
 
 
 def seed(api: Api, company: Company) -> dict:
-    started = time.monotonic()
     for unit, name, parent in company.units():
         api.ok("PUT", f"/org-units/{unit}", "root", {"name": name, **({"parent_id": parent} if parent else {})})
     api.ok("PUT", "/people/root/grants", "root", {"grants": [{"role": "admin"}, {"role": "hr", "org_unit_id": "CO"}]})

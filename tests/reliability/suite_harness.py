@@ -274,12 +274,12 @@ class Suite:
         for service in reversed(list(self.services.values())):
             try:
                 service.stop()
-            except Exception:  # noqa: BLE001 (keep stopping the rest)
+            except Exception:
                 pass
         for part in (self.rabbit.stop, self.postgres.stop):
             try:
                 part()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         if not os.environ.get("JIXIAO_FAULTS_KEEP"):
             shutil.rmtree(self.base, ignore_errors=True)

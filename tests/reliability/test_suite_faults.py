@@ -24,7 +24,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))  # the harness beside this file (tests/ is not a package)
-from suite_harness import Outcome, Suite, Tally, wait_until  # noqa: E402
+from suite_harness import Outcome, Suite, Tally, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +111,7 @@ class Load:
             outcome = self.attempt(kind, method, path, person, body, key)
             definite = isinstance(outcome.status, int) and outcome.status not in RETRYABLE and (
                 outcome.status != 409 or kind == "report")
-            if definite or time.monotonic() > deadline or self.stop.is_set() and time.monotonic() > deadline - 60:
+            if definite or time.monotonic() > deadline or (self.stop.is_set() and time.monotonic() > deadline - 60):
                 return outcome
             time.sleep(0.5)
 
@@ -217,7 +217,7 @@ def run_faults(suite: Suite, chosen: list[str]) -> None:
           "recovered s")
     for name, during, lasted, recovered in report:
         statuses = dict(Counter(str(o.status) for o in during))
-        print(f"{name:24s} {len(during):8d}  {str(statuses)[:48]:48s} {max(o.seconds for o in during):6.2f} "
+        print(f"{name:24s} {len(during):8d}  {str(statuses):48s} {max(o.seconds for o in during):6.2f} "
               f"{lasted:7.1f}  {recovered:7.1f}")
     assert not violations, sorted(Counter(violations).items())
     assert_every_effect_once(suite, load)
@@ -227,8 +227,8 @@ def test_nothing_is_lost_or_doubled_when_each_service_is_killed_and_the_broker_r
     run_faults(suite, ["kill -9", "restart RabbitMQ"])
 
 
-@pytest.mark.xfail(reason="known defect: while PostgreSQL is down, a goal read through the gateway answers 500 "
-                          "(goals' database error is not mapped to 503); see bench/README.md", strict=False)
+@pytest.mark.xfail(reason="known defect: while PostgreSQL is down the gateway answers 500 to reads and writes (a "
+                          "service's database error is not mapped to 503); see bench/README.md", strict=False)
 def test_nothing_is_lost_or_doubled_when_postgresql_stops(suite: Suite) -> None:
     run_faults(suite, ["stop PostgreSQL"])
 
