@@ -217,7 +217,7 @@ def run_faults(suite: Suite, chosen: list[str]) -> None:
           "recovered s")
     for name, during, lasted, recovered in report:
         statuses = dict(Counter(str(o.status) for o in during))
-        print(f"{name:24s} {len(during):8d}  {str(statuses):48s} {max(o.seconds for o in during):6.2f} "
+        print(f"{name:24s} {len(during):8d}  {statuses!s:48s} {max(o.seconds for o in during):6.2f} "
               f"{lasted:7.1f}  {recovered:7.1f}")
     assert not violations, sorted(Counter(violations).items())
     assert_every_effect_once(suite, load)
