@@ -132,4 +132,34 @@ def to_service_error(exc: BaseException) -> ServiceError | None:
     for exc_type, translate in _TRANSLATORS:
         if isinstance(exc, exc_type):
             return translate(exc)
+    if is_transient_database_error(exc):
+        # rolled back as a whole, so nothing happened: the caller may retry (the gateway releases its
+        # Idempotency-Key on a 503). A bug in a query (no such table, a bad column) stays a 500.
+        return ServiceUnavailable("the database is unavailable or busy; retry shortly", retry_after=1)
     return None
+
+
+# SQLSTATE classes and codes of failures that are the database's state, not the request's: connection exceptions
+# (08), deadlock and serialization failures (40P01, 40001), a lock not available (55P03), the server shutting down
+# or starting (57P01-57P03), too many connections (53300)
+_TRANSIENT_SQLSTATES = ("08", "40P01", "40001", "55P03", "57P01", "57P02", "57P03", "53300")
+
+
+def is_transient_database_error(exc: BaseException) -> bool:
+    """A database error worth a retry: the connection is gone, the server is down or restarting, or the
+    transaction lost a deadlock or a serialization race."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    sqlstate = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith(_TRANSIENT_SQLSTATES)
+    module = type(orig).__module__
+    if module.startswith(("psycopg2", "psycopg")):
+        # no SQLSTATE: the client library could not reach the server at all (refused, reset, closed)
+        return type(orig).__name__ in ("OperationalError", "InterfaceError")
+    return "database is locked" in str(orig)  # SQLite: another writer held the file past the busy timeout
