@@ -43,6 +43,8 @@ KNOWN: dict[str, tuple[list[list[str]], list[list[str]]]] = {
     "compliance/audit_ingest.py": ([[]], [["--events", "2000"]]),
     "compliance/import_people.py": ([[]], [["--people", "2000"]]),
     "compliance/verify_audit.py": ([[]], [["--entries", "20000"]]),
+    # the full soak is the issue's 30 minutes over 10,000 people; the quick one only shows it runs
+    "soak/soak.py": ([[]], [["--minutes", "2", "--warmup", "0.5", "--people", "500"]]),
 }
 
 _MAIN = re.compile(r"""^if __name__ == ["']__main__["']:""", re.MULTILINE)

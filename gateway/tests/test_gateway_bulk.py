@@ -38,12 +38,12 @@ def test_import_goals_then_export_the_board_streamed(seeded):
     q4 = _q4(seeded)
     hr = seeded.as_("H1")
     body = {"kind": "goals", "cycle_id": q4["id"], "filename": "目标.csv", "content_base64": _file(GOALS)}
-    dry = _ok(hr.post("/api/v1/imports", body))
+    dry = _ok(hr.post("/api/v1/goals/imports", body))
     assert (dry["dry_run"], dry["applied"], dry["planned"], dry["error_count"]) == (True, False, 5, 0)
     assert _ok(hr.get("/api/v1/goals", cycle_id=q4["id"], owner_id="E1"))["items"] == []
-    applied = _ok(hr.post("/api/v1/imports", {**body, "dry_run": False}))
+    applied = _ok(hr.post("/api/v1/goals/imports", {**body, "dry_run": False}))
     assert applied["applied"] and applied["error_count"] == 0
-    again = _ok(hr.post("/api/v1/imports", {**body, "dry_run": False}))  # weights would total 200: nothing
+    again = _ok(hr.post("/api/v1/goals/imports", {**body, "dry_run": False}))  # weights would total 200: nothing
     assert not again["applied"] and {e["column"] for e in again["errors"]} == {"权重"}
 
     exported = hr.get(f"/api/v1/cycles/{q4['id']}/board/export", headers={"Accept-Language": "zh-CN"}, limit=2)
@@ -73,13 +73,13 @@ def test_careless_files_are_4xx_or_row_errors_never_a_500(seeded):
     hr = seeded.as_("H1")
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(64)).decode()
     for filename in ("goals.xlsx", "goals.csv"):
-        refused = hr.post("/api/v1/imports", {"kind": "goals", "cycle_id": q4["id"], "filename": filename,
+        refused = hr.post("/api/v1/goals/imports", {"kind": "goals", "cycle_id": q4["id"], "filename": filename,
                                               "content_base64": png})
         assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "content_base64"
-    assert hr.post("/api/v1/imports", {"kind": "goals", "filename": "goals.csv",
+    assert hr.post("/api/v1/goals/imports", {"kind": "goals", "filename": "goals.csv",
                                        "content_base64": _file(GOALS)}).status_code == 400  # no cycle
-    headers = _ok(hr.post("/api/v1/imports", {"kind": "goals", "cycle_id": q4["id"], "filename": "x.csv",
+    headers = _ok(hr.post("/api/v1/goals/imports", {"kind": "goals", "cycle_id": q4["id"], "filename": "x.csv",
                                               "content_base64": _file([["name", "email"], ["a", "b"]])}))
     assert [e["code"] for e in headers["errors"]] == ["no_header"]
-    assert seeded.as_("E1").post("/api/v1/imports", {"kind": "indicators", "filename": "i.csv",
+    assert seeded.as_("E1").post("/api/v1/goals/imports", {"kind": "indicators", "filename": "i.csv",
                                                      "content_base64": _file([["code", "name"]])}).status_code == 403

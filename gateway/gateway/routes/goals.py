@@ -19,7 +19,7 @@ def routes() -> list[Route]:
 
     return [
         # bulk in and out (contracts.bulk)
-        r("POST", "/imports", "import_file",
+        r("POST", "/goals/imports", "import_file",
           "Import goals, indicators or templates from CSV/XLSX: a dry run by default, all or nothing on apply",
           "imports", WRITE, request=b.ImportFile, response=b.ImportReport, max_body=b.MAX_IMPORT_BYTES * 3 // 2),
         exported(r("GET", "/cycles/{cycle_id}/board/export", "export_board",

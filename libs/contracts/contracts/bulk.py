@@ -35,14 +35,14 @@ class ImportIssueView(Contract):
 
 
 class ImportReport(Contract):
-    kind: ImportKind
-    dry_run: bool
+    kind: ImportKind = Field(description="what the file holds: goals, indicators or templates")
+    dry_run: bool = Field(description="true: checked and planned, nothing written")
     applied: bool = Field(description="true once every row is written; false leaves nothing written")
     rows: int = Field(description="data rows read (blank rows not counted)")
     planned: int = Field(description="goals, indicators or templates the file creates or saves")
-    error_count: int
+    error_count: int = Field(description="every error found (the list below holds the first 1000)")
     errors: list[ImportIssueView] = Field(description="the first 1000 errors, by row")
-    warnings: list[ImportIssueView]
+    warnings: list[ImportIssueView] = Field(description="what is accepted but worth a look, by row")
     progress: list[int] = Field(default_factory=list, description="rows read at each progress report")
 
 
