@@ -89,7 +89,7 @@ describe('api', () => {
     const { fetcher, calls } = answering(400, { type: 't', title: '输入无效', status: 400, detail: 'title: 必填字段缺失。', errors: [{ field: 'title', message: '必填字段缺失。' }] })
     vi.stubGlobal('fetch', fetcher)
     saveLocale('zh-CN')
-    const error = await api('POST', '/goals', { body: {}, auth: false }).catch((e) => e)
+    const error = (await api('POST', '/goals', { body: {}, auth: false }).catch((e: unknown) => e)) as { fields: Record<string, string> }
     expect((calls[0].init?.headers as Record<string, string>)['Accept-Language']).toBe('zh-CN')
     expect(error.fields).toEqual({ title: '必填字段缺失。' })
     saveLocale('en')
