@@ -29,7 +29,7 @@ from werkzeug.wrappers import Response
 
 from chassis.access.org import OrgIndex
 from chassis.access.readmodel import load_index
-from chassis.errors import ServiceError
+from chassis.errors import ServiceError, ServiceUnavailable, is_transient_database_error
 from chassis.metrics import LATENCY_BUCKETS, metrics_of
 from chassis.runtime import settings_of
 from contracts.actor import Actor
@@ -251,11 +251,16 @@ class Api:
             response = problem_response(problem, request_id)
         except ServiceError as error:
             response = problem_response(from_service_error(error), request_id)
-        except Exception:
-            log.exception("unexpected error handling %s %s [correlation %s]", request.method, request.path,
-                          request_id)
-            response = problem_response(
-                HttpProblem(500, "the request failed; quote the correlation id when reporting it"), request_id)
+        except Exception as exc:
+            if is_transient_database_error(exc):  # the gateway's own database down or busy: 503, not a bug
+                log.warning("%s %s answered 503: %s [correlation %s]", request.method, request.path,
+                            exc.__class__.__name__, request_id)
+                response = problem_response(from_service_error(ServiceUnavailable()), request_id)
+            else:
+                log.exception("unexpected error handling %s %s [correlation %s]", request.method, request.path,
+                              request_id)
+                response = problem_response(
+                    HttpProblem(500, "the request failed; quote the correlation id when reporting it"), request_id)
         response.headers["X-Request-Id"] = request_id
         if self.histogram is not None:
             label = route.path if route is not None else "unmatched"
