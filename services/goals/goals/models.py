@@ -369,7 +369,18 @@ class CustomFieldValue(Base):
 # PostgreSQL: weights x 10^2, progress x 10^9, weight x progress x 10^11, confidence x 10^3. A goal with no org
 # unit is kept under org_unit_id ''. Cells whose goals all left keep a row of zeros (readers skip them).
 
-class BoardUnitCell(Base):
+class BoardSums:
+    """The sums every board cell keeps (scaled integers, so that adding and subtracting in triggers is exact)."""
+
+    goal_count: Mapped[int] = mapped_column(BigInteger)
+    weights_e2: Mapped[int] = mapped_column(BigInteger)
+    weighted_e11: Mapped[int] = mapped_column(BigInteger)
+    progress_e9: Mapped[int] = mapped_column(BigInteger)
+    confidence_e3: Mapped[int] = mapped_column(BigInteger)
+    confident: Mapped[int] = mapped_column(BigInteger)
+
+
+class BoardUnitCell(BoardSums, Base):
     """Per cycle, org unit (the goal's own, not its subtree), kind and colour: what the board of a unit and its
     descendants sums. A subtree is the sum of its units' rows, so a move in the directory changes nothing here."""
 
@@ -379,15 +390,9 @@ class BoardUnitCell(Base):
     org_unit_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     kind: Mapped[str] = mapped_column(String(3), primary_key=True)
     colour: Mapped[str] = mapped_column(String(6), primary_key=True)
-    goal_count: Mapped[int] = mapped_column(BigInteger)
-    weights_e2: Mapped[int] = mapped_column(BigInteger)
-    weighted_e11: Mapped[int] = mapped_column(BigInteger)
-    progress_e9: Mapped[int] = mapped_column(BigInteger)
-    confidence_e3: Mapped[int] = mapped_column(BigInteger)
-    confident: Mapped[int] = mapped_column(BigInteger)
 
 
-class BoardOwnerCell(Base):
+class BoardOwnerCell(BoardSums, Base):
     """Per cycle, owner, org unit, kind and colour: the board of a person, of a manager's line (the sum of its
     people's rows) and of a unit without its descendants."""
 
@@ -399,12 +404,6 @@ class BoardOwnerCell(Base):
     org_unit_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     kind: Mapped[str] = mapped_column(String(3), primary_key=True)
     colour: Mapped[str] = mapped_column(String(6), primary_key=True)
-    goal_count: Mapped[int] = mapped_column(BigInteger)
-    weights_e2: Mapped[int] = mapped_column(BigInteger)
-    weighted_e11: Mapped[int] = mapped_column(BigInteger)
-    progress_e9: Mapped[int] = mapped_column(BigInteger)
-    confidence_e3: Mapped[int] = mapped_column(BigInteger)
-    confident: Mapped[int] = mapped_column(BigInteger)
 
 
 class OpenReviewCount(Base):
@@ -430,7 +429,7 @@ class LineMember(Base):
     person_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
 
 
-class BoardLineCell(Base):
+class BoardLineCell(BoardSums, Base):
     """Per cycle, manager, kind and colour: the sums of every goal owned in the manager's line."""
 
     __tablename__ = "rm_board_lines"
@@ -439,15 +438,9 @@ class BoardLineCell(Base):
     manager_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(3), primary_key=True)
     colour: Mapped[str] = mapped_column(String(6), primary_key=True)
-    goal_count: Mapped[int] = mapped_column(BigInteger)
-    weights_e2: Mapped[int] = mapped_column(BigInteger)
-    weighted_e11: Mapped[int] = mapped_column(BigInteger)
-    progress_e9: Mapped[int] = mapped_column(BigInteger)
-    confidence_e3: Mapped[int] = mapped_column(BigInteger)
-    confident: Mapped[int] = mapped_column(BigInteger)
 
 
-class BoardCycleCell(Base):
+class BoardCycleCell(BoardSums, Base):
     """Per cycle, kind and colour: the sums of the whole cycle."""
 
     __tablename__ = "rm_board_cycles"
@@ -455,12 +448,6 @@ class BoardCycleCell(Base):
     cycle_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
     kind: Mapped[str] = mapped_column(String(3), primary_key=True)
     colour: Mapped[str] = mapped_column(String(6), primary_key=True)
-    goal_count: Mapped[int] = mapped_column(BigInteger)
-    weights_e2: Mapped[int] = mapped_column(BigInteger)
-    weighted_e11: Mapped[int] = mapped_column(BigInteger)
-    progress_e9: Mapped[int] = mapped_column(BigInteger)
-    confidence_e3: Mapped[int] = mapped_column(BigInteger)
-    confident: Mapped[int] = mapped_column(BigInteger)
 
 
 class LineReviewCount(Base):
