@@ -2,11 +2,24 @@
 
 `SharedRateLimiter` keeps the limit in the gateway's own database, so 2 to 10 replicas share one limit instead of
 multiplying it: GCRA (the token bucket as one timestamp per client, the "theoretical arrival time"), decided by
-one atomic INSERT … ON CONFLICT DO UPDATE … RETURNING per request, in autocommit (one round trip, no lock held
-between statements). A denial is remembered in the process until its Retry-After, so a client hammering past its
-limit costs no database round trips; if the database cannot be reached the process falls back to its own
-in-memory bucket (a limit per replica beats none, and beats failing every request). The clocks of the replicas
-are NTP-synchronised hosts' wall clocks.
+one atomic INSERT … ON CONFLICT DO UPDATE … RETURNING, in autocommit (one round trip, no lock held between
+statements). A replica does not ask per request: it *leases* tokens, n at once taken from the shared bucket in
+that one statement, and spends them in the process. A new key leases 1; a key that spent its lease within
+`lease_seconds` leases twice as many next time, up to `max_lease` and never more than burst/8 (so a small limit,
+burst < 16, stays exactly one round trip per request); a lease that expires half-spent halves the next one and its
+rest is forgotten (never given back: the client is under-served by it, not over-served).
+
+What that costs the limit, with R replicas and leases of at most k tokens:
+- in total, since the bucket first filled, no more than burst + rate·t requests are admitted: every admitted
+  request is a token already taken from the shared bucket;
+- in any window, at most burst + rate·window + R·(k-1): besides what the bucket grants within the window, a
+  replica may spend what it leased before it (k-1 at most, and only within `lease_seconds` of leasing it);
+- a client may be refused by one replica while another still holds up to k-1 of its tokens (R·(k-1) at most).
+
+A denial is remembered in the process until its Retry-After (the wait for one token, from the shared bucket), so a
+client hammering past its limit costs no database round trips; if the database cannot be reached the process falls
+back to its own in-memory bucket (a limit per replica beats none, and beats failing every request). The clocks of
+the replicas are NTP-synchronised hosts' wall clocks.
 
 `RateLimiter` is the in-memory bucket (one process; also what `RATE_LIMIT_STORE=process` uses).
 """
@@ -70,9 +83,10 @@ class RateLimiter:
 
 def gcra_statement(dialect: str, key: str, now: float, interval: float,
                    tolerance: float) -> tuple[Any, dict[str, Any]]:
-    """The one statement and its values: take a request's worth from `key`'s bucket if it has room. RETURNING
-    (tat, allowed); when denied, `tat` is unchanged and the wait is `max(tat, now) + interval - now - tolerance`.
-    (An INSERT takes its values at execution: `.params()` is refused for DML.)"""
+    """The one statement and its values: take `interval` seconds' worth (one request's, or a lease of n
+    requests: n intervals) from `key`'s bucket if it has room. RETURNING (tat, allowed); when denied, `tat` is
+    unchanged and the wait for one request is `max(tat, now) + 1/rate - now - tolerance`. (An INSERT takes its
+    values at execution: `.params()` is refused for DML.)"""
     return _gcra(dialect), {"key": key, "now": now, "interval": interval, "tolerance": tolerance,
                             "first": now + interval}
 
@@ -113,18 +127,34 @@ def _autocommit_engine(engine: Engine) -> Engine:
     return found
 
 
+class _Lease:
+    """Tokens of one key this replica took from the shared bucket and has not spent yet."""
+
+    __slots__ = ("expires", "size", "tokens")
+
+    def __init__(self, tokens: int, expires: float, size: int):
+        self.tokens, self.expires, self.size = tokens, expires, size
+
+
 class SharedRateLimiter:
     """The same contract as `RateLimiter.take`, over the gateway's database (see the module's docstring)."""
 
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.time,
-                 max_remembered: int = 100_000, namespace: str = ""):
+                 max_remembered: int = 100_000, namespace: str = "", max_lease: int = 64,
+                 lease_seconds: float = 1.0):
         self.interval = 1.0 / rate
+        self.burst = burst
         self.tolerance = self.interval * burst  # a full bucket: `burst` requests at once
         self.clock = clock
         self.fallback = RateLimiter(rate, burst)
         self.max_remembered = max_remembered
         self.namespace = namespace  # several limits share the table: each its own keys
+        # a lease never holds more than an eighth of the burst, so small limits (the failed-authentication
+        # counts, a burst under 16) stay exact: one token per round trip
+        self.max_lease = max(1, min(max_lease, burst // 8))
+        self.lease_seconds = lease_seconds
         self._denied_until: OrderedDict[str, float] = OrderedDict()
+        self._leases: OrderedDict[str, _Lease] = OrderedDict()
 
     def take(self, key: str, engine: Engine | None = None) -> float:
         now = self.clock()
@@ -133,21 +163,30 @@ class SharedRateLimiter:
             if now < until:
                 return until - now  # still denied: no round trip
             del self._denied_until[key]
+        lease = self._leases.get(key)
+        if lease is not None and lease.tokens and now < lease.expires:
+            lease.tokens -= 1  # spent locally: no round trip
+            return 0.0
         if engine is None:
             return self.fallback.take(key)
+        size = self._next_size(lease, now)
         try:
             if engine.dialect.name == "sqlite":  # the chassis's SQLite engine sends its own BEGIN: commit it
                 with engine.begin() as conn:
-                    now, tat, allowed = self._decide(conn, key)
+                    now, got, wait = self._lease(conn, key, size)
             else:
                 with _autocommit_engine(engine).connect() as conn:
-                    now, tat, allowed = self._decide(conn, key)
+                    now, got, wait = self._lease(conn, key, size)
         except Exception as exc:  # the database is down: each replica limits on its own meanwhile
             log.warning("shared rate limit unavailable, limiting in this process: %s", exc)
             return self.fallback.take(key)
-        if allowed:
+        if got:
+            self._leases[key] = _Lease(got - 1, now + self.lease_seconds, size)
+            self._leases.move_to_end(key)
+            if len(self._leases) > self.max_remembered:
+                self._leases.popitem(last=False)
             return 0.0
-        wait = max(tat, now) + self.interval - now - self.tolerance
+        self._leases.pop(key, None)
         self._denied_until[key] = now + wait
         if len(self._denied_until) > self.max_remembered:
             self._denied_until.popitem(last=False)
@@ -159,14 +198,33 @@ class SharedRateLimiter:
         until = self._denied_until.get(key)
         return 0.0 if until is None else max(0.0, until - self.clock())
 
+    def _next_size(self, lease: _Lease | None, now: float) -> int:
+        """How many tokens to lease: a key that spent its last lease within its window (a busy client) gets
+        twice as many, one that let it expire half as many; a new key one."""
+        if lease is None:
+            return 1
+        if lease.tokens and now >= lease.expires:
+            return max(1, lease.size // 2)
+        return min(self.max_lease, lease.size * 2)
 
-    def _decide(self, conn, key: str) -> tuple[float, float, bool]:
-        # the time is read once the connection is ours: a request that waited for one (a busy pool under load)
-        # must not present a time older than requests decided meanwhile, or its bucket looks overdrawn
-        now = self.clock()
-        statement, values = gcra_statement(conn.dialect.name, key[:200], now, self.interval, self.tolerance)
-        tat, allowed = conn.execute(statement, values).one()
-        return now, tat, allowed
+    def _lease(self, conn, key: str, size: int) -> tuple[float, int, float]:
+        """(now, tokens got, wait when none): `size` tokens if the bucket has them, else as many as it has
+        (a second round trip, only at the edge of the budget), else none and the wait for one."""
+        key = (self.namespace + key)[:200]
+        for _ in range(3):  # another replica may take the remainder meanwhile: ask again, briefly
+            # the time is read once the connection is ours: a request that waited for one (a busy pool under
+            # load) must not present a time older than requests decided meanwhile, or its bucket looks overdrawn
+            now = self.clock()
+            statement, values = gcra_statement(conn.dialect.name, key, now, self.interval * size, self.tolerance)
+            tat, allowed = conn.execute(statement, values).one()
+            if allowed:
+                return now, size, 0.0
+            start = max(tat, now)
+            room = int((self.tolerance - (start - now)) / self.interval + 1e-9)
+            if room < 1:
+                return now, 0, start + self.interval - now - self.tolerance
+            size = min(size - 1, room)
+        return now, 0, self.interval
 
 
 def purge(engine: Engine, older_than: float = 3600.0) -> int:
