@@ -18,6 +18,26 @@ AMQP = os.environ.get("JIXIAO_TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672
 PG = os.environ.get("JIXIAO_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
 
 
+SUITE_PACKAGES = ("compliance", "goals", "feedback", "gateway")
+
+
+def fresh_infra(prefix: str, packages: tuple[str, ...] = SUITE_PACKAGES) -> tuple[str, dict[str, str], list]:
+    """A fresh RabbitMQ vhost and one migrated PostgreSQL database per package, on the shared broker and server:
+    (AMQP URI, {package: database URL}, cleanup steps that remove them again)."""
+    from chassis.migrations import upgrade
+    from chassis.testing.infra import PgManager, VhostManager
+
+    vhosts, pg = VhostManager(AMQP), PgManager(PG)
+    amqp_uri = vhosts.create()
+    stamp = str(int(time.time()))
+    urls = {}
+    for package in packages:
+        urls[package] = pg.create(f"{prefix}_{package}_{stamp}")
+        upgrade(package, urls[package])
+    cleanup = [lambda: vhosts.delete(amqp_uri)] + [lambda n=f"{prefix}_{p}_{stamp}": pg.drop(n) for p in urls]
+    return amqp_uri, urls, cleanup
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]

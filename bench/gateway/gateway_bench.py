@@ -55,21 +55,6 @@ ISSUER, AUDIENCE = "https://idp.bench.jixiao.dev", "jixiao-api"
 TEAM = 20  # reports of the manager, each with three goals
 
 
-def fresh_infra() -> tuple[str, dict[str, str], list]:
-    from chassis.migrations import upgrade
-    from chassis.testing.infra import PgManager, VhostManager
-
-    vhosts, pg = VhostManager(AMQP), PgManager(PG)
-    amqp_uri = vhosts.create()
-    stamp = str(int(time.time()))
-    urls = {}
-    for package in ("compliance", "goals", "feedback", "gateway"):
-        urls[package] = pg.create(f"jxbench_{package}_{stamp}")
-        upgrade(package, urls[package])
-    cleanup = [lambda: vhosts.delete(amqp_uri)] + [lambda n=f"jxbench_{p}_{stamp}": pg.drop(n) for p in urls]
-    return amqp_uri, urls, cleanup
-
-
 def token(key, subject: str) -> str:
     now = int(time.time())
     return jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": subject, "iat": now, "exp": now + 3600}, key,
@@ -240,7 +225,7 @@ def main() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    amqp_uri, urls, cleanup = fresh_infra()
+    amqp_uri, urls, cleanup = _common.fresh_infra("jxbench")
     processes = []
     work = Path(tempfile.mkdtemp(prefix="jxbench-gateway-"))
     try:

@@ -348,21 +348,6 @@ def queue_depths(vhost: str) -> dict[str, int]:
     return depths
 
 
-def fresh_infra() -> tuple[str, dict[str, str], list]:
-    from chassis.migrations import upgrade
-    from chassis.testing.infra import PgManager, VhostManager
-
-    vhosts, pg = VhostManager(common.AMQP), PgManager(common.PG)
-    amqp_uri = vhosts.create()
-    stamp = f"{int(time.time())}"
-    urls = {}
-    for package in ("compliance", "goals", "feedback", "gateway"):
-        urls[package] = pg.create(f"jxsoak_{package}_{stamp}")
-        upgrade(package, urls[package])
-    cleanup = [lambda: vhosts.delete(amqp_uri)] + [lambda n=f"jxsoak_{p}_{stamp}": pg.drop(n) for p in urls]
-    return amqp_uri, urls, cleanup
-
-
 def pct(values: list[float], p: float) -> float:
     return common.percentile(values, p) if values else float("nan")
 
@@ -381,7 +366,7 @@ def main() -> int:
     public = key.public_key().public_bytes(serialization.Encoding.PEM,
                                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
     work = Path(tempfile.mkdtemp(prefix="jxsoak-"))
-    amqp_uri, urls, cleanup = fresh_infra()
+    amqp_uri, urls, cleanup = common.fresh_infra("jxsoak")
     vhost = unquote(urlsplit(amqp_uri).path.lstrip("/"))
     processes: dict[str, object] = {}
     failed = False

@@ -8,7 +8,7 @@ import json
 from werkzeug.wrappers import Response
 
 from chassis import Database, RpcClient, Service, event_handler, timer
-from chassis.access import ORG_EVENT_TYPES, OrgSync, apply_org_event
+from chassis.access import ORG_EVENT_BATCH, ORG_EVENT_TYPES, OrgSync, apply_org_events
 from gateway import docs, idempotency, ratelimit
 from gateway.api import PREFIX, ApiProvider
 from gateway.describe import describe
@@ -67,10 +67,10 @@ class GatewayService(WebApp, Service):  # WebApp: the web app at /
         path, media = found
         return Response(docs.read(path), mimetype=media, headers=_CACHED_ASSET)
 
-    @event_handler("compliance", ORG_EVENT_TYPES)
-    def on_org_event(self, event):
+    @event_handler("compliance", ORG_EVENT_TYPES, batch_size=ORG_EVENT_BATCH)  # one transaction a batch
+    def on_org_event(self, events):
         with self.store as uow:
-            apply_org_event(uow.session, event)
+            apply_org_events(uow.session, uow.fresh(events))
 
     @timer(interval=3600)
     def purge_idempotency_keys(self):

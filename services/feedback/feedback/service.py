@@ -6,7 +6,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
 from chassis import Database, RpcClient, Service, event_handler, rpc
-from chassis.access import ORG_EVENT_TYPES, OrgSync
+from chassis.access import ORG_EVENT_BATCH, ORG_EVENT_TYPES, OrgSync, apply_org_events
 from chassis.runtime import settings_of
 from contracts import compliance as dsr
 from contracts import feedback as c
@@ -71,9 +71,10 @@ class FeedbackService(Service):
         return self.db
 
     # -- the org directory and data-subject requests (compliance) --------------------------------------------------
-    @event_handler("compliance", ORG_EVENT_TYPES)
-    def on_org_event(self, event):
-        people.apply_directory_event(self.uow, event)
+    @event_handler("compliance", ORG_EVENT_TYPES, batch_size=ORG_EVENT_BATCH)  # one transaction a batch
+    def on_org_event(self, events):
+        with self.uow as uow:
+            apply_org_events(uow.session, uow.fresh(events))
 
     @event_handler("compliance", dsr.ErasureRequested.type)
     def on_erasure_requested(self, event):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from nameko.timer import Timer
 
 from chassis import Service, event_handler, rpc
-from chassis.access import ORG_EVENT_TYPES, OrgSync
+from chassis.access import ORG_EVENT_BATCH, ORG_EVENT_TYPES, OrgSync
 from contracts import bulk as b
 from contracts import compliance as dsr
 from contracts import goals as c
@@ -54,9 +54,9 @@ class GoalsService(Service):
     org_sync = OrgSync()  # catches the org read model up with the directory (chassis.access.sync)
 
     # -- the org directory and data-subject requests (compliance) --------------------------------------------------
-    @event_handler("compliance", ORG_EVENT_TYPES)
-    def on_org_event(self, event):
-        people.apply_directory_event(self.uow, event)
+    @event_handler("compliance", ORG_EVENT_TYPES, batch_size=ORG_EVENT_BATCH)
+    def on_org_event(self, events):
+        people.apply_directory_events(self.uow, events)
 
     @event_handler("compliance", dsr.ErasureRequested.type)
     def on_erasure_requested(self, event):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from nameko.timer import Timer
 
 from chassis import Database, Service, event_handler, rpc
-from chassis.access import ORG_EVENT_TYPES, OrgSync
+from chassis.access import ORG_EVENT_BATCH, ORG_EVENT_TYPES, OrgSync, apply_org_events
 from contracts import compliance as dsr
 from contracts import incentives as c
 from incentives import access, errors
@@ -43,9 +43,10 @@ class IncentivesService(Service):
     org_sync = OrgSync()  # catches the org read model up with the directory (chassis.access.sync)
 
     # -- the org directory, data-subject requests and retention (compliance) ----------------------------------
-    @event_handler("compliance", ORG_EVENT_TYPES)
-    def on_org_event(self, event):
-        people.apply_directory_event(self.uow, event)
+    @event_handler("compliance", ORG_EVENT_TYPES, batch_size=ORG_EVENT_BATCH)  # one transaction a batch
+    def on_org_event(self, events):
+        with self.uow as uow:
+            apply_org_events(uow.session, uow.fresh(events))
 
     @event_handler("compliance", dsr.ErasureRequested.type)
     def on_erasure_requested(self, event):

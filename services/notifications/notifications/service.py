@@ -8,7 +8,7 @@ import logging
 from nameko.timer import Timer
 
 from chassis import Database, RpcClient, Service, event_handler, rpc
-from chassis.access import ORG_EVENT_TYPES, OrgSync, apply_org_event
+from chassis.access import ORG_EVENT_BATCH, ORG_EVENT_TYPES, OrgSync, apply_org_events
 from chassis.errors import ServiceError
 from contracts import compliance as dsr
 from contracts import notifications as c
@@ -65,10 +65,10 @@ class NotificationsService(Service):
         return self.rpc_client.with_context(Actor.system(self.name)).compliance
 
     # -- read models -----------------------------------------------------------------------------------------
-    @event_handler("compliance", ORG_EVENT_TYPES)
-    def on_org_event(self, event):
+    @event_handler("compliance", ORG_EVENT_TYPES, batch_size=ORG_EVENT_BATCH)  # one transaction a batch
+    def on_org_event(self, events):
         with self.uow as uow:
-            apply_org_event(uow.session, event)
+            apply_org_events(uow.session, uow.fresh(events))
 
     @event_handler("compliance", dsr.ErasureRequested.type)
     def on_erasure_requested(self, event):

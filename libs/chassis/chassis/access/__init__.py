@@ -18,7 +18,7 @@ Wiring a service (five steps):
 
     # service.py — the unit of work carries `access`; one handler keeps the read model; OrgSync catches it up
     # with the directory that existed before its queue did (and again when a resync is requested)
-    from chassis.access import AccessUnitOfWork, ORG_EVENT_TYPES, OrgSync, apply_org_event
+    from chassis.access import AccessUnitOfWork, ORG_EVENT_BATCH, ORG_EVENT_TYPES, OrgSync, apply_org_events
 
     class GoalsUnitOfWork(AccessUnitOfWork):
         def open(self, session):
@@ -30,10 +30,10 @@ Wiring a service (five steps):
         uow = Database(GoalsUnitOfWork)
         org_sync = OrgSync()
 
-        @event_handler("compliance", ORG_EVENT_TYPES)
-        def on_org_event(self, event):
+        @event_handler("compliance", ORG_EVENT_TYPES, batch_size=ORG_EVENT_BATCH)   # one transaction a batch
+        def on_org_event(self, events):
             with self.uow as uow:
-                apply_org_event(uow.session, event)
+                apply_org_events(uow.session, uow.fresh(events))
 
     # usecases.py — decide from the actor in context, never from ids in the payload
     from chassis.access import Resource
@@ -70,6 +70,7 @@ _EXPORTS = {
     "Scope": "chassis.access.policy", "can": "chassis.access.policy", "client_can": "chassis.access.policy",
     "require": "chassis.access.policy", "resolve_actor": "chassis.access.policy",
     "ORG_EVENT_TYPES": "chassis.access.readmodel", "apply_org_event": "chassis.access.readmodel",
+    "ORG_EVENT_BATCH": "chassis.access.readmodel", "apply_org_events": "chassis.access.readmodel",
     "apply_person_snapshots": "chassis.access.readmodel",
     "build_index": "chassis.access.readmodel", "create_org_read_model": "chassis.access.readmodel",
     "create_org_read_model_v1": "chassis.access.readmodel", "drop_org_read_model_v1": "chassis.access.readmodel",

@@ -61,6 +61,9 @@ ORG_EVENT_TYPES = (
     "jixiao.compliance.grants.*.v1",
     "jixiao.compliance.org.*.v1",  # resync requests (chassis.access.OrgSync)
 )
+# A service's org handler takes the events in batches of this many (`@event_handler("compliance",
+# ORG_EVENT_TYPES, batch_size=ORG_EVENT_BATCH)` with `apply_org_events`): one transaction per batch.
+ORG_EVENT_BATCH = 200
 META_KEY = "org"
 DEFAULT_MAX_AGE = 1.0  # seconds a cached index is trusted before the generation is read again
 
@@ -270,6 +273,30 @@ def apply_org_event(session: Session, envelope: Envelope) -> bool:
 
     Call it inside the handler's single `with uow:` so the inbox row commits with the change.
     """
+    changed = _apply_unbumped(session, envelope)
+    if changed:
+        bump_generation(session)
+    return changed
+
+
+def apply_org_events(session: Session, envelopes: Iterable[Envelope],
+                     on_applied: Callable[[Envelope], None] | None = None) -> int:
+    """Batch form of `apply_org_event` for a batching handler (`ORG_EVENT_BATCH`): every event with the same
+    version rules, in the caller's one transaction, one generation bump; `on_applied(envelope)` runs after each
+    event that changed the read model. Returns how many did. One transaction per event capped a 10,000-person
+    import at ~8 events/s per service; a batch of 200 commits once."""
+    changed = 0
+    for envelope in envelopes:
+        if _apply_unbumped(session, envelope):
+            changed += 1
+            if on_applied is not None:
+                on_applied(envelope)
+    if changed:
+        bump_generation(session)
+    return changed
+
+
+def _apply_unbumped(session: Session, envelope: Envelope) -> bool:
     payload = envelope.payload() if envelope.type in _HANDLED else None
     if isinstance(payload, PersonChanged):
         changed = _upsert_newer(session, people_table, "person_id", person_values(payload))
@@ -284,8 +311,6 @@ def apply_org_event(session: Session, envelope: Envelope) -> bool:
         return False
     else:
         return False
-    if changed:
-        bump_generation(session)
     return changed
 
 

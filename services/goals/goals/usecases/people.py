@@ -27,19 +27,29 @@ def apply_directory_event(uow: GoalsUnitOfWork, envelope: Envelope) -> None:
     """Keep the read model; when a person moves to another unit, their running goals move with them (the board
     groups goals by unit)."""
     with uow:
-        moved_to = None
-        if envelope.type == PersonChanged.type:
-            person = payload_of(envelope, PersonChanged)
-            before = uow.session.execute(select(people_table.c.org_unit_id, people_table.c.version)
-                                         .where(people_table.c.person_id == person.person_id)).first()
-            if before is not None and before.version < person.version and before.org_unit_id != person.org_unit_id:
-                moved_to = person.org_unit_id
-        if apply_org_event(uow.session, envelope) and moved_to is not None:
-            running = select(m.Cycle.id).where(m.Cycle.state != "closed")
-            uow.session.execute(update(m.Goal).where(m.Goal.owner_kind == "person",
-                                                     m.Goal.owner_id == person.person_id,
-                                                     m.Goal.cycle_id.in_(running))
-                                .values(org_unit_id=moved_to))
+        _apply_directory_event(uow.session, envelope)
+
+
+def apply_directory_events(uow: GoalsUnitOfWork, envelopes: list[Envelope]) -> None:
+    """A batch of directory events (the service's batching org handler) in one transaction, each as above."""
+    with uow:
+        for envelope in uow.fresh(envelopes):
+            _apply_directory_event(uow.session, envelope)
+
+
+def _apply_directory_event(session: Session, envelope: Envelope) -> None:
+    moved_to = None
+    if envelope.type == PersonChanged.type:
+        person = payload_of(envelope, PersonChanged)
+        before = session.execute(select(people_table.c.org_unit_id, people_table.c.version)
+                                 .where(people_table.c.person_id == person.person_id)).first()
+        if before is not None and before.version < person.version and before.org_unit_id != person.org_unit_id:
+            moved_to = person.org_unit_id
+    if apply_org_event(session, envelope) and moved_to is not None:
+        running = select(m.Cycle.id).where(m.Cycle.state != "closed")
+        session.execute(update(m.Goal).where(m.Goal.owner_kind == "person", m.Goal.owner_id == person.person_id,
+                                             m.Goal.cycle_id.in_(running))
+                        .values(org_unit_id=moved_to))
 
 
 # -- export ------------------------------------------------------------------------------------------------------------
