@@ -40,7 +40,7 @@ class Payload(Contract):
 
 
 class ResourceRef(Payload):
-    kind: str = Field(min_length=1, max_length=64)
+    kind: str = Field(min_length=1, max_length=64, description="the kind of record (`goal`, `rating`, `appeal`...)")
     owner: str | None = Field(default=None, max_length=128, description="person id owning the resource")
     org_unit: str | None = Field(default=None, max_length=128)
     unit_owned: bool = Field(default=False, description=(
@@ -51,9 +51,11 @@ class AccessDenied(Payload):
     """Data of `jixiao.<service>.access.denied.v1`: published by every service each time it refuses an action
     (chassis.access records it), so that compliance's audit log holds every denial."""
 
-    actor_subject: str | None = None
-    actor_kind: str | None = None
-    action: str
+    actor_subject: str | None = Field(default=None, description=(
+        "the refused actor's id: employee number or client id (null: anonymous)"))
+    actor_kind: str | None = Field(default=None, description=(
+        "what kind of actor was refused: person, client, service or system (null: unknown)"))
+    action: str = Field(description="the action refused (`goals.goal.update`...)")
     resource: ResourceRef
     reason: str
 
@@ -82,12 +84,13 @@ for _service in DENIAL_SERVICES:
 class Decide(Payload):
     """`compliance.decide`: may the actor in context do `action` on `resource`? (Never an actor from the payload.)"""
 
-    action: str = Field(min_length=1, max_length=100)
-    resource: ResourceRef
+    action: str = Field(min_length=1, max_length=100, description=(
+        "the action to decide (`goals.goal.update`...), as declared in contracts.access"))
+    resource: ResourceRef = Field(description="the record the action is on: its kind and id")
 
 
 class DecisionView(Payload):
-    allowed: bool
+    allowed: bool = Field(description="whether the actor may do the action on the resource")
     reason: str
 
 
@@ -141,7 +144,7 @@ class UpsertPerson(Payload):
     grade: str | None = Field(default=None, max_length=32)
     sequence: Sequence | None = None
     location: str | None = Field(default=None, max_length=100)
-    status: Status = "active"
+    status: Status = Field(default="active", description="active, leave (on leave) or terminated")
     hired_on: date | None = None
 
 
@@ -159,7 +162,7 @@ class PersonView(Payload):
     grade: str | None = None
     sequence: str | None = None
     location: str | None = None
-    status: str
+    status: str = Field(description="active, leave (on leave) or terminated")
     email: str | None = Field(default=None, description="only for the person, HR in scope and admins")
     phone: str | None = Field(default=None, description="only for the person, HR in scope and admins")
 
@@ -167,7 +170,7 @@ class PersonView(Payload):
 class ListPeople(Payload):
     org_unit_id: str | None = Field(default=None, description="this unit and its subtree")
     after: str | None = Field(default=None, description="cursor: the last person_id of the previous page")
-    limit: int = Field(default=100, ge=1, le=1000)
+    limit: int = Field(default=100, ge=1, le=1000, description="people per page, 1..1000")
 
 
 class PeoplePage(Payload):
@@ -176,7 +179,7 @@ class PeoplePage(Payload):
 
 
 class GrantSpec(Payload):
-    role: GrantRole
+    role: GrantRole = Field(description="the role granted: hr, hrbp, auditor or admin")
     org_unit_id: str | None = Field(default=None, max_length=128)
 
 
@@ -200,10 +203,12 @@ class StartImport(Payload):
 
     filename: str = Field(min_length=1, max_length=255)
     format: Literal["csv", "xlsx"] | None = Field(default=None, description="default: from the file name")
-    content_base64: str | None = Field(default=None, max_length=200_000_000)
-    upload_path: str | None = Field(default=None, max_length=500)
+    content_base64: str | None = Field(default=None, max_length=200_000_000, description=(
+        "the CSV or XLSX file, base64-encoded (or give `upload_path`)"))
+    upload_path: str | None = Field(default=None, max_length=500, description=(
+        "the file's path relative to the import folder (instead of `content_base64`)"))
     within_unit: str | None = Field(default=None, description="restrict to this org-unit subtree (HR imports)")
-    sheet: str | None = Field(default=None, max_length=100)
+    sheet: str | None = Field(default=None, max_length=100, description="the XLSX sheet to read (default: the first)")
 
 
 class ImportJobRef(Payload):
@@ -211,8 +216,8 @@ class ImportJobRef(Payload):
 
 
 class ImportIssueView(Payload):
-    row: int
-    column: str | None
+    row: int = Field(description="the row number in the file (1: the first data row)")
+    column: str | None = Field(description="the column's header (null: the row as a whole)")
     code: str
     message: str
 
@@ -220,14 +225,16 @@ class ImportIssueView(Payload):
 class ImportJobView(Payload):
     job_id: str
     filename: str
-    status: Literal["planning", "planned", "failed", "applying", "applied"]
+    status: Literal["planning", "planned", "failed", "applying", "applied"] = Field(description=(
+        "planning, planned (the dry run is ready), failed, applying or applied"))
     requested_by: str
-    rows_read: int
+    rows_read: int = Field(description="data rows read from the file")
     progress: float = Field(description="0..1 of the current phase")
     summary: dict[str, int] = Field(default_factory=dict, description="create/update/unchanged/errors")
     errors: list[ImportIssueView] = Field(default_factory=list, description="first 1000 issues")
-    error_count: int = 0
-    warnings: list[ImportIssueView] = Field(default_factory=list)
+    error_count: int = Field(default=0, description="how many rows have errors (any error blocks the apply)")
+    warnings: list[ImportIssueView] = Field(default_factory=list, description=(
+        "row-level warnings: the import may still be applied"))
     detail: str | None = None
 
 
@@ -237,42 +244,45 @@ class ImportRequested(Event):
     type = "jixiao.compliance.import.requested.v1"
     subject_field = "job_id"
     job_id: str
-    phase: Literal["plan", "apply"]
+    phase: Literal["plan", "apply"] = Field(description="plan (the dry run) or apply")
 
 
 class ImportApplied(Event):
     type = "jixiao.compliance.import.applied.v1"
     subject_field = "job_id"
     job_id: str
-    created: int
-    updated: int
-    unchanged: int
+    created: int = Field(description="records created by the import")
+    updated: int = Field(description="records changed by the import")
+    unchanged: int = Field(description="rows that matched the directory already")
 
 
 # -- audit log -------------------------------------------------------------------------------------------------
 
 class AuditQuery(Payload):
-    subject: str | None = Field(default=None, max_length=200)
-    actor: str | None = Field(default=None, max_length=128)
+    subject: str | None = Field(default=None, max_length=200, description=(
+        "only entries about this record (the envelope's subject)"))
+    actor: str | None = Field(default=None, max_length=128, description=(
+        "only entries by this actor (employee number or client id)"))
     type: str | None = Field(default=None, max_length=200, description="exact, or a prefix ending in '*'")
     since: datetime | None = None
     until: datetime | None = None
     after: int | None = Field(default=None, ge=0, description="cursor: the last sequence of the previous page")
-    limit: int = Field(default=100, ge=1, le=1000)
+    limit: int = Field(default=100, ge=1, le=1000, description="entries per page, 1..1000")
 
 
 class AuditEntryView(Payload):
     sequence: int
     event_id: str
-    type: str
-    source: str
+    type: str = Field(description="the event's CloudEvents type (`jixiao.goals.goal.created.v1`)")
+    source: str = Field(description="the service that published the event")
     actor: str | None
-    subject: str | None
+    subject: str | None = Field(description="the record the event is about (the envelope's subject; null: none)")
     time: datetime
-    data: dict[str, Any]
+    data: dict[str, Any] = Field(description=(
+        "the event's data as recorded (erased people appear under their pseudonym)"))
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
-    prev_hash: str
+    prev_hash: str = Field(description="the hash of the previous entry (the chain that makes tampering evident)")
     hash: str
 
 
@@ -282,7 +292,8 @@ class AuditPage(Payload):
 
 
 class AuditExport(Payload):
-    format: Literal["jsonl"] = "jsonl"
+    format: Literal["jsonl"] = Field(default="jsonl", description=(
+        "the export format: JSON lines, one audit entry per line"))
     content: str = Field(description="one canonical JSON entry per line, with its hashes (verifiable offline)")
     count: int
     next_cursor: int | None
@@ -300,11 +311,11 @@ class ChainBreakView(Payload):
 
 class VerifyReportView(Payload):
     ok: bool = Field(description="the chain is intact as far as it goes, and nothing witnessed is missing")
-    verified: int
-    head_sequence: int
-    head_hash: str
-    checkpoints_matched: int
-    first_break: ChainBreakView | None
+    verified: int = Field(description="entries verified")
+    head_sequence: int = Field(description="the sequence number of the newest entry")
+    head_hash: str = Field(description="the hash of the newest entry")
+    checkpoints_matched: int = Field(description="signed checkpoints whose hash matched the chain")
+    first_break: ChainBreakView | None = Field(description="the first entry where the chain breaks (null: intact)")
     status: Literal["ok", "unwitnessed", "broken"] = Field(default="ok", description=(
         "`ok`: intact up to a witnessed checkpoint at the head; `unwitnessed`: intact, but the entries after "
         "`witnessed_sequence` are not yet in the witness (they could still be cut without trace); `broken`"))
@@ -321,12 +332,13 @@ class AuditCheckpointed(Event):
 
     type = "jixiao.compliance.audit.checkpointed.v1"
     subject_field = "kind"
-    kind: Literal["checkpoint", "anchor"]
+    kind: Literal["checkpoint", "anchor"] = Field(description=(
+        "checkpoint (the head at `time`) or anchor (where a retention purge cut the chain)"))
     sequence: int
-    hash: str
-    time: datetime
-    key_id: str
-    signature: str
+    hash: str = Field(description="the audit log's head hash at the checkpoint (SHA-256, hex)")
+    time: datetime = Field(description="when the checkpoint was taken (UTC)")
+    key_id: str = Field(description="which audit signing key signed the checkpoint")
+    signature: str = Field(description="HMAC-SHA256 (hex) over the canonical JSON of {hash, key_id, sequence, time}")
 
 
 # -- data-subject requests -------------------------------------------------------------------------------------
@@ -357,27 +369,31 @@ class DsrRef(Payload):
 
 
 class DsrPartView(Payload):
-    service: str
-    status: Literal["pending", "done", "failed", "blocked"]
+    service: str = Field(description="the service this part is about")
+    status: Literal["pending", "done", "failed", "blocked"] = Field(description=(
+        "pending, done, failed, or blocked (a legal hold stops the erasure)"))
     detail: str = ""
-    held_records: list[str] = Field(default_factory=list)
+    held_records: list[str] = Field(default_factory=list, description=(
+        "records the service kept under a legal hold instead of erasing them"))
 
 
 class DsrView(Payload):
     request_id: str
-    kind: Literal["access", "erasure"]
-    subject: str
+    kind: Literal["access", "erasure"] = Field(description=(
+        "access (a copy of the person's data) or erasure (删除) under PIPL"))
+    subject: str = Field(description="the employee number of the person the request is about")
     requested_by: str
     requested_at: datetime
     due_at: datetime
-    state: Literal["requested", "collecting", "completed", "incomplete"]
-    parts: list[DsrPartView]
+    state: Literal["requested", "collecting", "completed", "incomplete"] = Field(description=(
+        "requested, collecting (services are answering), completed or incomplete"))
+    parts: list[DsrPartView] = Field(description="each data-holding service's part of the request")
     outstanding: list[str] = Field(default_factory=list)
-    closed_at: datetime | None = None
+    closed_at: datetime | None = Field(default=None, description="when the request was closed (UTC; null while open)")
 
 
 class DsrExportView(Payload):
-    request: DsrView
+    request: DsrView = Field(description="the access request this export answers, with each service's part")
     document: dict[str, Any] = Field(description="service -> its export; `incomplete` and `missing` when parts failed")
     summary: str
 
@@ -398,7 +414,7 @@ class ErasureRequested(Event):
     subject_field = "person_id"
     request_id: str
     person_id: str
-    pseudonym: str
+    pseudonym: str = Field(description="the keyed pseudonym the person's records carry from now on")
     services: list[str] = Field(description="the services expected to answer")
     holds: list[HoldRef] = Field(default_factory=list)
 
@@ -453,9 +469,10 @@ class DsrClosed(Event):
     type = "jixiao.compliance.dsr.closed.v1"
     subject_field = "person_id"
     request_id: str
-    kind: str
+    kind: str = Field(description="the request's kind: access (a copy of the data) or erasure")
     person_id: str
-    state: Literal["completed", "incomplete"]
+    state: Literal["completed", "incomplete"] = Field(description=(
+        "completed (every service answered) or incomplete (some part failed or stayed blocked)"))
     outstanding: list[str] = Field(default_factory=list)
 
 
@@ -463,24 +480,26 @@ class DsrClosed(Event):
 
 class PlaceHold(Payload):
     reason: str = Field(min_length=1, max_length=1000)
-    subject: str | None = Field(default=None, max_length=128)
+    subject: str | None = Field(default=None, max_length=128, description=(
+        "the employee number whose records the hold covers (null: every record of the type)"))
     record_type: str | None = Field(default=None, max_length=64)
     record_ids: list[str] = Field(default_factory=list, max_length=1000)
 
 
 class HoldIdRef(Payload):
-    hold_id: str = Field(min_length=1, max_length=64)
+    hold_id: str = Field(min_length=1, max_length=64, description="the legal hold's id")
 
 
 class HoldView(Payload):
     hold_id: str
     reason: str
-    subject: str | None
+    subject: str | None = Field(description="the person or record the hold covers (null: the whole record type)")
     record_type: str | None
     record_ids: list[str]
-    placed_at: datetime
-    placed_by: str
-    released_at: datetime | None = None
+    placed_at: datetime = Field(description="when the hold was placed (UTC)")
+    placed_by: str = Field(description="the employee number of who placed the hold")
+    released_at: datetime | None = Field(default=None, description=(
+        "when the hold was released (UTC; null while in force)"))
 
 
 class RetentionSweepRequested(Event):
@@ -490,7 +509,8 @@ class RetentionSweepRequested(Event):
     type = "jixiao.compliance.retention.sweep_requested.v1"
     subject_field = "sweep_date"
     sweep_date: str
-    policies: dict[str, dict[str, Any]]
+    policies: dict[str, dict[str, Any]] = Field(description=(
+        "record type -> its retention policy (how long, and purge or anonymize)"))
     holds: list[HoldRef] = Field(default_factory=list)
 
 
@@ -498,16 +518,16 @@ class RecordsPurged(Event):
     type = "jixiao.compliance.records.purged.v1"
     subject_field = "record_type"
     record_type: str
-    action: Literal["purge", "anonymize"]
+    action: Literal["purge", "anonymize"] = Field(description="purge (deleted) or anonymize (kept under a pseudonym)")
     record_ids: list[str]
     reason: str
 
 
 class SweepView(Payload):
     sweep_date: str
-    ran: bool
+    ran: bool = Field(description="false when the sweep had already run for that day")
     purged: dict[str, int] = Field(default_factory=dict)
-    anonymized: dict[str, int] = Field(default_factory=dict)
+    anonymized: dict[str, int] = Field(default_factory=dict, description="records anonymized, by record type")
 
 
 # -- appeals ---------------------------------------------------------------------------------------------------
@@ -541,7 +561,7 @@ class AmendmentChange(Payload):
 
 
 class SubmitAppeal(Payload):
-    target_kind: AppealTargetKind
+    target_kind: AppealTargetKind = Field(description="what the appeal is against: rating or goal_result")
     target_ref: str = Field(min_length=1, max_length=128, description="the rating or goal result id")
     reasons: str = Field(min_length=1, max_length=5000)
     attachments: list[str] = Field(default_factory=list, max_length=20, description="references to stored files")
@@ -559,9 +579,10 @@ class DecideAppeal(Payload):
 
 
 class ListAppeals(Payload):
-    state: Literal["submitted", "under_review", "upheld", "amended", "withdrawn"] | None = None
+    state: Literal["submitted", "under_review", "upheld", "amended", "withdrawn"] | None = Field(
+        default=None, description="only appeals in this state")
     after: str | None = None
-    limit: int = Field(default=100, ge=1, le=500)
+    limit: int = Field(default=100, ge=1, le=500, description="appeals per page, 1..500")
 
 
 class AppealView(Payload):
@@ -571,16 +592,19 @@ class AppealView(Payload):
     target_ref: str
     owning_service: str
     reasons: str
-    attachments: list[str]
-    state: str
+    attachments: list[str] = Field(description=(
+        "references (links or file names) to the evidence the appellant attached"))
+    state: str = Field(description=(
+        "submitted, under_review, upheld (result stands), amended (result changed) or withdrawn"))
     submitted_at: datetime
     due_at: datetime
     overdue: bool
     reviewer: str | None = None
-    outcome_reason: str | None = None
+    outcome_reason: str | None = Field(default=None, description="HR's reason for the decision (null until decided)")
     decided_by: str | None = None
     decided_at: datetime | None = None
-    amendment: dict[str, Any] | None = None
+    amendment: dict[str, Any] | None = Field(default=None, description=(
+        "what an `amended` decision changes in the appealed record, field -> new value (null otherwise)"))
     rated_by: str | None = Field(default=None, description="who rated the target (does not review the appeal)")
 
 
@@ -608,7 +632,7 @@ class AppealReviewStarted(Event):
     subject_field = "appellant"
     appeal_id: str
     appellant: str
-    reviewer: str
+    reviewer: str = Field(description="the HR reviewer who took the appeal (employee number)")
 
 
 class AppealDecided(Event):
@@ -644,7 +668,8 @@ class AppealOverdue(Event):
     appeal_id: str
     appellant: str
     org_unit_id: str | None
-    state: Literal["submitted", "under_review"]
+    state: Literal["submitted", "under_review"] = Field(description=(
+        "where the appeal stands: submitted (nobody reviews it yet) or under_review"))
     reviewer: str | None = None
     owning_service: str
     due_at: datetime
@@ -674,7 +699,8 @@ class RegisterClient(Payload):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] = Field(default_factory=list, max_length=50)
     event_patterns: list[str] = Field(default_factory=list, max_length=50)
-    dpa: DpaTerms | None = None
+    dpa: DpaTerms | None = Field(default=None, description=(
+        "the data processing agreement: its reference and last valid day"))
     dpa_ref: str | None = Field(default=None, min_length=1, max_length=200,
                                 description="the data-processing agreement (flat form of `dpa.ref`)")
     dpa_expires: datetime | None = Field(default=None, description=(
@@ -700,12 +726,12 @@ class UpdateClient(Payload):
 
 class IssueApiKey(Payload):
     client_id: str = Field(min_length=1, max_length=64)
-    environment: Literal["live", "test"] = "live"
+    environment: Literal["live", "test"] = Field(default="live", description="live (production data) or test")
 
 
 class ApiKeyIssued(Payload):
     client_id: str
-    key_id: str
+    key_id: str = Field(description="the new key's public id (the secret is never published)")
     api_key: str = Field(description="shown once; only its salted hash is stored")
 
 
@@ -720,8 +746,9 @@ class ClientView(Payload):
     event_patterns: list[str]
     dpa_ref: str
     dpa_expires: str
-    status: Literal["active", "revoked"]
-    key_ids: list[str] = Field(default_factory=list)
+    status: Literal["active", "revoked"] = Field(description=(
+        "active, or revoked (every key refused, every delivery stopped)"))
+    key_ids: list[str] = Field(default_factory=list, description="public ids of the client's API keys in force")
     dpa: DpaTerms | None = Field(default=None, description="the agreement (the same as dpa_ref/dpa_expires)")
     dpa_lapsed: bool = Field(default=False, description="the agreement has expired: every key answers 403")
 
@@ -765,7 +792,8 @@ class ClientUpdated(Event):
     scopes: list[str]
     event_patterns: list[str]
     dpa: DpaTerms
-    status: Literal["active", "revoked"]
+    status: Literal["active", "revoked"] = Field(description=(
+        "the client's status: active, or revoked (its keys and deliveries stopped for good)"))
     changed: list[str] = Field(default_factory=list, description="the fields that changed (name, scopes, "
                                                                  "event_patterns, dpa)")
 
@@ -779,7 +807,8 @@ class ClientDpaLapsed(Event):
     client_id: str
     name: str
     dpa: DpaTerms
-    status: Literal["active", "revoked"] = "active"
+    status: Literal["active", "revoked"] = Field(default="active", description=(
+        "the client's status: active (the agreement may be renewed) or revoked"))
 
 
 class ClientRevoked(Event):
@@ -793,7 +822,7 @@ class ApiKeyCreated(Event):
     type = "jixiao.compliance.apikey.created.v1"
     subject_field = "client_id"
     client_id: str
-    key_id: str
+    key_id: str = Field(description="the new key's public id (the secret is never published)")
 
 
 # -- settings and presets --------------------------------------------------------------------------------------
@@ -808,7 +837,7 @@ class UpdateSettings(Payload):
 
 class SettingsView(Payload):
     settings: dict[str, Any]
-    presets: list[str]
+    presets: list[str] = Field(description="codes of the compliance presets that may be applied")
 
 
 class SettingsChanged(Event):
@@ -822,4 +851,4 @@ class SettingsChanged(Event):
 class PrivacyNotice(Payload):
     preset: str | None
     zh: str | None
-    en: str | None
+    en: str | None = Field(description="the privacy notice in English (null: only in Chinese)")

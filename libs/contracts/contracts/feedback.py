@@ -64,9 +64,9 @@ class SetCalendar(Contract):
 
 
 class CalendarView(Contract):
-    working_weekdays: list[int]
+    working_weekdays: list[int] = Field(description="the working days of the week, 1 (Monday) .. 7 (Sunday)")
     holidays: list[date]
-    extra_working_days: list[date]
+    extra_working_days: list[date] = Field(description="weekend days worked (调休), on which deadlines count")
     version: int
 
 
@@ -98,14 +98,17 @@ class CheckinPoint(Contract):
 class HoldCheckin(Contract):
     checkin_id: Id
     held_on: date
-    goals: list[GoalSnapshot] = Field(default_factory=list, max_length=50)
-    points: list[CheckinPoint] = Field(default_factory=list, max_length=100)
+    goals: list[GoalSnapshot] = Field(default_factory=list, max_length=50, description=(
+        "the goals discussed, as they stand now (at most 50)"))
+    points: list[CheckinPoint] = Field(default_factory=list, max_length=100, description=(
+        "the notes, one point each (at most 100)"))
     expected_version: int | None = None
 
 
 class AddCheckinNotes(Contract):
     checkin_id: Id
-    points: list[CheckinPoint] = Field(min_length=1, max_length=100)
+    points: list[CheckinPoint] = Field(min_length=1, max_length=100, description=(
+        "the points to add to the check-in's notes (1..100)"))
 
 
 class SignOffCheckin(Contract):
@@ -121,17 +124,17 @@ class ListCheckins(Page):
     month: Month | None = None
     person_id: Id | None = None
     manager_id: Id | None = None
-    state: CheckinState | None = None
+    state: CheckinState | None = Field(default=None, description="only check-ins in this state")
 
 
 class CheckinPointView(Contract):
     id: int
-    author_id: str
+    author_id: str = Field(description="the employee number of who wrote the point")
     section: CheckinSection
     text: str
     visibility: Visibility
     goal_id: str | None
-    support_needed: bool
+    support_needed: bool = Field(description="whether the person asked for support on this point")
 
 
 class CheckinView(Contract):
@@ -139,15 +142,15 @@ class CheckinView(Contract):
     month: str
     manager_id: str
     person_id: str
-    due_from: date
+    due_from: date = Field(description="the first day the check-in is due")
     due_by: date
-    state: CheckinState
+    state: CheckinState = Field(description="scheduled, held, or signed_off (both signed)")
     overdue: bool
     held_on: date | None
-    signed_by_manager: bool
-    signed_by_person: bool
-    goals: list[GoalSnapshot]
-    points: list[CheckinPointView]
+    signed_by_manager: bool = Field(description="whether the manager signed the notes")
+    signed_by_person: bool = Field(description="whether the person signed the notes")
+    goals: list[GoalSnapshot] = Field(description="the goals discussed, as they stood at the check-in")
+    points: list[CheckinPointView] = Field(description="the notes, one point each")
     version: int
 
 
@@ -162,16 +165,16 @@ class SetReportTemplate(Contract):
     """A team's report template: at most a few fields beyond done / blockers / next."""
 
     team_id: Id
-    kind: ReportKind = "weekly"
+    kind: ReportKind = Field(default="weekly", description="daily or weekly report")
     extra_fields: list[Code] = Field(default_factory=list, max_length=3)
     goal_links: bool = True
 
 
 class SubmitReport(Contract):
-    kind: ReportKind = "weekly"
+    kind: ReportKind = Field(default="weekly", description="daily or weekly report")
     period: Annotated[str, StringConstraints(pattern=r"^\d{4}-(W\d{2}|\d{2}-\d{2})$")] = Field(
         description="an ISO week (2026-W49) for a weekly report, a date (2026-12-02) for a daily one")
-    done: Text = ""
+    done: Text = Field(default="", description="what was done in the period (at most 4000 characters)")
     blockers: list[ShortText] = Field(default_factory=list, max_length=20)
     next_plan: Text = ""
     goal_ids: list[Id] = Field(default_factory=list, max_length=20)
@@ -183,9 +186,9 @@ class ReportView(Contract):
     person_id: str
     manager_id: str | None
     team_id: str | None
-    kind: ReportKind
+    kind: ReportKind = Field(description="daily or weekly report")
     period: str
-    done: str
+    done: str = Field(description="what was done in the period")
     blockers: list[str]
     next_plan: str
     goal_ids: list[str]
@@ -197,7 +200,7 @@ class ReportView(Contract):
 
 class GetTeamSummary(Contract):
     manager_id: Id | None = Field(default=None, description="defaults to the actor")
-    kind: ReportKind = "weekly"
+    kind: ReportKind = Field(default="weekly", description="daily or weekly reports")
     period: Annotated[str, StringConstraints(pattern=r"^\d{4}-(W\d{2}|\d{2}-\d{2})$")]
 
 
@@ -210,26 +213,26 @@ class BlockerView(Contract):
 
 class GoalGroupView(Contract):
     goal_id: str | None
-    people: list[str]
-    done: list[str]
+    people: list[str] = Field(description="employee numbers of who reported on the goal")
+    done: list[str] = Field(description="what was done towards the goal, one line per report")
 
 
 class TeamSummaryView(Contract):
     manager_id: str
-    kind: ReportKind
+    kind: ReportKind = Field(description="daily or weekly reports")
     period: str
-    team_size: int
-    reported: int
-    missing: list[str]
+    team_size: int = Field(description="how many people the team has")
+    reported: int = Field(description="how many team members reported")
+    missing: list[str] = Field(description="employee numbers of the team members who did not report")
     blockers: list[BlockerView] = Field(description="repeated blockers first")
-    by_goal: list[GoalGroupView]
+    by_goal: list[GoalGroupView] = Field(description="the reports' items grouped by the goal they link to")
 
 
 class GetParticipation(Contract):
-    scope: ParticipationScope
+    scope: ParticipationScope = Field(description="person, team (a manager's direct reports) or unit")
     scope_id: Id
     month: Month
-    trend_months: int = Field(default=6, ge=1, le=24)
+    trend_months: int = Field(default=6, ge=1, le=24, description="how many months of trend to answer, 1..24")
 
 
 class ParticipationPoint(Contract):
@@ -240,7 +243,7 @@ class ParticipationPoint(Contract):
 
 
 class ParticipationView(Contract):
-    scope: ParticipationScope
+    scope: ParticipationScope = Field(description="person, team (a manager's direct reports) or unit")
     scope_id: str
     month: str
     expected: int
@@ -263,7 +266,8 @@ class RecordKeyEvent(Contract):
 
 class RespondKeyEvent(Contract):
     key_event_id: Id
-    response: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    response: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(description=(
+        "the person's response to the key event, in their words"))
 
 
 class ListKeyEvents(Page):
@@ -283,7 +287,7 @@ class KeyEventView(Contract):
     evidence_url: str | None
     goal_id: str | None
     response: str | None
-    recorded_at: datetime
+    recorded_at: datetime = Field(description="when the event was recorded (UTC)")
 
 
 class KeyEventList(Contract):
@@ -302,7 +306,8 @@ class RegisterCustomer(Contract):
 
 class RecordOpportunity(Contract):
     customer_id: Id
-    stage: OpportunityStage
+    stage: OpportunityStage = Field(description=(
+        "the sales stage: lead, qualified, demo, proposal, negotiation, won or lost"))
     amount: Decimal = Field(ge=0, max_digits=20, decimal_places=2)
     next_step: ShortText = ""
     opportunity_id: Id | None = Field(default=None, description="an existing opportunity to update (stage move)")
@@ -312,7 +317,8 @@ class OpportunityView(Contract):
     id: str
     person_id: str
     customer_id: str
-    stage: OpportunityStage
+    stage: OpportunityStage = Field(description=(
+        "the sales stage: lead, qualified, demo, proposal, negotiation, won or lost"))
     amount: Decimal
     next_step: str
     created_at: datetime
@@ -322,7 +328,8 @@ class OpportunityView(Contract):
 class CheckIn(Contract):
     latitude: Decimal = Field(ge=-90, le=90, decimal_places=7)
     longitude: Decimal = Field(ge=-180, le=180, decimal_places=7)
-    accuracy_m: Decimal = Field(ge=0, le=100000, decimal_places=2)
+    accuracy_m: Decimal = Field(ge=0, le=100000, decimal_places=2, description=(
+        "the location's accuracy radius in metres, as the phone reports it"))
 
 
 class RecordVisit(Contract):
@@ -340,10 +347,11 @@ class VisitView(Contract):
     visited_at: datetime
     distance_m: Decimal | None
     opportunity_id: str | None
-    valid: bool
-    invalid_reasons: list[str]
+    valid: bool = Field(description=(
+        "whether the visit counts as a valid lead (a check-in near the customer and an opportunity entry)"))
+    invalid_reasons: list[str] = Field(description="why the visit does not count as a valid lead (empty: it counts)")
     notes: str
-    objections: list[str]
+    objections: list[str] = Field(description="objection tags found in the visit's notes")
 
 
 class GetWeeklyLeads(Contract):
@@ -355,9 +363,9 @@ class WeeklyLeadsView(Contract):
     person_id: str
     week: str
     visits: int
-    valid_leads: int
-    opportunities: int
-    demo_conversions: int
+    valid_leads: int = Field(description="visits that count as valid leads (the '≥ 5 valid leads/week' rule)")
+    opportunities: int = Field(description="opportunities entered in the week")
+    demo_conversions: int = Field(description="opportunities moved to demo in the week")
 
 
 # -- coaching ----------------------------------------------------------------------------------------------------
@@ -365,8 +373,8 @@ class WeeklyLeadsView(Contract):
 class RecordCoaching(Contract):
     person_id: Id
     on: date
-    minutes: int = Field(ge=1, le=600)
-    topic: Title
+    minutes: int = Field(ge=1, le=600, description="how long the coaching lasted, 1..600 minutes")
+    topic: Title = Field(description="what the coaching was about")
     notes: Text = ""
     goal_id: Id | None = None
 
@@ -383,7 +391,7 @@ class CoachingView(Contract):
     manager_id: str
     person_id: str
     on: date
-    minutes: int
+    minutes: int = Field(description="how long the coaching lasted, in minutes")
     topic: str
     notes: str
     goal_id: str | None
@@ -397,13 +405,13 @@ class GetCadence(Contract):
 class CadenceView(Contract):
     manager_id: str
     month: str
-    touches: int
-    weekly_notes: int
+    touches: int = Field(description="coaching touches counted in the window (sessions and weekly notes)")
+    weekly_notes: int = Field(description="weekly coaching notes written in the window")
     average: Decimal
     window_months: int
     standard: Decimal
-    below_standard: bool
-    checkins_held: int = 0
+    below_standard: bool = Field(description="whether the manager coached less than the standard")
+    checkins_held: int = Field(default=0, description="check-ins held in the window")
     checkins_overdue: int = 0
 
 
@@ -418,7 +426,8 @@ class QuestionInput(Contract):
 class SaveQuestionnaire(Contract):
     code: Code
     title: Title
-    questions: list[QuestionInput] = Field(min_length=1, max_length=20)
+    questions: list[QuestionInput] = Field(min_length=1, max_length=20, description=(
+        "the questionnaire's questions, 1..20"))
 
 
 class OpenSurvey(Contract):
@@ -426,7 +435,8 @@ class OpenSurvey(Contract):
     questionnaire_code: Code
     about: ShortText = Field(description="the project or goal that ended")
     goal_id: Id | None = None
-    reviewer_ids: list[Id] = Field(min_length=1, max_length=200)
+    reviewer_ids: list[Id] = Field(min_length=1, max_length=200, description=(
+        "employee numbers of the reviewers to invite (1..200; never shown to anyone)"))
     threshold: int | None = Field(default=None, ge=3, le=200,
                                   description="answers needed before anything is shown; never below 3")
     closes_on: date
@@ -434,7 +444,8 @@ class OpenSurvey(Contract):
 
 class AnswerSurvey(Contract):
     request_id: Id
-    scores: dict[Code, int] = Field(min_length=1, max_length=20)
+    scores: dict[Code, int] = Field(min_length=1, max_length=20, description=(
+        "question code -> score on the question's scale"))
     comment: Text = ""
 
 
@@ -447,7 +458,7 @@ class QuestionAggregate(Contract):
     text: str
     scale_max: int
     average: Decimal
-    answers: int
+    answers: int = Field(description="how many answered this question")
 
 
 class SurveyView(Contract):
@@ -461,9 +472,10 @@ class SurveyView(Contract):
     invited: int
     answered: int
     threshold: int
-    state: Literal["open", "closed"]
+    state: Literal["open", "closed"] = Field(description="open (taking answers) or closed")
     released: bool
-    aggregates: list[QuestionAggregate]
+    aggregates: list[QuestionAggregate] = Field(description=(
+        "per question, the answers' aggregate (empty until `released`)"))
     comments: list[str] = Field(description="shuffled, only once released")
     closes_on: date
 
@@ -484,17 +496,18 @@ class TagNotes(Contract):
 
 class ObjectionTagView(Contract):
     tag: str
-    score: Decimal
+    score: Decimal = Field(description="how well the answers to this objection did (share of visits that moved on)")
     responses: list[str]
 
 
 class TagNotesView(Contract):
-    tags: list[ObjectionTagView]
+    tags: list[ObjectionTagView] = Field(description="the objections found in the notes, with the playbook's answers")
 
 
 class SavePlaybook(Contract):
     tag: Code
-    responses: list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(max_length=20)
+    responses: list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(
+        max_length=20, description="suggested answers to the objection (话术), in order, at most 20")
 
 
 class GetTeamBoard(Contract):
@@ -514,18 +527,19 @@ class SweepCounts(Contract):
 
     checkins_overdue: int
     zero_activity: int
-    surveys_closed: int
-    weekly_leads: int
-    cadence: int
-    participation: int
-    review_reminders: int
-    purged: int
+    surveys_closed: int = Field(description="360 surveys closed at their deadline")
+    weekly_leads: int = Field(description="weekly lead counts computed")
+    cadence: int = Field(description="coaching cadences computed")
+    participation: int = Field(description="participation rates computed")
+    review_reminders: int = Field(description="review reminders sent")
+    purged: int = Field(description="expired records purged")
 
 
 class Answered(Contract):
     """The whole answer to an anonymous 360 or peer answer: nothing that could name the reviewer."""
 
-    answered: Literal[True] = True
+    answered: Literal[True] = Field(default=True, description=(
+        "always true: the answer was recorded (nothing else, so nothing names the reviewer)"))
 
 
 class PraiseView(Contract):
@@ -544,12 +558,12 @@ class BoardCheckinDue(Contract):
 
 class BoardMissingReports(Contract):
     period: str = Field(description="the ISO week just ended")
-    people: list[str]
+    people: list[str] = Field(description="employee numbers of the direct reports without last week's report")
 
 
 class BoardZeroActivity(Contract):
     person_id: str
-    weeks: int
+    weeks: int = Field(description="full weeks in a row without valid activity")
     detected_on: date
     last_valid_on: date | None
 
@@ -558,10 +572,10 @@ class TeamBoardView(Contract):
     """A manager's "my team" board: check-ins due, last week's missing reports, zero activity, coaching cadence."""
 
     manager_id: str
-    checkins_due: list[BoardCheckinDue]
-    missing_reports: BoardMissingReports
+    checkins_due: list[BoardCheckinDue] = Field(description="check-ins due with the manager's direct reports")
+    missing_reports: BoardMissingReports = Field(description="last week's missing reports")
     zero_activity: list[BoardZeroActivity]
-    coaching_cadence: CadenceView
+    coaching_cadence: CadenceView = Field(description="the manager's own coaching cadence against the standard")
 
 
 class GetTeamObjections(Contract):
@@ -572,7 +586,7 @@ class GetTeamObjections(Contract):
 class TeamObjectionsView(Contract):
     manager_id: str
     month: str
-    visits: int
+    visits: int = Field(description="visits in the window whose notes were tagged")
     counts: dict[str, int] = Field(description="tag -> visits with that objection, most frequent first")
 
 
@@ -596,7 +610,7 @@ class CheckinHeld(Event):
     held_on: date
     due_by: date = Field(description="the last working day of the month's last working week")
     on_time: bool = Field(description="held on or before due_by")
-    signed_off: bool
+    signed_off: bool = Field(description="whether both the person and the manager signed the notes")
     goal_ids: list[str] = Field(default_factory=list)
     support_needed: int = Field(default=0, description="obstacles flagged as needing support")
     support_requests: list[SupportRequest] = Field(default_factory=list, description=(
@@ -627,7 +641,7 @@ class ReportSubmitted(Event):
     person_id: str
     manager_id: str | None
     team_id: str | None
-    kind: ReportKind
+    kind: ReportKind = Field(description="daily or weekly report")
     period: str = Field(description="ISO week or date")
     goal_ids: list[str] = Field(default_factory=list)
     blockers: int = Field(description="how many blockers were reported")
@@ -640,7 +654,7 @@ class ParticipationComputed(Event):
     type = "jixiao.feedback.participation.computed.v1"
     subject_field = "scope_id"
 
-    scope: ParticipationScope
+    scope: ParticipationScope = Field(description="person, team (a manager's direct reports) or unit")
     scope_id: str = Field(description="person id, manager id (team) or org-unit id")
     month: str
     expected: int = Field(description="reports expected (person-periods)")
@@ -686,7 +700,7 @@ class WeeklyLeadsCounted(Event):
     person_id: str
     manager_id: str | None
     week: str
-    week_start: date
+    week_start: date = Field(description="the Monday of the ISO week")
     visits: int
     valid_leads: int = Field(description="visits with both a near check-in and a linked opportunity")
     opportunities: int = Field(description="opportunities created in the week")
@@ -798,12 +812,12 @@ class RatingFinalized(Event):
     review_cycle_id: str
     goals_cycle_id: str
     label: RatingLabel
-    score: Decimal
+    score: Decimal = Field(description="the final score on the cycle's scale")
     components: list[RatingComponent]
     version: int = Field(description="1 when first finalized; each amendment adds one")
     reason: str = Field(default="", description="why this version exists (calibration adjustment etc.)")
     manager_id: str | None
-    finalized_at: datetime
+    finalized_at: datetime = Field(description="when the rating was finalized (UTC)")
 
 
 class RatingAmended(Event):
@@ -817,15 +831,15 @@ class RatingAmended(Event):
     review_cycle_id: str
     goals_cycle_id: str
     label: RatingLabel
-    score: Decimal
+    score: Decimal = Field(description="the score after the amendment")
     components: list[RatingComponent]
     version: int
-    previous_label: RatingLabel
-    previous_score: Decimal
+    previous_label: RatingLabel = Field(description="the rating label before the amendment")
+    previous_score: Decimal = Field(description="the score before the amendment")
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     appeal_id: str | None = None
     manager_id: str | None
-    amended_at: datetime
+    amended_at: datetime = Field(description="when the new version was made (UTC)")
 
 
 # -- part 2: review cycles, scores, ratings, calibration, approval, appeals ---------------------------------------
@@ -843,9 +857,10 @@ class ScaleBand(Contract):
 
 
 class RatingScale(Contract):
-    low: Score = Decimal(1)
-    high: Score = Decimal(5)
-    bands: list[ScaleBand] = Field(min_length=1, max_length=5)
+    low: Score = Field(default=Decimal(1), description="the bottom of the score scale")
+    high: Score = Field(default=Decimal(5), description="the top of the score scale")
+    bands: list[ScaleBand] = Field(min_length=1, max_length=5, description=(
+        "score bands, each mapping a score range to a rating label"))
 
 
 class FormulaComponent(Contract):
@@ -858,15 +873,17 @@ class RatingFormulaSpec(Contract):
     """The formula (the goals formula language) over component scores; `has_<name>` is 1 when a component is
     present. A missing optional component is neutral: it takes the weighted mean of the present ones."""
 
-    expression: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    expression: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(description=(
+        "the formula over the component scores (`0.7 * goals + 0.3 * competency`)"))
     components: list[FormulaComponent] = Field(min_length=1, max_length=10)
-    scale: RatingScale
+    scale: RatingScale = Field(description="the rating scale the score maps onto")
 
 
 class DistributionTarget(Contract):
     groups: dict[Code, list[RatingLabel]] = Field(description="e.g. top: [S, A], middle: [B], bottom: [C, D]")
     target: dict[Code, Annotated[Decimal, Field(ge=0, le=1)]] = Field(description="share per group, adding to 1")
-    tolerance: Rate = Decimal("0.05")
+    tolerance: Rate = Field(default=Decimal("0.05"), description=(
+        "how far the actual share may be from the target, 0..1"))
     hard: bool = Field(default=False, description="hard: finalizing off target is refused; soft: a warning")
 
 
@@ -884,15 +901,16 @@ class OpenReviewCycle(Contract):
         "grade -> approval steps (chassis approvals), e.g. {\"M>=3\": [\"skip_level\", \"hrbp\"], \"*\": "
         "[\"skip_level\"]}; none: no approval"))
     people: list[Id] | None = Field(default=None, max_length=100_000, description="default: everyone with a manager")
-    grades: dict[Id, Annotated[str, StringConstraints(max_length=16)]] = Field(default_factory=dict)
+    grades: dict[Id, Annotated[str, StringConstraints(max_length=16)]] = Field(default_factory=dict, description=(
+        "employee number -> job grade, for the formula's grade-dependent terms"))
 
 
 class FormulaVersionView(Contract):
     cycle_id: str
-    number: int
+    number: int = Field(description="the formula's version number (1: as pinned when the cycle opened)")
     formula: RatingFormulaSpec
     reason: str
-    created_by: str | None
+    created_by: str | None = Field(description="the employee number of who revised the formula (null: the initial one)")
     created_at: datetime
 
 
@@ -900,12 +918,12 @@ class ReviewCycleView(Contract):
     id: str
     goals_cycle_id: str
     name: str
-    stage: ReviewStage
+    stage: ReviewStage = Field(description="draft, self_review, manager_review, calibration, finalized or published")
     formula: FormulaVersionView
     deadlines: dict[str, date]
     distribution: DistributionTarget | None
-    peer_minimum: int
-    manager_waits_for_self: bool
+    peer_minimum: int = Field(description="how many peer answers are needed before their aggregate is shown")
+    manager_waits_for_self: bool = Field(description="whether the manager's review waits for the self review")
     counts: dict[str, int] = Field(description="reviews per state")
     version: int
 
@@ -924,8 +942,9 @@ class ReviseRatingFormula(Contract):
 
 class ScoreItem(Contract):
     code: Id = Field(description="a goal id, an indicator code or a competency code")
-    kind: Literal["goal", "indicator", "competency"] = "goal"
-    score: Score
+    kind: Literal["goal", "indicator", "competency"] = Field(default="goal", description=(
+        "what is scored: a goal, an indicator or a competency"))
+    score: Score = Field(description="the score given, on the cycle's scale")
     comment: Text = ""
 
 
@@ -960,7 +979,7 @@ class ScoreSet(Contract):
     average: Decimal | None
     comment: str
     submitted_at: datetime | None
-    late: bool
+    late: bool = Field(description="whether it was submitted after the stage's deadline")
 
 
 class PeerAggregate(Contract):
@@ -968,19 +987,20 @@ class PeerAggregate(Contract):
 
     invited: int
     answered: int
-    minimum: int
-    counted: bool
+    minimum: int = Field(description="how many peer answers are needed before anything is shown")
+    counted: bool = Field(description="whether enough peers answered for the aggregate to be shown")
     average: Decimal | None
-    comments: list[str]
+    comments: list[str] = Field(description="the peers' comments, shuffled (only once `counted`)")
 
 
 class RatingChange(Contract):
     version: int
     label: RatingLabel
-    score: Decimal
-    kind: Literal["computed", "calibration", "amendment", "formula"]
+    score: Decimal = Field(description="the score after the change")
+    kind: Literal["computed", "calibration", "amendment", "formula"] = Field(description=(
+        "computed (from the formula), calibration, amendment (an appeal) or formula (a revised formula)"))
     reason: str
-    changed_by: str | None
+    changed_by: str | None = Field(description="the employee number of who changed it (null: the system)")
     appeal_id: str | None
     at: datetime
 
@@ -995,11 +1015,12 @@ class RatingView(Contract):
     cycle_id: str
     person_id: str
     label: RatingLabel
-    score: Decimal
+    score: Decimal = Field(description="the score on the cycle's scale")
     components: list[RatingComponent]
     formula_version: int
     version: int
-    approval_status: Literal["none", "pending", "approved", "sent_back"]
+    approval_status: Literal["none", "pending", "approved", "sent_back"] = Field(description=(
+        "none (no approval chain), pending, approved or sent_back"))
     approvers: list[ApprovalStepView]
     waiting_for: str | None
     history: list[RatingChange]
@@ -1010,20 +1031,20 @@ class GoalEvidence(Contract):
 
     id: str
     title: str
-    kind: str
+    kind: str = Field(description="the goal's kind: okr or kpi")
     weight: Decimal
     progress: Decimal = Field(description="the final (rolled-up) progress as goals gives it (a fraction, 1 = done)")
     colour: Colour
 
 
 class ScoreCardItemEvidence(Contract):
-    indicator: str
+    indicator: str = Field(description="the indicator's code")
     value: Decimal | None
     target: Decimal
-    points: Decimal
+    points: Decimal = Field(description="the points the value earned, before weighting")
     weight: Decimal
-    weighted_points: Decimal
-    missing: bool = False
+    weighted_points: Decimal = Field(description="the points times the item's weight")
+    missing: bool = Field(default=False, description="whether the indicator had no value (scored 0)")
 
 
 class ScoreCardEvidence(Contract):
@@ -1040,11 +1061,14 @@ class ReviewView(Contract):
     person_id: str
     manager_id: str | None
     grade: str | None
-    state: ReviewState
-    self_review: ScoreSet | None
-    manager_review: ScoreSet | None
-    peer: PeerAggregate
-    rating: RatingView | None
+    state: ReviewState = Field(description=(
+        "not_started, self_submitted, manager_submitted, calibrated, finalized or acknowledged"))
+    self_review: ScoreSet | None = Field(description="the person's self review (null: not submitted)")
+    manager_review: ScoreSet | None = Field(description=(
+        "the manager's scores (null: not submitted, or not visible to the reader)"))
+    peer: PeerAggregate = Field(description="the peers' answers, aggregated anonymously")
+    rating: RatingView | None = Field(description=(
+        "the rating (null until it is computed, or not visible to the reader)"))
     evidence: dict[str, int] = Field(default_factory=dict, description=(
         "what feedback holds on the year: check-ins held, reports, key events (+/-), coaching received, 360s"))
     goals: list[GoalEvidence] | None = Field(default=None, description=(
@@ -1055,7 +1079,7 @@ class ReviewView(Contract):
     evidence_missing: list[str] = Field(default_factory=list, description=(
         "evidence parts that could not be read this time (`goals`, `scorecard`): the view answers without them"))
     evidence_notes: dict[str, str] = Field(default_factory=dict, description="why each missing part is missing")
-    acknowledged_at: datetime | None
+    acknowledged_at: datetime | None = Field(description="when the person acknowledged the result (UTC; null: not yet)")
     version: int
 
 
@@ -1066,7 +1090,7 @@ class AdjustRating(Contract):
     label: RatingLabel
     score: Score | None = Field(default=None, description="default: the label's band floor when it changes")
     reason: Reason
-    expected_version: int = Field(ge=1)
+    expected_version: int = Field(ge=1, description="the rating version you read (If-Match): 409 when it changed since")
 
 
 class GetCalibration(Contract):
@@ -1077,21 +1101,22 @@ class GetCalibration(Contract):
 
 
 class DistributionLine(Contract):
-    group: str
-    labels: list[str]
+    group: str = Field(description="the rating labels' group (for example the top group S+A)")
+    labels: list[str] = Field(description="the rating labels in the group")
     target: Decimal
     actual: Decimal
     count: int
-    off: bool
+    off: bool = Field(description="whether the actual share is outside the target's tolerance")
 
 
 class CalibrationView(Contract):
     cycle_id: str
     org_unit_id: str | None
     total: int
-    by_label: dict[str, int]
+    by_label: dict[str, int] = Field(description="rating label -> how many people have it")
     distribution: list[DistributionLine]
-    hard: bool
+    hard: bool = Field(description=(
+        "whether the distribution is enforced (a finalize outside the tolerance is refused) or only a guide"))
     items: list[RatingView]
     next_cursor: str | None
 
@@ -1113,12 +1138,13 @@ class CalibrationSessionView(Contract):
     notes: str
     adjustments: list[RatingChange] = Field(description="adjustments made in the cycle's unit before this record")
     recorded_by: str
-    held_at: datetime
+    held_at: datetime = Field(description="when the calibration session was held (UTC)")
 
 
 class DecideRating(Contract):
     rating_id: Id
-    decision: Literal["approve", "send_back"]
+    decision: Literal["approve", "send_back"] = Field(description=(
+        "approve (on to the next approver) or send_back (to the manager, with a reason)"))
     reason: Reason = ""
 
 
@@ -1133,7 +1159,8 @@ class ListLateReviews(Contract):
 class LateReview(Contract):
     person_id: str
     manager_id: str | None
-    stage: Literal["self_review", "manager_review"]
+    stage: Literal["self_review", "manager_review"] = Field(description=(
+        "the stage whose review is late: self_review or manager_review"))
     due: date
     submitted_at: datetime | None = Field(description="null: still missing")
 
@@ -1148,9 +1175,9 @@ class ReviewCycleAdvanced(Event):
 
     cycle_id: str
     goals_cycle_id: str
-    stage: ReviewStage
-    previous: ReviewStage
-    deadline: date | None = None
+    stage: ReviewStage = Field(description="the stage the cycle entered")
+    previous: ReviewStage = Field(description="the stage the cycle left")
+    deadline: date | None = Field(default=None, description="the new stage's last day (null: none)")
 
 
 class RatingAdjusted(Event):
@@ -1162,13 +1189,13 @@ class RatingAdjusted(Event):
     rating_id: str
     person_id: str
     cycle_id: str
-    before_label: RatingLabel
-    after_label: RatingLabel
-    before_score: Decimal
-    after_score: Decimal
+    before_label: RatingLabel = Field(description="the rating label before the adjustment")
+    after_label: RatingLabel = Field(description="the rating label after the adjustment")
+    before_score: Decimal = Field(description="the score before the adjustment")
+    after_score: Decimal = Field(description="the score after the adjustment")
     reason: str
     version: int
-    adjusted_by: str
+    adjusted_by: str = Field(description="the employee number of who adjusted the rating in calibration")
 
 
 class RatingApprovalStep(Event):
@@ -1180,9 +1207,10 @@ class RatingApprovalStep(Event):
     rating_id: str
     person_id: str
     cycle_id: str
-    status: Literal["waiting", "approved", "sent_back", "complete"]
+    status: Literal["waiting", "approved", "sent_back", "complete"] = Field(description=(
+        "waiting (on the approver), approved, sent_back (to the manager) or complete"))
     step: str | None
-    approver_id: str | None
+    approver_id: str | None = Field(description="the approver at this step (null: none could be routed)")
     reason: str = ""
 
 
@@ -1195,11 +1223,13 @@ class ReviewReminder(Event):
     subject_field = "recipient_id"
 
     cycle_id: str
-    stage: Literal["self_review", "manager_review"]
-    recipient_id: str
-    people: list[str]
-    due: date
-    kind: Literal["due_soon", "overdue"]
+    stage: Literal["self_review", "manager_review"] = Field(description=(
+        "the stage still open for them: self_review or manager_review"))
+    recipient_id: str = Field(description="the employee number of who is reminded")
+    people: list[str] = Field(description="employee numbers of who still has to submit")
+    due: date = Field(description="the stage's deadline (ISO date)")
+    kind: Literal["due_soon", "overdue"] = Field(description=(
+        "due_soon (within the reminder days of the deadline) or overdue"))
 
 
 class RatingAmendment(Contract):

@@ -65,7 +65,7 @@ Visibility = Literal["company", "unit", "private"]
 class CreateCycle(Contract):
     name: Title
     period: Period
-    year: int = Field(ge=2000, le=2100)
+    year: int = Field(ge=2000, le=2100, description="the cycle's year, 2000..2100")
     index: int = Field(default=1, ge=1, le=12, description="quarter 1..4 or month 1..12; 1 for a year")
     red_after_weeks: int = Field(default=2, ge=1, le=52, description="weeks behind schedule that turn a goal red")
     visibility: Visibility = Field(default="company", description=(
@@ -75,7 +75,8 @@ class CreateCycle(Contract):
 
 class TransitionCycle(Contract):
     cycle_id: Id
-    to: Literal["open", "locked", "closed"]
+    to: Literal["open", "locked", "closed"] = Field(description=(
+        "the state to move the cycle to: open, locked or closed"))
     expected_version: int | None = None
 
 
@@ -84,7 +85,7 @@ class GetCycle(Contract):
 
 
 class ListCycles(Page):
-    state: CycleState | None = None
+    state: CycleState | None = Field(default=None, description="only cycles in this state")
 
 
 class CycleView(Contract):
@@ -93,7 +94,8 @@ class CycleView(Contract):
     period: Period
     starts_on: date
     ends_on: date
-    state: CycleState
+    state: CycleState = Field(description=(
+        "draft, open (goals may be set and updated), locked (only progress) or closed"))
     red_after_weeks: int
     visibility: Visibility = "company"
     opened_at: datetime | None
@@ -108,7 +110,7 @@ class CycleList(Contract):
 # -- goals -------------------------------------------------------------------------------------------------------
 
 class OwnerRef(Contract):
-    kind: OwnerKind = "person"
+    kind: OwnerKind = Field(default="person", description="person or org_unit")
     id: Id
 
 
@@ -140,7 +142,7 @@ class CreateGoal(Contract):
     cycle_id: Id
     title: Title
     description: LongText = ""
-    kind: GoalKind
+    kind: GoalKind = Field(description="okr (with key results) or kpi (a target with green and yellow thresholds)")
     owner: OwnerRef
     responsible_id: Id | None = Field(default=None, description="the person who speaks for an org-unit goal")
     parent_id: Id | None = None
@@ -164,10 +166,12 @@ class UpdateGoal(Contract):
     due_on: date | None = None
     milestones: list[MilestoneInput] | None = Field(default=None, max_length=50)
     parent_id: Id | None = None
-    kpi_target: Amount | None = None
-    kpi_thresholds: dict[Literal["green", "yellow"], Amount] | None = None
-    key_result_targets: dict[str, Amount] | None = None
-    add_key_results: list[KeyResultInput] | None = Field(default=None, max_length=20)
+    kpi_target: Amount | None = Field(default=None, description="the KPI's new target")
+    kpi_thresholds: dict[Literal["green", "yellow"], Amount] | None = Field(default=None, description=(
+        "the KPI's new green and yellow thresholds"))
+    key_result_targets: dict[str, Amount] | None = Field(default=None, description="key result id -> its new target")
+    add_key_results: list[KeyResultInput] | None = Field(default=None, max_length=20, description=(
+        "key results to add to an OKR (at most 20)"))
 
 
 class GetGoal(Contract):
@@ -181,7 +185,7 @@ class ListGoals(Page):
 
 class GetGoalTree(Contract):
     goal_id: Id
-    depth: int = Field(default=10, ge=1, le=50)
+    depth: int = Field(default=10, ge=1, le=50, description="how many levels below the goal to answer, 1..50")
 
 
 class SetWeights(Contract):
@@ -195,9 +199,9 @@ class SetWeights(Contract):
 class KeyResultView(Contract):
     id: str
     title: str
-    start: Decimal
+    start: Decimal = Field(description="the value at the start (progress is measured from it)")
     target: Decimal
-    current: Decimal
+    current: Decimal = Field(description="the key result's value now")
     unit: str
     weight: Decimal
     progress: Decimal
@@ -215,7 +219,7 @@ class KpiView(Contract):
 
 class MilestoneView(Contract):
     on: date
-    fraction: Decimal
+    fraction: Decimal = Field(description="the share of the target expected done by the date, 0..1")
 
 
 class GoalView(Contract):
@@ -227,7 +231,7 @@ class GoalView(Contract):
     org_unit_id: str | None
     title: str
     description: str
-    kind: GoalKind
+    kind: GoalKind = Field(description="okr or kpi")
     weight: Decimal
     start_on: date
     due_on: date
@@ -238,8 +242,8 @@ class GoalView(Contract):
     progress: Decimal = Field(description="rolled up: the weighted mean of the children when it has any")
     confidence: Decimal | None
     colour: Colour
-    colour_since: date
-    resources_needed: list[str]
+    colour_since: date = Field(description="the day the goal took its current colour")
+    resources_needed: list[str] = Field(description="what the owner says the goal needs (people, budget, tools...)")
     indicator_code: str | None
     template_code: str | None
     version: int
@@ -258,19 +262,19 @@ class GoalNode(Contract):
     id: str
     parent_id: str | None
     depth: int
-    readable: bool
+    readable: bool = Field(description="whether the reader may read the goal (false: only its place in the tree)")
     title: str | None = None
     owner: OwnerRef | None = None
-    kind: GoalKind | None = None
+    kind: GoalKind | None = Field(default=None, description="okr or kpi (null: the reader may not read the goal)")
     weight: Decimal | None = None
     progress: Decimal | None = None
     colour: Colour | None = None
 
 
 class GoalTree(Contract):
-    root_id: str
-    ancestors: list[GoalNode]
-    nodes: list[GoalNode]
+    root_id: str = Field(description="the goal the tree was asked for")
+    ancestors: list[GoalNode] = Field(description="the goal's parents up to its root, nearest first")
+    nodes: list[GoalNode] = Field(description="the goal and its descendants, down to the requested depth")
 
 
 class WeightsView(Contract):
@@ -306,7 +310,8 @@ class GoalChangeView(Contract):
     goal_id: str
     at: datetime
     actor_id: str
-    source: Literal["update", "weights", "proposal", "appeal"]
+    source: Literal["update", "weights", "proposal", "appeal"] = Field(description=(
+        "how the change came: a direct update, a weights change, an accepted proposal or an appeal"))
     changes: dict[str, Any]
     reason: str
 
@@ -328,12 +333,12 @@ class ProgressUpdateView(Contract):
     after_progress: Decimal
     comment: str = Field(description="empty for a reader outside the line when the comment is private")
     confidence: Decimal | None
-    private: bool = False
+    private: bool = Field(default=False, description="whether the update's comment is visible only to the line")
 
 
 class ProgressRecorded(Contract):
-    update: ProgressUpdateView
-    goal: GoalView
+    update: ProgressUpdateView = Field(description="the update as recorded")
+    goal: GoalView = Field(description="the goal after the update")
 
 
 class ProgressHistory(Contract):
@@ -405,8 +410,9 @@ class ListProposals(Page):
     newest first. `state: "open"` keeps the open ones; `awaiting: "me"` the open ones waiting for the actor's
     answer."""
 
-    state: Literal["open"] | None = None
-    awaiting: Literal["me"] | None = None
+    state: Literal["open"] | None = Field(default=None, description="`open`: only proposals still open")
+    awaiting: Literal["me"] | None = Field(default=None, description=(
+        "`me`: only threads waiting for the caller's answer"))
     cycle_id: Id | None = None
 
 
@@ -418,11 +424,12 @@ class ChangeView(Contract):
 
 
 class EntryView(Contract):
-    seq: int
-    action: Literal["propose", "counter", "accept", "reject", "withdraw"]
+    seq: int = Field(description="the entry's place in the thread (1: the first)")
+    action: Literal["propose", "counter", "accept", "reject", "withdraw"] = Field(description=(
+        "what the party did: propose, counter, accept, reject or withdraw"))
     proposal_id: str
     actor_id: str
-    party: Literal["owner", "manager"]
+    party: Literal["owner", "manager"] = Field(description="who acted: the goal's owner or their manager")
     at: datetime
     text: str
     changes: list[ChangeView]
@@ -434,22 +441,24 @@ class ThreadView(Contract):
     cycle_id: str
     owner_id: str
     manager_id: str
-    entries: list[EntryView]
-    open_proposal_id: str | None
-    awaiting: Literal["owner", "manager"] | None
+    entries: list[EntryView] = Field(description="the thread's entries (proposals, counters, answers), oldest first")
+    open_proposal_id: str | None = Field(description="the proposal waiting for an answer (null: none)")
+    awaiting: Literal["owner", "manager"] | None = Field(description=(
+        "whose turn it is: owner or manager (null: nothing open)"))
 
 
 class ProposalView(Contract):
     negotiation_id: str
     proposal_id: str
-    state: Literal["open", "accepted", "rejected", "withdrawn", "countered"]
-    thread: ThreadView
+    state: Literal["open", "accepted", "rejected", "withdrawn", "countered"] = Field(description=(
+        "open, accepted, rejected, withdrawn or countered"))
+    thread: ThreadView = Field(description="the whole negotiation thread the proposal belongs to")
     applied: list[FieldChangeApplied] = Field(default_factory=list)
 
 
 class NegotiationHistory(Contract):
     goal_id: str
-    threads: list[ThreadView]
+    threads: list[ThreadView] = Field(description="every negotiation thread on the goal, oldest first")
 
 
 class ProposalSummary(Contract):
@@ -460,9 +469,10 @@ class ProposalSummary(Contract):
     cycle_id: str
     owner_id: str
     manager_id: str
-    state: Literal["open", "accepted", "rejected", "withdrawn", "countered"]
+    state: Literal["open", "accepted", "rejected", "withdrawn", "countered"] = Field(description=(
+        "open, accepted, rejected, withdrawn or countered"))
     proposed_by: Literal["owner", "manager"]
-    proposer_id: str
+    proposer_id: str = Field(description="the employee number of who proposed")
     awaiting: Literal["owner", "manager"] | None = Field(description="who answers it, while it is open")
     opened_at: datetime
     rationale: str
@@ -487,7 +497,7 @@ class FieldChangeApplied(Contract):
 
 class RecordCommitment(Contract):
     goal_id: Id
-    kind: CommitmentKind
+    kind: CommitmentKind = Field(description="what is promised: training, budget, collaboration or other")
     description: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
     amount: NonNegativeAmount | None = Field(default=None, description="budget amount")
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
@@ -497,7 +507,7 @@ class RecordCommitment(Contract):
 
 class UpdateCommitment(Contract):
     commitment_id: Id
-    state: Literal["delivered", "missed"]
+    state: Literal["delivered", "missed"] = Field(description="delivered or missed")
     note: LongText = ""
     expected_version: int | None = None
 
@@ -517,14 +527,14 @@ class CommitmentChangeView(Contract):
 class CommitmentView(Contract):
     id: str
     goal_id: str
-    kind: CommitmentKind
+    kind: CommitmentKind = Field(description="what was promised: training, budget, collaboration or other")
     description: str
     amount: Decimal | None
     currency: str | None
-    from_org_unit_id: str | None
+    from_org_unit_id: str | None = Field(description="the unit that provides it (null: a person provides it)")
     provider_id: str
     due_on: date | None
-    state: CommitmentState
+    state: CommitmentState = Field(description="promised, delivered or missed")
     history: list[CommitmentChangeView]
     version: int
 
@@ -542,10 +552,10 @@ class RunStatusSweep(Contract):
 
 class SweepResult(Contract):
     on: date
-    evaluated: int
-    changed: int
-    turned_red: int
-    reviews_opened: int
+    evaluated: int = Field(description="goals evaluated")
+    changed: int = Field(description="goals whose colour changed")
+    turned_red: int = Field(description="goals that turned red")
+    reviews_opened: int = Field(description="status reviews opened for goals that turned red")
     reviews_resolved: int = Field(default=0, description="open reviews closed because their goal recovered")
     preview: bool = Field(default=False, description="a date after today: what would change; nothing was written")
 
@@ -554,7 +564,7 @@ ReviewState = Literal["open", "completed", "resolved_by_recovery"]
 
 
 class ListReviews(Page):
-    state: ReviewState | None = None
+    state: ReviewState | None = Field(default=None, description="only reviews in this state")
     cycle_id: Id | None = None
 
 
@@ -571,11 +581,11 @@ class ReviewView(Contract):
     manager_id: str | None
     opened_on: date
     reason: str
-    state: ReviewState
+    state: ReviewState = Field(description="open, completed, or resolved_by_recovery (the goal left red first)")
     summary: str
     completed_by: str | None
-    completed_at: datetime | None
-    red_since: date | None = None
+    completed_at: datetime | None = Field(description="when the review was completed (UTC; null while open)")
+    red_since: date | None = Field(default=None, description="the day the goal turned red (null: it recovered)")
 
 
 class ReviewList(Contract):
@@ -589,20 +599,26 @@ class AllocationChild(Contract):
     goal_id: Id
     key_result_id: Id | None = Field(default=None, description="which target of an OKR child to allocate to")
     weight: NonNegativeAmount | None = Field(default=None, description="share for the 'weighted' method")
-    factors: dict[Code, NonNegativeAmount] = Field(default_factory=dict, max_length=50)
-    minimum: NonNegativeAmount | None = None
-    maximum: NonNegativeAmount | None = None
+    factors: dict[Code, NonNegativeAmount] = Field(default_factory=dict, max_length=50, description=(
+        "factor code -> this child's value, for the `factors` method"))
+    minimum: NonNegativeAmount | None = Field(default=None, description=(
+        "the least this child must be given (null: no floor)"))
+    maximum: NonNegativeAmount | None = Field(default=None, description=(
+        "the most this child may be given (null: no cap)"))
 
 
 class PreviewAllocation(Contract):
     """Split the parent's target (or `total`) among `children` (default: every direct child)."""
 
     parent_goal_id: Id
-    method: AllocationMethod = "equal"
+    method: AllocationMethod = Field(default="equal", description=(
+        "equal, weighted (by each child's `weight`) or factors (by `factor_weights`)"))
     factor_weights: dict[Code, NonNegativeAmount] = Field(default_factory=dict, max_length=50)
-    children: list[AllocationChild] = Field(default_factory=list, max_length=50_000)
+    children: list[AllocationChild] = Field(default_factory=list, max_length=50_000, description=(
+        "the children to split among (default: every direct child)"))
     total: NonNegativeAmount | None = None
-    places: int = Field(default=0, ge=0, le=6)
+    places: int = Field(default=0, ge=0, le=6, description=(
+        "decimal places of each share, 0..6 (the remainder goes to the largest)"))
 
 
 class ApplyAllocation(PreviewAllocation):
@@ -613,14 +629,14 @@ class AllocationItem(Contract):
     goal_id: str
     key_result_id: str | None
     owner_id: str
-    current_target: Decimal | None
-    allocated: Decimal
+    current_target: Decimal | None = Field(description="the child's target now (null: none yet)")
+    allocated: Decimal = Field(description="the share of the target given to this child")
 
 
 class AllocationPreview(Contract):
     parent_goal_id: str
     total: Decimal
-    method: AllocationMethod
+    method: AllocationMethod = Field(description="how the target is split: equal, weighted or factors")
     items: list[AllocationItem]
 
 
@@ -632,24 +648,26 @@ class AppliedProposal(Contract):
 
 class AllocationResult(Contract):
     allocation_id: str
-    preview: AllocationPreview
-    proposals: list[AppliedProposal]
+    preview: AllocationPreview = Field(description="the split as previewed and applied")
+    proposals: list[AppliedProposal] = Field(description="the negotiation proposals opened for the children's owners")
 
 
 # -- indicator library, templates, presets, formulas, custom fields -----------------------------------------------
 
 class ScoringRule(Contract):
-    kind: ScoringKind = "linear"
-    cap: Points = Decimal(100)
-    green_points: Points = Decimal(100)
-    yellow_points: Points = Decimal(60)
-    red_points: Points = Decimal(0)
+    kind: ScoringKind = Field(default="linear", description=(
+        "linear (in proportion to attainment), banded (by colour) or binary (target met or not)"))
+    cap: Points = Field(default=Decimal(100), description="the most points a value may earn, 0..1000")
+    green_points: Points = Field(default=Decimal(100), description=(
+        "points for a green value (banded) or at the target (linear, binary)"))
+    yellow_points: Points = Field(default=Decimal(60), description="points for a yellow value (banded)")
+    red_points: Points = Field(default=Decimal(0), description="points for a red value")
 
 
 class SaveIndicator(Contract):
     code: Code
     name: Title
-    kind: GoalKind
+    kind: GoalKind = Field(description="the kind of goal the indicator makes: okr or kpi")
     direction: Direction
     unit: Annotated[str, StringConstraints(max_length=32)] = ""
     cumulative: bool = Field(default=False, description="a KPI that adds up over the period (see KpiInput)")
@@ -665,7 +683,7 @@ class SaveIndicator(Contract):
 class IndicatorView(Contract):
     code: str
     name: str
-    kind: GoalKind
+    kind: GoalKind = Field(description="the kind of goal the indicator makes: okr or kpi")
     direction: Direction
     unit: str
     cumulative: bool
@@ -689,7 +707,7 @@ class IndicatorList(Contract):
 
 
 class TemplateItem(Contract):
-    indicator: Code
+    indicator: Code = Field(description="the indicator's code in the library")
     weight: Decimal = Field(gt=0, le=100, decimal_places=2)
     target: Amount | None = None
 
@@ -729,7 +747,7 @@ class PresetView(Contract):
     code: str
     name: str
     description: str
-    indicators: list[str]
+    indicators: list[str] = Field(description="codes of the indicators the preset installs")
     templates: list[str]
 
 
@@ -746,7 +764,8 @@ class Assignee(Contract):
 class AssignTemplate(Contract):
     template_code: Code
     cycle_id: Id
-    assignees: list[Assignee] = Field(min_length=1, max_length=20_000)
+    assignees: list[Assignee] = Field(min_length=1, max_length=20_000, description=(
+        "who gets the template's goals (1..20000 people)"))
     parent_goal_id: Id | None = None
 
 
@@ -766,9 +785,9 @@ class AssignmentResult(Contract):
     template_code: str
     cycle_id: str
     created: int = Field(description="people who got their goals")
-    failed: int
-    goals_created: int
-    results: list[AssignmentOutcome]
+    failed: int = Field(description="how many assignees got no goals (see `results`)")
+    goals_created: int = Field(description="how many goals were created in all")
+    results: list[AssignmentOutcome] = Field(description="per assignee, what was created or why not")
 
 
 class CheckFormula(Contract):
@@ -778,7 +797,8 @@ class CheckFormula(Contract):
 
 class FormulaCheck(Contract):
     ok: bool
-    result_type: Literal["number", "boolean"]
+    result_type: Literal["number", "boolean"] = Field(description=(
+        "what the formula evaluates to: a number or a boolean"))
     variables: list[str]
 
 
@@ -792,7 +812,8 @@ class CustomFieldsView(Contract):
     cycle_id: str
     person_id: str
     values: dict[str, Decimal]
-    recomputed_goal_ids: list[str] = Field(default_factory=list)
+    recomputed_goal_ids: list[str] = Field(default_factory=list, description=(
+        "goals whose formula-driven progress was recomputed from the new values"))
 
 
 class GetScoreCard(Contract):
@@ -802,13 +823,13 @@ class GetScoreCard(Contract):
 
 
 class ScoreItem(Contract):
-    indicator: str
+    indicator: str = Field(description="the indicator's code")
     value: Decimal | None = Field(description="None when no value is measured yet (`missing`)")
     target: Decimal
     points: Decimal = Field(description="rounded half-up to 2 decimals; 0 when missing")
     weight: Decimal
     weighted_points: Decimal = Field(description="points x weight / 100, rounded half-up to 2 decimals")
-    missing: bool = False
+    missing: bool = Field(default=False, description="whether the indicator had no value (scored 0)")
 
 
 class ScoreCard(Contract):
@@ -828,22 +849,22 @@ class BoardQuery(Page):
 
     cycle_id: Id
     org_unit_id: Id | None = None
-    include_descendants: bool = True
+    include_descendants: bool = Field(default=True, description="whether a unit's board includes its descendant units")
     owner_id: Id | None = None
     reports_of: Id | None = Field(default=None, description="a manager: everyone in their reporting line")
-    kind: GoalKind | None = None
+    kind: GoalKind | None = Field(default=None, description="only goals of this kind: okr or kpi")
     colour: Colour | None = None
 
 
 class BoardAggregate(Contract):
-    key: str | None
+    key: str | None = Field(description="the group's id: an org unit id, an owner or a manager (null: the total line)")
     name: str | None = None
     count: int
     green: int
     yellow: int
-    red: int
-    weighted_progress: Decimal | None
-    average_confidence: Decimal | None
+    red: int = Field(description="goals off track")
+    weighted_progress: Decimal | None = Field(description="progress weighted by goal weights, 0..1 (null: no goals)")
+    average_confidence: Decimal | None = Field(description="the mean owner confidence, 0..1 (null: none given)")
 
 
 class BoardGoal(Contract):
@@ -851,7 +872,7 @@ class BoardGoal(Contract):
     title: str
     owner: OwnerRef
     org_unit_id: str | None
-    kind: GoalKind
+    kind: GoalKind = Field(description="okr or kpi")
     weight: Decimal
     progress: Decimal
     confidence: Decimal | None
@@ -862,9 +883,34 @@ class BoardGoal(Contract):
 class Board(Contract):
     cycle_id: str
     total: BoardAggregate
-    levels: list[BoardAggregate]
+    levels: list[BoardAggregate] = Field(description=(
+        "one aggregate per unit, owner or reporting line, by the query's grouping"))
     items: list[BoardGoal]
     next_cursor: str | None = None
+
+
+class GetTeamDashboard(Contract):
+    """The goals sections of a manager's "my team" dashboard, for the caller's reporting line in one cycle, in one
+    call (the gateway's dashboard used to make four)."""
+
+    cycle_id: Id
+    limit: Annotated[int, Field(ge=1, le=50)] = Field(default=10, description="items per list section")
+
+
+class SectionRefused(Contract):
+    code: str = Field(description="the problem type the section's own call would have answered")
+    detail: str
+
+
+class TeamDashboard(Contract):
+    cycle_id: str
+    colours: BoardAggregate | None = Field(default=None, description="the line's colour counts and progress")
+    at_risk: list[BoardGoal] | None = Field(default=None, description="the line's red goals")
+    open_proposals: list[ProposalSummary] | None = Field(default=None, description=(
+        "open proposals waiting for the caller's answer"))
+    pending_reviews: list[ReviewView] | None = Field(default=None, description="the caller's open reviews")
+    refused: dict[str, SectionRefused] = Field(default_factory=dict, description=(
+        "section -> why it is not answered (null above); the other sections stand"))
 
 
 # -- events ------------------------------------------------------------------------------------------------------
@@ -901,7 +947,7 @@ class GoalCreated(Event):
     responsible_id: str
     org_unit_id: str | None
     title: str
-    kind: GoalKind
+    kind: GoalKind = Field(description="okr or kpi")
     weight: Decimal
     start_on: date
     due_on: date
@@ -914,7 +960,7 @@ class GoalCreated(Event):
 class AssignedGoal(Contract):
     goal_id: str
     title: str
-    kind: GoalKind
+    kind: GoalKind = Field(description="the created goal's kind: okr or kpi")
     weight: Decimal
     target: Decimal
     unit: str
@@ -935,7 +981,7 @@ class TemplateAssigned(Event):
     parent_id: str | None
     start_on: date
     due_on: date
-    goals: list[AssignedGoal]
+    goals: list[AssignedGoal] = Field(description="the goals created for the person")
 
 
 class GoalUpdated(Event):
@@ -948,8 +994,10 @@ class GoalUpdated(Event):
     cycle_id: str
     responsible_id: str
     changes: dict[str, dict[Literal["before", "after"], Any]]
-    via_proposal_id: str | None = None
-    via_appeal_id: str | None = None
+    via_proposal_id: str | None = Field(default=None, description=(
+        "the accepted proposal that made the change (null: none)"))
+    via_appeal_id: str | None = Field(default=None, description=(
+        "the appeal whose decision made the change (null: none)"))
     actor_id: str | None = None
     reason: str = ""
 
@@ -1049,7 +1097,7 @@ class AllocationApplied(Event):
 
     allocation_id: str
     parent_goal_id: str
-    method: AllocationMethod
+    method: AllocationMethod = Field(description="how the target was split: equal, weighted or factors")
     factor_weights: dict[str, Decimal]
     total: Decimal
     items: list[AllocationItem]
@@ -1061,7 +1109,7 @@ class CommitmentChanged(Event):
 
     commitment_id: str
     goal_id: str
-    kind: CommitmentKind
+    kind: CommitmentKind = Field(description="what was promised: training, budget, collaboration or other")
     description: str
     amount: Decimal | None
     provider_id: str
@@ -1135,7 +1183,7 @@ class GoalRecordsRetained(Event):
     subject_field = "record_type"
 
     record_type: str
-    action: Literal["purge", "anonymize"]
+    action: Literal["purge", "anonymize"] = Field(description="purge (deleted) or anonymize (kept under a pseudonym)")
     record_ids: list[str]
     reason: str
     sweep_date: str

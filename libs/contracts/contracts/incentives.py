@@ -75,11 +75,12 @@ class PoolView(Contract):
     review_cycle_id: str
     starts_on: date
     ends_on: date
-    budget: Decimal
+    budget: Decimal = Field(description="the pool's budget, in `currency`")
     currency: str
-    multipliers: dict[str, Decimal]
-    base_amounts: dict[str, Decimal]
-    default_base: Decimal | None
+    multipliers: dict[str, Decimal] = Field(description="rating label -> bonus multiplier")
+    base_amounts: dict[str, Decimal] = Field(description="job grade -> base bonus amount")
+    default_base: Decimal | None = Field(description=(
+        "the base amount for a grade not listed (null: such a person gets none)"))
     formula: str
     approved: Decimal = Field(description="total of the approved current proposals")
     pending: Decimal = Field(description="total of the current proposals waiting for approval")
@@ -103,10 +104,10 @@ class ProcessRuleView(Contract):
     code: str
     name: str
     period: RulePeriod
-    condition: str
+    condition: str = Field(description="the expression that must hold for the period")
     amount: str
     reward: RuleReward
-    inputs: list[str]
+    inputs: list[str] = Field(description="the indicator names the condition reads")
     active: bool
 
 
@@ -118,8 +119,9 @@ class SettlementResult(Contract):
     period: str
     evaluated: int = Field(description="person x rule pairs evaluated")
     earned: int = Field(description="rewards earned by this settlement (none twice)")
-    already_settled: int
-    points_posted: int
+    already_settled: int = Field(description=(
+        "people and periods already settled before (skipped: a settlement runs once)"))
+    points_posted: int = Field(description="points posted to people's accounts by this settlement")
 
 
 class ListProcessRewards(Contract):
@@ -151,8 +153,8 @@ class ProposalRef(Contract):
 class ListBonusProposals(Contract):
     pool_code: Code | None = None
     person_id: Id | None = None
-    status: ProposalStatus | None = None
-    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    status: ProposalStatus | None = Field(default=None, description="only proposals with this status")
+    limit: Annotated[int, Field(ge=1, le=500)] = Field(default=100, description="proposals per page, 1..500")
 
 
 class DecideProposal(Contract):
@@ -161,11 +163,12 @@ class DecideProposal(Contract):
 
 
 class LineView(Contract):
-    kind: Literal["rated_bonus", "process_reward"]
-    rule: str
+    kind: Literal["rated_bonus", "process_reward"] = Field(description=(
+        "rated_bonus (from the rating) or process_reward (过程奖励)"))
+    rule: str = Field(description="the pool formula or process rule that made the line")
     description: str
-    inputs: dict[str, str]
-    result: Decimal
+    inputs: dict[str, str] = Field(description="the values the line was computed from, name -> value")
+    result: Decimal = Field(description="the line's amount")
 
 
 class ApproverView(Contract):
@@ -188,9 +191,10 @@ class BonusProposalView(Contract):
     rating_id: str
     rating_version: int
     rating_label: str
-    lines: list[LineView]
+    lines: list[LineView] = Field(description="the proposal's lines: the rated bonus and each process reward")
     total: Decimal
-    status: ProposalStatus
+    status: ProposalStatus = Field(description=(
+        "pending, approved, sent_back, superseded (a newer rating) or unroutable (no approver)"))
     budget_warning: str | None
     approvers: list[ApproverView]
     waiting_for: ApproverView | None
@@ -202,13 +206,13 @@ class BonusProposalView(Contract):
 
 class FundPointsBudget(Contract):
     org_unit_id: Id
-    points: PointsAmount
+    points: PointsAmount = Field(description="points added to the unit's budget, 1..10000000")
     reason: Reason = ""
 
 
 class GrantPoints(Contract):
     person_id: Id
-    points: PointsAmount
+    points: PointsAmount = Field(description="points granted, 1..10000000")
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
@@ -222,29 +226,31 @@ class BudgetQuery(Contract):
 
 class LedgerEntryView(Contract):
     transaction_id: str
-    kind: str
-    delta: int
+    kind: str = Field(description=(
+        "what moved the points: a grant, a rule reward, a redemption, a refund or a budget funding"))
+    delta: int = Field(description="points added (positive) or taken (negative)")
     reason: str
-    ref: str | None
+    ref: str | None = Field(description="the record that caused it: a redemption, rule or grant id (null: none)")
     at: datetime
 
 
 class PointsView(Contract):
-    account: str
+    account: str = Field(description="the points account: the person's employee number")
     balance: int
-    entries: list[LedgerEntryView]
+    entries: list[LedgerEntryView] = Field(description="the account's ledger, newest first")
 
 
 class PointsMoved(Contract):
     transaction_id: str
-    account: str
+    account: str = Field(description="the points account: an employee number, or `budget:<unit>` for a unit's budget")
     balance: int
 
 
 class EligibilityInput(Contract):
-    min_grade: Grade | None = None
+    min_grade: Grade | None = Field(default=None, description="the lowest job grade that may redeem it (null: any)")
     ratings: list[RatingLabel] = Field(default_factory=list, description="the last rating must be one of these")
-    min_tenure_months: Annotated[int, Field(ge=0, le=600)] = 0
+    min_tenure_months: Annotated[int, Field(ge=0, le=600)] = Field(default=0, description=(
+        "the months of service needed, 0..600"))
 
 
 class SaveReward(Contract):
@@ -265,12 +271,12 @@ class RewardView(Contract):
     name: str
     description: str
     cost: int
-    stock: int | None
+    stock: int | None = Field(description="how many are left (null: unlimited)")
     eligibility: EligibilityInput
     requires_approval: bool
     active: bool
     eligible: bool | None = Field(default=None, description="for the caller, when listing the menu")
-    why_not: str | None = None
+    why_not: str | None = Field(default=None, description="why the caller may not redeem it now (null: they may)")
 
 
 class ListRewards(Contract):
@@ -290,7 +296,7 @@ class RedemptionRef(Contract):
 
 class ListRedemptions(Contract):
     person_id: Id | None = None
-    status: RedemptionStatus | None = None
+    status: RedemptionStatus | None = Field(default=None, description="only redemptions with this status")
 
 
 class RedemptionView(Contract):
@@ -298,12 +304,12 @@ class RedemptionView(Contract):
     person_id: str
     reward_code: str
     quantity: int
-    points: int
-    status: RedemptionStatus
+    points: int = Field(description="points spent")
+    status: RedemptionStatus = Field(description="requested, approved, fulfilled, declined or cancelled")
     approvers: list[ApproverView]
     waiting_for: ApproverView | None
     decisions: list[ApprovalDecisionView]
-    refunded: bool
+    refunded: bool = Field(description="whether the points were given back (declined or cancelled)")
     created_at: datetime
 
 
@@ -315,7 +321,7 @@ class IdpQuery(Contract):
 
 class CompleteIdpAction(Contract):
     plan_id: Id
-    action_code: Code
+    action_code: Code = Field(description="the plan action's code")
     note: Reason = ""
 
 
@@ -325,7 +331,7 @@ class IdpActionView(Contract):
     owner_id: str
     due_on: date
     priority: int
-    done_on: date | None
+    done_on: date | None = Field(description="the day the action was done (null: not yet)")
     note: str
 
 
@@ -336,9 +342,10 @@ class IdpView(Contract):
     track: Literal["growth", "improvement"]
     rating_label: str
     version: int
-    actions: list[IdpActionView]
+    actions: list[IdpActionView] = Field(description="the plan's actions and whether each is done")
     progress: int = Field(description="percent of actions completed")
-    checkin_every_days: int | None
+    checkin_every_days: int | None = Field(description=(
+        "how often the plan is checked in days (null: at the usual check-ins)"))
 
 
 # -- 9-box ---------------------------------------------------------------------------------------------------------
@@ -348,7 +355,9 @@ class AssessPotential(Contract):
 
     person_id: Id
     review_cycle_id: Id
-    rubric: dict[Literal["learning_agility", "drive", "leadership", "scope"], Annotated[int, Field(ge=1, le=5)]]
+    rubric: dict[Literal["learning_agility", "drive", "leadership", "scope"],
+                 Annotated[int, Field(ge=1, le=5)]] = Field(
+        description="the rubric's items (learning agility, drive, leadership, scope), each scored 1..5")
     comment: Reason = ""
 
 
@@ -362,8 +371,8 @@ class CalibratePotential(Contract):
 class PotentialView(Contract):
     person_id: str
     review_cycle_id: str
-    assessed: Level | None
-    calibrated: Level | None
+    assessed: Level | None = Field(description="the manager's assessed potential (null: not assessed)")
+    calibrated: Level | None = Field(description="the potential after calibration (null: not calibrated)")
     potential: Level
     box: str | None = Field(description="the 9-box category once the person has a finalized rating")
 
@@ -386,15 +395,15 @@ class NineBoxCell(Contract):
     code: str
     name: str
     zh: str
-    performance: Level
+    performance: Level = Field(description="the cell's performance level (horizontal axis)")
     potential: Level
-    people: list[NineBoxPerson]
+    people: list[NineBoxPerson] = Field(description="the people placed in the cell")
 
 
 class NineBoxView(Contract):
     review_cycle_id: str
     org_unit_id: str
-    cells: list[NineBoxCell]
+    cells: list[NineBoxCell] = Field(description="the grid's nine cells")
     unplaced: int = Field(description="people with a rating but no potential assessment yet")
 
 
@@ -403,21 +412,22 @@ class NineBoxView(Contract):
 class DistributionQuery(Contract):
     review_cycle_id: Id
     org_unit_id: Id
-    by: Literal["unit", "manager"] = "manager"
+    by: Literal["unit", "manager"] = Field(default="manager", description="group by unit or by manager")
 
 
 class DistributionRow(Contract):
     label: str
     count: int
-    share: Decimal
+    share: Decimal = Field(description="the share of people with the label, 0..1")
     target: Decimal
 
 
 class DistributionGroup(Contract):
-    group: str
-    people: int
-    rows: list[DistributionRow]
-    mean_score: Decimal
+    group: str = Field(description=(
+        "the group's key: the unit's id or the manager's employee number (by the query's `by`)"))
+    people: int = Field(description="how many rated people the group has")
+    rows: list[DistributionRow] = Field(description="the group's share of each rating label")
+    mean_score: Decimal = Field(description="the group's mean rating score")
     manager_score: Decimal | None = Field(description="mean of the manager's own scores (before calibration)")
     attainment: Decimal | None = Field(description="mean goal attainment (the rating's goals component)")
     bias: Decimal | None = Field(description="manager's score - final score: > 0 lenient, < 0 severe")
@@ -426,8 +436,8 @@ class DistributionGroup(Contract):
 class DistributionView(Contract):
     review_cycle_id: str
     org_unit_id: str
-    overall: list[DistributionRow]
-    groups: list[DistributionGroup]
+    overall: list[DistributionRow] = Field(description="the distribution over everyone in scope")
+    groups: list[DistributionGroup] = Field(description="one distribution per group (unit or manager)")
 
 
 class RotationQuery(Contract):
@@ -437,28 +447,28 @@ class RotationQuery(Contract):
 
 
 class RotationAward(Contract):
-    cycle: str
+    cycle: str = Field(description="the review cycle's id")
     person_id: str
     label: str
-    attainment: Decimal | None
-    percentile: Decimal | None
-    explained: bool
+    attainment: Decimal | None = Field(description="the person's goal attainment that cycle (null: unknown)")
+    percentile: Decimal | None = Field(description="the person's attainment percentile in the team (null: unknown)")
+    explained: bool = Field(description="whether the top rating is explained by goal attainment")
 
 
 class RotationGroup(Contract):
     manager_id: str
-    score: Decimal
-    shortfall: Decimal
-    unexplained_share: Decimal
-    turn_rate: Decimal
-    flagged: bool
-    awards: list[RotationAward]
+    score: Decimal = Field(description="the rotation statistic for this manager")
+    shortfall: Decimal = Field(description="how far the top ratings' attainment falls below the team's")
+    unexplained_share: Decimal = Field(description="the share of top ratings not explained by attainment")
+    turn_rate: Decimal = Field(description="how often the top rating moved to someone who had not had it")
+    flagged: bool = Field(description="whether the pattern passes the threshold (flagged to HR)")
+    awards: list[RotationAward] = Field(description="the manager's top ratings, cycle by cycle")
 
 
 class RotationReport(Contract):
-    statistic: str
+    statistic: str = Field(description="the statistic computed (its name)")
     threshold: Decimal
-    groups: list[RotationGroup]
+    groups: list[RotationGroup] = Field(description="one group per manager")
 
 
 # -- promotion tracks and performance stars -----------------------------------------------------------------------
@@ -485,13 +495,14 @@ class DecideNomination(Contract):
 class ListNominations(Contract):
     sequence: Literal["technical", "management"] | None = None
     person_id: Id | None = None
-    status: Literal["nominated", "promoted", "not_promoted"] | None = None
+    status: Literal["nominated", "promoted", "not_promoted"] | None = Field(default=None, description=(
+        "only nominations with this status"))
 
 
 class CriterionView(Contract):
-    criterion: str
-    met: bool
-    evidence: str
+    criterion: str = Field(description="the promotion criterion")
+    met: bool = Field(description="whether the criterion is met")
+    evidence: str = Field(description="what the suite found for it")
 
 
 class NominationView(Contract):
@@ -501,12 +512,12 @@ class NominationView(Contract):
     target_level: str
     nominated_by: str
     reason: str
-    status: str
+    status: str = Field(description="nominated, promoted or not_promoted")
     evidence: dict[str, Any] = Field(description="ratings over cycles with attainment, the development plan, 9-box "
                                                  "placements, at the time of the nomination")
-    criteria: list[CriterionView]
+    criteria: list[CriterionView] = Field(description="each promotion criterion and whether it is met")
     decided_by: str | None
-    decision_reason: str
+    decision_reason: str = Field(description="why it was decided so (empty until decided)")
     created_at: datetime
     decided_at: datetime | None
 
@@ -543,9 +554,10 @@ class StarView(Contract):
     learned: str
     nominated_by: str
     consent: bool
-    status: Literal["nominated", "approved", "published", "withdrawn"]
-    points: int
-    published_at: datetime | None
+    status: Literal["nominated", "approved", "published", "withdrawn"] = Field(description=(
+        "nominated, approved, published or withdrawn"))
+    points: int = Field(description="points awarded on publication")
+    published_at: datetime | None = Field(description="when it was published (UTC; null: not yet)")
 
 
 # -- events ----------------------------------------------------------------------------------------------------------
@@ -558,7 +570,7 @@ class BonusProposed(Event):
     pool_code: str
     person_id: str
     version: int
-    supersedes: str | None
+    supersedes: str | None = Field(description="the proposal this one replaces (null: a first proposal)")
     rating_id: str
     rating_version: int
     total: Decimal
@@ -576,7 +588,7 @@ class BonusApproved(Event):
     version: int
     total: Decimal
     budget_warning: str | None
-    approved_by: list[str]
+    approved_by: list[str] = Field(description="employee numbers of the approvers, in order")
 
 
 class PointsEarned(Event):
@@ -585,8 +597,8 @@ class PointsEarned(Event):
 
     transaction_id: str
     person_id: str
-    points: int
-    source: Literal["rule", "grant"]
+    points: int = Field(description="points earned")
+    source: Literal["rule", "grant"] = Field(description="a process rule, or a manual grant")
     ref: str = Field(description="the rule and period, or the granting manager")
     reason: str
 
@@ -599,7 +611,7 @@ class PointsRedeemed(Event):
     person_id: str
     reward_code: str
     quantity: int
-    points: int
+    points: int = Field(description="points spent")
 
 
 class PointsRefunded(Event):
@@ -609,7 +621,7 @@ class PointsRefunded(Event):
     redemption_id: str
     person_id: str
     reward_code: str
-    points: int
+    points: int = Field(description="points given back")
     reason: str
 
 
@@ -622,7 +634,7 @@ class IdpCreated(Event):
     review_cycle_id: str
     track: Literal["growth", "improvement"]
     rating_label: str
-    actions: list[str]
+    actions: list[str] = Field(description="codes of the plan's actions")
 
 
 class IdpUpdated(Event):
@@ -659,7 +671,7 @@ class StarPublished(Event):
     person_id: str
     quarter: str
     title: str
-    points: int
+    points: int = Field(description="points awarded to the star")
 
 
 class NineBoxPlaced(Event):
@@ -668,7 +680,7 @@ class NineBoxPlaced(Event):
 
     person_id: str
     review_cycle_id: str
-    box: str
+    box: str = Field(description="the nine-box cell, `<performance>/<potential>`")
     performance: Level
     potential: Level
     movement: Literal["up", "down", "same", "new"]
@@ -682,10 +694,10 @@ class RotationSuspected(Event):
 
     manager_id: str
     org_unit_id: str
-    review_cycle_ids: list[str]
-    score: Decimal
+    review_cycle_ids: list[str] = Field(description="the review cycles looked at")
+    score: Decimal = Field(description="the rotation statistic that passed the threshold")
     threshold: Decimal
-    people: list[str]
+    people: list[str] = Field(description="employee numbers of the people whose top ratings rotate")
 
 
 class IncentivesRecordsPurged(Event):

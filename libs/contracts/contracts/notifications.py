@@ -27,8 +27,8 @@ class Payload(Contract):
 # -- the inbox ---------------------------------------------------------------------------------------------------
 
 class ListInbox(Payload):
-    unread_only: bool = False
-    limit: int = Field(default=50, ge=1, le=200)
+    unread_only: bool = Field(default=False, description="only unread notifications")
+    limit: int = Field(default=50, ge=1, le=200, description="notifications per page, 1..200")
     cursor: str | None = Field(default=None, max_length=64, description="from the previous page's next_cursor")
 
 
@@ -42,7 +42,7 @@ class NotificationView(Payload):
     body: str
     subject: str | None = Field(default=None, description="the id of what it is about (an appeal, a goal...)")
     created_at: datetime
-    read_at: datetime | None = None
+    read_at: datetime | None = Field(default=None, description="when it was read (UTC; null: unread)")
 
 
 class InboxPage(Payload):
@@ -52,7 +52,8 @@ class InboxPage(Payload):
 
 
 class MarkRead(Payload):
-    notification_ids: list[str] = Field(default_factory=list, max_length=500)
+    notification_ids: list[str] = Field(default_factory=list, max_length=500, description=(
+        "the notifications to mark read (empty: all of the caller's)"))
     all: bool = Field(default=False, description="mark every notification of the caller read")
 
 
@@ -88,12 +89,12 @@ class SetPreferences(Payload):
 class PreferencesView(Payload):
     person_id: str
     language: Language
-    timezone: str
+    timezone: str = Field(description="the person's IANA time zone (`Asia/Shanghai`)")
     email: str | None
     phone: str | None
-    channels: list[str]
+    channels: list[str] = Field(description="the channels the person receives on: inbox, email, sms")
     quiet_hours: QuietHours | None
-    digest_hour: int
+    digest_hour: int = Field(description="the hour (0..23, local) the digest of low-priority items is sent")
 
 
 # -- templates ---------------------------------------------------------------------------------------------------
@@ -107,39 +108,41 @@ class SaveTemplate(Payload):
 
 
 class TemplateView(Payload):
-    kind: str
+    kind: str = Field(description="the notification kind (the key node: `appeal_submitted`...)")
     language: Language
     channel: Channel
     title: str
-    body: str
-    allowed_fields: list[str]
+    body: str = Field(description="the template's text, with `{field}` placeholders")
+    allowed_fields: list[str] = Field(description=(
+        "the event fields the template may show (nothing sensitive: no ratings, no pay)"))
     custom: bool = Field(description="False: the built-in template")
 
 
 class ListTemplates(Payload):
-    kind: str | None = Field(default=None, max_length=64)
+    kind: str | None = Field(default=None, max_length=64, description="only templates for this notification kind")
 
 
 class TemplateList(Payload):
-    templates: list[TemplateView]
+    templates: list[TemplateView] = Field(description="the notification templates")
 
 
 class DeliveryAttemptView(Payload):
-    attempt_id: int
+    attempt_id: int = Field(description="the attempt's id")
     channel: str
     target: str = Field(description="the notification or webhook delivery attempted")
-    attempt: int
+    attempt: int = Field(description="the attempt's number (1: the first try)")
     at: datetime
     outcome: Literal["ok", "error", "skipped"]
-    status_code: int | None = None
-    error: str | None = None
-    duration_ms: int
+    status_code: int | None = Field(default=None, description=(
+        "the receiver's HTTP status (null: not HTTP, or no answer)"))
+    error: str | None = Field(default=None, description="why it failed (null: it succeeded)")
+    duration_ms: int = Field(description="how long the attempt took, in milliseconds")
 
 
 class ListAttempts(Payload):
-    notification_id: str | None = Field(default=None, max_length=64)
-    delivery_id: str | None = Field(default=None, max_length=64)
-    limit: int = Field(default=100, ge=1, le=500)
+    notification_id: str | None = Field(default=None, max_length=64, description="only attempts of this notification")
+    delivery_id: str | None = Field(default=None, max_length=64, description="only attempts of this webhook delivery")
+    limit: int = Field(default=100, ge=1, le=500, description="attempts per page, 1..500")
 
 
 class AttemptList(Payload):
@@ -164,11 +167,12 @@ class SubscriptionRef(Payload):
 class SubscriptionView(Payload):
     subscription_id: str
     client_id: str
-    url: str
-    event_types: list[str]
-    ordered: bool
-    max_in_flight: int
-    state: Literal["active", "stopped"]
+    url: str = Field(description="the receiver's HTTPS URL")
+    event_types: list[str] = Field(description=(
+        "the event types delivered (wildcards allowed, within the client's patterns)"))
+    ordered: bool = Field(description="whether deliveries with the same subject are sent in order, one at a time")
+    max_in_flight: int = Field(description="the most deliveries outstanding at once to the receiver")
+    state: Literal["active", "stopped"] = Field(description="active, or stopped (see `stopped_reason`)")
     stopped_reason: str | None = None
     created_at: datetime
     secret: str | None = Field(default=None, description="the signing secret, shown once at creation")
@@ -179,7 +183,7 @@ class ListSubscriptions(Payload):
 
 
 class SubscriptionList(Payload):
-    subscriptions: list[SubscriptionView]
+    subscriptions: list[SubscriptionView] = Field(description="the client's webhook subscriptions")
 
 
 DeliveryState = Literal["pending", "in_flight", "delivered", "dead"]
@@ -187,25 +191,26 @@ DeliveryState = Literal["pending", "in_flight", "delivered", "dead"]
 
 class ListDeliveries(Payload):
     subscription_id: str = Field(min_length=1, max_length=64)
-    state: DeliveryState | None = None
-    limit: int = Field(default=100, ge=1, le=500)
+    state: DeliveryState | None = Field(default=None, description="only deliveries in this state")
+    limit: int = Field(default=100, ge=1, le=500, description="deliveries per page, 1..500")
 
 
 class DeliveryView(Payload):
     delivery_id: str
     event_id: str
     event_type: str
-    subject: str | None
-    event_time: datetime
-    state: DeliveryState
+    subject: str | None = Field(description="the event's subject (the record it is about; null: none)")
+    event_time: datetime = Field(description="when the event happened (the envelope's time)")
+    state: DeliveryState = Field(description=(
+        "pending, in_flight, delivered or dead (parked after the last try; replayable)"))
     attempts: int
-    next_attempt_at: datetime | None
+    next_attempt_at: datetime | None = Field(description="when the next try is due (null: delivered or dead)")
     last_error: str | None
-    delivered_at: datetime | None
+    delivered_at: datetime | None = Field(description="when the receiver accepted it (UTC; null: not yet)")
 
 
 class DeliveryList(Payload):
-    deliveries: list[DeliveryView]
+    deliveries: list[DeliveryView] = Field(description="the subscription's deliveries")
 
 
 class ReplaySubscription(Payload):
@@ -216,7 +221,7 @@ class ReplaySubscription(Payload):
 
 class ReplayResult(Payload):
     subscription_id: str
-    requeued: int = Field(ge=0)
+    requeued: int = Field(ge=0, description="deliveries queued again")
 
 
 # -- events ------------------------------------------------------------------------------------------------------
@@ -239,12 +244,13 @@ class AmqpConsumerView(Payload):
     client_id: str
     username: str = Field(description="the client's own RabbitMQ user")
     queue: str = Field(description="the only queue that user may read (durable; declared and bound by the suite)")
-    vhost: str
-    bindings: list[AmqpBinding]
-    state: Literal["active", "revoked"]
+    vhost: str = Field(description="the RabbitMQ virtual host to connect to")
+    bindings: list[AmqpBinding] = Field(description=(
+        "the routing keys the queue is bound to (from the client's event patterns)"))
+    state: Literal["active", "revoked"] = Field(description="active, or revoked (user deleted, queue removed)")
     stopped_reason: str | None = None
     created_at: datetime
-    credentials_issued_at: datetime
+    credentials_issued_at: datetime = Field(description="when the current password was issued (UTC)")
     password: str | None = Field(default=None, description="answered once, by create_amqp_consumer; the suite "
                                                            "keeps no copy")
     amqp_uri: str | None = Field(default=None, description="the same credentials as an AMQP URI, answered once")
@@ -255,7 +261,7 @@ class ListAmqpConsumers(Payload):
 
 
 class AmqpConsumerList(Payload):
-    consumers: list[AmqpConsumerView]
+    consumers: list[AmqpConsumerView] = Field(description="the clients' AMQP consumers")
 
 
 class SubscriptionStopped(Event):
@@ -277,9 +283,9 @@ class AmqpConsumerIssued(Event):
 
     client_id: str
     username: str
-    queue: str
+    queue: str = Field(description="the client's queue")
     routing_keys: list[str] = Field(description="`<exchange> <routing key>` of every binding of its queue")
-    issued_by: str
+    issued_by: str = Field(description="who issued the credentials (employee number)")
 
 
 class AmqpConsumerRevoked(Event):

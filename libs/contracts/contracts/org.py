@@ -38,7 +38,7 @@ class PersonChanged(Event):
     grade: str | None = None
     sequence: CareerSequence | None = None
     location: str | None = None
-    status: PersonStatus = "active"
+    status: PersonStatus = Field(default="active", description="active, leave (on leave) or terminated")
     hired_on: date | None = None
 
 
@@ -63,7 +63,7 @@ class OrgUnitChanged(Event):
     version: int = Field(ge=1)
     name: str
     parent_id: str | None = None
-    removed: bool = False
+    removed: bool = Field(default=False, description="whether the unit was removed")
 
 
 class RoleGrantsChanged(Event):
@@ -78,7 +78,7 @@ class RoleGrantsChanged(Event):
 
 
 class RoleGrant(Contract):
-    role: Role
+    role: Role = Field(description="employee, manager, hr, hrbp, auditor or admin")
     org_unit_id: str | None = Field(default=None, description="scope: this unit and its descendants")
 
 
