@@ -22,9 +22,13 @@ class ApiIndex(Schema):
 class Me(Schema):
     """The caller as the services see them."""
 
-    subject = fields.String(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["person", "client", "service", "system"]))
-    roles = fields.List(fields.String(), required=True)
+    subject = fields.String(required=True, metadata={
+        "description": "who the caller is: an employee number, or a registered client's id"})
+    kind = fields.String(required=True, validate=validate.OneOf(["person", "client", "service", "system"]),
+                         metadata={"description": "person (a signed-in user) or client (an API key); service and "
+                                                  "system are the suite's own"})
+    roles = fields.List(fields.String(), required=True, metadata={
+        "description": "the caller's roles (employee, manager, hr, hrbp, auditor, admin) from the directory"})
     scopes = fields.List(fields.String(), required=True)
     org_unit = fields.String(required=True, allow_none=True)
 
@@ -38,10 +42,12 @@ class DevLogin(Schema):
 
 
 class DevToken(Schema):
-    access_token = fields.String(required=True)
-    token_type = fields.String(required=True, validate=validate.OneOf(["Bearer"]))
+    access_token = fields.String(required=True, metadata={
+        "description": "a signed JWT for the demo user: send it as `Authorization: Bearer <token>`"})
+    token_type = fields.String(required=True, validate=validate.OneOf(["Bearer"]),
+                               metadata={"description": "always Bearer"})
     expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
-    subject = fields.String(required=True)
+    subject = fields.String(required=True, metadata={"description": "the demo user's employee number"})
 
 
 def index(ctx: Ctx) -> dict:

@@ -11,8 +11,11 @@ class FieldError(Schema):
         unknown = INCLUDE
 
     field = fields.String(required=True, metadata={"description": "path of the failing field: `weights.0.value`"})
-    in_ = fields.String(data_key="in", validate=validate.OneOf(["body", "query", "header", "path"]))
-    message = fields.String(required=True)
+    in_ = fields.String(data_key="in", validate=validate.OneOf(["body", "query", "header", "path"]),
+                        metadata={"description": "where the field is: the JSON body, the query string, a header or "
+                                                 "the URL path"})
+    message = fields.String(required=True, metadata={
+        "description": "what is wrong with the field, in the caller's language (Accept-Language: zh-CN or en)"})
 
 
 class Problem(Schema):
@@ -21,10 +24,12 @@ class Problem(Schema):
     class Meta:
         unknown = INCLUDE
 
-    type = fields.String(required=True)
-    title = fields.String(required=True)
-    status = fields.Integer(required=True)
-    detail = fields.String(required=True)
+    type = fields.String(required=True, metadata={
+        "description": "the problem's kind, a URI `https://jixiao.dev/problems/<code>` (stable: match on it)"})
+    title = fields.String(required=True, metadata={
+        "description": "the kind's short summary, in the caller's language (Accept-Language: zh-CN or en)"})
+    status = fields.Integer(required=True, metadata={"description": "the HTTP status code, as answered"})
+    detail = fields.String(required=True, metadata={"description": "what went wrong this time, for a person to read"})
     errors = fields.List(fields.Nested(FieldError))
     correlation_id = fields.String(metadata={"description": "quote it when reporting a problem"})
 
