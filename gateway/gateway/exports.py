@@ -33,6 +33,17 @@ HEADERS: Mapping[str, tuple[str, str]] = {
     "owner_kind": ("Owner kind", "负责类型"), "owner_id": ("Owner", "负责人"), "org_unit_id": ("Org unit", "部门"),
     "parent_id": ("Parent goal", "上级目标"), "weight": ("Weight", "权重"), "progress": ("Progress", "进度"),
     "colour": ("Status", "状态"), "confidence": ("Confidence", "信心指数"), "due_on": ("Due", "截止日期"),
+    # score cards, ratings and participation (feedback)
+    "person_id": ("Employee", "员工"), "manager_id": ("Manager", "直属上级"), "grade": ("Grade", "职级"),
+    "state": ("Review state", "评估状态"), "self_score": ("Self score", "自评分"),
+    "self_late": ("Self review late", "自评逾期"),
+    "manager_score": ("Manager score", "上级评分"), "manager_late": ("Manager review late", "上级评估逾期"),
+    "peers_answered": ("Peer answers", "同事评价数"), "peer_score": ("Peer score", "同事评分"),
+    "rating_label": ("Rating", "绩效等级"), "rating_score": ("Rating score", "绩效得分"),
+    "acknowledged_at": ("Acknowledged", "确认时间"), "label": ("Rating", "绩效等级"), "score": ("Score", "得分"),
+    "formula_version": ("Formula version", "公式版本"), "approval_status": ("Approval", "审批状态"),
+    "version": ("Version", "版本"), "month": ("Month", "月份"), "expected": ("Reports expected", "应填报数"),
+    "submitted": ("Reports submitted", "已填报数"), "rate": ("Participation rate", "主动填报率"),
 }
 
 
@@ -112,7 +123,7 @@ def export_handler(target: str, name: str) -> Callable[[Ctx], Response]:
 
         first = call(data)  # refused or malformed: a problem document before any byte of the file
         columns = first["columns"]
-        filename = f"{name}-{data.get('cycle_id', 'export')}.{file_format}"
+        filename = f"{name}-{data.get('cycle_id') or data.get('month') or 'export'}.{file_format}"
         disposition = f"attachment; filename=\"{name}.{file_format}\"; filename*=UTF-8''{quote(filename)}"
         rows = pages(call, data, first)
         if file_format == "xlsx":
@@ -127,14 +138,15 @@ def export_handler(target: str, name: str) -> Callable[[Ctx], Response]:
     return handler
 
 
-def exported(declared: Route, name: str) -> Route:
-    """The route `declared` (an RPC route taking contracts.bulk.ExportPage, as the RPC table declares it) as a file
-    download: its query also takes `format` and `lang`, and its handler streams every page as CSV or XLSX."""
+def exported(declared: Route, name: str, query: type[b.FileOptions] = b.ExportQuery) -> Route:
+    """The route `declared` (an RPC route taking a contracts.bulk page query, as the RPC table declares it) as a
+    file download: its query (`query`: the page's fields and FileOptions') also takes `format` and `lang`, and its
+    handler streams every page as CSV or XLSX."""
     from gateway.routes.build import rpc_route  # the route tables import this module
 
     target = declared.handler.target  # type: ignore[attr-defined]  # gateway.api.forward's handlers carry it
     route = rpc_route(declared.method, declared.path, target, summary=declared.summary, scope=declared.scope,
-                      tag=declared.tag, request=b.ExportQuery, response=b.ExportRows, operation_id=f"export_{name}",
+                      tag=declared.tag, request=query, response=b.ExportRows, operation_id=f"export_{name}",
                       description="A file, not JSON: CSV (UTF-8 with BOM) or XLSX by `format`, headers in the "
                                   "language of `lang` or Accept-Language (zh-CN or en), streamed page by page.")
     return replace(route, handler=export_handler(target, name))

@@ -83,3 +83,62 @@ def test_careless_files_are_4xx_or_row_errors_never_a_500(seeded):
     assert [e["code"] for e in headers["errors"]] == ["no_header"]
     assert seeded.as_("E1").post("/api/v1/goals/imports", {"kind": "indicators", "filename": "i.csv",
                                                      "content_base64": _file([["code", "name"]])}).status_code == 403
+
+
+def _table(response, lang_header: str) -> list[list[str]]:
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Language"] == lang_header
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_score_cards_ratings_and_participation_exported_with_the_reads_access(seeded):
+    """Year-end 2026 in calibration: HR exports the ratings (zh-CN CSV over pages of one, en XLSX) and the score
+    cards; an employee exports only their own row, without the manager's score or the rating before publishing;
+    a manager is not HR of his unit (403 problem); a month's participation, one row a person."""
+    from .test_gateway_feedback_routes import FORMULA, _until_known
+
+    hr, mgr, e1 = (seeded.as_(p) for p in ("H1", "M1", "E1"))
+    cycle = _ok(_until_known(hr, "/api/v1/feedback/review-cycles", {
+        "goals_cycle_id": "FY2026", "name": "Year-end 2026", "formula": FORMULA, "people": ["E1", "E2"],
+        "deadlines": {"self_review": "2026-12-20", "manager_review": "2026-12-28"}}), 201)
+    base = f"/api/v1/feedback/review-cycles/{cycle['id']}"
+    _ok(hr.post(base + "/advance", {"to_stage": "self_review"}))
+    _ok(e1.put(base + "/self-review", {"items": [{"code": "g1", "score": "4"}]}))
+    _ok(hr.post(base + "/advance", {"to_stage": "manager_review"}))
+    for person, score in (("E1", "4"), ("E2", "3")):
+        _ok(mgr.put(base + f"/reviews/{person}/manager-review", {"items": [{"code": "g1", "score": score}]}))
+    _ok(hr.post(base + "/advance", {"to_stage": "calibration"}))
+
+    ratings = _table(hr.get(base + "/ratings/export", limit=1, headers={"Accept-Language": "zh-CN"}), "zh-CN")
+    assert ratings[0][:4] == ["员工", "部门", "绩效等级", "得分"]
+    assert [(r[0], r[2]) for r in ratings[1:]] == [("E1", "A"), ("E2", "B")]  # two pages of one, in person order
+    xlsx = hr.get(base + "/ratings/export", format="xlsx", lang="en", org_unit_id="U2")
+    assert xlsx.status_code == 200 and xlsx.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = list(openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True).worksheets[0]
+                 .iter_rows(values_only=True))
+    assert sheet[0][:3] == ("Employee", "Org unit", "Rating") and [r[0] for r in sheet[1:]] == ["E1", "E2"]
+
+    cards = {r[0]: r for r in _table(hr.get(base + "/scorecards/export", lang="en"), "en")[1:]}
+    header = _table(hr.get(base + "/scorecards/export", lang="en"), "en")[0]
+    e1_card = dict(zip(header, cards["E1"], strict=True))
+    assert (e1_card["Self score"], e1_card["Manager score"], e1_card["Rating"]) == ("4", "4", "A")
+    mine = _table(e1.get(base + "/scorecards/export", lang="en"), "en")
+    assert [r[0] for r in mine[1:]] == ["E1"]  # only their own
+    own = dict(zip(mine[0], mine[1], strict=True))
+    assert (own["Self score"], own["Manager score"], own["Rating"]) == ("4", "", "")  # not published yet
+    assert len(_table(e1.get(base + "/ratings/export", lang="en"), "en")) == 1  # the header alone
+    denied = mgr.get(base + "/ratings/export", org_unit_id="U2")
+    assert denied.status_code == 403 and denied.headers["Content-Type"] == "application/problem+json"
+    assert hr.get(base + "/ratings/export", org_unit_id="nowhere").status_code == 400
+
+    _ok(e1.post("/api/v1/feedback/reports", {"kind": "weekly", "period": "2026-W49", "done": "demo"}))
+    month = _table(hr.get("/api/v1/feedback/participation/export", month="2026-12", lang="zh-CN", limit=2),
+                   "zh-CN")
+    assert month[0][-3:] == ["应填报数", "已填报数", "主动填报率"]
+    by_person = {r[0]: r[-3:] for r in month[1:]}
+    assert set(by_person) == {"M1", "E1", "E2", "H1", "A1"} and by_person["E1"] == ["1", "1", "1.0000"]
+    assert by_person["E2"] == ["1", "0", "0.0000"]
+    assert [r[0] for r in _table(e1.get("/api/v1/feedback/participation/export", month="2026-12"), "en")[1:]] == [
+        "E1"]
+    bad = hr.get("/api/v1/feedback/participation/export", month="2026-13")
+    assert bad.status_code == 400 and "month" in bad.text

@@ -5,8 +5,10 @@ manager and anonymous peer reviews, ratings by the pinned formula, calibration w
 acknowledgement)."""
 from __future__ import annotations
 
+from contracts import bulk as b
 from contracts import feedback as c
 from gateway.api import Route
+from gateway.exports import exported
 from gateway.pagination import SERVICE
 from gateway.routes.build import rpc_route
 
@@ -140,6 +142,17 @@ def routes() -> list[Route]:
         r("GET", "/feedback/review-cycles/{cycle_id}/calibration", "get_calibration",
           "The distribution against the target and a page of ratings (a unit and below, or all)", "calibration",
           READ, request=c.GetCalibration, response=c.CalibrationView),
+        # exports (contracts.bulk): files streamed page by page, the JSON reads' access rules
+        exported(r("GET", "/feedback/review-cycles/{cycle_id}/scorecards/export", "export_scorecards",
+                   "The cycle's score cards (self, manager, peer scores and rating) as CSV or XLSX, streamed",
+                   "reviews", READ, request=b.ExportPage, response=b.ExportRows), "scorecards"),
+        exported(r("GET", "/feedback/review-cycles/{cycle_id}/ratings/export", "export_ratings",
+                   "The cycle's ratings as CSV or XLSX, streamed", "calibration", READ, request=b.ExportPage,
+                   response=b.ExportRows), "ratings"),
+        exported(r("GET", "/feedback/participation/export", "export_participation",
+                   "A month's weekly-report participation, one row a person, as CSV or XLSX, streamed", "reports",
+                   READ, request=b.ParticipationExportPage, response=b.ExportRows), "participation",
+                 b.ParticipationExportQuery),
         r("POST", "/feedback/ratings/{rating_id}/adjustments", "adjust_rating",
           "A calibration adjustment with its reason; If-Match: the rating's version (409 when stale)",
           "calibration", WRITE, request=c.AdjustRating, response=c.RatingView),

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from contracts.base import Contract
+from contracts.base import Contract, Event
 
 ImportKind = Literal["goals", "indicators", "templates"]
 MAX_IMPORT_BYTES = 10 * 1024 * 1024  # a region's goal file is well under a megabyte; larger is a mistake
@@ -46,6 +46,44 @@ class ImportReport(Contract):
     progress: list[int] = Field(default_factory=list, description="rows read at each progress report")
 
 
+ImportJobState = Literal["queued", "running", "done", "failed"]
+ImportPhase = Literal["waiting", "checking", "applying", "finished"]
+
+
+class GoalImportJobRef(Contract):
+    job_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class GoalImportJob(Contract):
+    """A goals import running in the background (POST answers it with 202): poll it until `state` is done or
+    failed. An apply is one transaction: a job stopped half way (the process killed) has written nothing, and runs
+    again from the start on the redelivered request, at most `max_attempts` times, then fails."""
+
+    job_id: str
+    kind: ImportKind
+    cycle_id: str | None
+    filename: str
+    dry_run: bool
+    requested_by: str
+    state: ImportJobState = Field(description="queued, running, done (the report says what was written) or failed "
+                                              "(nothing written; `detail` says why)")
+    phase: ImportPhase = Field(description="waiting; checking the rows; applying them (one transaction); finished")
+    rows_total: int | None = Field(description="data rows in the file, once counted")
+    rows_done: int = Field(description="rows through the current phase so far")
+    attempts: int = Field(description="runs started (a run stopped by a killed process counts)")
+    detail: str | None = Field(default=None, description="why the job failed")
+    report: ImportReport | None = Field(default=None, description="the import's report once done")
+
+
+class ImportRequested(Event):
+    """Goals to itself: run an import job, durably (redelivered if the process dies) and outside the RPC time
+    limit."""
+
+    type = "jixiao.goals.import.requested.v1"
+    subject_field = "job_id"
+    job_id: str
+
+
 ExportKind = Literal["board", "scorecards", "ratings", "participation"]
 
 
@@ -65,9 +103,26 @@ class ExportRows(Contract):
     next_cursor: str | None = None
 
 
-class ExportQuery(ExportPage):
-    """What the gateway's export routes take: the page query, the file format and the headers' language."""
+class ParticipationExportPage(Contract):
+    """One page of the participation export (one row a person: weekly reports expected and submitted in `month`),
+    in person order: pass back `next_cursor` until it is None."""
 
+    month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = Field(description="YYYY-MM")
+    org_unit_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        default=None, description="only this unit's subtree")
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    limit: int = Field(default=1000, ge=1, le=5000)
+
+
+class FileOptions(Contract):
     format: Literal["csv", "xlsx"] = Field(default="csv", description="csv (UTF-8 with BOM) or xlsx")
     lang: Literal["en", "zh-CN"] | None = Field(default=None, description="header language (default: "
                                                                           "Accept-Language, else en)")
+
+
+class ExportQuery(ExportPage, FileOptions):
+    """What the gateway's export routes take: the page query, the file format and the headers' language."""
+
+
+class ParticipationExportQuery(ParticipationExportPage, FileOptions):
+    """The participation export's query: the page query, the file format and the headers' language."""

@@ -5,6 +5,7 @@ routes, the actions feedback registers (feedback/access.py) and the README, whos
 (`python -m contracts.rpc feedback` prints it)."""
 from __future__ import annotations
 
+from contracts import bulk as b
 from contracts import compliance as dsr
 from contracts import feedback as c
 from contracts.rpc import Rpc, RpcTable
@@ -109,6 +110,16 @@ TABLE = RpcTable("feedback", [
     Rpc("get_calibration", c.GetCalibration, c.CalibrationView,
         "feedback.unit.read (the whole company: feedback.company.manage)",
         "The distribution against the target and a page of ratings with their history"),
+    Rpc("export_scorecards", b.ExportPage, b.ExportRows,
+        "feedback.unit.read (a unit), feedback.company.manage (all), else the caller's own row",
+        "A page of a review cycle's score cards (self, manager and peer scores, rating) in person order, "
+        "for a streamed export"),
+    Rpc("export_ratings", b.ExportPage, b.ExportRows,
+        "feedback.unit.read (a unit), feedback.company.manage (all), else the caller's own once published",
+        "A page of a review cycle's ratings in person order, for a streamed export"),
+    Rpc("export_participation", b.ParticipationExportPage, b.ExportRows,
+        "feedback.unit.read (a unit), feedback.company.manage (all), else the caller's own row",
+        "A page of a month's weekly-report participation, one row a person, for a streamed export"),
     Rpc("adjust_rating", c.AdjustRating, c.RatingView, "feedback.review.calibrate",
         "A calibration adjustment with its reason; `expected_version` from If-Match (409 when stale)"),
     Rpc("record_calibration_session", c.RecordCalibrationSession, c.CalibrationSessionView,

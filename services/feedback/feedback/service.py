@@ -8,6 +8,7 @@ from nameko.timer import Timer
 from chassis import Database, RpcClient, Service, event_handler, rpc
 from chassis.access import ORG_EVENT_BATCH, ORG_EVENT_TYPES, OrgSync, apply_org_events
 from chassis.runtime import settings_of
+from contracts import bulk as b
 from contracts import compliance as dsr
 from contracts import feedback as c
 from feedback import access, errors
@@ -18,6 +19,7 @@ from feedback.usecases import (
     board,
     checkins,
     coaching,
+    exports,
     keyevents,
     objections,
     people,
@@ -285,6 +287,20 @@ class FeedbackService(Service):
     @rpc
     def get_calibration(self, payload):
         return _json(reviews.calibration(self.uow, self.call.actor, c.GetCalibration.model_validate(payload)))
+
+    # -- exports (pages the gateway streams into CSV/XLSX) ---------------------------------------------------------
+    @rpc
+    def export_scorecards(self, payload):
+        return _json(exports.export_scorecards(self.uow, self.call.actor, b.ExportPage.model_validate(payload)))
+
+    @rpc
+    def export_ratings(self, payload):
+        return _json(exports.export_ratings(self.uow, self.call.actor, b.ExportPage.model_validate(payload)))
+
+    @rpc
+    def export_participation(self, payload):
+        command = b.ParticipationExportPage.model_validate(payload)
+        return _json(exports.export_participation(self.uow, self.call.actor, command))
 
     @rpc
     def adjust_rating(self, payload):
