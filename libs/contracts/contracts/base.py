@@ -12,11 +12,22 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from contracts.glossary import FIELDS
+
 TYPE_PREFIX = "jixiao."
 
 
+def describe_from_glossary(schema: dict[str, Any]) -> None:
+    """A property without a description of its own gets its name's from the glossary, in every JSON Schema the
+    contracts generate (the AsyncAPI document, docs/schemas): written once, as in the gateway's OpenAPI."""
+    for name, prop in schema.get("properties", {}).items():
+        if isinstance(prop, dict) and "description" not in prop and name in FIELDS:
+            prop["description"] = FIELDS[name]
+
+
 class Contract(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              json_schema_extra=describe_from_glossary)
 
 
 class Event(Contract):

@@ -124,7 +124,8 @@ def asyncapi() -> dict[str, Any]:
         "description": "nameko context data: the correlation id, as in the envelope. Events carry no actor header: "
                        "the envelope's `actor` (id and kind) is all they say about who acted.",
         "properties": {
-            "nameko.correlation_id": {"type": "string"},
+            "nameko.correlation_id": {"type": "string", "description": "the id of the request that caused the "
+                                      "event, the envelope's `correlationid`"},
         },
     }
     return {

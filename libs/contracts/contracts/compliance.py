@@ -174,7 +174,7 @@ class ListPeople(Payload):
 
 
 class PeoplePage(Payload):
-    people: list[PersonView]
+    people: list[PersonView] = Field(description="this page's people")
     next_cursor: str | None
 
 
@@ -287,8 +287,9 @@ class AuditEntryView(Payload):
 
 
 class AuditPage(Payload):
-    entries: list[AuditEntryView]
-    next_cursor: int | None
+    entries: list[AuditEntryView] = Field(description="this page's audit entries, in sequence order")
+    next_cursor: int | None = Field(description=(
+        "the sequence number to pass as `cursor` for the next page; null on the last page"))
 
 
 class AuditExport(Payload):
@@ -349,12 +350,12 @@ class ExportSubjectData(Payload):
     a service that does not answer in time makes the export visibly incomplete."""
 
     request_id: str
-    subject: str
+    subject: str = Field(description="the employee number whose data to export")
 
 
 class SubjectDataExport(Payload):
-    service: str
-    subject: str
+    service: str = Field(description="the service that answered")
+    subject: str = Field(description="the employee number the data is about")
     records: dict[str, list[dict[str, Any]]] = Field(description="record type -> records")
     summary: str = Field(default="", description="one readable line per record type")
 
@@ -424,7 +425,7 @@ class ErasureCompleted(Payload):
 
     request_id: str
     person_id: str
-    erased_records: int = Field(ge=0)
+    erased_records: int = Field(ge=0, description="how many records the service anonymized or deleted")
     held_records: list[str] = Field(default_factory=list, description="record ids kept under a legal hold")
     detail: str = ""
 
@@ -541,8 +542,8 @@ class DescribeAppealTarget(Payload):
     context) before it accepts an appeal: answer `AppealTargetFacts`, or 404 when there is no such target or the
     actor may not read it. Feedback implements it for `rating`; goals' targets are checked with `goals.get_goal`."""
 
-    kind: AppealTargetKind
-    ref: str = Field(min_length=1, max_length=128)
+    kind: AppealTargetKind = Field(description="what is appealed: rating or goal_result")
+    ref: str = Field(min_length=1, max_length=128, description="the appealed record's id (a rating id or a goal id)")
 
 
 class AppealTargetFacts(Payload):
@@ -609,7 +610,7 @@ class AppealView(Payload):
 
 
 class AppealsPage(Payload):
-    appeals: list[AppealView]
+    appeals: list[AppealView] = Field(description="this page's appeals")
     next_cursor: str | None
 
 
@@ -759,7 +760,8 @@ class AuthenticateApiKey(Payload):
     carries `reason: "dpa-lapsed"`, `dpa_ref`, `dpa_expires_on` and an error naming `dpa.expires_on`, so the
     gateway can say why instead of a bare 401."""
 
-    api_key: str = Field(min_length=1, max_length=200)
+    api_key: str = Field(min_length=1, max_length=200, description=(
+        "the API key as the client sent it (public id and secret); checked against its hash, never stored"))
 
 
 class ClientIdentity(Payload):

@@ -24,27 +24,39 @@ class EventActor(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    subject: str = Field(min_length=1, max_length=128)
-    kind: ActorKind = "person"
+    subject: str = Field(min_length=1, max_length=128, description=(
+        "who acted: an employee number, a registered client's id, or `service:<name>` for the suite's own work"))
+    kind: ActorKind = Field(default="person", description=(
+        "person (a signed-in user), client (a third party's API key), service or system (the suite itself)"))
 
 
 class Envelope(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    specversion: Literal["1.0"] = "1.0"
-    id: str = Field(min_length=1, max_length=64)
-    source: str = Field(pattern=r"^/jixiao/[a-z][a-z0-9_-]*$")
-    type: str
-    time: datetime
-    subject: str | None = None
-    datacontenttype: Literal["application/json"] = "application/json"
-    dataschema: str | None = None
-    data: dict[str, Any]
-    actor: EventActor | None = None
-    correlationid: str | None = Field(default=None, max_length=128)
+    specversion: Literal["1.0"] = Field(default="1.0", description="the CloudEvents version: always 1.0")
+    id: str = Field(min_length=1, max_length=64, description=(
+        "the event's unique id (a UUID); the same on every redelivery: consumers deduplicate on it"))
+    source: str = Field(pattern=r"^/jixiao/[a-z][a-z0-9_-]*$", description=(
+        "the service that published the event: `/jixiao/<service>`"))
+    type: str = Field(description=(
+        "the event type `jixiao.<service>.<entity>.<verb>.v<N>`, also its routing key; `data` follows its schema"))
+    time: datetime = Field(description="when the fact happened (UTC, RFC 3339)")
+    subject: str | None = Field(default=None, description=(
+        "the id of the record the event is about (events of one subject are published in order); null: none"))
+    datacontenttype: Literal["application/json"] = Field(default="application/json", description=(
+        "the media type of `data`: always application/json"))
+    dataschema: str | None = Field(default=None, description=(
+        "the URL of `data`'s JSON Schema (`https://jixiao.dev/schemas/<type>.json`)"))
+    data: dict[str, Any] = Field(description="the event's payload: the contract model named by `type`")
+    actor: EventActor | None = Field(default=None, description=(
+        "who caused the event: id and kind only (roles, scopes and org unit never travel on events)"))
+    correlationid: str | None = Field(default=None, max_length=128, description=(
+        "the id of the request that caused the event (the gateway's X-Correlation-ID), to trace it"))
     # `hmac-sha256=<hex>` over every other attribute (sorted-key JSON), added by the producer's outbox relay and
     # checked by every consumer against the producer's key (chassis.signing); absent until published.
-    signature: str | None = Field(default=None, max_length=200)
+    signature: str | None = Field(default=None, max_length=200, description=(
+        "`hmac-sha256=<hex>` over every other attribute as sorted-key JSON, by the producer's key; checked by "
+        "the suite's consumers"))
 
     @field_validator("type")
     @classmethod

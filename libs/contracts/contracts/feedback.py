@@ -1238,4 +1238,5 @@ class RatingAmendment(Contract):
     floor when the label changes)."""
 
     label: RatingLabel
-    score: Score | None = None
+    score: Score | None = Field(default=None, description=(
+        "the new score, inside the label's band (null: the band's floor when the label changes)"))

@@ -1160,8 +1160,9 @@ class AppealAmendment(Contract):
 
     target: Amount | None = None
     actual: Amount | None = None
-    key_result_targets: dict[Id, Amount] | None = None
-    key_result_values: dict[Id, Amount] | None = None
+    key_result_targets: dict[Id, Amount] | None = Field(default=None, description=(
+        "key result id -> its corrected target"))
+    key_result_values: dict[Id, Amount] | None = Field(default=None, description="key result id -> its corrected value")
 
 
 class AppealNotApplied(Event):

@@ -130,13 +130,13 @@ class ListProcessRewards(Contract):
 
 
 class ProcessRewardView(Contract):
-    rule_code: str
+    rule_code: str = Field(description="the process rule that earned the reward")
     person_id: str
     period: str
     reward: RuleReward
     amount: Decimal
     inputs: dict[str, str]
-    settled_at: datetime
+    settled_at: datetime = Field(description="when the reward was settled (UTC)")
 
 
 # -- proposals ---------------------------------------------------------------------------------------------------

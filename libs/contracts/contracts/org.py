@@ -90,7 +90,7 @@ SnapshotKind = Literal["units", "people", "grants"]
 class OrgSnapshotQuery(Contract):
     """`compliance.org_snapshot`: one page of the directory as it was published (services and administrators)."""
 
-    kind: SnapshotKind
+    kind: SnapshotKind = Field(description="which list to page through: units, people or grants")
     after: str | None = Field(default=None, min_length=1, max_length=128,
                               description="the previous page's `next_cursor`; none for the first page")
     limit: int = Field(default=1000, ge=1, le=5000)
@@ -102,10 +102,11 @@ class OrgSnapshotPage(Contract):
     `people` holds the people, `erased` the tombstones of erased people (kept so that a late, older
     PersonChanged cannot bring them back); only the list of the page's `kind` is filled."""
 
-    kind: SnapshotKind
-    units: list[OrgUnitChanged] = Field(default_factory=list)
-    people: list[PersonChanged] = Field(default_factory=list)
-    erased: list[PersonErased] = Field(default_factory=list)
+    kind: SnapshotKind = Field(description="which list this page fills: units, people or grants")
+    units: list[OrgUnitChanged] = Field(default_factory=list, description="the page's org units (when `kind` is units)")
+    people: list[PersonChanged] = Field(default_factory=list, description="the page's people (when `kind` is people)")
+    erased: list[PersonErased] = Field(default_factory=list, description=(
+        "tombstones of erased people, kept so that a late, older PersonChanged cannot bring them back"))
     grants: list[RoleGrantsChanged] = Field(default_factory=list)
     next_cursor: str | None = Field(default=None, description="pass as `after` for the next page; none: the end")
 

@@ -75,3 +75,16 @@ def test_asyncapi_document_is_valid_for_the_reference_parser(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "VALID" in result.stdout
     assert len(asyncapi()["channels"]) == len(events())
+
+
+def test_every_event_payload_property_is_described_once():
+    """The AsyncAPI document says what each payload field means, from the same descriptions as the OpenAPI
+    document: the contract's Field(description=...) or, for a shared name, the glossary's."""
+    from contracts.glossary import FIELDS
+
+    schemas = asyncapi()["components"]["schemas"]
+    undescribed = [(name, prop) for name, schema in schemas.items()
+                   for prop, value in schema.get("properties", {}).items() if not value.get("description")]
+    assert undescribed == []
+    assert schemas["GoalCreated"]["properties"]["goal_id"]["description"] == FIELDS["goal_id"]  # the glossary's
+    assert "okr" in schemas["GoalCreated"]["properties"]["kind"]["description"]  # the contract's own
