@@ -121,6 +121,10 @@ def lazy_begin(engine: Engine) -> bool:
 
     @sa_event.listens_for(engine, "rollback")
     def _rollback(connection: Connection) -> None:
+        if connection.invalidated:
+            # the server dropped the connection mid-transaction (a restart, a stop): nothing to roll back, and
+            # reading .info here raised PendingRollbackError over the real, transient error (a 500, not a 503)
+            return
         state = connection.info.pop(_STATE, None)
         if state in (_PENDING, _BEGUN):
             finish(connection, "ROLLBACK" if state == _BEGUN else None)

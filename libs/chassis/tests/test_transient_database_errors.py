@@ -48,3 +48,29 @@ def test_sqlite_locked_is_a_503_and_a_missing_table_is_not(tmp_path):
         holder.rollback()
     assert isinstance(to_service_error(locked), ServiceUnavailable)
     assert to_service_error(raised(engine, "SELECT * FROM missing")) is None
+
+
+def test_a_connection_killed_mid_transaction_under_lazy_begin_stays_a_503():
+    """The fault harness's last 500 with PostgreSQL stopping: the rollback after the lost connection read the lazy
+    BEGIN's state from the invalidated connection and raised PendingRollbackError over the transient error."""
+    from sqlalchemy.orm import Session
+
+    from chassis.lazy_begin import lazy_begin
+
+    engine = sa.create_engine(test_pg_url())
+    assert lazy_begin(engine)
+    killer = sa.create_engine(test_pg_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with pytest.raises(DBAPIError) as caught, Session(engine) as session:
+            try:
+                pid = session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+                session.execute(sa.text("CREATE TEMP TABLE lost (x int)"))  # a write: BEGIN went out
+                with killer.connect() as other:  # what a server shutdown does to every backend
+                    other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                session.execute(sa.text("SELECT 1"))
+            finally:
+                session.rollback()  # what the unit of work does on the way out
+        assert isinstance(to_service_error(caught.value), ServiceUnavailable)
+    finally:
+        engine.dispose()
+        killer.dispose()
