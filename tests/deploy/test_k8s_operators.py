@@ -119,7 +119,7 @@ def test_credentials_come_from_the_secrets_the_operators_generate(overlay):
     users = {doc["metadata"]["name"] for doc in docs if doc["kind"] == "User"}
     rabbit = of_kind(overlay, "RabbitmqCluster")[0]["metadata"]["name"]
     vhost = of_kind(overlay, "Vhost")[0]["spec"]["name"]
-    pods = [(d["metadata"]["name"], c) for d in docs if d["kind"] in ("Deployment", "Job")
+    pods = [(d["metadata"]["name"], c) for d in docs if d["kind"] in ("Deployment", "StatefulSet", "Job")
             for c in [*d["spec"]["template"]["spec"]["containers"],
                       *d["spec"]["template"]["spec"].get("initContainers", [])]]
     for owner, container in pods:
@@ -242,3 +242,43 @@ def test_every_service_gets_the_event_keys_production_requires():
         given = {variable.removesuffix("_EVENT_SIGNING_KEY").lower() for variable in refs
                  if variable.endswith("_EVENT_SIGNING_KEY")}
         assert given == required, service  # and no producer key it does not need (it could sign as that producer)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_audit_witness_has_one_writer_on_a_volume_of_its_own(overlay):
+    """Compliance's replicas never write the witness; one single-replica StatefulSet does, on its claim, with every
+    setting the Deployment's pods get (the same process otherwise), fenced and scraped like them."""
+    docs = rendered(overlay)
+    env = lambda container: {v["name"]: v.get("value", v.get("valueFrom")) for v in container["env"]}  # noqa: E731
+    runs_compliance = [d for d in docs if d["kind"] in ("Deployment", "StatefulSet")
+                       and "compliance.service:ComplianceService" in d["spec"]["template"]["spec"]["containers"][0]
+                       ["command"]]
+    writers = [d for d in runs_compliance
+               if env(d["spec"]["template"]["spec"]["containers"][0]).get("COMPLIANCE_AUDIT_WITNESS_WRITER") != "false"]
+    assert [(d["kind"], d["metadata"]["name"], d["spec"]["replicas"]) for d in writers] == [
+        ("StatefulSet", "jixiao-compliance-witness", 1)]
+    witness, = writers
+    deployment = next(d for d in runs_compliance if d["kind"] == "Deployment")
+    container = witness["spec"]["template"]["spec"]["containers"][0]
+    ours = env(container)
+    assert ours["COMPLIANCE_AUDIT_WITNESS_WRITER"] == "true"
+    theirs = env(deployment["spec"]["template"]["spec"]["containers"][0])
+    assert {k: v for k, v in theirs.items() if k != "COMPLIANCE_AUDIT_WITNESS_WRITER"}.items() <= ours.items()
+    claim, = witness["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == claim["metadata"]["name"])
+    assert Path(ours["COMPLIANCE_AUDIT_WITNESS_PATH"]).parent == Path(mount["mountPath"])
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    component = witness["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/component"]
+    assert component != "compliance"  # the Deployment's selector must not match the witness's pod
+    assert any(d["kind"] == "ServiceMonitor" and d["spec"]["selector"]["matchLabels"].get(
+        "app.kubernetes.io/component") == component for d in docs)
+    egress = next(d for d in docs if d["kind"] == "NetworkPolicy" and d["spec"]["podSelector"]["matchLabels"].get(
+        "app.kubernetes.io/component") == component)
+    peers = [p["podSelector"]["matchLabels"] for rule in egress["spec"]["egress"] for p in rule["to"]
+             if "podSelector" in p and "namespaceSelector" not in p]
+    assert peers == [{"app.kubernetes.io/name": of_kind(overlay, "RabbitmqCluster")[0]["metadata"]["name"]},
+                     {"cnpg.io/cluster": "jixiao-compliance-db"}]
+    service = next(d for d in of_kind(overlay, "Service") if d["metadata"]["name"] == witness["spec"]["serviceName"])
+    assert service["spec"]["clusterIP"] == "None"

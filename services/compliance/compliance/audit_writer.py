@@ -3,6 +3,11 @@
 It seals staged events in batches (compliance.usecases.audit.seal_pending), cuts timed checkpoints that leave the
 database (the witness file and a published event), reports the audit lag as metrics, and makes /health/ready say
 "not ready" while staged events wait longer than AUDIT_READY_MAX_LAG.
+
+The witness file has one writer: the process with AUDIT_WITNESS_WRITER (default on; in Kubernetes only the
+single-replica `jixiao-compliance-witness` StatefulSet, on its own volume). Replicas without it seal and sign
+but neither cut timed checkpoints nor append retention anchors (`witness` is None for them); the writer appends
+a signed anchor it does not hold yet at its next checkpoint, wherever the retention ran.
 """
 from __future__ import annotations
 
@@ -15,10 +20,11 @@ from prometheus_client.core import GaugeMetricFamily
 
 from chassis.db import utcnow
 from chassis.metrics import metrics_of
+from compliance.domain.audit_chain import Checkpoint, WitnessRecord
 from compliance.repositories import audit_session
 from compliance.settings import compliance_settings
 from compliance.usecases import audit
-from compliance.witness import WitnessFile
+from compliance.witness import WitnessFile, holds_anchor
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +37,9 @@ class AuditWriter(DependencyProvider):
         self._running = False
         self._wake = GreenEvent()
         self._stopped = GreenEvent()
-        self.witness = WitnessFile(self.config.witness_path())
+        self._anchor_witnessed: tuple[int, str] | None = None
+        # only the witness writer holds the file: another replica's copy would be a second, diverging witness
+        self.witness = WitnessFile(self.config.witness_path()) if self.config.audit_witness_writer else None
 
     def start(self):
         self._running = True
@@ -90,7 +98,7 @@ class AuditWriter(DependencyProvider):
                                                 batch=config.audit_seal_batch, now=utcnow(),
                                                 max_attempts=config.audit_seal_attempts)
                     now = eventlet.hubs.get_hub().clock()
-                    if now - last_checkpoint >= config.audit_checkpoint_interval:
+                    if config.audit_witness_writer and now - last_checkpoint >= config.audit_checkpoint_interval:
                         last_checkpoint = now
                         self._witness(store, key)
                     failures = 0
@@ -115,8 +123,24 @@ class AuditWriter(DependencyProvider):
         the next interval."""
         try:
             audit.witness_head(store, key=key, key_id=self.config.audit_key_id, now=utcnow(), witness=self.witness)
+            self._witness_anchor(store)
         except Exception as exc:
             log.warning("audit checkpoint not witnessed (%s): %s", self.witness.path, exc)
+
+    def _witness_anchor(self, store) -> None:
+        """The retained log's signed start into the witness when it is not there yet (a retention that ran on a
+        replica that does not write the witness); read from the file only when the anchor moved."""
+        with audit_session(store.engine) as log:
+            head = log.head()
+            if not head.anchor_sequence or head.anchor_signature is None or head.anchor_time is None:
+                return
+            anchor = Checkpoint(head.anchor_sequence, head.anchor_hash, head.anchor_time, head.anchor_key_id or "",
+                                head.anchor_signature)
+        if (anchor.sequence, anchor.hash) == self._anchor_witnessed:
+            return
+        if not holds_anchor(self.witness.lines(), anchor.sequence, anchor.hash):
+            self.witness.append([WitnessRecord("anchor", anchor)])
+        self._anchor_witnessed = (anchor.sequence, anchor.hash)
 
     def get_dependency(self, worker_ctx):
         return self

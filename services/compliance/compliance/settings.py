@@ -78,6 +78,10 @@ class ComplianceSettings(ServiceSettings):
     audit_witness_path: Path | None = Field(None, description=(
         "the operator's witness: an append-only file of signed checkpoints (default <VAR_DIR>/"
         "compliance-audit-witness.jsonl); put it where the database's owner cannot rewrite it"))
+    audit_witness_writer: bool = Field(True, description=(
+        "whether this process writes the witness (timed checkpoints, retention anchors). One writer per "
+        "deployment: with several replicas only the single-replica witness StatefulSet (deploy/k8s) sets it; the "
+        "others seal the chain and leave witnessing to it"))
     audit_seal_attempts: int = Field(3, ge=1, le=100, description=(
         "attempts to seal one event before it goes to the audit dead letters (the rest flow meanwhile)"))
     audit_ready_max_lag: float = Field(300.0, gt=0, description=(

@@ -6,6 +6,7 @@ other services and third parties to keep. `verify_audit` reads it back.
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -35,3 +36,17 @@ class WitnessFile:
             return self.path.read_text("utf-8").splitlines()
         except FileNotFoundError:
             return []
+
+
+def holds_anchor(lines: Iterable[str], sequence: int, entry_hash: str) -> bool:
+    """Whether the witness already has an anchor record at this position (its signature is checked on
+    verification, not here)."""
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("kind") == "anchor" and record.get("sequence") == sequence \
+                and record.get("hash") == entry_hash:
+            return True
+    return False

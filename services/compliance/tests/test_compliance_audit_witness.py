@@ -191,3 +191,29 @@ def test_readiness_says_when_auditing_is_behind(start_compliance, callers, compl
     status, body = http_get(containers["compliance"], "/health/ready")
     check = json.loads(body)["checks"]["audit_writer"]
     assert status == 503 and not check["ok"] and "staged 1" in check["detail"], body
+
+
+def test_one_witness_writer_replicas_without_it_leave_the_file_alone_and_it_takes_up_their_anchor(
+        start_compliance, callers, amqp_uri, compliance_url, witness_path):
+    """deploy/k8s: two replicas seal, one single-replica StatefulSet writes the witness (AUDIT_WITNESS_WRITER)."""
+    from compliance.domain.audit_chain import ChainHead, sign_anchor
+
+    replica = start_compliance(AUDIT_CHECKPOINT_INTERVAL=0.1, AUDIT_WITNESS_WRITER=False)
+    _org(callers)
+    publish(amqp_uri, "goals", [goal_event(n) for n in range(6)])
+    report = wait_for(lambda: (lambda r: r if r["head_sequence"] >= 6 else None)(
+        callers("A").compliance.verify_audit({})), message="sealed by the replica")
+    assert report["status"] == "unwitnessed" and not witness_path.exists()  # sealed, never witnessed
+    replica["compliance"].stop()
+    # a retention purge on such a replica re-anchors the log with a signed anchor it could not witness
+    anchored = sql(compliance_url, "SELECT hash FROM compliance_audit_entries WHERE sequence = 2")
+    signed = sign_anchor(ChainHead(2, anchored), datetime.now(UTC), DEV_AUDIT_KEY.encode(), "k1")
+    sql(compliance_url, "UPDATE compliance_audit_head SET anchor_sequence = 2, anchor_hash = :h, anchor_time = :t, "
+                        "anchor_key_id = 'k1', anchor_signature = :s WHERE id = 1",
+        h=anchored, t=signed.time, s=signed.signature)
+    start_compliance(AUDIT_CHECKPOINT_INTERVAL=0.1)  # the witness writer
+    report = wait_for(lambda: (lambda r: r if r["status"] == "ok" else None)(callers("A").compliance.verify_audit({})),
+                      message="the writer witnessed the head and the anchor")
+    records, rejected = parse_witness(witness_path.read_text().splitlines(), KEYS)
+    assert rejected == 0 and [r.checkpoint.sequence for r in records if r.kind == "anchor"] == [2]
+    assert report["ok"] and report["witnessed_sequence"] == report["head_sequence"]
