@@ -131,3 +131,9 @@ def test_negotiation_board_and_dashboard(seeded):
     assert dashboard["at_risk"]["status"] == "ok"
     assert dashboard["pending_reviews"]["status"] == "ok"
     assert dashboard["open_proposals"] == {"status": "ok", "data": []}
+    # goals answers its four sections in one call, and a section refused there still stands alone
+    unknown = _ok(manager.get("/api/v1/dashboard/my-team", cycle_id="no-such-cycle"))
+    assert unknown["colours"]["status"] == "refused" and unknown["colours"]["reason"] == "not-found"
+    assert unknown["at_risk"]["status"] == "refused" and "no-such-cycle" in unknown["at_risk"]["detail"]
+    assert unknown["open_proposals"] == {"status": "ok", "data": []}
+    assert unknown["pending_reviews"] == {"status": "ok", "data": []}

@@ -30,6 +30,7 @@ NOT_ROUTED = {
     "org_snapshot": "the services' org read models (chassis.access.OrgSync) catch up from it",
     "authenticate_api_key": "the gateway's own authentication of API keys",
     "request_data_export": "the synchronous export for scripts; HTTP starts it and reads it back instead",
+    "get_team_dashboard": "goals' sections of the gateway's my-team dashboard (gateway.routes.dashboard), one call",
 }
 ACTION = re.compile(r"(?<![\w.`])[a-z][a-z_]*(?:\.[a-z_]+)+(?![\w.`(])")
 

@@ -23,12 +23,19 @@ class DashboardQuery(Schema):
     cycle_id = fields.String(required=True, validate=validate.Length(1, 128))
 
 
+def _described(field: fields.Field, description: str) -> fields.Field:
+    field.metadata = {"description": description, **field.metadata}
+    return field
+
+
 def section_of(name: str, data: fields.Field) -> type[Schema]:
     return type(name, (Schema,), {
         "__doc__": "`ok` with `data`; `unavailable` (the service is slow or down: try later) or `refused` "
                    "(the service said no: `detail` says why) without it.",
-        "status": fields.String(required=True, validate=validate.OneOf(["ok", "unavailable", "refused"])),
-        "data": data,
+        "status": fields.String(required=True, validate=validate.OneOf(["ok", "unavailable", "refused"]),
+                                metadata={"description": "ok (`data` holds the section), unavailable (the service "
+                                                         "is slow or down) or refused (the caller may not see it)"}),
+        "data": _described(data, "the section's content; present only when `status` is ok"),
         "reason": fields.String(metadata={"description": "the problem type when not ok"}),
         "detail": fields.String(),
     })
@@ -86,18 +93,20 @@ def fan_out(ctx: Ctx, calls: dict[str, tuple[str, dict[str, Any], Callable[[Any]
 
 def my_team(ctx: Ctx) -> dict:
     cycle_id = ctx.query["cycle_id"]
-    me = ctx.actor.subject
-    board = {"cycle_id": cycle_id, "reports_of": me}
     sections = fan_out(ctx, {
-        "colours": ("goals.get_board", {**board, "limit": 1}, lambda answer: answer["total"]),
-        "at_risk": ("goals.get_board", {**board, "colour": "red", "limit": LIST_SIZE},
-                    lambda answer: answer["items"]),
-        "open_proposals": ("goals.list_proposals", {"cycle_id": cycle_id, "state": "open", "awaiting": "me",
-                                                    "limit": LIST_SIZE}, lambda answer: answer["items"]),
-        "pending_reviews": ("goals.list_reviews", {"cycle_id": cycle_id, "state": "open", "limit": LIST_SIZE},
-                            lambda answer: answer["items"]),
+        # goals answers its four sections in one call (one worker, one reply), each refused on its own
+        "goals": ("goals.get_team_dashboard", {"cycle_id": cycle_id, "limit": LIST_SIZE}, lambda answer: answer),
         "feedback": ("feedback.get_team_board", {}, lambda answer: answer),
     })
+    goals = sections.pop("goals")
+    for name in GOALS_SECTIONS:
+        if goals["status"] != "ok":
+            sections[name] = dict(goals)
+        elif name in goals["data"]["refused"]:
+            refusal = goals["data"]["refused"][name]
+            sections[name] = {"status": "refused", "reason": refusal["code"], "detail": refusal["detail"]}
+        else:
+            sections[name] = {"status": "ok", "data": goals["data"][name]}
     team = sections.pop("feedback")
     for name in FEEDBACK_SECTIONS:
         sections[name] = {**team, "data": team["data"][name]} if team["status"] == "ok" else dict(team)
@@ -105,8 +114,8 @@ def my_team(ctx: Ctx) -> dict:
 
 
 # every RPC one dashboard makes (bench/gateway compares the route with a stock gateway making as many)
-DASHBOARD_RPCS = ("goals.get_board", "goals.get_board", "goals.list_proposals", "goals.list_reviews",
-                  "feedback.get_team_board")
+DASHBOARD_RPCS = ("goals.get_team_dashboard", "feedback.get_team_board")
+GOALS_SECTIONS = ("colours", "at_risk", "open_proposals", "pending_reviews")
 FEEDBACK_SECTIONS = ("checkins_due", "missing_reports", "zero_activity", "coaching_cadence")
 
 

@@ -913,6 +913,30 @@ class TeamDashboard(Contract):
         "section -> why it is not answered (null above); the other sections stand"))
 
 
+class GetTeamDashboard(Contract):
+    """The goals sections of a manager's "my team" dashboard, for the caller's reporting line in one cycle, in one
+    call (the gateway's dashboard used to make four)."""
+
+    cycle_id: Id
+    limit: Annotated[int, Field(ge=1, le=50)] = Field(default=10, description="items per list section")
+
+
+class SectionRefused(Contract):
+    code: str = Field(description="the problem type the section's own call would have answered")
+    detail: str
+
+
+class TeamDashboard(Contract):
+    cycle_id: str
+    colours: BoardAggregate | None = Field(default=None, description="the line's colour counts and progress")
+    at_risk: list[BoardGoal] | None = Field(default=None, description="the line's red goals")
+    open_proposals: list[ProposalSummary] | None = Field(default=None, description=(
+        "open proposals waiting for the caller's answer"))
+    pending_reviews: list[ReviewView] | None = Field(default=None, description="the caller's open reviews")
+    refused: dict[str, SectionRefused] = Field(default_factory=dict, description=(
+        "section -> why it is not answered (null above); the other sections stand"))
+
+
 # -- events ------------------------------------------------------------------------------------------------------
 
 class CycleCreated(Event):

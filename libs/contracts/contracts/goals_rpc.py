@@ -68,6 +68,8 @@ TABLE = RpcTable("goals", [
     Rpc("get_scorecard", c.GetScoreCard, c.ScoreCard, "goal.read", "A person's score card"),
     Rpc("get_board", c.BoardQuery, c.Board, "company.manage, else goal.read of the unit or person",
         "The goal board, drilled down by unit, owner or line"),
+    Rpc("get_team_dashboard", c.GetTeamDashboard, c.TeamDashboard, "goal.read of the caller's line (per section)",
+        "A manager's dashboard, goals' sections (colours, red goals, proposals, reviews) in one call"),
     # bulk in and out
     Rpc("import_file", b.ImportFile, b.ImportReport, "goal.create per row (goals), company.manage (library)",
         "Import goals, indicators or templates from CSV/XLSX (dry run, or all or nothing)"),

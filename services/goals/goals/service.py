@@ -22,6 +22,7 @@ from goals.usecases import (
     bulk_import,
     commitments,
     cycles,
+    dashboard,
     exports,
     goals,
     library,
@@ -254,6 +255,10 @@ class GoalsService(Service):
     @rpc
     def get_board(self, payload):
         return _json(board.board(self.uow, self.call.actor, c.BoardQuery.model_validate(payload)))
+
+    @rpc
+    def get_team_dashboard(self, payload):
+        return _json(dashboard.team_dashboard(self.uow, self.call.actor, c.GetTeamDashboard.model_validate(payload)))
 
     # -- bulk in and out -----------------------------------------------------------------------------------------
     @rpc
