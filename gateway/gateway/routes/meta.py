@@ -46,7 +46,7 @@ class DevToken(Schema):
         "description": "a signed JWT for the demo user: send it as `Authorization: Bearer <token>`"})
     token_type = fields.String(required=True, validate=validate.OneOf(["Bearer"]),
                                metadata={"description": "always Bearer"})
-    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds until the token expires"})
     subject = fields.String(required=True, metadata={"description": "the demo user's employee number"})
 
 

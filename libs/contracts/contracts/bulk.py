@@ -60,10 +60,10 @@ class GoalImportJob(Contract):
     again from the start on the redelivered request, at most `max_attempts` times, then fails."""
 
     job_id: str
-    kind: ImportKind
+    kind: ImportKind = Field(description="what the file holds: goals, indicators or templates")
     cycle_id: str | None
     filename: str
-    dry_run: bool
+    dry_run: bool = Field(description="true: check and plan only, nothing written")
     requested_by: str
     state: ImportJobState = Field(description="queued, running, done (the report says what was written) or failed "
                                               "(nothing written; `detail` says why)")

@@ -42,7 +42,8 @@ class Payload(Contract):
 class ResourceRef(Payload):
     kind: str = Field(min_length=1, max_length=64, description="the kind of record (`goal`, `rating`, `appeal`...)")
     owner: str | None = Field(default=None, max_length=128, description="person id owning the resource")
-    org_unit: str | None = Field(default=None, max_length=128)
+    org_unit: str | None = Field(default=None, max_length=128, description=(
+        "the org unit the resource belongs to (a goal's owner's unit), for unit-scoped grants"))
     unit_owned: bool = Field(default=False, description=(
         "the resource belongs to `org_unit` itself (a team's goal); `owner` is then the person answering for it"))
 
@@ -218,7 +219,7 @@ class ImportJobRef(Payload):
 class ImportIssueView(Payload):
     row: int = Field(description="the row number in the file (1: the first data row)")
     column: str | None = Field(description="the column's header (null: the row as a whole)")
-    code: str
+    code: str = Field(description="the issue's stable code (`missing_column`, `unknown_manager`...), to match on")
     message: str
 
 
@@ -231,7 +232,7 @@ class ImportJobView(Payload):
     rows_read: int = Field(description="data rows read from the file")
     progress: float = Field(description="0..1 of the current phase")
     summary: dict[str, int] = Field(default_factory=dict, description="create/update/unchanged/errors")
-    errors: list[ImportIssueView] = Field(default_factory=list, description="first 1000 issues")
+    errors: list[ImportIssueView] = Field(default_factory=list, description="the first 1000 errors, by row")
     error_count: int = Field(default=0, description="how many rows have errors (any error blocks the apply)")
     warnings: list[ImportIssueView] = Field(default_factory=list, description=(
         "row-level warnings: the import may still be applied"))
@@ -271,7 +272,7 @@ class AuditQuery(Payload):
 
 
 class AuditEntryView(Payload):
-    sequence: int
+    sequence: int = Field(description="the entry's place in the audit log (1, 2, 3... without gaps)")
     event_id: str
     type: str = Field(description="the event's CloudEvents type (`jixiao.goals.goal.created.v1`)")
     source: str = Field(description="the service that published the event")
@@ -296,7 +297,7 @@ class AuditExport(Payload):
     format: Literal["jsonl"] = Field(default="jsonl", description=(
         "the export format: JSON lines, one audit entry per line"))
     content: str = Field(description="one canonical JSON entry per line, with its hashes (verifiable offline)")
-    count: int
+    count: int = Field(description="how many audit entries the export holds")
     next_cursor: int | None
 
 
@@ -305,7 +306,7 @@ class VerifyAudit(Payload):
 
 
 class ChainBreakView(Payload):
-    sequence: int
+    sequence: int = Field(description="the sequence number of the first entry whose hash does not match")
     reason: str
     detail: str
 
@@ -335,7 +336,7 @@ class AuditCheckpointed(Event):
     subject_field = "kind"
     kind: Literal["checkpoint", "anchor"] = Field(description=(
         "checkpoint (the head at `time`) or anchor (where a retention purge cut the chain)"))
-    sequence: int
+    sequence: int = Field(description="the sequence number of the audit log's head at the checkpoint")
     hash: str = Field(description="the audit log's head hash at the checkpoint (SHA-256, hex)")
     time: datetime = Field(description="when the checkpoint was taken (UTC)")
     key_id: str = Field(description="which audit signing key signed the checkpoint")
@@ -396,7 +397,7 @@ class DsrView(Payload):
 class DsrExportView(Payload):
     request: DsrView = Field(description="the access request this export answers, with each service's part")
     document: dict[str, Any] = Field(description="service -> its export; `incomplete` and `missing` when parts failed")
-    summary: str
+    summary: str = Field(description="one readable line per service: what it holds about the person")
 
 
 class HoldRef(Payload):
@@ -574,7 +575,8 @@ class AppealRef(Payload):
 
 class DecideAppeal(Payload):
     appeal_id: str = Field(min_length=1, max_length=64)
-    outcome: Literal["upheld", "amended"]
+    outcome: Literal["upheld", "amended"] = Field(description=(
+        "upheld (the result stands) or amended (the owning service changes it as `amendment` says)"))
     reason: str = Field(min_length=1, max_length=5000)
     amendment: dict[str, Any] | None = Field(default=None, description="the corrected values (amended only)")
 
@@ -646,7 +648,8 @@ class AppealDecided(Event):
     subject_field = "appellant"
     appeal_id: str
     appellant: str
-    outcome: Literal["upheld", "amended"]
+    outcome: Literal["upheld", "amended"] = Field(description=(
+        "upheld (the result stands) or amended (the owning service applies `amendment`)"))
     reason: str = Field(description="why: goes into the target's change trail")
     target_kind: str = Field(description="`goal_result` (goals: a goal) or `rating` (feedback)")
     target_ref: str = Field(description="the target's id in the owning service (the same as `target_id`)")
@@ -718,7 +721,8 @@ class UpdateClient(Payload):
     force today (an expired one is refused: 422 naming `dpa.expires_on`). A revoked client cannot be changed."""
 
     client_id: str = Field(min_length=1, max_length=64)
-    name: str | None = Field(default=None, min_length=1, max_length=200, description="the client's new name")
+    name: str | None = Field(default=None, min_length=1, max_length=200, description=(
+        "the client's new display name (omit: unchanged)"))
     scopes: list[str] | None = Field(default=None, max_length=50, description="the scopes the client holds from now")
     event_patterns: list[str] | None = Field(default=None, max_length=50,
                                              description="the event types the client may receive from now")

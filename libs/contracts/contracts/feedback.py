@@ -187,7 +187,8 @@ class ReportView(Contract):
     manager_id: str | None
     team_id: str | None
     kind: ReportKind = Field(description="daily or weekly report")
-    period: str
+    period: str = Field(description=(
+        "the period reported on: `YYYY-MM-DD` for a daily report, `YYYY-Www` for a weekly one"))
     done: str = Field(description="what was done in the period")
     blockers: list[str]
     next_plan: str
@@ -201,7 +202,8 @@ class ReportView(Contract):
 class GetTeamSummary(Contract):
     manager_id: Id | None = Field(default=None, description="defaults to the actor")
     kind: ReportKind = Field(default="weekly", description="daily or weekly reports")
-    period: Annotated[str, StringConstraints(pattern=r"^\d{4}-(W\d{2}|\d{2}-\d{2})$")]
+    period: Annotated[str, StringConstraints(pattern=r"^\d{4}-(W\d{2}|\d{2}-\d{2})$")] = Field(description=(
+        "the period to sum up: `YYYY-MM-DD` (daily) or `YYYY-Www` (weekly)"))
 
 
 class BlockerView(Contract):
@@ -220,7 +222,7 @@ class GoalGroupView(Contract):
 class TeamSummaryView(Contract):
     manager_id: str
     kind: ReportKind = Field(description="daily or weekly reports")
-    period: str
+    period: str = Field(description="the period summed up: `YYYY-MM-DD` (daily) or `YYYY-Www` (weekly)")
     team_size: int = Field(description="how many people the team has")
     reported: int = Field(description="how many team members reported")
     missing: list[str] = Field(description="employee numbers of the team members who did not report")
@@ -372,7 +374,7 @@ class WeeklyLeadsView(Contract):
 
 class RecordCoaching(Contract):
     person_id: Id
-    on: date
+    on: date = Field(description="the day the coaching took place")
     minutes: int = Field(ge=1, le=600, description="how long the coaching lasted, 1..600 minutes")
     topic: Title = Field(description="what the coaching was about")
     notes: Text = ""
@@ -390,7 +392,7 @@ class CoachingView(Contract):
     id: str
     manager_id: str
     person_id: str
-    on: date
+    on: date = Field(description="the day the coaching took place")
     minutes: int = Field(description="how long the coaching lasted, in minutes")
     topic: str
     notes: str
@@ -407,7 +409,7 @@ class CadenceView(Contract):
     month: str
     touches: int = Field(description="coaching touches counted in the window (sessions and weekly notes)")
     weekly_notes: int = Field(description="weekly coaching notes written in the window")
-    average: Decimal
+    average: Decimal = Field(description="touches per month over the trailing window ending with `month`")
     window_months: int
     standard: Decimal
     below_standard: bool = Field(description="whether the manager coached less than the standard")
@@ -457,7 +459,7 @@ class QuestionAggregate(Contract):
     code: str
     text: str
     scale_max: int
-    average: Decimal
+    average: Decimal = Field(description="the mean score given to the question, on its 1..scale_max scale")
     answers: int = Field(description="how many answered this question")
 
 
@@ -525,8 +527,8 @@ class RunSweeps(Contract):
 class SweepCounts(Contract):
     """What one run of the sweeps did: how many of each (0: nothing due, or already done for that period)."""
 
-    checkins_overdue: int
-    zero_activity: int
+    checkins_overdue: int = Field(description="check-ins newly flagged overdue")
+    zero_activity: int = Field(description="people newly flagged for zero activity (零活动)")
     surveys_closed: int = Field(description="360 surveys closed at their deadline")
     weekly_leads: int = Field(description="weekly lead counts computed")
     cadence: int = Field(description="coaching cadences computed")
@@ -924,7 +926,7 @@ class ReviewCycleView(Contract):
     distribution: DistributionTarget | None
     peer_minimum: int = Field(description="how many peer answers are needed before their aggregate is shown")
     manager_waits_for_self: bool = Field(description="whether the manager's review waits for the self review")
-    counts: dict[str, int] = Field(description="reviews per state")
+    counts: dict[str, int] = Field(description="review state -> how many reviews are in it")
     version: int
 
 
@@ -976,7 +978,7 @@ class GetReview(Contract):
 
 class ScoreSet(Contract):
     items: list[ScoreItem]
-    average: Decimal | None
+    average: Decimal | None = Field(description="the mean of the scores given (null: nothing scored)")
     comment: str
     submitted_at: datetime | None
     late: bool = Field(description="whether it was submitted after the stage's deadline")
@@ -989,7 +991,7 @@ class PeerAggregate(Contract):
     answered: int
     minimum: int = Field(description="how many peer answers are needed before anything is shown")
     counted: bool = Field(description="whether enough peers answered for the aggregate to be shown")
-    average: Decimal | None
+    average: Decimal | None = Field(description="the mean of the peers' scores (null until `counted`)")
     comments: list[str] = Field(description="the peers' comments, shuffled (only once `counted`)")
 
 
@@ -1039,7 +1041,7 @@ class GoalEvidence(Contract):
 
 class ScoreCardItemEvidence(Contract):
     indicator: str = Field(description="the indicator's code")
-    value: Decimal | None
+    value: Decimal | None = Field(description="the indicator's measured value (null: none measured, scored as missing)")
     target: Decimal
     points: Decimal = Field(description="the points the value earned, before weighting")
     weight: Decimal
@@ -1051,7 +1053,7 @@ class ScoreCardEvidence(Contract):
     """The goals service's score card of one template assigned to the person."""
 
     template_code: str
-    total: Decimal
+    total: Decimal = Field(description="the score card's total points, the sum of the weighted points")
     items: list[ScoreCardItemEvidence]
 
 
@@ -1103,18 +1105,19 @@ class GetCalibration(Contract):
 class DistributionLine(Contract):
     group: str = Field(description="the rating labels' group (for example the top group S+A)")
     labels: list[str] = Field(description="the rating labels in the group")
-    target: Decimal
-    actual: Decimal
-    count: int
+    target: Decimal = Field(description="the group's intended share of people, 0..1")
+    actual: Decimal = Field(description="the group's actual share of people, 0..1")
+    count: int = Field(description="how many people have a label of the group")
     off: bool = Field(description="whether the actual share is outside the target's tolerance")
 
 
 class CalibrationView(Contract):
     cycle_id: str
     org_unit_id: str | None
-    total: int
+    total: int = Field(description="how many ratings are in scope")
     by_label: dict[str, int] = Field(description="rating label -> how many people have it")
-    distribution: list[DistributionLine]
+    distribution: list[DistributionLine] = Field(description=(
+        "per label group, the actual share of people against the intended one"))
     hard: bool = Field(description=(
         "whether the distribution is enforced (a finalize outside the tolerance is refused) or only a guide"))
     items: list[RatingView]
@@ -1125,7 +1128,8 @@ class RecordCalibrationSession(Contract):
     cycle_id: Id
     org_unit_id: Id | None = None
     attendees: list[Id] = Field(min_length=1, max_length=100)
-    decisions: list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(max_length=500)
+    decisions: list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(
+        max_length=500, description="the session's decisions, one line each (at most 500)")
     notes: Text = ""
 
 
@@ -1134,7 +1138,7 @@ class CalibrationSessionView(Contract):
     cycle_id: str
     org_unit_id: str | None
     attendees: list[str]
-    decisions: list[str]
+    decisions: list[str] = Field(description="the session's decisions, one line each")
     notes: str
     adjustments: list[RatingChange] = Field(description="adjustments made in the cycle's unit before this record")
     recorded_by: str
@@ -1162,7 +1166,7 @@ class LateReview(Contract):
     stage: Literal["self_review", "manager_review"] = Field(description=(
         "the stage whose review is late: self_review or manager_review"))
     due: date
-    submitted_at: datetime | None = Field(description="null: still missing")
+    submitted_at: datetime | None = Field(description="when it was submitted, late (null: still missing)")
 
 
 class LateReviewList(Contract):

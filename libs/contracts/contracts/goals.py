@@ -110,7 +110,7 @@ class CycleList(Contract):
 # -- goals -------------------------------------------------------------------------------------------------------
 
 class OwnerRef(Contract):
-    kind: OwnerKind = Field(default="person", description="person or org_unit")
+    kind: OwnerKind = Field(default="person", description="whom it belongs to: a person or an org_unit")
     id: Id
 
 
@@ -133,7 +133,7 @@ class KpiInput(Contract):
 
 
 class MilestoneInput(Contract):
-    on: date
+    on: date = Field(description="the milestone's date (ISO date, within the goal's dates)")
     fraction: Decimal = Field(ge=0, le=1, decimal_places=6,
                               description="share of the goal expected done by this date")
 
@@ -218,7 +218,7 @@ class KpiView(Contract):
 
 
 class MilestoneView(Contract):
-    on: date
+    on: date = Field(description="the milestone's date")
     fraction: Decimal = Field(description="the share of the target expected done by the date, 0..1")
 
 
@@ -231,7 +231,8 @@ class GoalView(Contract):
     org_unit_id: str | None
     title: str
     description: str
-    kind: GoalKind = Field(description="okr or kpi")
+    kind: GoalKind = Field(description=(
+        "okr (an objective with key results) or kpi (one measured target with thresholds)"))
     weight: Decimal
     start_on: date
     due_on: date
@@ -281,7 +282,7 @@ class WeightsView(Contract):
     cycle_id: str
     person_id: str
     weights: dict[str, Decimal]
-    total: Decimal
+    total: Decimal = Field(description="the sum of the weights, in percent (100 once they are set)")
 
 
 # -- progress ----------------------------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ class WeightsView(Contract):
 class RecordProgress(Contract):
     goal_id: Id
     key_result_id: Id | None = Field(default=None, description="required for an OKR goal")
-    value: Amount
+    value: Amount = Field(description="the value reached now, in the goal's unit (|value| < 10^14, at most 6 decimals)")
     comment: LongText = ""
     confidence: Confidence | None = None
     private: bool = Field(default=False, description="the comment is read by the owner's line and HR only")
@@ -355,7 +356,9 @@ class ChangeInput(Contract):
     goal_id: Id
     key_result_id: Id | None = Field(default=None, description="for a target change of an OKR key result")
     field: ChangeField
-    value: Any
+    value: Any = Field(description=(
+        "the value proposed for the field: a number for target or weight, an ISO date for deadline, a text for "
+        "resources"))
 
     @field_validator("value")
     @classmethod
@@ -420,7 +423,9 @@ class ChangeView(Contract):
     goal_id: str
     key_result_id: str | None
     field: ChangeField
-    value: Any
+    value: Any = Field(description=(
+        "the value proposed for the field: a number for target or weight, an ISO date for deadline, a text for "
+        "resources"))
 
 
 class EntryView(Contract):
@@ -499,7 +504,8 @@ class RecordCommitment(Contract):
     goal_id: Id
     kind: CommitmentKind = Field(description="what is promised: training, budget, collaboration or other")
     description: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-    amount: NonNegativeAmount | None = Field(default=None, description="budget amount")
+    amount: NonNegativeAmount | None = Field(default=None, description=(
+        "the budget promised, in CNY (for a budget commitment)"))
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     from_org_unit_id: Id | None = Field(default=None, description="the unit whose collaboration is promised")
     due_on: date | None = None
@@ -547,11 +553,11 @@ class CommitmentList(Contract):
 # -- status, sweep and reviews -----------------------------------------------------------------------------------
 
 class RunStatusSweep(Contract):
-    on: date
+    on: date = Field(description="the day to evaluate colours for (default: today)")
 
 
 class SweepResult(Contract):
-    on: date
+    on: date = Field(description="the day the colours were evaluated for")
     evaluated: int = Field(description="goals evaluated")
     changed: int = Field(description="goals whose colour changed")
     turned_red: int = Field(description="goals that turned red")
@@ -570,7 +576,8 @@ class ListReviews(Page):
 
 class CompleteReview(Contract):
     review_id: Id
-    summary: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    summary: Annotated[str, StringConstraints(min_length=1, max_length=4000)] = Field(description=(
+        "what was found and what will be done to get back on track (1..4000 characters)"))
 
 
 class ReviewView(Contract):
@@ -582,7 +589,7 @@ class ReviewView(Contract):
     opened_on: date
     reason: str
     state: ReviewState = Field(description="open, completed, or resolved_by_recovery (the goal left red first)")
-    summary: str
+    summary: str = Field(description="what was found and what will be done (empty while open)")
     completed_by: str | None
     completed_at: datetime | None = Field(description="when the review was completed (UTC; null while open)")
     red_since: date | None = Field(default=None, description="the day the goal turned red (null: it recovered)")
@@ -616,7 +623,8 @@ class PreviewAllocation(Contract):
     factor_weights: dict[Code, NonNegativeAmount] = Field(default_factory=dict, max_length=50)
     children: list[AllocationChild] = Field(default_factory=list, max_length=50_000, description=(
         "the children to split among (default: every direct child)"))
-    total: NonNegativeAmount | None = None
+    total: NonNegativeAmount | None = Field(default=None, description=(
+        "the amount to split (null: the parent goal's target)"))
     places: int = Field(default=0, ge=0, le=6, description=(
         "decimal places of each share, 0..6 (the remainder goes to the largest)"))
 
@@ -635,7 +643,7 @@ class AllocationItem(Contract):
 
 class AllocationPreview(Contract):
     parent_goal_id: str
-    total: Decimal
+    total: Decimal = Field(description="the amount split among the children")
     method: AllocationMethod = Field(description="how the target is split: equal, weighted or factors")
     items: list[AllocationItem]
 
@@ -837,7 +845,7 @@ class ScoreCard(Contract):
     person_id: str
     template_code: str
     items: list[ScoreItem]
-    total: Decimal
+    total: Decimal = Field(description="the total points: the sum of every item's weighted points")
 
 
 # -- board -------------------------------------------------------------------------------------------------------
@@ -859,9 +867,9 @@ class BoardQuery(Page):
 class BoardAggregate(Contract):
     key: str | None = Field(description="the group's id: an org unit id, an owner or a manager (null: the total line)")
     name: str | None = None
-    count: int
-    green: int
-    yellow: int
+    count: int = Field(description="how many goals the line counts")
+    green: int = Field(description="goals on track")
+    yellow: int = Field(description="goals at risk")
     red: int = Field(description="goals off track")
     weighted_progress: Decimal | None = Field(description="progress weighted by goal weights, 0..1 (null: no goals)")
     average_confidence: Decimal | None = Field(description="the mean owner confidence, 0..1 (null: none given)")
@@ -872,7 +880,8 @@ class BoardGoal(Contract):
     title: str
     owner: OwnerRef
     org_unit_id: str | None
-    kind: GoalKind = Field(description="okr or kpi")
+    kind: GoalKind = Field(description=(
+        "okr (an objective with key results) or kpi (one measured target with thresholds)"))
     weight: Decimal
     progress: Decimal
     confidence: Decimal | None
@@ -882,35 +891,11 @@ class BoardGoal(Contract):
 
 class Board(Contract):
     cycle_id: str
-    total: BoardAggregate
+    total: BoardAggregate = Field(description="the totals over every goal in scope")
     levels: list[BoardAggregate] = Field(description=(
         "one aggregate per unit, owner or reporting line, by the query's grouping"))
     items: list[BoardGoal]
     next_cursor: str | None = None
-
-
-class GetTeamDashboard(Contract):
-    """The goals sections of a manager's "my team" dashboard, for the caller's reporting line in one cycle, in one
-    call (the gateway's dashboard used to make four)."""
-
-    cycle_id: Id
-    limit: Annotated[int, Field(ge=1, le=50)] = Field(default=10, description="items per list section")
-
-
-class SectionRefused(Contract):
-    code: str = Field(description="the problem type the section's own call would have answered")
-    detail: str
-
-
-class TeamDashboard(Contract):
-    cycle_id: str
-    colours: BoardAggregate | None = Field(default=None, description="the line's colour counts and progress")
-    at_risk: list[BoardGoal] | None = Field(default=None, description="the line's red goals")
-    open_proposals: list[ProposalSummary] | None = Field(default=None, description=(
-        "open proposals waiting for the caller's answer"))
-    pending_reviews: list[ReviewView] | None = Field(default=None, description="the caller's open reviews")
-    refused: dict[str, SectionRefused] = Field(default_factory=dict, description=(
-        "section -> why it is not answered (null above); the other sections stand"))
 
 
 class GetTeamDashboard(Contract):
@@ -971,7 +956,8 @@ class GoalCreated(Event):
     responsible_id: str
     org_unit_id: str | None
     title: str
-    kind: GoalKind = Field(description="okr or kpi")
+    kind: GoalKind = Field(description=(
+        "okr (an objective with key results) or kpi (one measured target with thresholds)"))
     weight: Decimal
     start_on: date
     due_on: date
@@ -1053,7 +1039,7 @@ class GoalStatusChanged(Event):
     responsible_id: str
     before: Colour | None
     after: Colour
-    on: date
+    on: date = Field(description="the day the colour changed")
     progress: Decimal
 
 
@@ -1079,8 +1065,9 @@ class ReviewCompleted(Event):
     review_id: str
     goal_id: str
     completed_by: str
-    summary: str
-    outcome: Literal["completed", "resolved_by_recovery"] = "completed"
+    summary: str = Field(description="what the review found and what will be done")
+    outcome: Literal["completed", "resolved_by_recovery"] = Field(default="completed", description=(
+        "completed (by its owner) or resolved_by_recovery (the goal left red first)"))
 
 
 class ProposalOpened(Event):
@@ -1110,7 +1097,7 @@ class ProposalResolved(Event):
     cycle_id: str
     owner_id: str
     manager_id: str
-    outcome: ProposalOutcome
+    outcome: ProposalOutcome = Field(description="accepted, rejected, withdrawn or countered")
     comment: str
     applied: list[FieldChangeApplied] = Field(default_factory=list)
 
@@ -1123,7 +1110,7 @@ class AllocationApplied(Event):
     parent_goal_id: str
     method: AllocationMethod = Field(description="how the target was split: equal, weighted or factors")
     factor_weights: dict[str, Decimal]
-    total: Decimal
+    total: Decimal = Field(description="the amount split among the children")
     items: list[AllocationItem]
 
 

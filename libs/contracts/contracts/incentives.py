@@ -58,7 +58,8 @@ class SavePool(Contract):
     budget: Money
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
     multipliers: dict[RatingLabel, Multiplier] = Field(min_length=1, description="rating label -> multiplier")
-    base_amounts: dict[Grade, Money] = Field(default_factory=dict, description="grade -> target bonus")
+    base_amounts: dict[Grade, Money] = Field(default_factory=dict, description=(
+        "job grade -> target bonus before the rating multiplier"))
     default_base: Money | None = Field(default=None, description="target bonus of a grade not in base_amounts")
     formula: Expression = Field(default="base * multiplier", description=(
         "the rated bonus in the formula language, over base, multiplier and score"))
@@ -116,7 +117,7 @@ class SettleProcessRewards(Contract):
 
 
 class SettlementResult(Contract):
-    period: str
+    period: str = Field(description="the period settled: an ISO week `YYYY-Www` or a month `YYYY-MM`")
     evaluated: int = Field(description="person x rule pairs evaluated")
     earned: int = Field(description="rewards earned by this settlement (none twice)")
     already_settled: int = Field(description=(
@@ -179,7 +180,7 @@ class ApproverView(Contract):
 class ApprovalDecisionView(Contract):
     step: str
     person_id: str
-    outcome: str
+    outcome: str = Field(description="what the approver decided at this step: approved or sent_back")
     reason: str
 
 
@@ -192,7 +193,7 @@ class BonusProposalView(Contract):
     rating_version: int
     rating_label: str
     lines: list[LineView] = Field(description="the proposal's lines: the rated bonus and each process reward")
-    total: Decimal
+    total: Decimal = Field(description="the proposal's total bonus: the sum of its lines, in the pool's currency")
     status: ProposalStatus = Field(description=(
         "pending, approved, sent_back, superseded (a newer rating) or unroutable (no approver)"))
     budget_warning: str | None
@@ -260,7 +261,8 @@ class SaveReward(Contract):
     name: Title
     description: Reason = ""
     cost: PointsAmount
-    stock: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(default=None, description="null: unlimited")
+    stock: Annotated[int, Field(ge=0, le=1_000_000)] | None = Field(default=None, description=(
+        "how many may still be redeemed, 0..1000000 (null: unlimited)"))
     eligibility: EligibilityInput = Field(default_factory=EligibilityInput)
     requires_approval: bool = True
     active: bool = True
@@ -330,7 +332,7 @@ class IdpActionView(Contract):
     title: str
     owner_id: str
     due_on: date
-    priority: int
+    priority: int = Field(description="the action's order of priority in the plan (1 first)")
     done_on: date | None = Field(description="the day the action was done (null: not yet)")
     note: str
 
@@ -388,7 +390,8 @@ class NineBoxPerson(Contract):
     rating_label: str
     potential: Level
     movement: Literal["up", "down", "same", "new"]
-    decisions: list[str]
+    decisions: list[str] = Field(description=(
+        "what the person's box supports: idp, promotion_nomination, exit_plan, retain"))
 
 
 class NineBoxCell(Contract):
@@ -417,9 +420,9 @@ class DistributionQuery(Contract):
 
 class DistributionRow(Contract):
     label: str
-    count: int
+    count: int = Field(description="how many people have the label")
     share: Decimal = Field(description="the share of people with the label, 0..1")
-    target: Decimal
+    target: Decimal = Field(description="the label's intended share of people, 0..1")
 
 
 class DistributionGroup(Contract):
@@ -442,8 +445,10 @@ class DistributionView(Contract):
 
 class RotationQuery(Contract):
     org_unit_id: Id
-    review_cycle_ids: list[Id] = Field(min_length=2, max_length=20, description="chronological order")
-    threshold: Annotated[Decimal, Field(gt=0, le=1)] | None = None
+    review_cycle_ids: list[Id] = Field(min_length=2, max_length=20, description=(
+        "the review cycles to compare, 2..20, oldest first"))
+    threshold: Annotated[Decimal, Field(gt=0, le=1)] | None = Field(default=None, description=(
+        "the score at or above which a manager is flagged, 0..1 (default 0.3)"))
 
 
 class RotationAward(Contract):
@@ -451,23 +456,29 @@ class RotationAward(Contract):
     person_id: str
     label: str
     attainment: Decimal | None = Field(description="the person's goal attainment that cycle (null: unknown)")
-    percentile: Decimal | None = Field(description="the person's attainment percentile in the team (null: unknown)")
-    explained: bool = Field(description="whether the top rating is explained by goal attainment")
+    percentile: Decimal | None = Field(description=(
+        "the person's goal-attainment percentile in the team that cycle, 0 (lowest) .. 1 (highest); null: unknown"))
+    explained: bool = Field(description=(
+        "whether attainment explains the top rating (the person's percentile is 2/3 or more)"))
 
 
 class RotationGroup(Contract):
     manager_id: str
-    score: Decimal = Field(description="the rotation statistic for this manager")
-    shortfall: Decimal = Field(description="how far the top ratings' attainment falls below the team's")
-    unexplained_share: Decimal = Field(description="the share of top ratings not explained by attainment")
-    turn_rate: Decimal = Field(description="how often the top rating moved to someone who had not had it")
+    score: Decimal = Field(description=(
+        "shortfall x turn_rate, 0..1: flagged at or above the threshold (with 3 top ratings over 3 cycles)"))
+    shortfall: Decimal = Field(description=(
+        "the mean over top ratings of (1 - the person's attainment percentile in the team), 0..1"))
+    unexplained_share: Decimal = Field(description=(
+        "the share of top ratings not explained by attainment (percentile below 2/3)"))
+    turn_rate: Decimal = Field(description=(
+        "the share of consecutive cycles whose top-rated people are disjoint (the crown passed on), 0..1"))
     flagged: bool = Field(description="whether the pattern passes the threshold (flagged to HR)")
     awards: list[RotationAward] = Field(description="the manager's top ratings, cycle by cycle")
 
 
 class RotationReport(Contract):
-    statistic: str = Field(description="the statistic computed (its name)")
-    threshold: Decimal
+    statistic: str = Field(description="how the score is computed, in words")
+    threshold: Decimal = Field(description="the score at or above which a manager is flagged")
     groups: list[RotationGroup] = Field(description="one group per manager")
 
 
@@ -488,7 +499,7 @@ class NominationRef(Contract):
 
 class DecideNomination(Contract):
     nomination_id: Id
-    outcome: Literal["promoted", "not_promoted"]
+    outcome: Literal["promoted", "not_promoted"] = Field(description="promoted or not_promoted")
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
@@ -573,7 +584,7 @@ class BonusProposed(Event):
     supersedes: str | None = Field(description="the proposal this one replaces (null: a first proposal)")
     rating_id: str
     rating_version: int
-    total: Decimal
+    total: Decimal = Field(description="the proposal's total bonus, in the pool's currency")
     budget_warning: str | None
     waiting_for: str | None = Field(description="the first approver")
 
@@ -586,7 +597,7 @@ class BonusApproved(Event):
     pool_code: str
     person_id: str
     version: int
-    total: Decimal
+    total: Decimal = Field(description="the approved total bonus, in the pool's currency")
     budget_warning: str | None
     approved_by: list[str] = Field(description="employee numbers of the approvers, in order")
 
@@ -658,7 +669,7 @@ class NominationDecided(Event):
     person_id: str
     sequence: str
     target_level: str
-    outcome: Literal["promoted", "not_promoted"]
+    outcome: Literal["promoted", "not_promoted"] = Field(description="promoted or not_promoted")
     decided_by: str
     reason: str
 
@@ -696,7 +707,7 @@ class RotationSuspected(Event):
     org_unit_id: str
     review_cycle_ids: list[str] = Field(description="the review cycles looked at")
     score: Decimal = Field(description="the rotation statistic that passed the threshold")
-    threshold: Decimal
+    threshold: Decimal = Field(description="the score at or above which a manager is flagged")
     people: list[str] = Field(description="employee numbers of the people whose top ratings rotate")
 
 

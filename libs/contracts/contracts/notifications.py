@@ -65,20 +65,24 @@ class UnreadCount(Payload):
 # -- preferences -------------------------------------------------------------------------------------------------
 
 class QuietHours(Payload):
-    start: str = Field(pattern=HHMM, description="local time, HH:MM")
+    start: str = Field(pattern=HHMM, description="when the quiet hours begin, local time HH:MM")
     end: str = Field(pattern=HHMM, description="local time, HH:MM (before start: the quiet hours span midnight)")
 
 
 class PersonRef(Payload):
-    person_id: str | None = Field(default=None, max_length=128, description="None: the caller")
+    person_id: str | None = Field(default=None, max_length=128, description=(
+        "whose preferences (employee number); omit for the caller's own"))
 
 
 class SetPreferences(Payload):
-    person_id: str | None = Field(default=None, max_length=128, description="None: the caller")
+    person_id: str | None = Field(default=None, max_length=128, description=(
+        "whose preferences (employee number); omit for the caller's own"))
     language: Language = "zh-CN"
-    timezone: str = Field(default="Asia/Shanghai", max_length=64, description="IANA time zone")
+    timezone: str = Field(default="Asia/Shanghai", max_length=64, description=(
+        "the IANA time zone quiet hours and digests follow (`Asia/Shanghai`)"))
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+[1-9]\d{6,14}$", description="E.164")
+    phone: str | None = Field(default=None, max_length=20, pattern=r"^\+[1-9]\d{6,14}$", description=(
+        "the mobile number SMS go to, E.164 (`+8613800138000`)"))
     channels: list[Literal["email", "sms"]] = Field(  # the factory's literal list, typed as the field's
         default_factory=lambda: cast(list[Literal["email", "sms"]], ["email"]), max_length=2,
         description="besides the inbox, which is always on")
@@ -132,7 +136,8 @@ class DeliveryAttemptView(Payload):
     target: str = Field(description="the notification or webhook delivery attempted")
     attempt: int = Field(description="the attempt's number (1: the first try)")
     at: datetime
-    outcome: Literal["ok", "error", "skipped"]
+    outcome: Literal["ok", "error", "skipped"] = Field(description=(
+        "ok (the receiver took it), error (it failed: see `error` and `status_code`) or skipped (not sent)"))
     status_code: int | None = Field(default=None, description=(
         "the receiver's HTTP status (null: not HTTP, or no answer)"))
     error: str | None = Field(default=None, description="why it failed (null: it succeeded)")
@@ -203,7 +208,7 @@ class DeliveryView(Payload):
     event_time: datetime = Field(description="when the event happened (the envelope's time)")
     state: DeliveryState = Field(description=(
         "pending, in_flight, delivered or dead (parked after the last try; replayable)"))
-    attempts: int
+    attempts: int = Field(description="how many tries so far")
     next_attempt_at: datetime | None = Field(description="when the next try is due (null: delivered or dead)")
     last_error: str | None
     delivered_at: datetime | None = Field(description="when the receiver accepted it (UTC; null: not yet)")
