@@ -10,7 +10,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, MetaData, Numeric, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chassis.access import include_org_read_model
@@ -397,7 +411,8 @@ class BoardOwnerCell(BoardSums, Base):
     people's rows) and of a unit without its descendants."""
 
     __tablename__ = "rm_board_owners"
-    __table_args__ = (Index("ix_rm_board_owners_unit", "cycle_id", "org_unit_id"),)
+    __table_args__ = (Index("ix_rm_board_owners_unit", "cycle_id", "org_unit_id"),
+                      Index("ix_rm_board_owners_owner", "owner_id"))  # the directory trigger's people (0008)
 
     cycle_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
     owner_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
@@ -458,3 +473,31 @@ class LineReviewCount(Base):
     cycle_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
     manager_id: Mapped[str] = mapped_column(PersonId, primary_key=True)
     open_reviews: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- deltas waiting for their transaction's commit (migration 0008, PostgreSQL) ---------------------------------------
+#
+# Statement triggers record here what goals and reviews changed; at commit a deferred trigger adds them to the
+# cells above (every transaction in one table and key order) and deletes them. Empty outside a running
+# transaction; no keys (a transaction may record the same cell several times). UNLOGGED on PostgreSQL.
+
+PendingGoalDeltas = Table(
+    "rm_pending_goals", Base.metadata,
+    Column("txid", BigInteger, nullable=False, index=True),
+    Column("cycle_id", Uuid, nullable=False),
+    Column("owner_id", PersonId, nullable=False),
+    Column("org_unit_id", String(128), nullable=False),
+    Column("kind", String(3), nullable=False),
+    Column("colour", String(6), nullable=False),
+    *(Column(name, BigInteger, nullable=False) for name in ("goal_count", "weights_e2", "weighted_e11",
+                                                            "progress_e9", "confidence_e3", "confident")),
+)
+PendingReviewDeltas = Table(
+    "rm_pending_reviews", Base.metadata,
+    Column("txid", BigInteger, nullable=False, index=True),
+    Column("cycle_id", Uuid, nullable=False),
+    Column("owner_id", PersonId, nullable=False),
+    Column("manager_id", PersonId, nullable=False),
+    Column("n", BigInteger, nullable=False),
+)
+PendingFlush = Table("rm_pending_flush", Base.metadata, Column("txid", BigInteger, primary_key=True))

@@ -2,9 +2,11 @@
 cycle and manager (models.BoardUnitCell, BoardOwnerCell, OpenReviewCount); per manager line and per cycle
 (models.LineMember, BoardLineCell, BoardCycleCell, LineReviewCount).
 
-Database triggers keep them (migrations 0006 and 0007): every statement that writes goals or reviews, whatever
+Database triggers keep them (migrations 0006 to 0008): every statement that writes goals or reviews, whatever
 wrote it (the ORM, the sweep's UPDATE ... FROM, bulk inserts, retention, erasure), moves them in its own
-transaction; every change of the org read model's people (directory events, snapshots, erasure) moves the lines.
+transaction (on PostgreSQL at its commit, all of its changes at once, cells in one global order so that
+concurrent writers never deadlock on them); every change of the org read model's people (directory events,
+snapshots, erasure) moves the lines.
 A board is then a sum of a few cells: a unit's subtree is the sum of its units' rows (the directory decides the
 subtree when it is read, so a move in the directory needs no update here); a manager's line is one row per kind
 and colour (rm_board_lines, over the closure table rm_line_members), its levels the rows of the direct reports.
@@ -92,6 +94,10 @@ def rebuild(connection: Connection, tables: Sequence[str] | None = None) -> None
     """Recompute the read models (`tables`, default all) from scratch, in the caller's transaction (set-based:
     one INSERT ... SELECT per table)."""
     chosen = [t for t in TABLES if tables is None or t in tables]
+    if connection.dialect.name == "postgresql" and tables is None:
+        # this transaction's own changes not yet applied (migration 0008): the rebuild counts them already
+        for pending in ("rm_pending_goals", "rm_pending_reviews"):
+            connection.execute(text(f"DELETE FROM {pending} WHERE txid = txid_current()"))
     for table in chosen:
         connection.execute(text(f"DELETE FROM {table}"))
     for table in chosen:
