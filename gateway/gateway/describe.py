@@ -39,7 +39,9 @@ TAGS: dict[str, str] = {
     "appeals": "Appeals against results: submitted, reviewed and decided within their deadlines. 绩效申诉。",
     "clients": "Registered third-party clients and their API keys. 第三方客户端与 API 密钥。",
     "settings": "The suite's compliance settings and presets. 合规设置与预置。",
-    "dashboards": "Aggregated views for managers. 经理视图。",
+    "dashboards": "Aggregated views for managers: one request fans out to the services, and each section is "
+                  "answered, or marked unavailable or refused, on its own. "
+                  "经理视图。一次请求汇总多个服务。各部分独立返回。",
     "check-ins": "One-to-one check-ins: the calendar, scheduling, notes and sign-off. 一对一面谈。",
     "reports": "Weekly reports, their templates, team summaries and participation. 周报、模板、团队汇总与参与度。",
     "key events": "Key events recorded about people (praise-worthy or critical) and the responses to them. "
@@ -104,6 +106,9 @@ def describe(document: dict[str, Any], routes: list[Route]) -> dict[str, Any]:
             if not operation.get("description"):
                 operation["description"] = " ".join(_facts(route)) if route is not None else \
                     operation["summary"].rstrip(".") + ". No credentials needed."
+            for parameter in operation.get("parameters", []):  # path ids and filters: their name's meaning
+                if not parameter.get("description") and parameter.get("name") in FIELDS:
+                    parameter["description"] = FIELDS[parameter["name"]]
     document["tags"] = [{"name": tag, "description": TAGS.get(tag, "")} for tag in sorted(used)]
     for schema in document.get("components", {}).get("schemas", {}).values():
         _describe_properties(schema)

@@ -94,6 +94,13 @@ def test_schema_properties_are_described_from_the_contracts():
     assert cycle["name"]["description"]  # the glossary's
 
 
+def test_every_api_parameter_is_described():
+    undescribed = [(method, path, parameter["name"]) for path, method, operation in operations()
+                   if path.startswith("/api/v1") for parameter in operation.get("parameters", [])
+                   if not parameter.get("description")]
+    assert undescribed == []
+
+
 def test_the_operations_still_without_an_example_are_the_listed_ones():
     missing = {operation["operationId"] for path, _, operation in operations()
                if path.startswith("/api/v1") and operation["operationId"] not in recorded()}
