@@ -97,8 +97,9 @@ def unit_of_work(url: str):
 
 def settle_in(url: str) -> None:
     """After bulk seeding: the statistics autovacuum would gather, and the org index a running service holds."""
-    from chassis.db import create_db_engine
     from sqlalchemy import text
+
+    from chassis.db import create_db_engine
 
     engine = create_db_engine(url)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -181,7 +182,7 @@ def seed_ratings(url: str, ids: list[str], cycles: int) -> None:
     from incentives import models as m
     from incentives.domain.ninebox import BOXES
 
-    BOX_CODES = sorted(box.code for box in BOXES.values())  # noqa: N806
+    BOX_CODES = sorted(box.code for box in BOXES.values())
 
     rng = random.Random(11)
     talent = {pid: rng.random() for pid in ids}
@@ -326,11 +327,15 @@ def bench_redemptions(url: str, uri: str, ids: list[str], redeemers: int, workdi
     return p50, p99
 
 
+STEPS = ("settle", "ninebox", "rotation", "redeem")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--cycles", type=int, default=5)
     parser.add_argument("--redeemers", type=int, default=50)
+    parser.add_argument("--only", nargs="+", choices=STEPS, help="measure only these steps (default: all)")
     args = parser.parse_args()
     from chassis.migrations import upgrade
     from incentives import access, errors
@@ -349,19 +354,27 @@ def main() -> None:
         print(f"incentives benchmarks: {args.people:,} people; raw py-amqp RPC floor p50 {floor:.2f} ms "
               "(ratios below are figure / floor)", flush=True)
         ids = seed_org(url, args.people)
-        settle = bench_process_rewards(url, ids)
-        seed_ratings(url, ids, args.cycles)
-        box = bench_nine_box(url, args.people, args.cycles)
-        rotation = bench_rotation(url, args.people, args.cycles)
-        p50, p99 = bench_redemptions(url, uri, ids, args.redeemers, workdir)
-        figure(f"incentives: process rewards, {args.people:,} people, one week", settle, "s", floor)
-        figure(f"incentives: 9-box of {args.people:,} people", box, "s", floor)
-        figure(f"incentives: rotation detection, {args.cycles} cycles x {args.people:,} people", rotation, "s", floor)
-        figure(f"incentives: redemption p50, {args.redeemers} concurrent on the last items", p50, "ms", floor)
-        figure(f"incentives: redemption p99, {args.redeemers} concurrent on the last items", p99, "ms", floor)
-        print(f"  ratios to the floor: settle {settle * 1000 / floor:,.0f}x, 9-box {box * 1000 / floor:,.0f}x, "
-              f"rotation {rotation * 1000 / floor:,.0f}x, redemption p50 {p50 / floor:.1f}x, p99 {p99 / floor:.1f}x",
-              flush=True)
+        steps = set(args.only or STEPS)
+        if "settle" in steps:
+            settle = bench_process_rewards(url, ids)
+            figure(f"incentives: process rewards, {args.people:,} people, one week", settle, "s", floor)
+            print(f"  ratio to the floor: settle {settle * 1000 / floor:,.0f}x", flush=True)
+        if steps & {"ninebox", "rotation"}:
+            seed_ratings(url, ids, args.cycles)
+        if "ninebox" in steps:
+            box = bench_nine_box(url, args.people, args.cycles)
+            figure(f"incentives: 9-box of {args.people:,} people", box, "s", floor)
+            print(f"  ratio to the floor: 9-box {box * 1000 / floor:,.0f}x", flush=True)
+        if "rotation" in steps:
+            rotation = bench_rotation(url, args.people, args.cycles)
+            figure(f"incentives: rotation detection, {args.cycles} cycles x {args.people:,} people", rotation, "s",
+                   floor)
+            print(f"  ratio to the floor: rotation {rotation * 1000 / floor:,.0f}x", flush=True)
+        if "redeem" in steps:
+            p50, p99 = bench_redemptions(url, uri, ids, args.redeemers, workdir)
+            figure(f"incentives: redemption p50, {args.redeemers} concurrent on the last items", p50, "ms", floor)
+            figure(f"incentives: redemption p99, {args.redeemers} concurrent on the last items", p99, "ms", floor)
+            print(f"  ratios to the floor: redemption p50 {p50 / floor:.1f}x, p99 {p99 / floor:.1f}x", flush=True)
     finally:
         vhosts.delete(uri, wait=True)
         pg.drop(name)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Float, String, Table, and_, case, func, insert, select, text, update
+from sqlalchemy import Float, String, Table, and_, bindparam, case, func, insert, select, text, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -312,6 +312,18 @@ class BonusRepository:
         return list(self.session.scalars(stmt.order_by(p.created_at.desc(), p.version.desc(), p.id).limit(limit)))
 
 
+def _offer_statement() -> Any:
+    r, b, p = table_of(m.Reward), table_of(m.Balance), people_table
+    balance = select(b.c.balance).where(b.c.account == bindparam("account")).scalar_subquery()
+    person = and_(p.c.person_id == bindparam("person_id"), p.c.erased.is_(False))
+    return (select(r.c.code, r.c.cost, r.c.stock, r.c.eligibility, r.c.requires_approval, r.c.active,
+                   func.coalesce(balance, 0).label("balance"), p.c.person_id, p.c.grade, p.c.hired_on)
+            .select_from(r.outerjoin(p, person)).where(r.c.code == bindparam("code")))
+
+
+_OFFER = _offer_statement()  # built once: the redemption path runs it 50 times at once
+
+
 class PointsRepository:
     def __init__(self, session: Session):
         self.session = session
@@ -366,6 +378,17 @@ class PointsRepository:
 
     def rewards(self) -> list[m.Reward]:
         return list(self.session.scalars(select(m.Reward).order_by(m.Reward.code)))
+
+    def offer(self, code: str, person_id: str) -> Any:
+        """What a redemption is decided on, in one read and no lock: the menu item (code, cost, stock, eligibility,
+        requires_approval, active), the person's balance and directory card (person_id, grade, hired_on; None when
+        not in the directory). None when the reward does not exist."""
+        return self.session.execute(_OFFER, {"code": code, "person_id": person_id,
+                                             "account": f"person:{person_id}"}).first()
+
+    def add_redemption(self, row: dict[str, Any]) -> None:
+        """One plain INSERT (no ORM unit of work to flush on the redemption path)."""
+        self.session.execute(insert(table_of(m.Redemption)).values(**row))
 
     def take_stock(self, code: str, quantity: int) -> bool:
         r = table_of(m.Reward)

@@ -85,9 +85,11 @@ def refunds(to: RedemptionState) -> bool:
 
 
 def check_quantity(quantity: int, stock: int | None, cost: int, balance: int) -> None:
+    """Refuse a redemption the balance or the stock cannot cover; beyond both, the balance is named (what the
+    person can act on)."""
     if quantity < 1:
         raise InvalidInput("quantity", "at least 1")
+    if cost * quantity > balance:
+        raise NotAllowed(f"person has {balance} points, {cost * quantity} needed", field="points")
     if stock is not None and quantity > stock:
         raise NotAllowed(f"only {stock} left in stock", field="quantity")
-    if cost * quantity > balance:
-        raise NotAllowed(f"needs {cost * quantity} points, the balance is {balance}", field="points")

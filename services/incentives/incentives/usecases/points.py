@@ -12,7 +12,13 @@ from incentives import access, views
 from incentives import models as m
 from incentives.domain import points as ledger
 from incentives.domain.errors import InvalidInput, NotAllowed, NotFound
-from incentives.domain.menu import Eligibility, RedemptionState, may_move, why_not_eligible
+from incentives.domain.menu import (
+    Eligibility,
+    RedemptionState,
+    check_quantity,
+    may_move,
+    why_not_eligible,
+)
 from incentives.settings import IncentivesSettings
 from incentives.usecases.common import Uow, card, chain, require_or_hide, subject, today
 
@@ -131,7 +137,8 @@ def save_reward(uow: Uow, actor: Actor | None, command: c.SaveReward) -> c.Rewar
         return views.reward_view(row)
 
 
-def _why_not(uow: Uow, reward: m.Reward, person: Any) -> str | None:
+def _why_not(uow: Uow, reward: Any, person: Any) -> str | None:
+    """None when eligible; `reward` is a menu row or item (its eligibility is read)."""
     rule = Eligibility(reward.eligibility.get("min_grade"), tuple(reward.eligibility.get("ratings") or ()),
                        int(reward.eligibility.get("min_tenure_months") or 0))
     last = uow.inputs.last_label(person.person_id) if rule.ratings else None
@@ -152,40 +159,51 @@ def list_rewards(uow: Uow, actor: Actor | None, command: c.ListRewards) -> c.Ite
 # -- redemptions ----------------------------------------------------------------------------------------------------
 
 def redeem(uow: Uow, actor: Actor | None, command: c.Redeem, settings: IncentivesSettings) -> c.RedemptionView:
-    """Points and stock are taken now, in one transaction: the stock by a conditional update (two people never
-    both get the last item), the points by the ledger (nobody spends beyond their balance)."""
+    """Points and stock are taken now, in one short transaction. Everything that may refuse is decided first from
+    plain reads, with no lock and nothing written: access, the menu item and the balance (one read), eligibility,
+    the approval chain, and the balance and stock the item needs (so the 45 of 50 people who ask for the last 5
+    items at once are refused without a write or a wait). Then the writes, the hot one last: the redemption row;
+    the balance by a conditional update (nobody spends beyond their balance: a concurrent spend since the read is
+    caught here); the ledger; the stock by a conditional update (two people never both get the last item). The
+    stock row's lock, which every redeemer of the item waits for, is held from that statement to the commit."""
     with uow:
         me = subject(actor)
         if me is None:
             raise NotAllowed("redeeming needs an authenticated person", field="actor_id")
         uow.access.require(actor, "incentives.points.redeem", access.of(access.POINTS, me))
-        reward = uow.points.reward(command.reward_code)
-        if reward is None or not reward.active:
+        offer = uow.points.offer(command.reward_code, me)
+        if offer is None or not offer.active:
             raise NotFound(f"no reward {command.reward_code} on the menu", field="reward_code")
-        person = card(uow, me, field="actor_id")
-        reason = _why_not(uow, reward, person)
+        if offer.person_id is None:
+            raise NotFound(f"person {me} is not in the directory", field="actor_id", ids=[me])
+        person = offer  # the person's card came with the offer
+        reason = _why_not(uow, offer, person)
         if reason is not None:
-            raise NotAllowed(f"not eligible for {reward.code}: {reason}", field="reward_code")
-        points = reward.cost * command.quantity  # the ledger refuses beyond the balance (422 naming `points`)
+            raise NotAllowed(f"not eligible for {offer.code}: {reason}", field="reward_code")
+        points = offer.cost * command.quantity
+        spend = ledger.transfer("redeemed", ledger.person(me), ledger.REDEEMED, points)
+        check_quantity(command.quantity, offer.stock, offer.cost, offer.balance)  # as read: 422 points / quantity
         approval = None
-        if reward.requires_approval:
+        if offer.requires_approval:
             approval = start(chain(uow, me, person.grade, settings.redemption_approval_table, me))
-        redemption = m.Redemption(id=new_id(), person_id=me, reward_code=reward.code, quantity=command.quantity,
+        now = uow.now()
+        redemption = m.Redemption(id=new_id(), person_id=me, reward_code=offer.code, quantity=command.quantity,
                                   points=points, status="requested" if approval is not None else "approved",
                                   approval=None if approval is None else approval.to_json(), refunded=False,
-                                  note=command.note, created_at=uow.now(), updated_at=uow.now())
-        uow.session.add(redemption)
-        post(uow, ledger.transfer("redeemed", ledger.person(me), ledger.REDEEMED, points),
-             reason=f"redeemed {command.quantity} x {reward.code}", ref=f"redemption:{redemption.id}")
-        # The stock last: its row lock, which every redeemer of this reward waits for, is held only from here to
-        # the commit. Balances before stock, in refunds too, so that the two never wait on each other in a cycle.
-        if not uow.points.take_stock(reward.code, command.quantity):
-            now_left = uow.points.reward(reward.code)
-            left = 0 if now_left is None else now_left.stock
-            raise NotAllowed(f"only {left} of {reward.code} left in stock", field="quantity")
-        uow.publish(c.PointsRedeemed(redemption_id=redemption.id, person_id=me, reward_code=reward.code,
+                                  note=command.note, created_at=now, updated_at=now)
+        uow.points.add_redemption({column: getattr(redemption, column) for column in REDEMPTION_COLUMNS})
+        post(uow, spend, reason=f"redeemed {command.quantity} x {offer.code}", ref=f"redemption:{redemption.id}")
+        # The stock last; balances before stock, in refunds too, so that the two never wait on each other in a cycle
+        if not uow.points.take_stock(offer.code, command.quantity):
+            left = uow.points.reward(offer.code)
+            raise NotAllowed(f"only {0 if left is None else left.stock} of {offer.code} left in stock",
+                             field="quantity")
+        uow.publish(c.PointsRedeemed(redemption_id=redemption.id, person_id=me, reward_code=offer.code,
                                      quantity=command.quantity, points=points))
         return views.redemption_view(redemption)
+
+
+REDEMPTION_COLUMNS = tuple(column.key for column in m.Redemption.__table__.columns)
 
 
 def _no_redemption(redemption_id: str) -> NotFound:
