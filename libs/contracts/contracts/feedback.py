@@ -800,7 +800,7 @@ class PraiseGiven(Event):
 class RatingComponent(Contract):
     name: str = Field(description="e.g. goals, manager, self, peer, competency")
     score: Decimal | None = Field(description="null when the component was missing (handled by the formula)")
-    weight: Decimal
+    weight: Decimal = Field(description="the component's weight in the rating formula, 0..100")
 
 
 class RatingFinalized(Event):
@@ -867,7 +867,8 @@ class RatingScale(Contract):
 
 class FormulaComponent(Contract):
     name: Code = Field(description="self, manager, peer, coaching, participation (a manager's own)")
-    weight: Annotated[Decimal, Field(ge=0, le=100)]
+    weight: Annotated[Decimal, Field(ge=0, le=100)] = Field(description=(
+        "the component's weight in the rating, 0..100 (the weights of a formula usually total 100)"))
     required: bool = Field(default=False, description="a missing required component stops the rating (422)")
 
 
@@ -894,7 +895,7 @@ class OpenReviewCycle(Contract):
 
     goals_cycle_id: Id
     name: Title
-    formula: RatingFormulaSpec
+    formula: RatingFormulaSpec = Field(description="the rating formula and scale, pinned for the cycle as version 1")
     deadlines: dict[Literal["self_review", "manager_review", "calibration"], date] = Field(default_factory=dict)
     distribution: DistributionTarget | None = None
     peer_minimum: int = Field(default=3, ge=3, le=50, description="peer answers needed before peers count")
@@ -910,7 +911,7 @@ class OpenReviewCycle(Contract):
 class FormulaVersionView(Contract):
     cycle_id: str
     number: int = Field(description="the formula's version number (1: as pinned when the cycle opened)")
-    formula: RatingFormulaSpec
+    formula: RatingFormulaSpec = Field(description="the rating formula and scale of this version")
     reason: str
     created_by: str | None = Field(description="the employee number of who revised the formula (null: the initial one)")
     created_at: datetime
@@ -921,7 +922,7 @@ class ReviewCycleView(Contract):
     goals_cycle_id: str
     name: str
     stage: ReviewStage = Field(description="draft, self_review, manager_review, calibration, finalized or published")
-    formula: FormulaVersionView
+    formula: FormulaVersionView = Field(description="the cycle's current rating formula version")
     deadlines: dict[str, date]
     distribution: DistributionTarget | None
     peer_minimum: int = Field(description="how many peer answers are needed before their aggregate is shown")
@@ -938,7 +939,8 @@ class AdvanceReviewCycle(Contract):
 
 class ReviseRatingFormula(Contract):
     cycle_id: Id
-    formula: RatingFormulaSpec
+    formula: RatingFormulaSpec = Field(description=(
+        "the revised rating formula and scale (a new version; the ratings are recomputed)"))
     reason: Reason
 
 
@@ -952,14 +954,16 @@ class ScoreItem(Contract):
 
 class SubmitSelfReview(Contract):
     cycle_id: Id
-    items: list[ScoreItem] = Field(min_length=1, max_length=100)
+    items: list[ScoreItem] = Field(min_length=1, max_length=100, description=(
+        "the person's scores, one per goal, indicator or competency"))
     comment: Text = ""
 
 
 class SubmitManagerReview(Contract):
     cycle_id: Id
     person_id: Id
-    items: list[ScoreItem] = Field(min_length=1, max_length=100)
+    items: list[ScoreItem] = Field(min_length=1, max_length=100, description=(
+        "the manager's scores, one per goal, indicator or competency"))
     comment: Text = ""
     peers: list[Id] = Field(default_factory=list, max_length=30, description="peers the manager asks to review")
 
@@ -967,7 +971,8 @@ class SubmitManagerReview(Contract):
 class SubmitPeerReview(Contract):
     cycle_id: Id
     person_id: Id
-    items: list[ScoreItem] = Field(min_length=1, max_length=100)
+    items: list[ScoreItem] = Field(min_length=1, max_length=100, description=(
+        "the peer's scores, one per competency asked"))
     comment: Text = ""
 
 
@@ -977,7 +982,7 @@ class GetReview(Contract):
 
 
 class ScoreSet(Contract):
-    items: list[ScoreItem]
+    items: list[ScoreItem] = Field(description="the scores given, one per goal, indicator or competency")
     average: Decimal | None = Field(description="the mean of the scores given (null: nothing scored)")
     comment: str
     submitted_at: datetime | None
@@ -1042,9 +1047,9 @@ class GoalEvidence(Contract):
 class ScoreCardItemEvidence(Contract):
     indicator: str = Field(description="the indicator's code")
     value: Decimal | None = Field(description="the indicator's measured value (null: none measured, scored as missing)")
-    target: Decimal
+    target: Decimal = Field(description="the indicator's target")
     points: Decimal = Field(description="the points the value earned, before weighting")
-    weight: Decimal
+    weight: Decimal = Field(description="the item's weight in the template, percent (the items total 100)")
     weighted_points: Decimal = Field(description="the points times the item's weight")
     missing: bool = Field(default=False, description="whether the indicator had no value (scored 0)")
 
@@ -1054,7 +1059,8 @@ class ScoreCardEvidence(Contract):
 
     template_code: str
     total: Decimal = Field(description="the score card's total points, the sum of the weighted points")
-    items: list[ScoreCardItemEvidence]
+    items: list[ScoreCardItemEvidence] = Field(description=(
+        "one line per indicator of the template: value, target, points and weight"))
 
 
 class ReviewView(Contract):
@@ -1170,7 +1176,7 @@ class LateReview(Contract):
 
 
 class LateReviewList(Contract):
-    items: list[LateReview]
+    items: list[LateReview] = Field(description="the reviews past their stage's deadline")
 
 
 class ReviewCycleAdvanced(Event):

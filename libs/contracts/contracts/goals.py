@@ -119,7 +119,8 @@ class KeyResultInput(Contract):
     start: Amount = Decimal(0)
     target: Amount
     unit: Annotated[str, StringConstraints(max_length=32)] = ""
-    weight: Decimal = Field(default=Decimal(1), ge=0, max_digits=9, decimal_places=4)
+    weight: Decimal = Field(default=Decimal(1), ge=0, max_digits=9, decimal_places=4, description=(
+        "the key result's weight among the goal's key results (relative, default 1)"))
 
 
 class KpiInput(Contract):
@@ -200,16 +201,16 @@ class KeyResultView(Contract):
     id: str
     title: str
     start: Decimal = Field(description="the value at the start (progress is measured from it)")
-    target: Decimal
+    target: Decimal = Field(description="the key result's target, in its unit")
     current: Decimal = Field(description="the key result's value now")
     unit: str
-    weight: Decimal
+    weight: Decimal = Field(description="the key result's weight among the goal's key results (relative)")
     progress: Decimal
 
 
 class KpiView(Contract):
     direction: Direction
-    target: Decimal
+    target: Decimal = Field(description="the KPI's target, in its unit")
     unit: str
     green: Decimal
     yellow: Decimal
@@ -645,7 +646,7 @@ class AllocationPreview(Contract):
     parent_goal_id: str
     total: Decimal = Field(description="the amount split among the children")
     method: AllocationMethod = Field(description="how the target is split: equal, weighted or factors")
-    items: list[AllocationItem]
+    items: list[AllocationItem] = Field(description="each child's share of the target, as it would be applied")
 
 
 class AppliedProposal(Contract):
@@ -679,7 +680,7 @@ class SaveIndicator(Contract):
     direction: Direction
     unit: Annotated[str, StringConstraints(max_length=32)] = ""
     cumulative: bool = Field(default=False, description="a KPI that adds up over the period (see KpiInput)")
-    target: Amount | None = None
+    target: Amount | None = Field(default=None, description="the indicator's default target (null: set per goal)")
     green: Amount | None = None
     yellow: Amount | None = None
     scoring: ScoringRule = ScoringRule()
@@ -695,7 +696,7 @@ class IndicatorView(Contract):
     direction: Direction
     unit: str
     cumulative: bool
-    target: Decimal | None
+    target: Decimal | None = Field(description="the indicator's default target (null: set per goal)")
     green: Decimal | None
     yellow: Decimal | None
     scoring: ScoringRule
@@ -716,8 +717,10 @@ class IndicatorList(Contract):
 
 class TemplateItem(Contract):
     indicator: Code = Field(description="the indicator's code in the library")
-    weight: Decimal = Field(gt=0, le=100, decimal_places=2)
-    target: Amount | None = None
+    weight: Decimal = Field(gt=0, le=100, decimal_places=2, description=(
+        "the indicator's weight in the template, percent (0 < weight <= 100; the items total 100)"))
+    target: Amount | None = Field(default=None, description=(
+        "the target given to everyone assigned the template (null: the indicator's own)"))
 
 
 class SaveTemplate(Contract):
@@ -725,7 +728,8 @@ class SaveTemplate(Contract):
     name: Title
     job_family: Title
     custom_fields: list[Code] = Field(default_factory=list, max_length=50)
-    items: list[TemplateItem] = Field(min_length=1, max_length=50)
+    items: list[TemplateItem] = Field(min_length=1, max_length=50, description=(
+        "the template's indicators with their weights (percent, totalling 100) and targets"))
     expected_version: int | None = Field(default=None, description="replace only this version (409 if stale)")
 
 
@@ -734,7 +738,8 @@ class TemplateView(Contract):
     name: str
     job_family: str
     custom_fields: list[str]
-    items: list[TemplateItem]
+    items: list[TemplateItem] = Field(description=(
+        "the template's indicators with their weights (percent, totalling 100) and targets"))
     version: int
 
 
@@ -833,9 +838,9 @@ class GetScoreCard(Contract):
 class ScoreItem(Contract):
     indicator: str = Field(description="the indicator's code")
     value: Decimal | None = Field(description="None when no value is measured yet (`missing`)")
-    target: Decimal
+    target: Decimal = Field(description="the indicator's target for the person")
     points: Decimal = Field(description="rounded half-up to 2 decimals; 0 when missing")
-    weight: Decimal
+    weight: Decimal = Field(description="the item's weight in the template, percent (the items total 100)")
     weighted_points: Decimal = Field(description="points x weight / 100, rounded half-up to 2 decimals")
     missing: bool = Field(default=False, description="whether the indicator had no value (scored 0)")
 
@@ -844,7 +849,8 @@ class ScoreCard(Contract):
     cycle_id: str
     person_id: str
     template_code: str
-    items: list[ScoreItem]
+    items: list[ScoreItem] = Field(description=(
+        "one line per indicator of the template: value, target, points and weight"))
     total: Decimal = Field(description="the total points: the sum of every item's weighted points")
 
 
@@ -972,7 +978,7 @@ class AssignedGoal(Contract):
     title: str
     kind: GoalKind = Field(description="the created goal's kind: okr or kpi")
     weight: Decimal
-    target: Decimal
+    target: Decimal = Field(description="the created goal's target")
     unit: str
     indicator_code: str
 
@@ -1111,7 +1117,7 @@ class AllocationApplied(Event):
     method: AllocationMethod = Field(description="how the target was split: equal, weighted or factors")
     factor_weights: dict[str, Decimal]
     total: Decimal = Field(description="the amount split among the children")
-    items: list[AllocationItem]
+    items: list[AllocationItem] = Field(description="each child's share of the target")
 
 
 class CommitmentChanged(Event):

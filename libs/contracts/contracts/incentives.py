@@ -41,7 +41,7 @@ RulePeriod = Literal["week", "month"]
 
 
 class Items(Contract):
-    items: list[Any]
+    items: list[Any] = Field(description="the answer's items")
 
 
 # -- bonus pools and rules -------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ class PoolView(Contract):
     base_amounts: dict[str, Decimal] = Field(description="job grade -> base bonus amount")
     default_base: Decimal | None = Field(description=(
         "the base amount for a grade not listed (null: such a person gets none)"))
-    formula: str
+    formula: str = Field(description="the rated bonus in the formula language, over base, multiplier and score")
     approved: Decimal = Field(description="total of the approved current proposals")
     pending: Decimal = Field(description="total of the current proposals waiting for approval")
     version: int

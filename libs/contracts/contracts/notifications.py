@@ -37,7 +37,8 @@ class NotificationView(Payload):
     event_id: str = Field(description="the event that caused it (one notification per event and person)")
     event_type: str
     kind: str = Field(description="what happened, e.g. appeal.submitted")
-    priority: Priority
+    priority: Priority = Field(description=(
+        "high (inbox, email and SMS), normal (inbox and email) or low (inbox, and email in the daily digest)"))
     title: str
     body: str
     subject: str | None = Field(default=None, description="the id of what it is about (an appeal, a goal...)")
