@@ -34,7 +34,7 @@ from chassis.metrics import LATENCY_BUCKETS, metrics_of
 from chassis.runtime import settings_of
 from contracts.actor import Actor
 from gateway import idempotency
-from gateway.auth import Authenticator, failure_keys
+from gateway.auth import Authenticator, credential_key, failure_keys
 from gateway.pagination import Page, Paging
 from gateway.problems import PROBLEM_JSON, HttpProblem, encode, from_service_error, invalid, marshmallow_errors
 from gateway.ratelimit import RateLimiter, SharedRateLimiter, retry_after
@@ -214,6 +214,7 @@ class Api:
         self.rpc_timeout = rpc_timeout
         self.url_map = Map([Rule(r.werkzeug_rule, methods=[r.method], endpoint=r) for r in routes],
                            strict_slashes=False, merge_slashes=False)
+        self._urls = self.url_map.bind("")  # bound once: each request matches its own path on it
         self.auth = auth
         # the limits are shared by the replicas through the gateway's database (gateway.ratelimit), each limit
         # with its own keys; RATE_LIMIT_STORE=process keeps them per replica
@@ -228,6 +229,7 @@ class Api:
         ceiling = settings.auth_failures_per_address_per_minute
         self.address_failures = limiter(ceiling / 60.0, max(1, int(ceiling)), "authfail-address:")
         self.histogram = None
+        self._observers: dict[tuple[str, str, int], Any] = {}
         self.openapi_json = ""  # the OpenAPI document, made once the routes are known
 
     def observe_with(self, registry) -> None:
@@ -264,15 +266,18 @@ class Api:
         response.headers["X-Request-Id"] = request_id
         if self.histogram is not None:
             label = route.path if route is not None else "unmatched"
-            self.histogram.labels(request.method, label, str(response.status_code)).observe(
-                time.perf_counter() - started)
+            labels = (request.method, label, response.status_code)
+            child = self._observers.get(labels)
+            if child is None:  # `labels()` locks and builds its key each time: keep the few children there are
+                child = self._observers[labels] = self.histogram.labels(request.method, label,
+                                                                        str(response.status_code))
+            child.observe(time.perf_counter() - started)
         return response
 
     def _match(self, request) -> tuple[Route, dict[str, str]]:
-        adapter = self.url_map.bind("", path_info=request.path)
         method = "GET" if request.method in ("OPTIONS", "HEAD") else request.method
         try:
-            route, params = adapter.match(request.path, method=method)
+            route, params = self._urls.match(request.path, method=method)
         except MethodNotAllowed as exc:
             allowed = ", ".join(sorted(m for m in exc.valid_methods or () if m != "HEAD"))
             raise HttpProblem(405, f"{request.method} is not allowed here", headers={"Allow": allowed}) from None
@@ -281,8 +286,7 @@ class Api:
         return route, params
 
     def _allowed(self, path: str) -> str:
-        adapter = self.url_map.bind("", path_info=path)
-        return ", ".join(sorted(set(adapter.allowed_methods(path)) | {"OPTIONS"}))
+        return ", ".join(sorted(set(self._urls.allowed_methods(path)) | {"OPTIONS"}))
 
     def _run(self, request, route: Route, params: dict[str, str], rpc, store, request_id: str) -> Response:
         actor = None
@@ -317,8 +321,8 @@ class Api:
         # company behind one proxy shares it: one bad client must not lock everyone out).
         authorization, api_key = request.headers.get("Authorization"), request.headers.get("X-Api-Key")
         address = f"address:{request.remote_addr}"
-        keys = failure_keys(authorization, api_key)
-        wait = max([self.address_failures.exhausted(address), self.failures.exhausted(keys[0])])
+        wait = max([self.address_failures.exhausted(address),
+                    self.failures.exhausted(credential_key(authorization, api_key))])
         if wait:  # this very credential keeps failing, or the address is past the ceiling: not even verified
             raise HttpProblem(429, "too many failed authentications; slow down",
                               headers={"Retry-After": retry_after(wait)})
@@ -327,7 +331,8 @@ class Api:
         except HttpProblem as problem:
             if problem.status != 401:
                 raise
-            engine = store.store.engine
+            engine = store.store.engine  # the token is decoded for its claimed subject only once it failed
+            keys = failure_keys(authorization, api_key)
             waits = [self.address_failures.take(address, engine), *(self.failures.take(key, engine) for key in keys)]
             if max(waits):  # over a limit: say when to try again rather than how the credential failed
                 raise HttpProblem(429, "too many failed authentications; slow down",

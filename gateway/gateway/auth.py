@@ -311,12 +311,18 @@ def _then(first: list, more: Callable[[], list]):
     yield from more()
 
 
+def credential_key(authorization: str | None, api_key: str | None) -> str:
+    """The failure count's key of the credential presented (a digest): what is checked before verifying it, so
+    without decoding the token (`failure_keys` adds its claimed subject, for credentials that failed)."""
+    raw = f"{authorization or ''}\n{api_key or ''}"
+    return "credential:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
 def failure_keys(authorization: str | None, api_key: str | None) -> list[str]:
     """What a failed authentication is counted against: the credential presented (a digest) and, when it names
     one, the subject it claims (a token's unverified `sub`). Never the subject's valid requests: these buckets are
     consulted only for credentials that fail."""
-    raw = f"{authorization or ''}\n{api_key or ''}"
-    keys = ["credential:" + hashlib.sha256(raw.encode()).hexdigest()[:32]]
+    keys = [credential_key(authorization, api_key)]
     scheme, _, value = (authorization or "").strip().partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         try:

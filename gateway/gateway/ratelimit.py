@@ -34,6 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from eventlet.event import Event
 from sqlalchemy import Float, bindparam, case, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -155,6 +156,7 @@ class SharedRateLimiter:
         self.lease_seconds = lease_seconds
         self._denied_until: OrderedDict[str, float] = OrderedDict()
         self._leases: OrderedDict[str, _Lease] = OrderedDict()
+        self._refilling: dict[str, Event] = {}
 
     def take(self, key: str, engine: Engine | None = None) -> float:
         now = self.clock()
@@ -169,6 +171,26 @@ class SharedRateLimiter:
             return 0.0
         if engine is None:
             return self.fallback.take(key)
+        if self.max_lease > 1:
+            # one refill per key at a time: the client's other requests in flight wait for its lease instead of
+            # each leasing (a round trip each, and tokens they would strand)
+            refilling = self._refilling.get(key)
+            if refilling is not None:
+                if refilling.wait():  # the database is away: do not queue up to find that out again
+                    return self.fallback.take(key)
+                return self.take(key, engine)
+            self._refilling[key] = refilled = Event()
+            fell_back = True
+            try:
+                wait, fell_back = self._refill(key, engine, lease, now)
+                return wait
+            finally:
+                del self._refilling[key]
+                refilled.send(fell_back)
+        return self._refill(key, engine, lease, now)[0]
+
+    def _refill(self, key: str, engine: Engine, lease: _Lease | None, now: float) -> tuple[float, bool]:
+        """(the wait, 0 when allowed; whether the database was away and the process bucket decided)"""
         size = self._next_size(lease, now)
         try:
             if engine.dialect.name == "sqlite":  # the chassis's SQLite engine sends its own BEGIN: commit it
@@ -179,18 +201,18 @@ class SharedRateLimiter:
                     now, got, wait = self._lease(conn, key, size)
         except Exception as exc:  # the database is down: each replica limits on its own meanwhile
             log.warning("shared rate limit unavailable, limiting in this process: %s", exc)
-            return self.fallback.take(key)
+            return self.fallback.take(key), True
         if got:
             self._leases[key] = _Lease(got - 1, now + self.lease_seconds, size)
             self._leases.move_to_end(key)
             if len(self._leases) > self.max_remembered:
                 self._leases.popitem(last=False)
-            return 0.0
+            return 0.0, False
         self._leases.pop(key, None)
         self._denied_until[key] = now + wait
         if len(self._denied_until) > self.max_remembered:
             self._denied_until.popitem(last=False)
-        return max(wait, 1e-6)
+        return max(wait, 1e-6), False
 
     def exhausted(self, key: str, engine: Engine | None = None) -> float:
         """Seconds until `key` may take again, as far as this process knows (its own denials, no round trip): a

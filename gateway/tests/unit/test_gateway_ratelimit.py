@@ -186,3 +186,16 @@ if given is not None:
                 admitted_within_bounds(admitted, rate, burst, 3 * (k - 1))
         finally:
             engine.dispose()
+
+
+def test_requests_in_flight_wait_for_one_lease(engine, round_trips):
+    """A client's concurrent requests (green threads) refill its lease once, not once each."""
+    import eventlet
+
+    limiter = SharedRateLimiter(rate=1000.0, burst=800)
+    assert limiter.take("client:crm-1", engine) == 0.0  # a lease of one, spent
+    before = round_trips.count
+    pool = eventlet.GreenPool()
+    waits = list(pool.imap(lambda _: limiter.take("client:crm-1", engine), range(30)))
+    assert waits == [0.0] * 30
+    assert round_trips.count - before <= 8, round_trips.count - before  # 2, 4, 8, 16 ... not 30
