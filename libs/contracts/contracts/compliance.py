@@ -265,8 +265,8 @@ class AuditQuery(Payload):
     actor: str | None = Field(default=None, max_length=128, description=(
         "only entries by this actor (employee number or client id)"))
     type: str | None = Field(default=None, max_length=200, description="exact, or a prefix ending in '*'")
-    since: datetime | None = None
-    until: datetime | None = None
+    since: datetime | None = Field(default=None, description="only entries recorded at or after this time (UTC)")
+    until: datetime | None = Field(default=None, description="only entries recorded before this time (UTC)")
     after: int | None = Field(default=None, ge=0, description="cursor: the last sequence of the previous page")
     limit: int = Field(default=100, ge=1, le=1000, description="entries per page, 1..1000")
 

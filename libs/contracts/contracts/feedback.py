@@ -274,8 +274,8 @@ class RespondKeyEvent(Contract):
 
 class ListKeyEvents(Page):
     person_id: Id
-    since: date | None = None
-    until: date | None = None
+    since: date | None = Field(default=None, description="only key events on or after this day")
+    until: date | None = Field(default=None, description="only key events on or before this day")
 
 
 class KeyEventView(Contract):
@@ -498,7 +498,7 @@ class TagNotes(Contract):
 
 class ObjectionTagView(Contract):
     tag: str
-    score: Decimal = Field(description="how well the answers to this objection did (share of visits that moved on)")
+    score: Decimal = Field(description="the classifier's confidence that the text raises this objection, 0..1")
     responses: list[str]
 
 
@@ -588,7 +588,7 @@ class GetTeamObjections(Contract):
 class TeamObjectionsView(Contract):
     manager_id: str
     month: str
-    visits: int = Field(description="visits in the window whose notes were tagged")
+    visits: int = Field(description="the team's customer visits in the month")
     counts: dict[str, int] = Field(description="tag -> visits with that objection, most frequent first")
 
 
@@ -905,7 +905,7 @@ class OpenReviewCycle(Contract):
         "[\"skip_level\"]}; none: no approval"))
     people: list[Id] | None = Field(default=None, max_length=100_000, description="default: everyone with a manager")
     grades: dict[Id, Annotated[str, StringConstraints(max_length=16)]] = Field(default_factory=dict, description=(
-        "employee number -> job grade, for the formula's grade-dependent terms"))
+        "employee number -> job grade, to route each rating's approval chain (the approval table is by grade)"))
 
 
 class FormulaVersionView(Contract):
@@ -1109,7 +1109,7 @@ class GetCalibration(Contract):
 
 
 class DistributionLine(Contract):
-    group: str = Field(description="the rating labels' group (for example the top group S+A)")
+    group: str = Field(description="the label group's code from the cycle's distribution (`top`: S and A...)")
     labels: list[str] = Field(description="the rating labels in the group")
     target: Decimal = Field(description="the group's intended share of people, 0..1")
     actual: Decimal = Field(description="the group's actual share of people, 0..1")

@@ -95,7 +95,8 @@ class CycleView(Contract):
     starts_on: date
     ends_on: date
     state: CycleState = Field(description=(
-        "draft, open (goals may be set and updated), locked (only progress) or closed"))
+        "draft (goals are set, no progress yet), open, locked (progress only; goals change through an accepted "
+        "proposal) or closed (nothing changes)"))
     red_after_weeks: int
     visibility: Visibility = "company"
     opened_at: datetime | None
@@ -627,7 +628,8 @@ class PreviewAllocation(Contract):
     total: NonNegativeAmount | None = Field(default=None, description=(
         "the amount to split (null: the parent goal's target)"))
     places: int = Field(default=0, ge=0, le=6, description=(
-        "decimal places of each share, 0..6 (the remainder goes to the largest)"))
+        "decimal places of each share, 0..6 (leftover units go to the largest fractional parts, so the shares add up "
+        "exactly)"))
 
 
 class ApplyAllocation(PreviewAllocation):

@@ -228,7 +228,8 @@ class BudgetQuery(Contract):
 class LedgerEntryView(Contract):
     transaction_id: str
     kind: str = Field(description=(
-        "what moved the points: a grant, a rule reward, a redemption, a refund or a budget funding"))
+        "what moved the points: earned (a process rule or star), funded (a budget), granted (from a budget), redeemed "
+        "or refunded"))
     delta: int = Field(description="points added (positive) or taken (negative)")
     reason: str
     ref: str | None = Field(description="the record that caused it: a redemption, rule or grant id (null: none)")
@@ -236,14 +237,17 @@ class LedgerEntryView(Contract):
 
 
 class PointsView(Contract):
-    account: str = Field(description="the points account: the person's employee number")
+    account: str = Field(description=(
+        "the points account: `person:<employee number>`, or `budget:<org unit id>` for a unit's budget"))
     balance: int
-    entries: list[LedgerEntryView] = Field(description="the account's ledger, newest first")
+    entries: list[LedgerEntryView] = Field(description="the account's ledger entries, newest first")
 
 
 class PointsMoved(Contract):
     transaction_id: str
-    account: str = Field(description="the points account: an employee number, or `budget:<unit>` for a unit's budget")
+    account: str = Field(description=(
+        "the points account moved: `person:<employee number>`, `budget:<org unit id>`, or a source or sink "
+        "(`source:rules`, `sink:redeemed`...)"))
     balance: int
 
 

@@ -54,7 +54,7 @@ class InboxPage(Payload):
 
 class MarkRead(Payload):
     notification_ids: list[str] = Field(default_factory=list, max_length=500, description=(
-        "the notifications to mark read (empty: all of the caller's)"))
+        "the notifications to mark read, at most 500 (or set `all`)"))
     all: bool = Field(default=False, description="mark every notification of the caller read")
 
 
@@ -113,7 +113,8 @@ class SaveTemplate(Payload):
 
 
 class TemplateView(Payload):
-    kind: str = Field(description="the notification kind (the key node: `appeal_submitted`...)")
+    kind: str = Field(description=(
+        "the notification kind, the key node it tells about (`appeal.submitted`, `goal.turned_red`...)"))
     language: Language
     channel: Channel
     title: str
