@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from eventlet.event import Event
 from pydantic import ValidationError
 
 from chassis.access.org import OrgIndex, PersonStatus
@@ -379,6 +380,7 @@ class Authenticator:
                                       remote)
         self.bootstrap_admins = frozenset(name.strip() for name in settings.bootstrap_admins.split(",") if name.strip())
         self._actors: TtlCache[Actor] = TtlCache(50_000)
+        self._resolving: dict[tuple, Event] = {}  # subjects whose roles a request is reading (once, not each)
         self._keys: TtlCache[Actor] = TtlCache(10_000)
 
     def authenticate(self, authorization: str | None, api_key: str | None, rpc,
@@ -395,6 +397,21 @@ class Authenticator:
         actor = self._actors.get(key)
         if actor is not None:
             return actor
+        resolving = self._resolving.get(key)
+        if resolving is not None:  # a request of the same subject is reading the directory: its answer will do
+            resolving.wait()
+            actor = self._actors.get(key)
+            if actor is not None:
+                return actor
+        self._resolving[key] = resolved = Event()
+        try:
+            return self._resolve(claims, key, directory)
+        finally:
+            if self._resolving.get(key) is resolved:
+                del self._resolving[key]
+            resolved.send()
+
+    def _resolve(self, claims: Claims, key: tuple, directory: Callable[[], OrgIndex]) -> Actor:
         index = directory()
         roles = directory_roles(index, claims.subject, claims.subject in self.bootstrap_admins)
         if roles is None:
