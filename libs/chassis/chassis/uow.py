@@ -25,6 +25,7 @@ part of what a unit of work means:
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -254,6 +255,40 @@ class UnitOfWork:
                 taken.add(event.id)
                 out.append(event)
         return out
+
+
+# -- a transaction that lost a race -------------------------------------------------------------------------------
+
+# deadlock victim, serialization failure: the database rolled the whole transaction back and running it again
+# may well succeed (a connection that is gone or a server that is down is not retried here: the 503 says so)
+CONFLICT_SQLSTATES = ("40P01", "40001")
+R = TypeVar("R")
+
+
+def lost_a_race(error: BaseException) -> bool:
+    """The database picked this transaction as a deadlock or serialization victim (PostgreSQL's SQLSTATEs)."""
+    return isinstance(error, exc.DBAPIError) and _sqlstate(error) in CONFLICT_SQLSTATES
+
+
+def _sqlstate(error: exc.DBAPIError) -> str | None:
+    return getattr(error.orig, "pgcode", None) or getattr(error.orig, "sqlstate", None)  # psycopg2 / psycopg 3
+
+
+def retrying(work: Callable[[], R], *, attempts: int = 3, pause: float = 0.02,
+             sleep: Callable[[float], None] = time.sleep) -> R:
+    """Run `work` — a whole unit of work: it opens `with uow:`, decides, writes and commits — and run it again
+    when the database picked its transaction as a deadlock or serialization victim, up to `attempts` times in
+    all, after a short random pause. Only for work whose every effect is in the transaction (the outbox carries
+    its events): a failed attempt left nothing behind. Other errors, and the last conflict, propagate (a 503)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except exc.DBAPIError as error:
+            if attempt == attempts or not lost_a_race(error):
+                raise
+            log.info("transaction lost a race (%s), attempt %d of %d", _sqlstate(error), attempt, attempts)
+            sleep(pause * attempt * (0.5 + random.random()))  # jitter: the two victims do not meet again
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def purge_inbox(engine: Engine, older_than: timedelta) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from chassis.errors import InvalidInput, Unprocessable
+from chassis.uow import retrying
 from contracts import goals as c
 from contracts.actor import Actor
 from goals import models as m
@@ -23,6 +24,12 @@ SYSTEM = "service:goals"
 
 
 def record_progress(uow: GoalsUnitOfWork, actor: Actor | None, command: c.RecordProgress) -> c.ProgressRecorded:
+    # read models no longer deadlock (migration 0008), but goal rows still can: two updates recomputing one
+    # person's formula goals lock them from different starts. Everything is in the transaction: run it again.
+    return retrying(lambda: _record_progress(uow, actor, command))
+
+
+def _record_progress(uow: GoalsUnitOfWork, actor: Actor | None, command: c.RecordProgress) -> c.ProgressRecorded:
     with uow:
         goal = load_goal(uow, command.goal_id, lock=True)
         actor = require(uow, actor, "goal.progress", GoalRef.of(goal), missing=no_goal(goal.id))
