@@ -56,7 +56,8 @@ class AccessDenied(Payload):
         "the refused actor's id: employee number or client id (null: anonymous)"))
     actor_kind: str | None = Field(default=None, description=(
         "what kind of actor was refused: person, client, service or system (null: unknown)"))
-    action: str = Field(description="the action refused (`goals.goal.update`...)")
+    action: str = Field(description=(
+        "the action refused (`goal.update`, `feedback.activity.write`...), as declared in contracts.access"))
     resource: ResourceRef
     reason: str
 
@@ -86,7 +87,7 @@ class Decide(Payload):
     """`compliance.decide`: may the actor in context do `action` on `resource`? (Never an actor from the payload.)"""
 
     action: str = Field(min_length=1, max_length=100, description=(
-        "the action to decide (`goals.goal.update`...), as declared in contracts.access"))
+        "the action to decide (`goal.update`, `goal.read`...), as declared in contracts.access"))
     resource: ResourceRef = Field(description="the record the action is on: its kind and id")
 
 
@@ -279,8 +280,7 @@ class AuditEntryView(Payload):
     actor: str | None
     subject: str | None = Field(description="the record the event is about (the envelope's subject; null: none)")
     time: datetime
-    data: dict[str, Any] = Field(description=(
-        "the event's data as recorded (erased people appear under their pseudonym)"))
+    data: dict[str, Any] = Field(description="the event's data as it was published (the envelope's `data`)")
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
     prev_hash: str = Field(description="the hash of the previous entry (the chain that makes tampering evident)")
@@ -483,7 +483,7 @@ class DsrClosed(Event):
 class PlaceHold(Payload):
     reason: str = Field(min_length=1, max_length=1000)
     subject: str | None = Field(default=None, max_length=128, description=(
-        "the employee number whose records the hold covers (null: every record of the type)"))
+        "the employee number whose records the hold keeps (null: the records named by type and ids)"))
     record_type: str | None = Field(default=None, max_length=64)
     record_ids: list[str] = Field(default_factory=list, max_length=1000)
 
@@ -495,7 +495,8 @@ class HoldIdRef(Payload):
 class HoldView(Payload):
     hold_id: str
     reason: str
-    subject: str | None = Field(description="the person or record the hold covers (null: the whole record type)")
+    subject: str | None = Field(description=(
+        "the employee number whose records the hold keeps (null: not tied to one person)"))
     record_type: str | None
     record_ids: list[str]
     placed_at: datetime = Field(description="when the hold was placed (UTC)")

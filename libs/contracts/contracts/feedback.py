@@ -407,14 +407,15 @@ class GetCadence(Contract):
 class CadenceView(Contract):
     manager_id: str
     month: str
-    touches: int = Field(description="coaching touches counted in the window (sessions and weekly notes)")
-    weekly_notes: int = Field(description="weekly coaching notes written in the window")
+    touches: int = Field(description=(
+        "coaching touches in `month`: coaching sessions recorded plus one-to-one check-ins held"))
+    weekly_notes: int = Field(description="weekly coaching notes written in `month`'s weeks")
     average: Decimal = Field(description="touches per month over the trailing window ending with `month`")
     window_months: int
     standard: Decimal
-    below_standard: bool = Field(description="whether the manager coached less than the standard")
-    checkins_held: int = Field(default=0, description="check-ins held in the window")
-    checkins_overdue: int = 0
+    below_standard: bool = Field(description="whether the average is below the standard, or a check-in is overdue")
+    checkins_held: int = Field(default=0, description="one-to-one check-ins held in `month`")
+    checkins_overdue: int = Field(default=0, description="the manager's check-ins past their due date and not held")
 
 
 # -- anonymous 360 -----------------------------------------------------------------------------------------------

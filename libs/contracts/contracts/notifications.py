@@ -174,7 +174,8 @@ class SubscriptionRef(Payload):
 class SubscriptionView(Payload):
     subscription_id: str
     client_id: str
-    url: str = Field(description="the receiver's HTTPS URL")
+    url: str = Field(description=(
+        "the receiver's URL (https only in production; never a private or loopback address there)"))
     event_types: list[str] = Field(description=(
         "the event types delivered (wildcards allowed, within the client's patterns)"))
     ordered: bool = Field(description="whether deliveries with the same subject are sent in order, one at a time")
