@@ -1,11 +1,15 @@
 """The fault harness's own world: a RabbitMQ node and a PostgreSQL instance of its own (temp dirs, free loopback
-ports), the suite as one `nameko run` process per service, and a steady load through the gateway.
+ports), the suite as one `nameko run` process per service, a webhook receiver, and a steady load through the
+gateway.
 
 It never touches the shared broker (5672) or database (5432) the other tests use: it may kill, stop and restart
-its own freely. Everything it starts is stopped by `close()`, also after a failure.
+its own freely. Goals runs inside a network namespace of the harness's own (`SlowLink`: a veth pair on a private
+/30, the broker and the database listening on its near end too), so its link can be slowed with `tc` without
+touching the machine's loopback. Everything it starts is stopped by `close()`, also after a failure.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -18,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
@@ -49,13 +54,14 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
 class OwnRabbit:
     """A RabbitMQ node of the harness's own (its own node name, ports, data and log dirs; epmd is shared)."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, also_on: str | None = None):
         self.dir = base / "rabbitmq"
         self.dir.mkdir()
         self.port, self.dist_port = free_port(), free_port()
         self.node = f"jxfaults{uuid.uuid4().hex[:8]}@localhost"
         (self.dir / "enabled_plugins").write_text("[].\n")  # no management plugin: 15672 is the shared node's
-        (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
+        extra = f"listeners.tcp.2 = {also_on}:{self.port}\n" if also_on else ""  # the namespace's way in
+        (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{self.port}\n{extra}"
                                                 "loopback_users = none\n")
         shutil.chown(self.dir, "rabbitmq")  # rabbitmq-server runs as the rabbitmq user
         self.env = {**os.environ, "RABBITMQ_NODENAME": self.node, "RABBITMQ_NODE_PORT": str(self.port),
@@ -104,13 +110,17 @@ class OwnRabbit:
 class OwnPostgres:
     """A PostgreSQL instance of the harness's own, run as the postgres user (root may not run it)."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path, also_on: str | None = None):
         self.dir = base / "postgres"
         self.dir.mkdir()
         shutil.chown(self.dir, "postgres")
         self.port = free_port()
         self.data = self.dir / "data"
+        self.listen = "127.0.0.1" + (f",{also_on}" if also_on else "")
         self.as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        if also_on:  # the namespace's end of the veth pair, trusted like loopback (a throwaway instance)
+            with open(self.data / "pg_hba.conf", "a") as hba:
+                hba.write(f"host all all {also_on.rsplit('.', 1)[0]}.0/24 trust\n")
 
     def as_postgres(self, *cmd: str, timeout: float = 120) -> None:
         out = subprocess.run(["runuser", "-u", "postgres", "--", *cmd], capture_output=True, text=True,
@@ -119,7 +129,7 @@ class OwnPostgres:
 
     def start(self) -> None:
         self.as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"), "-w", "-o",
-                         f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c max_connections=200",
+                         f"-p {self.port} -k {self.dir} -c listen_addresses={self.listen} -c max_connections=200",
                          "start")
 
     def stop(self) -> None:
@@ -139,20 +149,113 @@ SERVICES = {
     "compliance": "compliance.service:ComplianceService",
     "goals": "goals.service:GoalsService",
     "feedback": "feedback.service:FeedbackService",
+    "notifications": "notifications.service:NotificationsService",
     "gateway": "gateway.service:GatewayService",
 }
+
+
+class SlowLink:
+    """A network namespace of the harness's own joined to the machine by a veth pair on a private /30: a service
+    run inside reaches the broker and the database through it, and `slow()` shapes both ends with `tc` — netem
+    delay and loss when the kernel has it, else (a kernel built without sch_netem) a token bucket at a modem's
+    rate, which slows the same traffic by queueing. `problem` says why there is no namespace at all."""
+
+    def __init__(self) -> None:
+        tag = uuid.uuid4().hex[:6]
+        self.ns, self.outer, self.inner = f"jxf{tag}", f"jxo{tag}", f"jxi{tag}"
+        octet = 16 + int(tag[:2], 16) % 200
+        self.near, self.far = f"10.231.{octet}.1", f"10.231.{octet}.2"
+        self.problem: str | None = None
+        self.made = False
+        self.shaping = ""
+        steps = [["ip", "netns", "add", self.ns],
+                 ["ip", "link", "add", self.outer, "type", "veth", "peer", "name", self.inner],
+                 ["ip", "link", "set", self.inner, "netns", self.ns],
+                 ["ip", "addr", "add", f"{self.near}/30", "dev", self.outer], ["ip", "link", "set", self.outer, "up"],
+                 [*self.inside("ip", "addr", "add", f"{self.far}/30", "dev", self.inner)],
+                 [*self.inside("ip", "link", "set", self.inner, "up")], [*self.inside("ip", "link", "set", "lo", "up")]]
+        if shutil.which("ip") is None or shutil.which("tc") is None:
+            self.problem = "no `ip`/`tc` (Debian package iproute2, `make deps`)"
+            return
+        for step in steps:
+            out = subprocess.run(step, capture_output=True, text=True, timeout=30)
+            if out.returncode != 0:
+                self.problem = f"`{' '.join(step)}` refused: {out.stderr.strip()} (needs CAP_NET_ADMIN)"
+                self.close()
+                return
+            self.made = True
+
+    def inside(self, *cmd: str) -> list[str]:
+        return ["ip", "netns", "exec", self.ns, *cmd]
+
+    def slow(self, delay_ms: int = 400, loss_pct: float = 2.0) -> str:
+        """Shape both directions; returns what was applied."""
+        for prefix, dev in (([], self.outer), (["ip", "netns", "exec", self.ns], self.inner)):
+            netem = [*prefix, "tc", "qdisc", "add", "dev", dev, "root", "netem", "delay", f"{delay_ms}ms",
+                     f"{delay_ms // 4}ms", "loss", f"{loss_pct}%"]
+            out = subprocess.run(netem, capture_output=True, text=True, timeout=30)
+            if out.returncode == 0:
+                self.shaping = f"netem delay {delay_ms}±{delay_ms // 4} ms, loss {loss_pct} %"
+                continue
+            # "Specified qdisc kind is unknown": this kernel has no sch_netem; a token bucket slows by queueing
+            tbf = [*prefix, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", "256kbit", "burst", "4kbit",
+                   "latency", f"{delay_ms * 2}ms"]
+            subprocess.run(tbf, capture_output=True, text=True, timeout=30, check=True)
+            self.shaping = (f"tbf 256 kbit/s, queue up to {delay_ms * 2} ms (netem refused: "
+                            f"{out.stderr.strip()[:80]})")
+        return self.shaping
+
+    def restore(self) -> None:
+        for prefix, dev in (([], self.outer), (["ip", "netns", "exec", self.ns], self.inner)):
+            subprocess.run([*prefix, "tc", "qdisc", "del", "dev", dev, "root"], capture_output=True, timeout=30)
+
+    def close(self) -> None:
+        subprocess.run(["ip", "link", "del", self.outer], capture_output=True, timeout=30)
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True, timeout=30)
+
+
+class WebhookReceiver:
+    """A client's webhook endpoint on loopback: records every delivery (webhook-id, the CloudEvent) and answers
+    204; a receiver deduplicates on webhook-id (notifications delivers at least once on the wire)."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[str, dict]] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.deliveries.append((self.headers.get("webhook-id", ""), json.loads(body)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class ServiceProcess:
     """One service as `nameko run`, restartable on the same port and config."""
 
-    def __init__(self, name: str, config: dict[str, object], work: Path):
+    def __init__(self, name: str, config: dict[str, object], work: Path, link: SlowLink | None = None):
         self.name, self.port = name, free_port()
         self.config = work / f"{name}.yaml"
         self.log = work / f"{name}.log"
+        self.link = link  # run inside this namespace, reached at its far address
+        self.host = link.far if link else "127.0.0.1"
         self.config.write_text(yaml.safe_dump({
             "SERVICE_CONTAINER_CLS": "chassis.container.ServiceContainer",
-            "WEB_SERVER_ADDRESS": f"127.0.0.1:{self.port}",
+            "WEB_SERVER_ADDRESS": f"{self.host}:{self.port}",
             "LOGGING": {"version": 1, "disable_existing_loggers": False,
                         "handlers": {"stderr": {"class": "logging.StreamHandler"}},
                         "root": {"level": "WARNING", "handlers": ["stderr"]}},
@@ -161,15 +264,16 @@ class ServiceProcess:
 
     def start(self, ready_timeout: float = 90) -> None:
         env = {**os.environ, "PYTHONWARNINGS": "ignore::DeprecationWarning"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--config", str(self.config),
-                                      SERVICES[self.name]], env=env, stdout=open(self.log, "ab"),
-                                     stderr=subprocess.STDOUT)
+        command = [sys.executable, "-m", "nameko", "run", "--config", str(self.config), SERVICES[self.name]]
+        if self.link is not None:
+            command = self.link.inside(*command)
+        self.proc = subprocess.Popen(command, env=env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         wait_until(self.ready, ready_timeout, f"{self.name} ready (log {self.log})")
 
     def ready(self) -> bool:
         assert self.proc is not None and self.proc.poll() is None, self.log.read_text()[-3000:]
         try:
-            return requests.get(f"http://127.0.0.1:{self.port}/health/ready", timeout=2).status_code == 200
+            return requests.get(f"http://{self.host}:{self.port}/health/ready", timeout=2).status_code == 200
         except requests.RequestException:
             return False
 
@@ -219,8 +323,11 @@ class Suite:
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="jxfaults-"))
         os.chmod(self.base, 0o755)
-        self.rabbit = OwnRabbit(self.base)
-        self.postgres = OwnPostgres(self.base)
+        self.link = SlowLink()
+        near = self.link.near if self.link.made else None
+        self.rabbit = OwnRabbit(self.base, also_on=near)
+        self.postgres = OwnPostgres(self.base, also_on=near)
+        self.receiver = WebhookReceiver()
         self.services: dict[str, ServiceProcess] = {}
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.tokens: dict[str, str] = {}
@@ -231,7 +338,7 @@ class Suite:
 
         self.rabbit.start()
         self.postgres.start()
-        for package in ("compliance", "goals", "feedback", "gateway"):
+        for package in ("compliance", "goals", "feedback", "notifications", "gateway"):
             self.urls[package] = self.postgres.create(package)
             upgrade(package, self.urls[package])
         public = self.key.public_key().public_bytes(serialization.Encoding.PEM,
@@ -244,12 +351,19 @@ class Suite:
                            "AUDIT_WITNESS_PATH": str(self.base / "witness.jsonl"), "VAR_DIR": str(self.base)},
             "goals": {"DATABASE_URL": self.urls["goals"]},
             "feedback": {"DATABASE_URL": self.urls["feedback"]},
+            # webhooks retried within seconds, not the production hour, so a fault's backlog drains in the test
+            "notifications": {"DATABASE_URL": self.urls["notifications"], "DISPATCH_INTERVAL": 0.2,
+                              "WEBHOOK_RETRY_BASE": 0.5, "WEBHOOK_RETRY_CAP": 4.0, "WEBHOOK_MAX_ATTEMPTS": 50},
             "gateway": {"DATABASE_URL": self.urls["gateway"], "JWT_PUBLIC_KEYS": public, "JWT_ISSUER": ISSUER,
                         "JWT_AUDIENCE": AUDIENCE, "BOOTSTRAP_ADMINS": "root", "RATE_LIMIT_PER_SECOND": 1e9,
                         "RATE_LIMIT_BURST": 10**9},
         }
         for name, config in configs.items():
-            self.services[name] = ServiceProcess(name, {**common, **config}, self.base)
+            link = self.link if name == "goals" and self.link.made else None
+            if link is not None:  # goals reaches the broker and the database through the veth pair
+                config = {**config, "AMQP_URI": self.rabbit.uri.replace("127.0.0.1", link.near),
+                          "DATABASE_URL": self.urls[name].replace("127.0.0.1", link.near)}
+            self.services[name] = ServiceProcess(name, {**common, **config}, self.base, link)
             self.services[name].start()
 
     @property
@@ -276,7 +390,7 @@ class Suite:
                 service.stop()
             except Exception:
                 pass
-        for part in (self.rabbit.stop, self.postgres.stop):
+        for part in (self.rabbit.stop, self.postgres.stop, self.receiver.close, self.link.restore, self.link.close):
             try:
                 part()
             except Exception:

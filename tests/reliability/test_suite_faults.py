@@ -1,15 +1,18 @@
 """The whole suite under a steady load through the gateway while its parts fail one after another, on a RabbitMQ
 node and a PostgreSQL instance of the test's own (tests/reliability/suite_harness.py): kill -9 each service and
-restart it, restart RabbitMQ, stop PostgreSQL. During each fault the gateway answers 2xx or a 503/504 problem
-document, in time (never a 500, never a hang); after it the suite recovers by itself (the time is printed); at the
-end every 2xx write is in its service's database exactly once and every committed change in compliance's audit log
-exactly once — 0 lost, 0 duplicated, with clients retrying 503/504 with the same Idempotency-Key.
+restart it, restart RabbitMQ, stop PostgreSQL, slow goals' network link (tc in a namespace of the test's own).
+During each fault the gateway answers 2xx or a 503/504 problem document, in time (never a 500, never a hang);
+after it the suite recovers by itself (the time to recover is printed per fault); at the end every 2xx write is in
+its service's database exactly once, every committed change (every event in goals' and feedback's outboxes, of
+every type) in compliance's audit log exactly once, and every goal created and progress update delivered to a
+client's webhook, none as two deliveries — 0 lost, 0 duplicated, with clients retrying 503/504 with the same
+Idempotency-Key.
 
-CI mode (default) stops PostgreSQL for 10 s; JIXIAO_FAULTS_FULL=1 stops it for 30 s as the issue asks.
-Not covered yet: slowing the network with tc netem in a namespace, and webhook deliveries (see bench/README.md).
+CI mode (default) stops PostgreSQL for 10 s and slows the link for 15 s; JIXIAO_FAULTS_FULL=1: 30 s each.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -30,6 +33,8 @@ pytestmark = pytest.mark.slow
 
 FULL = bool(os.environ.get("JIXIAO_FAULTS_FULL"))
 DATABASE_OUTAGE = 30 if FULL else 10
+SLOW_LINK = 30 if FULL else 15
+HOOKED = ("jixiao.goals.goal.created.v1", "jixiao.goals.goal.progressed.v1")  # what the client's webhook gets
 EMPLOYEES = [f"E{n}" for n in range(6)]
 ANSWER_WITHIN = 12.0  # seconds: the gateway's RPC timeout (5 s) and its own work, with room for a loaded machine
 RETRYABLE = (503, 504)
@@ -63,6 +68,16 @@ def seed(suite: Suite) -> None:
                                                       "index": 4}))  # the quarter running now (2026-12-03)
     ok(suite.call("POST", f"/cycles/{cycle['id']}/transitions", "root", {"to": "open"}))
     suite.cycle_id = cycle["id"]  # type: ignore[attr-defined]
+    # a third-party client of the registry with a webhook for goal creations and progress updates
+    client = ok(suite.call("POST", "/clients", "root", {
+        "name": "Faults CRM", "scopes": ["goals:read", "webhooks:write"], "event_patterns": ["jixiao.goals.goal.*"],
+        "dpa": {"ref": "DPA-FAULTS", "expires_on": "2027-12-31"}}))
+
+    def subscribed() -> bool:  # notifications learns the client from compliance's event
+        return suite.call("POST", "/webhooks/subscriptions", "root", {
+            "client_id": client["client_id"], "url": suite.receiver.url, "event_types": list(HOOKED)},
+            key=uuid.uuid4().hex).status_code == 201
+    wait_until(subscribed, 60, "the webhook subscription")
 
 
 class Load:
@@ -73,10 +88,16 @@ class Load:
     def __init__(self, suite: Suite, clients: int = 3, pause: float = 0.2):
         self.suite, self.clients, self.pause = suite, clients, pause
         self.tally = Tally()
-        self.goals: dict[str, str] = {}           # title -> goal id of every 2xx goal creation
-        self.unsure_goals: set[str] = set()       # titles never answered 2xx (may or may not exist, once at most)
-        self.progress: dict[str, str] = {}        # comment -> goal id of every 2xx progress update
-        self.unsure_progress: set[str] = set()
+        # what every load on this suite wrote (the tests share one suite, and the database holds all of it)
+        known = suite.__dict__.setdefault("written", {
+            "goals": {}, "unsure_goals": set(), "progress": {}, "unsure_progress": set(), "reports": Counter(),
+            "unsure_reports": Counter()})
+        self.goals: dict[str, str] = known["goals"]              # title -> goal id of every 2xx goal creation
+        self.unsure_goals: set[str] = known["unsure_goals"]      # never answered 2xx (may exist, once at most)
+        self.progress: dict[str, str] = known["progress"]        # comment -> goal id of every 2xx update
+        self.unsure_progress: set[str] = known["unsure_progress"]
+        self.reports: Counter[str] = known["reports"]            # person -> weekly report writes answered 2xx
+        self.unsure_reports: Counter[str] = known["unsure_reports"]
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self.run, args=(n,), daemon=True) for n in range(clients)]
 
@@ -136,8 +157,12 @@ class Load:
                 self.attempt("read", "GET", f"/goals/{done.created_id}", person, {}, None)
             else:
                 self.unsure_goals.add(title)
-            self.write("report", "POST", "/feedback/reports", person,
-                       {"kind": "weekly", "period": "2026-W49", "done": f"call {n}"})
+            report = self.write("report", "POST", "/feedback/reports", person,
+                                {"kind": "weekly", "period": "2026-W49", "done": f"call {client}-{n}"})
+            if isinstance(report.status, int) and report.status < 300:
+                self.reports[person] += 1
+            elif not isinstance(report.status, int) or report.status in RETRYABLE or report.status == 409:
+                self.unsure_reports[person] += 1
             time.sleep(self.pause)
 
 
@@ -183,15 +208,26 @@ def faults(suite: Suite) -> list[tuple[str, Callable[[], None]]]:
         time.sleep(DATABASE_OUTAGE)
         suite.postgres.start()
 
-    return ([(f"kill -9 {name}", kill_and_restart(name)) for name in ("goals", "feedback", "compliance", "gateway")]
-            + [("restart RabbitMQ", restart_rabbit), (f"stop PostgreSQL {DATABASE_OUTAGE} s", stop_postgres)])
+    def slow_link() -> None:
+        print(f"\nslowing goals' link: {suite.link.slow()}")
+        try:
+            time.sleep(SLOW_LINK)
+        finally:
+            suite.link.restore()
+
+    # CI mode leaves out feedback (an RPC service like goals, same chassis path) to keep make test short
+    services = ("goals", "feedback", "compliance", "notifications", "gateway") if FULL else (
+        "goals", "compliance", "notifications", "gateway")
+    return ([(f"kill -9 {name}", kill_and_restart(name)) for name in services]
+            + [("restart RabbitMQ", restart_rabbit), (f"stop PostgreSQL {DATABASE_OUTAGE} s", stop_postgres),
+               (f"slow network {SLOW_LINK} s", slow_link)])
 
 
 def run_faults(suite: Suite, chosen: list[str]) -> None:
     """The chosen faults one after another under the load; prints the table, then fails naming every violation."""
     report, violations = [], []
     with Load(suite) as load:
-        time.sleep(8)  # a steady state first
+        time.sleep(5)  # a steady state first
         assert any(o.status == 201 for o in load.tally.outcomes), Counter(o.status for o in load.tally.outcomes)
         for name, fault in faults(suite):
             if not any(name.startswith(c) for c in chosen):
@@ -200,7 +236,7 @@ def run_faults(suite: Suite, chosen: list[str]) -> None:
             fault()
             restored = time.monotonic()
             recovered = recovery_seconds(suite, restored)
-            time.sleep(3)  # some steady load after the recovery
+            time.sleep(2)  # some steady load after the recovery
             during = load.tally.between(started, time.monotonic())
             report.append((name, during, restored - started, recovered))
             gateway_down = name == "kill -9 gateway"
@@ -214,7 +250,7 @@ def run_faults(suite: Suite, chosen: list[str]) -> None:
                 if outcome.seconds > ANSWER_WITHIN:
                     violations.append(f"{name}: {outcome.kind} answered in {outcome.seconds:.1f} s")
     print("\nfault                    attempts  statuses                                          max s  fault s  "
-          "recovered s")
+          "recovered s (time to recover: from the fault's end to the first 201 of a new goal)")
     for name, during, lasted, recovered in report:
         statuses = dict(Counter(str(o.status) for o in during))
         print(f"{name:24s} {len(during):8d}  {statuses!s:48s} {max(o.seconds for o in during):6.2f} "
@@ -227,24 +263,28 @@ def test_nothing_is_lost_or_doubled_when_each_service_is_killed_and_the_broker_r
     run_faults(suite, ["kill -9", "restart RabbitMQ"])
 
 
-@pytest.mark.xfail(reason="known defect, narrowed: with PostgreSQL down, services and the gateway's own store now "
-                          "answer 503 (was ~200 x 500 per run), but one request in ~100 still ends in a 500; see "
-                          "bench/README.md", strict=False)
 def test_nothing_is_lost_or_doubled_when_postgresql_stops(suite: Suite) -> None:
     run_faults(suite, ["stop PostgreSQL"])
 
 
+def test_nothing_is_lost_or_doubled_when_the_network_is_slow(suite: Suite) -> None:
+    if not suite.link.made:
+        pytest.skip(f"no network namespace for the slow link: {suite.link.problem}")
+    run_faults(suite, ["slow network"])
+
+
 def assert_every_effect_once(suite: Suite, load: Load) -> None:
-    goals_db = create_engine(suite.urls["goals"])
-    compliance_db = create_engine(suite.urls["compliance"])
+    engines = {name: create_engine(suite.urls[name]) for name in ("goals", "feedback", "compliance")}
     try:
-        # the outboxes drain and compliance consumes what they published
+        # the outboxes drain, compliance consumes what they published, notifications delivers
         def drained() -> bool:
-            with goals_db.connect() as c:
-                pending = c.execute(text("SELECT count(*) FROM chassis_outbox WHERE sent_at IS NULL")).scalar()
-            return pending == 0 and not any(suite.rabbit.queue_depths().values())
+            for name in ("goals", "feedback"):
+                with engines[name].connect() as c:
+                    if c.execute(text("SELECT count(*) FROM chassis_outbox WHERE sent_at IS NULL")).scalar():
+                        return False
+            return not any(suite.rabbit.queue_depths().values())
         wait_until(drained, 120, "outboxes and queues drained", 1)
-        with goals_db.connect() as c:
+        with engines["goals"].connect() as c:
             by_title = Counter(r.title for r in c.execute(text("SELECT title FROM goals WHERE title LIKE 'goal %'")))
             ids = {r.title: str(r.id) for r in c.execute(text("SELECT id, title FROM goals WHERE title LIKE 'goal %'"))}
             comments = Counter(r.comment for r in c.execute(text(
@@ -256,18 +296,56 @@ def assert_every_effect_once(suite: Suite, load: Load) -> None:
         lost_progress = [c for c in load.progress if comments[c] == 0]
         doubled_progress = [c for c, n in comments.items() if n > 1]
         assert not lost_progress and not doubled_progress, (lost_progress[:5], doubled_progress[:5])
-        with compliance_db.connect() as c:
-            created = Counter()
-            for row in c.execute(text("SELECT data FROM compliance_audit_entries WHERE type LIKE '%goal.created%'")):
-                for title, goal_id in ids.items():
-                    if goal_id in row.data:
-                        created[goal_id] += 1
-        missing = [g for g in ids.values() if created[g] == 0]
-        twice = [g for g, n in created.items() if n > 1]
-        assert not missing and not twice, (len(missing), missing[:5], twice[:5])
+
+        # every committed change, of every type, is an outbox event: each exactly once in the audit log
+        committed: dict[str, tuple[str, str | None]] = {}
+        for name in ("goals", "feedback"):
+            with engines[name].connect() as c:
+                for row in c.execute(text("SELECT event_id, event_type, subject FROM chassis_outbox")):
+                    committed[row.event_id] = (row.event_type, row.subject)
+        with engines["compliance"].connect() as c:
+            def audited() -> Counter[str]:
+                return Counter(r.event_id for r in c.execute(text(
+                    "SELECT event_id FROM compliance_audit_entries WHERE source IN ('/jixiao/goals', "
+                    "'/jixiao/feedback')")))
+            wait_until(lambda: set(committed) <= set(audited()), 60, "every committed change sealed", 1)
+            in_audit = audited()
+            created_in_audit = Counter(json.loads(r.data).get("goal_id") for r in c.execute(text(
+                "SELECT data FROM compliance_audit_entries WHERE type = 'jixiao.goals.goal.created.v1'")))
+        missing = [committed[e] for e in committed if in_audit[e] == 0]
+        twice = [e for e, n in in_audit.items() if n > 1]
+        invented = [e for e in in_audit if e not in committed]
+        assert not missing and not twice and not invented, (missing[:5], twice[:5], invented[:5])
+        goal_twice = [g for g in ids.values() if created_in_audit[g] != 1]
+        assert not goal_twice, ("goals not audited exactly once as created", goal_twice[:5])
+        types = Counter(t for t, _ in committed.values())
+        reports = Counter(subject for t, subject in committed.values() if t == "jixiao.feedback.report.submitted.v1")
+        report_events = sum(reports.values())
+        assert sum(load.reports.values()) <= report_events <= sum(load.reports.values()) + sum(
+            load.unsure_reports.values()), (dict(load.reports), dict(load.unsure_reports), report_events)
+
+        # every goal created and progress update reached the client's webhook: one delivery id per event
+        hooked = {e: v for e, v in committed.items() if v[0] in HOOKED}
+
+        def delivered() -> dict[str, set[str]]:
+            with suite.receiver.lock:
+                seen: dict[str, set[str]] = {}
+                for webhook_id, event in suite.receiver.deliveries:
+                    seen.setdefault(event["id"], set()).add(webhook_id)
+                return seen
+        wait_until(lambda: set(hooked) <= set(delivered()), 120, "every webhook delivered", 1)
+        seen = delivered()
+        assert set(seen) == set(hooked), ("delivered but never committed", sorted(set(seen) - set(hooked))[:5])
+        doubled_hooks = [e for e, webhook_ids in seen.items() if len(webhook_ids) > 1]
+        assert not doubled_hooks, ("one event delivered as two deliveries", doubled_hooks[:5])
+        with suite.receiver.lock:
+            wire = len(suite.receiver.deliveries)
         print(f"counted: {len(load.goals)} goals and {len(load.progress)} progress updates answered 2xx, each once in "
-              f"goals' database; {len(ids)} goals each once in the audit log; {len(load.unsure_goals)} goal writes "
-              "never answered 2xx (none of them doubled)")
+              f"goals' database; {len(load.unsure_goals)} goal writes never answered 2xx (none of them doubled); "
+              f"{len(committed)} committed changes ({dict(types)}) each exactly once in the audit log; "
+              f"{report_events} weekly-report submissions for {sum(load.reports.values())} answered 2xx + "
+              f"{sum(load.unsure_reports.values())} unsure; {len(hooked)} webhook events delivered, each under one "
+              f"delivery id ({wire - len(seen)} redeliveries on the wire of the same id, which the receiver drops)")
     finally:
-        goals_db.dispose()
-        compliance_db.dispose()
+        for engine in engines.values():
+            engine.dispose()
