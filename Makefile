@@ -32,7 +32,7 @@ install: $(STAMP)
 # System tools the tests and benchmarks use: promtool (metrics format), shellcheck, wrk (bench/gateway's load
 # generator), node packages (AsyncAPI validation). Installed only when missing.
 deps: install
-	@command -v promtool >/dev/null && command -v shellcheck >/dev/null && command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus shellcheck wrk >/dev/null; }
+	@command -v promtool >/dev/null && command -v shellcheck >/dev/null && command -v wrk >/dev/null && command -v tc >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus shellcheck wrk iproute2 >/dev/null; }
 	@if [ -f tools/package.json ]; then cd tools && npm ci --no-audit --no-fund --silent; fi
 
 up: install
