@@ -218,7 +218,7 @@ class ImportJobRef(Payload):
 
 
 class ImportIssueView(Payload):
-    row: int = Field(description="the row number in the file (1: the first data row)")
+    row: int = Field(description="the row number as the spreadsheet shows it, so HR finds it in the file")
     column: str | None = Field(description="the column's header (null: the row as a whole)")
     code: str = Field(description="the issue's stable code (`missing_column`, `unknown_manager`...), to match on")
     message: str

@@ -594,7 +594,8 @@ class ReviewView(Contract):
     summary: str = Field(description="what was found and what will be done (empty while open)")
     completed_by: str | None
     completed_at: datetime | None = Field(description="when the review was completed (UTC; null while open)")
-    red_since: date | None = Field(default=None, description="the day the goal turned red (null: it recovered)")
+    red_since: date | None = Field(default=None, description=(
+        "the first day of the red spell the review was opened for (null: not recorded)"))
 
 
 class ReviewList(Contract):

@@ -81,7 +81,7 @@ class PoolView(Contract):
     multipliers: dict[str, Decimal] = Field(description="rating label -> bonus multiplier")
     base_amounts: dict[str, Decimal] = Field(description="job grade -> base bonus amount")
     default_base: Decimal | None = Field(description=(
-        "the base amount for a grade not listed (null: such a person gets none)"))
+        "the target bonus for a grade not listed (null: no default; such a person cannot be proposed a bonus)"))
     formula: str = Field(description="the rated bonus in the formula language, over base, multiplier and score")
     approved: Decimal = Field(description="total of the approved current proposals")
     pending: Decimal = Field(description="total of the current proposals waiting for approval")
@@ -351,7 +351,7 @@ class IdpView(Contract):
     actions: list[IdpActionView] = Field(description="the plan's actions and whether each is done")
     progress: int = Field(description="percent of actions completed")
     checkin_every_days: int | None = Field(description=(
-        "how often the plan is checked in days (null: at the usual check-ins)"))
+        "for an improvement plan, how often (in days) it is checked with the manager; null for a growth plan"))
 
 
 # -- 9-box ---------------------------------------------------------------------------------------------------------
