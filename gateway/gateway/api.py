@@ -81,6 +81,7 @@ class Route:
     etag: bool = False  # GET: ETag and If-None-Match
     if_match: Callable[[Ctx], Any] | None = None  # update: reads the current representation for If-Match
     version_field: str | None = None  # update: the command field that carries If-Match's version
+    if_match_required: bool = False  # the service needs the version: no If-Match is a 400 naming the header
     operation_id: str = ""
     path_schema: Schema | None = None  # the path parameters' types
     max_body: int | None = None  # bytes; None: the max_body_bytes setting
@@ -399,9 +400,9 @@ class Api:
     # -- concurrency and idempotency ---------------------------------------------------------------------------
     def _check_if_match(self, ctx: Ctx) -> None:
         header = ctx.request.headers.get("If-Match")
-        if not header:
-            return
-        tags = parse_etags(header)
+        tags = parse_etags(header) if header else None
+        if ctx.route.if_match_required and not tags:  # absent or `*`: the service needs the version read
+            raise invalid("If-Match", "required: the quoted ETag of the version you read", "header")
         if tags is None:
             return  # `*`: any current representation will do, and the handler fails if there is none
         versions = [tag[1:-1] for tag in tags if tag[1:-1].isdigit()]

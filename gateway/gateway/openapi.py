@@ -25,7 +25,10 @@ key as `X-Api-Key: <key>` or `Authorization: ApiKey <key>`. Every operation name
 the services decide.
 
 **Errors** are RFC 9457 problem documents (`application/problem+json`) with the failing fields in `errors` and a
-`correlation_id`. **Lists** take `limit` and `cursor` and answer `{"items": [...], "next_cursor": ...}`.
+`correlation_id`: 400 when the request breaks a rule this document states (types, bounds, patterns, required
+fields and headers), 422 when it is valid by the document and a rule it cannot state refuses it (a reference to
+something that does not exist, fields that go together, the state of things). **Lists** take `limit` and
+`cursor` (only a `next_cursor` the same list answered) and answer `{"items": [...], "next_cursor": ...}`.
 **Updates** honour `If-Match` with the `ETag` of the last read (409 when stale). **Creating POSTs** honour
 `Idempotency-Key` (a retry gets the first answer, marked `Idempotent-Replayed: true`; after a 504 the key stays
 bound to the first attempt: a retry is carried out at most once and answers what the first attempt answered, the
@@ -38,7 +41,7 @@ stopped: read the resource). Every response carries
 # what every operation may answer, beyond its success
 COMMON_ERRORS = (400, 404, 422, 429, 500, 503, 504)
 ERROR_TEXT = {
-    400: "Invalid input: `errors` names each failing field",
+    400: "Invalid input: the request breaks a rule this document states; `errors` names each failing field",
     401: "Missing, invalid or expired credentials (or a token living longer than the configured maximum)",
     403: "The credentials lack the scope, or the service refuses this actor",
     404: "No such resource (or not visible to this actor)",
@@ -46,7 +49,9 @@ ERROR_TEXT = {
          "attempt was already carried out",
     413: "The body is too large",
     415: "The body is not JSON",
-    422: "A business rule refuses it (or an Idempotency-Key reused for another request)",
+    422: "Valid by this document, refused by a rule it cannot state: a reference to what does not exist, "
+         "fields that go together, the state of things (`errors` names the fields); or an Idempotency-Key reused "
+         "for another request",
     429: "Rate limited, or too many failed authentications with this credential, for this subject or (a high "
          "ceiling) from this address: retry after `Retry-After` seconds",
     500: "Unexpected: quote the correlation id",
@@ -56,6 +61,7 @@ ERROR_TEXT = {
 # what gateway.api.parse_etags takes: `*`, or quoted tags (optionally weak) separated by commas; empty is absent
 _TAG = r'[ \t]*(W/)?"[^",]{1,128}"[ \t]*'
 ETAG_LIST = rf"^(|[ \t]*\*[ \t]*|{_TAG}(,{_TAG})*)$"
+ETAG_TAGS = rf"^{_TAG}(,{_TAG})*$"  # a required If-Match: the tags themselves
 _REQUEST_ID = {"description": "the request's id (the client's X-Request-Id, or a new one)",
                "schema": {"type": "string"}, "required": True}
 
@@ -70,8 +76,9 @@ def _problem_response(status: int) -> dict[str, Any]:
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
-def _header(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"in": "header", "name": name, "required": False, "description": description,
+def _header(name: str, description: str, schema: dict[str, Any] | None = None,
+            required: bool = False) -> dict[str, Any]:
+    return {"in": "header", "name": name, "required": required, "description": description,
             "schema": schema or {"type": "string"}}
 
 
@@ -100,8 +107,11 @@ def _operation(route: Route) -> dict[str, Any]:
                                                                   "key and body gets the first answer",
                                                {"type": "string", "pattern": idempotency.KEY_PATTERN.pattern}))
     if route.version_field or route.if_match is not None:
-        operation["parameters"].append(_header("If-Match", "the ETag of the version you read; 409 when stale",
-                                               {"type": "string", "pattern": ETAG_LIST}))
+        operation["parameters"].append(_header(
+            "If-Match", "the ETag of the version you read; 409 when stale" + (
+                " (required: the service checks the version)" if route.if_match_required else ""),
+            {"type": "string", "pattern": ETAG_TAGS if route.if_match_required else ETAG_LIST},
+            required=route.if_match_required))
     if route.etag:
         operation["parameters"].append(_header("If-None-Match", "an ETag you hold; 304 when unchanged",
                                                {"type": "string", "pattern": ETAG_LIST}))

@@ -16,6 +16,7 @@ from typing import Any
 
 from gateway.problems import invalid
 
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{1,1000}$"  # what encode_cursor writes: unpadded base64url
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 

@@ -67,6 +67,10 @@ def from_service_error(error: ServiceError) -> HttpProblem:
     extra = {key: value for key, value in error.extra.items()
              if key not in _RESERVED and _is_json_scalar(value)}
     errors = [dict(e) for e in error.errors if isinstance(e, dict)]
+    if status == 400:  # the edge has checked every rule the OpenAPI states (400 there); what a service refuses
+        # after it is a rule no schema states (a reference to what does not exist, fields that go together, the
+        # state of things): the document's 422, the failing fields still named
+        return HttpProblem(422, error.detail, code="rule-violated", errors=errors, **extra)
     return HttpProblem(status, error.detail, code=error.code, title=error.title, errors=errors, **extra)
 
 

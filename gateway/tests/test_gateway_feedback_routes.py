@@ -70,7 +70,7 @@ def test_feedback_routes_anonymous_360_and_the_dashboard(feedback_stack):
         seen.append(_ok(who.post(f"/api/v1/feedback/surveys/{survey['id']}/answers",
                                  {"scores": {"communication": 4, "support": 5}, "comment": "好搭档"}), 201))
     twice = e2.post(f"/api/v1/feedback/surveys/{survey['id']}/answers", {"scores": {"communication": 1, "support": 1}})
-    assert twice.status_code == 400 and twice.json()["errors"][0]["field"] == "request_id"
+    assert twice.status_code == 422 and twice.json()["errors"][0]["field"] == "request_id"  # a state: 422
     # everything the subject's side reads: the request, the closed request, their key events, their export
     seen.append(_ok(e1.get(f"/api/v1/feedback/surveys/{survey['id']}")))
     seen.append(_ok(mgr.get(f"/api/v1/feedback/surveys/{survey['id']}")))
@@ -83,7 +83,7 @@ def test_feedback_routes_anonymous_360_and_the_dashboard(feedback_stack):
 
     # bad input names the field; a closed report period writes nothing
     closed = e1.post("/api/v1/feedback/reports", {"kind": "weekly", "period": "2026-W40", "done": "late"})
-    assert closed.status_code == 400 and closed.json()["errors"][0]["field"] == "period"
+    assert closed.status_code == 422 and closed.json()["errors"][0]["field"] == "period"  # closed: a state
     assert _ok(e1.post("/api/v1/feedback/reports", {"kind": "weekly", "period": "2026-W49", "done": "demo"}))[
         "period"] == "2026-W49"
     # the manager's dashboard gains the feedback sections
@@ -125,7 +125,7 @@ def test_a_review_cycle_from_open_to_published_and_an_amended_appeal_reaches_the
         "state"] == "self_submitted"
     advance("manager_review")
     off = mgr.put(base + "/reviews/E2/manager-review", {"items": [{"code": "g1", "score": "9"}]})
-    assert off.status_code == 400 and off.json()["errors"][0]["field"] == "items[0].score"
+    assert off.status_code == 422 and off.json()["errors"][0]["field"] == "items[0].score"  # the cycle's scale
     for person, score in (("E1", "4"), ("E2", "3")):
         _ok(mgr.put(base + f"/reviews/{person}/manager-review", {"items": [{"code": "g1", "score": score}]}))
     advance("calibration")

@@ -62,12 +62,14 @@ def rpc_route(method: str, path: str, target: str, *, summary: str, scope: str |
     in_query = method in ("GET", "DELETE")
     query = body = None
     version_field = None
+    version_required = False
     if request is not None:
         dropped = {*params, *(rename.get(p, p) for p in params), VERSION_FIELD}
         if paging is not None:
             dropped |= {paging.limit, paging.cursor}
         if VERSION_FIELD in request.model_fields:
             version_field = VERSION_FIELD
+            version_required = request.model_fields[VERSION_FIELD].is_required()
         kept = [name for name in request.model_fields if name not in dropped]
         suffix = "Query" if in_query else "Body"
         if set(request.model_fields) - set(kept) or in_query:
@@ -91,6 +93,6 @@ def rpc_route(method: str, path: str, target: str, *, summary: str, scope: str |
         status=status or (201 if creates else 200), description=description, paging=paging, creates=creates,
         etag=etag, version_field=version_field, operation_id=operation_id,
         path_schema=path_schema(params, request, f"{operation_id.title().replace('_', '')}Path", rename),
-        max_body=max_body, if_match=reader(read) if read else None,
+        max_body=max_body, if_match=reader(read) if read else None, if_match_required=version_required,
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import INCLUDE, RAISE, Schema, fields, validate
 
-from gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from gateway.pagination import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT
 
 
 class FieldError(Schema):
@@ -42,8 +42,11 @@ class PageQuery(Schema):
 
     limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT),
                            metadata={"description": f"items per page, 1..{MAX_LIMIT}"})
-    cursor = fields.String(validate=validate.Length(1, 1000),
-                           metadata={"description": "`next_cursor` of the previous page"})
+    # opaque: base64url the gateway wrote; a value it did not give out is a 400 naming `cursor`, which no schema
+    # can state (format `cursor`: a client takes it from `next_cursor`)
+    cursor = fields.String(validate=[validate.Length(1, 1000), validate.Regexp(CURSOR_PATTERN)],
+                           metadata={"description": "`next_cursor` of the previous page, exactly as answered (only "
+                                                    "a cursor this list gave out)", "format": "cursor"})
 
 
 _pages: dict[type[Schema], type[Schema]] = {}

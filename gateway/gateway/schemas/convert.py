@@ -52,7 +52,7 @@ def _constraints(metadata: list[Any]) -> dict[str, Any]:
         if isinstance(item, FieldInfo):
             found.update(_constraints(item.metadata))
             continue
-        for attr in ("min_length", "max_length", "pattern", "ge", "gt", "le", "lt"):
+        for attr in ("min_length", "max_length", "pattern", "ge", "gt", "le", "lt", "decimal_places", "max_digits"):
             value = getattr(item, attr, None)
             if value is not None:
                 found[attr] = value
@@ -118,7 +118,8 @@ def field_of(annotation: Any, metadata: list[Any] | None = None, *, required: bo
     if annotation is float:
         return fields.Float(validate=_validators(constraints, True), **options)
     if annotation is decimal.Decimal:
-        return Exact(validate=_validators(constraints, True), **options)
+        return Exact(validate=_validators(constraints, True), decimal_places=constraints.get("decimal_places"),
+                     max_digits=constraints.get("max_digits"), **options)
     if annotation is dt.datetime:
         return fields.AwareDateTime(**options)
     if annotation is dt.date:

@@ -224,8 +224,11 @@ def test_ttl_cache_expires_and_stays_bounded():
 def test_service_errors_map_by_status_and_internals_never_leak():
     forbidden = from_service_error(Forbidden("no rule allows goal.read"))
     assert (forbidden.status, forbidden.code, forbidden.detail) == (403, "forbidden", "no rule allows goal.read")
+    # past the edge (which answers 400 for what the OpenAPI states), a service's invalid input is a rule the
+    # document cannot state: 422, the field still named
     invalid = from_service_error(InvalidInput.field("weights", "must total 100"))
-    assert invalid.status == 400 and invalid.errors == [{"field": "weights", "message": "must total 100"}]
+    assert (invalid.status, invalid.code) == (422, "rule-violated")
+    assert invalid.errors == [{"field": "weights", "message": "must total 100"}]
     timeout = from_service_error(RpcTimeout("goals.get_goal did not answer within 2s", target="goals.get_goal"))
     assert timeout.status == 504 and timeout.extra["target"] == "goals.get_goal"
     away = from_service_error(ServiceUnavailable("broker unreachable calling goals.get_goal: [Errno 111]"))
