@@ -20,8 +20,13 @@ def routes() -> list[Route]:
     return [
         # bulk in and out (contracts.bulk)
         r("POST", "/goals/imports", "import_file",
-          "Import goals, indicators or templates from CSV/XLSX: a dry run by default, all or nothing on apply",
-          "imports", WRITE, request=b.ImportFile, response=b.ImportReport, max_body=b.MAX_IMPORT_BYTES * 3 // 2),
+          "Import goals, indicators or templates from CSV/XLSX: a dry run by default, all or nothing on apply. "
+          "Answers 202 with the job: poll it (GET /goals/imports/{job_id}) until done or failed",
+          "imports", WRITE, request=b.ImportFile, response=b.GoalImportJob, status=202,
+          max_body=b.MAX_IMPORT_BYTES * 3 // 2),
+        r("GET", "/goals/imports/{job_id}", "get_import_job",
+          "An import job: state, phase, rows done of the total, per-row errors in its report once done", "imports",
+          READ, request=b.GoalImportJobRef, response=b.GoalImportJob),
         exported(r("GET", "/cycles/{cycle_id}/board/export", "export_board",
                    "The board's goals as CSV or XLSX, streamed", "board", READ,
                    request=b.ExportPage, response=b.ExportRows), "board"),

@@ -71,8 +71,10 @@ TABLE = RpcTable("goals", [
     Rpc("get_team_dashboard", c.GetTeamDashboard, c.TeamDashboard, "goal.read of the caller's line (per section)",
         "A manager's dashboard, goals' sections (colours, red goals, proposals, reviews) in one call"),
     # bulk in and out
-    Rpc("import_file", b.ImportFile, b.ImportReport, "goal.create per row (goals), company.manage (library)",
-        "Import goals, indicators or templates from CSV/XLSX (dry run, or all or nothing)"),
+    Rpc("import_file", b.ImportFile, b.GoalImportJob, "goal.create per row (goals), company.manage (library)",
+        "Start importing goals, indicators or templates from CSV/XLSX as a job (dry run, or all or nothing)"),
+    Rpc("get_import_job", b.GoalImportJobRef, b.GoalImportJob, "the requester, or company.manage",
+        "An import job: state, phase, rows done of the total, the report once done"),
     Rpc("export_board", b.ExportPage, b.ExportRows, "company.manage, else goal.read of the unit",
         "A page of the board's goals in key order, for a streamed export"),
     # other services

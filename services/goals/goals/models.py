@@ -501,3 +501,32 @@ PendingReviewDeltas = Table(
     Column("n", BigInteger, nullable=False),
 )
 PendingFlush = Table("rm_pending_flush", Base.metadata, Column("txid", BigInteger, primary_key=True))
+
+
+# -- bulk import jobs (goals.usecases.import_jobs) --------------------------------------------------------------------
+
+class ImportJob(Base):
+    """A file import running in goals' own event handler: its file until it finishes, then its state and report.
+    Its goals and its `done` state commit in one transaction: a job is never marked done without them."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    cycle_id: Mapped[str | None] = mapped_column(String(128))
+    filename: Mapped[str] = mapped_column(String(255))
+    format: Mapped[str] = mapped_column(String(4))
+    sheet: Mapped[str | None] = mapped_column(String(100))
+    dry_run: Mapped[bool]
+    content: Mapped[bytes]  # emptied once the job finishes (the data does not stay twice)
+    actor: Mapped[dict[str, Any]] = mapped_column(JSON)  # who asked: the rows are checked with their rights
+    requested_by: Mapped[str] = mapped_column(PersonId, index=True)
+    state: Mapped[str] = mapped_column(String(8))
+    phase: Mapped[str] = mapped_column(String(8))
+    rows_total: Mapped[int | None]
+    rows_done: Mapped[int]
+    attempts: Mapped[int]
+    detail: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

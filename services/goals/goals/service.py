@@ -19,12 +19,12 @@ from goals.usecases import (
     allocation,
     appeals,
     board,
-    bulk_import,
     commitments,
     cycles,
     dashboard,
     exports,
     goals,
+    import_jobs,
     library,
     negotiation,
     people,
@@ -262,8 +262,16 @@ class GoalsService(Service):
 
     # -- bulk in and out -----------------------------------------------------------------------------------------
     @rpc
-    def import_file(self, payload):
-        return _json(bulk_import.import_file(self.uow, self.call.actor, b.ImportFile.model_validate(payload)))
+    def import_file(self, payload):  # a job (202): poll get_import_job
+        return _json(import_jobs.start_goal_import(self.uow, self.call.actor, b.ImportFile.model_validate(payload)))
+
+    @rpc
+    def get_import_job(self, payload):
+        return _json(import_jobs.get_goal_import(self.uow, self.call.actor, b.GoalImportJobRef.model_validate(payload)))
+
+    @event_handler("goals", b.ImportRequested.type)  # goals to itself: durable, redelivered if the process dies
+    def on_import_requested(self, event):
+        import_jobs.run_job(self.uow, event)
 
     @rpc
     def export_board(self, payload):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
@@ -44,7 +44,26 @@ class _NothingWritten(Exception):
     """Raised inside the unit of work to roll it back (a dry run, or a refused row)."""
 
 
-def _content(command: b.ImportFile) -> bytes:
+class Progress:
+    """Where an import is: data rows checked, then items applied. `report(phase, done)`, when given, hears each
+    step (a background job's progress, for its poll); `checked` lists the rows read at each check step."""
+
+    def __init__(self, report: Callable[[str, int], None] | None = None) -> None:
+        self.checked: list[int] = []
+        self.report = report
+
+    def check(self, rows: int) -> None:
+        self.checked.append(rows)
+        if self.report is not None:
+            self.report("checking", rows)
+
+    def apply(self, done: int) -> None:
+        if self.report is not None and done % PROGRESS_EVERY == 0:
+            self.report("applying", done)
+
+
+def check_content(command: b.ImportFile) -> bytes:
+    """The file's bytes, or a 400 naming `content_base64` (not base64, too large, not the format it claims)."""
     try:
         content = base64.b64decode(command.content_base64, validate=True)
     except (binascii.Error, ValueError):
@@ -52,6 +71,7 @@ def _content(command: b.ImportFile) -> bytes:
     if len(content) > b.MAX_IMPORT_BYTES:
         raise InvalidInput.field("content_base64", f"the file is {len(content)} bytes; at most "
                                                    f"{b.MAX_IMPORT_BYTES} (split it, by region for example)")
+    _rows(command, content)  # the format's checks: a PNG named .csv is refused here, not by a job
     return content
 
 
@@ -82,25 +102,39 @@ def _refused(error: Exception) -> ServiceError:
     return mapped
 
 
-def import_file(uow: GoalsUnitOfWork, actor: Actor | None, command: b.ImportFile) -> b.ImportReport:
-    content = _content(command)
+def require_cycle(command: b.ImportFile) -> None:
     if command.kind == "goals" and command.cycle_id is None:
         raise InvalidInput.field("cycle_id", "goals are imported into a cycle: name it")
+
+
+def import_file(uow: GoalsUnitOfWork, actor: Actor | None, command: b.ImportFile) -> b.ImportReport:
+    content = check_content(command)
+    require_cycle(command)
+    return run_import(uow, actor, command, content)
+
+
+def run_import(uow: GoalsUnitOfWork, actor: Actor | None, command: b.ImportFile, content: bytes,
+               progress: Progress | None = None,
+               on_applied: Callable[[b.ImportReport], None] | None = None) -> b.ImportReport:
+    """Check and (unless a dry run or any row is refused) apply the file in ONE transaction. `on_applied` runs in
+    that transaction before it commits (a job marks itself done there: done and written commit together)."""
     rows = _rows(command, content)
-    progress: list[int] = []
+    progress = progress or Progress()
     try:
         with uow:
             if command.kind == "goals":
-                plan, refused = _import_goals(uow, actor, command, rows, progress.append)
+                plan, refused = _import_goals(uow, actor, command, rows, progress)
             else:
-                plan, refused = _import_library(uow, actor, command, rows, progress.append)
+                plan, refused = _import_library(uow, actor, command, rows, progress)
             errors = sorted([*plan.errors, *refused], key=lambda issue: issue.row)
             report = b.ImportReport(
                 kind=command.kind, dry_run=command.dry_run, applied=not command.dry_run and not errors,
                 rows=plan.rows, planned=len(plan.items), error_count=len(errors), errors=_issue_views(errors),
-                warnings=_issue_views(plan.warnings), progress=progress)
+                warnings=_issue_views(plan.warnings), progress=progress.checked)
             if not report.applied:
                 raise _NothingWritten
+            if on_applied is not None:
+                on_applied(report)
             return report
     except _NothingWritten:
         return report
@@ -109,7 +143,7 @@ def import_file(uow: GoalsUnitOfWork, actor: Actor | None, command: b.ImportFile
 
 
 def _import_goals(uow: GoalsUnitOfWork, actor: Actor | None, command: b.ImportFile, rows: Iterator[Row],
-                  progress: Any) -> tuple[bulk.Plan, list[bulk.Issue]]:
+                  progress: Progress) -> tuple[bulk.Plan, list[bulk.Issue]]:
     cycle = load_cycle(uow, command.cycle_id or "", field="cycle_id")
     index = uow.access.index
     people = {person_id: entry.org_unit_id for person_id, entry in index.people.items()}
@@ -118,13 +152,14 @@ def _import_goals(uow: GoalsUnitOfWork, actor: Actor | None, command: b.ImportFi
         select(m.Goal.responsible_id, func.sum(m.Goal.weight))
         .where(m.Goal.cycle_id == cycle.id, m.Goal.owner_kind == "person").group_by(m.Goal.responsible_id)).all())
     plan = bulk.plan_goals(rows, people=people, units=index.units.keys(), existing_goals=existing,
-                           weights_so_far={k: Decimal(v) for k, v in weights.items()}, progress=progress,
+                           weights_so_far={k: Decimal(v) for k, v in weights.items()}, progress=progress.check,
                            progress_every=PROGRESS_EVERY)
     refused: list[bulk.Issue] = []
     if plan.errors:
         return plan, refused
     created: dict[str, str] = {}  # ref → new goal id
-    for draft in plan.items:
+    for done, draft in enumerate(plan.items, start=1):
+        progress.apply(done)
         if draft.parent_ref is not None and draft.parent_ref not in created:
             refused.append(bulk.Issue(draft.row, "parent", bulk.IssueCode.UNKNOWN_PARENT,
                                       f"goal {draft.parent_ref!r} was refused"))
@@ -163,16 +198,17 @@ def _goal_refusal(row: int, error: Exception) -> bulk.Issue:
 
 
 def _import_library(uow: GoalsUnitOfWork, actor: Actor | None, command: b.ImportFile, rows: Iterator[Row],
-                    progress: Any) -> tuple[bulk.Plan, list[bulk.Issue]]:
+                    progress: Progress) -> tuple[bulk.Plan, list[bulk.Issue]]:
     require(uow, actor, "company.manage")
     if command.kind == "indicators":
-        plan = bulk.plan_indicators(rows, progress)
+        plan = bulk.plan_indicators(rows, progress.check)
     else:
-        plan = bulk.plan_templates(rows, uow.library.indicators().keys(), progress)
+        plan = bulk.plan_templates(rows, uow.library.indicators().keys(), progress.check)
     refused: list[bulk.Issue] = []
     if plan.errors:
         return plan, refused
-    for item in plan.items:
+    for done, item in enumerate(plan.items, start=1):
+        progress.apply(done)
         try:
             if command.kind == "indicators":
                 data = c.SaveIndicator.model_validate(item.payload).model_dump(exclude={"expected_version"})
