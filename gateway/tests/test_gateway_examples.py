@@ -4,6 +4,9 @@ the recording are mapped onto this run's). JIXIAO_RECORD_EXAMPLES=1 records them
 (gateway.examples) into recorded.json."""
 import json
 import os
+import time
+
+import requests
 
 from chassis.testing.plugin import wait_for
 from gateway import examples
@@ -28,14 +31,33 @@ def _seed_demo(root) -> None:
 
 
 def _send(client, method: str, path: str, example: dict):
+    """The request; while it is refused as not (yet) known or allowed, again for a few seconds: a service learns
+    the directory, a cycle or a rating from another's events, a moment after the step that made it answered."""
     for name, value in example["path"].items():
         path = path.replace("{" + name + "}", str(value))
-    return client.request(method, "/api/v1" + path, body=example["body"], **example["query"])
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        response = client.request(method, "/api/v1" + path, body=example["body"], headers=example.get("headers"),
+                                  timeout=60, **example["query"])
+        if response.status_code not in (403, 404, 409, 422, 503, 504) or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
 
 
-def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http):
+SETTLE_SECONDS = 6
+
+
+def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http, monkeypatch):
     Client = http
-    containers = stack(everything=True, RATE_LIMIT_PER_SECOND=1000, RATE_LIMIT_BURST=1000)
+    import jieba  # record_visit and tag_notes segment Chinese notes: the dictionary loads once per process, for
+    jieba.initialize()  # seconds, which an RPC timeout would not wait for
+
+    # Lin Hua sits on the technical promotion panel (incentives' setting, read from the environment)
+    monkeypatch.setenv("INCENTIVES_PROMOTION_PANELS", json.dumps({"technical": ["E1001"], "management": ["E1000"]}))
+    # development, as `make up` runs it: the development login is an example too; the first objection tagging
+    # and visit loads the objection classifier (seconds on a busy machine), hence the longer RPC timeout
+    containers = stack(everything=True, RATE_LIMIT_PER_SECOND=1000, RATE_LIMIT_BURST=1000,
+                       ENVIRONMENT="development", RPC_TIMEOUT=30)
     gateway = containers["gateway"]
     _seed_demo(Client(gateway, keys.token("root")))
     for person in DEMO_PEOPLE:
@@ -54,32 +76,57 @@ def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http):
         for step in examples.scenario():
             route = routes[step.operation_id]
             try:
-                example = {"actor": step.actor, "en": step.en, "zh": step.zh, "path": resolve(step.path, answers),
-                           "query": resolve(step.query, answers), "body": resolve(step.body, answers)}
-            except KeyError as missing:
-                refused.append(f"{step.operation_id}: needs {missing}, which failed")
+                example = {"operation_id": step.operation_id, "actor": step.actor, "en": step.en, "zh": step.zh,
+                           "path": resolve(step.path, answers), "query": resolve(step.query, answers),
+                           "body": resolve(step.body, answers), **({"headers": step.headers} if step.headers else {})}
+            except (KeyError, IndexError, TypeError) as missing:
+                refused.append(f"{step.key}: needs {missing!r}, which failed or is not in its answer")
                 continue
-            response = _send(client(step.actor), route.method, route.path, example)
+            started = time.monotonic()
+            try:
+                response = _send(client(step.actor), route.method, route.path, example)
+            except requests.RequestException as error:
+                refused.append(f"{step.key}: {error!r}")
+                continue
+            if time.monotonic() - started > 1:
+                print(f"{step.key}: {time.monotonic() - started:.1f} s")  # what slows the test
             if not 200 <= response.status_code < 300:
-                refused.append(f"{step.operation_id}: {response.status_code} {response.text[:400]}")
+                refused.append(f"{step.key}: {response.status_code} {response.text[:400]}")
                 continue
-            answers[step.operation_id] = response.json()
-            out[step.operation_id] = {**example, "status": response.status_code, "response": response.json()}
+            answers[step.key] = response.json()
+            out[step.key] = {**example, "status": response.status_code, "response": response.json()}
         assert refused == [], "\n".join(refused)  # nothing is written until every step of the scenario succeeds
         examples.RECORDED.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         return
 
-    recorded = examples.recorded()
+    recorded = examples.replay()
     assert len(recorded) >= len(examples.scenario())
     ids: dict[str, str] = {}
     failures = []
-    for operation_id, example in recorded.items():
-        route = routes[operation_id]
+    for key, example in recorded.items():
+        route = routes[example["operation_id"]]
         sent = {**example, "path": rename(example["path"], ids), "query": rename(example["query"], ids),
                 "body": rename(example["body"], ids)}
         response = _send(client(example["actor"]), route.method, route.path, sent)
         if response.status_code != example["status"]:
-            failures.append(f"{operation_id}: {response.status_code} {response.text[:500]}")
+            failures.append(f"{key}: {response.status_code} {response.text[:500]}")
             continue
         made_ids(example["response"], response.json(), ids)
     assert failures == []
+
+
+def test_a_replay_maps_the_ids_the_server_made_never_the_demo_organisations():
+    """Two runs list the same people in another order: Wang Fang's id is never mapped onto Li Lei's; a made id is
+    mapped wherever it occurs, a `${step.path}` reference is resolved in keys as well as values."""
+    recorded = {"items": [{"id": "6e88f4ff-c5bc-4575-b5cd-2c7676945cc1", "person_id": "E1003"}],
+                "key_id": "0baf43bf0c89", "org_unit_id": "U-PLAT"}
+    actual = {"items": [{"id": "0d8e3a57-64c4-4ad0-9a1b-1f4f0c5b2e9d", "person_id": "E1004"}],
+              "key_id": "5a1c9e0b7d42", "org_unit_id": "U-ENG"}
+    ids = made_ids(recorded, actual)
+    assert ids == {"6e88f4ff-c5bc-4575-b5cd-2c7676945cc1": "0d8e3a57-64c4-4ad0-9a1b-1f4f0c5b2e9d",
+                   "0baf43bf0c89": "5a1c9e0b7d42"}
+    assert rename({"weights": {"6e88f4ff-c5bc-4575-b5cd-2c7676945cc1": 70}, "person_id": "E1003"}, ids) == {
+        "weights": {"0d8e3a57-64c4-4ad0-9a1b-1f4f0c5b2e9d": 70}, "person_id": "E1003"}
+    answers = {"create_goal": {"id": "g-1", "key_results": [{"id": "kr-1"}]}}
+    assert resolve({"${create_goal.id}": 70, "kr": "${create_goal.key_results.0.id}"}, answers) == {
+        "g-1": 70, "kr": "kr-1"}

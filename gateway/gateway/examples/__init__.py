@@ -5,6 +5,8 @@ answer, and gateway/tests/test_gateway_examples.py sends every request again, as
 
 A request names what an earlier step made by reference — `${create_cycle.id}`, `${create_goal.key_results.0.id}`
 — resolved when recording; the recording holds the ids of that run, and a replay maps them onto the new run's.
+A step is named by its operation id; a second call of the same operation (a review cycle advances stage by stage)
+is named on its own (`name=`): the replay sends it, the document shows the operation's own step.
 """
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ from typing import Any
 
 RECORDED = Path(__file__).parent / "recorded.json"
 _REF = re.compile(r"\$\{([a-z_]+)\.([A-Za-z0-9_.]+)\}")
+# an id the server made (a UUID, a hex key): the demo's own ids (E1003, U-PLAT) are the same in every run, and two
+# answers listing people in another order must not map one person onto another
+_MADE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,64}")
 
 
 @dataclass(frozen=True)
@@ -28,14 +33,20 @@ class Step:
     path: dict[str, str] = field(default_factory=dict)
     query: dict[str, Any] = field(default_factory=dict)
     body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # If-Match, where the operation requires it
+    name: str = ""  # for another call of an operation already shown: [a-z_]+, what `${name.…}` refers to
+
+    @property
+    def key(self) -> str:
+        return self.name or self.operation_id
 
 
 def scenario() -> list[Step]:
     """Every area's steps, in the order they run (later steps use what earlier ones made)."""
     from gateway.examples import compliance, feedback, goals, incentives, meta, notifications
 
-    return [*meta.STEPS, *compliance.STEPS, *goals.STEPS, *feedback.STEPS, *notifications.STEPS,
-            *incentives.STEPS]
+    return [*meta.STEPS, *compliance.STEPS, *goals.STEPS, *feedback.STEPS, *compliance.APPEALS,
+            *notifications.STEPS, *incentives.STEPS, *compliance.CLOSING]
 
 
 def _lookup(value: Any, path: str) -> Any:
@@ -52,7 +63,7 @@ def resolve(value: Any, answers: dict[str, Any]) -> Any:
             return _lookup(answers[whole.group(1)], whole.group(2))
         return _REF.sub(lambda m: str(_lookup(answers[m.group(1)], m.group(2))), value)
     if isinstance(value, dict):
-        return {key: resolve(item, answers) for key, item in value.items()}
+        return {resolve(key, answers): resolve(item, answers) for key, item in value.items()}
     if isinstance(value, list):
         return [resolve(item, answers) for item in value]
     return value
@@ -66,7 +77,7 @@ def made_ids(recorded: Any, actual: Any, found: dict[str, str] | None = None) ->
             if key not in actual:
                 continue
             if (key == "id" or key.endswith("_id")) and isinstance(value, str) and isinstance(actual[key], str):
-                if value != actual[key]:
+                if value != actual[key] and _MADE.fullmatch(value):
                     found[value] = actual[key]
             else:
                 made_ids(value, actual[key], found)
@@ -87,11 +98,18 @@ def rename(value: Any, ids: dict[str, str]) -> Any:
 
 
 @cache
-def recorded() -> dict[str, dict[str, Any]]:
-    """operation id -> {actor, en, zh, path, query, body, status, response}, in scenario order."""
+def replay() -> dict[str, dict[str, Any]]:
+    """step key -> {operation_id, actor, en, zh, path, query, body, status, response}: every step, in order."""
     if not RECORDED.exists():
         return {}
-    return json.loads(RECORDED.read_text(encoding="utf-8"))
+    return {key: {"operation_id": key, **example}
+            for key, example in json.loads(RECORDED.read_text(encoding="utf-8")).items()}
+
+
+@cache
+def recorded() -> dict[str, dict[str, Any]]:
+    """operation id -> its documented example (the step named by the operation id), in scenario order."""
+    return {key: example for key, example in replay().items() if key == example["operation_id"]}
 
 
 def annotate(document: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -109,6 +127,7 @@ def annotate(document: dict[str, Any], prefix: str) -> dict[str, Any]:
             media["examples"] = {"demo": {"summary": title, "value": example["body"]}}
         given = {("path", k): v for k, v in example.get("path", {}).items()}
         given |= {("query", k): v for k, v in example.get("query", {}).items()}
+        given |= {("header", k): v for k, v in example.get("headers", {}).items()}
         for parameter in operation.get("parameters", []):
             value = given.get((parameter.get("in"), parameter.get("name")))
             if value is not None:

@@ -1,8 +1,18 @@
 """Example requests of the goals routes: this quarter's cycle, an OKR and its progress, a commitment, the library.
 The cycle is the current quarter (Q4 2026), as the suite runs it now."""
+# ruff: noqa: RUF001 - the Chinese text is written with Chinese (full-width) punctuation
+from base64 import b64encode
+
 from gateway.examples import Step
 
-HR, MANAGER, ENGINEER = "E1010", "E1002", "E1003"  # Zhao Yun; Zhang Min, who leads Wang Fang
+HR, MANAGER, ENGINEER, PEER = "E1010", "E1002", "E1003", "E1004"  # Zhao Yun; Zhang Min, who leads Wang Fang and Li Lei
+
+# indicators HR prepares in a spreadsheet (imported as a dry run: the report shows what would be created)
+INDICATORS_CSV = ("编码,名称,类型,方向,单位,目标值,绿灯,黄灯,描述\n"
+                  "p1_recovery,P1 故障恢复时间 P1 time to recover,kpi,越低越好,min,30,30,45,"
+                  "P1 故障的平均恢复时间 Mean time to recover from P1 incidents\n"
+                  "change_failure_rate,变更失败率 Change failure rate,kpi,<=,%,5,5,10,"
+                  "导致故障的变更占比 Share of changes causing an incident\n")
 
 STEPS = [
     Step("create_cycle", HR, "HR creates this quarter's cycle", "HR 创建本季度的考核周期",
@@ -21,6 +31,22 @@ STEPS = [
                     "unit": "%"},
                    {"title": "P1 故障平均恢复时间降到 30 分钟 P1 mean time to recover down to 30 min",
                     "start": 90, "target": 30, "unit": "min"}]}),
+    Step("create_goal", MANAGER, "Zhang Min sets the team's KPI: 20 incident drills this quarter",
+         "张敏制定团队 KPI：本季度完成 20 次故障演练",
+         body={"cycle_id": "${create_cycle.id}", "title": "完成 20 次故障演练 Run 20 incident drills",
+               "kind": "kpi", "owner": {"kind": "person", "id": MANAGER}, "weight": 40,
+               "kpi": {"direction": ">=", "target": 20, "unit": "次 drills", "green": 20, "yellow": 16,
+                       "cumulative": True}}, name="create_team_goal"),
+    Step("create_goal", ENGINEER, "Wang Fang's share of the drills", "王芳承担的演练次数",
+         body={"cycle_id": "${create_cycle.id}", "title": "主导故障演练 Lead incident drills", "kind": "kpi",
+               "owner": {"kind": "person", "id": ENGINEER}, "parent_id": "${create_team_goal.id}", "weight": 20,
+               "kpi": {"direction": ">=", "target": 8, "unit": "次 drills", "green": 8, "yellow": 6,
+                       "cumulative": True}}, name="create_drills_goal"),
+    Step("create_goal", PEER, "Li Lei's share of the drills", "李雷承担的演练次数",
+         body={"cycle_id": "${create_cycle.id}", "title": "参与故障演练 Take part in incident drills",
+               "kind": "kpi", "owner": {"kind": "person", "id": PEER}, "parent_id": "${create_team_goal.id}",
+               "weight": 30, "kpi": {"direction": ">=", "target": 8, "unit": "次 drills", "green": 8, "yellow": 6,
+                       "cumulative": True}}, name="create_peer_drills_goal"),
     Step("get_goal", ENGINEER, "Read the OKR", "查看该 OKR", path={"goal_id": "${create_goal.id}"}),
     Step("list_goals", ENGINEER, "Wang Fang's goals this quarter", "王芳本季度的目标",
          query={"cycle_id": "${create_cycle.id}"}),
@@ -49,6 +75,16 @@ STEPS = [
     Step("check_formula", HR, "Check a formula before saving it", "保存前检查公式",
          body={"formula": "sales / target * 100", "variables": ["sales", "target"]}),
     Step("list_presets", HR, "The industry presets", "行业预置方案"),
+    Step("install_preset", HR, "HR installs the sales preset", "HR 安装销售行业预置", path={"code": "sales"}),
+    Step("save_template", HR, "HR's template for sales representatives, with a quota field",
+         "HR 制定销售代表考核模板（含业绩指标字段）", path={"code": "sales_rep"},
+         body={"name": "销售代表 Sales representative", "job_family": "sales", "custom_fields": ["quota_cny"],
+               "items": [{"indicator": "revenue_attainment", "weight": 60},
+                         {"indicator": "new_customers", "weight": 25, "target": 6},
+                         {"indicator": "customer_visits", "weight": 15, "target": 60}]}),
+    Step("import_file", HR, "HR checks an indicator spreadsheet (dry run)", "HR 试导入指标表（试运行）",
+         body={"kind": "indicators", "filename": "运维指标 sre-indicators.csv", "format": "csv",
+               "content_base64": b64encode(INDICATORS_CSV.encode()).decode(), "dry_run": True}),
 ]
 
 STEPS += [
@@ -64,6 +100,22 @@ STEPS += [
          path={"goal_id": "${create_goal.id}"}),
     Step("accept_proposal", MANAGER, "Zhang Min accepts the new deadline", "张敏同意新的期限",
          path={"proposal_id": "${propose_change.proposal_id}"}, body={"comment": "同意 Agreed"}),
+    Step("propose_change", ENGINEER, "Wang Fang proposes fewer drills", "王芳提议减少演练次数",
+         body={"changes": [{"goal_id": "${create_drills_goal.id}", "field": "target", "value": 6}],
+               "rationale": "12 月有两周封网 Two weeks of change freeze in December"}, name="propose_fewer_drills"),
+    Step("counter_proposal", MANAGER, "Zhang Min counters with 7", "张敏还价为 7 次",
+         path={"proposal_id": "${propose_fewer_drills.proposal_id}"},
+         body={"changes": [{"goal_id": "${create_drills_goal.id}", "field": "target", "value": 7}],
+               "rationale": "封网期间可做桌面推演 Tabletop drills are possible during the freeze"}),
+    Step("reject_proposal", ENGINEER, "Wang Fang keeps 8 after all", "王芳最终坚持 8 次",
+         path={"proposal_id": "${counter_proposal.proposal_id}"},
+         body={"comment": "按原计划执行 We keep the plan"}),
+    Step("propose_change", PEER, "Li Lei offers two more drills", "李雷提出多承担两次演练",
+         body={"changes": [{"goal_id": "${create_peer_drills_goal.id}", "field": "target", "value": 10}],
+               "rationale": "可以多承担两次演练 I can take two more drills"},
+         name="propose_more_drills"),
+    Step("withdraw_proposal", PEER, "He withdraws it: the split is pending", "分配方案待定，他撤回了提议",
+         path={"proposal_id": "${propose_more_drills.proposal_id}"}, body={"comment": "先保持不变 Keep it as is"}),
     Step("update_commitment", MANAGER, "The training took place", "培训已完成",
          path={"commitment_id": "${record_commitment.id}"},
          body={"state": "delivered", "note": "已于 12 月 2 日完成 Done on 2 Dec"}),
@@ -71,9 +123,29 @@ STEPS += [
          body={"on": "2026-12-03"}),
     Step("list_reviews", MANAGER, "Status reviews of the quarter", "本季度的状态复盘",
          query={"cycle_id": "${create_cycle.id}"}),
+    Step("complete_review", MANAGER, "Zhang Min closes the OKR's status review", "张敏完成该 OKR 的状态复盘",
+         path={"review_id": "${list_reviews.items.0.id}"},
+         body={"summary": "恢复时间受值班交接影响，已调整值班表 Handovers slowed recovery; the rota is changed"}),
+    Step("preview_allocation", MANAGER, "Split the 20 drills between the two engineers", "将 20 次演练分配给两名工程师",
+         path={"parent_goal_id": "${create_team_goal.id}"}, body={"method": "equal"}),
+    Step("apply_allocation", MANAGER, "Zhang Min proposes the split to both", "张敏向两人提出分配方案",
+         path={"parent_goal_id": "${create_team_goal.id}"},
+         body={"method": "equal", "rationale": "两人平分 An even split"}),
+    Step("assign_template", HR, "HR gives the two new sales people their goals from the template",
+         "HR 按模板为两名新销售生成目标", path={"template_code": "sales_rep"},
+         body={"cycle_id": "${create_cycle.id}", "assignees": [{"person_id": "E1031"}, {"person_id": "E1032"}]}),
+    Step("set_weights", ENGINEER, "Wang Fang balances her goals' weights", "王芳调整各目标的权重",
+         path={"cycle_id": "${create_cycle.id}", "person_id": ENGINEER},
+         body={"weights": {"${create_goal.id}": 70, "${create_drills_goal.id}": 30}}),
+    Step("set_custom_fields", HR, "Wu Qian's quarterly quota: ¥600,000", "吴倩本季度业绩指标 60 万元",
+         path={"cycle_id": "${create_cycle.id}", "person_id": "E1031"}, body={"values": {"quota_cny": 600000}}),
+    Step("get_scorecard", HR, "Wu Qian's score card against the template", "吴倩按模板的评分卡",
+         path={"cycle_id": "${create_cycle.id}", "person_id": "E1031"}, query={"template_code": "sales_rep"}),
     Step("get_board", MANAGER, "The Platform team's board", "平台组的目标看板",
          path={"cycle_id": "${create_cycle.id}"}, query={"org_unit_id": "U-PLAT"}),
     Step("dashboard_my_team", MANAGER, "Zhang Min's team at a glance", "张敏的团队概览",
          query={"cycle_id": "${create_cycle.id}"}),
     Step("list_templates", HR, "The assessment templates", "考核模板"),
+    Step("get_import_job", HR, "The indicator import's report", "指标导入的结果报告",
+         path={"job_id": "${import_file.job_id}"}),
 ]
