@@ -11,7 +11,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from chassis.access.readmodel import apply_org_event, people_table
+from chassis.access.readmodel import apply_org_event, apply_org_events, people_table
 from contracts import compliance as dsr
 from contracts.actor import Actor
 from contracts.envelope import Envelope
@@ -31,10 +31,30 @@ def apply_directory_event(uow: GoalsUnitOfWork, envelope: Envelope) -> None:
 
 
 def apply_directory_events(uow: GoalsUnitOfWork, envelopes: list[Envelope]) -> None:
-    """A batch of directory events (the service's batching org handler) in one transaction, each as above."""
+    """A batch of directory events (the service's batching org handler) in one transaction, each as above: the
+    people's units before the batch in one read, their moves followed through the batch, one generation bump."""
     with uow:
-        for envelope in uow.fresh(envelopes):
-            _apply_directory_event(uow.session, envelope)
+        fresh = uow.fresh(envelopes)
+        ids = {payload_of(e, PersonChanged).person_id for e in fresh if e.type == PersonChanged.type}
+        units: dict[str, str | None] = {} if not ids else {
+            row.person_id: row.org_unit_id for row in uow.session.execute(
+                select(people_table.c.person_id, people_table.c.org_unit_id)
+                .where(people_table.c.person_id.in_(ids)))}
+        moves: dict[str, str | None] = {}
+
+        def applied(envelope: Envelope) -> None:  # a newer version than the stored one
+            if envelope.type != PersonChanged.type:
+                return
+            person = payload_of(envelope, PersonChanged)
+            if person.person_id in units and units[person.person_id] != person.org_unit_id:
+                moves[person.person_id] = person.org_unit_id
+            units[person.person_id] = person.org_unit_id
+        apply_org_events(uow.session, fresh, on_applied=applied)
+        running = select(m.Cycle.id).where(m.Cycle.state != "closed")
+        for person_id, unit in moves.items():
+            uow.session.execute(update(m.Goal).where(m.Goal.owner_kind == "person", m.Goal.owner_id == person_id,
+                                                     m.Goal.cycle_id.in_(running))
+                                .values(org_unit_id=unit))
 
 
 def _apply_directory_event(session: Session, envelope: Envelope) -> None:

@@ -154,9 +154,10 @@ class World:
             manager = {"boss": None, "mgr": "boss"}.get(who, "mgr")
             if self.would_loop(who, manager):
                 return  # refused by the directory, as below
-            people.apply_directory_event(s.uow(s.actors.service("compliance")), Envelope.wrap(PersonChanged(
-                person_id=who, version=next(self.versions), name=f"name of {who}", org_unit_id=unit,
-                manager_id=manager)))
+            # as the batching org handler gets it: a move through another unit and on, in one batch
+            people.apply_directory_events(s.uow(s.actors.service("compliance")), [Envelope.wrap(PersonChanged(
+                person_id=who, version=next(self.versions), name=f"name of {who}", org_unit_id=other,
+                manager_id=manager)) for other in ("in-transit", unit)])
         elif action in ("report", "join"):
             who, manager = args
             if self.would_loop(who, manager):
