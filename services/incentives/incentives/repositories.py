@@ -214,6 +214,19 @@ class InputsRepository:
         return self._newest(select(r.c.rating_id, r.c.version, r.c.person_id, r.c.review_cycle_id, r.c.label,
                                    r.c.manager_id, sql_cast(r.c.attainment, Float)), review_cycle_ids)
 
+    def rotation_awards(self, review_cycle_ids: Sequence[str], units: Sequence[str],
+                        top: Sequence[str]) -> list[Any]:
+        """Rotation detection's input, computed set-wise by the database: (group, cycle, person, label, attainment
+        as a float, at_or_below, known, top) for every top rating (`top`: label in `top`) of the newest rating
+        versions of the people now in `units`, plus one row (top false) per group and cycle it was rated in. The
+        percentile's two counts come from window counts over the group-cycle (known attainments <= this one,
+        all known ones): a fifth of the rows and no per-rating work in Python."""
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":  # the window's sort in memory, not in temporary files (this transaction only)
+            self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        return list(self.session.execute(_ROTATION[dialect], {"cycles": list(review_cycle_ids), "units": list(units),
+                                                              "top": list(top), "no": False}).all())
+
     def _newest(self, stmt: Any, review_cycle_ids: Sequence[str]) -> list[Any]:
         """`stmt` (rating_id and version first) over the ratings of the cycles, keeping each rating's newest
         version. One index scan; the rare older versions (amended ratings) are dropped here, which is cheaper than
@@ -225,6 +238,38 @@ class InputsRepository:
             if kept is None or row[1] > kept[1]:
                 newest[row[0]] = row
         return list(newest.values())
+
+
+# newest version of each rating (no newer one: a probe of the primary key), people now in the units; the
+# percentile's counts and one marker row per group-cycle from the same window (one sort). On PostgreSQL the
+# window's keys compare bytewise (COLLATE "C": only equality matters for them), several times cheaper than the
+# locale's collation on half a million keys.
+_ROTATION_SQL = """
+WITH current_ratings AS (
+  SELECT COALESCE(NULLIF(r.manager_id, ''), '(none)') AS grp, r.review_cycle_id AS cycle, r.person_id AS person,
+         r.label AS label, CAST(r.attainment AS FLOAT) AS attainment
+  FROM inc_ratings r JOIN {people} p ON p.person_id = r.person_id AND p.erased = :no
+  WHERE r.review_cycle_id IN :cycles AND p.org_unit_id IN :units
+    AND NOT EXISTS (SELECT 1 FROM inc_ratings n WHERE n.rating_id = r.rating_id AND n.version > r.version)
+), ranked AS (
+  SELECT grp, cycle, person, label, attainment, label IN :top AS top,
+         CASE WHEN attainment IS NULL THEN NULL ELSE count(attainment) OVER w END AS at_or_below,
+         count(attainment) OVER (PARTITION BY grp{c}, cycle{c}) AS known,
+         row_number() OVER w AS n
+  FROM current_ratings
+  WINDOW w AS (PARTITION BY grp{c}, cycle{c} ORDER BY attainment)
+)
+SELECT grp, cycle, person, label, attainment, at_or_below, known, top FROM ranked WHERE top OR n = 1
+"""
+
+
+def _rotation_statement(dialect: str) -> Any:
+    sql = _ROTATION_SQL.format(people=people_table.name, c=' COLLATE "C"' if dialect == "postgresql" else "")
+    return text(sql).bindparams(bindparam("cycles", expanding=True), bindparam("units", expanding=True),
+                                bindparam("top", expanding=True))
+
+
+_ROTATION = {dialect: _rotation_statement(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 class BonusRepository:

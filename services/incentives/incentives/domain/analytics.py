@@ -20,6 +20,7 @@ attainment behind it. Tested on generated data (tests/unit/test_analytics.py pri
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -63,14 +64,8 @@ class GroupScore:
 def _percentiles(rows: Sequence[Rated]) -> dict[str, float | None]:
     """person -> share of the others in the group-cycle with attainment <= theirs (None when unknown)."""
     known = sorted(r.attainment for r in rows if r.attainment is not None)
-    n = len(known)
-    out: dict[str, float | None] = {}
-    if n <= 1:
-        return {r.person: (1.0 if r.attainment is not None else None) for r in rows}
-    from bisect import bisect_right
-    for r in rows:
-        out[r.person] = None if r.attainment is None else (bisect_right(known, r.attainment) - 1) / (n - 1)
-    return out
+    return {r.person: None if r.attainment is None else percentile(bisect_right(known, r.attainment), len(known))
+            for r in rows}
 
 
 def score_group(group: str, rows: Iterable[Rated], *, top: Sequence[str] = DEFAULT_TOP,
@@ -81,18 +76,33 @@ def score_group(group: str, rows: Iterable[Rated], *, top: Sequence[str] = DEFAU
     cycles = tuple(sorted(by_cycle))
     top_set = frozenset(top)
     awards: list[Award] = []
-    winners: list[frozenset[str]] = []
     for cycle in cycles:
         members = by_cycle[cycle]
         pct = _percentiles(members)
-        won = []
-        for r in members:
-            if r.label in top_set:
-                p = pct[r.person]
-                awards.append(Award(cycle, r.person, r.label, r.attainment, p,
-                                    p is not None and p >= EXPLAINED_PERCENTILE - 1e-9))
-                won.append(r.person)
-        winners.append(frozenset(won))
+        awards += [award(cycle, r.person, r.label, r.attainment, pct[r.person])
+                   for r in sorted(members, key=lambda r: r.person) if r.label in top_set]
+    return score_awards(group, cycles, awards, threshold=threshold, min_cycles=min_cycles, min_awards=min_awards)
+
+
+def percentile(at_or_below: int, known: int) -> float:
+    """The share of the others in the group-cycle with attainment <= this one's: `at_or_below` counts the known
+    attainments <= it (itself included), `known` all the known ones (what a window count gives in SQL)."""
+    return 1.0 if known <= 1 else (at_or_below - 1) / (known - 1)
+
+
+def award(cycle: str, person: str, label: str, attainment: float | None, percentile: float | None) -> Award:
+    return Award(cycle, person, label, attainment, percentile,
+                 percentile is not None and percentile >= EXPLAINED_PERCENTILE - 1e-9)
+
+
+def score_awards(group: str, cycles: Sequence[str], awards: Sequence[Award], *, threshold: float = DEFAULT_THRESHOLD,
+                 min_cycles: int = 3, min_awards: int = 3) -> GroupScore:
+    """The statistic from a group's top ratings alone (`awards`, in cycle order) and the cycles it was rated in
+    (sorted): what the database hands over for whole companies instead of every rating."""
+    won: dict[str, set[str]] = defaultdict(set)
+    for a in awards:
+        won[a.cycle].add(a.person)
+    winners = [won.get(cycle, set()) for cycle in cycles]
     unexplained = sum(1 for a in awards if not a.explained) / len(awards) if awards else 0.0
     shortfall = (sum(1 - (a.percentile if a.percentile is not None else 0.5) for a in awards) / len(awards)
                  if awards else 0.0)
@@ -100,8 +110,8 @@ def score_group(group: str, rows: Iterable[Rated], *, top: Sequence[str] = DEFAU
     turns = sum(1 for a, b in pairs if not (a & b)) / len(pairs) if pairs else 0.0
     score = shortfall * turns
     flagged = len(cycles) >= min_cycles and len(awards) >= min_awards and score >= threshold
-    return GroupScore(group, cycles, tuple(awards), round(shortfall, 4), round(unexplained, 4), round(turns, 4),
-                      round(score, 4), flagged)
+    return GroupScore(group, tuple(cycles), tuple(awards), round(shortfall, 4), round(unexplained, 4),
+                      round(turns, 4), round(score, 4), flagged)
 
 
 def detect_rotation(rows: Iterable[Rated], **options: Any) -> list[GroupScore]:

@@ -3,6 +3,7 @@ rotation detection (the statistic is in domain/analytics.py)."""
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from decimal import Decimal
 
 from contracts import incentives as c
@@ -11,7 +12,7 @@ from incentives import access
 from incentives.domain import analytics
 from incentives.repositories import RatingRow
 from incentives.settings import IncentivesSettings
-from incentives.usecases.common import Uow, bulk_objects, members_of
+from incentives.usecases.common import Uow, bulk_objects, members_of, units_of
 
 FOUR = Decimal("0.0001")
 
@@ -63,6 +64,22 @@ STATISTIC = ("score = shortfall x turn_rate per manager over the cycles; shortfa
              ">= 3 cycles")
 
 
+def _scores(rows: list, order: dict[str, str], threshold: float) -> list[analytics.GroupScore]:
+    """Every group's score (highest first) from the database's award rows and group-cycle markers."""
+    cycles: dict[str, set[str]] = defaultdict(set)
+    awards: dict[str, list[analytics.Award]] = defaultdict(list)
+    for group, cycle, person, label, attainment, at_or_below, known, top in rows:
+        key = order[cycle]
+        cycles[group].add(key)
+        if top:
+            awards[group].append(analytics.award(
+                key, person, label, attainment,
+                None if at_or_below is None else analytics.percentile(at_or_below, known)))
+    scored = [analytics.score_awards(group, sorted(keys), sorted(awards[group], key=lambda a: (a.cycle, a.person)),
+                                     threshold=threshold) for group, keys in cycles.items()]
+    return sorted(scored, key=lambda s: (-s.score, s.group))
+
+
 def detect_rotation(uow: Uow, actor: Actor | None, command: c.RotationQuery,
                     settings: IncentivesSettings) -> c.RotationReport:
     """Scores every manager's team over the cycles; a flagged team is published once (RotationSuspected) for HR."""
@@ -70,11 +87,9 @@ def detect_rotation(uow: Uow, actor: Actor | None, command: c.RotationQuery,
     order = {cycle: f"{i:03d}" for i, cycle in enumerate(command.review_cycle_ids)}
     with uow, bulk_objects():
         uow.access.require(actor, "incentives.unit.read", access.unit(command.org_unit_id))
-        members = members_of(uow, command.org_unit_id)
-        rows = [analytics.Rated(manager or "(none)", order[cycle], person, label, attainment)
-                for _, _, person, cycle, label, manager, attainment in uow.inputs.rotation_rows(
-                    command.review_cycle_ids) if person in members]
-        scored = analytics.detect_rotation(rows, top=tuple(settings.rotation_top_labels), threshold=threshold)
+        units = units_of(uow, command.org_unit_id)
+        scored = _scores(uow.inputs.rotation_awards(command.review_cycle_ids, units, settings.rotation_top_labels),
+                         order, threshold)
         cycles_of = {v: k for k, v in order.items()}
         key = ",".join(command.review_cycle_ids)[:600]
         flagged = [g for g in scored if g.flagged]

@@ -98,11 +98,16 @@ def require_or_hide(uow: Uow, actor: Actor | None, action: str, resource: Resour
 def members_of(uow: Uow, org_unit_id: str) -> set[str]:
     """The people now in the unit or a unit below it, from the org index (erased people are not in it): whole
     populations are filtered in memory rather than by a join with the directory in every query."""
+    units = set(units_of(uow, org_unit_id))
+    return {person_id for person_id, person in uow.access.index.people.items() if person.org_unit_id in units}
+
+
+def units_of(uow: Uow, org_unit_id: str) -> list[str]:
+    """The unit and the units below it, from the org index (404 naming org_unit_id when it is not there)."""
     index = uow.access.index
     if index.unit(org_unit_id) is None:
         raise NotFound(f"org unit {org_unit_id} is not in the directory", field="org_unit_id")
-    units = set(index.units_within(org_unit_id))
-    return {person_id for person_id, person in index.people.items() if person.org_unit_id in units}
+    return list(index.units_within(org_unit_id))
 
 
 def card(uow: Uow, person_id: str, field: str = "person_id") -> Any:

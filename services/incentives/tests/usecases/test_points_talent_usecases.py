@@ -215,3 +215,46 @@ def test_recognition_and_ratings_earn_points_by_rule_once(world):
     inputs.on_rating(world.uow(), world.rating("e1", "A", version=2, manager="m"), rules)  # no second payment
     assert points.get_points(world.uow(), world.actor("e1"), c.PointsQuery(person_id="e1")).balance == 310
     assert [e[1]["ref"] for e in world.outbox("points.earned.v1")] == ["praise:pr-1", "rating:r-e1-rc-2026"]
+
+
+def test_rotation_computed_by_the_database_is_the_statistic_over_every_rating(world):
+    """The report's set-wise path (newest versions, window counts, award rows only) gives exactly what the domain
+    statistic gives over all the ratings in memory: generated teams with tied and unknown attainments, an amended
+    rating, a rating without a manager and someone rated outside the unit asked about."""
+    import random
+
+    from incentives.domain.analytics import Rated
+    from incentives.domain.analytics import detect_rotation as in_memory
+    from incentives.usecases.common import members_of
+
+    rng = random.Random(5)
+    leads = {"l1": "t1", "l2": "t1", "l3": "t2"}
+    people = [(f"{lead}-{i}", unit, lead) for lead, unit in leads.items() for i in range(5)]
+    world.org(units=[("co", None), ("t1", "co"), ("t2", "co"), ("x", None)],
+              people=[("boss", "co", None), *[(lead, unit, "boss") for lead, unit in leads.items()],
+                      *[(p, unit, lead) for p, unit, lead in people], ("out", "x", None), ("hr", "co", "boss")],
+              grants={"hr": [("hr", "co")]})
+    cycles = ["rc-2023", "rc-2024", "rc-2025", "rc-2026"]
+    for cycle in cycles:
+        for person, _, lead in [*people, ("out", "x", "l1")]:
+            inputs.on_rating(world.uow(), world.rating(
+                person, rng.choice("SSABC"), cycle=cycle, manager=None if person == "l3-4" else lead,
+                goals=rng.choice([None, "60", "80", "80", "95"])), world.settings)
+    inputs.on_rating(world.uow(), world.rating("l1-0", "S", cycle="rc-2025", version=2, manager="l1", goals="99"),
+                     world.settings)
+    query = c.RotationQuery(org_unit_id="co", review_cycle_ids=cycles, threshold=D("0.1"))
+    report = analytics.detect_rotation(world.uow(), world.actor("hr"), query, world.settings)
+    order = {cycle: f"{i:03d}" for i, cycle in enumerate(cycles)}
+    with world.uow() as uow:
+        members = members_of(uow, "co")
+        expected = in_memory([Rated(manager or "(none)", order[cycle], person, label, attainment)
+                              for _, _, person, cycle, label, manager, attainment in uow.inputs.rotation_rows(cycles)
+                              if person in members], top=tuple(world.settings.rotation_top_labels), threshold=0.1)
+    assert "out" not in {a.person_id for g in report.groups for a in g.awards}
+    assert {g.manager_id for g in report.groups} == {"l1", "l2", "l3", "(none)"}
+    assert any(a.person_id == "l1-0" and a.cycle == "rc-2025" for g in report.groups for a in g.awards)
+    assert [(g.manager_id, g.score, g.flagged) for g in report.groups] == [
+        (g.group, analytics._dec(g.score), g.flagged) for g in expected]
+    assert [[(a.cycle, a.person_id, a.label, a.percentile, a.explained) for a in g.awards] for g in report.groups] == [
+        [(cycles[int(a.cycle)], a.person, a.label, analytics._dec(a.percentile), a.explained) for a in g.awards]
+        for g in expected]
