@@ -144,7 +144,73 @@ def seed(suite: Suite) -> None:
     wait_for(lambda: "hr" in suite.call("GET", "/me", "H2").json()["roles"], message="grants at the gateway")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def suite(vhosts, pg, pg_template):
+    """One seeded suite for the package (started once: ~1 min on a busy machine). Modules run in name order and
+    the stateful schemathesis run, which writes anything its schemas allow as the administrator, comes last."""
     with running_suite(vhosts, pg, pg_template) as running:
         yield running
+
+
+# -- a review cycle through the gateway, as HR, managers and peers run one --------------------------------------
+
+FORMULA = {"expression": "manager * 0.6 + self * 0.2 + peer * 0.2",
+           "components": [{"name": "manager", "weight": "0.6", "required": True},
+                          {"name": "self", "weight": "0.2"}, {"name": "peer", "weight": "0.2"}],
+           "scale": {"low": 1, "high": 5, "bands": [{"label": "S", "min": "4.5"}, {"label": "A", "min": "3.75"},
+                                                    {"label": "B", "min": "2.75"}, {"label": "C", "min": "2"},
+                                                    {"label": "D", "min": 1}]}}
+
+
+def scores(*values: int, comment: str = "") -> list[dict]:
+    return [{"code": f"g{i}", "kind": "goal", "score": value, "comment": comment} for i, value in enumerate(values)]
+
+
+def eventually(suite: Suite, method: str, path: str, subject: str, body=None, timeout: float = 20) -> Any:
+    """The answer once the service has caught up with what it learns from events (the org directory, ratings)."""
+    answers: list = []
+
+    def attempt() -> bool:
+        response = suite.call(method, path, subject, body=body)
+        answers.append(response)
+        return response.ok
+
+    try:
+        wait_for(attempt, timeout=timeout, message=f"{method} {path} as {subject}")
+    except BaseException as exc:
+        raise AssertionError(f"{method} {path} as {subject}: {answers[-1].status_code} {answers[-1].text}") from exc
+    return answers[-1].json() if answers[-1].content else None
+
+
+class ReviewCycle:
+    """One review cycle of the running quarter over `people`, driven stage by stage through the gateway."""
+
+    def __init__(self, suite: Suite, people: list[str], name: str = "Q4 2026 review"):
+        self.suite = suite
+        body = {"goals_cycle_id": f"q4-2026-{uuid.uuid4().hex[:6]}", "name": name, "formula": FORMULA,
+                "people": people, "manager_waits_for_self": False,
+                "deadlines": {"self_review": "2026-12-18", "manager_review": "2026-12-24"}}
+        self.id = eventually(suite, "POST", "/feedback/review-cycles", "H1", body)["id"]
+
+    def advance(self, stage: str) -> dict:
+        return self.suite.ok("POST", f"/feedback/review-cycles/{self.id}/advance", "H1", {"to_stage": stage})
+
+    def self_review(self, person: str, *values: int) -> None:
+        self.suite.ok("PUT", f"/feedback/review-cycles/{self.id}/self-review", person,
+                      {"items": scores(*values, comment="my quarter")})
+
+    def manager_review(self, manager: str, person: str, values: tuple[int, ...], peers: list[str]) -> None:
+        self.suite.ok("PUT", f"/feedback/review-cycles/{self.id}/reviews/{person}/manager-review", manager,
+                      {"items": scores(*values, comment="solid delivery"), "peers": peers})
+
+    def peer_review(self, peer: str, person: str, value: int, comment: str):
+        return self.suite.call("POST", f"/feedback/review-cycles/{self.id}/reviews/{person}/peer-reviews", peer,
+                               body={"items": scores(value), "comment": comment})
+
+    def review_of(self, person: str, reader: str):
+        query = "" if person == reader else f"?person_id={person}"
+        return self.suite.call("GET", f"/feedback/review-cycles/{self.id}/review{query}", reader)
+
+    def ratings(self) -> dict[str, dict]:
+        view = self.suite.ok("GET", f"/feedback/review-cycles/{self.id}/calibration", "H1")
+        return {rating["person_id"]: rating for rating in view["items"]}

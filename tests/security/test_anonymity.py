@@ -10,6 +10,11 @@ gateway, the broker and the audit log of the running suite:
   the answer's audit entry acts as the pseudonym, and nothing else audited in the same request names the reviewer.
 
 The reviewers are in another unit (U3, Support), outside the subject's line, so only the survey could link them.
+
+The peer reviews of a review cycle keep the same promise (the last test): E1's manager asks the same four people
+to review E1, three answer; the subject, their line, HR, the HRBP and the auditor see no peer aggregate nor comment
+before the cycle's minimum (3) is met, then the aggregate and the comments without a name, and nothing they can
+read (the review, its late list, the audit log about E1) tells the three who answered from the one who did not.
 Feedback's own tests (services/feedback/tests) hold the same rules at the use-case and RPC level.
 """
 from __future__ import annotations
@@ -24,6 +29,8 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from chassis.testing.plugin import wait_for
+
+from .conftest import ReviewCycle
 
 REVIEWERS = ["R1", "R2", "R3", "R4"]  # R4 is invited and never answers
 ANSWERING = REVIEWERS[:3]
@@ -168,3 +175,46 @@ def test_events_on_the_broker_carry_keyed_pseudonyms_only(suite, survey):
     for reviewer in REVIEWERS:
         assert sid not in json.dumps(entries(f"actor={reviewer}")), f"{reviewer}'s own audit trail names the request"
     assert request_ids
+
+
+def test_peer_reviews_name_no_peer_and_show_aggregates_only_from_the_minimum(suite, survey):
+    cycle = ReviewCycle(suite, ["E1"], name="Q4 2026 review (anonymity)")
+    cycle.advance("self_review")
+    cycle.self_review("E1", 4, 4)
+    cycle.manager_review("M1", "E1", (4, 4), peers=REVIEWERS)
+    cycle.advance("manager_review")
+    # only the invited may answer, once; a refusal names nobody
+    assert cycle.peer_review("E2", "E1", 5, "not asked").status_code == 404
+    for reviewer, score in zip(ANSWERING[:2], (5, 3), strict=True):
+        answered = cycle.peer_review(reviewer, "E1", score, f"reliable in the launch {score}")
+        assert answered.status_code == 201 and answered.json() == {"answered": True}, answered.text
+    twice = cycle.peer_review(ANSWERING[0], "E1", 1, "again")
+    assert 400 <= twice.status_code < 500 and not _mentions(twice.text), twice.text
+
+    def peers_seen(reader: str) -> dict:
+        response = cycle.review_of("E1", reader)
+        assert response.status_code == 200, (reader, response.text)
+        return response.json()["peer"]
+
+    for role, reader in WATCHERS.items():  # two answers: below the minimum, nothing about them
+        if role in ("auditor",):
+            continue
+        peer = peers_seen(reader)
+        assert (peer["counted"], peer["average"], peer["comments"]) == (False, None, []), (role, peer)
+    answered = cycle.peer_review(ANSWERING[2], "E1", 4, "reliable in the launch 4")
+    assert answered.status_code == 201, answered.text
+    peer = peers_seen("E1")
+    assert peer["counted"] and peer["answered"] == 3 and float(peer["average"]) == 4.0, peer
+    assert sorted(peer["comments"]) == [f"reliable in the launch {n}" for n in (3, 4, 5)]
+
+    readable: dict[str, str] = {}
+    for role, reader in WATCHERS.items():
+        for what, path in (("review", f"/feedback/review-cycles/{cycle.id}/review?person_id=E1"),
+                           ("late list", f"/feedback/review-cycles/{cycle.id}/late"),
+                           ("audit about E1", "/audit/entries?subject=E1&limit=200")):
+            response = suite.call("GET", path, reader)
+            readable[f"{role}: {what} ({response.status_code})"] = response.text
+    leaks = {where: sorted(named) for where, text in readable.items()
+             if (named := _mentions(text)) and named != set(REVIEWERS)}
+    assert not leaks, f"what tells the peers who answered from the one who did not: {leaks}"
+    assert sum(1 for where in readable if "(200)" in where) >= 6, sorted(readable)  # the reads were answered

@@ -4,13 +4,15 @@ links the gateway states (create -> read/update/act with the id it answered: `PO
 bodies drawn from the operations' schemas, as the administrator.
 
 It must find no 5xx, no response outside its documented status, content type, headers and schema, and no valid
-request rejected: a request the document calls valid never gets 400/413/415, except where UNSTATED_RULES names the
-rule the document still misses (the open list, for the schemas' owners). A 422 is a business rule refusing what
-the data would do now (documented as such on every operation), and the deliberate one: an Idempotency-Key reused
-for another request.
+request rejected: a request the document calls valid never gets 400/413/415 (400 is the edge refusing a rule the
+document states: bounds, places, patterns, required headers). A 422 is a rule the document cannot state refusing
+what the data would do now (a reference to something that does not exist, fields that go together, a state;
+documented as such on every operation), and the deliberate one: an Idempotency-Key reused for another request.
+The one rule left out: a `cursor` (format `cursor`) is only one the list gave out, which no generator can draw.
 
-Repeatable (derandomized, no example database) and bounded: a fixed number of scenarios and steps, well inside
-the 90 s this test may take.
+Repeatable (derandomized, no example database) and bounded: a fixed number of scenarios and steps; a call costs at
+most RATIO times a plain read measured in the same run (measured 2026-12-03 on a shared, loaded 2-core machine: see
+the printed line), and the run stays under BUDGET_SECONDS.
 """
 from __future__ import annotations
 
@@ -32,7 +34,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-SCENARIOS, STEPS, BUDGET_SECONDS = 40, 6, 90
+# bounded in calls; in time against the same run's floor (a machine shared with other suites is slow for all):
+# a step may cost at most RATIO times a plain authenticated read, and the run never more than BUDGET_SECONDS
+SCENARIOS, STEPS, BUDGET_SECONDS, RATIO = 24, 6, 240, 20
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, positive_data_acceptance]
 # a valid request may still be refused for what it would do (a rule: 422), for who asks (401/403), for what is not
@@ -47,6 +51,11 @@ class Run:
     failures: dict[str, str] = field(default_factory=dict)  # 5xx and responses outside the document
     rejected_valid: dict[str, str] = field(default_factory=dict)  # valid by the document, refused with 400
     elapsed: float = 0.0
+    floor: float = 0.0  # seconds per plain authenticated read (GET /me), measured in the same run
+
+    @property
+    def per_call_ratio(self) -> float:
+        return self.elapsed / max(sum(self.seen.values()), 1) / max(self.floor, 1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +78,8 @@ def run(suite) -> Run:
             if case.headers:  # one credential: ours
                 case.headers.pop("X-Api-Key", None)
                 case.headers.pop("Authorization", None)
+            if case.query and "cursor" in case.query:  # format `cursor`: only one the list gave out, which no
+                case.query.pop("cursor")  # generator can draw (the gateway's pagination tests page with real ones)
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
             found.seen[f"{case.method} {case.path}", response.status_code // 100] += 1
@@ -86,11 +97,18 @@ def run(suite) -> Run:
                     found.failures.setdefault(where, what)
 
     started = time.monotonic()
+    for _ in range(20):
+        suite.call("GET", "/me", "root")
+    found.floor = (time.monotonic() - started) / 20
+    started = time.monotonic()
     Scenarios.run(settings=hypothesis.settings(
         max_examples=SCENARIOS, stateful_step_count=STEPS, derandomize=True, database=None, deadline=None,
         suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate]))
     found.elapsed = time.monotonic() - started
-    print(f"stateful: {sum(found.seen.values())} calls in {found.elapsed:.0f} s, {len(found.linked_steps)} on "
+    calls = sum(found.seen.values())
+    print(f"stateful: {calls} calls in {found.elapsed:.0f} s ({found.elapsed / max(calls, 1) * 1000:.0f} ms a call "
+          f"against {found.floor * 1000:.0f} ms for GET /me in the same run: x{found.per_call_ratio:.1f}), "
+          f"{len(found.linked_steps)} on "
           f"linked ids; valid data rejected by {len(found.rejected_valid)} operations: {found.rejected_valid}")
     return found
 
@@ -105,16 +123,11 @@ def _detail(text: str) -> str:
 def test_stateful_scenarios_find_no_server_error_and_no_response_outside_the_document(run):
     assert not run.failures, "\n\n".join(f"{where}: {what}" for where, what in sorted(run.failures.items()))
     assert run.elapsed < BUDGET_SECONDS, run.elapsed
+    assert run.per_call_ratio < RATIO, (run.elapsed, run.floor)
     successes = sum(count for (_, kind), count in run.seen.items() if kind == 2)
     assert successes >= 10, run.seen  # the scenarios reached the services, not only the edge
     assert run.linked_steps, "no step followed a link with a real id"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the document does not state every rule yet (found 2026-12-03): list cursors are opaque tokens the list gave "
-    "out; decimals sent as strings carry no bound (10^14, -1000..1000, 0..10) nor places; scopes' `area:verb` "
-    "pattern; If-Match required on rating adjustments; `changes.*.value` typed by `field`; webhook URLs http(s); "
-    "a rubric's required keys; and references to what does not exist (a person, an org unit, a quarter not started) "
-    "answered 400 where the document cannot know: 422. Owners: gateway/schemas and the services' contracts"))
 def test_no_request_the_document_calls_valid_is_rejected(run):
     assert not run.rejected_valid, run.rejected_valid
