@@ -112,19 +112,25 @@ def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http, mon
             failures.append(f"{key}: {response.status_code} {response.text[:500]}")
             continue
         made_ids(example["response"], response.json(), ids)
-    assert failures == []
+    assert failures == [], "\n".join(failures)
 
 
 def test_a_replay_maps_the_ids_the_server_made_never_the_demo_organisations():
-    """Two runs list the same people in another order: Wang Fang's id is never mapped onto Li Lei's; a made id is
-    mapped wherever it occurs, a `${step.path}` reference is resolved in keys as well as values."""
-    recorded = {"items": [{"id": "6e88f4ff-c5bc-4575-b5cd-2c7676945cc1", "person_id": "E1003"}],
+    """Two runs list the same people in another order: Wang Fang's check-in is paired with hers, her person id is
+    never mapped onto Li Lei's; a made id is mapped wherever it occurs, a `${step.path}` reference is resolved in
+    keys as well as values."""
+    recorded = {"items": [{"id": "6e88f4ff-c5bc-4575-b5cd-2c7676945cc1", "person_id": "E1003"},
+                          {"id": "1e27f6dd-0189-41ad-9263-99739eeb5fd7", "person_id": "E1004"}],
                 "key_id": "0baf43bf0c89", "org_unit_id": "U-PLAT"}
-    actual = {"items": [{"id": "0d8e3a57-64c4-4ad0-9a1b-1f4f0c5b2e9d", "person_id": "E1004"}],
+    actual = {"items": [{"id": "9c1f5b0e-3d2a-4e8f-b7a6-5d4c3b2a1f0e", "person_id": "E1004"},
+                        {"id": "0d8e3a57-64c4-4ad0-9a1b-1f4f0c5b2e9d", "person_id": "E1003"}],
               "key_id": "5a1c9e0b7d42", "org_unit_id": "U-ENG"}
     ids = made_ids(recorded, actual)
     assert ids == {"6e88f4ff-c5bc-4575-b5cd-2c7676945cc1": "0d8e3a57-64c4-4ad0-9a1b-1f4f0c5b2e9d",
+                   "1e27f6dd-0189-41ad-9263-99739eeb5fd7": "9c1f5b0e-3d2a-4e8f-b7a6-5d4c3b2a1f0e",
                    "0baf43bf0c89": "5a1c9e0b7d42"}
+    assert made_ids({"id": "6e88f4ff-c5bc-4575-b5cd-2c7676945cc1"}, {"id": "ffffffff-0000-0000-0000-000000000000"},
+                    dict(ids)) == ids  # the first answer naming an id decides
     assert rename({"weights": {"6e88f4ff-c5bc-4575-b5cd-2c7676945cc1": 70}, "person_id": "E1003"}, ids) == {
         "weights": {"0d8e3a57-64c4-4ad0-9a1b-1f4f0c5b2e9d": 70}, "person_id": "E1003"}
     answers = {"create_goal": {"id": "g-1", "key_results": [{"id": "kr-1"}]}}

@@ -70,7 +70,9 @@ def resolve(value: Any, answers: dict[str, Any]) -> Any:
 
 
 def made_ids(recorded: Any, actual: Any, found: dict[str, str] | None = None) -> dict[str, str]:
-    """Recorded id -> the id the same answer carries in this run (keys `id` and `*_id`, side by side)."""
+    """Recorded id -> the id the same answer carries in this run (keys `id` and `*_id`, side by side). The first
+    answer naming an id (the one that made it) decides; list items are paired by what they say besides made ids
+    (Wang Fang's check-in with Wang Fang's), so a list in another order maps nothing onto the wrong record."""
     found = {} if found is None else found
     if isinstance(recorded, dict) and isinstance(actual, dict):
         for key, value in recorded.items():
@@ -78,13 +80,27 @@ def made_ids(recorded: Any, actual: Any, found: dict[str, str] | None = None) ->
                 continue
             if (key == "id" or key.endswith("_id")) and isinstance(value, str) and isinstance(actual[key], str):
                 if value != actual[key] and _MADE.fullmatch(value):
-                    found[value] = actual[key]
+                    found.setdefault(value, actual[key])
             else:
                 made_ids(value, actual[key], found)
     elif isinstance(recorded, list) and isinstance(actual, list):
-        for one, other in zip(recorded, actual):
+        remaining = list(actual)
+        for one in recorded:
+            if not remaining:
+                break
+            other = max(remaining, key=lambda item: _likeness(one, item))  # ties: the first, i.e. the same place
+            remaining.remove(other)
             made_ids(one, other, found)
     return found
+
+
+def _likeness(one: Any, other: Any) -> int:
+    """How many plain values (not made ids) two list items share."""
+    if not (isinstance(one, dict) and isinstance(other, dict)):
+        return 0
+    return sum(1 for key, value in one.items()
+               if isinstance(value, str | int | float | bool) and other.get(key) == value
+               and not (isinstance(value, str) and _MADE.fullmatch(value)))
 
 
 def rename(value: Any, ids: dict[str, str]) -> Any:
