@@ -13,6 +13,7 @@ INTERNAL = {
     "compliance.authenticate_api_key",  # the gateway authenticates API keys with it
     "compliance.org_snapshot",  # services' org read models catch up with it (chassis.access.OrgSync)
     "compliance.request_data_export",  # the synchronous export, for scripts; HTTP uses start_data_export (202)
+    "goals.get_team_dashboard",  # goals' sections of GET /dashboard/my-team (gateway.routes.dashboard)
 }
 
 
