@@ -135,8 +135,10 @@ def _amqp_up(uri: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def vhosts(_infra_endpoints: tuple[str, str]) -> infra.VhostManager:
-    return infra.VhostManager(_infra_endpoints[0])
+def vhosts(_infra_endpoints: tuple[str, str]) -> Iterator[infra.VhostManager]:
+    manager = infra.VhostManager(_infra_endpoints[0])
+    yield manager
+    manager.close()
 
 
 @pytest.fixture

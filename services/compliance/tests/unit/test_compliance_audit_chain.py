@@ -1,6 +1,7 @@
 import hashlib
 import hmac
 import json
+import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -26,7 +27,12 @@ from compliance.domain.audit_chain import (
 from compliance.domain.canonical import canonical_json, utc_text
 from compliance.domain.errors import InvalidInput
 
-PROPERTY = settings(database=None, deadline=None, max_examples=150)
+# The four chain properties below cost ~1 min of CI time at 150 examples (drawing chains of sealed events; the
+# tamper property throws away ~60% of its draws as unparseable rows). Under CI=true they draw 50: each property is
+# also pinned by the example tests above (changed content, deletion/duplication/reordering, resealed tail,
+# truncation) and over the live log by test_compliance_audit_witness; database=None means every CI run draws new
+# chains. Elsewhere (a developer's `make test`) they keep 150.
+PROPERTY = settings(database=None, deadline=None, max_examples=50 if os.environ.get("CI") == "true" else 150)
 KEY = b"k" * 32
 KEYS = {"k1": KEY}
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
