@@ -6,7 +6,9 @@ On a fresh, migrated gateway database on this machine's PostgreSQL (and on SQLit
 
 - in-process: `RateLimiter.take` (the old per-replica bucket), the floor of any limiter;
 - raw round trip: `SELECT 1` on the limiter's own autocommit connections, the floor of any shared store;
-- shared, allowed: `SharedRateLimiter.take` for requests within the limit (one upsert each);
+- shared, allowed: `SharedRateLimiter.take` for requests within the limit (leased: one upsert per lease of up
+  to 64 tokens, a client's leases doubling from 1 as it keeps spending them);
+- shared, one per call: the same with leases of one (`max_lease=1`: an upsert per request, as before leases);
 - shared, denied: requests past the limit (answered in-process until their Retry-After: no round trip).
 
 Each figure is the median (and the mean) per call over `--requests` calls spread over `--clients` keys, the
@@ -54,7 +56,8 @@ def measure(url: str, n: int, clients: int) -> dict[str, float]:
     engine = create_db_engine(url)
     keys = [f"client:bench-{i}" for i in range(clients)]
     local = RateLimiter(rate=1e9, burst=10**9)
-    shared = SharedRateLimiter(rate=1e9, burst=10**9)  # never denies: every call is one upsert
+    shared = SharedRateLimiter(rate=1e9, burst=10**9)  # never denies: leases, one upsert per lease
+    per_call = SharedRateLimiter(rate=1e9, burst=10**9, max_lease=1, namespace="per-call:")  # one upsert each
     tight = SharedRateLimiter(rate=0.001, burst=1)  # denies everything after the first call per key
 
     def raw(_: str) -> None:
@@ -67,10 +70,12 @@ def measure(url: str, n: int, clients: int) -> dict[str, float]:
 
     for key in keys:  # warm the pool and create the rows, as a running gateway has them
         shared.take(key, engine)
+        per_call.take(key, engine)
         tight.take("denied:" + key, engine)
     # the two shared limiters keep their buckets in one table: their clients must not share keys
     variants = {"in_process": local.take, "raw_round_trip": raw,
                 "shared_allowed": lambda k: shared.take(k, engine),
+                "shared_per_call": lambda k: per_call.take(k, engine),
                 "shared_denied": lambda k: tight.take("denied:" + k, engine)}
     samples: dict[str, list[float]] = {name: [] for name in variants}
     rounds = 20  # interleaved, so a burst of load on this shared machine hits every variant alike
@@ -114,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         for stat in ("p50", "mean"):
             raw, local = f[f"raw_round_trip_{stat}_us"], f[f"in_process_{stat}_us"]
             print(f"{store} {stat}: raw round trip {raw:.0f} µs, in-process bucket {local:.1f} µs")
-            for label, name in (("shared, allowed", "shared_allowed"), ("shared, denied", "shared_denied")):
+            for label, name in (("shared, allowed", "shared_allowed"), ("shared, one per call", "shared_per_call"),
+                                ("shared, denied", "shared_denied")):
                 value = f[f"{name}_{stat}_us"]
-                print(f"  {label:16} {value:8.1f} µs = {value / raw:5.2f}x the raw round trip, "
+                print(f"  {label:20} {value:8.1f} µs = {value / raw:5.2f}x the raw round trip, "
                       f"{value / local:7.1f}x the in-process bucket")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
