@@ -49,15 +49,17 @@ SETTLE_SECONDS = 6
 
 def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http, monkeypatch):
     Client = http
-    import jieba  # record_visit and tag_notes segment Chinese notes: the dictionary loads once per process, for
-    jieba.initialize()  # seconds, which an RPC timeout would not wait for
+    from feedback.objections import default_tagger
+
+    # record_visit and tag_notes tag objections with a model trained once per process (jieba's dictionary, the
+    # classifier: ~10 s on a busy machine), which an RPC timeout would not wait for: trained here, beforehand
+    default_tagger()
 
     # Lin Hua sits on the technical promotion panel (incentives' setting, read from the environment)
     monkeypatch.setenv("INCENTIVES_PROMOTION_PANELS", json.dumps({"technical": ["E1001"], "management": ["E1000"]}))
-    # development, as `make up` runs it: the development login is an example too; the first objection tagging
-    # and visit loads the objection classifier (seconds on a busy machine), hence the longer RPC timeout
+    # development, as `make up` runs it: the development login is an example too
     containers = stack(everything=True, RATE_LIMIT_PER_SECOND=1000, RATE_LIMIT_BURST=1000,
-                       ENVIRONMENT="development", RPC_TIMEOUT=30)
+                       ENVIRONMENT="development", RPC_TIMEOUT=10)
     gateway = containers["gateway"]
     _seed_demo(Client(gateway, keys.token("root")))
     for person in DEMO_PEOPLE:
@@ -107,7 +109,10 @@ def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http, mon
         route = routes[example["operation_id"]]
         sent = {**example, "path": rename(example["path"], ids), "query": rename(example["query"], ids),
                 "body": rename(example["body"], ids)}
+        started = time.monotonic()
         response = _send(client(example["actor"]), route.method, route.path, sent)
+        if time.monotonic() - started > 0.5:
+            print(f"{key}: {time.monotonic() - started:.1f} s")  # what slows the test
         if response.status_code != example["status"]:
             failures.append(f"{key}: {response.status_code} {response.text[:500]}")
             continue
