@@ -1,8 +1,8 @@
 """Streamed CSV and XLSX exports: the gateway reads a service's keyset-paged export RPC page by page and writes the
 rows out as each page arrives, so 100,000 rows never sit in memory at once.
 
-CSV streams straight to the client (UTF-8 with a BOM, which Excel needs to read Chinese). XLSX cannot be written
-front to back (a zip's directory comes last), so openpyxl's write-only mode writes it to a temporary file a row at
+CSV streams straight to the client (UTF-8 with a BOM, which Excel needs to read Chinese). XLSX cannot be sent
+front to back (a zip's directory comes last), so chassis.tabular.write_xlsx writes it to a temporary file a row at
 a time, and the file is then streamed and deleted. The first page is read before the response starts, so a
 refused or malformed request is an ordinary problem document, never a half-sent file.
 """
@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
+from chassis.tabular import write_xlsx
 from contracts import bulk as b
 from gateway.api import Ctx, Route
 from gateway.i18n import negotiate
@@ -83,19 +84,12 @@ def csv_stream(columns: list[str], language: str, rows: Iterator[list[list[Any]]
 
 
 def xlsx_file(columns: list[str], language: str, rows: Iterator[list[list[Any]]], title: str) -> str:
-    """Write every page into a temporary XLSX (write-only: rows go to disk as they come); returns its path."""
-    import openpyxl  # heavy: only for XLSX exports
-
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    sheet.append(headers(columns, language))
-    for page in rows:
-        for row in page:
-            sheet.append([_cell(v) for v in row])
+    """Write every page into a temporary XLSX (chassis.tabular.write_xlsx: rows go to disk as they come); returns
+    its path."""
     handle, path = tempfile.mkstemp(prefix="jixiao-export-", suffix=".xlsx")
     os.close(handle)
     try:
-        workbook.save(path)
+        write_xlsx(path, headers(columns, language), (row for page in rows for row in page), sheet=title)
     except BaseException:
         os.unlink(path)
         raise

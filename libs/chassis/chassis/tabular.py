@@ -1,4 +1,5 @@
-"""Reading the CSV and XLSX files people export from spreadsheets and HR systems, shared by every bulk import.
+"""Reading the CSV and XLSX files people export from spreadsheets and HR systems, shared by every bulk import;
+and writing a one-sheet XLSX front to back (`write_xlsx`), for exports.
 
 Readers yield (row number as the spreadsheet shows it, cells), streamed. They raise `UnreadableFile` (the file
 is not CSV text in a known encoding, or not a workbook); each service turns it into its own 4xx naming "file".
@@ -13,10 +14,11 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from os import PathLike
-from typing import BinaryIO
+from typing import IO, BinaryIO
+from xml.sax.saxutils import escape
 
 Row = tuple[int, Sequence[object]]
 
@@ -115,3 +117,91 @@ def read_xlsx(source: str | PathLike[str] | BinaryIO, sheet: str | None = None) 
         yield from enumerate(worksheet.iter_rows(min_row=1, values_only=True), start=1)
     finally:
         workbook.close()
+
+
+# -- writing ---------------------------------------------------------------------------------------------------------
+# openpyxl's write-only mode spends ~70 µs a cell in Python objects (lxml did not change it measurably); an export's
+# cells are plain values, so the sheet's XML is written directly: strings inline (no shared-string table to hold in
+# memory), numbers and booleans typed, each row's text built once. bench/gateway/export_bench.py compares the two.
+
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>'),
+    "_rels/.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Target="xl/workbook.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"/></Relationships>'),
+    "xl/_rels/workbook.xml.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Target="worksheets/sheet1.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"/>'
+        '<Relationship Id="rId2" Target="styles.xml" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"/></Relationships>'),
+    "xl/styles.xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+        '</styleSheet>'),
+}
+_WORKBOOK = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+             '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+             '<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>')
+_SHEET_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+_SHEET_TAIL = b"</sheetData></worksheet>"
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot carry
+_NOT_IN_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")
+MAX_CELL_TEXT = 32767  # Excel's limit for a cell
+
+
+def _xlsx_cell(value: object) -> str:
+    if value is None:
+        return "<c/>"
+    if isinstance(value, bool):
+        return f'<c t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int | float) and value == value and value not in (float("inf"), float("-inf")):
+        return f"<c><v>{value!r}</v></c>"
+    text = escape(_NOT_XML.sub("", str(value))[:MAX_CELL_TEXT])
+    return f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+def write_xlsx(target: str | PathLike[str] | IO[bytes], header: Sequence[object],
+               rows: Iterable[Sequence[object]], sheet: str = "Sheet1") -> None:
+    """A one-sheet workbook: `header` then `rows`, written as they come (nothing held but the row being written).
+    Cells: None empty, bool, int and float typed, anything else as its text (control characters dropped)."""
+    name = escape(_NOT_IN_SHEET_NAME.sub(" ", sheet)[:31] or "Sheet1", {'"': "&quot;"})
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for part, text in _XLSX_PARTS.items():
+            archive.writestr(part, text)
+        archive.writestr("xl/workbook.xml", _WORKBOOK.format(name=name))
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as out:
+            out.write(_SHEET_HEAD)
+            chunk: list[str] = []
+            for number, row in enumerate(_with_header(header, rows), start=1):
+                chunk.append(f'<row r="{number}">{"".join(map(_xlsx_cell, row))}</row>')
+                if len(chunk) == 500:
+                    out.write("".join(chunk).encode("utf-8"))
+                    chunk.clear()
+            out.write("".join(chunk).encode("utf-8"))
+            out.write(_SHEET_TAIL)
+
+
+def _with_header(header: Sequence[object], rows: Iterable[Sequence[object]]) -> Iterator[Sequence[object]]:
+    yield header
+    yield from rows
