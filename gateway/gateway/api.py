@@ -86,6 +86,7 @@ class Route:
     path_schema: Schema | None = None  # the path parameters' types
     max_body: int | None = None  # bytes; None: the max_body_bytes setting
     location: Callable[[Any], str | None] | None = None  # the answer -> the path (under /api/v1) of what it made
+    files: tuple[str, ...] = ()  # a file download: the media types it answers instead of JSON (gateway.exports)
 
     @property
     def params(self) -> list[str]:

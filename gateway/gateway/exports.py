@@ -143,4 +143,4 @@ def exported(declared: Route, name: str, query: type[b.FileOptions] = b.ExportQu
                       tag=declared.tag, request=query, response=b.ExportRows, operation_id=f"export_{name}",
                       description="A file, not JSON: CSV (UTF-8 with BOM) or XLSX by `format`, headers in the "
                                   "language of `lang` or Accept-Language (zh-CN or en), streamed page by page.")
-    return replace(route, handler=export_handler(target, name))
+    return replace(route, handler=export_handler(target, name), files=("text/csv", XLSX_TYPE))

@@ -127,9 +127,11 @@ def _operation(route: Route) -> dict[str, Any]:
                                           "schema": {"type": "string"}}
     if route.paging is not None:
         headers["Link"] = {"description": 'the next page, `rel="next"`', "schema": {"type": "string"}}
+    content: dict[str, Any] = ({media: {"schema": {"type": "string", "format": "binary"}} for media in route.files}
+                               if route.files else {"application/json": {"schema": route.response}})
     responses: dict[str, Any] = {
-        str(route.status): {"description": "OK" if route.status == 200 else "Created", "headers": headers,
-                            "content": {"application/json": {"schema": route.response}}},
+        str(route.status): {"description": {201: "Created", 202: "Accepted"}.get(route.status, "OK"),
+                            "headers": headers, "content": content},
     }
     if route.etag:
         responses["304"] = {"description": "Not modified since the ETag in If-None-Match",
