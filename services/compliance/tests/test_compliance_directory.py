@@ -4,6 +4,7 @@ from sqlalchemy import create_engine, select
 
 from chassis.access.readmodel import people_table
 from chassis.errors import Conflict, Forbidden, InvalidInput, NotFound
+from contracts.compliance import AuditCheckpointed
 
 
 def test_directory_crud_publishes_versioned_events_and_keeps_the_read_model(org, callers, compliance_url,
@@ -43,7 +44,10 @@ def test_directory_crud_publishes_versioned_events_and_keeps_the_read_model(org,
 
 def test_bad_input_names_the_field_and_writes_nothing(org, callers, count_rows):
     root = callers("root").compliance
-    before = count_rows("compliance_people", "chassis_outbox")
+    # the audit witness seals the seeding's entries whenever its timer fires (late on a loaded machine): its
+    # checkpoint events are not writes of the refused requests
+    tables = ("compliance_people", f"chassis_outbox WHERE event_type <> '{AuditCheckpointed.type}'")
+    before = count_rows(*tables)
     cases = [
         ({"person_id": "X1", "name": "X", "org_unit_id": "nowhere"}, "org_unit_id"),
         ({"person_id": "X1", "name": "X", "org_unit_id": "rd", "manager_id": "ghost"}, "manager_id"),
@@ -72,7 +76,7 @@ def test_bad_input_names_the_field_and_writes_nothing(org, callers, count_rows):
         root.remove_org_unit({"org_unit_id": "rd"})
     with pytest.raises(NotFound):
         root.get_person({"person_id": "nobody"})
-    assert count_rows("compliance_people", "chassis_outbox") == before
+    assert count_rows(*tables) == before
 
 
 def test_denials_are_refused_and_recorded(org, callers, audit_log):
