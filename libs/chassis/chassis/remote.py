@@ -531,7 +531,8 @@ class StandaloneRpc:
     def stop(self) -> None:
         self._running = False
         if self._consumer_gt is not None:
-            self._consumer_gt.wait()
+            # no reply is awaited any more: end the reply loop now rather than at its next wake-up (up to 0.5 s)
+            self._consumer_gt.kill()
         if self._conn is not None:
             self._conn.release()
         self._publisher.close()
