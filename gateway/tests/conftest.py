@@ -146,6 +146,15 @@ def small_org() -> list:
 FAST = {"EVENT_RETRY_DELAYS": [0.05, 0.1], "OUTBOX_POLL_INTERVAL": 0.1}
 
 
+@pytest.fixture(scope="session")
+def trained_objection_tagger() -> None:
+    """Feedback tags a sales visit's objections with a model trained once per process (jieba's dictionary and the
+    classifier: ~10 s on a busy machine), which an RPC timeout would not wait for: trained before the suite starts."""
+    from feedback.objections import default_tagger
+
+    default_tagger()
+
+
 @pytest.fixture
 def stack(pg_database, gateway_config, run_services):
     """`stack(**gateway_config)`: compliance, goals and the gateway on this test's broker and databases; `root` is

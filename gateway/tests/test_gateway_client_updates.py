@@ -56,8 +56,8 @@ def test_careless_changes_are_refused_naming_the_field(seeded):
         "dpa": {"ref": "DPA-2026-12", "expires_on": (today + timedelta(days=28)).isoformat()}}), 201)
     path = f"/api/v1/clients/{client['client_id']}"
     cases = [
-        ({"scopes": ["goals:read", "payroll:read"]}, 400, "scopes"),
-        ({"event_patterns": ["jixiao.goals.*", "jixiao goals"]}, 400, "event_patterns.1"),
+        ({"scopes": ["goals:read", "payroll:read"]}, 422, "scopes"),  # compliance's rule: a service's 400 is a 422
+        ({"event_patterns": ["jixiao.goals.*", "jixiao goals"]}, 422, "event_patterns.1"),
         ({"dpa": {"ref": "DPA-2025-12", "expires_on": (today - timedelta(days=1)).isoformat()}}, 422,
          "dpa.expires_on"),
         ({"dpa": {"ref": "DPA-2027", "expires_on": "31/12/2027"}}, 400, "dpa.expires_on"),

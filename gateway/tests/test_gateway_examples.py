@@ -47,14 +47,8 @@ def _send(client, method: str, path: str, example: dict):
 SETTLE_SECONDS = 6
 
 
-def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http, monkeypatch):
+def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http, monkeypatch, trained_objection_tagger):
     Client = http
-    from feedback.objections import default_tagger
-
-    # record_visit and tag_notes tag objections with a model trained once per process (jieba's dictionary, the
-    # classifier: ~10 s on a busy machine), which an RPC timeout would not wait for: trained here, beforehand
-    default_tagger()
-
     # Lin Hua sits on the technical promotion panel (incentives' setting, read from the environment)
     monkeypatch.setenv("INCENTIVES_PROMOTION_PANELS", json.dumps({"technical": ["E1001"], "management": ["E1000"]}))
     # development, as `make up` runs it: the development login is an example too

@@ -43,7 +43,8 @@ def fits_places(value: Decimal, places: int) -> bool:
         surplus = -places - exponent
         return surplus <= 0 or not any(digits[-surplus:])
     numerator, denominator = value.as_integer_ratio()
-    return numerator * 10**places % denominator == 0
+    scale: int = 10**places  # int ** int is Any to mypy (a negative exponent gives a float); places >= 0 here
+    return numerator * scale % denominator == 0
 
 
 def to_units(value: Decimal, places: int) -> int:

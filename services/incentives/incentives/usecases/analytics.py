@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from contracts import incentives as c
 from contracts.actor import Actor
@@ -64,7 +65,7 @@ STATISTIC = ("score = shortfall x turn_rate per manager over the cycles; shortfa
              ">= 3 cycles")
 
 
-def _scores(rows: list, order: dict[str, str], threshold: float) -> list[analytics.GroupScore]:
+def _scores(rows: list[Any], order: dict[str, str], threshold: float) -> list[analytics.GroupScore]:
     """Every group's score (highest first) from the database's award rows and group-cycle markers."""
     cycles: dict[str, set[str]] = defaultdict(set)
     awards: dict[str, list[analytics.Award]] = defaultdict(list)
