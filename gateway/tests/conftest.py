@@ -156,9 +156,11 @@ def trained_objection_tagger() -> None:
 
 
 @pytest.fixture
-def stack(pg_database, gateway_config, run_services):
+def stack(pg_database, gateway_config, run_services, tmp_path):
     """`stack(**gateway_config)`: compliance, goals and the gateway on this test's broker and databases; `root` is
-    the bootstrap administrator of both compliance and the gateway."""
+    the bootstrap administrator of both compliance and the gateway. Compliance's audit witness is this test's own
+    file: the default <VAR_DIR> one is shared by every run on the machine, and another chain's signed checkpoints
+    there are, to verify_audit, entries that differ from the witness (a break at sequence 1)."""
     from compliance.service import ComplianceService
     from feedback.service import FeedbackService
     from gateway.service import GatewayService
@@ -167,7 +169,8 @@ def stack(pg_database, gateway_config, run_services):
     def start(everything=False, **gateway_overrides):
         services = {
             ComplianceService: {"DATABASE_URL": pg_database("compliance"), "BOOTSTRAP_ADMINS": "root",
-                                "DSR_SERVICES": "goals", "DSR_TIMEOUT": 1.0, "AUDIT_SEAL_INTERVAL": 0.05},
+                                "DSR_SERVICES": "goals", "DSR_TIMEOUT": 1.0, "AUDIT_SEAL_INTERVAL": 0.05,
+                                "AUDIT_WITNESS_PATH": str(tmp_path / "compliance-audit-witness.jsonl")},
             GoalsService: {"DATABASE_URL": pg_database("goals")},
             FeedbackService: {"DATABASE_URL": pg_database("feedback")},  # the dashboard's feedback sections
             GatewayService: {**gateway_config, "BOOTSTRAP_ADMINS": "root", **gateway_overrides},
