@@ -3,11 +3,11 @@
 The gateway binds an `Idempotency-Key` to its first attempt and, when that attempt's outcome is unknown (a
 timeout), lets a retry with the same key go through again carrying the same request key. The service must then
 recognise the request: a worker called with `request_key` in its context claims
-`(rpc:<service>.<method>, key)` in the inbox table *in the same transaction as its first write* (the first commit
-that changed something), so the write and the claim commit together or not at all. A second attempt that would
-write finds the claim taken: its transaction is rolled back and it answers 409 `request-already-done`; the gateway
-then answers the first attempt's reply, which it kept (chassis.remote.FirstOutcomes). A read-only call claims
-nothing.
+`(rpc:<service>.<method>, key)` in the inbox table *in the same transaction as its first write* (as the first flush
+that writes begins, else at the first commit that changed something), so the write and the claim commit together
+or not at all. A second attempt that would write finds the claim taken (or waits on it while the first attempt's
+transaction is open): its transaction is rolled back and it answers 409 `request-already-done`; the gateway then
+answers the first attempt's reply, which it kept (chassis.remote.FirstOutcomes). A read-only call claims nothing.
 
 The claim is also looked up once, when the worker's first transaction begins: a retry whose first attempt already
 committed is answered `request-already-done` before the use case runs, so a rule that would refuse a second copy
@@ -111,10 +111,28 @@ def _already_done_before_anything_runs(session: Session, transaction: SessionTra
         raise RequestAlreadyDone(f"{claim.handler}: this request was carried out by an earlier attempt")
 
 
+@event.listens_for(Session, "before_flush")
+def _claim_before_the_first_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    """Claim as the first flush that writes begins, before its statements run: two attempts in flight at once
+    (a retry sent while the first attempt waits on a lock) are then ordered by who started writing first, the
+    later one waiting on the claim's row and answering `request-already-done`. Claimed only at commit, the two
+    raced once the lock was released and the retry could win, the first attempt's reply being the refusal."""
+    claim = _claim.get()
+    if claim is None or claim.claimed:
+        return
+    if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+        _take_the_claim(session)
+
+
 @event.listens_for(Session, "before_commit")
 def _claim_with_the_first_write(session: Session) -> None:
+    if session.info.get(_WROTE):
+        _take_the_claim(session)
+
+
+def _take_the_claim(session: Session) -> None:
     claim = _claim.get()
-    if claim is None or claim.claimed or not session.info.get(_WROTE):
+    if claim is None or claim.claimed:
         return
     from chassis.db import inbox_table, utcnow
 
