@@ -203,14 +203,18 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def run_services(amqp_uri: str) -> Iterator[Callable[..., dict[str, ServiceContainer]]]:
+def run_services(amqp_uri: str, tmp_path: Path) -> Iterator[Callable[..., dict[str, ServiceContainer]]]:
     """`run_services({ServiceClass: config, ...}, **common_config)` starts chassis containers on this test's
-    vhost (unless AMQP_URI is given) and stops them before the vhost goes; returns {name: container}."""
+    vhost (unless AMQP_URI is given) and stops them before the vhost goes; returns {name: container}.
+    Their VAR_DIR is the test's own (unless given): files a service keeps there, such as compliance's audit
+    witness, would otherwise be shared by every run on the machine and mix other tests' chains into this one."""
     from chassis.testing.services import ServicesUnderTest
 
     with ExitStack() as stack:
         def start(services: dict[type, dict[str, Any] | None], **common: Any) -> dict[str, ServiceContainer]:
             common.setdefault("AMQP_URI", amqp_uri)
+            (tmp_path / "var").mkdir(exist_ok=True)
+            common.setdefault("VAR_DIR", str(tmp_path / "var"))
             return stack.enter_context(ServicesUnderTest(services, **common))
         yield start
 
