@@ -273,7 +273,8 @@ try {
 process.exit(failed ? 1 : 0)
 
 // answers the app expects and shows as a state (the browser logs every non-2xx fetch as a console error):
-// 404 of a not-yet-running API, 400 of the deliberate bad input, 401 of the expired session, 403 of a page
+// 404 of a not-yet-running API, 400 and 422 of the deliberate bad input (422: a rule only the service judges, such
+// as a formula that does not parse), 401 of the expired session, 403 of a page
 function expectedError(text) {
-  return /Failed to load resource: the server responded with a status of (400|401|403|404)/.test(text)
+  return /Failed to load resource: the server responded with a status of (400|401|403|404|422)/.test(text)
 }

@@ -26,7 +26,8 @@ def test_the_main_flow_on_sqlite(run_services, sqlite_url, amqp_uri, rpc_client)
     hr = rpc_client(amqp_uri, actor=Actor(subject="hr")).goals
     employee = rpc_client(amqp_uri, actor=Actor(subject="e")).goals
     today = date.today()
-    cycle = hr.create_cycle({"name": "FY", "period": "year", "year": today.year})
+    # the org events are applied in batches (gathered for up to 50 ms): HR's grant may land after the first call
+    cycle = wait_for(lambda: _created_cycle(hr, today.year), message="HR's grant applied")
     wait_for(lambda: _can_create(employee, cycle["id"]), message="org events applied")
     # created while the cycle is a draft (not coloured yet); started two months ago, due in a month
     okr = employee.create_goal({"cycle_id": cycle["id"], "title": "Docs", "kind": "okr", "weight": "50",
@@ -55,3 +56,12 @@ def _can_create(caller, cycle_id) -> bool:
         if error.status in (400, 403):
             return False
         raise
+
+
+def _created_cycle(hr, year: int) -> dict | None:
+    from chassis.errors import Forbidden
+
+    try:
+        return hr.create_cycle({"name": "FY", "period": "year", "year": year})
+    except Forbidden:
+        return None
