@@ -9,7 +9,10 @@
   `handle_undecodable(message, exc)` when it has one (event handlers park it in their dead-letter queue); kombu
   would log a line and ack it, and the message would be gone without a trace;
 - `kill()` gives up on the consumer thread after a grace period: while the broker is unreachable that thread is
-  in an endless reconnect loop, and nameko's kill waited for it forever.
+  in an endless reconnect loop, and nameko's kill waited for it forever;
+- an ack or requeue on a connection the broker dropped (a RabbitMQ restart) is given up quietly: nameko catches
+  only AMQP's ConnectionError, so the socket's ConnectionResetError from a worker's ack killed the whole
+  container. The broker has already taken the unacked message back and redelivers it; consumers deduplicate.
 """
 from __future__ import annotations
 
@@ -40,6 +43,19 @@ class QueueConsumer(NamekoQueueConsumer):
             provider.handle_message(body, message)
         except Exception:  # as nameko does for an error in a managed thread: the container dies loudly
             self.container.kill(_exc_info())
+
+    def ack_message(self, message: Message) -> None:
+        try:
+            super().ack_message(message)
+        except OSError as error:  # ConnectionResetError, BrokenPipeError: the connection is gone
+            log.warning("could not ack a message, the broker connection is gone (%s): it will be redelivered", error)
+
+    def requeue_message(self, message: Message) -> None:
+        try:
+            super().requeue_message(message)
+        except OSError as error:
+            log.warning("could not requeue a message, the broker connection is gone (%s): the broker has it back",
+                        error)
 
     def get_consumers(self, consumer_cls: type, channel: Channel) -> list[Consumer]:
         consumers = super().get_consumers(consumer_cls, channel)
