@@ -49,3 +49,42 @@ class BenchBatchSink(Service):
     def on_events(self, events):
         with self.uow as uow:
             uow.session.add_all([Received(event_id=e.id, subject=e.subject or "") for e in uow.fresh(events)])
+
+
+# -- one indexed read with an access check: the fixed cost of a chassis read RPC (rpc_bench.py) ------------------
+from chassis.access import AccessUnitOfWork, Relation, Resource, Rule, include_org_read_model, register_rules  # noqa: E402
+from sqlalchemy.orm import DeclarativeBase  # noqa: E402
+
+
+class ReadBase(DeclarativeBase):
+    pass
+
+
+include_org_read_model(ReadBase.metadata)
+
+
+class Item(ReadBase):
+    __tablename__ = "bench_items"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+register_rules({"bench.item.read": Rule("item", (Relation.SELF, Relation.DIRECT_MANAGER))})
+
+
+class BenchRead(Service):
+    """What a typical read RPC does: a unit of work, one primary-key read, an access check from the org read
+    model, the row back as JSON. The outbox relay runs as in every service."""
+
+    name = "bench_read"
+    uow = Database(AccessUnitOfWork)
+
+    @rpc
+    def get_item(self, payload):
+        with self.uow as uow:
+            item = uow.session.get(Item, payload["item_id"])
+            if item is None:
+                return None
+            uow.access.require(self.call.actor, "bench.item.read", Resource(kind="item", owner=item.owner_id))
+            return {"id": item.id, "owner_id": item.owner_id, "name": item.name}

@@ -1,10 +1,21 @@
-"""RPC latency and throughput: the chassis against a raw py-amqp request/reply floor (and stock nameko), measured
-in the same run on the same broker.
+"""RPC latency, throughput and the server's CPU per call: the chassis against a raw py-amqp request/reply floor and
+stock nameko, measured in the same run on the same broker.
 
-    python bench/rpc_bench.py [--calls 3000] [--seconds 8]
+    python bench/rpc_bench.py [--calls 3000] [--seconds 8] [--only raw,stock,echo,read] [--profile DIR]
 
-Sequential p50 (one call at a time) and throughput with 16 calls in flight. Every side runs in its own process:
-the server under test and the client never share a GIL.
+Four servers, one after the other, each in its own process (the server under test and the client never share a
+GIL):
+- raw py-amqp: a consumer that publishes the body back (the floor);
+- stock nameko `@rpc` echo (`nameko run` of a plain class);
+- chassis echo (`bench_services:BenchPing`): the chassis's fixed cost of an RPC with nothing to do;
+- chassis read (`bench_services:BenchRead`): a unit of work, one primary-key read on PostgreSQL, an access check
+  from the org read model — what a typical read RPC costs before its own business.
+
+Each is measured as sequential p50/p99 (one call at a time), then calls/s with 16 in flight, and the server's CPU
+per call: utime+stime of its process (/proc/<pid>/stat) over the whole client run ÷ the calls it answered (idle
+timers included: they are part of what the process costs). The chassis clients send an actor in the call context,
+as the gateway does. `--profile DIR` records each chassis server with py-spy during its run (DIR/<side>.svg and a
+collapsed-stack text file), which costs CPU of its own: do not compare figures of a profiled run with others.
 """
 from __future__ import annotations
 
@@ -19,9 +30,19 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import AMQP, Process, percentile
+from common import AMQP, PG, Process, percentile
 
 QUEUE = "raw-rpc"
+ITEMS = 10_000
+PEOPLE = 100
+ACTOR = {"subject": "p-7", "kind": "person"}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process so far (/proc/<pid>/stat fields 14 and 15, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 # -- raw py-amqp: the floor -----------------------------------------------------------------------------------
@@ -84,15 +105,20 @@ def raw_client(uri: str, calls: int, seconds: float) -> dict:
             done += 1
             send()
     elapsed = time.perf_counter() - started
+    answered = done
+    while len(replies) < 16:  # the last 16 in flight: answered by the server too (its CPU counts them)
+        conn.drain_events(timeout=5)
+    answered += len(replies)
     return {"p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
-            "rps_16": done / elapsed}
+            "rps_16": done / elapsed, "calls": calls + answered}
 
 
 # -- the chassis (and stock nameko for reference) ---------------------------------------------------------------
-def green_client(uri: str, calls: int, seconds: float, stock: bool) -> dict:
+def green_client(uri: str, calls: int, seconds: float, side: str) -> dict:
     import eventlet
 
     eventlet.monkey_patch()
+    stock = side == "stock"
     if stock:
         from nameko.standalone.rpc import ClusterRpcProxy
 
@@ -101,11 +127,19 @@ def green_client(uri: str, calls: int, seconds: float, stock: bool) -> dict:
         call = lambda: proxy.stock_ping.ping(1)  # noqa: E731
     else:
         from chassis.remote import StandaloneRpc
+        from contracts.actor import Actor
 
-        client = StandaloneRpc(uri, timeout=10).start()
+        client = StandaloneRpc(uri, timeout=10, actor=Actor.model_validate(ACTOR)).start()
         caller = client.caller()
-        call = lambda: caller.bench_ping.ping(1)  # noqa: E731
-    for _ in range(50):
+        if side == "read":
+            counter = iter(range(10**9))
+            call = lambda: caller.bench_read.get_item({"item_id": f"i-{next(counter) % ITEMS}"})  # noqa: E731
+            if (call() or {}).get("owner_id") != ACTOR["subject"]:
+                raise SystemExit("the read bench's item was not found: the database is not seeded")
+        else:
+            call = lambda: caller.bench_ping.ping(1)  # noqa: E731
+    warm = 50 + (side == "read")
+    for _ in range(warm):
         call()
     latencies = []
     for _ in range(calls):
@@ -133,7 +167,7 @@ def green_client(uri: str, calls: int, seconds: float, stock: bool) -> dict:
             gt.wait()
     elapsed = time.perf_counter() - started
     return {"p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
-            "rps_16": done[0] / elapsed}
+            "rps_16": done[0] / elapsed, "calls": warm + calls + done[0]}
 
 
 STOCK_SERVICE = '''
@@ -155,48 +189,126 @@ def run_json(args: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def measured(pid: int, client_args: list[str], profile: Path | None = None, side: str = "") -> dict:
+    """Run a client against the server `pid`; add the server's CPU per call over the run."""
+    spy = None
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
+        spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-r", "250",
+                                "-f", "raw", "-o", str(profile / f"{side}.txt")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+    before = cpu_seconds(pid)
+    result = run_json(client_args)
+    result["cpu_ms_per_call"] = (cpu_seconds(pid) - before) / result["calls"] * 1000
+    if spy is not None:
+        spy.send_signal(2)  # SIGINT: py-spy writes its file and ends
+        spy.wait(timeout=60)
+    return result
+
+
+def seed_read_database(url: str) -> None:
+    """The read bench's tables: ITEMS items owned by PEOPLE people of one unit (all in the org read model)."""
+    from sqlalchemy import insert
+
+    import bench_services
+    from chassis.access.readmodel import create_org_read_model, people_table, units_table
+    from chassis.db import chassis_metadata, create_db_engine, utcnow
+
+    engine = create_db_engine(url)
+    chassis_metadata.create_all(engine)
+    bench_services.ReadBase.metadata.create_all(engine)
+    create_org_read_model(engine)
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(insert(units_table), [{"org_unit_id": "u-1", "version": 1, "name": "Unit", "parent_id": None,
+                                            "removed": False, "updated_at": now}])
+        conn.execute(insert(people_table), [
+            {"person_id": f"p-{n}", "version": 1, "name": f"P {n}", "org_unit_id": "u-1",
+             "manager_id": None if n == 0 else "p-0", "status": "active", "erased": False, "updated_at": now}
+            for n in range(PEOPLE)])
+        # every item is owned by the bench's actor or one of its peers... the actor reads its own: p-7's items
+        conn.execute(insert(bench_services.Item.__table__), [
+            {"id": f"i-{n}", "owner_id": ACTOR["subject"], "name": f"item {n}"} for n in range(ITEMS)])
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--only", default="raw,stock,echo,read", help="comma-separated sides to run")
+    parser.add_argument("--workers", type=int, default=32, help="the chassis servers' max_workers")
+    parser.add_argument("--profile", type=Path, help="record the chassis servers with py-spy into this folder")
     args = parser.parse_args()
+    sides = args.only.split(",")
 
     import eventlet
 
     eventlet.monkey_patch()
-    from chassis.testing.infra import VhostManager
+    from chassis.testing.infra import PgManager, VhostManager
 
-    vhosts = VhostManager(AMQP)
+    print(f"load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
+    vhosts, pg = VhostManager(AMQP), PgManager(PG)
     uri = vhosts.create()
     workdir = Path(tempfile.mkdtemp(prefix="jx-bench-"))
+    common = [uri, str(args.calls), str(args.seconds)]
     results = {}
+    database = f"jx_rpcbench_{uuid.uuid4().hex[:8]}"
     try:
-        server = subprocess.Popen([sys.executable, __file__, "raw-server", uri], stdout=subprocess.PIPE, text=True)
-        server.stdout.readline()
-        results["raw py-amqp"] = run_json(["raw-client", uri, str(args.calls), str(args.seconds)])
-        server.kill()
+        if "raw" in sides:
+            server = subprocess.Popen([sys.executable, __file__, "raw-server", uri], stdout=subprocess.PIPE,
+                                      text=True)
+            server.stdout.readline()
+            results["raw py-amqp"] = measured(server.pid, ["raw-client", *common])
+            server.kill()
+            server.wait()
 
-        ping = Process("bench_services:BenchPing", {"AMQP_URI": uri, "max_workers": 32}, workdir)
-        results["chassis"] = run_json(["green-client", uri, str(args.calls), str(args.seconds), "chassis"])
-        ping.stop()
+        if "stock" in sides:
+            (workdir / "stock_service.py").write_text(STOCK_SERVICE)
+            stock = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--broker", uri, "stock_service"],
+                                     cwd=workdir, env={**os.environ, "AMQP_URI": uri,
+                                                       "PYTHONWARNINGS": "ignore::DeprecationWarning"},
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(5)
+            results["stock nameko"] = measured(stock.pid, ["green-client", *common, "stock"])
+            stock.kill()
+            stock.wait()
 
-        (workdir / "stock_service.py").write_text(STOCK_SERVICE)
-        stock = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--broker", uri, "stock_service"], cwd=workdir,
-                                 env={**os.environ, "AMQP_URI": uri,
-                                      "PYTHONWARNINGS": "ignore::DeprecationWarning"},
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(5)
-        results["stock nameko"] = run_json(["green-client", uri, str(args.calls), str(args.seconds), "stock"])
-        stock.kill()
+        if "echo" in sides:
+            ping = Process("bench_services:BenchPing", {"AMQP_URI": uri, "max_workers": args.workers}, workdir)
+            results["chassis echo"] = measured(ping.proc.pid, ["green-client", *common, "echo"], args.profile, "echo")
+            ping.stop()
+
+        if "read" in sides:
+            url = pg.create(database)
+            seed_read_database(url)
+            read = Process("bench_services:BenchRead", {"AMQP_URI": uri, "max_workers": args.workers,
+                                                        "DATABASE_URL": url}, workdir)
+            results["chassis read"] = measured(read.proc.pid, ["green-client", *common, "read"], args.profile, "read")
+            read.stop()
     finally:
         vhosts.delete(uri, wait=True)
+        if "read" in sides:
+            pg.drop(database)
 
-    raw, chassis = results["raw py-amqp"], results["chassis"]
-    print(f"{'':<14}{'p50 ms':>9}{'p99 ms':>9}{'calls/s @16':>13}")
+    print(f"load average after: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+    print(f"{'':<14}{'p50 ms':>9}{'p99 ms':>9}{'calls/s @16':>13}{'server CPU ms/call':>20}")
     for name, r in results.items():
-        print(f"{name:<14}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['rps_16']:>13.0f}")
-    print(f"chassis throughput / raw = {chassis['rps_16'] / raw['rps_16']:.2f}  (target >= 0.5)")
-    print(f"chassis p50 / raw        = {chassis['p50_ms'] / raw['p50_ms']:.2f}  (target <= 1.5)")
+        print(f"{name:<14}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['rps_16']:>13.0f}{r['cpu_ms_per_call']:>20.3f}")
+    raw, stock = results.get("raw py-amqp"), results.get("stock nameko")
+    for name in ("chassis echo", "chassis read"):
+        r = results.get(name)
+        if r is None:
+            continue
+        ratios = []
+        if raw:
+            ratios.append(f"p50 / raw {r['p50_ms'] / raw['p50_ms']:.2f}, calls/s / raw {r['rps_16'] / raw['rps_16']:.2f}")
+        if stock:
+            ratios.append(f"p50 / stock {r['p50_ms'] / stock['p50_ms']:.2f}, "
+                          f"CPU per call / stock {r['cpu_ms_per_call'] / stock['cpu_ms_per_call']:.2f}")
+        print(f"{name}: {'; '.join(ratios)}")
+    print("JSON " + json.dumps(results))
 
 
 if __name__ == "__main__":
@@ -205,6 +317,6 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "raw-client":
         print(json.dumps(raw_client(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))))
     elif len(sys.argv) > 1 and sys.argv[1] == "green-client":
-        print(json.dumps(green_client(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5] == "stock")))
+        print(json.dumps(green_client(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])))
     else:
         main()
