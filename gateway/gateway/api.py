@@ -49,6 +49,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _PATH_PARAM = re.compile(r"{([a-z_][a-z0-9_]*)}")
 _ETAG = re.compile(r'\s*(?:W/)?"([^"]{1,128})"\s*')
 AUTHENTICATED = ""
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def path_params(path: str) -> list[str]:
@@ -77,7 +78,7 @@ class Route:
     status: int = 200
     description: str = ""
     paging: Paging | None = None  # a list: `limit` and `cursor` in the query, the page envelope out
-    creates: bool = False  # honours Idempotency-Key
+    creates: bool = False  # makes something: 201 (every write honours an Idempotency-Key, see `takes_key`)
     etag: bool = False  # GET: ETag and If-None-Match
     if_match: Callable[[Ctx], Any] | None = None  # update: reads the current representation for If-Match
     version_field: str | None = None  # update: the command field that carries If-Match's version
@@ -91,6 +92,13 @@ class Route:
     @property
     def params(self) -> list[str]:
         return path_params(self.path)
+
+    @property
+    def takes_key(self) -> bool:
+        """Every write by an identified caller honours an Idempotency-Key, edits too: a retried edit whose answer
+        was lost must not be carried out (and announced) twice. Reads are safe to repeat; an anonymous write (the
+        development login) has no caller to bind a key to."""
+        return self.method in WRITES and self.scope is not None
 
     @property
     def werkzeug_rule(self) -> str:
@@ -313,7 +321,7 @@ class Api:
                 ctx.body = self._load(route.body, self._parse_json(raw), "body")
         if route.if_match is not None or route.version_field:
             self._check_if_match(ctx)
-        key = request.headers.get("Idempotency-Key") if route.creates else None
+        key = request.headers.get("Idempotency-Key") if route.takes_key else None
         if key is None:
             return self._respond(ctx, route.handler(ctx))
         return self._once(ctx, store, idempotency.check_key(key), raw)

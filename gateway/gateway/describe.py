@@ -75,8 +75,8 @@ def _facts(route: Route) -> list[str]:
         facts.append("Any authenticated caller.")
     if route.paging is not None:
         facts.append("Answers one page: `limit` items at most; pass `next_cursor` as `cursor` for the next one.")
-    if route.creates:
-        facts.append("Send an `Idempotency-Key` to make a retry safe.")
+    if route.takes_key:
+        facts.append("Send an `Idempotency-Key` to make a retry safe: a retry is answered, not carried out again.")
     if route.version_field or route.if_match is not None:
         facts.append("Send `If-Match` with the `ETag` you read: 409 when it changed since.")
     if route.etag:

@@ -29,10 +29,11 @@ the services decide.
 fields and headers), 422 when it is valid by the document and a rule it cannot state refuses it (a reference to
 something that does not exist, fields that go together, the state of things). **Lists** take `limit` and
 `cursor` (only a `next_cursor` the same list answered) and answer `{"items": [...], "next_cursor": ...}`.
-**Updates** honour `If-Match` with the `ETag` of the last read (409 when stale). **Creating POSTs** honour
-`Idempotency-Key` (a retry gets the first answer, marked `Idempotent-Replayed: true`; after a 504 the key stays
-bound to the first attempt: a retry is carried out at most once and answers what the first attempt answered, the
-same 201 and body, waiting for it within its deadline while it is still on its way; 409
+**Updates** honour `If-Match` with the `ETag` of the last read (409 when stale). **Every write** (POST, PUT,
+PATCH, DELETE: creations and edits alike) honours `Idempotency-Key` (a retry gets the first answer, marked
+`Idempotent-Replayed: true`, and is not carried out again; the same key with another body is a 422; after a 504
+the key stays bound to the first attempt: a retry is carried out at most once and answers what the first attempt
+answered, the same status and body, waiting for it within its deadline while it is still on its way; 409
 `idempotency-key-completed` only when that answer can never come, e.g. the gateway that sent the first attempt
 stopped: read the resource). Every response carries
 `X-Request-Id` (yours, or a new one), which is also the correlation id in every log line and event it causes.
@@ -102,7 +103,7 @@ def _operation(route: Route) -> dict[str, Any]:
         operation["parameters"].append({"in": "path", "schema": route.path_schema})
     if route.query is not None:
         operation["parameters"].append({"in": "query", "schema": route.query})
-    if route.creates:
+    if route.takes_key:
         operation["parameters"].append(_header("Idempotency-Key", "do this at most once: a retry with the same "
                                                                   "key and body gets the first answer",
                                                {"type": "string", "pattern": idempotency.KEY_PATTERN.pattern}))
@@ -121,7 +122,7 @@ def _operation(route: Route) -> dict[str, Any]:
     headers: dict[str, Any] = {"X-Request-Id": _REQUEST_ID}
     if route.etag or route.version_field or route.if_match is not None:
         headers["ETag"] = {"description": "the version of what was answered", "schema": {"type": "string"}}
-    if route.creates:
+    if route.takes_key:
         headers["Idempotent-Replayed"] = {"description": "`true` when this is the stored answer of an earlier "
                                                          "request with the same Idempotency-Key",
                                           "schema": {"type": "string"}}
