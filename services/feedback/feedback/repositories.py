@@ -6,7 +6,20 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from chassis.access.guard import AccessUnitOfWork  # the module itself: the package exports lazily (Any to mypy)
@@ -184,6 +197,60 @@ class CoachingRepository(Repository):
             m.CoachingTouch.on >= start, m.CoachingTouch.on <= end).distinct()))
 
 
+BOARD_DUE, BOARD_REPORTED, BOARD_ZERO = "due", "reported", "zero"
+BOARD_TOUCH, BOARD_HELD, BOARD_OVERDUE, BOARD_NOTES = "touch", "held", "overdue", "notes"
+
+
+def _board_statement():
+    """The board's seven lookups as one UNION ALL of (tag, person, ref, day, day2, n), built once (its bind
+    parameters are the board's inputs; building the expression per call cost more CPU than running it)."""
+    ck, rp, za = m.Checkin.__table__.c, m.Report.__table__.c, m.ZeroActivity.__table__.c
+    ct, cn = m.CoachingTouch.__table__.c, m.CoachingNote.__table__.c
+    no_text, no_day, no_n = cast(null(), String), cast(null(), Date), cast(null(), Integer)  # typed for the UNION
+    manager, team = bindparam("manager", type_=String), bindparam("team", expanding=True, type_=String)
+    first, last = bindparam("first", type_=Date), bindparam("last", type_=Date)
+
+    def tag(name: str):
+        return literal_column(f"'{name}'", String)
+
+    return union_all(
+        select(tag(BOARD_DUE), ck.person_id, ck.id, ck.due_by, no_day, no_n).where(
+            ck.manager_id == manager, ck.state == "scheduled", ck.due_from <= bindparam("today", type_=Date)),
+        select(tag(BOARD_REPORTED), rp.person_id, no_text, no_day, no_day, no_n).where(
+            rp.kind == "weekly", rp.period == bindparam("week", type_=String), rp.person_id.in_(team)),
+        select(tag(BOARD_ZERO), za.person_id, no_text, za.detected_on, za.last_valid_on, za.weeks).where(
+            za.person_id.in_(team)),
+        select(tag(BOARD_TOUCH), no_text, no_text, ct.on, no_day, no_n).where(
+            ct.manager_id == manager, ct.on >= first, ct.on <= last),
+        select(tag(BOARD_HELD), no_text, no_text, ck.held_on, no_day, no_n).where(
+            ck.manager_id == manager, ck.held_on >= first, ck.held_on <= last),
+        select(tag(BOARD_OVERDUE), no_text, no_text, no_day, no_day, func.count()).where(
+            ck.manager_id == manager, ck.month == bindparam("month", type_=String),
+            ck.overdue_flagged_on.is_not(None)),
+        select(tag(BOARD_NOTES), no_text, no_text, no_day, no_day, func.count()).where(
+            cn.manager_id == manager, cn.week.in_(bindparam("weeks", expanding=True, type_=String))),
+    )
+
+
+BOARD_STATEMENT = _board_statement()
+
+
+class BoardRepository(Repository):
+    """The "my team" board in one round trip: seven indexed lookups as one UNION ALL of plain columns (no ORM
+    entities: loading whole Report and Checkin rows, JSON columns and all, was most of the board's CPU).
+
+    Every part is a lookup on an index: check-ins due (ix_checkins_manager), last week's reports of the team
+    (the reports' unique (person, kind, period)), zero-activity flags (primary key), coaching touches
+    (ix_coaching_manager), check-ins held and overdue (ix_checkins_manager), weekly notes (unique (manager, week))."""
+
+    def rows(self, manager_id: str, team: Sequence[str], today: date, week: str, window: tuple[date, date],
+             month: str, weeks: Sequence[str]) -> list[tuple]:
+        """(tag, person, ref, day, day2, n) rows; see BOARD_* for the tags and `feedback.usecases.board`."""
+        params = {"manager": manager_id, "team": list(team), "today": today, "week": week, "first": window[0],
+                  "last": window[1], "month": month, "weeks": list(weeks)}
+        return list(self.session.connection().execute(BOARD_STATEMENT, params).tuples())
+
+
 class SurveyRepository(Repository):
     def invitation(self, survey_id: str, reviewer_id: str, *, lock: bool = False) -> m.SurveyInvitation | None:
         return self.get(m.SurveyInvitation, (survey_id, reviewer_id), lock=lock)
@@ -218,5 +285,6 @@ class FeedbackUnitOfWork(AccessUnitOfWork):
         self.reports = ReportRepository(session)
         self.activity = ActivityRepository(session)
         self.coaching = CoachingRepository(session)
+        self.board = BoardRepository(session)
         self.surveys = SurveyRepository(session)
         self.sweeps = SweepRepository(session)

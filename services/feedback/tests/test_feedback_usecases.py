@@ -358,6 +358,81 @@ def test_the_team_board_and_a_full_sweep(uc):
     assert field_of(fails(board.team_board, uc.uow(out), out, "mgr")) == "manager_id"
 
 
+def _board_by_parts(uc, manager: str) -> c.TeamBoardView:
+    """The board read part by part (the check-in, report, zero-activity and cadence reads each on their own)."""
+    from sqlalchemy import select
+
+    from feedback import models as m
+    from feedback.domain.calendar import month_key, week_key
+    from feedback.usecases.common import team_of, today
+
+    with uc.uow() as uow:
+        on, team = today(uow), team_of(uow, manager)
+        last_week = week_key(on - timedelta(days=7))
+        reported = {r.person_id for r in uow.reports.for_people(team, "weekly", [last_week])}
+        flagged = sorted(uow.session.scalars(select(m.ZeroActivity).where(m.ZeroActivity.person_id.in_(team))),
+                         key=lambda z: z.person_id)
+        due = uow.checkins.due_for(manager, on)
+        cadence = coaching.compute(uow, manager, month_key(on))
+        return c.TeamBoardView(
+            manager_id=manager,
+            checkins_due=[c.BoardCheckinDue(checkin_id=r.id, person_id=r.person_id, due_by=r.due_by,
+                                            overdue=on > r.due_by) for r in due],
+            missing_reports=c.BoardMissingReports(period=last_week, people=[p for p in team if p not in reported]),
+            zero_activity=[c.BoardZeroActivity(person_id=z.person_id, weeks=z.weeks, detected_on=z.detected_on,
+                                               last_valid_on=z.last_valid_on) for z in flagged],
+            coaching_cadence=cadence)
+
+
+def test_the_board_read_in_one_round_trip_equals_its_parts_read_one_by_one(uc):
+    """Random Q4 activity (check-ins scheduled, some held, reports, coaching, notes, zero-activity flags): the
+    one-statement board answers exactly what the separate reads answer, for every manager."""
+    import random
+
+    from feedback import models as m
+
+    rng = random.Random(16)
+    hr, mgr, director = uc.as_("hr"), uc.as_("mgr"), uc.as_("dir")
+    for month, at in (("2026-10", datetime(2026, 10, 2, 9, tzinfo=UTC)),
+                      ("2026-11", datetime(2026, 11, 2, 9, tzinfo=UTC))):
+        uc.now = at
+        checkins.schedule(uc.uow(hr), hr, c.ScheduleCheckins(month=month))
+    uc.now = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    checkins.schedule(uc.uow(hr), hr, c.ScheduleCheckins(month="2026-12"))
+    uc.now = datetime(2026, 12, 2, 9, tzinfo=UTC)
+    sweeps.run(uc.uow())  # November's check-ins are overdue now
+    with uc.uow() as uow:
+        october = list(uow.checkins.page(month="2026-10", limit=100))
+    for one in october:
+        if rng.random() < 0.6:
+            holder = uc.as_(one.manager_id)
+            checkins.hold(uc.uow(holder), holder, c.HoldCheckin(checkin_id=one.id, held_on=one.due_by))
+    uc.now = datetime(2026, 11, 27, 9, tzinfo=UTC)  # last week's reports, written in their week
+    for who in ("rep1", "rep2", "rep3", "mgr", "peer"):
+        if rng.random() < 0.7:
+            _report(uc, who, "2026-W48", done="拜访客户 / visits")
+    uc.now = datetime(2026, 12, 2, 9, tzinfo=UTC)
+    for boss, reports_ in ((mgr, ["rep1", "rep2", "rep3"]), (director, ["mgr", "peer"])):
+        for _ in range(rng.randint(1, 6)):
+            coaching.record(uc.uow(boss), boss, c.RecordCoaching(
+                person_id=rng.choice(reports_), on=date(2026, 10, 1) + timedelta(days=rng.randint(0, 62)),
+                minutes=30, topic="pipeline"))
+    coaching.submit_notes(uc.uow(mgr), mgr, c.SubmitCoachingNotes(week="2026-W49", notes="谈了渠道策略"))
+    with uc.uow() as uow:
+        uow.repo.add(m.ZeroActivity(person_id="rep2", manager_id="mgr", weeks=9, last_valid_on=None,
+                                    detected_on=date(2026, 11, 30)),
+                     m.ZeroActivity(person_id="rep1", manager_id="mgr", weeks=8, last_valid_on=date(2026, 9, 28),
+                                    detected_on=date(2026, 11, 23)))
+    for manager in ("mgr", "dir", "rep1"):
+        actor = uc.as_(manager)
+        view = board.team_board(uc.uow(actor), actor)
+        assert view == _board_by_parts(uc, manager), manager
+    view = board.team_board(uc.uow(mgr), mgr)
+    assert [z.person_id for z in view.zero_activity] == ["rep1", "rep2"]
+    assert view.coaching_cadence.weekly_notes == 1 and view.checkins_due
+    assert view.coaching_cadence.checkins_overdue == 0  # November's are overdue, not December's
+
+
 def test_retention_deletes_what_is_older_than_the_setting(uc):
     _report(uc, "rep1", "2026-W49", done="x")
     uc.now = datetime(2026, 12, 2, tzinfo=UTC) + timedelta(days=uc.settings.retention_days + 10)

@@ -1,6 +1,8 @@
 """Coaching touches, managers' weekly coaching notes (辅导纪要) and the monthly cadence against the standard."""
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from chassis.ids import new_id
@@ -43,20 +45,31 @@ def submit_notes(uow: Uow, actor: Actor | None, command: c.SubmitCoachingNotes) 
         return command
 
 
-def compute(uow: Uow, manager: str, month: str) -> c.CadenceView:
-    s = settings(uow)
-    months = previous_months(month, s.coaching_window_months)
+def window(uow: Uow, month: str) -> tuple[list[str], date, date]:
+    """The months the cadence of `month` averages over (oldest first), and their first and last day."""
+    months = previous_months(month, settings(uow).coaching_window_months)
     first, _ = month_bounds(*parse_month(months[0]))
     _, last = month_bounds(*parse_month(month))
-    by_month = uow.coaching.touches_by_month(manager, first, last)
-    held = uow.coaching.checkins_held_by_month(manager, first, last)  # a held 1:1 is a coaching conversation
-    overdue = uow.coaching.checkins_overdue(manager, month)
+    return months, first, last
+
+
+def view(uow: Uow, manager: str, month: str, months: list[str], by_month: dict[str, int], held: dict[str, int],
+         overdue: int, notes: int) -> c.CadenceView:
+    """The cadence from its counts: touches and 1:1s held per month of the window, overdue 1:1s, weekly notes."""
+    s = settings(uow)
     avg = rules.average([by_month.get(k, 0) + held.get(k, 0) for k in months])
     return c.CadenceView(manager_id=manager, month=month, touches=by_month.get(month, 0) + held.get(month, 0),
-                         weekly_notes=uow.coaching.notes_in(manager, weeks_of_month(month)), average=avg,
-                         window_months=len(months), standard=s.coaching_standard,
+                         weekly_notes=notes, average=avg, window_months=len(months), standard=s.coaching_standard,
                          below_standard=rules.below_standard(avg, s.coaching_standard) or overdue > 0,
                          checkins_held=held.get(month, 0), checkins_overdue=overdue)
+
+
+def compute(uow: Uow, manager: str, month: str) -> c.CadenceView:
+    months, first, last = window(uow, month)
+    by_month = uow.coaching.touches_by_month(manager, first, last)
+    held = uow.coaching.checkins_held_by_month(manager, first, last)  # a held 1:1 is a coaching conversation
+    return view(uow, manager, month, months, by_month, held, uow.coaching.checkins_overdue(manager, month),
+                uow.coaching.notes_in(manager, weeks_of_month(month)))
 
 
 def cadence(uow: Uow, actor: Actor | None, command: c.GetCadence) -> c.CadenceView:
