@@ -49,10 +49,14 @@ def person_id(actor: Actor | None) -> str:
     return actor.subject if actor is not None else "anonymous"
 
 
+def no_cycle(cycle_id: str, field: str = "cycle_id") -> NotFound:
+    return NotFound(f"cycle {cycle_id} does not exist", errors=[{"field": field, "message": "no such cycle"}])
+
+
 def load_cycle(uow: GoalsUnitOfWork, cycle_id: str, *, lock: bool = False, field: str = "cycle_id") -> m.Cycle:
     cycle = uow.cycles.get(cycle_id, lock=lock)
     if cycle is None:
-        raise NotFound(f"cycle {cycle_id} does not exist", errors=[{"field": field, "message": "no such cycle"}])
+        raise no_cycle(cycle_id, field)
     return cycle
 
 

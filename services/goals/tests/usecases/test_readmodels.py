@@ -28,6 +28,8 @@ from goals.gauges import read_gauges
 from goals.repositories import GoalsUnitOfWork
 from goals.usecases import board, cycles, goals, people, progress, retention, status
 
+from .test_team_dashboard import composed_dashboard, team_dashboard
+
 TODAY = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
 Q4_START = date(2026, 10, 1)
 PEOPLE = ("boss", "mgr", "rep", "rep2")
@@ -226,6 +228,10 @@ class World:
             assert sum(level.count for level in answer.levels) == answer.total.count
             assert {level.key for level in answer.levels} <= heads
             assert sorted(item.id for item in answer.items) == sorted(r.id for r in rows)[:100]
+            # the manager's dashboard reads the line's own row of the read model, and its red goals, in one call:
+            # the same as the board and lists it stands for
+            me = self.service.actors.person(manager)
+            assert team_dashboard(self.service, me, self.cycle) == composed_dashboard(self.service, me, self.cycle)
 
     @staticmethod
     def same(answer: c.Board, rows) -> None:
