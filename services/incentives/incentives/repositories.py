@@ -2,6 +2,7 @@
 work; `lock=True` takes the row locks (SELECT ... FOR UPDATE) a read-modify-write needs."""
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -368,6 +369,41 @@ def _offer_statement() -> Any:
 
 _OFFER = _offer_statement()  # built once: the redemption path runs it 50 times at once
 
+# A redemption's writes in one statement (PostgreSQL): the person's balance by a conditional update, then (only if
+# it was covered) the stock by a conditional update, then (only if there was stock) the redemption row and the
+# ledger's two entries. The balance's CTE is referenced by the stock's, so it runs first: balances before stock,
+# as in refunds, so the two locks are never taken in opposite orders. The stock row's lock, which every redeemer
+# of the item waits for, is held from this statement to the commit (the outbox row and COMMIT: two round trips).
+_SPEND_ON_REWARD = text("""
+WITH spent AS (
+    UPDATE inc_balances SET balance = balance - :points
+    WHERE account = :account AND balance >= :points
+    RETURNING balance
+), taken AS (
+    UPDATE inc_rewards SET stock = stock - :quantity
+    WHERE code = :code AND active AND (stock IS NULL OR stock >= :quantity) AND EXISTS (SELECT FROM spent)
+    RETURNING code
+), redemption AS (
+    INSERT INTO inc_redemptions (id, person_id, reward_code, quantity, points, status, approval, refunded, note,
+                                 created_at, updated_at)
+    SELECT :id, :person_id, :code, :quantity, :points, :status, CAST(:approval AS json), false, :note, :at, :at
+    FROM taken
+    RETURNING id
+), ledger AS (
+    INSERT INTO inc_ledger (transaction_id, account, delta, kind, reason, ref, at)
+    SELECT :transaction_id, e.account, e.delta, :kind, :reason, :ref, :at
+    FROM taken, (VALUES (:account, CAST(:debit AS bigint)), (:sink, CAST(:points AS bigint))) AS e(account, delta)
+    RETURNING id
+)
+SELECT EXISTS (SELECT FROM spent) AS covered, EXISTS (SELECT FROM taken) AS taken,
+       (SELECT count(*) FROM redemption) + (SELECT count(*) FROM ledger) AS written
+""")
+
+
+class Spent(NamedTuple):
+    covered: bool  # the balance covered the points (False: nothing was written)
+    taken: bool  # and the stock the quantity (False: the balance was moved; the caller must roll back)
+
 
 class PointsRepository:
     def __init__(self, session: Session):
@@ -430,6 +466,30 @@ class PointsRepository:
         not in the directory). None when the reward does not exist."""
         return self.session.execute(_OFFER, {"code": code, "person_id": person_id,
                                              "account": f"person:{person_id}"}).first()
+
+    def spend_on_reward(self, redemption: dict[str, Any], ledger_rows: Sequence[dict[str, Any]]) -> Spent:
+        """A redemption's writes: the debited account's balance (the first ledger row's account, which must cover
+        it), then the stock, then the redemption row and the ledger. One statement on PostgreSQL; elsewhere the same
+        steps one by one. When `taken` is False the caller must roll back (the balance may have moved)."""
+        debit, credit = ledger_rows
+        if self.session.get_bind().dialect.name == "postgresql":
+            # the approval as the column's JSON type spells it (None is JSON null: the column is NOT NULL)
+            to_json = table_of(m.Redemption).c.approval.type.bind_processor(self.session.get_bind().dialect)
+            row = self.session.execute(_SPEND_ON_REWARD, {
+                **{k: redemption[k] for k in ("id", "person_id", "quantity", "points", "status", "note")},
+                "code": redemption["reward_code"], "at": redemption["created_at"],
+                "approval": to_json(redemption["approval"]) if to_json else json.dumps(redemption["approval"]),
+                "account": debit["account"], "debit": debit["delta"], "sink": credit["account"],
+                "transaction_id": debit["transaction_id"], "kind": debit["kind"], "reason": debit["reason"],
+                "ref": debit["ref"]}).one()
+            return Spent(bool(row.covered), bool(row.taken))
+        if self.move(debit["account"], debit["delta"], False) is None:
+            return Spent(False, False)
+        if not self.take_stock(redemption["reward_code"], redemption["quantity"]):
+            return Spent(True, False)
+        self.add_redemption(redemption)
+        self.append(ledger_rows)
+        return Spent(True, True)
 
     def add_redemption(self, row: dict[str, Any]) -> None:
         """One plain INSERT (no ORM unit of work to flush on the redemption path)."""

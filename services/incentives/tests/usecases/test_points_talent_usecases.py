@@ -73,6 +73,51 @@ def test_points_grants_redemptions_and_refunds_exactly_once(world):
         assert uow.session.scalar(select(m.Reward.stock).where(m.Reward.code == "flex_leave")) == 1
 
 
+def test_a_redemptions_writes_refuse_what_changed_since_its_read_and_write_nothing(world):
+    """redeem() decides from a read with no lock; its writes (`spend_on_reward`) are conditional updates that see
+    the committed rows: a balance spent or a stock taken since the read refuses there, and the unit of work's
+    rollback leaves nothing behind (the balance is moved before the stock is tried)."""
+    team(world)
+    hr = world.actor("hr")
+    points.fund_budget(world.uow(), hr, c.FundPointsBudget(org_unit_id="ops", points=100))
+    points.grant(world.uow(), world.actor("m"), c.GrantPoints(person_id="e1", points=100, reason="demo"))
+    points.save_reward(world.uow(), hr, c.SaveReward(code="last", name="核心项目参与权", cost=30, stock=1,
+                                                     requires_approval=False))
+
+    def spend(code, cost, quantity=1):
+        now = world.clock()
+        row = {"id": f"r-{code}-{cost}", "person_id": "e1", "reward_code": code, "quantity": quantity,
+               "points": cost * quantity, "status": "approved", "approval": None, "refunded": False, "note": "",
+               "created_at": now, "updated_at": now}
+        entries = [{"transaction_id": f"t-{code}-{cost}", "account": account, "delta": delta, "kind": "redeemed",
+                    "reason": "test", "ref": f"redemption:{row['id']}", "at": now}
+                   for account, delta in (("person:e1", -cost * quantity), ("sink:redeemed", cost * quantity))]
+        try:
+            with world.uow() as uow:
+                spent = uow.points.spend_on_reward(row, entries)
+                if not spent.taken:
+                    raise LookupError  # what redeem() does: a refusal rolls the unit of work back
+                return spent
+        except LookupError:
+            return spent
+
+    def state():
+        with world.uow() as uow:
+            return (uow.points.balance("person:e1"), uow.session.scalar(select(m.Reward.stock)
+                                                                         .where(m.Reward.code == "last")),
+                    uow.session.scalar(select(func.count()).select_from(m.Redemption)),
+                    uow.session.scalar(select(func.count()).select_from(m.LedgerEntry)))
+
+    before = state()
+    assert spend("last", 101) == (False, False) and state() == before  # spent elsewhere since the read
+    assert spend("last", 30, quantity=2) == (True, False) and state() == before  # stock taken since the read
+    assert spend("last", 30) == (True, True)
+    assert state() == (70, 0, before[2] + 1, before[3] + 2)
+    assert spend("last", 30) == (True, False) and state() == (70, 0, before[2] + 1, before[3] + 2)  # sold out
+    with world.uow() as uow:
+        assert uow.session.scalar(select(func.sum(m.LedgerEntry.delta))) == 0
+
+
 def test_development_plans_follow_finalized_and_amended_ratings(world):
     team(world)
     inputs.on_rating(world.uow(), world.rating("e1", "S", manager="m"), world.settings)
