@@ -1,9 +1,10 @@
 """Every example request of the OpenAPI document, sent as is to a fresh suite seeded with the demo organisation,
 succeeds — in the recorded order (later examples act on what earlier ones made; the ids the server assigned in
 the recording are mapped onto this run's). JIXIAO_RECORD_EXAMPLES=1 records them again from the scenario
-(gateway.examples) into recorded.json."""
+(gateway.examples) into recorded.json, the secrets of that run made illustrative (gateway.examples.REDACTIONS)."""
 import json
 import os
+import re
 import time
 
 import requests
@@ -11,7 +12,7 @@ import requests
 from chassis.testing.plugin import wait_for
 from gateway import examples
 from gateway.demo import DEMO_GRANTS, DEMO_PEOPLE, DEMO_UNITS
-from gateway.examples import made_ids, rename, resolve
+from gateway.examples import Step, leaks, made_ids, redact, rename, resolve, secret_references
 
 
 def _seed_demo(root) -> None:
@@ -71,6 +72,9 @@ def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http, mon
         refused: list[str] = []
         for step in examples.scenario():
             route = routes[step.operation_id]
+            if secret_references(step):  # the replay would send the placeholder where the server checks it
+                refused.append(f"{step.key}: sends back a redacted secret {secret_references(step)}")
+                continue
             try:
                 example = {"operation_id": step.operation_id, "actor": step.actor, "en": step.en, "zh": step.zh,
                            "path": resolve(step.path, answers), "query": resolve(step.query, answers),
@@ -89,9 +93,10 @@ def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http, mon
             if not 200 <= response.status_code < 300:
                 refused.append(f"{step.key}: {response.status_code} {response.text[:400]}")
                 continue
-            answers[step.key] = response.json()
-            out[step.key] = {**example, "status": response.status_code, "response": response.json()}
+            answers[step.key] = response.json()  # the real values: later steps of this run may use them
+            out[step.key] = redact({**example, "status": response.status_code, "response": response.json()})
         assert refused == [], "\n".join(refused)  # nothing is written until every step of the scenario succeeds
+        assert leaks(out) == [], "\n".join(leaks(out))  # a new secret field: add it to examples.REDACTIONS
         examples.RECORDED.write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         return
 
@@ -135,3 +140,44 @@ def test_a_replay_maps_the_ids_the_server_made_never_the_demo_organisations():
     answers = {"create_goal": {"id": "g-1", "key_results": [{"id": "kr-1"}]}}
     assert resolve({"${create_goal.id}": 70, "kr": "${create_goal.key_results.0.id}"}, answers) == {
         "g-1": 70, "kr": "kr-1"}
+
+
+def test_the_recorded_examples_hold_no_live_secret_and_no_test_vhost():
+    """What the document shows as the API's answers: the recording run's key, webhook secret, RabbitMQ password,
+    signed token and test vhost are illustrative placeholders of the same shape."""
+    recorded = json.loads(examples.RECORDED.read_text(encoding="utf-8"))
+    assert leaks(recorded) == []
+    key = recorded["issue_api_key"]["response"]
+    assert re.fullmatch(r"jx_live_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", key["api_key"])
+    assert key["api_key"].startswith(f"jx_live_{key['key_id']}_0123example")
+    assert recorded["create_subscription"]["response"]["secret"].startswith("whsec_0123example")
+    consumer = recorded["create_amqp_consumer"]["response"]
+    assert consumer["vhost"] == examples.EXAMPLE_VHOST
+    assert consumer["amqp_uri"] == (f"amqp://{consumer['username']}:{examples.EXAMPLE_PASSWORD}"
+                                    "@rabbitmq.example.internal:5672/%2Fjixiao")
+    assert recorded["dev_login"]["response"]["access_token"].split(".")[2].startswith("0123example")
+
+
+def test_redaction_makes_each_listed_secret_illustrative_and_leaks_finds_what_it_missed():
+    live = {"api_key": "jx_live_f634e02a6802_1hHVt_Bmcv7yxZa0nyeBUcf3ifjhC81HMqB-E-NljHg",
+            "secret": "whsec_5KcuhsPQfUZpjATQx_75DoA9QZ20E7-xJY3owqs38No", "password": "Anwx7ED4FRY9gJc2",
+            "amqp_uri": "amqp://ext-1:Anwx7ED4FRY9gJc2@127.0.0.1:5672/jx-test-dc95fb4a52e7",
+            "vhost": "jx-test-dc95fb4a52e7", "items": [{"secret": None, "password": None}],
+            "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJFMTAwMiJ9.DD22dlwwRN-N7qQs_0McPSDge8hLOzjrxoTSGQ6vWMw"}
+    assert len(leaks(live)) == 6
+    made = redact(live)
+    assert leaks(made) == [] and redact(made) == made  # illustrative, and stays so
+    assert made["items"] == [{"secret": None, "password": None}]  # a list's hidden secrets stay null
+    assert made["amqp_uri"].startswith("amqp://ext-1:example-password-") and made["vhost"] == "/jixiao"
+    assert made["access_token"].startswith("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJFMTAwMiJ9.0123example")
+    # under another key, or inside a text, a live-looking value is still found
+    assert len(leaks({"note": "use jx_test_0baf43bf0c89_Zm9vYmFyYmF6cXV4 on amqp://u:p@localhost/x"})) == 2
+
+
+def test_no_example_step_sends_a_redacted_secret_back():
+    """A replay sends recorded requests as is: one built from an answer's secret would send the placeholder."""
+    assert [step.key for step in examples.scenario() if secret_references(step)] == []
+    rotate = Step("revoke_api_key", "E1000", "x", "x", body={"api_key": "${issue_api_key.api_key}"})
+    assert secret_references(rotate) == ["${issue_api_key.api_key}"]
+    assert secret_references(Step("revoke_api_key", "E1000", "x", "x", path={"key_id": "${issue_api_key.key_id}"})) \
+        == []

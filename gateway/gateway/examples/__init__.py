@@ -7,21 +7,162 @@ A request names what an earlier step made by reference — `${create_cycle.id}`,
 — resolved when recording; the recording holds the ids of that run, and a replay maps them onto the new run's.
 A step is named by its operation id; a second call of the same operation (a review cycle advances stage by stage)
 is named on its own (`name=`): the replay sends it, the document shows the operation's own step.
+
+Secrets the recording run was really given (an API key, a webhook secret, RabbitMQ credentials, a signed token)
+and the test broker's vhost and address never reach the document: `REDACTIONS` below, the one place that lists
+them, turns each into an obviously illustrative value of the same shape before recorded.json is written, and
+`leaks` finds any that look live. No step sends such a value back (`secret_references` refuses the recording if
+one would: a replay would send the placeholder, which the server would rightly refuse).
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 RECORDED = Path(__file__).parent / "recorded.json"
 _REF = re.compile(r"\$\{([a-z_]+)\.([A-Za-z0-9_.]+)\}")
 # an id the server made (a UUID, a hex key): the demo's own ids (E1003, U-PLAT) are the same in every run, and two
 # answers listing people in another order must not map one person onto another
 _MADE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{12,64}")
+
+
+# -- secrets in examples -----------------------------------------------------------------------------------------
+
+def _example_chars(length: int) -> str:
+    """`length` characters that no one would take for a real secret."""
+    return ("0123example" * (length // 11 + 1))[:length]
+
+
+EXAMPLE_PASSWORD = "example-password-0123456789abcdef"  # noqa: S105 (the illustrative placeholder)
+EXAMPLE_VHOST = "/jixiao"  # the suite's one vhost name (deploy/README.md)
+EXAMPLE_BROKER = "rabbitmq.example.internal:5672"
+_API_KEY = re.compile(r"(?P<head>jx_(?:live|test)_[0-9a-f]{12}_)(?P<secret>[A-Za-z0-9_-]+)")
+_JWT = re.compile(r"(?P<head>eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.)(?P<signature>[A-Za-z0-9_-]+)")
+_WEBHOOK_SECRET = re.compile(r"whsec_(?P<secret>[A-Za-z0-9_-]+)")
+
+
+def _api_key(value: str) -> str:
+    """jx_live_<key id>_<secret>: the key id stays (the answer's `key_id` names it), the secret is illustrative."""
+    found = _API_KEY.fullmatch(value)
+    return found["head"] + _example_chars(len(found["secret"])) if found else _example_chars(len(value))
+
+
+def _webhook_secret(value: str) -> str:
+    return "whsec_" + _example_chars(max(len(value) - len("whsec_"), 16))
+
+
+def _password(value: str) -> str:
+    return EXAMPLE_PASSWORD
+
+
+def _vhost(value: str) -> str:
+    return EXAMPLE_VHOST
+
+
+def _amqp_uri(value: str) -> str:
+    """amqp://<user>:<password>@<host>/<vhost>: the user stays, the rest is the illustrative broker."""
+    user = urlsplit(value).username or "consumer"
+    return f"amqp://{user}:{EXAMPLE_PASSWORD}@{EXAMPLE_BROKER}/{quote(EXAMPLE_VHOST, safe='')}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _signed_token(value: str) -> str:
+    """A JWT keeps its header, subject and times (what the example explains); its issuer and audience are the
+    gateway's defaults (what `make up`'s development login issues, not the test's), its id and signature are
+    illustrative."""
+    from gateway.settings import GatewaySettings
+
+    found = _JWT.fullmatch(value)
+    if found is None:
+        return _example_chars(len(value))
+    header, payload, _ = value.split(".")
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return f"{header}.{_b64(b'{}')}.{_example_chars(len(found['signature']))}"
+    defaults = GatewaySettings.model_fields
+    claims |= {key: default for key, default in (("iss", defaults["jwt_issuer"].default),
+                                                 ("aud", defaults["jwt_audience"].default),
+                                                 ("jti", _example_chars(32))) if key in claims}
+    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{header}.{body}.{_example_chars(len(found['signature']))}"
+
+
+@dataclass(frozen=True)
+class Redaction:
+    field: str  # the JSON key, wherever it occurs in a recorded request or answer
+    what: str
+    redact: Callable[[str], str]
+
+
+REDACTIONS: tuple[Redaction, ...] = (
+    Redaction("api_key", "an issued API key (shown once to its client)", _api_key),
+    Redaction("secret", "a webhook subscription's signing secret", _webhook_secret),
+    Redaction("password", "an AMQP consumer's RabbitMQ password", _password),
+    Redaction("amqp_uri", "an AMQP consumer's URI: password, the test broker's address and vhost", _amqp_uri),
+    Redaction("vhost", "the recording run's own test vhost", _vhost),
+    Redaction("access_token", "a signed token of the development login", _signed_token),
+    Redaction("refresh_token", "a refresh token", _signed_token),
+)
+_REDACT = {redaction.field: redaction.redact for redaction in REDACTIONS}
+
+
+def redact(value: Any) -> Any:
+    """`value` with every REDACTIONS field's string turned illustrative (None, lists and numbers stay)."""
+    if isinstance(value, dict):
+        return {key: _REDACT[key](item) if key in _REDACT and isinstance(item, str) else redact(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
+# what a live secret or the test environment looks like in a string
+_LIVE = (
+    ("an API key", _API_KEY, lambda found: found["secret"] != _example_chars(len(found["secret"]))),
+    ("a webhook secret", _WEBHOOK_SECRET, lambda found: found["secret"] != _example_chars(len(found["secret"]))),
+    ("a signed token", _JWT, lambda found: found["signature"] != _example_chars(len(found["signature"]))),
+    ("a test vhost or database", re.compile(r"jx-test-|jxt_|jxb_"), lambda found: True),
+    ("a local broker or database", re.compile(r"(?:amqp|postgresql\S*)://\S*@(?:127\.|localhost|\[::1\])"),
+     lambda found: True),
+)
+
+
+def leaks(value: Any, at: str = "") -> list[str]:
+    """Where `value` holds something that looks like a live secret or names the test environment: a string that
+    matches one, or a REDACTIONS field whose value is not what `redact` makes of it."""
+    out: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _REDACT and isinstance(item, str) and _REDACT[key](item) != item:
+                out.append(f"{at}.{key}: {item[:24]}... is not redacted")
+            else:
+                out += leaks(item, f"{at}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out += leaks(item, f"{at}.{index}")
+    elif isinstance(value, str):
+        for what, pattern, live in _LIVE:
+            if any(live(found) for found in pattern.finditer(value)):
+                out.append(f"{at}: {value[:24]}... looks like {what}")
+    return out
+
+
+def secret_references(step: Step) -> list[str]:
+    """The `${step.path}` references of a step's request that name a redacted field: the replay would send the
+    placeholder where the server checks the secret."""
+    text = json.dumps([step.path, step.query, step.body, step.headers], ensure_ascii=False)
+    return [found.group(0) for found in _REF.finditer(text) if found.group(2).split(".")[-1] in _REDACT]
 
 
 @dataclass(frozen=True)
