@@ -6,7 +6,8 @@ like bench/gateway's: a manager with 20 reports, three goals each (one left behi
 For each use case it prints the process CPU per call (time.process_time: this process's Python and driver work,
 not PostgreSQL's; the contract validated and the answer dumped to JSON types, as the RPC method does) and the wall
 time, beside `get_cycle` (one indexed read) measured in the same run, the reference the ratios are given to;
-`composed` is the dashboard made of its sections' own use cases, as it was until 2026-12-03.
+`composed` is the dashboard made of its sections' own use cases and `get_goal_before` get_goal with its three
+reads, both as they were until 2026-12-03.
 `--profile NAME` prints cProfile's top functions of that use case (cumulative time).
 The database is dropped at the end.
 """
@@ -68,7 +69,24 @@ def seed(harness: UseCases) -> dict[str, str]:
             if g:
                 harness.run(progress.record_progress, person, c.RecordProgress(goal_id=goal.id, value="95"))
             goal_id = goal_id or goal.id
-    return {"cycle_id": cycle.id, "goal_id": goal_id}
+    # the manager's own OKR on milestones (outside their line): get_goal checked on key results and a schedule too
+    okr = harness.run(goals.create_goal, harness.actors.person("M1"), c.CreateGoal.model_validate({
+        "cycle_id": cycle.id, "title": "Objective", "kind": "okr", "owner": {"kind": "person", "id": "M1"},
+        "key_results": [{"title": "Ship", "target": "10"}, {"title": "Sell", "target": "4", "weight": "2"}],
+        "milestones": [{"on": f"{NOW.year}-06-30", "fraction": "0.5"}]}))
+    return {"cycle_id": cycle.id, "goal_id": goal_id, "okr_id": okr.id}
+
+
+def get_goal_before(uow, actor, command: c.GetGoal) -> c.GoalView:
+    """get_goal as it was until 2026-12-03 (the reference): the goal, its cycle and its key results read apart."""
+    from goals.access import GoalRef, require_read
+    from goals.usecases.common import load_goal, no_goal
+    from goals.views import goal_views
+
+    with uow:
+        goal = load_goal(uow, command.goal_id)
+        require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id), missing=no_goal(goal.id))
+        return goal_views(uow, [goal])[0]
 
 
 def composed(harness: UseCases, actor, cycle_id: str) -> c.TeamDashboard:
@@ -89,7 +107,7 @@ def composed(harness: UseCases, actor, cycle_id: str) -> c.TeamDashboard:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300)
-    parser.add_argument("--profile", choices=("team_dashboard", "get_goal", "get_cycle", "composed"))
+    parser.add_argument("--profile", choices=("team_dashboard", "get_goal", "get_cycle", "composed", "get_goal_before"))
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
     errors.register()
@@ -108,6 +126,8 @@ def main() -> None:
                 {"cycle_id": ids["cycle_id"]})).model_dump(mode="json"),
             "get_goal": lambda: goals.get_goal(harness.uow(manager), manager, c.GetGoal.model_validate(
                 {"goal_id": ids["goal_id"]})).model_dump(mode="json"),
+            "get_goal_before": lambda: get_goal_before(harness.uow(manager), manager, c.GetGoal.model_validate(
+                {"goal_id": ids["goal_id"]})).model_dump(mode="json"),
             "team_dashboard": lambda: dashboard.team_dashboard(harness.uow(manager), manager, c.GetTeamDashboard
                                                                .model_validate({"cycle_id": ids["cycle_id"]}))
             .model_dump(mode="json"),
@@ -115,6 +135,10 @@ def main() -> None:
         }
         answer = dashboard.team_dashboard(harness.uow(manager), manager, c.GetTeamDashboard(cycle_id=ids["cycle_id"]))
         assert answer == composed(harness, manager, ids["cycle_id"]), "the dashboard differs from its sections"
+        for goal_id in (ids["goal_id"], ids["okr_id"]):
+            read = c.GetGoal(goal_id=goal_id)
+            assert goals.get_goal(harness.uow(manager), manager, read) == get_goal_before(
+                harness.uow(manager), manager, read), "get_goal differs from before"
         print(f"dashboard: colours {answer.colours.count} goals ({answer.colours.red} red), "
               f"{len(answer.at_risk)} at risk, {len(answer.pending_reviews)} reviews, refused {answer.refused}")
         print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")

@@ -3,11 +3,12 @@ read them, set a person's weights."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BindParameter, String, bindparam, select
 
 from chassis.errors import InvalidInput, Unprocessable
 from chassis.ids import new_id
@@ -267,11 +268,30 @@ def _update_targets(uow: GoalsUnitOfWork, goal: m.Goal, krs: list[m.KeyResult], 
         change(f"add_key_results.{i}", None, {"id": kr.id, "title": kr.title, "target": str(kr.target)})
 
 
+@dataclass(frozen=True)
+class _Visibility:
+    visibility: str  # of the goal's cycle: who reads the goal besides its line (access.read_level)
+
+
+# get_goal's read in one round trip (built once, a bound parameter): the goal, its cycle's visibility and its key
+# results in order (none for a KPI: one row with NULLs)
+_GOAL_ID: BindParameter[str] = bindparam("goal_id", type_=String)
+GOAL_TO_READ = (select(m.Goal, m.Cycle.visibility, m.KeyResult)
+                .join(m.Cycle, m.Cycle.id == m.Goal.cycle_id)
+                .outerjoin(m.KeyResult, m.KeyResult.goal_id == m.Goal.id)
+                .where(m.Goal.id == _GOAL_ID).order_by(m.KeyResult.position))
+
+
 def get_goal(uow: GoalsUnitOfWork, actor: Actor | None, command: c.GetGoal) -> c.GoalView:
     with uow:
-        goal = load_goal(uow, command.goal_id)
-        require_read(uow, actor, GoalRef.of(goal), uow.cycles.get(goal.cycle_id), missing=no_goal(goal.id))
-        return goal_views(uow, [goal])[0]
+        rows = uow.session.execute(GOAL_TO_READ, {"goal_id": command.goal_id}).all()
+        if not rows:
+            raise no_goal(command.goal_id)
+        goal, visibility = rows[0][0], _Visibility(rows[0][1])
+        require_read(uow, actor, GoalRef.of(goal), visibility, missing=no_goal(goal.id))
+        key_results = [row[2] for row in rows if row[2] is not None]
+        segments = uow.goals.segments([goal.id]).get(goal.id, ()) if goal.schedule == "milestones" else ()
+        return goal_view(goal, key_results, segments)
 
 
 def list_goal_changes(uow: GoalsUnitOfWork, actor: Actor | None, command: c.ListGoalChanges) -> c.GoalChangeList:
