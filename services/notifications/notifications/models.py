@@ -3,7 +3,7 @@
 The inbox (`notifications`, one row per event and person: the unique key is the exactly-once guarantee), the
 email/SMS queue (`outgoing`), every delivery attempt (`delivery_attempts`), preferences and templates; the
 webhook side: a read model of compliance's client registry (`clients`), `subscriptions` and the delivery queue
-(`webhook_deliveries`, one row per subscription and event).
+(`webhook_deliveries`, one row per subscription and event; `webhook_events`, each event's body once).
 """
 from __future__ import annotations
 
@@ -163,7 +163,6 @@ class WebhookDelivery(Base):
     event_type: Mapped[str] = mapped_column(String(120))
     subject: Mapped[str | None] = mapped_column(String(128))
     event_time: Mapped[datetime] = mapped_column(UTCDateTime)
-    body: Mapped[str] = mapped_column(Text)  # the CloudEvents envelope, structured JSON mode
     state: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(Integer)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -171,6 +170,18 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookEvent(Base):
+    """The CloudEvents envelope (structured JSON mode) of an event some subscription receives, stored once for all
+    its deliveries: only the signature differs between subscriptions."""
+
+    __tablename__ = "webhook_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AmqpConsumer(Base):

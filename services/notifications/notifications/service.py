@@ -111,7 +111,9 @@ class NotificationsService(Service):
     # -- every event: notifications and webhook fan-out ------------------------------------------------------
     @event_handler(SOURCES, "#", batch_size=200, batch_wait=0.05)
     def on_events(self, batch):
-        if events.handle(self.uow, batch, self.dispatcher.settings):
+        bodies: dict[str, bytes] = {}
+        if events.handle(self.uow, batch, self.dispatcher.settings, bodies):
+            self.dispatcher.remember(bodies)
             self.dispatcher.wake_senders()
 
     # -- the inbox -------------------------------------------------------------------------------------------

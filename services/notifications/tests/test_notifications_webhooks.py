@@ -131,6 +131,10 @@ def test_ordered_subscription_keeps_each_subjects_order_and_a_slow_receiver_hold
     fast_done = max(r["at"] for r in harness.receiver.to("/fast")) - started
     assert fast_done < 3.0, f"the fast receiver waited {fast_done:.1f}s behind the slow one"
     assert len(harness.receiver.to("/slow")) < len(events)  # 9 events, 2 at a time, 1.5 s each: still going
+    # max_in_flight holds: none of a third claim can have been answered before 3 s (a claim that handed out more
+    # than the free slots answered all 9 at 1.5 s)
+    time.sleep(max(0.0, started + 2.5 - time.time()))
+    assert len(harness.receiver.to("/slow")) <= 2, len(harness.receiver.to("/slow"))
     wait_for(lambda: len(harness.receiver.to("/ordered")) == len(events), message="ordered receiver served")
     order = {e.id: i for i, e in enumerate(envelopes)}
     for goal in goals:

@@ -35,16 +35,22 @@ def template_for(custom: dict[tuple[str, str, str], m.Template], kind: str, lang
     return templates.built_in(kind, language, channel)
 
 
-def handle(uow: NotificationsUnitOfWork, envelopes: list[Envelope], settings: NotificationsSettings) -> bool:
-    """Returns True when something was queued for delivery (the dispatcher is woken)."""
+def handle(uow: NotificationsUnitOfWork, envelopes: list[Envelope], settings: NotificationsSettings,
+           bodies: dict[str, bytes] | None = None) -> bool:
+    """Returns True when something was queued for delivery (the dispatcher is woken). `bodies` (when given) gets
+    the webhook body of every event queued for a subscription, once committed: the dispatcher keeps them instead
+    of reading them back."""
+    queued_bodies: dict[str, bytes] = {}
     with uow:
         fresh = uow.fresh(envelopes)
         if not fresh:
             return False
         now = uow.now()
         queued = _notify(uow, fresh, now, settings)
-        queued = _fan_out(uow, fresh, now) or queued
-        return queued
+        queued = _fan_out(uow, fresh, now, queued_bodies) or queued
+    if bodies is not None:
+        bodies.update(queued_bodies)
+    return queued
 
 
 def _notify(uow: NotificationsUnitOfWork, events: list[Envelope], now: datetime,
@@ -101,28 +107,32 @@ def _notify(uow: NotificationsUnitOfWork, events: list[Envelope], now: datetime,
     return bool(outgoing)
 
 
-def _fan_out(uow: NotificationsUnitOfWork, events: list[Envelope], now: datetime) -> bool:
+def _fan_out(uow: NotificationsUnitOfWork, events: list[Envelope], now: datetime,
+             bodies: dict[str, bytes]) -> bool:
+    """Queue one delivery per event and subscription that asked for its type. Subscriptions are matched once per
+    event type (not per event), each body is serialised once and stored once (`webhook_events`), and the rows are
+    written set-wise (repositories.queue_deliveries); `bodies` gets what was queued, for the dispatcher."""
     subscriptions = uow.repo.active_subscriptions()
     if not subscriptions:
         return False
     clients = uow.repo.clients(sorted({s.client_id for s in subscriptions}))
-    rows = []
-    bodies: dict[str, str] = {}  # one serialisation per event, whatever the number of subscribers
+    receiving = []
     for subscription in subscriptions:
         client = clients.get(subscription.client_id)
         if client is None or webhooks.stop_reason(client.status, client.dpa_expires, now):
             continue  # the sweep stops it with the reason; meanwhile nothing new is queued
-        for envelope in events:
-            if not any(webhooks.matches(p, envelope.type) for p in subscription.event_types):
-                continue
-            if not any(webhooks.matches(p, envelope.type) for p in client.event_patterns):
-                continue  # the client's patterns narrowed since it subscribed
-            rows.append({"id": new_id(), "subscription_id": subscription.id, "event_id": envelope.id,
-                         "event_type": envelope.type, "subject": envelope.subject, "event_time": envelope.time,
-                         "body": bodies.get(envelope.id) or bodies.setdefault(
-                             envelope.id, envelope.model_dump_json(exclude_none=True)),
-                         "state": "pending", "attempts": 0,
-                         "next_attempt_at": now, "created_at": now})
-    for start in range(0, len(rows), 1000):
-        insert_ignoring(uow.session, m.WebhookDelivery, rows[start:start + 1000])
-    return bool(rows)
+        receiving.append((subscription, client))
+    by_type: dict[str, list[str]] = {}
+    for event_type in {e.type for e in events}:
+        by_type[event_type] = sorted(
+            subscription.id for subscription, client in receiving
+            if any(webhooks.matches(p, event_type) for p in subscription.event_types)
+            # the client's patterns may have narrowed since it subscribed
+            and any(webhooks.matches(p, event_type) for p in client.event_patterns))
+    wanted = [e for e in events if by_type[e.type]]
+    if not wanted:
+        return False
+    for envelope in wanted:
+        bodies[envelope.id] = envelope.model_dump_json(exclude_none=True).encode()
+    uow.repo.queue_deliveries(wanted, by_type, bodies, now)
+    return True
