@@ -285,6 +285,9 @@ def main() -> None:
                   f"p99 {r['p99_ms']:6.1f} ms   non-2xx {r['non_2xx']} {r['other_statuses']}", flush=True)
             print("    CPU (cores): " + ", ".join(f"{who} {share:.2f}" for who, share in r["cpu_share"].items()
                                                    if share), flush=True)
+            # core-seconds per request: steadier than rates on a shared machine (compare runs by this)
+            print("    CPU ms/request: " + ", ".join(f"{who} {ms:.3f}" for who, ms in r["cpu_ms_per_request"].items()
+                                                      if ms), flush=True)
             return r
 
         for name, (url, bearer, references) in scenarios.items():

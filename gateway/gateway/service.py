@@ -17,6 +17,7 @@ from gateway.routes import build_routes
 from gateway.server import api_entrypoint, http, probe
 from gateway.web import WebApp
 
+API_USES = ("api", "rpc", "store")  # what handle_api reads of the service (gateway.server.ApiEntrypoint)
 _CACHED_ASSET = {"Cache-Control": "public, max-age=86400"}
 
 
@@ -28,8 +29,8 @@ class GatewayService(WebApp, Service):  # WebApp: the web app at /
     api = ApiProvider(build_routes, lambda routes: json.dumps(describe(build_spec(routes, docs.OPERATIONAL_PATHS),
                                                                         routes)))
 
-    @api_entrypoint(PREFIX)
-    @api_entrypoint(PREFIX + "/<anypath:path>")
+    @api_entrypoint(PREFIX, uses=API_USES)
+    @api_entrypoint(PREFIX + "/<anypath:path>", uses=API_USES)
     def handle_api(self, request, request_id):
         return self.api.handle(request, self.rpc, self.store, request_id)
 
