@@ -3,6 +3,8 @@ work; `lock=True` takes the row locks (SELECT ... FOR UPDATE) a read-modify-writ
 from __future__ import annotations
 
 import json
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -400,6 +402,83 @@ SELECT EXISTS (SELECT FROM spent) AS covered, EXISTS (SELECT FROM taken) AS take
 """)
 
 
+# The offers of many (reward, person) pairs in one read (PostgreSQL), for OfferReads.
+_OFFERS = text(f"""
+SELECT q.code AS asked_code, q.person_id AS asked_by, r.code, r.cost, r.stock, r.eligibility, r.requires_approval,
+       r.active, coalesce(b.balance, 0) AS balance, p.person_id, p.grade, p.hired_on
+FROM unnest(CAST(:codes AS text[]), CAST(:people AS text[])) AS q(code, person_id)
+JOIN inc_rewards r ON r.code = q.code
+LEFT JOIN {people_table.name} p ON p.person_id = q.person_id AND p.erased IS false
+LEFT JOIN inc_balances b ON b.account = 'person:' || q.person_id
+""").columns(eligibility=m.Reward.__table__.c.eligibility.type)
+
+
+class _Ask:
+    __slots__ = ("code", "person_id", "done", "lead", "row", "failed")
+
+    def __init__(self, code: str, person_id: str):
+        self.code, self.person_id = code, person_id
+        self.done = threading.Event()
+        self.lead, self.row, self.failed = False, None, False
+
+
+class OfferReads:
+    """The redemptions' offer reads of one process (one engine), gathered: a read asked for while another is in
+    flight waits for that one to end and goes out with the next, in one statement with every other asked for
+    meanwhile; the first of them sends it, on its own session. So 50 people asking at once cost a few reads, and
+    the ones refused (the item sold out, the balance too small) never take a connection. Each row is read after
+    its caller asked (never an answer read before the question), so a refusal decided on it is as true as one
+    decided on a read of its own. PostgreSQL only (SQLite's one connection serializes anyway)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: list[_Ask] = []
+        self._busy = False
+
+    def read(self, session: Session, code: str, person_id: str) -> Any:
+        ask = _Ask(code, person_id)
+        with self._lock:
+            self._waiting.append(ask)
+            lead = not self._busy
+            self._busy = True
+        if not lead:
+            ask.done.wait()
+            if not ask.lead:
+                if ask.failed:  # the leader's read failed: read alone (its own error, if any, is then ours)
+                    return _read_offer(session, code, person_id)
+                return ask.row
+        with self._lock:
+            batch, self._waiting = self._waiting, []
+        try:
+            rows = {(r.asked_code, r.asked_by): r for r in session.execute(_OFFERS, {
+                "codes": [a.code for a in batch], "people": [a.person_id for a in batch]})}
+        except BaseException:
+            for other in batch:
+                other.failed = other is not ask
+            raise
+        else:
+            for other in batch:
+                other.row = rows.get((other.code, other.person_id))
+        finally:
+            with self._lock:  # the next batch is led by the first who waits for it
+                if self._waiting:
+                    self._waiting[0].lead = True
+                    self._waiting[0].done.set()
+                else:
+                    self._busy = False
+            for other in batch:
+                if other is not ask:
+                    other.done.set()
+        return ask.row
+
+
+_offer_reads: weakref.WeakKeyDictionary[Any, OfferReads] = weakref.WeakKeyDictionary()
+
+
+def _read_offer(session: Session, code: str, person_id: str) -> Any:
+    return session.execute(_OFFER, {"code": code, "person_id": person_id, "account": f"person:{person_id}"}).first()
+
+
 class Spent(NamedTuple):
     covered: bool  # the balance covered the points (False: nothing was written)
     taken: bool  # and the stock the quantity (False: the balance was moved; the caller must roll back)
@@ -463,9 +542,16 @@ class PointsRepository:
     def offer(self, code: str, person_id: str) -> Any:
         """What a redemption is decided on, in one read and no lock: the menu item (code, cost, stock, eligibility,
         requires_approval, active), the person's balance and directory card (person_id, grade, hired_on; None when
-        not in the directory). None when the reward does not exist."""
-        return self.session.execute(_OFFER, {"code": code, "person_id": person_id,
-                                             "account": f"person:{person_id}"}).first()
+        not in the directory). None when the reward does not exist. On PostgreSQL, gathered with the reads other
+        redemptions of this process ask for at the same time (OfferReads)."""
+        bind = self.session.get_bind()
+        if bind.dialect.name != "postgresql":
+            return _read_offer(self.session, code, person_id)
+        engine = getattr(bind, "engine", bind)  # a session bound to engine.execution_options(): the same pool
+        reads = _offer_reads.get(engine)
+        if reads is None:
+            reads = _offer_reads.setdefault(engine, OfferReads())
+        return reads.read(self.session, code, person_id)
 
     def spend_on_reward(self, redemption: dict[str, Any], ledger_rows: Sequence[dict[str, Any]]) -> Spent:
         """A redemption's writes: the debited account's balance (the first ledger row's account, which must cover
