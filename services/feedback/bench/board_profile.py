@@ -190,7 +190,7 @@ def main() -> None:
             for _ in range(args.calls):
                 variants["one round trip (now)"]().model_dump(mode="json")
             profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats(os.environ.get("BOARD_PROFILE_SORT", "cumulative")).print_stats(40)
 
         store.engine.dispose()
     finally:
