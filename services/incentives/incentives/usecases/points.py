@@ -202,10 +202,8 @@ def redeem(uow: Uow, actor: Actor | None, command: c.Redeem, settings: Incentive
         if not spent.covered:
             account = ledger.person(me)
             raise NotAllowed(f"{account} has {uow.points.balance(account)} points, {points} needed", field="points")
-        if not spent.taken:  # the unit of work rolls the balance back
-            left = uow.points.reward(offer.code)
-            raise NotAllowed(f"only {0 if left is None else left.stock} of {offer.code} left in stock",
-                             field="quantity")
+        if not spent.taken:  # the unit of work rolls the balance back; no re-read for the message (a round trip)
+            raise NotAllowed(f"fewer than {command.quantity} of {offer.code} left in stock", field="quantity")
         uow.publish(c.PointsRedeemed(redemption_id=redemption.id, person_id=me, reward_code=offer.code,
                                      quantity=command.quantity, points=points))
         return views.redemption_view(redemption)
