@@ -413,6 +413,17 @@ LEFT JOIN inc_balances b ON b.account = 'person:' || q.person_id
 """).columns(eligibility=m.Reward.__table__.c.eligibility.type)
 
 
+# Transfers from one source, two ledger entries each, written by the database from one row each (append_transfers).
+_APPEND_TRANSFERS = text("""
+INSERT INTO inc_ledger (transaction_id, account, delta, kind, reason, ref, at)
+SELECT t.txn, side.account, side.sign * t.points, :kind, t.reason, t.ref, :at
+FROM unnest(CAST(:txns AS text[]), CAST(:accounts AS text[]), CAST(:points AS bigint[]), CAST(:reasons AS text[]),
+            CAST(:refs AS text[])) WITH ORDINALITY AS t(txn, account, points, reason, ref, n)
+CROSS JOIN LATERAL (VALUES (1, CAST(:source AS text), -1), (2, t.account, 1)) AS side(k, account, sign)
+ORDER BY t.n, side.k
+""")
+
+
 class _Ask:
     __slots__ = ("code", "person_id", "done", "lead", "row", "failed")
 
@@ -514,6 +525,27 @@ class PointsRepository:
             return
         for start in range(0, len(rows), CHUNK):  # RETURNING: batched multi-row INSERTs (see upsert)
             self.session.execute(insert(table).returning(table.c.id), list(rows[start:start + CHUNK])).all()
+
+    def append_transfers(self, kind: str, source: str, transfers: Sequence[tuple[str, str, int, str, str]],
+                         at: datetime) -> None:
+        """Many transfers from one source account, (transaction_id, account, points, reason, ref) each, appended as
+        the two entries of each (the source's -points first, then the account's +points, one transaction id).
+        On PostgreSQL set-wise: one row per transfer travels (an array per column) and the database writes both
+        entries (INSERT ... SELECT with a two-row VALUES per transfer), in the order given."""
+        if not transfers:
+            return
+        if self.session.get_bind().dialect.name != "postgresql":
+            self.append([{"transaction_id": txn, "account": acc, "delta": delta, "kind": kind, "reason": reason,
+                          "ref": ref, "at": at}
+                         for txn, account, points, reason, ref in transfers
+                         for acc, delta in ((source, -points), (account, points))])
+            return
+        for start in range(0, len(transfers), UNNEST_ROWS):
+            chunk = transfers[start:start + UNNEST_ROWS]
+            self.session.execute(_APPEND_TRANSFERS, {
+                "kind": kind, "source": source, "at": at,
+                **{name: _array_literal(t[i] for t in chunk)
+                   for i, name in enumerate(("txns", "accounts", "points", "reasons", "refs"))}})
 
     def claim_fact(self, ref: str, at: Any) -> bool:
         """True for the one caller that records this fact as paid (a unique key: concurrent claims wait and lose)."""

@@ -59,18 +59,17 @@ def credit_many(uow: Uow, kind: str, source: str, credits: list[tuple[str, int, 
     credits = [(person_id, points, reason, ref) for person_id, points, reason, ref in credits if points > 0]
     if not credits:
         return 0
-    now, rows, events = uow.now(), [], []
+    now, transfers, events = uow.now(), [], []
     totals: dict[str, int] = {}
     for person_id, points, reason, ref in credits:
-        txn = ledger.transfer(kind, source, ledger.person(person_id), points)
-        txn_id = new_id()
-        rows += [{"transaction_id": txn_id, "account": e.account, "delta": e.delta, "kind": kind, "reason": reason,
-                  "ref": ref, "at": now} for e in txn.entries]
-        totals[ledger.person(person_id)] = totals.get(ledger.person(person_id), 0) + points
+        ledger.transfer(kind, source, ledger.person(person_id), points)  # the domain's checks of each transfer
+        txn_id, account = new_id(), ledger.person(person_id)
+        transfers.append((txn_id, account, points, reason, ref))
+        totals[account] = totals.get(account, 0) + points
         events.append(c.PointsEarned(transaction_id=txn_id, person_id=person_id, points=points, source=event_source,
                                      ref=ref, reason=reason))
     uow.points.credit(sorted(totals.items()))  # sorted: concurrent settlements lock rows in one order
-    uow.points.append(rows)
+    uow.points.append_transfers(kind, source, transfers, now)  # both entries of each, written set-wise
     uow.publish(*events)
     return sum(points for _, points, _, _ in credits)
 

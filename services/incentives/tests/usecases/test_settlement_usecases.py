@@ -4,7 +4,10 @@ activity in the week running now, on SQLite and PostgreSQL."""
 import random
 from datetime import date
 
+from sqlalchemy import select
+
 from contracts import incentives as c
+from incentives import models as m
 from incentives.domain import bonus as rules
 from incentives.usecases import bonus, inputs, points
 
@@ -58,6 +61,23 @@ def test_the_bulk_settlement_pays_what_each_persons_rule_pays(world):
         balance = points.get_points(world.uow(), hr, c.PointsQuery(person_id=person)).balance
         assert balance == points_due.get(person, 0), person
     assert len(world.outbox("points.earned.v1")) == len(points_due)
+    # the ledger: two entries per points reward, one transaction each, the rules' source first, balanced; the
+    # events name the transactions
+    with world.uow() as uow:
+        entries = uow.session.execute(select(m.LedgerEntry.id, m.LedgerEntry.transaction_id, m.LedgerEntry.account,
+                                             m.LedgerEntry.delta, m.LedgerEntry.kind)
+                                      .order_by(m.LedgerEntry.id)).all()
+    settlement = [e for e in entries if e.kind == "earned"]
+    assert len(settlement) == 2 * len(points_due) and sum(e.delta for e in entries) == 0
+    by_txn = {}
+    for entry in settlement:
+        by_txn.setdefault(entry.transaction_id, []).append(entry)
+    assert {txn: [(e.account, e.delta) for e in pair] for txn, pair in by_txn.items()} == {
+        txn: [("source:rules", -points_due[pair[1].account.removeprefix("person:")]),
+              (pair[1].account, points_due[pair[1].account.removeprefix("person:")])]
+        for txn, pair in by_txn.items()}
+    assert {(data["transaction_id"], data["person_id"]) for _, data in world.outbox("points.earned.v1")} == {
+        (txn, pair[1].account.removeprefix("person:")) for txn, pair in by_txn.items()}
 
     again = bonus.settle(world.uow(), hr, c.SettleProcessRewards(period=WEEK))
     assert (again.earned, again.already_settled, again.points_posted) == (0, len(earned), 0)
