@@ -1,5 +1,5 @@
-"""Idempotency-Key on every write (POST, PUT, PATCH, DELETE; creations and edits alike): the same key and request from the same caller is done once, and a retry gets
-the first answer again, including a retry after a timeout.
+"""Idempotency-Key on every write (POST, PUT, PATCH, DELETE; creations and edits alike): the same key and request
+from the same caller is done once, and a retry gets the first answer again, including a retry after a timeout.
 
 Keys live in the gateway's database (not in memory) so that a retry reaching another replica, or the same one
 after a restart, is still recognised. A key is claimed (`pending`) in its own transaction before the service is

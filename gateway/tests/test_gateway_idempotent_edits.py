@@ -24,10 +24,11 @@ def _scalar(database_url: str, statement: str, **params):
 
 def _report_state(database_url: str, person: str) -> tuple[int | None, int]:
     """The report's version (one per submission carried out) and the events its submissions put in the outbox."""
-    report_id = _scalar(database_url, "SELECT id FROM reports WHERE person_id = :p AND period = :w", p=person, w=WEEK)
+    report_id = _scalar(database_url, "SELECT id FROM reports WHERE person_id = :p AND period = :w",
+                        p=person, w=WEEK)
     version = _scalar(database_url, "SELECT version FROM reports WHERE id = :r", r=report_id)
-    events = _scalar(database_url, "SELECT count(*) FROM chassis_outbox WHERE event_type = 'jixiao.feedback.report.submitted.v1' "
-                                   "AND body LIKE :r", r=f"%{report_id}%") if report_id else 0
+    events = _scalar(database_url, "SELECT count(*) FROM chassis_outbox WHERE event_type = :t AND body LIKE :r",
+                     t="jixiao.feedback.report.submitted.v1", r=f"%{report_id}%") if report_id else 0
     return version, events
 
 
