@@ -213,10 +213,11 @@ class ManyPeople:
 
     def __init__(self, uow: GoalsUnitOfWork, actor: Actor | None, action: str) -> None:
         self.uow, self.actor, self.action = uow, actor, action
+        self.index = uow.access.index  # once: asking the cache per person cost more than the decisions
         self._by_unit: dict[str | None, tuple[bool, str]] = {}
 
     def decide(self, person_id: str) -> tuple[bool, str]:
-        index = self.uow.access.index
+        index = self.index
         subject = self.actor.subject if self.actor is not None else None
         person = index.person(person_id)
         if (person is None or subject is None or person_id == subject or index.reports_to(person_id, subject)

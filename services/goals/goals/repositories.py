@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     Date,
     Integer,
     Numeric,
@@ -96,6 +97,58 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]], 
     source = f" FROM unnest({', '.join(arrays)}) AS t({', '.join(aliases)})" if arrays else ""
     return session.execute(text(f'INSERT INTO "{table.name}" ({names}) SELECT {", ".join(selects)}{source} {suffix}'),
                            params)
+
+
+def insert_by_shape(session: Session, table: Table, own: Mapping[str, Sequence[Any]], shape_of: Sequence[int],
+                    shapes: Sequence[Mapping[str, Any]], constants: Mapping[str, Any]) -> None:
+    """Insert len(shape_of) rows in one statement, each made of its `own` columns (one list per column, a value per
+    row), the columns of its shape (`shapes[shape_of[i]]`: the few kinds of row there are, such as a template's
+    goals, sent once rather than once per row) and the `constants`. On PostgreSQL one INSERT ... SELECT joining the
+    rows' arrays to the shapes' (unnest); elsewhere the rows are put together here for an executemany."""
+    if not shape_of:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        names, columns = list(own), set(table.columns.keys())
+        kinds = [{n: v for n, v in {**constants, **shape}.items() if n in columns} for shape in shapes]
+        rows = [{**kinds[k], **{n: own[n][i] for n in names}} for i, k in enumerate(shape_of)]
+        session.execute(insert(table), rows)
+        return
+    params: dict[str, Any] = {"r_shape": list(shape_of), "s_shape": list(range(len(shapes)))}
+    names, selects = [], []
+
+    def value(column: Column[Any], values: Any) -> Any:
+        if isinstance(column.type, JSON):
+            return [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+        return values
+
+    def selected(column: Column[Any], expression: str) -> str:
+        return f"CAST({expression} AS json)" if isinstance(column.type, JSON) else expression
+
+    row_arrays, shape_arrays = ["CAST(:r_shape AS bigint[])"], ["CAST(:s_shape AS bigint[])"]
+    row_aliases, shape_aliases = ["k"], ["k"]
+    shape_columns = list(shapes[0]) if shapes else []
+    for i, column in enumerate(table.columns):
+        kind = _array_type(column)
+        if column.key in own:
+            params[f"r{i}"] = value(column, own[column.key])
+            row_arrays.append(f"CAST(:r{i} AS {kind})")
+            row_aliases.append(f"r{i}")
+            selects.append(selected(column, f"r.r{i}"))
+        elif column.key in shape_columns:
+            params[f"s{i}"] = value(column, [shape[column.key] for shape in shapes])
+            shape_arrays.append(f"CAST(:s{i} AS {kind})")
+            shape_aliases.append(f"s{i}")
+            selects.append(selected(column, f"s.s{i}"))
+        elif column.key in constants:
+            params[f"c{i}"] = value(column, [constants[column.key]])[0]
+            selects.append(selected(column, f"CAST(:c{i} AS {kind[:-2]})"))
+        else:
+            continue
+        names.append(f'"{column.name}"')
+    session.execute(text(
+        f'INSERT INTO "{table.name}" ({", ".join(names)}) SELECT {", ".join(selects)} '
+        f'FROM unnest({", ".join(row_arrays)}) AS r({", ".join(row_aliases)}) '
+        f'JOIN unnest({", ".join(shape_arrays)}) AS s({", ".join(shape_aliases)}) ON s.k = r.k'), params)
 
 
 class CycleRepository:

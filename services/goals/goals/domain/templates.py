@@ -15,7 +15,7 @@ items).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -295,16 +295,28 @@ def instantiate_all(
     validate_template(template, library)
     results = []
     seen: set[str] = set()
+    # a person's drafts depend on the person only through their target overrides: the drafts are made once per
+    # distinct overrides (usually once for everyone) and given to each person as theirs
+    made: dict[tuple[tuple[str, Decimal], ...], tuple[GoalDraft, ...]] = {}
     for assignee in assignees:
         if assignee.person_id in seen:
             error = Conflict("person listed twice", field="person_id", ids=[assignee.person_id])
             results.append(Instantiation(assignee.person_id, error=error))
             continue
         seen.add(assignee.person_id)
+        overrides = tuple(sorted(assignee.targets.items()))
+        drafts = made.get(overrides)
+        if drafts is not None:
+            results.append(Instantiation(assignee.person_id, tuple(replace(d, owner_id=assignee.person_id)
+                                                                   for d in drafts)))
+            continue
         try:
-            results.append(Instantiation(assignee.person_id, _instantiate(template, library, assignee)))
-        except DomainError as error:
+            drafts = _instantiate(template, library, assignee)
+        except DomainError as error:  # named for this person: not remembered
             results.append(Instantiation(assignee.person_id, error=error))
+            continue
+        made[overrides] = drafts
+        results.append(Instantiation(assignee.person_id, drafts))
     return results
 
 

@@ -3,7 +3,7 @@ installed as data, custom field values, assigning a template to many people at o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from goals.domain.errors import DomainError, FormulaError
 from goals.domain.presets import load_preset, preset_codes
 from goals.domain.status import Schedule, schedule_status
 from goals.domain.weights import check_weights_so_far
-from goals.repositories import GoalsUnitOfWork, bulk_insert, table_of
+from goals.repositories import GoalsUnitOfWork, insert_by_shape, table_of
 from goals.rules import build_schedule, kpi_of
 from goals.usecases.common import (
     SWEPT_STATES,
@@ -311,8 +311,14 @@ def assign_template(uow: GoalsUnitOfWork, actor: Actor | None, command: c.Assign
         scoring = {item.indicator: library[item.indicator].scoring.model_dump(mode="json") for item in template.items}
         access = ManyPeople(uow, actor, "goal.create")
         creator = person_id(actor)
-        goals: list[dict[str, Any]] = []
-        krs: list[dict[str, Any]] = []
+        # set-wise: the goals as a few kinds of goal (a template item with its target: `shapes`) and, per goal, its
+        # id, owner and unit; one INSERT ... SELECT each for goals and key results (repositories.insert_by_shape)
+        shapes: list[dict[str, Any]] = []
+        shape_at: dict[tuple[int, Decimal], int] = {}
+        goal_ids: list[str] = []
+        owners: list[str] = []
+        units: list[str | None] = []
+        shape_of: list[int] = []
         events: list[c.TemplateAssigned] = []
         results: list[c.AssignmentOutcome] = []
         for outcome in outcomes:
@@ -333,14 +339,18 @@ def assign_template(uow: GoalsUnitOfWork, actor: Actor | None, command: c.Assign
                 results.append(c.AssignmentOutcome(person_id=outcome.person_id, ok=False, errors=errors))
                 continue
             created: list[c.AssignedGoal] = []
-            for draft in outcome.drafts:
+            for position, draft in enumerate(outcome.drafts):
+                # an item's draft differs between people only by its target (thresholds follow from it)
+                key = (position, draft.target)
+                shape = shape_at.get(key)
+                if shape is None:
+                    shape = shape_at[key] = len(shapes)
+                    shapes.append(_draft_shape(draft, scoring[draft.indicator_code]))
                 goal_id = new_id()
-                goals.append(_draft_row(goal_id, draft, cycle, person.org_unit_id, parent, start_colour, template.code,
-                                        creator, now, scoring[draft.indicator_code]))
-                if draft.kind.value == "okr":
-                    krs.append({"id": new_id(), "goal_id": goal_id, "position": 0, "title": draft.title,
-                                "start_value": Decimal(0), "target": draft.target, "current": Decimal(0),
-                                "unit": draft.unit, "weight": Decimal(1)})
+                goal_ids.append(goal_id)
+                owners.append(outcome.person_id)
+                units.append(person.org_unit_id)
+                shape_of.append(shape)
                 created.append(c.AssignedGoal(goal_id=goal_id, title=draft.title, kind=draft.kind.value,
                                               weight=draft.weight, target=draft.target, unit=draft.unit,
                                               indicator_code=draft.indicator_code))
@@ -350,18 +360,30 @@ def assign_template(uow: GoalsUnitOfWork, actor: Actor | None, command: c.Assign
                 due_on=cycle.ends_on, goals=created))
             results.append(c.AssignmentOutcome(person_id=outcome.person_id, ok=True,
                                                goal_ids=[g.goal_id for g in created]))
-        bulk_insert(uow.session, table_of(m.Goal), goals)
-        bulk_insert(uow.session, table_of(m.KeyResult), krs)
+        insert_by_shape(uow.session, table_of(m.Goal), {"id": goal_ids, "owner_id": owners, "responsible_id": owners,
+                                                         "org_unit_id": units}, shape_of, shapes, {
+            "cycle_id": cycle.id, "parent_id": parent.id if parent else None, "owner_kind": "person",
+            "description": "", "start_on": cycle.starts_on, "due_on": cycle.ends_on, "schedule": "linear",
+            "actual": None, "kpi_band": None, "own_progress": Decimal(0), "progress": Decimal(0), "confidence": None,
+            "colour": start_colour, "colour_since": now.date(), "resources_needed": [], "template_code": template.code,
+            "anonymized_at": None, "created_by": creator, "created_at": now, "updated_at": now, "version": 1})
+        # an OKR item's goal is an objective with one key result from 0 to its target
+        okr = [i for i, k in enumerate(shape_of) if shapes[k]["kind"] == "okr"]
+        insert_by_shape(uow.session, table_of(m.KeyResult),
+                        {"id": [new_id() for _ in okr], "goal_id": [goal_ids[i] for i in okr]},
+                        [shape_of[i] for i in okr],
+                        [{"title": s["title"], "target": s["_target"], "unit": s["unit"]} for s in shapes],
+                        {"position": 0, "start_value": Decimal(0), "current": Decimal(0), "weight": Decimal(1)})
         uow.publish(*events)
-        if goals and start_colour == "red" and cycle.state in SWEPT_STATES:
+        if goal_ids and start_colour == "red" and cycle.state in SWEPT_STATES:
             # goals assigned behind schedule are red from the start: each gets its review
-            settle_colours(uow, [RedGoal(g["id"], g["cycle_id"], g["responsible_id"], g["owner_kind"], g["owner_id"],
-                                         g["colour_since"]) for g in goals], [], today(uow))
-        if parent is not None and goals:
+            settle_colours(uow, [RedGoal(goal_id, cycle.id, owner, "person", owner, now.date())
+                                 for goal_id, owner in zip(goal_ids, owners, strict=True)], [], today(uow))
+        if parent is not None and goal_ids:
             reassess(uow, roll_up(uow, parent.id))
         succeeded = sum(1 for r in results if r.ok)
         return c.AssignmentResult(template_code=template.code, cycle_id=cycle.id, created=succeeded,
-                                  failed=len(results) - succeeded, goals_created=len(goals), results=results)
+                                  failed=len(results) - succeeded, goals_created=len(goal_ids), results=results)
 
 
 def _weights_taken(uow: GoalsUnitOfWork, cycle_id: str, people: Sequence[str], template_code: str) -> dict[str, str]:
@@ -393,24 +415,18 @@ def _starting_colour(cycle: m.Cycle, schedule: Schedule, on: date) -> str:
     return schedule_status(schedule, Decimal(0), on, cycle.red_after_weeks).colour.value
 
 
-def _draft_row(goal_id: str, draft: t.GoalDraft, cycle: m.Cycle, org_unit: str | None, parent: m.Goal | None,
-               colour: str, template_code: str, creator: str, now: datetime,
-               scoring: dict[str, Any]) -> dict[str, Any]:
+def _draft_shape(draft: t.GoalDraft, scoring: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a template's goal that come from its item and target (the same for everyone given them);
+    `_target` is the key result's target of an OKR, not a goals column."""
     kpi = draft.kind.value == "kpi"
     thresholds = draft.thresholds
     return {
-        "id": goal_id, "cycle_id": cycle.id, "parent_id": parent.id if parent else None, "owner_kind": "person",
-        "owner_id": draft.owner_id, "responsible_id": draft.owner_id, "org_unit_id": org_unit, "title": draft.title,
-        "description": "", "kind": draft.kind.value, "weight": draft.weight, "start_on": cycle.starts_on,
-        "due_on": cycle.ends_on, "schedule": "linear", "direction": draft.direction.value if kpi else None,
-        "target": draft.target if kpi else None, "unit": draft.unit,
-        "cumulative": kpi and draft.cumulative, "green": thresholds.green if kpi and thresholds else None,
-        "yellow": thresholds.yellow if kpi and thresholds else None, "actual": None, "kpi_band": None,
-        "own_progress": Decimal(0), "progress": Decimal(0), "confidence": None, "colour": colour,
-        "colour_since": now.date(), "resources_needed": [], "indicator_code": draft.indicator_code,
-        "template_code": template_code, "computed": draft.formula is not None, "anonymized_at": None,
-        "scoring": scoring, "created_by": creator, "created_at": now,
-        "updated_at": now, "version": 1,
+        "title": draft.title, "kind": draft.kind.value, "weight": draft.weight,
+        "direction": draft.direction.value if kpi else None, "target": draft.target if kpi else None,
+        "unit": draft.unit, "cumulative": kpi and draft.cumulative,
+        "green": thresholds.green if kpi and thresholds else None,
+        "yellow": thresholds.yellow if kpi and thresholds else None, "indicator_code": draft.indicator_code,
+        "computed": draft.formula is not None, "scoring": scoring, "_target": draft.target,
     }
 
 
