@@ -85,7 +85,7 @@ def main() -> None:
             if profile:
                 profile.disable()
             cpu, wall = time.process_time() - started, time.perf_counter() - wall
-            print(f"{code}: {args.calls} calls, {dict((o, outcomes.count(o)) for o in set(outcomes))}; "
+            print(f"{code}: {args.calls} calls, { {o: outcomes.count(o) for o in set(outcomes)} }; "
                   f"CPU {cpu * 1000 / args.calls:.3f} ms a call, wall {wall * 1000 / args.calls:.3f} ms a call, "
                   f"{len(statements) / args.calls:.1f} statements a call ({sorted(set(statements))}); "
                   f"load {run.load_average()}", flush=True)

@@ -140,7 +140,9 @@ def main() -> None:
             time.sleep(0.2)
         for i in range(args.bursts):
             service_cpu, client_cpu = cpu_of(service.proc.pid), time.process_time()
-            latencies, outcomes = burst(lambda rpc, code=f"item{i}": rpc.redeem({"reward_code": code, "quantity": 0 if args.invalid else 1}))
+            quantity = 0 if args.invalid else 1
+            latencies, outcomes = burst(lambda rpc, code=f"item{i}", q=quantity: rpc.redeem({"reward_code": code,
+                                                                                              "quantity": q}))
             service_cpu, client_cpu = cpu_of(service.proc.pid) - service_cpu, time.process_time() - client_cpu
             print(f"burst {i}: {outcomes.count('ok')} ok, {outcomes.count('quantity')} refused (quantity); "
                   f"p50 {run.percentile(latencies, 50):.1f} ms, p99 {run.percentile(latencies, 99):.1f} ms "

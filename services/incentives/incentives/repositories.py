@@ -425,12 +425,13 @@ ORDER BY t.n, side.k
 
 
 class _Ask:
-    __slots__ = ("code", "person_id", "done", "lead", "row", "failed")
+    __slots__ = ("code", "done", "failed", "lead", "person_id", "row")
 
     def __init__(self, code: str, person_id: str):
         self.code, self.person_id = code, person_id
         self.done = threading.Event()
-        self.lead, self.row, self.failed = False, None, False
+        self.lead, self.failed = False, False
+        self.row: Any = None
 
 
 class OfferReads:
