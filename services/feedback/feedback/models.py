@@ -53,7 +53,10 @@ class Checkin(Base):
     __tablename__ = "checkins"
     __table_args__ = (UniqueConstraint("month", "person_id", "manager_id"),
                       Index("ix_checkins_manager", "manager_id", "month"),
-                      Index("ix_checkins_due", "state", "due_by"))
+                      Index("ix_checkins_due", "state", "due_by"),
+                      # the team board's lookups: a manager's open check-ins, and the 1:1s held in a window
+                      Index("ix_checkins_open", "manager_id", "state", "due_from"),
+                      Index("ix_checkins_held", "manager_id", "held_on"))
 
     id: Mapped[str] = mapped_column(Uuid, primary_key=True)
     month: Mapped[str] = mapped_column(String(7))

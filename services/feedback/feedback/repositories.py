@@ -241,9 +241,10 @@ class BoardRepository(Repository):
     """The "my team" board in one round trip: seven indexed lookups as one UNION ALL of plain columns (no ORM
     entities: loading whole Report and Checkin rows, JSON columns and all, was most of the board's CPU).
 
-    Every part is a lookup on an index: check-ins due (ix_checkins_manager), last week's reports of the team
-    (the reports' unique (person, kind, period)), zero-activity flags (primary key), coaching touches
-    (ix_coaching_manager), check-ins held and overdue (ix_checkins_manager), weekly notes (unique (manager, week))."""
+    Every part is a lookup on an index: check-ins due (ix_checkins_open), last week's reports of the team (the
+    reports' unique (person, kind, period)), zero-activity flags (primary key), coaching touches
+    (ix_coaching_manager), check-ins held (ix_checkins_held) and overdue this month (ix_checkins_manager), weekly
+    notes (unique (manager, week)). Each reads one manager's rows of a window, so no aggregate is kept for it."""
 
     def rows(self, manager_id: str, team: Sequence[str], today: date, week: str, window: tuple[date, date],
              month: str, weeks: Sequence[str]) -> list[tuple]:
