@@ -138,6 +138,17 @@ def test_instantiate_all_reports_errors_per_person():
     assert isinstance(results[3].error, Conflict)
 
 
+def test_instantiate_all_gives_each_person_the_drafts_made_for_them_alone():
+    # the drafts are made once per distinct overrides and handed out: each person's are theirs, as if made alone
+    people = [Assignee("alice"), Assignee("bob", targets={"output": D(110)}), Assignee("carol"),
+              Assignee("dave", targets={"output": D(110)}), Assignee("erin", targets={"output": D(90)})]
+    results = instantiate_all(TEMPLATE, LIBRARY, people)
+    for assignee, result in zip(people, results, strict=True):
+        assert result.ok and result.drafts == instantiate(TEMPLATE, LIBRARY, assignee)
+        assert {d.owner_id for d in result.drafts} == {assignee.person_id}
+    assert results[1].drafts[0].thresholds == Thresholds(D(110), D(99)) != results[4].drafts[0].thresholds
+
+
 def test_instantiate_all_raises_for_a_broken_template():
     broken = TEMPLATE.model_copy(update={"items": TEMPLATE.items[:-1]})
     with pytest.raises(WeightTotalError) as error:
