@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import deque
 from datetime import timedelta
 
 import eventlet
@@ -43,6 +44,7 @@ SEND_POLL_SECONDS = 0.5  # due emails/SMS (quiet hours ending, retries) are look
 LAPSED_SWEEP_SECONDS = 60.0
 ROUND_PAUSE = 0.02  # seconds between busy rounds
 SUBSCRIPTIONS_CACHE_SECONDS = 1.0
+AHEAD = 3  # a subscription's deliveries claimed ahead, in multiples of its max_in_flight
 BODIES_KEPT = 4000  # event bodies kept in memory (the newest): most deliveries need no read of their body
 
 
@@ -73,6 +75,12 @@ class Dispatcher(DependencyProvider):
         self._failures: dict[str, int] = {}  # consecutive failures per subscription (the circuit)
         self._paused_until: dict[str, float] = {}
         self._bodies: dict[str, bytes] = {}  # event id -> webhook body, the newest BODIES_KEPT
+        # deliveries claimed ahead (leased, not yet sent) per subscription: a finished delivery starts the next at
+        # once instead of freeing its slot for the next round's claim (a round trip to the database, slow on a
+        # loaded machine), so a receiver's throughput is max_in_flight / its answer time, not / the round time
+        self._ahead: dict[str, deque] = {}
+        self._limits: dict[str, int] = {}
+        self._reserved: dict[str, int] = {}  # claimed in a transaction not yet committed
 
     def start(self):
         self.store = self.container._jixiao_store  # the Database provider's (set in its setup)
@@ -87,6 +95,9 @@ class Dispatcher(DependencyProvider):
         self.wake()
         self.webhook_pool.waitall()
         self.send_pool.waitall()
+        for queue in self._ahead.values():  # claimed ahead, never sent: due again now, not when the lease ends
+            self._results += [("release", item[0], item[2]) for item in queue]
+            queue.clear()
         self._flush_results()
         self.http.close()
 
@@ -162,30 +173,95 @@ class Dispatcher(DependencyProvider):
     def _round(self) -> bool:
         """One transaction: write the results gathered so far, then claim due webhook deliveries."""
         results, self._results = self._results, []
-        with self._uow() as uow:
-            if results:
-                self._write_results(uow, results)
-            claimed = self._claim_webhooks(uow)
-        for item in claimed:
-            self.webhook_pool.spawn_n(self._deliver_webhook, *item)
+        claimed: list[tuple] = []
+        try:
+            with self._uow() as uow:
+                if results:
+                    self._write_results(uow, results)
+                claimed = self._claim_webhooks(uow)
+        except BaseException:
+            self.forget(claimed)
+            raise
+        self.take(claimed)
         return bool(claimed) or bool(results)
 
-    def _free(self, subscription_id: str, max_in_flight: int) -> int:
-        """Slots to fill: none while the receiver's circuit is open, one probe when it half-opens."""
-        in_flight = self.in_flight.get(subscription_id, 0)
+    def claim(self, uow, bodies: dict[str, bytes]) -> list[tuple]:
+        """Inside the event handler's transaction, once its deliveries are queued: claim what may go now (not for
+        an ordered subscription), to `take` once committed, instead of a round of the loop later (a round trip to
+        the database that a loaded machine makes slow). `forget` them if the transaction fails. `bodies`: the
+        events just queued (the same whether or not it commits)."""
+        self.remember(bodies)
+        return self._claim_webhooks(uow, plain_only=True)
+
+    def take(self, claimed: list[tuple]) -> None:
+        """Claimed deliveries, committed: queued per subscription and started as far as allowed."""
+        for item in claimed:
+            self._reserved[item[3]] -= 1
+            self._ahead.setdefault(item[3], deque()).append(item)
+        if claimed:
+            self._start()
+
+    def forget(self, claimed: list[tuple]) -> None:
+        """Claimed in a transaction that failed: nothing was claimed (the rows are as they were)."""
+        for item in claimed:
+            self._reserved[item[3]] -= 1
+
+    def _start(self) -> None:
+        """Start what was claimed, up to each receiver's allowance and the process's WEBHOOK_CONCURRENCY (the
+        rest waits claimed ahead: a finishing delivery or the next round starts it)."""
+        for sid in list(self._ahead):
+            while self.webhook_pool.free() > 0:
+                item = self._next_ahead(sid)
+                if item is None:
+                    break
+                self.webhook_pool.spawn_n(self._deliver_webhook, *item)
+
+    def _sending_allowed(self, subscription_id: str) -> int:
+        """How many of a subscription's deliveries may be in flight now: none while its circuit is open, one probe
+        when it half-opens, else its max_in_flight."""
         if self._failures.get(subscription_id, 0) >= webhooks.CIRCUIT_THRESHOLD:
+            return 0 if time.monotonic() < self._paused_until.get(subscription_id, 0.0) else 1
+        return self._limits.get(subscription_id, 1)
+
+    def _free(self, subscription_id: str, sub: _Sub) -> int:
+        """Deliveries to claim: none while the receiver's circuit is open, one probe when it half-opens; else up to
+        `max_in_flight` in flight and AHEAD times as many claimed ahead (not for an ordered subscription, whose next
+        delivery of a subject waits for the one before, nor after a failure, nor when a delivery waiting behind
+        others could outlive its lease)."""
+        taken = self.in_flight.get(subscription_id, 0) + len(self._ahead.get(subscription_id, ())) \
+            + self._reserved.get(subscription_id, 0)
+        failures = self._failures.get(subscription_id, 0)
+        if failures >= webhooks.CIRCUIT_THRESHOLD:
             if time.monotonic() < self._paused_until.get(subscription_id, 0.0):
                 return 0
-            return 1 - in_flight
-        return max_in_flight - in_flight
+            return 1 - taken
+        ahead = not (sub.ordered or failures) and \
+            self.settings.lease_seconds >= (AHEAD + 2) * self.settings.webhook_timeout
+        return ((1 + AHEAD) * sub.max_in_flight if ahead else sub.max_in_flight) - taken
 
-    def _claim_webhooks(self, uow) -> list[tuple]:
-        now = uow.now()
+    def _claim_webhooks(self, uow, plain_only: bool = False) -> list[tuple]:
+        """Claim due deliveries (leased, attempts counted) up to what each subscription may take now; they count as
+        reserved until `take` or `forget`. The free slots are reserved while the statements run, so the loop and an
+        event handler claiming at once do not both fill them."""
         if time.monotonic() >= self._subscriptions_until:  # a second's cache: one query less per round
             self._subscriptions = {sub.id: _Sub(sub) for sub in uow.repo.active_subscriptions()}
             self._subscriptions_until = time.monotonic() + SUBSCRIPTIONS_CACHE_SECONDS
         subscriptions = self._subscriptions
-        free = {sid: self._free(sid, sub.max_in_flight) for sid, sub in subscriptions.items()}
+        free = {sid: self._free(sid, sub) for sid, sub in subscriptions.items()}
+        held = {sid: n for sid, n in free.items() if n > 0}
+        for sid, n in held.items():
+            self._reserved[sid] = self._reserved.get(sid, 0) + n
+        try:
+            out = self._claim_rows(uow, subscriptions, free, plain_only)
+        finally:
+            for sid, n in held.items():
+                self._reserved[sid] -= n
+        for item in out:
+            self._reserved[item[3]] = self._reserved.get(item[3], 0) + 1
+        return out
+
+    def _claim_rows(self, uow, subscriptions: dict, free: dict[str, int], plain_only: bool) -> list[tuple]:
+        now = uow.now()
         table = m.WebhookDelivery.__table__
         values = {"state": "in_flight", "lease_until": lease(now, self.settings.lease_seconds),
                   "attempts": table.c.attempts + 1}
@@ -214,7 +290,7 @@ class Dispatcher(DependencyProvider):
                     m.WebhookDelivery.next_attempt_at <= now).order_by(m.WebhookDelivery.seq).limit(free[sid])
                     .with_for_update(skip_locked=True)))
         for sid, sub in subscriptions.items():
-            if not sub.ordered or free[sid] <= 0:
+            if plain_only or not sub.ordered or free[sid] <= 0:
                 continue
             # one per subject, the oldest not yet delivered or dead, and only when it is due
             rows = uow.session.execute(select(m.WebhookDelivery.id, m.WebhookDelivery.subject,
@@ -244,14 +320,36 @@ class Dispatcher(DependencyProvider):
         out = []
         for row in claimed:
             sub = subscriptions[row.subscription_id]
-            self.in_flight[sub.id] = self.in_flight.get(sub.id, 0) + 1
             body = self._bodies.get(row.event_id)
             if body is None:  # more bodies than BODIES_KEPT in one round: read this one
                 body = uow.repo.event_bodies([row.event_id])[row.event_id]
+            self._limits[sub.id] = sub.max_in_flight
             out.append((row.id, body, row.attempts, sub.id, sub.url, sub.secret))
         return out
 
-    def _deliver_webhook(self, delivery_id, body, attempt, subscription_id, url, secret) -> None:
+    def _deliver_webhook(self, *item) -> None:
+        """Deliver, then the subscription's next delivery claimed ahead while there is one and it may go."""
+        while item:
+            self._attempt_webhook(*item)
+            item = self._next_ahead(item[3])
+
+    def _next_ahead(self, subscription_id: str) -> tuple | None:
+        queue = self._ahead.get(subscription_id)
+        if not queue or not self._running:
+            return None  # stop() releases what is left
+        allowed = self._sending_allowed(subscription_id)
+        if allowed == 0 or subscription_id not in self._subscriptions:
+            # the circuit opened (or the subscription stopped): what was claimed ahead is due again, untried
+            self._results += [("release", item[0], item[2]) for item in queue]
+            queue.clear()
+            self.wake()
+            return None
+        if self.in_flight.get(subscription_id, 0) >= allowed:
+            return None
+        self.in_flight[subscription_id] = self.in_flight.get(subscription_id, 0) + 1
+        return queue.popleft()
+
+    def _attempt_webhook(self, delivery_id, body, attempt, subscription_id, url, secret) -> None:
         started = time.monotonic()
         status, error = None, None
         try:
@@ -379,9 +477,11 @@ class Dispatcher(DependencyProvider):
         s = self.settings
         now = uow.now()
         try:
-            attempts, updates, dead = [], [], []
+            attempts, updates, dead, released = [], [], [], []
             for result in results:
-                if result[0] == "webhook":
+                if result[0] == "release":
+                    released.append({"r_id": result[1], "r_attempts": result[2]})
+                elif result[0] == "webhook":
                     _, delivery_id, attempt, subscription_id, status, error, took = result
                     attempts.append(_attempt("webhook", delivery_id, attempt, now, status, error, took))
                     values = {"b_id": delivery_id, "b_attempts": attempt, "b_error": error and error[:500],
@@ -418,6 +518,12 @@ class Dispatcher(DependencyProvider):
                 _insert_attempts(uow.session, attempts)
             if updates:
                 _update_deliveries(uow.session, updates)
+            if released:
+                table = m.WebhookDelivery.__table__
+                uow.session.execute(update(table).where(
+                    table.c.id == bindparam("r_id"), table.c.attempts == bindparam("r_attempts"),
+                    table.c.state == "in_flight").values(state="pending", attempts=table.c.attempts - 1,
+                                                         lease_until=None), released)
             if dead:
                 events = {row.id: row for row in uow.session.execute(select(
                     m.WebhookDelivery.id, m.WebhookDelivery.event_id, m.WebhookDelivery.event_type).where(
@@ -427,7 +533,7 @@ class Dispatcher(DependencyProvider):
                               for did, sid, attempt, error in dead if did in events))
         finally:
             for result in results:  # the send slots are free again whether or not the write succeeded (leases)
-                if result[0] != "webhook":
+                if result[0] == "send":
                     self.sending = max(0, self.sending - 1)
 
 

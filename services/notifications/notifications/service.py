@@ -112,8 +112,16 @@ class NotificationsService(Service):
     @event_handler(SOURCES, "#", batch_size=200, batch_wait=0.05)
     def on_events(self, batch):
         bodies: dict[str, bytes] = {}
-        if events.handle(self.uow, batch, self.dispatcher.settings, bodies):
-            self.dispatcher.remember(bodies)
+        claimed: list = []  # webhook deliveries claimed in the handler's transaction: sent once it commits
+        try:
+            sends = events.handle(self.uow, batch, self.dispatcher.settings, bodies,
+                                  claim=lambda uow, queued: claimed.extend(self.dispatcher.claim(uow, queued)))
+        except BaseException:
+            self.dispatcher.forget(claimed)
+            raise
+        self.dispatcher.remember(bodies)
+        self.dispatcher.take(claimed)
+        if sends:
             self.dispatcher.wake_senders()
 
     # -- the inbox -------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ adds nothing (the inbox is exactly once; the unique keys are the second guard)."
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import insert
@@ -36,10 +37,12 @@ def template_for(custom: dict[tuple[str, str, str], m.Template], kind: str, lang
 
 
 def handle(uow: NotificationsUnitOfWork, envelopes: list[Envelope], settings: NotificationsSettings,
-           bodies: dict[str, bytes] | None = None) -> bool:
-    """Returns True when something was queued for delivery (the dispatcher is woken). `bodies` (when given) gets
+           bodies: dict[str, bytes] | None = None,
+           claim: Callable[[NotificationsUnitOfWork, dict[str, bytes]], object] | None = None) -> bool:
+    """Returns True when an email or SMS was queued to be sent (the senders are woken). `bodies` (when given) gets
     the webhook body of every event queued for a subscription, once committed: the dispatcher keeps them instead
-    of reading them back."""
+    of reading them back, and is woken when there are any. `claim(uow, bodies)` is called in the same transaction once
+    webhook deliveries are queued (the dispatcher claims what may go at once)."""
     queued_bodies: dict[str, bytes] = {}
     with uow:
         fresh = uow.fresh(envelopes)
@@ -47,7 +50,8 @@ def handle(uow: NotificationsUnitOfWork, envelopes: list[Envelope], settings: No
             return False
         now = uow.now()
         queued = _notify(uow, fresh, now, settings)
-        queued = _fan_out(uow, fresh, now, queued_bodies) or queued
+        if _fan_out(uow, fresh, now, queued_bodies) and claim is not None:
+            claim(uow, queued_bodies)
     if bodies is not None:
         bodies.update(queued_bodies)
     return queued
@@ -104,7 +108,7 @@ def _notify(uow: NotificationsUnitOfWork, events: list[Envelope], now: datetime,
                              "attempts": 0, "created_at": now})
     if outgoing:
         uow.session.execute(insert(m.Outgoing), outgoing)
-    return bool(outgoing)
+    return any(row["state"] != "skipped" for row in outgoing)  # skipped ones give the senders nothing to do
 
 
 def _fan_out(uow: NotificationsUnitOfWork, events: list[Envelope], now: datetime,
