@@ -21,6 +21,7 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import random  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -75,7 +76,8 @@ def raw_floor(uri: str) -> float:
     try:
         server.stdout.readline()
         out = subprocess.run([sys.executable, str(RPC_BENCH), "raw-client", uri, "1000", "2"], capture_output=True,
-                             text=True, timeout=120)
+                             text=True, timeout=120,  # the server's pid: rpc_bench's client reads its CPU
+                             env={**os.environ, "BENCH_SERVER_PID": str(server.pid)})
         return json.loads(out.stdout.strip().splitlines()[-1])["p50_ms"]
     finally:
         server.kill()
