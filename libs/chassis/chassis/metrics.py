@@ -145,6 +145,9 @@ class Metrics(DependencyProvider):
     def setup(self) -> None:
         self.metrics = metrics_of(self.container)
         self._started: dict[int, float] = {}
+        # per entrypoint: its latency histogram's child, kind and name (None: untimed), looked up once rather than
+        # through `labels()` (a lock, a tuple of strings and a dict) and the kind from the class's MRO on every call
+        self._timed: dict[Entrypoint, tuple[Histogram, str, str] | None] = {}
 
     def get_dependency(self, worker_ctx: WorkerContext) -> ServiceMetrics:
         return self.metrics
@@ -152,17 +155,25 @@ class Metrics(DependencyProvider):
     def worker_setup(self, worker_ctx: WorkerContext) -> None:
         self._started[id(worker_ctx)] = time.perf_counter()
 
+    def _timing(self, entrypoint: Entrypoint) -> tuple[Histogram, str, str] | None:
+        if entrypoint not in self._timed:
+            if getattr(entrypoint, "untimed", False):
+                self._timed[entrypoint] = None
+            else:
+                kind, name = entrypoint_kind(entrypoint), entrypoint.method_name
+                self._timed[entrypoint] = (self.metrics.entrypoint_latency.labels(self.metrics.service, kind, name),
+                                           kind, name)
+        return self._timed[entrypoint]
+
     def worker_result(self, worker_ctx: WorkerContext, result: object = None,
                       exc_info: ExcInfo | None = None) -> None:
         started = self._started.pop(id(worker_ctx), None)
-        entrypoint = worker_ctx.entrypoint
-        if getattr(entrypoint, "untimed", False):
+        timing = self._timing(worker_ctx.entrypoint)
+        if timing is None:
             return
-        kind = entrypoint_kind(entrypoint)
-        name = entrypoint.method_name
+        latency, kind, name = timing
         if started is not None:
-            self.metrics.entrypoint_latency.labels(self.metrics.service, kind, name).observe(
-                time.perf_counter() - started)
+            latency.observe(time.perf_counter() - started)
         if exc_info is not None:
             self.metrics.entrypoint_errors.labels(self.metrics.service, kind, name, exc_info[0].__name__).inc()
 
