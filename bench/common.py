@@ -53,7 +53,9 @@ class Process:
     """`nameko run <service>` in its own process, ready once its /health/ready answers 200. Its output goes to
     `log` when given, else to `$BENCH_LOG_DIR/<module>.log` when that is set, else nowhere."""
 
-    def __init__(self, service: str, config: dict, workdir: Path, log: Path | None = None):
+    def __init__(self, service: str, config: dict, workdir: Path, log: Path | None = None,
+                 python_path: list[Path] = ()):
+        """`python_path`: folders put first on the child's PYTHONPATH (e.g. another version of a package)."""
         self.port = free_port()
         self.log = log
         path = workdir / f"{service.replace(':', '_')}-{uuid.uuid4().hex[:6]}.yaml"
@@ -68,6 +70,8 @@ class Process:
             # a service defined in bench/ (bench_services): only then is bench/ put on the path, where its folders
             # (bench/goals, bench/compliance) would otherwise shadow the real packages
             env["PYTHONPATH"] = f"{ROOT / 'bench'}:{os.environ.get('PYTHONPATH', '')}"
+        if python_path:
+            env["PYTHONPATH"] = ":".join([*map(str, python_path), env.get("PYTHONPATH", "")])
         log_dir = os.environ.get("BENCH_LOG_DIR")
         if log is None and log_dir:
             Path(log_dir).mkdir(parents=True, exist_ok=True)

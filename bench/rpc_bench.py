@@ -2,6 +2,7 @@
 stock nameko, measured in the same run on the same broker.
 
     python bench/rpc_bench.py [--calls 3000] [--seconds 8] [--only raw,stock,echo,read] [--profile DIR]
+                              [--baseline GIT-REF] [--repeat N]
 
 Four servers, one after the other, each in its own process (the server under test and the client never share a
 GIL):
@@ -16,12 +17,18 @@ per call: utime+stime of its process (/proc/<pid>/stat) over the whole client ru
 timers included: they are part of what the process costs). The chassis clients send an actor in the call context,
 as the gateway does. `--profile DIR` records each chassis server with py-spy during its run (DIR/<side>.svg and a
 collapsed-stack text file), which costs CPU of its own: do not compare figures of a profiled run with others.
+
+`--baseline REF` measures a change of the chassis on a loaded machine: the chassis package of that commit
+(`git archive`) runs each chassis side too, put first on the server's PYTHONPATH, alternating with the working
+tree's `--repeat` times (baseline, current, baseline, current...), so both see the same load; the summary gives
+each side's median over its repeats and current ÷ baseline.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +37,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import AMQP, PG, Process, percentile
+from common import AMQP, PG, ROOT, Process, percentile
 
 QUEUE = "raw-rpc"
 ITEMS = 10_000
@@ -39,10 +46,33 @@ ACTOR = {"subject": "p-7", "kind": "person"}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process so far (/proc/<pid>/stat fields 14 and 15, in clock ticks)."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(utime, stime) of a process so far in seconds (/proc/<pid>/stat fields 14 and 15, in clock ticks)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+class ServerCpu:
+    """The server's CPU between marks, read by the client (the server's pid in $BENCH_SERVER_PID): per phase."""
+
+    def __init__(self) -> None:
+        self.pid = int(os.environ["BENCH_SERVER_PID"])
+        self.mark()
+
+    def mark(self) -> None:
+        self.at = sum(cpu_times(self.pid))
+
+    def since(self) -> float:
+        """Seconds of CPU since the last mark; marks again."""
+        before = self.at
+        self.mark()
+        return self.at - before
+
+
+def phases(meter: ServerCpu, idle: float, sequential: int, concurrent: int) -> dict:
+    """The server's CPU per call of each phase, ms (and when idle, ms per second)."""
+    return {"idle_ms_per_s": idle * 1000, "cpu_seq_ms": meter.seq / sequential * 1000,
+            "cpu_16_ms": meter.conc / max(1, concurrent) * 1000}
 
 
 # -- raw py-amqp: the floor -----------------------------------------------------------------------------------
@@ -86,6 +116,9 @@ def raw_client(uri: str, calls: int, seconds: float) -> dict:
         ch.basic_publish(amqp.Message(body, correlation_id=uuid.uuid4().hex, reply_to=reply_queue,
                                       content_type="application/json"), exchange="", routing_key=QUEUE)
 
+    meter = ServerCpu()
+    time.sleep(1)
+    idle = meter.since()
     latencies = []
     for _ in range(calls):
         started = time.perf_counter()
@@ -94,6 +127,7 @@ def raw_client(uri: str, calls: int, seconds: float) -> dict:
             conn.drain_events()
         replies.clear()
         latencies.append(time.perf_counter() - started)
+    meter.seq = meter.since()
     done = 0
     started = time.perf_counter()
     for _ in range(16):
@@ -109,8 +143,9 @@ def raw_client(uri: str, calls: int, seconds: float) -> dict:
     while len(replies) < 16:  # the last 16 in flight: answered by the server too (its CPU counts them)
         conn.drain_events(timeout=5)
     answered += len(replies)
+    meter.conc = meter.since()
     return {"p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
-            "rps_16": done / elapsed, "calls": calls + answered}
+            "rps_16": done / elapsed, "calls": calls + answered, **phases(meter, idle, calls, answered)}
 
 
 # -- the chassis (and stock nameko for reference) ---------------------------------------------------------------
@@ -141,11 +176,15 @@ def green_client(uri: str, calls: int, seconds: float, side: str) -> dict:
     warm = 50 + (side == "read")
     for _ in range(warm):
         call()
+    meter = ServerCpu()
+    time.sleep(1)
+    idle = meter.since()
     latencies = []
     for _ in range(calls):
         started = time.perf_counter()
         call()
         latencies.append(time.perf_counter() - started)
+    meter.seq = meter.since()
     done = [0]
     deadline = time.perf_counter() + seconds
 
@@ -166,8 +205,9 @@ def green_client(uri: str, calls: int, seconds: float, side: str) -> dict:
         for gt in pool:
             gt.wait()
     elapsed = time.perf_counter() - started
+    meter.conc = meter.since()
     return {"p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
-            "rps_16": done[0] / elapsed, "calls": warm + calls + done[0]}
+            "rps_16": done[0] / elapsed, "calls": warm + calls + done[0], **phases(meter, idle, calls, done[0])}
 
 
 STOCK_SERVICE = '''
@@ -182,25 +222,30 @@ class StockPing:
 '''
 
 
-def run_json(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=600)
+def run_json(args: list[str], env: dict[str, str] | None = None) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, **(env or {})})
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measured(pid: int, client_args: list[str], profile: Path | None = None, side: str = "") -> dict:
-    """Run a client against the server `pid`; add the server's CPU per call over the run."""
+def measured(pid: int, client_args: list[str], profile: Path | None = None, side: str = "",
+             gil: bool = False) -> dict:
+    """Run a client against the server `pid`; add the server's CPU per call over the run (and its share spent in
+    the kernel: socket writes and reads)."""
     spy = None
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
         spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(pid), "-r", "250",
-                                "-f", "raw", "-o", str(profile / f"{side}.txt")],
+                                "-f", "raw", "-o", str(profile / f"{side}.txt"), *(["--gil"] if gil else [])],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)
-    before = cpu_seconds(pid)
-    result = run_json(client_args)
-    result["cpu_ms_per_call"] = (cpu_seconds(pid) - before) / result["calls"] * 1000
+    user, system = cpu_times(pid)
+    result = run_json(client_args, {"BENCH_SERVER_PID": str(pid)})
+    user_after, system_after = cpu_times(pid)
+    result["cpu_ms_per_call"] = (user_after - user + system_after - system) / result["calls"] * 1000
+    result["sys_share"] = (system_after - system) / max(1e-9, user_after - user + system_after - system)
     if spy is not None:
         spy.send_signal(2)  # SIGINT: py-spy writes its file and ends
         spy.wait(timeout=60)
@@ -240,6 +285,11 @@ def main() -> None:
     parser.add_argument("--only", default="raw,stock,echo,read", help="comma-separated sides to run")
     parser.add_argument("--workers", type=int, default=32, help="the chassis servers' max_workers")
     parser.add_argument("--profile", type=Path, help="record the chassis servers with py-spy into this folder")
+    parser.add_argument("--baseline", help="a git ref whose chassis package also runs each chassis side")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each chassis side (alternating with the "
+                        "baseline's)")
+    parser.add_argument("--gil", action="store_true", help="with --profile: only samples holding the GIL (Python "
+                        "code, not the time in system calls)")
     args = parser.parse_args()
     sides = args.only.split(",")
 
@@ -255,6 +305,7 @@ def main() -> None:
     common = [uri, str(args.calls), str(args.seconds)]
     results = {}
     database = f"jx_rpcbench_{uuid.uuid4().hex[:8]}"
+    url = None
     try:
         if "raw" in sides:
             server = subprocess.Popen([sys.executable, __file__, "raw-server", uri], stdout=subprocess.PIPE,
@@ -275,31 +326,48 @@ def main() -> None:
             stock.kill()
             stock.wait()
 
-        if "echo" in sides:
-            ping = Process("bench_services:BenchPing", {"AMQP_URI": uri, "max_workers": args.workers}, workdir)
-            results["chassis echo"] = measured(ping.proc.pid, ["green-client", *common, "echo"], args.profile, "echo")
-            ping.stop()
-
+        versions: list[tuple[str, list[Path]]] = [("", [])]
+        if args.baseline:
+            exported = workdir / "baseline"
+            exported.mkdir()
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "libs/chassis/chassis"],
+                                     capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(exported)], input=archive, check=True)
+            versions = [(f" @{args.baseline}", [exported / "libs" / "chassis"]), ("", [])]
         if "read" in sides:
             url = pg.create(database)
             seed_read_database(url)
-            read = Process("bench_services:BenchRead", {"AMQP_URI": uri, "max_workers": args.workers,
-                                                        "DATABASE_URL": url}, workdir)
-            results["chassis read"] = measured(read.proc.pid, ["green-client", *common, "read"], args.profile, "read")
-            read.stop()
+        for _ in range(args.repeat):
+            for label, python_path in versions:
+                if "echo" in sides:
+                    ping = Process("bench_services:BenchPing", {"AMQP_URI": uri, "max_workers": args.workers},
+                                   workdir, python_path=python_path)
+                    results.setdefault("chassis echo" + label, []).append(
+                        measured(ping.proc.pid, ["green-client", *common, "echo"], args.profile, "echo", args.gil))
+                    ping.stop()
+                if "read" in sides:
+                    read = Process("bench_services:BenchRead", {"AMQP_URI": uri, "max_workers": args.workers,
+                                                                "DATABASE_URL": url}, workdir, python_path=python_path)
+                    results.setdefault("chassis read" + label, []).append(
+                        measured(read.proc.pid, ["green-client", *common, "read"], args.profile, "read", args.gil))
+                    read.stop()
     finally:
         vhosts.delete(uri, wait=True)
-        if "read" in sides:
+        if url is not None:
             pg.drop(database)
 
     print(f"load average after: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
-    print(f"{'':<14}{'p50 ms':>9}{'p99 ms':>9}{'calls/s @16':>13}{'server CPU ms/call':>20}")
-    for name, r in results.items():
-        print(f"{name:<14}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['rps_16']:>13.0f}{r['cpu_ms_per_call']:>20.3f}")
-    raw, stock = results.get("raw py-amqp"), results.get("stock nameko")
-    for name in ("chassis echo", "chassis read"):
-        r = results.get(name)
-        if r is None:
+    summary = {name: median_of(runs if isinstance(runs, list) else [runs]) for name, runs in results.items()}
+    print("server CPU ms per call: over the whole run / one call at a time / 16 in flight; of it in the kernel; "
+          "idle: ms of CPU per second with no call")
+    print(f"{'':<24}{'p50 ms':>8}{'p99 ms':>8}{'calls/s@16':>11}{'CPU run':>9}{'CPU seq':>9}{'CPU @16':>9}"
+          f"{'sys':>6}{'idle':>7}")
+    for name, r in summary.items():
+        print(f"{name:<24}{r['p50_ms']:>8.2f}{r['p99_ms']:>8.2f}{r['rps_16']:>11.0f}{r['cpu_ms_per_call']:>9.3f}"
+              f"{r['cpu_seq_ms']:>9.3f}{r['cpu_16_ms']:>9.3f}{r['sys_share']:>6.0%}{r['idle_ms_per_s']:>7.1f}")
+    raw, stock = summary.get("raw py-amqp"), summary.get("stock nameko")
+    for name, r in summary.items():
+        if not name.startswith("chassis"):
             continue
         ratios = []
         if raw:
@@ -307,8 +375,23 @@ def main() -> None:
         if stock:
             ratios.append(f"p50 / stock {r['p50_ms'] / stock['p50_ms']:.2f}, "
                           f"CPU per call / stock {r['cpu_ms_per_call'] / stock['cpu_ms_per_call']:.2f}")
+        baseline = summary.get(f"{name} @{args.baseline}") if args.baseline and "@" not in name else None
+        if baseline:
+            ratios.append(f"vs baseline: CPU per call {r['cpu_ms_per_call'] / baseline['cpu_ms_per_call']:.2f} "
+                          f"(seq {r['cpu_seq_ms'] / baseline['cpu_seq_ms']:.2f}, "
+                          f"@16 {r['cpu_16_ms'] / baseline['cpu_16_ms']:.2f}), p50 {r['p50_ms'] / baseline['p50_ms']:.2f}")
         print(f"{name}: {'; '.join(ratios)}")
+    if args.repeat > 1:
+        for name, runs in results.items():
+            if isinstance(runs, list):
+                figures = ", ".join(f"{run['cpu_seq_ms']:.3f}/{run['cpu_16_ms']:.3f}" for run in runs)
+                print(f"{name} CPU ms/call seq/@16 per run: {figures}")
     print("JSON " + json.dumps(results))
+
+
+def median_of(runs: list[dict]) -> dict:
+    """Each figure's median over the runs of one side."""
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
 
 
 if __name__ == "__main__":
