@@ -111,7 +111,7 @@ class HttpPool:
     def __init__(self, user_agent: str = "jixiao-notifications/1"):
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._user_agent = user_agent
-        self._tls = None
+        self._tls: ssl.SSLContext | None = None
 
     def close(self) -> None:
         for connections in self._idle.values():

@@ -327,8 +327,9 @@ class Dispatcher(DependencyProvider):
             out.append((row.id, body, row.attempts, sub.id, sub.url, sub.secret))
         return out
 
-    def _deliver_webhook(self, *item) -> None:
+    def _deliver_webhook(self, *first) -> None:
         """Deliver, then the subscription's next delivery claimed ahead while there is one and it may go."""
+        item: tuple | None = first
         while item:
             self._attempt_webhook(*item)
             item = self._next_ahead(item[3])

@@ -89,7 +89,8 @@ class Repository:
             "SELECT CAST(gen_random_uuid() AS text), s.sub, e.id, e.type, e.subject, e.at, 'pending', 0, "
             "CAST(:now AS timestamptz), CAST(:now AS timestamptz) "
             "FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:subjects AS text[]), "
-            "CAST(:times AS timestamptz[]), CAST(:groups AS int[])) WITH ORDINALITY AS e(id, type, subject, at, grp, n) "
+            "CAST(:times AS timestamptz[]), CAST(:groups AS int[])) "
+            "WITH ORDINALITY AS e(id, type, subject, at, grp, n) "
             "JOIN unnest(CAST(:sub_groups AS int[]), CAST(:sub_ids AS text[])) AS s(grp, sub) ON s.grp = e.grp "
             "ORDER BY e.n, s.sub ON CONFLICT DO NOTHING"),
             {"now": now, "ids": [e.id for e in events], "types": [e.type for e in events],

@@ -3,8 +3,8 @@ that asked for the type. One transaction per batch with the inbox claim, so a re
 adds nothing (the inbox is exactly once; the unique keys are the second guard)."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from collections.abc import Callable
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import insert
