@@ -9,7 +9,9 @@ is exactly once.
 Webhooks: each subscription has at most `max_in_flight` deliveries in flight, and each attempt is bounded by
 `WEBHOOK_TIMEOUT`, so a slow or dead receiver holds only its own slots; an ordered subscription has at most one
 delivery per subject in flight and none overtakes an earlier one of the same subject that is not yet delivered
-or dead.
+or dead. Deliveries are claimed ahead (up to AHEAD x max_in_flight more, leased) and a finished delivery starts
+the subscription's next at once; the event handler claims in its own transaction what may go, so most deliveries
+need no round of this loop before they go out.
 """
 from __future__ import annotations
 
@@ -135,9 +137,7 @@ class Dispatcher(DependencyProvider):
                     self._wake.wait()
                 self._wake = GreenEvent()
             else:
-                # psycopg2 waits for the server without yielding to other green threads: a round back to back
-                # with the next would starve the deliveries in flight. A short pause lets them run and lets
-                # results gather into one write.
+                # a short pause lets the deliveries in flight run and their results gather into one write
                 eventlet.sleep(ROUND_PAUSE)
 
     def subscriptions_changed(self) -> None:
