@@ -15,7 +15,6 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
-import os  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -37,13 +36,7 @@ def _load(name: str, path: Path):
 
 
 run = _load("bench_incentives_run", HERE / "run.py")
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_of(pid: int) -> float:
-    """utime + stime of a process, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+cpu_of = run.cpu_of
 
 
 def start_service(uri: str, url: str, workers: int, workdir: Path, cprofile: str | None):

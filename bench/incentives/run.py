@@ -70,6 +70,12 @@ def figure(label: str, value: float, unit: str, floor_ms: float) -> None:
                                         "load": load_average()}), flush=True)
 
 
+def cpu_of(pid: int) -> float:
+    """A process's CPU (utime + stime from /proc/<pid>/stat), in seconds (10 ms ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def raw_floor(uri: str) -> float:
     """p50 of one raw py-amqp request/reply, in ms."""
     server = subprocess.Popen([sys.executable, str(RPC_BENCH), "raw-server", uri], stdout=subprocess.PIPE, text=True)
@@ -324,10 +330,12 @@ def bench_redemptions(url: str, uri: str, ids: list[str], redeemers: int, workdi
             latencies.append((time.perf_counter() - started) * 1000)
             outcomes.append(outcome)
 
+        cpu = sum(cpu_of(service.proc.pid) for service in services)
         pool = eventlet.GreenPool(redeemers)
         for p in people:
             pool.spawn(attempt, p)
         pool.waitall()
+        cpu = sum(cpu_of(service.proc.pid) for service in services) - cpu
     finally:
         for client in clients.values():
             client.stop()
@@ -336,7 +344,9 @@ def bench_redemptions(url: str, uri: str, ids: list[str], redeemers: int, workdi
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     line(f"{redeemers} concurrent redemptions of the last {stock} items over RabbitMQ, {replicas} service "
          f"process{'es' if replicas > 1 else ''}: "
-         f"{outcomes.count('ok')} ok, {outcomes.count('quantity')} sold out", f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+         f"{outcomes.count('ok')} ok, {outcomes.count('quantity')} sold out",
+         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (service CPU {cpu * 1000:.0f} ms, "
+         f"{cpu * 1000 / redeemers:.2f} ms a call)")
     assert outcomes.count("ok") == stock, outcomes  # no oversell
     return p50, p99
 
