@@ -71,8 +71,11 @@ class Sums:
             progress = (scaled(self.progress_e9, 9) / self.count).quantize(QUANTUM, rounding=ROUND_HALF_UP)
         confidence = ((scaled(self.confidence_e3, 3) / self.confident).quantize(QUANTUM, rounding=ROUND_HALF_UP)
                       if self.confident else None)
-        return c.BoardAggregate(key=key, name=name, count=self.count, green=self.green, yellow=self.yellow,
-                                red=self.red, weighted_progress=progress, average_confidence=confidence)
+        # built, not validated: every field is computed here with its contract's type (a unit's board has a level
+        # per person, and validating 10,000 of them was a third of its time)
+        return c.BoardAggregate.model_construct(key=key, name=name, count=self.count, green=self.green,
+                                                yellow=self.yellow, red=self.red, weighted_progress=progress,
+                                                average_confidence=confidence)
 
 
 def board(uow: GoalsUnitOfWork, actor: Actor | None, query: c.BoardQuery) -> c.Board:
