@@ -31,6 +31,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--bursts", type=int, default=0,
+                        help="also: bursts of 50 at once on a fresh item of 5 (16 green workers, as the service)")
     args = parser.parse_args()
     run = _load("bench_incentives_run", HERE / "run.py")
     from sqlalchemy import event
@@ -58,7 +60,7 @@ def main() -> None:
         run.insert(url, m.Reward.__table__, [
             {"code": code, "name": code, "description": "", "cost": 1, "stock": stock, "eligibility": {},
              "requires_approval": False, "active": True, "updated_at": run.NOW}
-            for code, stock in (("gone", 0), ("plenty", 10 ** 9))])
+            for code, stock in (("gone", 0), ("plenty", 10 ** 9), *((f"last{i}", 5) for i in range(args.bursts)))])
         store = Store(service_engine(url, 16), "incentives")  # the service's engine (no ping per checkout)
         statements: list[str] = []
         event.listen(store.engine, "before_cursor_execute",
@@ -92,6 +94,16 @@ def main() -> None:
             if profile:
                 pstats.Stats(profile).sort_stats("tottime").print_stats(25)
                 pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        import eventlet
+
+        for i in range(args.bursts):  # the service's shape: 16 workers, 50 callers at once, the last 5 items
+            pool, started = eventlet.GreenPool(16), time.process_time()
+            outcomes = list(pool.imap(lambda person, code=f"last{i}": call(code, person), people[:50]))
+            cpu = time.process_time() - started
+            print(f"burst {i}: {outcomes.count('ok')} ok, {outcomes.count('quantity')} sold out; CPU "
+                  f"{cpu * 1000:.1f} ms ({cpu * 1000 / 50:.2f} ms a call), {len(statements)} statements; "
+                  f"load {run.load_average()}", flush=True)
+            statements.clear()
         store.engine.dispose()
     finally:
         pg.drop(name)
