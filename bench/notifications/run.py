@@ -72,11 +72,12 @@ def receiver(port: int) -> None:
         now = time.time()
         event = json.loads(data)
         sent = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
-        stats = seen.setdefault(path, {"lat": [], "ids": set(), "n": 0, "first": now, "last": now})
+        stats = seen.setdefault(path, {"lat": [], "sent": [], "ids": set(), "n": 0, "first": now, "last": now})
         stats["n"] += 1
         if event["id"] not in stats["ids"]:
             stats["ids"].add(event["id"])
             stats["lat"].append(now - sent)
+            stats["sent"].append(sent)
         stats["last"] = now
 
     def serve(conn) -> None:
@@ -100,7 +101,8 @@ def receiver(port: int) -> None:
                         close = b"close" in value.lower()
                 data = reader.read(length) if length else b""
                 if method == "GET":
-                    body = json.dumps({p: {"latencies": s["lat"], "ids": len(s["ids"]), "requests": s["n"],
+                    body = json.dumps({p: {"latencies": s["lat"], "sent": s["sent"], "ids": len(s["ids"]),
+                                           "requests": s["n"],
                                            "first": s["first"], "last": s["last"]} for p, s in seen.items()}).encode()
                     conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
                                  + str(len(body)).encode() + b"\r\n\r\n" + body)
@@ -270,6 +272,13 @@ def main() -> None:
                     break
                 time.sleep(0.5)
             lat = [x for p in paths for x in now.get(p, {}).get("latencies", [])[before.get(p, {}).get("ids", 0):]]
+            sent = [x for p in paths for x in now.get(p, {}).get("sent", [])[before.get(p, {}).get("ids", 0):]]
+            tenths: list[list[float]] = [[] for _ in range(10)]  # where in the phase the tail is
+            for at, x in zip(sent, lat, strict=True):
+                tenths[min(9, max(0, int((at - started) / max(1e-9, published) * 10)))].append(x)
+            p99_of = {p: percentile(now.get(p, {}).get("latencies", [])[before.get(p, {}).get("ids", 0):] or [0.0], 99)
+                      for p in paths}
+            worst = max(paths, key=p99_of.__getitem__)
             delivered = sum(now.get(p, {}).get("ids", 0) - before.get(p, {}).get("ids", 0) for p in paths)
             last = max(now[p]["last"] for p in paths if p in now)
             throughput = delivered / max(1e-9, last - started)
@@ -279,8 +288,12 @@ def main() -> None:
             line(f"{name}: event-to-delivery p50 / p99 (live)",
                  f"{percentile(lat, 50) * 1000:.0f} ms / {percentile(lat, 99) * 1000:.0f} ms "
                  f"(p99 = {percentile(lat, 99) * 1000 / floor:.0f} x floor; target <= 2000 ms)")
-            line(f"{name}: live delivery throughput", f"{throughput:.0f} deliveries/s "
-                                                     f"({throughput / max(http_floor, 1e-9):.2f} x the HTTP floor)")
+            ratio = f"{throughput / http_floor:.2f} x the HTTP floor" if http_floor else "no HTTP floor measured"
+            line(f"{name}: p99 by tenth of the publishing time (s)",
+                 " ".join(f"{percentile(t, 99):.1f}" if t else "-" for t in tenths))
+            line(f"{name}: the worst receiver's p99 / the median receiver's p99",
+                 f"{p99_of[worst] * 1000:.0f} ms ({worst}) / {percentile(list(p99_of.values()), 50) * 1000:.0f} ms")
+            line(f"{name}: live delivery throughput", f"{throughput:.0f} deliveries/s ({ratio})")
             cpu = cpu_seconds(service.proc.pid) - cpu_before
             line(f"{name}: service CPU / wall (1.0 = one core saturated)",
                  f"{cpu / max(1e-9, time.time() - started):.2f}")
