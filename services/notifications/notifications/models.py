@@ -154,6 +154,7 @@ class WebhookDelivery(Base):
         UniqueConstraint("subscription_id", "event_id", name="uq_webhook_deliveries_subscription_event"),
         Index("ix_webhook_deliveries_queue", "subscription_id", "state", "seq"),
         Index("ix_webhook_deliveries_time", "subscription_id", "event_time"),
+        Index("ix_webhook_deliveries_leased", "lease_until", postgresql_where="state = 'in_flight'"),
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
