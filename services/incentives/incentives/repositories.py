@@ -576,7 +576,8 @@ class PointsRepository:
         """What a redemption is decided on, in one read and no lock: the menu item (code, cost, stock, eligibility,
         requires_approval, active), the person's balance and directory card (person_id, grade, hired_on; None when
         not in the directory). None when the reward does not exist. On PostgreSQL, gathered with the reads other
-        redemptions of this process ask for at the same time (OfferReads)."""
+        redemptions of this process ask for at the same time (OfferReads): the row may come from another session's
+        connection, so call it before this unit of work has written or locked anything (it sees committed rows)."""
         bind = self.session.get_bind()
         if bind.dialect.name != "postgresql":
             return _read_offer(self.session, code, person_id)
