@@ -118,6 +118,43 @@ def test_a_redemptions_writes_refuse_what_changed_since_its_read_and_write_nothi
         assert uow.session.scalar(select(func.sum(m.LedgerEntry.delta))) == 0
 
 
+def test_concurrent_offer_reads_are_gathered_and_each_gets_its_own_row(world):
+    """On PostgreSQL, redemptions asking for their offer at the same time share reads (OfferReads): each still gets
+    its own row (its balance and card, the item as read after it asked), in fewer statements than asks."""
+    import eventlet
+    from sqlalchemy import event
+
+    team(world)
+    hr = world.actor("hr")
+    points.fund_budget(world.uow(), hr, c.FundPointsBudget(org_unit_id="ops", points=100))
+    points.grant(world.uow(), world.actor("m"), c.GrantPoints(person_id="e1", points=70, reason="demo"))
+    points.save_reward(world.uow(), hr, c.SaveReward(code="last", name="核心项目参与权", cost=30, stock=3,
+                                                     requires_approval=False))
+    sent = []
+
+    def count(*_):
+        sent.append(1)
+
+    def offer(person):
+        with world.uow() as uow:
+            return person, uow.points.offer("last" if person != "ghost" else "nothing", person)
+
+    event.listen(world.store.engine, "before_cursor_execute", count)
+    try:
+        asks = ["e1", "e2", "hr", "ghost"] * 10
+        found = list(eventlet.GreenPool(40).imap(offer, asks))
+    finally:
+        event.remove(world.store.engine, "before_cursor_execute", count)
+    for person, row in found:
+        if person == "ghost":
+            assert row is None  # no such reward
+            continue
+        assert (row.code, row.stock, row.person_id, row.balance) == ("last", 3, person, 70 if person == "e1" else 0)
+        assert row.grade == {"e1": "P5", "e2": "P3", "hr": None}[person]
+    if world.store.engine.dialect.name == "postgresql":
+        assert len(sent) < len(asks)  # gathered
+
+
 def test_development_plans_follow_finalized_and_amended_ratings(world):
     team(world)
     inputs.on_rating(world.uow(), world.rating("e1", "S", manager="m"), world.settings)
