@@ -1,8 +1,9 @@
 """Services used only by the chassis benchmarks (run under `nameko run` by rpc_bench.py / events_bench.py)."""
 from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chassis import Database, Service, event_handler, rpc
+from chassis.access import AccessUnitOfWork, Relation, Resource, Rule, include_org_read_model, register_rules
 from chassis.testing.toy import Base
 
 
@@ -52,8 +53,6 @@ class BenchBatchSink(Service):
 
 
 # -- one indexed read with an access check: the fixed cost of a chassis read RPC (rpc_bench.py) ------------------
-from chassis.access import AccessUnitOfWork, Relation, Resource, Rule, include_org_read_model, register_rules  # noqa: E402
-from sqlalchemy.orm import DeclarativeBase  # noqa: E402
 
 
 class ReadBase(DeclarativeBase):

@@ -254,9 +254,9 @@ def measured(pid: int, client_args: list[str], profile: Path | None = None, side
 
 def seed_read_database(url: str) -> None:
     """The read bench's tables: ITEMS items owned by PEOPLE people of one unit (all in the org read model)."""
+    import bench_services
     from sqlalchemy import insert
 
-    import bench_services
     from chassis.access.readmodel import create_org_read_model, people_table, units_table
     from chassis.db import chassis_metadata, create_db_engine, utcnow
 
@@ -371,7 +371,8 @@ def main() -> None:
             continue
         ratios = []
         if raw:
-            ratios.append(f"p50 / raw {r['p50_ms'] / raw['p50_ms']:.2f}, calls/s / raw {r['rps_16'] / raw['rps_16']:.2f}")
+            ratios.append(f"p50 / raw {r['p50_ms'] / raw['p50_ms']:.2f}, "
+                          f"calls/s / raw {r['rps_16'] / raw['rps_16']:.2f}")
         if stock:
             ratios.append(f"p50 / stock {r['p50_ms'] / stock['p50_ms']:.2f}, "
                           f"CPU per call / stock {r['cpu_ms_per_call'] / stock['cpu_ms_per_call']:.2f}")
@@ -379,7 +380,8 @@ def main() -> None:
         if baseline:
             ratios.append(f"vs baseline: CPU per call {r['cpu_ms_per_call'] / baseline['cpu_ms_per_call']:.2f} "
                           f"(seq {r['cpu_seq_ms'] / baseline['cpu_seq_ms']:.2f}, "
-                          f"@16 {r['cpu_16_ms'] / baseline['cpu_16_ms']:.2f}), p50 {r['p50_ms'] / baseline['p50_ms']:.2f}")
+                          f"@16 {r['cpu_16_ms'] / baseline['cpu_16_ms']:.2f}), "
+                          f"p50 {r['p50_ms'] / baseline['p50_ms']:.2f}")
         print(f"{name}: {'; '.join(ratios)}")
     if args.repeat > 1:
         for name, runs in results.items():

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chassis.amqp import nameko_amqp_config
-from chassis.framework import DependencyProvider
+from chassis.framework import DependencyProvider, get_service_name
 from chassis.framework import ServiceContainer as NamekoContainer
-from chassis.framework import get_service_name
 from chassis.settings import ServiceSettings, load_settings
 
 if TYPE_CHECKING:
