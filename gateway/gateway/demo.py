@@ -7,6 +7,7 @@ upsert, so seeding twice changes nothing) — suite.yaml names it as the develop
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 
@@ -66,6 +67,13 @@ DEMO_USERS = {
     "hr": "E1010",
     "auditor": "E1020",
     "admin": "E1000",
+}
+
+
+# settings of the services that the demo's data needs (chassis.suite applies them in development only, unless
+# set): Lin Hua reviews technical promotions, Chen Jie management ones, so a nomination can be decided in the demo
+DEVELOPMENT_SETTINGS = {
+    "INCENTIVES_PROMOTION_PANELS": json.dumps({"technical": ["E1001"], "management": ["E1000"]}),
 }
 
 

@@ -11,7 +11,7 @@ import requests
 
 from chassis.testing.plugin import wait_for
 from gateway import examples
-from gateway.demo import DEMO_GRANTS, DEMO_PEOPLE, DEMO_UNITS
+from gateway.demo import DEMO_GRANTS, DEMO_PEOPLE, DEMO_UNITS, DEVELOPMENT_SETTINGS
 from gateway.examples import Step, leaks, made_ids, redact, rename, resolve, secret_references
 
 
@@ -50,8 +50,9 @@ SETTLE_SECONDS = 6
 
 def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http, monkeypatch, trained_objection_tagger):
     Client = http
-    # Lin Hua sits on the technical promotion panel (incentives' setting, read from the environment)
-    monkeypatch.setenv("INCENTIVES_PROMOTION_PANELS", json.dumps({"technical": ["E1001"], "management": ["E1000"]}))
+    # the demo's development settings, as `make up` gives them (Lin Hua sits on the technical promotion panel)
+    for variable, value in DEVELOPMENT_SETTINGS.items():
+        monkeypatch.setenv(variable, value)
     # development, as `make up` runs it: the development login is an example too
     containers = stack(everything=True, RATE_LIMIT_PER_SECOND=1000, RATE_LIMIT_BURST=1000,
                        ENVIRONMENT="development", RPC_TIMEOUT=10)

@@ -142,11 +142,8 @@ class Load:
                 outcome.status != 409 or kind == "report")
             if definite or time.monotonic() > deadline or (self.stop.is_set() and time.monotonic() > deadline - 60):
                 return outcome
-            if kind == "report" and outcome.status != 503:
-                # the gateway honours an Idempotency-Key on creating routes only (as the OpenAPI says); a report
-                # submission is an edit of the week's report, so an attempt whose answer was lost (504, a dropped
-                # connection) may have been carried out besides the retry: one more submission, same content
-                self.unsure_reports[person] += 1
+            # every write retries with its Idempotency-Key (the gateway honours it on edits too, such as a report
+            # submission): an attempt whose answer was lost is answered by the retry, never carried out twice
             time.sleep(0.5)
 
     def run(self, client: int) -> None:

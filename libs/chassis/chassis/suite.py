@@ -84,8 +84,18 @@ def load_seed(path: Path) -> Seed | None:
     if not target or os.environ.get("ENVIRONMENT", "development") != "development":
         return None
     module, _, name = target.partition(":")
-    seed: Seed = getattr(import_module(module), name)
+    seed_module = import_module(module)
+    seed: Seed = getattr(seed_module, name)
+    apply_development_settings(getattr(seed_module, "DEVELOPMENT_SETTINGS", {}))
     return seed
+
+
+def apply_development_settings(settings: dict[str, str]) -> None:
+    """The settings the seed's data needs to be usable (who sits on which panel, say), given to every service of
+    a development suite unless the environment already sets them: they name the demo's people, so they live with
+    the seed and never in a service's config file, which production uses too."""
+    for variable, value in settings.items():
+        os.environ.setdefault(variable, value)
 
 
 def run_seed(seed: Seed, amqp_uri: str) -> None:
