@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from chassis.access import AccessUnitOfWork
 from chassis.access.readmodel import people_table
 from incentives import models as m
+from incentives.domain.menu import may_try_stock
 
 CHUNK = 2000  # rows per executemany batch or IN list
 UNNEST_ROWS = 20000  # rows per INSERT ... SELECT FROM unnest(...) statement
@@ -487,6 +488,47 @@ class OfferReads:
 _offer_reads: weakref.WeakKeyDictionary[Any, OfferReads] = weakref.WeakKeyDictionary()
 
 
+class StockGate:
+    """The redemptions of one process (one engine) writing each item's stock now, in units. When 50 people ask for
+    the last 5 at once, the first wave of workers all read stock 5: without the gate ~11 of them try the write and
+    queue behind the winners' lock on the stock's row, then lose and roll back. With it, a redemption whose read
+    stock does not cover what is already being written (`may_try_stock`) waits for those writes to end (commit or
+    roll back) and decides on a fresh read: a refusal is still decided on a row read after the writers ended.
+    Only a hint within a process; the stock's conditional update stays the guard (other processes, a timeout)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._writing: dict[str, int] = {}
+
+    def admit(self, code: str, quantity: int, stock: int | None) -> bool:
+        """True (and counted as writing until `release`) when the stock as read covers this and the writes in
+        flight."""
+        with self._changed:
+            writing = self._writing.get(code, 0)
+            if not may_try_stock(stock, writing, quantity):
+                return False
+            self._writing[code] = writing + quantity
+            return True
+
+    def release(self, code: str, quantity: int) -> None:
+        """An admitted redemption's unit of work has ended (committed or rolled back)."""
+        with self._changed:
+            left = self._writing.get(code, 0) - quantity
+            if left > 0:
+                self._writing[code] = left
+            else:
+                self._writing.pop(code, None)
+            self._changed.notify_all()
+
+    def wait_idle(self, code: str, timeout: float) -> bool:
+        """Wait until nobody in this process writes the item's stock; False when `timeout` passed first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: code not in self._writing, timeout)
+
+
+_stock_gates: weakref.WeakKeyDictionary[Any, StockGate] = weakref.WeakKeyDictionary()
+
+
 def _read_offer(session: Session, code: str, person_id: str) -> Any:
     return session.execute(_OFFER, {"code": code, "person_id": person_id, "account": f"person:{person_id}"}).first()
 
@@ -586,6 +628,17 @@ class PointsRepository:
         if reads is None:
             reads = _offer_reads.setdefault(engine, OfferReads())
         return reads.read(self.session, code, person_id)
+
+    def stock_gate(self) -> StockGate | None:
+        """The process's StockGate for this engine (PostgreSQL; None on SQLite, whose one connection serializes)."""
+        bind = self.session.get_bind()
+        if bind.dialect.name != "postgresql":
+            return None
+        engine = getattr(bind, "engine", bind)
+        gate = _stock_gates.get(engine)
+        if gate is None:
+            gate = _stock_gates.setdefault(engine, StockGate())
+        return gate
 
     def spend_on_reward(self, redemption: dict[str, Any], ledger_rows: Sequence[dict[str, Any]]) -> Spent:
         """A redemption's writes: the debited account's balance (the first ledger row's account, which must cover

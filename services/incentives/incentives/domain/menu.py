@@ -84,6 +84,14 @@ def refunds(to: RedemptionState) -> bool:
     return to in REFUNDED
 
 
+def may_try_stock(stock: int | None, in_flight: int, quantity: int) -> bool:
+    """Whether a redemption that read `stock` should try the write now, while redemptions of the same item holding
+    `in_flight` units are already writing: only if the stock as read covers them all (unlimited stock always).
+    Otherwise it would most likely queue behind their lock on the stock's row and lose; it waits for them instead
+    and decides on a fresh read. A hint only: the conditional update of the stock stays the guard."""
+    return stock is None or in_flight + quantity <= stock
+
+
 def check_quantity(quantity: int, stock: int | None, cost: int, balance: int) -> None:
     """Refuse a redemption the balance or the stock cannot cover; beyond both, the balance is named (what the
     person can act on)."""

@@ -161,51 +161,80 @@ def redeem(uow: Uow, actor: Actor | None, command: c.Redeem, settings: Incentive
     """Points and stock are taken now, in one short transaction. Everything that may refuse is decided first from
     plain reads, with no lock and nothing written: access, the menu item and the balance (one read), eligibility,
     the approval chain, and the balance and stock the item needs (so that most of the 45 of 50 people who ask for
-    the last 5 items at once are refused without a write or a wait). Then the writes in one statement
+    the last 5 items at once are refused without a write or a wait). A redemption whose read stock does not cover
+    what this process is already writing of the item waits for those writes to end and decides on a fresh read
+    (`StockGate`), rather than queue behind their lock on the stock's row and lose. Then the writes in one statement
     (`PointsRepository.spend_on_reward`): the balance by a conditional update (nobody spends beyond their balance:
     a concurrent spend since the read is caught there), then the stock by a conditional update (two people never
     both get the last item), then the redemption row and the ledger's two entries. A refusal from those updates is
     true when given: each saw the committed row, after waiting for its lock. The stock row's lock, which every
     redeemer of the item waits for, is held from that statement to the commit (the outbox row and COMMIT)."""
-    with uow:
-        me = subject(actor)
-        if me is None:
-            raise NotAllowed("redeeming needs an authenticated person", field="actor_id")
-        uow.access.require(actor, "incentives.points.redeem", access.of(access.POINTS, me))
-        offer = uow.points.offer(command.reward_code, me)
-        if offer is None or not offer.active:
-            raise NotFound(f"no reward {command.reward_code} on the menu", field="reward_code")
-        if offer.person_id is None:
-            raise NotFound(f"person {me} is not in the directory", field="actor_id", ids=[me])
-        person = offer  # the person's card came with the offer
-        reason = _why_not(uow, offer, person)
-        if reason is not None:
-            raise NotAllowed(f"not eligible for {offer.code}: {reason}", field="reward_code")
-        points = offer.cost * command.quantity
-        spend = ledger.transfer("redeemed", ledger.person(me), ledger.REDEEMED, points)
-        check_quantity(command.quantity, offer.stock, offer.cost, offer.balance)  # as read: 422 points / quantity
-        approval = None
-        if offer.requires_approval:
-            approval = start(chain(uow, me, person.grade, settings.redemption_approval_table, me))
-        now = uow.now()
-        redemption = m.Redemption(id=new_id(), person_id=me, reward_code=offer.code, quantity=command.quantity,
-                                  points=points, status="requested" if approval is not None else "approved",
-                                  approval=None if approval is None else approval.to_json(), refunded=False,
-                                  note=command.note, created_at=now, updated_at=now)
-        txn_id, label = new_id(), f"redeemed {command.quantity} x {offer.code}"
-        entries = [{"transaction_id": txn_id, "account": e.account, "delta": e.delta, "kind": spend.kind,
-                    "reason": label, "ref": f"redemption:{redemption.id}", "at": now}
-                   for e in spend.entries]  # the debit (the person) first, the sink second
-        spent = uow.points.spend_on_reward({column: getattr(redemption, column) for column in REDEMPTION_COLUMNS},
-                                           entries)
-        if not spent.covered:
-            account = ledger.person(me)
-            raise NotAllowed(f"{account} has {uow.points.balance(account)} points, {points} needed", field="points")
-        if not spent.taken:  # the unit of work rolls the balance back; no re-read for the message (a round trip)
-            raise NotAllowed(f"fewer than {command.quantity} of {offer.code} left in stock", field="quantity")
-        uow.publish(c.PointsRedeemed(redemption_id=redemption.id, person_id=me, reward_code=offer.code,
-                                     quantity=command.quantity, points=points))
-        return views.redemption_view(redemption)
+    gate, admitted = None, None
+    try:
+        with uow:
+            me = subject(actor)
+            if me is None:
+                raise NotAllowed("redeeming needs an authenticated person", field="actor_id")
+            uow.access.require(actor, "incentives.points.redeem", access.of(access.POINTS, me))
+            offer = _offer(uow, me, command)
+            gate = uow.points.stock_gate()
+            for _ in range(GATE_ROUNDS):
+                if gate is None or gate.admit(offer.code, command.quantity, offer.stock):
+                    admitted = offer.code
+                    break
+                if not gate.wait_idle(offer.code, GATE_WAIT_S):
+                    break  # writers still busy (a stuck one?): let the stock's conditional update decide
+                offer = _offer(uow, me, command)  # read after the writers ended: a refusal decided on it is true
+            return _spend(uow, me, command, offer, settings)
+    finally:
+        if admitted is not None and gate is not None:
+            gate.release(admitted, command.quantity)  # after the commit or rollback: the stock's lock is free
+
+
+GATE_ROUNDS = 4  # waits for the item's writers before trying the write anyway
+GATE_WAIT_S = 2.0
+
+
+def _offer(uow: Uow, me: str, command: c.Redeem) -> Any:
+    """The offer as read now, and every refusal it decides (menu, directory, eligibility, balance, stock)."""
+    offer = uow.points.offer(command.reward_code, me)
+    if offer is None or not offer.active:
+        raise NotFound(f"no reward {command.reward_code} on the menu", field="reward_code")
+    if offer.person_id is None:
+        raise NotFound(f"person {me} is not in the directory", field="actor_id", ids=[me])
+    reason = _why_not(uow, offer, offer)  # the person's card came with the offer
+    if reason is not None:
+        raise NotAllowed(f"not eligible for {offer.code}: {reason}", field="reward_code")
+    ledger.transfer("redeemed", ledger.person(me), ledger.REDEEMED, offer.cost * command.quantity)  # its checks
+    check_quantity(command.quantity, offer.stock, offer.cost, offer.balance)  # as read: 422 points / quantity
+    return offer
+
+
+def _spend(uow: Uow, me: str, command: c.Redeem, offer: Any, settings: IncentivesSettings) -> c.RedemptionView:
+    points = offer.cost * command.quantity
+    spend = ledger.transfer("redeemed", ledger.person(me), ledger.REDEEMED, points)
+    approval = None
+    if offer.requires_approval:
+        approval = start(chain(uow, me, offer.grade, settings.redemption_approval_table, me))
+    now = uow.now()
+    redemption = m.Redemption(id=new_id(), person_id=me, reward_code=offer.code, quantity=command.quantity,
+                              points=points, status="requested" if approval is not None else "approved",
+                              approval=None if approval is None else approval.to_json(), refunded=False,
+                              note=command.note, created_at=now, updated_at=now)
+    txn_id, label = new_id(), f"redeemed {command.quantity} x {offer.code}"
+    entries = [{"transaction_id": txn_id, "account": e.account, "delta": e.delta, "kind": spend.kind,
+                "reason": label, "ref": f"redemption:{redemption.id}", "at": now}
+               for e in spend.entries]  # the debit (the person) first, the sink second
+    spent = uow.points.spend_on_reward({column: getattr(redemption, column) for column in REDEMPTION_COLUMNS},
+                                       entries)
+    if not spent.covered:
+        account = ledger.person(me)
+        raise NotAllowed(f"{account} has {uow.points.balance(account)} points, {points} needed", field="points")
+    if not spent.taken:  # the unit of work rolls the balance back; no re-read for the message (a round trip)
+        raise NotAllowed(f"fewer than {command.quantity} of {offer.code} left in stock", field="quantity")
+    uow.publish(c.PointsRedeemed(redemption_id=redemption.id, person_id=me, reward_code=offer.code,
+                                 quantity=command.quantity, points=points))
+    return views.redemption_view(redemption)
 
 
 REDEMPTION_COLUMNS = tuple(column.key for column in m.Redemption.__table__.columns)

@@ -13,6 +13,7 @@ from incentives.domain.menu import (
     RedemptionState,
     check_quantity,
     may_move,
+    may_try_stock,
     refunds,
     why_not_eligible,
 )
@@ -91,3 +92,9 @@ def test_quantity_beyond_stock_or_balance():
     with pytest.raises(NotAllowed) as balance:
         check_quantity(1, None, 10, 9)
     assert balance.value.field == "points"
+
+
+def test_a_redemption_tries_the_stock_only_when_the_stock_as_read_covers_the_writes_in_flight():
+    assert may_try_stock(5, 0, 1) and may_try_stock(5, 4, 1) and may_try_stock(5, 3, 2)
+    assert not may_try_stock(5, 5, 1) and not may_try_stock(5, 4, 2) and not may_try_stock(0, 0, 1)
+    assert may_try_stock(None, 1000, 7)  # unlimited stock: nothing to wait for

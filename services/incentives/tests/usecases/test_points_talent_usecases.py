@@ -155,6 +155,58 @@ def test_concurrent_offer_reads_are_gathered_and_each_gets_its_own_row(world):
         assert len(sent) < len(asks)  # gathered
 
 
+def test_concurrent_redemptions_of_the_last_items_beyond_the_stock_as_read_wait_instead_of_trying_the_write(world):
+    """30 people redeem the last 3 items at once on green workers, as the service runs them: exactly 3 get one, the
+    27 others a 422 naming `quantity`, nothing oversold, the ledger balanced and a refusal writes nothing. On
+    PostgreSQL the ones whose read stock was already being written by others wait for those writes (StockGate)
+    and are refused from a fresh read: the redemption's write statement runs once per winner, not for losers."""
+    import eventlet
+    from sqlalchemy import event
+
+    from chassis.errors import to_service_error
+    from incentives.domain import points as ledger
+
+    crowd = [f"p{i:02d}" for i in range(30)]
+    world.org(units=[("co", None), ("ops", "co")],
+              people=[("hr", "co", None), *((p, "ops", "hr", "P5", date(2020, 1, 6)) for p in crowd)],
+              grants={"hr": [("hr", "co")]})
+    with world.uow() as uow:
+        points.credit_many(uow, "earned", ledger.RULES, [(p, 100, "seed", f"seed:{p}") for p in crowd],
+                           event_source="rule")
+    points.save_reward(world.uow(), world.actor("hr"), c.SaveReward(code="last", name="核心项目参与权", cost=40,
+                                                                    stock=3, requires_approval=False))
+    writes = []
+
+    def count(_conn, _cursor, statement, *_):
+        if "WITH spent AS" in statement or statement.lstrip().upper().startswith("UPDATE INC_REWARDS"):
+            writes.append(1)
+
+    def redeem(person):
+        try:
+            return points.redeem(world.uow(), world.actor(person), c.Redeem(reward_code="last"), world.settings)
+        except Exception as exc:  # noqa: BLE001 - the problem document it maps to is checked below
+            return to_service_error(exc)
+
+    event.listen(world.store.engine, "before_cursor_execute", count)
+    try:
+        answers = list(eventlet.GreenPool(16).imap(redeem, crowd))
+    finally:
+        event.remove(world.store.engine, "before_cursor_execute", count)
+    won = [a for a in answers if isinstance(a, c.RedemptionView)]
+    lost = [a for a in answers if not isinstance(a, c.RedemptionView)]
+    assert len(won) == 3 and all(a.status == "approved" for a in won)
+    assert {(a.status, a.errors[0]["field"]) for a in lost} == {(422, "quantity")} and len(lost) == 27
+    with world.uow() as uow:
+        assert uow.session.scalar(select(m.Reward.stock).where(m.Reward.code == "last")) == 0
+        assert uow.session.scalar(select(func.count()).select_from(m.Redemption)) == 3
+        assert uow.session.scalar(select(func.sum(m.LedgerEntry.delta))) == 0
+        spent = {p: uow.points.balance(f"person:{p}") for p in crowd}
+    assert sorted(spent.values()) == [60] * 3 + [100] * 27
+    assert len(world.outbox("points.redeemed.v1")) == 3
+    if world.store.engine.dialect.name == "postgresql":
+        assert len(writes) == 3  # the losers never queued behind the winners' lock on the stock's row
+
+
 def test_development_plans_follow_finalized_and_amended_ratings(world):
     team(world)
     inputs.on_rating(world.uow(), world.rating("e1", "S", manager="m"), world.settings)
