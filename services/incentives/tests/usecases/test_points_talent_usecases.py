@@ -184,7 +184,7 @@ def test_concurrent_redemptions_of_the_last_items_beyond_the_stock_as_read_wait_
     def redeem(person):
         try:
             return points.redeem(world.uow(), world.actor(person), c.Redeem(reward_code="last"), world.settings)
-        except Exception as exc:  # noqa: BLE001 - the problem document it maps to is checked below
+        except Exception as exc:  # the problem document it maps to is checked below
             return to_service_error(exc)
 
     event.listen(world.store.engine, "before_cursor_execute", count)
