@@ -98,15 +98,16 @@ def main() -> None:
 
         bursts = cProfile.Profile(time.process_time) if args.profile else None
         for i in range(args.bursts):  # the service's shape: 16 workers, 50 callers at once, the last 5 items
-            pool, started = eventlet.GreenPool(16), time.process_time()
+            pool, started, wall = eventlet.GreenPool(16), time.process_time(), time.perf_counter()
             if bursts and i:  # the first burst warms the gathered reads' and the gate's paths
                 bursts.enable()
             outcomes = list(pool.imap(lambda person, code=f"last{i}": call(code, person), people[:50]))
             if bursts:
                 bursts.disable()
-            cpu = time.process_time() - started
+            cpu, wall = time.process_time() - started, time.perf_counter() - wall
             print(f"burst {i}: {outcomes.count('ok')} ok, {outcomes.count('quantity')} sold out; CPU "
-                  f"{cpu * 1000:.1f} ms ({cpu * 1000 / 50:.2f} ms a call), {len(statements)} statements; "
+                  f"{cpu * 1000:.1f} ms ({cpu * 1000 / 50:.2f} ms a call), wall {wall * 1000:.1f} ms, "
+                  f"{len(statements)} statements; "
                   f"load {run.load_average()}", flush=True)
             statements.clear()
         if bursts and args.bursts > 1:
