@@ -177,7 +177,7 @@ def redeem(uow: Uow, actor: Actor | None, command: c.Redeem, settings: Incentive
                 raise NotAllowed("redeeming needs an authenticated person", field="actor_id")
             uow.access.require(actor, "incentives.points.redeem", access.of(access.POINTS, me))
             offer = _offer(uow, me, command)
-            gate = uow.points.stock_gate()
+            gate = uow.points.stock_gate() if offer.stock is not None else None  # unlimited: nothing to wait for
             for _ in range(GATE_ROUNDS):
                 if gate is None or gate.admit(offer.code, command.quantity, offer.stock):
                     admitted = offer.code
