@@ -30,8 +30,8 @@ def main() -> None:
     from chassis.testing.infra import PgManager
     from chassis.uow import Store
     from compliance.domain.audit_chain import GENESIS, AuditChain, AuditEvent
-    from compliance.usecases.audit import _checkpoint_row, _entry_row, verify
     from compliance.repositories import ComplianceUnitOfWork
+    from compliance.usecases.audit import _checkpoint_row, _entry_row, verify
     from contracts import Actor
     from contracts.compliance import VerifyAudit
 

@@ -30,7 +30,8 @@ def test_every_role_walks_its_main_flow_in_a_real_browser(seeded_gateway):
     failures = [line for line in lines if not line["ok"]]
     report = "\n".join(f"{f['scenario']}: {f['error']} {f.get('problems') or ''}" for f in failures)
     assert run.returncode == 0 and not failures and len(lines) == SCENARIOS, report or run.stderr[-3000:]
-    assert time.monotonic() - started < 300, "the browser walk must stay under five minutes (about one on a quiet machine)"
+    assert time.monotonic() - started < 300, \
+        "the browser walk must stay under five minutes (about one on a quiet machine)"
     shots = {p.name for p in ARTEFACTS.glob("*.png")}
     for page in ("me", "team", "board", "hr", "audit", "admin", "forbidden", "session-expired"):
         assert any(f"-{page}" in name for name in shots), f"no screenshot of {page}"
