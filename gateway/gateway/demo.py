@@ -71,9 +71,10 @@ DEMO_USERS = {
 
 
 # settings of the services that the demo's data needs (chassis.suite applies them in development only, unless
-# set): Lin Hua reviews technical promotions, Chen Jie management ones, so a nomination can be decided in the demo
+# set): Lin Hua reviews technical promotions, Chen Jie management ones, and HR (Zhao Yun, the development login's
+# `hr`) sits on both, so a nomination can be decided by someone the development login signs in as
 DEVELOPMENT_SETTINGS = {
-    "INCENTIVES_PROMOTION_PANELS": json.dumps({"technical": ["E1001"], "management": ["E1000"]}),
+    "INCENTIVES_PROMOTION_PANELS": json.dumps({"technical": ["E1001", "E1010"], "management": ["E1000", "E1010"]}),
 }
 
 
