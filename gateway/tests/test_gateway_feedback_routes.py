@@ -9,7 +9,7 @@ import pytest
 
 from chassis.testing.plugin import wait_for
 
-from .conftest import FAST, ORG_PEOPLE, Client, Seeded, seed_org
+from .conftest import FAST, seed_and_wait
 
 PEOPLE = {"M1", "E1", "E2", "H1", "A1"}
 
@@ -28,11 +28,7 @@ def feedback_stack(pg_database, gateway_config, run_services, keys):
         FeedbackService: {"DATABASE_URL": pg_database("feedback")},
         GatewayService: {**gateway_config, "BOOTSTRAP_ADMINS": "root"},
     }, **FAST)
-    seed_org(Client(containers["gateway"], keys.token("root")))
-    for person_id, *_ in ORG_PEOPLE:
-        wait_for(lambda p=person_id: Client(containers["gateway"], keys.token(p)).get("/api/v1/me").status_code
-                 == 200, message=f"the gateway knows {person_id}")
-    return Seeded(containers, keys)
+    return seed_and_wait(containers, keys)
 
 
 def _ok(response, status=200):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -266,6 +266,41 @@ def wait_for(condition: Callable[[], T], timeout: float = 30.0, interval: float 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {message}")
         eventlet.sleep(interval)
+
+
+
+def wait_for_directory(containers: dict[str, ServiceContainer], people: Iterable[str] = (),
+                       grant_subjects: Iterable[str] = (), timeout: float = 60.0) -> None:
+    """Wait until every running service that keeps the org read model has applied these people and these subjects'
+    grants. Org events reach each service in batches and in its own time, so the gateway knowing a person says
+    nothing of whether goals knows that person's grant; a privileged call made before would be refused (403).
+    A service sees its own applied changes at once (the index cache is marked dirty), so the rows are enough."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    from chassis.access.readmodel import grants_table, people_table
+
+    people, grant_subjects = set(people), set(grant_subjects)
+    engines = [sa.create_engine(container.config["DATABASE_URL"], poolclass=NullPool)
+               for container in containers.values() if container.config.get("DATABASE_URL")]
+
+    def applied(engine: sa.Engine) -> bool:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table(grants_table.name):
+                return True  # compliance: the source of the events, not a reader of them
+            known = set(connection.scalars(sa.select(people_table.c.person_id)
+                                           .where(people_table.c.person_id.in_(people))))
+            granted = set(connection.scalars(sa.select(grants_table.c.subject_id)
+                                             .where(grants_table.c.subject_id.in_(grant_subjects))))
+            return known == people and granted == grant_subjects
+
+    try:
+        for engine in engines:
+            wait_for(lambda e=engine: applied(e), timeout=timeout,
+                     message=f"the org directory in {engine.url.database}")
+    finally:
+        for engine in engines:
+            engine.dispose()
 
 
 # fast use-case tests (no broker): `use_cases`, `migrated_database`, `database_backend` (chassis.testing.usecases)
