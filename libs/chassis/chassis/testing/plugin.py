@@ -15,6 +15,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -296,8 +297,7 @@ def wait_for_directory(containers: dict[str, ServiceContainer], people: Iterable
 
     try:
         for engine in engines:
-            wait_for(lambda e=engine: applied(e), timeout=timeout,
-                     message=f"the org directory in {engine.url.database}")
+            wait_for(partial(applied, engine), timeout=timeout, message=f"the org directory in {engine.url.database}")
     finally:
         for engine in engines:
             engine.dispose()
