@@ -92,6 +92,7 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval: float = 1.0,
+        linger: float = 0.0,
         max_backoff: float = 30.0,
         retention: timedelta = timedelta(hours=72),
         on_published: Callable[[int], None] | None = None,
@@ -105,6 +106,7 @@ class OutboxRelay:
         self.publisher = ConfirmingPublisher(amqp_uri, declare=[self.exchange], keys=self.keys)
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.linger = linger
         self.max_backoff = max_backoff
         self.retention = retention
         self.on_published = on_published or (lambda n: None)
@@ -155,6 +157,10 @@ class OutboxRelay:
             self._wake.wait(seconds)
         if self._wake.ready():
             self._wake = GreenEvent()
+            if self.linger and self._running:
+                # commits that come together (a burst of calls) go out as one batch: a relay run costs
+                # round trips and CPU in the process that is answering those calls
+                eventlet.sleep(self.linger)
 
     # -- leadership (PostgreSQL only; SQLite is one process) ------------------------------------------------------
     def _lead(self) -> bool:
@@ -185,22 +191,35 @@ class OutboxRelay:
 
     # -- work ------------------------------------------------------------------------------------------------
     def pending_rows(self, limit: int) -> Sequence[Row[Any, Any, Any, Any, Any]]:
-        """(seq, event_id, event_type, body, headers) of the oldest unsent events."""
+        """(seq, event_id, event_type, body, headers) of the oldest unsent events. On PostgreSQL they are read on
+        the leader's own session: the read is then also the proof that the session holding the lock is alive."""
         t = outbox_table
+        query = (select(t.c.seq, t.c.event_id, t.c.event_type, t.c.body, t.c.headers)
+                 .where(t.c.sent_at.is_(None)).order_by(t.c.seq).limit(limit))
+        if self._leader_conn is not None:
+            rows = self._leader_conn.execute(query).all()
+            self._leader_conn.commit()  # no transaction left open on the leader's session between batches
+            return rows
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(t.c.seq, t.c.event_id, t.c.event_type, t.c.body, t.c.headers)
-                .where(t.c.sent_at.is_(None)).order_by(t.c.seq).limit(limit)
-            ).all()
+            return conn.execute(query).all()
+
+    def _mark_sent(self, seqs: list[int]) -> None:
+        statements = [update(outbox_table).where(outbox_table.c.seq.in_(seqs[start:start + 1000]))
+                      .values(sent_at=utcnow()) for start in range(0, len(seqs), 1000)]
+        if self._leader_conn is not None:
+            for statement in statements:
+                self._leader_conn.execute(statement)
+            self._leader_conn.commit()
+            return
+        with self.engine.begin() as conn:
+            for statement in statements:
+                conn.execute(statement)
 
     def publish_pending(self) -> int:
         """One batch: read, publish with confirms, mark sent. Returns how many were published."""
         if not self._lead():
             return 0
-        if self._leader_conn is not None:
-            self._leader_conn.execute(text("SELECT 1"))  # still leading: the lock lives on this session
-            self._leader_conn.commit()
-        rows = self.pending_rows(self.batch_size)
+        rows = self.pending_rows(self.batch_size)  # on the leader's session: it fails if the lock was lost with it
         if not rows:
             return 0
         messages = [
@@ -211,10 +230,8 @@ class OutboxRelay:
         ]
         confirmed = self.publisher.publish_batch(messages)
         seqs = [row.seq for row in rows[:confirmed]]
-        with self.engine.begin() as conn:
-            for start in range(0, len(seqs), 1000):
-                conn.execute(update(outbox_table).where(outbox_table.c.seq.in_(seqs[start:start + 1000]))
-                             .values(sent_at=utcnow()))
+        if seqs:
+            self._mark_sent(seqs)
         self.on_published(len(seqs))
         if confirmed < len(rows):
             raise PublishError(f"{len(rows) - confirmed} events refused by the broker")

@@ -54,6 +54,8 @@ class ServiceSettings(BaseSettings):
     rpc_timeout: float = Field(5.0, gt=0, description="default seconds an RPC call may take")
     outbox_batch_size: int = Field(500, ge=1, le=10_000)
     outbox_poll_interval: float = Field(1.0, gt=0, description="seconds between relay polls when not woken")
+    outbox_linger: float = Field(0.01, ge=0, le=1.0, description="seconds the relay waits after being woken, so "
+                                 "that events committed together are published as one batch")
     outbox_max_backoff: float = Field(30.0, gt=0)
     outbox_retention_hours: float = Field(72.0, ge=0, description="how long sent outbox rows are kept")
     inbox_retention_days: float = Field(30.0, gt=0, description="deduplication window for consumed events")

@@ -346,6 +346,7 @@ class Database(DependencyProvider, Generic[U]):
             relay = OutboxRelay(
                 engine, self.container.service_name, settings.amqp_uri,
                 batch_size=settings.outbox_batch_size, poll_interval=settings.outbox_poll_interval,
+                linger=settings.outbox_linger,
                 max_backoff=settings.outbox_max_backoff,
                 retention=timedelta(hours=settings.outbox_retention_hours),
                 on_published=metrics.outbox_published.inc,

@@ -387,6 +387,7 @@ class _Cache:
     generation: int | None = None
     checked_at: float = 0.0
     dirty: bool = True
+    refreshing: bool = False
 
     def mark_dirty(self) -> None:
         self.dirty = True
@@ -415,15 +416,21 @@ def load_index(session: Session, max_age: float = DEFAULT_MAX_AGE) -> OrgIndex:
     """
     cache = _cache_for(session.get_bind())
     now = time.monotonic()
-    if cache.index is not None and not cache.dirty and now - cache.checked_at < max_age:
+    if cache.index is not None and not cache.dirty and (now - cache.checked_at < max_age or cache.refreshing):
+        # (refreshing: another green thread is reading the generation; when max_age ran out under a burst of
+        # calls, every one of them read it at once, while one read serves them all)
         return cache.index
     cache.dirty = False  # before reading: a change committed meanwhile marks it again
-    generation = session.execute(select(meta_table.c.generation).where(meta_table.c.name == META_KEY)).scalar()
-    generation = generation or 0
-    if cache.index is None or generation != cache.generation:
-        cache.index = build_index(session)
-        cache.generation = generation
-    cache.checked_at = now
+    cache.refreshing = True
+    try:
+        generation = session.execute(select(meta_table.c.generation).where(meta_table.c.name == META_KEY)).scalar()
+        generation = generation or 0
+        if cache.index is None or generation != cache.generation:
+            cache.index = build_index(session)
+            cache.generation = generation
+        cache.checked_at = now
+    finally:
+        cache.refreshing = False
     return cache.index
 
 
