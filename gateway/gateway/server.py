@@ -228,12 +228,12 @@ class ApiEntrypoint(EdgeHttp):
             self._idle.reset()
         self._inflight += 1
         try:
-            for name, provider in used:
-                setattr(service, name, provider.get_dependency(worker_ctx))
-            for provider in setups:
-                provider.worker_setup(worker_ctx)
             result = exc_info = None
-            try:
+            try:  # a dependency failing to inject or set up fails the request as the method failing would
+                for name, provider in used:
+                    setattr(service, name, provider.get_dependency(worker_ctx))
+                for provider in setups:
+                    provider.worker_setup(worker_ctx)
                 result = getattr(service, self.method_name)(request, request_id)
             except Exception:
                 log.exception("worker failed [correlation %s]", request_id)
@@ -241,10 +241,10 @@ class ApiEntrypoint(EdgeHttp):
                 result = problem_response(HttpProblem(500, "the request failed; quote the correlation id when "
                                                            "reporting it"), request_id)
             for provider in results:
-                provider.worker_result(worker_ctx, None if exc_info else result, exc_info)
+                _hook(provider.worker_result, worker_ctx, None if exc_info else result, exc_info)
             del exc_info
             for provider in teardowns:
-                provider.worker_teardown(worker_ctx)
+                _hook(provider.worker_teardown, worker_ctx)
             return result
         finally:
             self._inflight -= 1
@@ -254,6 +254,15 @@ class ApiEntrypoint(EdgeHttp):
     def stop(self):
         super().stop()
         self._idle.wait()  # the requests in flight finish before the dependencies they use stop
+
+
+def _hook(hook, *args) -> None:
+    """A provider's result or teardown hook: one that fails (its setup may not have run) is logged, and the others
+    still run and the request still gets its answer."""
+    try:
+        hook(*args)
+    except Exception:
+        log.exception("%s failed", getattr(hook, "__qualname__", hook))
 
 
 api_entrypoint = ApiEntrypoint.decorator
