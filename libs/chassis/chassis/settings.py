@@ -56,6 +56,8 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval: float = Field(1.0, gt=0, description="seconds between relay polls when not woken")
     outbox_linger: float = Field(0.01, ge=0, le=1.0, description="seconds the relay waits after being woken, so "
                                  "that events committed together are published as one batch")
+    outbox_linger_max: float = Field(0.1, ge=0, le=5.0, description="seconds the relay may go on waiting while "
+                                     "the service's workers are busy: the calls in flight first, events within this")
     outbox_max_backoff: float = Field(30.0, gt=0)
     outbox_retention_hours: float = Field(72.0, ge=0, description="how long sent outbox rows are kept")
     inbox_retention_days: float = Field(30.0, gt=0, description="deduplication window for consumed events")

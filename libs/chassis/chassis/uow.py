@@ -346,7 +346,8 @@ class Database(DependencyProvider, Generic[U]):
             relay = OutboxRelay(
                 engine, self.container.service_name, settings.amqp_uri,
                 batch_size=settings.outbox_batch_size, poll_interval=settings.outbox_poll_interval,
-                linger=settings.outbox_linger,
+                linger=settings.outbox_linger, linger_max=settings.outbox_linger_max,
+                busy=lambda: self.container._worker_pool.running() > 0,
                 max_backoff=settings.outbox_max_backoff,
                 retention=timedelta(hours=settings.outbox_retention_hours),
                 on_published=metrics.outbox_published.inc,

@@ -3,6 +3,7 @@ pending rows on that session is what proves it still holds it), a relay whose se
 another takes it, and commits that come together within the linger go out as one batch."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import eventlet
@@ -88,3 +89,37 @@ def test_commits_that_come_together_are_published_as_one_batch(pg_url, amqp_uri)
         relay.wait_stopped()
         runner.wait()
         engine.dispose()
+
+
+def _publish_time(pg_url, amqp_uri, busy_for: float, linger_max: float) -> float:
+    """Seconds from a commit and its wake to the event being marked sent, for a relay whose service's workers stay
+    busy for `busy_for` seconds after the wake."""
+    engine = create_db_engine(pg_url)
+    woken = [float("inf")]
+    relay = OutboxRelay(engine, "toy_writer", amqp_uri, poll_interval=5.0, linger=0.01, linger_max=linger_max,
+                        busy=lambda: time.monotonic() < woken[0] + busy_for)
+    runner = eventlet.spawn(relay.run)
+    try:
+        eventlet.sleep(0.3)  # the first (empty) look is done
+        _write(engine, 1)
+        woken[0] = time.monotonic()
+        relay.wake()
+        while _unsent(engine):
+            eventlet.sleep(0.005)
+            assert time.monotonic() - woken[0] < 5, "never published"
+        return time.monotonic() - woken[0]
+    finally:
+        relay.stop()
+        relay.wait_stopped()
+        runner.wait()
+        engine.dispose()
+
+
+def test_the_calls_in_flight_go_first_and_the_events_follow_within_linger_max(pg_url, amqp_uri):
+    idle = _publish_time(pg_url, amqp_uri, busy_for=0, linger_max=1.0)
+    busy_for_a_while = _publish_time(pg_url, amqp_uri, busy_for=0.2, linger_max=1.0)
+    busy_throughout = _publish_time(pg_url, amqp_uri, busy_for=60, linger_max=1.0)
+    # (bounds wide enough for a loaded CI machine, still apart: 10 ms linger, 200 ms busy, 1 s at most)
+    assert idle < 0.2  # the linger alone, then the batch
+    assert 0.2 <= busy_for_a_while < 0.9  # published once the workers went idle
+    assert 1.0 <= busy_throughout < 3.0  # waited for the calls, but not past linger_max
