@@ -111,6 +111,8 @@ if TYPE_CHECKING:
     class WorkerPool(Protocol):
         def free(self) -> int: ...
 
+        def running(self) -> int: ...
+
     class ServiceContainer:
         service_name: str
         service_cls: type
