@@ -108,6 +108,8 @@ class Rabbitmqctl:
         return subprocess.run([self.ctl, *args], capture_output=True, text=True, timeout=60)
 
     def ensure_user(self, user: str, password: str) -> None:
+        if password.startswith("-"):  # rabbitmqctl parses it as its options, and the user is never made
+            raise ValueError(f"the broker password of {user} starts with '-', which rabbitmqctl takes for an option")
         if self.run("add_user", user, password).returncode != 0:
             done = self.run("change_password", user, password)
             if done.returncode != 0:
@@ -136,14 +138,19 @@ class Rabbitmqctl:
         self.run("close_all_user_connections", user, reason)
 
 
+def new_password() -> str:
+    """192 random bits as hex: never a leading '-' (a URL-safe token starts with one once in 64, and rabbitmqctl
+    then took the password for options: CI failed on it)."""
+    return secrets.token_hex(24)
+
+
 def apply(vhost: str, services: list[str], third_parties: Sequence[str] = (), *, prefix: str = "",
           ctl: Rabbitmqctl | None = None, passwords: dict[str, str] | None = None) -> dict[str, str]:
     """Create/update the users; returns {service or client: password}. `prefix` namespaces the user names (tests)."""
     ctl = ctl or Rabbitmqctl()
     passwords = dict(passwords or {})
     for name in [*services, *third_parties]:
-        password = passwords.get(name) or os.environ.get(f"{name.upper()}_BROKER_PASSWORD") or \
-            secrets.token_urlsafe(24)
+        password = passwords.get(name) or os.environ.get(f"{name.upper()}_BROKER_PASSWORD") or new_password()
         passwords[name] = password
         ctl.ensure_user(prefix + name, password)
         perms = service_permissions(name) if name in services else third_party_permissions(name)

@@ -92,3 +92,9 @@ def test_the_permission_set_is_what_docs_security_states():
     doc = (Path(__file__).parents[3] / "docs" / "security.md").read_text()
     for regex in (perms.configure, perms.write, perms.read, *perms.topics["compliance.events"]):
         assert regex.replace("compliance", "<svc>") in doc, regex
+
+
+def test_generated_passwords_are_never_taken_for_rabbitmqctl_options():
+    assert not any(brokerusers.new_password().startswith("-") for _ in range(2000))
+    with pytest.raises(ValueError, match="starts with '-'"):
+        brokerusers.Rabbitmqctl("/bin/false").ensure_user("svc", "-secret")
