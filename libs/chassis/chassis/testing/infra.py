@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import time
 import urllib.request
 import uuid
 from base64 import b64encode
@@ -37,6 +39,23 @@ def docker_engine_available() -> bool:
 def with_vhost(amqp_uri: str, vhost: str) -> str:
     parts = urlsplit(amqp_uri)
     return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+
+
+STALE_HOURS = 6.0  # no test run lasts this long: an older test vhost was left by a run that was killed
+_AGED = re.compile(r"jx-test-([0-9a-f]{8})-[0-9a-f]{8}")
+_UNAGED = re.compile(r"jx-test-[0-9a-f]{12}")  # the names before they carried their age
+
+
+def vhost_name(now: float | None = None) -> str:
+    """`jx-test-<seconds since the epoch, hex>-<random>`: its age can be read from its name."""
+    return f"jx-test-{int(time.time() if now is None else now):08x}-{uuid.uuid4().hex[:8]}"
+
+
+def vhost_is_stale(name: str, now: float, max_age_hours: float = STALE_HOURS) -> bool:
+    aged = _AGED.fullmatch(name)
+    if aged:
+        return now - int(aged.group(1), 16) > max_age_hours * 3600
+    return _UNAGED.fullmatch(name) is not None
 
 
 class VhostManager:
@@ -75,7 +94,7 @@ class VhostManager:
         return subprocess.Popen([self.ctl, "eval", expression], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def _start_filling(self) -> None:
-        names = [f"jx-test-{uuid.uuid4().hex[:12]}" for _ in range(self.BATCH)]
+        names = [vhost_name() for _ in range(self.BATCH)]
         user = _erlang_binary(self.user)
         adds = ", ".join(
             f"ok = rabbit_vhost:add({_erlang_binary(v)}, <<\"jixiao-tests\">>), "
@@ -104,7 +123,7 @@ class VhostManager:
     def create(self) -> str:
         vhost = self._take_batched() if self._batched else None
         if vhost is None:
-            vhost = f"jx-test-{uuid.uuid4().hex[:12]}"
+            vhost = vhost_name()
             if self.ctl:
                 subprocess.run([self.ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
                 subprocess.run([self.ctl, "set_permissions", "-p", vhost, self.user, ".*", ".*", ".*"],
@@ -148,6 +167,20 @@ class VhostManager:
                                        stderr=subprocess.DEVNULL)
                 if wait:
                     one.wait(timeout=60)
+
+    def sweep_stale(self, max_age_hours: float = STALE_HOURS) -> None:
+        """Drop, in the background, the test vhosts that interrupted runs left (a killed run never drops its own):
+        each idle vhost keeps broker processes of its own, and a few hundred of them cost RabbitMQ a sixth of a core
+        with nothing running, which every later test and benchmark on the machine paid. A vhost is stale when its
+        name says it was made more than `max_age_hours` ago, or when its name is of the form used before names
+        carried their age."""
+        if not self.ctl:
+            return
+        listed = subprocess.run([self.ctl, "list_vhosts", "-q", "name"], capture_output=True, text=True, timeout=120)
+        stale = [name for name in listed.stdout.split() if vhost_is_stale(name, time.time(), max_age_hours)]
+        if stale:
+            self._doomed.extend(stale)
+            self._drop_doomed(wait=False)
 
     def close(self) -> None:
         """Drop every vhost made for this session (used ones and the unused rest of the pool)."""

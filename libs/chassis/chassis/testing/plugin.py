@@ -138,6 +138,7 @@ def _amqp_up(uri: str) -> bool:
 @pytest.fixture(scope="session")
 def vhosts(_infra_endpoints: tuple[str, str]) -> Iterator[infra.VhostManager]:
     manager = infra.VhostManager(_infra_endpoints[0])
+    manager.sweep_stale()  # what killed runs left behind
     yield manager
     manager.close()
 
