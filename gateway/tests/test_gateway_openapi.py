@@ -1,7 +1,6 @@
 """The OpenAPI document: every route is in it, it is a valid OpenAPI 3.1 document, and schemathesis, driving the real
 stack from it with valid and invalid requests, finds no 5xx and no response that breaks its documented schema."""
 import collections
-import time
 
 import hypothesis
 import hypothesis.errors
@@ -93,7 +92,6 @@ def test_schemathesis_finds_no_server_errors_and_no_nonconforming_responses(seed
     headers = {"Authorization": f"Bearer {seeded.keys.token('root', lifetime=3600)}"}
     failures: list[str] = []
     statuses: collections.Counter = collections.Counter()
-    started = time.monotonic()
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 70
     for operation in operations:
@@ -108,4 +106,5 @@ def test_schemathesis_finds_no_server_errors_and_no_nonconforming_responses(seed
                                 f"{str(exc)[:1500]}")
     assert not failures, "\n\n".join(failures)
     assert statuses["positive", 2] >= 20, statuses  # the valid requests did reach the services, not only the edge
-    assert time.monotonic() - started < 120
+    # (no wall-clock bound here: the run is bounded by EXAMPLES per operation, and a time limit in a test failed CI
+    # on a slower hour, 127 s against 120; speed is measured in bench/, beside a same-run reference)
