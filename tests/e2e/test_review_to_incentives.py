@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import create_engine, text
 
 from chassis.amqp import ConfirmingPublisher, OutgoingMessage, events_exchange
-from chassis.testing.plugin import wait_for
+from chassis.testing.plugin import wait_for, wait_for_directory
 from chassis.testing.services import http_port
 
 ISSUER, AUDIENCE = "https://idp.e2e.jixiao.dev", "jixiao-e2e"
@@ -111,6 +111,8 @@ def suite(pg_database, run_services):
     people = {person: as_(person) for person, *_ in PEOPLE}
     for person, client in people.items():
         wait_for(lambda c=client: c.send("GET", "/me").status_code == 200, message=f"the gateway knows {person}")
+    # and every service has the grants too: HR's first call goes to goals (org events arrive in batches)
+    wait_for_directory(containers, people=[p for p, *_ in PEOPLE], grant_subjects=GRANTS)
     return containers, people
 
 
