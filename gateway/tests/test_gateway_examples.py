@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from chassis.testing.plugin import wait_for
+from chassis.testing.plugin import wait_for, wait_for_directory
 from gateway import examples
 from gateway.demo import DEMO_GRANTS, DEMO_PEOPLE, DEMO_UNITS, DEVELOPMENT_SETTINGS
 from gateway.examples import Step, leaks, made_ids, redact, rename, resolve, secret_references
@@ -61,6 +61,8 @@ def test_every_example_request_succeeds_on_a_seeded_suite(stack, keys, http, mon
     for person in DEMO_PEOPLE:
         wait_for(lambda p=person.person_id: Client(gateway, keys.token(p)).get("/api/v1/me").status_code == 200,
                  message=f"the gateway knows {person.person_id}")
+    wait_for_directory(containers, people=[p.person_id for p in DEMO_PEOPLE],
+                       grant_subjects={g.subject_id for g in DEMO_GRANTS})  # every service, not only the gateway
     api = next(dep for dep in gateway.dependencies if dep.attr_name == "api").api
     routes = {route.operation_id: route for route in api.routes}
 
