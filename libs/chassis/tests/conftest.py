@@ -16,3 +16,13 @@ def db_url(request, tmp_path, pg):
         request.addfinalizer(lambda: pg.drop(name))
     create_schema(url)
     return url
+
+
+@pytest.fixture
+def pg_toy_url(pg):
+    """A PostgreSQL database with the toy schema, for tests of what only PostgreSQL does."""
+    name = f"jxt_chassis_{uuid.uuid4().hex[:10]}"
+    url = pg.create(name)
+    create_schema(url)
+    yield url
+    pg.drop(name)

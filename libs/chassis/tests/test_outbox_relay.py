@@ -12,17 +12,13 @@ from sqlalchemy import func, select, text
 
 from chassis.db import create_db_engine, outbox_table
 from chassis.outbox import OutboxRelay, write_outbox
-from chassis.testing.toy import NoteWritten, create_schema
+from chassis.testing.toy import NoteWritten
 from contracts import Envelope
 
 
 @pytest.fixture
-def pg_url(pg):
-    name = f"jxt_relay_{uuid.uuid4().hex[:10]}"
-    url = pg.create(name)
-    create_schema(url)
-    yield url
-    pg.drop(name)
+def pg_url(pg_toy_url):
+    return pg_toy_url
 
 
 def _write(engine, count: int) -> list[str]:

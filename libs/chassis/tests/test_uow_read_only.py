@@ -1,26 +1,21 @@
 """A unit of work that only read on PostgreSQL with lazy BEGIN skips SQLAlchemy's commit (the server has nothing
 to commit): the connection goes back to the pool clean, the unit stays usable after `commit()`, and a write of any
 kind — ORM, Core, raw SQL — still commits. The classification of statements behind it is cached per text."""
-import uuid
 
 import pytest
 from sqlalchemy import event, insert, select, text
 
 from chassis import lazy_begin
 from chassis.db import outbox_table
-from chassis.testing.toy import Note, NoteWritten, create_schema
+from chassis.testing.toy import Note, NoteWritten
 from chassis.uow import Store, UnitOfWork, service_engine
 
 _IDLE = 0  # psycopg2.extensions.TRANSACTION_STATUS_IDLE
 
 
 @pytest.fixture
-def url(pg):
-    name = f"jxt_chassis_{uuid.uuid4().hex[:10]}"
-    url = pg.create(name)
-    create_schema(url)
-    yield url
-    pg.drop(name)
+def url(pg_toy_url):
+    return pg_toy_url
 
 
 @pytest.fixture
