@@ -2,10 +2,13 @@
 then the burst of M concurrent redemptions of the last M/10 items is repeated on fresh items, and each burst prints
 p50/p99 beside the service's CPU (from /proc/<pid>/stat) and this client's CPU (time.process_time), with the load.
 
-    python bench/incentives/redeem_profile.py [--bursts 5] [--redeemers 50] [--workers 16] [--spy out.svg]
+    python bench/incentives/redeem_profile.py [--bursts 5] [--redeemers 50] [--workers 16] [--timeline]
+                                              [--client-per-person] [--invalid] [--spy out.txt] [--cprofile out]
 
---spy records the service with py-spy over the bursts (a flame graph); the raw py-amqp floor is measured first as
-the reference, as in run.py.
+The callers share one client (one connection, each call with its person as the actor), as the gateway calls a
+service; --client-per-person gives each a client of its own (the figures before 2026-12-04 21:00). --timeline
+prints when each burst's calls were sent and answered; --spy records the service with py-spy (1,000 Hz, raw
+stacks) over the bursts; the raw py-amqp floor is measured first as the reference, as in run.py.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import eventlet
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import importlib.util  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
@@ -62,8 +66,13 @@ def main() -> None:
     parser.add_argument("--bursts", type=int, default=5)
     parser.add_argument("--redeemers", type=int, default=50)
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--client-per-person", action="store_true",
+                        help="one client connection per person (the figures before 2026-12-04 21:00) instead of "
+                             "one shared by all, as the gateway calls a service")
     parser.add_argument("--invalid", action="store_true",
                         help="send quantity 0 (refused by the contract before the use case): the RPC's fixed cost")
+    parser.add_argument("--timeline", action="store_true",
+                        help="print when the calls of each burst were sent and answered (ms after its start)")
     parser.add_argument("--spy", help="py-spy raw stacks of the service over the bursts (path)")
     parser.add_argument("--cprofile", help="cProfile (CPU clock) of the service process, written at its stop (path)")
     args = parser.parse_args()
@@ -71,9 +80,7 @@ def main() -> None:
 
     from chassis.db import create_db_engine
     from chassis.migrations import upgrade
-    from chassis.remote import StandaloneRpc
     from chassis.testing.infra import PgManager, VhostManager
-    from contracts import Actor
     from incentives import access, errors
     from incentives import models as m
 
@@ -100,32 +107,43 @@ def main() -> None:
                                               "requires_approval": False, "active": True, "updated_at": run.NOW}
                                              for i in range(args.bursts)])
         service = start_service(uri, url, args.workers, workdir, args.cprofile)
-        clients = {p: StandaloneRpc(uri, timeout=30, actor=Actor(subject=p)).start() for p in people}
+        clients = run.callers(uri, people, args.client_per_person)
+
+        timeline: list[tuple[float, float]] = []
 
         def burst(call) -> tuple[list[float], list[str]]:
             latencies, outcomes = [], []
+            timeline.clear()
+            zero = time.perf_counter()
 
             def attempt(person):
                 started = time.perf_counter()
                 try:
-                    call(clients[person].caller().incentives)
+                    call(clients[person].incentives)
                     outcome = "ok"
                 except Exception as error:
                     outcome = (getattr(error, "errors", None) or [{}])[0].get("field", type(error).__name__)
-                latencies.append((time.perf_counter() - started) * 1000)
+                ended = time.perf_counter()
+                latencies.append((ended - started) * 1000)
                 outcomes.append(outcome)
+                timeline.append(((started - zero) * 1000, (ended - zero) * 1000))
 
-            pool = eventlet.GreenPool(len(people))
-            for p in people:
-                pool.spawn(attempt, p)
-            pool.waitall()
+            gc.collect()  # as run.py: this client's collections are not the service's latency
+            gc.disable()
+            try:
+                pool = eventlet.GreenPool(len(people))
+                for p in people:
+                    pool.spawn(attempt, p)
+                pool.waitall()
+            finally:
+                gc.enable()
             return latencies, outcomes
 
         for _ in range(2):
             burst(lambda rpc: rpc.list_rewards({}))
         if args.spy:
             spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p",
-                                    str(service.proc.pid), "-o", args.spy, "-r", "200", "-f", "raw", "--nonblocking"],
+                                    str(service.proc.pid), "-o", args.spy, "-r", "1000", "-f", "raw", "--nonblocking"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
             time.sleep(1)
         if args.cprofile:
@@ -142,6 +160,10 @@ def main() -> None:
                   f"(floor {floor:.2f} ms); service CPU {service_cpu * 1000:.0f} ms "
                   f"({service_cpu * 1000 / len(people):.2f} ms a call), client CPU {client_cpu * 1000:.0f} ms; "
                   f"load {run.load_average()}", flush=True)
+            if args.timeline:
+                starts, ends = sorted(s for s, _ in timeline), sorted(e for _, e in timeline)
+                print("  sent at   " + " ".join(f"{t:.0f}" for t in starts[::5]) + f" .. {starts[-1]:.0f} ms")
+                print("  answered  " + " ".join(f"{t:.0f}" for t in ends[::5]) + f" .. {ends[-1]:.0f} ms")
             assert args.invalid or outcomes.count("ok") == stock, outcomes
             time.sleep(0.3)
         if args.cprofile:
@@ -155,7 +177,7 @@ def main() -> None:
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
-        for client in clients.values():
+        for client in {id(c._client): c._client for c in clients.values()}.values():
             client.stop()
         if service is not None:
             service.stop()

@@ -122,11 +122,33 @@ class RpcResponder(SharedExtension):  # type: ignore[misc]
 class ChassisRpcConsumer(RpcConsumer):  # type: ignore[misc]
     queue_consumer = QueueConsumer()
     responder = RpcResponder()
+    _by_routing_key: dict[str, Any] | None = None  # routing key -> provider, built on the first call
 
     def setup(self) -> None:
         super().setup()
         if self.queue is not None:  # nameko's durable rpc-<service> queue, declared when consuming starts
             self.queue.queue_arguments = queue_arguments(settings_of(self.container).amqp_queue_type)
+
+    def get_provider_for_method(self, routing_key: str) -> Any:
+        # nameko formats and compares the key of every method of the service on every call (4% of a burst's CPU)
+        by_key = self._by_routing_key
+        if by_key is None:
+            service = self.container.service_name
+            by_key = self._by_routing_key = {f"{service}.{p.method_name}": p for p in self._providers}
+        provider = by_key.get(routing_key)
+        if provider is None:
+            raise MethodNotFound(routing_key.split(".")[-1])
+        return provider
+
+    def register_provider(self, provider: Any) -> None:
+        self._by_routing_key = None
+        super().register_provider(provider)
+
+    def unregister_provider(self, provider: Any) -> None:
+        try:
+            super().unregister_provider(provider)  # waits while the others unregister too; then it is gone
+        finally:
+            self._by_routing_key = None
 
     def handle_result(self, message: Any, result: Any, exc_info: ExcInfo | None) -> tuple[Any, ExcInfo | None]:
         # reached directly (without a worker) for unknown methods and malformed requests
