@@ -52,6 +52,18 @@ def test_nobody_approves_their_own_item():
     assert chain_of("orphan", "P1") == ([("direct_manager", "vp")], [])
 
 
+def test_the_skip_level_is_the_direct_managers_manager_whoever_requested():
+    skip_only = ApprovalTable.parse({"*": ["skip_level"]})
+    # the manager requested it: the skip-level step is still the manager's manager, not one further up
+    assert chain_of("rep", "P5", requested_by="mgr", table=skip_only) == ([("skip_level", "vp")], [])
+    assert chain_of("rep", "P5", table=skip_only) == ([("skip_level", "vp")], [])
+    # with a direct-manager step before it, that step moved up to the vp: the skip-level is the next pair of eyes
+    assert chain_of("rep", "M3", requested_by="mgr") == ([("direct_manager", "vp"), ("skip_level", "ceo"),
+                                                          ("hrbp", "bp")], [])
+    # a terminated direct manager: the skip-level is their manager
+    assert chain_of("orphan", "P1", table=skip_only) == ([("skip_level", "vp")], [])
+
+
 def test_a_step_nobody_can_take_is_reported_not_skipped():
     _, unresolved = chain_of("ceo", "M3")
     assert unresolved == ["direct_manager", "skip_level"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -167,12 +168,12 @@ def approval_chain(org: OrgView, person_id: str, grade: str | None, table: Appro
     unresolved: list[Step] = []
     taken: set[str] = set()
 
-    def manager_above(start: str | None) -> str | None:
+    def manager_above(start: str | None, passing: AbstractSet[str] = frozenset()) -> str | None:
         seen: set[str] = set()
         current = start
         while current is not None and current not in seen:
             seen.add(current)
-            if current not in excluded and _active(org, current):
+            if current not in excluded and current not in passing and _active(org, current):
                 return current
             current = org.manager_of(current)
         return None
@@ -182,8 +183,10 @@ def approval_chain(org: OrgView, person_id: str, grade: str | None, table: Appro
         if step is Step.DIRECT_MANAGER:
             candidate = manager_above(org.manager_of(person_id))
         elif step is Step.SKIP_LEVEL:
-            direct = manager_above(org.manager_of(person_id))
-            candidate = None if direct is None else manager_above(org.manager_of(direct))
+            # the direct manager's manager by the reporting line (when the direct manager requested the item, the
+            # skip-level is still their manager, not one further up), past whoever already approves at a step
+            direct = org.manager_of(person_id)
+            candidate = None if direct is None else manager_above(org.manager_of(direct), passing=taken)
         else:
             role = Role.HRBP if step is Step.HRBP else Role.HR
             unit = None if person is None else person.org_unit_id
