@@ -83,10 +83,13 @@ STEPS = [
     Step("list_nominations", ENGINEER, "Wang Fang's nominations", "王芳的晋升提名", query={"person_id": ENGINEER}),
     Step("get_nomination", HR, "The nomination and its evidence", "提名及其证据材料",
          path={"nomination_id": "${nominate.id}"}),
-    Step("decide_nomination", SKIP_LEVEL, "Lin Hua, on the technical panel, promotes her",
-         "技术评审委员会成员林华决定晋升",
+    Step("decide_nomination", SKIP_LEVEL,
+         "Lin Hua, on the technical panel, promotes her as an exception: one criterion is not met, so the panel "
+         "says so (override_criteria) and why", "技术评审委员会成员林华决定破格晋升：有未满足的标准，须明确说明理由",
          path={"nomination_id": "${nominate.id}"},
-         body={"outcome": "promoted", "reason": "答辩通过 Passed the panel interview"}),
+         body={"outcome": "promoted", "override_criteria": True,
+               "reason": "答辩通过，主导核心系统重构，破格晋升 Passed the panel interview; led the core rewrite: "
+                         "promoted as an exception to the criteria"}),
     Step("nominate_star", MANAGER, "Zhang Min nominates Wang Fang as Q4's star", "张敏提名王芳为第四季度绩效之星",
          body={"person_id": ENGINEER, "quarter": "2026-Q4", "title": "稳定性守护者 Guardian of reliability",
                "goal_path": "提升平台稳定性 → 可用性 99.95% Make the platform reliable → 99.95% availability",

@@ -505,6 +505,9 @@ class DecideNomination(Contract):
     nomination_id: Id
     outcome: Literal["promoted", "not_promoted"] = Field(description="promoted or not_promoted")
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    override_criteria: bool = Field(False, description=(
+        "promote although some criteria are not met: the panel's exception, recorded on the decision with its "
+        "reason (without it such a promotion is refused, naming the unmet criteria)"))
 
 
 class ListNominations(Contract):
@@ -533,6 +536,8 @@ class NominationView(Contract):
     criteria: list[CriterionView] = Field(description="each promotion criterion and whether it is met")
     decided_by: str | None
     decision_reason: str = Field(description="why it was decided so (empty until decided)")
+    criteria_overridden: list[str] = Field(default_factory=list, description=(
+        "the criteria the panel promoted without (an exception it made, with its reason); empty otherwise"))
     created_at: datetime
     decided_at: datetime | None
 
@@ -676,6 +681,8 @@ class NominationDecided(Event):
     outcome: Literal["promoted", "not_promoted"] = Field(description="promoted or not_promoted")
     decided_by: str
     reason: str
+    criteria_overridden: list[str] = Field(default_factory=list, description=(
+        "the criteria not met that the panel promoted without (its exception); empty otherwise"))
 
 
 class StarPublished(Event):

@@ -63,3 +63,16 @@ def may_decide(panel: Mapping[str, Sequence[str]], sequence: str, reviewer: str,
         raise NotAllowed(f"{reviewer} is not on the {sequence} panel", field="actor_id")
     if reviewer in (nominee, nominated_by):
         raise NotAllowed("nobody decides their own nomination or one they made", field="actor_id")
+
+
+def check_override(outcome: str, unmet: Sequence[str], override: bool) -> None:
+    """A promotion with criteria unmet is the panel's exception: refused unless it says so (`override_criteria`),
+    so that nobody is promoted past the criteria by a click made without looking. Not promoting needs no override."""
+    if outcome == "promoted" and unmet and not override:
+        raise NotAllowed(f"criteria not met: {'; '.join(unmet)}. To promote anyway, set override_criteria and give "
+                         "the reason", field="override_criteria")
+
+
+def overridden(outcome: str, unmet: Sequence[str]) -> list[str]:
+    """The criteria a promotion went past (empty unless promoted with some unmet)."""
+    return list(unmet) if outcome == "promoted" else []

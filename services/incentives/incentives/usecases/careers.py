@@ -45,14 +45,25 @@ def _criteria(sequence: str, history: list[promotion.RatedCycle]) -> list[c.Crit
             for name, met, shown in promotion.criteria_met(promotion.DEFAULT_CRITERIA[sequence], history)]
 
 
-def _nomination_view(uow: Uow, row: m.Nomination) -> c.NominationView:
+def _nomination_criteria(row: m.Nomination) -> list[c.CriterionView]:
+    """The criteria judged on the evidence kept at nomination (so the same before and after the decision)."""
     history = [promotion.RatedCycle(x["review_cycle_id"], x["label"], x["attainment"])
                for x in row.evidence.get("ratings", [])]
+    return _criteria(row.sequence, history)
+
+
+def _nomination_view(uow: Uow, row: m.Nomination) -> c.NominationView:
+    criteria = _nomination_criteria(row)
     return c.NominationView(id=row.id, person_id=row.person_id, sequence=row.sequence, target_level=row.target_level,
                             nominated_by=row.nominated_by, reason=row.reason, status=row.status,
-                            evidence=row.evidence, criteria=_criteria(row.sequence, history),
+                            evidence=row.evidence, criteria=criteria,
                             decided_by=row.decided_by, decision_reason=row.decision_reason,
+                            criteria_overridden=promotion.overridden(row.status, criteria_unmet(criteria)),
                             created_at=row.created_at, decided_at=row.decided_at)
+
+
+def criteria_unmet(criteria: list[c.CriterionView]) -> list[str]:
+    return [criterion.criterion for criterion in criteria if not criterion.met]
 
 
 def nominate(uow: Uow, actor: Actor | None, command: c.Nominate) -> c.NominationView:
@@ -135,11 +146,14 @@ def decide_nomination(uow: Uow, actor: Actor | None, command: c.DecideNomination
                              row.nominated_by)
         if row.status != "nominated":
             raise NotAllowed(f"the nomination was already decided: {row.status}", field="status")
+        unmet = criteria_unmet(_nomination_criteria(row))
+        promotion.check_override(command.outcome, unmet, command.override_criteria)
         row.status, row.decided_by, row.decision_reason, row.decided_at = (command.outcome, subject(actor),
                                                                            command.reason, uow.now())
         uow.publish(c.NominationDecided(nomination_id=row.id, person_id=row.person_id, sequence=row.sequence,
                                         target_level=row.target_level, outcome=command.outcome,
-                                        decided_by=row.decided_by or "", reason=command.reason))
+                                        decided_by=row.decided_by or "", reason=command.reason,
+                                        criteria_overridden=promotion.overridden(command.outcome, unmet)))
         return _nomination_view(uow, row)
 
 

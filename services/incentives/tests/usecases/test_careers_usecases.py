@@ -39,10 +39,38 @@ def test_a_nomination_carries_its_evidence_and_only_its_panel_decides(world):
     assert world.failure(careers.decide_nomination, world.uow(), world.actor("arch"), decide, PANELS).status == 422
     [(_, event)] = world.outbox("nomination.decided.v1")
     assert event["outcome"] == "promoted" and event["reason"] == "criteria met, panel agreed"
+    assert done.criteria_overridden == [] and event["criteria_overridden"] == []
     # self-nomination is allowed; the evidence shows what is missing
     own = careers.nominate(world.uow(), world.actor("peer"), c.Nominate(
         person_id="peer", sequence="management", target_level="M1", reason="I lead the guild"))
     assert not any(criterion.met for criterion in own.criteria)
+
+
+def test_promoting_past_unmet_criteria_is_an_exception_the_panel_states(world):
+    org(world)
+    inputs.on_rating(world.uow(), world.rating("dev", "A", cycle="rc-2026", manager="m", goals="70"), world.settings)
+    nomination = careers.nominate(world.uow(), world.actor("m"), c.Nominate(
+        person_id="dev", sequence="technical", target_level="T4", reason="carried the migration alone"))
+    unmet = [criterion.criterion for criterion in nomination.criteria if not criterion.met]
+    assert unmet == ["2 finalized ratings", "ratings among S/A", "mean goal attainment >= 80"]
+    promote = c.DecideNomination(nomination_id=nomination.id, outcome="promoted", reason="exceptional year")
+    refused = world.failure(careers.decide_nomination, world.uow(), world.actor("arch"), promote, PANELS)
+    assert refused.status == 422 and refused.errors[0]["field"] == "override_criteria"
+    assert "2 finalized ratings" in refused.detail
+    assert careers.get_nomination(world.uow(), world.actor("arch"), c.NominationRef(nomination_id=nomination.id),
+                                  PANELS).status == "nominated"  # nothing written
+    assert world.outbox("nomination.decided.v1") == []
+    done = careers.decide_nomination(world.uow(), world.actor("arch"),
+                                     promote.model_copy(update={"override_criteria": True}), PANELS)
+    assert done.status == "promoted" and done.criteria_overridden == unmet
+    [(_, event)] = world.outbox("nomination.decided.v1")
+    assert event["criteria_overridden"] == unmet and event["reason"] == "exceptional year"
+    # declining needs no override, and records none
+    other = careers.nominate(world.uow(), world.actor("m"), c.Nominate(
+        person_id="peer", sequence="technical", target_level="T3", reason="x"))
+    declined = careers.decide_nomination(world.uow(), world.actor("arch"), c.DecideNomination(
+        nomination_id=other.id, outcome="not_promoted", reason="one more cycle"), PANELS)
+    assert declined.status == "not_promoted" and declined.criteria_overridden == []
 
 
 def test_a_star_is_published_with_consent_and_earns_points_once(world):
