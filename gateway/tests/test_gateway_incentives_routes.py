@@ -36,7 +36,8 @@ def incentives_stack(pg_database, gateway_config, run_services, keys):
     containers = run_services({
         ComplianceService: {"DATABASE_URL": pg_database("compliance"), "BOOTSTRAP_ADMINS": "root",
                             "DSR_SERVICES": "incentives", "DSR_TIMEOUT": 3.0},
-        IncentivesService: {"DATABASE_URL": pg_database("incentives")},
+        IncentivesService: {"DATABASE_URL": pg_database("incentives"),
+                            "INCENTIVES_PROMOTION_PANELS": {"technical": ["H1"], "management": ["H1"]}},
         GatewayService: {**gateway_config, "BOOTSTRAP_ADMINS": "root"},
     }, **FAST)
     return seed_and_wait(containers, keys)
@@ -65,3 +66,26 @@ def test_points_and_rules_over_http(incentives_stack):
     assert e1.post("/api/v1/incentives/people/E1/points", {"points": 1, "reason": "me"}).status_code == 403
     short = e1.post("/api/v1/incentives/redemptions", {"reward_code": "nothing_here"})
     assert short.status_code == 404 and short.json()["errors"][0]["field"] == "reward_code"
+
+
+def test_a_panel_promotes_past_unmet_criteria_only_by_saying_so(incentives_stack):
+    s = incentives_stack
+    hr, mgr, e1, e2 = (s.as_(p) for p in ("H1", "M1", "E1", "E2"))
+    nominated = wait_for(lambda: (r := mgr.post("/api/v1/incentives/nominations", {
+        "person_id": "E1", "sequence": "technical", "target_level": "T3", "reason": "led the release"})
+                                  ).status_code == 201 and r.json(), message="incentives knows the directory")
+    unmet = [c["criterion"] for c in nominated["criteria"] if not c["met"]]
+    assert unmet  # no finalized rating yet: nothing is met
+    decide = f"/api/v1/incentives/nominations/{nominated['id']}/decide"
+    refused = hr.post(decide, {"outcome": "promoted", "reason": "great year"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "override_criteria", refused.text
+    careless = hr.post(decide, {"outcome": "promoted", "reason": "great year", "override_criteria": "maybe"})
+    assert careless.status_code == 400 and careless.json()["errors"][0]["field"] == "override_criteria"
+    overriding = {"outcome": "promoted", "reason": "x", "override_criteria": True}
+    for outsider in (e1, mgr):  # the nominee and the nominator may read it, not decide it
+        assert outsider.post(decide, overriding).status_code == 403
+    assert e2.post(decide, overriding).status_code == 404  # to a peer the nomination does not exist
+    assert hr.get(f"/api/v1/incentives/nominations/{nominated['id']}").json()["status"] == "nominated"
+    done = hr.post(decide, {"outcome": "promoted", "reason": "great year", "override_criteria": True})
+    assert done.status_code == 200 and done.json()["criteria_overridden"] == unmet, done.text
+    assert e1.get(f"/api/v1/incentives/nominations/{nominated['id']}").json()["criteria_overridden"] == unmet
