@@ -1,6 +1,7 @@
 """Where a contended redemption's time goes: the service (`nameko run`, its own process) is warmed as run.py does,
 then the burst of M concurrent redemptions of the last M/10 items is repeated on fresh items, and each burst prints
-p50/p99 beside the service's CPU (from /proc/<pid>/stat) and this client's CPU (time.process_time), with the load.
+p50/p99 beside the service's CPU (run.cpu_of: the scheduler's nanoseconds) and this client's CPU
+(time.process_time), with the load.
 
     python bench/incentives/redeem_profile.py [--bursts 5] [--redeemers 50] [--workers 16] [--timeline]
                                               [--client-per-person] [--invalid] [--spy out.txt] [--cprofile out]
@@ -177,8 +178,7 @@ def main() -> None:
         if spy is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
-        for client in {id(c._client): c._client for c in clients.values()}.values():
-            client.stop()
+        run.stop_callers(clients)
         if service is not None:
             service.stop()
         vhosts.delete(uri, wait=True)

@@ -316,6 +316,12 @@ def callers(uri: str, people: list[str], client_per_person: bool = False) -> dic
     return {p: _Caller(shared, shared.caller().with_context(actor=Actor(subject=p))) for p in people}
 
 
+def stop_callers(callers: dict) -> None:
+    """Stop the clients behind `callers` (the shared one once)."""
+    for client in {id(caller._client): caller._client for caller in callers.values()}.values():
+        client.stop()
+
+
 def bench_redemptions(url: str, uri: str, ids: list[str], redeemers: int, workdir: Path,
                       replicas: int = 1, bursts: int = 5, client_per_person: bool = False) -> tuple[float, float]:
     """`bursts` times, on a fresh item each time: `redeemers` people redeem its last redeemers/10 units at once
@@ -406,8 +412,7 @@ def bench_redemptions(url: str, uri: str, ids: list[str], redeemers: int, workdi
             line(f"  burst {burst + 1} of {bursts}: {outcomes.count('ok')} ok, {outcomes.count('quantity')} sold out",
                  f"p50 {percentile(times, 50):.1f} ms, p99 {burst_p99s[-1]:.1f} ms (service CPU {cpu * 1000:.0f} ms)")
     finally:
-        for client in {id(c._client): c._client for c in clients.values()}.values():
-            client.stop()
+        stop_callers(clients)
         for service in services:
             service.stop()
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
